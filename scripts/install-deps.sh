@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and running sluice needs.
+# Idempotent: quiet and fast when everything is already present. Works as root on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache lld pkg-config git clang-format
+  libarchive-dev libsqlite3-dev sqlite3 libpq-dev postgresql
+  libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev libfmt-dev libfast-float-dev libisal-dev isal zlib1g-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  gzip tar zstd zip python3 curl tzdata
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,25 @@
+// cli/commands/commands.h: each subcommand registers itself on the CLI11 app.
+//
+// A command's callback stores its exit code in *exit_code: 0 success, 1 the run finished with
+// failures, 2 bad usage or config. Commands parse arguments and call the library, nothing more.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sluice::cli {
+
+void RegisterInit(CLI::App& app, int* exit_code);
+void RegisterValidate(CLI::App& app, int* exit_code);
+void RegisterRun(CLI::App& app, int* exit_code);
+void RegisterRepair(CLI::App& app, int* exit_code);
+void RegisterRuns(CLI::App& app, int* exit_code);
+void RegisterShow(CLI::App& app, int* exit_code);
+void RegisterLogs(CLI::App& app, int* exit_code);
+void RegisterTask(CLI::App& app, int* exit_code);
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailures = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace sluice::cli

@@ -1,0 +1,32 @@
+// sluice: a multi-partner data ingestion pipeline. main only parses arguments and dispatches.
+#include <exception>
+#include <iostream>
+
+#include "cli/commands/commands.h"
+
+int main(int argc, char** argv) {
+  int exit_code = sluice::cli::kExitOk;
+  try {
+    CLI::App app{"sluice: ingest partners' daily archives into their own tables"};
+    app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+    app.require_subcommand(1);
+    sluice::cli::RegisterInit(app, &exit_code);
+    sluice::cli::RegisterValidate(app, &exit_code);
+    sluice::cli::RegisterRun(app, &exit_code);
+    sluice::cli::RegisterRepair(app, &exit_code);
+    sluice::cli::RegisterRuns(app, &exit_code);
+    sluice::cli::RegisterShow(app, &exit_code);
+    sluice::cli::RegisterLogs(app, &exit_code);
+    sluice::cli::RegisterTask(app, &exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int code = app.exit(e);
+      return code == 0 ? 0 : sluice::cli::kExitUsage;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sluice: internal error: " << e.what() << "\n";
+    return sluice::cli::kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,170 @@
+// Reading and validation of partners/<id>/partner.yaml.
+#include <algorithm>
+
+#include "config/pipeline_config.h"
+#include "core/strings.h"
+
+namespace sluice::config {
+
+const TableSource* PartnerConfig::FindTable(std::string_view table) const {
+  for (const TableSource& t : tables) {
+    if (t.name == table) return &t;
+  }
+  return nullptr;
+}
+
+Result<std::string> PartnerConfig::ArchiveName(const Date& date) const {
+  return ExpandNamePattern(archive, id, date);
+}
+
+Status CheckNamePattern(std::string_view pattern) {
+  return ExpandNamePattern(pattern, "partner", Date{2000, 1, 1}).status();
+}
+
+Result<std::string> ExpandNamePattern(std::string_view pattern, std::string_view partner,
+                                      const Date& date) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '{') {
+      if (pattern[i] == '}') {
+        return Status::InvalidArgument("unmatched } in \"" + std::string(pattern) + "\"");
+      }
+      out += pattern[i];
+      continue;
+    }
+    size_t end = pattern.find('}', i);
+    if (end == std::string_view::npos) {
+      return Status::InvalidArgument("unmatched { in \"" + std::string(pattern) + "\"");
+    }
+    std::string_view field = pattern.substr(i + 1, end - i - 1);
+    if (field == "partner") {
+      out += partner;
+    } else if (field == "date") {
+      out += date.ToString();
+    } else if (field.starts_with("date:")) {
+      SLUICE_ASSIGN_OR_RETURN(std::string formatted, date.Format(field.substr(5)));
+      out += formatted;
+    } else {
+      return Status::InvalidArgument("unknown placeholder {" + std::string(field) + "} in \"" +
+                                     std::string(pattern) +
+                                     "\"; use {partner}, {date} or {date:%Y%m%d}");
+    }
+    i = end;
+  }
+  if (out.find('/') != std::string::npos || out == "." || out == "..") {
+    return Status::InvalidArgument("\"" + std::string(pattern) +
+                                   "\" must name a file, without \"/\"");
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<char> ReadSingleChar(MapReader& r, std::string_view key) {
+  auto v = r.String(key);
+  if (!v) return std::nullopt;
+  if (*v == "\\t" || *v == "tab" || *v == "\t") return '\t';
+  if (v->size() != 1 || static_cast<unsigned char>((*v)[0]) >= 0x80 || (*v)[0] == '\n' ||
+      (*v)[0] == '\r') {
+    r.ErrorAtKey(key, "\"" + std::string(key) +
+                          "\" must be one ASCII character (or \"\\t\"), got \"" + Printable(*v) +
+                          "\"");
+    return std::nullopt;
+  }
+  return (*v)[0];
+}
+
+}  // namespace
+
+PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
+  PartnerConfig p;
+  p.loc = root.location();
+  MapReader r(root, "partner.yaml", diags);
+  if (auto v = r.String("id", true)) {
+    p.id = *v;
+    if (!IsValidPartnerId(*v)) {
+      r.ErrorAtKey("id",
+                   "partner id \"" + Printable(*v) + "\" must match [a-z0-9][a-z0-9_-]{0,62}");
+    }
+  }
+  if (auto v = r.String("name")) p.name = *v;
+  if (auto v = r.Bool("enabled")) p.enabled = *v;
+  if (auto v = r.String("archive", true)) {
+    p.archive = *v;
+    if (Status st = CheckNamePattern(*v); !st.ok()) r.ErrorAtKey("archive", st.message());
+  }
+  if (const Node* c = r.Value("complete")) {
+    MapReader cr(*c, "partner.yaml complete", diags);
+    if (auto v = cr.String("marker")) p.complete.marker = *v;
+    if (auto v = cr.Int("stable_seconds", false, 1, 86400)) p.complete.stable_seconds = *v;
+    if (cr.ok() && p.complete.marker.empty() == (p.complete.stable_seconds == 0)) {
+      diags->Error(c->location(),
+                   "partner.yaml complete: set exactly one of \"marker\" and \"stable_seconds\"");
+    }
+    if (p.complete.marker.find('/') != std::string::npos) {
+      cr.ErrorAtKey("marker", "\"marker\" must be a file name without \"/\"");
+    }
+    cr.Finish();
+  }
+  if (const Node* c = r.Value("csv")) {
+    MapReader cr(*c, "partner.yaml csv", diags);
+    if (auto v = cr.String("encoding")) {
+      std::string enc = ToLower(*v);
+      static const std::vector<std::string> kEncodings = {
+          "utf-8", "utf8", "cp949", "euc-kr", "latin-1", "latin1", "iso-8859-1"};
+      if (std::find(kEncodings.begin(), kEncodings.end(), enc) == kEncodings.end()) {
+        cr.ErrorAtKey("encoding", "unknown encoding \"" + *v + "\"" + DidYouMean(enc, kEncodings) +
+                                      "; use utf-8, cp949, euc-kr or latin-1");
+      }
+      p.csv.encoding = enc;
+    }
+    if (auto v = ReadSingleChar(cr, "delimiter")) p.csv.delimiter = *v;
+    if (auto v = ReadSingleChar(cr, "quote")) p.csv.quote = *v;
+    if (auto v = cr.Bool("header")) p.csv.header = *v;
+    if (auto v = cr.StringList("null_values")) p.csv.null_values = *v;
+    if (p.csv.delimiter == p.csv.quote) {
+      diags->Error(c->location(), "partner.yaml csv: delimiter and quote must differ");
+    }
+    cr.Finish();
+  }
+  if (const Node* l = r.Value("limits")) {
+    MapReader lr(*l, "partner.yaml limits", diags);
+    if (auto v = lr.Int("max_entries", false, 1)) p.limits.max_entries = *v;
+    if (auto v = lr.ByteSize("max_entry_bytes")) p.limits.max_entry_bytes = *v;
+    if (auto v = lr.ByteSize("max_total_bytes")) p.limits.max_total_bytes = *v;
+    if (auto v = lr.Double("max_ratio")) {
+      if (*v < 1)
+        lr.ErrorAtKey("max_ratio", "\"max_ratio\" must be at least 1");
+      else
+        p.limits.max_ratio = *v;
+    }
+    lr.Finish();
+  }
+  if (const Node* t = r.Value("tables", true)) {
+    if (!t->IsMap() || t->map_items().empty()) {
+      r.ErrorAt(*t, "\"tables\" must map each table name to {file: \"pattern\"}");
+    } else {
+      for (const Node::MapItem& item : t->map_items()) {
+        TableSource src;
+        src.name = item.key;
+        src.loc = item.key_loc;
+        if (!IsValidIdentifier(item.key)) {
+          diags->Error(item.key_loc, "table name \"" + Printable(item.key) +
+                                         "\" must be letters, digits and _ (a SQL identifier)");
+        }
+        if (item.value.IsScalar()) {
+          src.file = item.value.scalar();  // shorthand: `orders: "orders*.csv"`
+        } else {
+          MapReader tr(item.value, "table \"" + item.key + "\"", diags);
+          if (auto v = tr.String("file", true)) src.file = *v;
+          tr.Finish();
+        }
+        p.tables.push_back(std::move(src));
+      }
+    }
+  }
+  r.Finish();
+  return p;
+}
+
+}  // namespace sluice::config

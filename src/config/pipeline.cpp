@@ -1,0 +1,148 @@
+// LoadPipeline: reads every file of a pipeline folder and validates them against each other.
+#include <algorithm>
+
+#include "config/pipeline_config.h"
+#include "core/strings.h"
+
+namespace sluice::config {
+
+namespace fs = std::filesystem;
+
+fs::path Pipeline::Resolve(const std::string& relative) const {
+  fs::path p(relative);
+  if (p.is_absolute()) return p;
+  return (dir / p).lexically_normal();
+}
+
+std::vector<const PartnerConfig*> Pipeline::EnabledPartners() const {
+  std::vector<const PartnerConfig*> out;
+  for (const auto& [id, p] : partners) {
+    if (p.enabled) out.push_back(&p);
+  }
+  return out;
+}
+
+const PartnerConfig* Pipeline::FindPartner(std::string_view id) const {
+  auto it = partners.find(std::string(id));
+  return it == partners.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+// Loads one file into `diags`; returns nullopt when it could not be parsed.
+std::optional<Node> LoadInto(const fs::path& path, const fs::path& base, Diagnostics* diags) {
+  std::string display = path.lexically_relative(base).string();
+  if (display.empty() || display.starts_with("..")) display = path.string();
+  auto node = LoadFile(path, display);
+  if (!node.ok()) {
+    diags->Add(node.status());
+    return std::nullopt;
+  }
+  return std::move(node).value();
+}
+
+}  // namespace
+
+Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
+  Diagnostics local;
+  Diagnostics* diags = options.diagnostics ? options.diagnostics : &local;
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir, ec).lexically_normal();
+  if (!fs::is_directory(abs, ec)) {
+    return Status::NotFound("pipeline folder " + dir.string() +
+                            " does not exist; create one with `sluice init " + dir.string() + "`");
+  }
+  Pipeline p;
+  p.dir = abs;
+
+  if (auto root = LoadInto(abs / "sluice.yaml", abs, diags))
+    p.settings = ReadSettings(*root, diags);
+  if (auto root = LoadInto(abs / "workflow.yaml", abs, diags)) {
+    p.workflow = ReadWorkflow(*root, diags);
+  }
+
+  fs::path partners_dir = abs / "partners";
+  if (!fs::is_directory(partners_dir, ec)) {
+    diags->Error(Location{"partners/"}, "no partners/ folder; add partners/<id>/partner.yaml");
+  } else {
+    std::vector<fs::path> folders;
+    for (const auto& entry : fs::directory_iterator(partners_dir, ec)) {
+      if (entry.is_directory()) folders.push_back(entry.path());
+    }
+    std::sort(folders.begin(), folders.end());
+    for (const fs::path& folder : folders) {
+      std::string folder_name = folder.filename().string();
+      if (folder_name.starts_with(".")) continue;
+      auto root = LoadInto(folder / "partner.yaml", abs, diags);
+      if (!root) continue;
+      PartnerConfig partner = ReadPartner(*root, diags);
+      partner.dir = folder;
+      if (!partner.id.empty() && partner.id != folder_name) {
+        diags->Error(
+            root->KeyLocation("id"),
+            "partner id \"" + partner.id + "\" must equal its folder name \"" + folder_name + "\"");
+      }
+      // Each table needs its schema, and each schema file a table.
+      fs::path schemas_dir = folder / "schemas";
+      for (const TableSource& t : partner.tables) {
+        fs::path schema_path = schemas_dir / (t.name + ".json");
+        if (!fs::exists(schema_path, ec)) {
+          diags->Error(t.loc, "table \"" + t.name + "\" has no schema: add " +
+                                  schema_path.lexically_relative(abs).string());
+          continue;
+        }
+        auto schema_root = LoadInto(schema_path, abs, diags);
+        if (!schema_root) continue;
+        TableSchema schema = ReadSchema(*schema_root, diags);
+        if (!schema.table.empty() && schema.table != t.name) {
+          diags->Error(schema_root->KeyLocation("table"), "schema says table \"" + schema.table +
+                                                              "\" but its file is named for \"" +
+                                                              t.name + "\"");
+        }
+        partner.schemas.emplace(t.name, std::move(schema));
+      }
+      if (fs::is_directory(schemas_dir, ec)) {
+        for (const auto& entry : fs::directory_iterator(schemas_dir, ec)) {
+          if (entry.path().extension() != ".json") continue;
+          std::string table = entry.path().stem().string();
+          if (partner.FindTable(table) == nullptr) {
+            diags->Warn(Location{entry.path().lexically_relative(abs).string()},
+                        "schema for table \"" + table +
+                            "\" is not listed under tables: in partner.yaml; it is not used");
+          }
+        }
+      }
+      if (!partner.id.empty()) {
+        std::string id = partner.id;
+        p.partners.emplace(id, std::move(partner));
+      }
+    }
+    if (p.partners.empty() && !diags->HasErrors()) {
+      diags->Error(Location{"partners/"}, "no partners: add partners/<id>/partner.yaml");
+    }
+  }
+
+  // Cross-file checks: merge tasks must name tables that partners have.
+  for (const TaskConfig& t : p.workflow.tasks) {
+    if (t.builtin == "merge") {
+      const Node* table = t.params.Get("table");
+      if (table == nullptr || !table->IsScalar()) {
+        diags->Error(t.loc,
+                     "task \"" + t.task_key + "\": builtin merge needs params: {table: NAME}");
+        continue;
+      }
+      bool any = false;
+      for (const auto& [id, partner] : p.partners)
+        any |= partner.FindTable(table->scalar()) != nullptr;
+      if (!any && !p.partners.empty()) {
+        diags->Error(table->location(), "task \"" + t.task_key + "\": no partner has table \"" +
+                                            table->scalar() + "\"");
+      }
+    }
+  }
+
+  if (diags->HasErrors()) return diags->ToStatus();
+  return p;
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,226 @@
+// config/pipeline_config.h: the shapes of a pipeline folder's files and the loader that reads
+// and validates all of them (sluice.yaml, workflow.yaml, partners/*/partner.yaml, schemas).
+//
+// Every struct is plain data with defaults. LoadPipeline() collects every problem of every file
+// into one InvalidArgument whose lines read "file:line:col: message".
+// Thread-safety: the loaded structs are immutable values.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/node.h"
+#include "config/reader.h"
+#include "core/date.h"
+#include "core/status.h"
+
+namespace sluice::config {
+
+// ---- sluice.yaml ---------------------------------------------------------------------------
+
+struct S3Config {
+  std::string endpoint;  // "" means AWS's regional endpoint
+  std::string region = "us-east-1";
+  bool path_style = false;
+};
+
+struct AlertConfig {
+  std::vector<std::string> on;    // failure | success | duration_warning
+  std::string webhook;            // may hold ${ENV_VAR}; expanded when sent
+  std::string command;            // shell command; run with SLUICE_* variables
+  int64_t threshold_seconds = 0;  // for duration_warning
+  int64_t timeout_seconds = 10;
+  Location loc;
+};
+
+struct PipelineSettings {
+  std::string name;
+  std::string timezone = "UTC";
+  std::string store = "file://./data";
+  S3Config s3;
+  std::string warehouse = "sqlite://./warehouse";
+  std::string ledger = "sqlite://./state/ledger.db";
+  std::string logs = "./logs";
+  int parallelism = 0;  // 0: number of cores
+  std::vector<AlertConfig> alerts;
+  Location loc;
+};
+
+// ---- workflow.yaml -------------------------------------------------------------------------
+
+enum class RunIf {
+  kAllSuccess,
+  kAllDone,
+  kNoneFailed,
+  kAtLeastOneSuccess,
+  kAtLeastOneFailed,
+  kAllFailed,
+};
+std::string_view RunIfName(RunIf run_if);
+
+// The builtin task names sluice knows (tasks/registry.cpp implements each).
+const std::vector<std::string>& BuiltinNames();
+
+struct TaskConfig {
+  std::string task_key;
+  std::vector<std::string> depends_on;
+  std::string builtin;  // exactly one of builtin and command is set
+  std::string command;
+  bool for_each_partner = false;
+  int max_retries = 0;
+  int64_t min_retry_interval_millis = 1000;  // backoff base, doubled per attempt
+  bool retry_on_timeout = false;
+  int64_t timeout_seconds = 0;  // 0: no timeout
+  RunIf run_if = RunIf::kAllSuccess;
+  Node params;  // a map (possibly empty); builtins validate their own keys
+  Location loc;
+};
+
+struct WorkflowConfig {
+  std::string name;
+  std::vector<TaskConfig> tasks;  // in file order
+  Location loc;
+  const TaskConfig* Find(std::string_view task_key) const;
+};
+
+// ---- partners/<id>/partner.yaml ------------------------------------------------------------
+
+struct CsvDialect {
+  std::string encoding = "utf-8";  // utf-8 | cp949 | euc-kr | latin-1
+  char delimiter = ',';
+  char quote = '"';
+  bool header = true;
+  std::vector<std::string> null_values = {""};
+};
+
+struct ExtractLimits {
+  int64_t max_entries = 10000;
+  int64_t max_entry_bytes = int64_t{20} << 30;
+  int64_t max_total_bytes = int64_t{50} << 30;
+  double max_ratio = 200;
+};
+
+struct CompletionRule {
+  std::string marker;          // e.g. "_SUCCESS": complete when this file exists beside the archive
+  int64_t stable_seconds = 0;  // complete when size and mtime are unchanged this long
+};
+
+struct TableSource {
+  std::string name;
+  std::string file;  // glob matched against archive members
+  Location loc;
+};
+
+enum class ColumnType { kString, kInt64, kFloat64, kDecimal, kBool, kDate, kTimestamp };
+
+struct ColumnSchema {
+  std::string name;
+  ColumnType type = ColumnType::kString;
+  int precision = 0;  // decimal(p,s)
+  int scale = 0;
+  bool nullable = true;
+  std::vector<std::string> aliases;
+  std::string format;                     // strptime-style for date/timestamp; "" means ISO 8601
+  int64_t max_length = 0;                 // string: 0 means unlimited (bytes of UTF-8)
+  std::vector<std::string> true_values;   // bool: extra spellings of true
+  std::vector<std::string> false_values;  // bool: extra spellings of false
+  Location loc;
+  // "int64", "decimal(12,2)", ...
+  std::string TypeName() const;
+};
+
+enum class MergeMode { kUpsert, kAppend, kReplaceDate };
+enum class ExtraColumnsPolicy { kIgnore, kRescue, kFail };
+enum class MissingColumnsPolicy { kNull, kFail };
+
+struct CheckConfig {
+  std::string type;  // not_null | unique | accepted_values | row_count | reject_ratio |
+                     // change_vs_previous | sql
+  std::vector<std::string> columns;
+  std::vector<std::string> values;
+  std::optional<int64_t> min;
+  std::optional<int64_t> max;
+  std::optional<double> max_ratio;           // reject_ratio
+  std::optional<double> max_change_percent;  // change_vs_previous
+  std::string sql;
+  std::string severity = "error";  // error | warn
+  std::string name;                // optional label for messages
+  Location loc;
+};
+
+struct TableSchema {
+  std::string table;
+  std::vector<ColumnSchema> columns;
+  std::vector<std::string> primary_key;
+  MergeMode merge = MergeMode::kAppend;
+  ExtraColumnsPolicy on_extra_columns = ExtraColumnsPolicy::kIgnore;
+  MissingColumnsPolicy on_missing_columns = MissingColumnsPolicy::kNull;
+  double max_reject_ratio = 0.01;
+  std::vector<CheckConfig> checks;
+  std::string file;  // path of the schema file, for messages
+  Location loc;
+  const ColumnSchema* FindColumn(std::string_view name) const;
+};
+
+struct PartnerConfig {
+  std::string id;
+  std::string name;
+  bool enabled = true;
+  std::string archive;  // pattern: {partner}, {date}, {date:%Y%m%d}
+  CompletionRule complete;
+  CsvDialect csv;
+  ExtractLimits limits;
+  std::vector<TableSource> tables;
+  std::map<std::string, TableSchema> schemas;  // by table name
+  std::filesystem::path dir;
+  Location loc;
+  const TableSource* FindTable(std::string_view name) const;
+  // The archive file name for `date` ("acme_20261124.tar.gz").
+  Result<std::string> ArchiveName(const Date& date) const;
+};
+
+// ---- the whole folder ----------------------------------------------------------------------
+
+struct Pipeline {
+  std::filesystem::path dir;  // absolute
+  PipelineSettings settings;
+  WorkflowConfig workflow;
+  std::map<std::string, PartnerConfig> partners;  // by id, enabled or not
+  // Resolves a path relative to the pipeline folder ("./data" -> "<dir>/data").
+  std::filesystem::path Resolve(const std::string& relative) const;
+  // Enabled partners, sorted by id.
+  std::vector<const PartnerConfig*> EnabledPartners() const;
+  const PartnerConfig* FindPartner(std::string_view id) const;
+};
+
+struct LoadOptions {
+  // Warnings (ignored Databricks keys) are appended here when non-null.
+  Diagnostics* diagnostics = nullptr;
+};
+
+// Loads and validates every file of the pipeline folder. InvalidArgument lists every error.
+Result<Pipeline> LoadPipeline(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+// Each file's own reader; they add problems to `diags` and return what they could read.
+PipelineSettings ReadSettings(const Node& root, Diagnostics* diags);
+WorkflowConfig ReadWorkflow(const Node& root, Diagnostics* diags);
+PartnerConfig ReadPartner(const Node& root, Diagnostics* diags);
+TableSchema ReadSchema(const Node& root, Diagnostics* diags);
+
+// Parses "int64", "decimal(12,2)", ...; false when unknown.
+bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* error);
+
+// [A-Za-z_][A-Za-z0-9_]{0,62}: names that are safe to use as SQL identifiers.
+bool IsValidIdentifier(std::string_view name);
+
+// True when `pattern` with placeholders {partner}, {date}, {date:FMT} is well-formed.
+Status CheckNamePattern(std::string_view pattern);
+// Expands {partner}, {date} (YYYY-MM-DD) and {date:FMT} (strftime subset).
+Result<std::string> ExpandNamePattern(std::string_view pattern, std::string_view partner,
+                                      const Date& date);
+
+}  // namespace sluice::config

@@ -1,0 +1,76 @@
+// Reading of sluice.yaml.
+#include "config/pipeline_config.h"
+#include "core/date.h"
+
+namespace sluice::config {
+
+PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
+  PipelineSettings s;
+  s.loc = root.location();
+  MapReader r(root, "sluice.yaml", diags);
+  if (auto v = r.String("name")) s.name = *v;
+  if (auto v = r.String("timezone")) {
+    s.timezone = *v;
+    if (auto today = Today(*v); !today.ok()) r.ErrorAtKey("timezone", today.status().message());
+  }
+  if (auto v = r.String("store")) s.store = *v;
+  if (auto v = r.String("warehouse")) s.warehouse = *v;
+  if (auto v = r.String("ledger")) s.ledger = *v;
+  if (auto v = r.String("logs")) s.logs = *v;
+  if (auto v = r.Int("parallelism", false, 0, 1024)) s.parallelism = static_cast<int>(*v);
+  if (const Node* s3 = r.Value("s3")) {
+    MapReader sr(*s3, "sluice.yaml s3", diags);
+    if (auto v = sr.String("endpoint")) s.s3.endpoint = *v;
+    if (auto v = sr.String("region")) s.s3.region = *v;
+    if (auto v = sr.Bool("path_style")) s.s3.path_style = *v;
+    sr.Finish();
+  }
+  auto check_scheme = [&](const char* key, const std::string& url,
+                          std::initializer_list<const char*> schemes) {
+    for (const char* scheme : schemes) {
+      if (url.rfind(scheme, 0) == 0) return;
+    }
+    std::string list;
+    for (const char* scheme : schemes) list += std::string(list.empty() ? "" : ", ") + scheme;
+    r.ErrorAtKey(key, "\"" + url + "\" has an unsupported scheme; use one of " + list);
+  };
+  check_scheme("store", s.store, {"file://", "s3://"});
+  check_scheme("warehouse", s.warehouse, {"sqlite://", "postgresql://", "postgres://"});
+  check_scheme("ledger", s.ledger, {"sqlite://", "postgresql://", "postgres://"});
+  if (const Node* alerts = r.Value("alerts")) {
+    if (!alerts->IsSequence()) {
+      r.ErrorAt(*alerts, "\"alerts\" must be a list, got " + alerts->KindName());
+    } else {
+      for (const Node& item : alerts->items()) {
+        AlertConfig a;
+        a.loc = item.location();
+        MapReader ar(item, "alert", diags);
+        if (auto v = ar.StringList("on", true, true)) a.on = *v;
+        for (const std::string& event : a.on) {
+          if (event != "failure" && event != "success" && event != "duration_warning") {
+            ar.ErrorAtKey(
+                "on", "unknown event \"" + event + "\" (use failure, success or duration_warning)");
+          }
+        }
+        if (auto v = ar.String("webhook")) a.webhook = *v;
+        if (auto v = ar.String("command")) a.command = *v;
+        if (auto v = ar.Int("threshold_seconds", false, 1)) a.threshold_seconds = *v;
+        if (auto v = ar.Int("timeout_seconds", false, 1, 600)) a.timeout_seconds = *v;
+        if (a.webhook.empty() == a.command.empty() && ar.ok()) {
+          diags->Error(a.loc, "alert: set exactly one of \"webhook\" and \"command\"");
+        }
+        bool wants_threshold = false;
+        for (const std::string& event : a.on) wants_threshold |= event == "duration_warning";
+        if (wants_threshold && a.threshold_seconds == 0) {
+          diags->Error(a.loc, "alert: \"duration_warning\" needs \"threshold_seconds\"");
+        }
+        ar.Finish();
+        s.alerts.push_back(std::move(a));
+      }
+    }
+  }
+  r.Finish();
+  return s;
+}
+
+}  // namespace sluice::config

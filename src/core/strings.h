@@ -1,0 +1,49 @@
+// core/strings.h: small string utilities shared by every module.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice {
+
+std::string_view Trim(std::string_view s);
+std::vector<std::string> Split(std::string_view s, char sep);
+std::string Join(std::span<const std::string> parts, std::string_view sep);
+std::string ToLower(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+
+// Levenshtein distance between two strings (bytes).
+size_t EditDistance(std::string_view a, std::string_view b);
+// The candidate closest to `word` if it is close enough to be a plausible typo, else nullopt.
+std::optional<std::string> NearestMatch(std::string_view word,
+                                        std::span<const std::string> candidates);
+// " (did you mean \"x\"?)" or "" when nothing is close.
+std::string DidYouMean(std::string_view word, std::span<const std::string> candidates);
+
+// Replaces ${NAME} with the environment variable NAME. NotFound names a variable that is unset.
+Result<std::string> ExpandEnv(std::string_view text);
+
+// Parses "123", "20GiB", "1.5MB", "512k" (binary multiples for KiB/MiB/GiB/TiB and K/M/G/T,
+// decimal for KB/MB/GB/TB). InvalidArgument on anything else or overflow.
+Result<int64_t> ParseByteSize(std::string_view text);
+// "1.4 GiB"-style rendering for humans.
+std::string FormatBytes(int64_t bytes);
+
+// Partner ids match [a-z0-9][a-z0-9_-]{0,62}.
+bool IsValidPartnerId(std::string_view id);
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates).
+bool IsValidUtf8(std::string_view s);
+
+// Renders `s` for an error message: printable ASCII kept, everything else as \xNN.
+std::string Printable(std::string_view s, size_t max_len = 120);
+
+}  // namespace sluice

@@ -1,0 +1,56 @@
+// tasks/task_context.h: what a builtin task receives when one attempt of it runs.
+//
+// A builtin runs inside `sluice task exec` (its own process), so a crash or hang in one attempt
+// never reaches the scheduler. It reports small results (row counts, bytes) by filling
+// `result`, which the scheduler stores in the ledger with the attempt, and progress through
+// `progress` for the live display. Thread-safety: one context per attempt, used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config/pipeline_config.h"
+#include "core/date.h"
+#include "core/status.h"
+
+namespace sluice::tasks {
+
+struct Progress {
+  int64_t bytes_done = 0;
+  int64_t bytes_total = 0;  // 0 when unknown
+  int64_t rows_done = 0;
+  std::string note;  // e.g. the file being read
+};
+
+struct TaskContext {
+  const config::Pipeline* pipeline = nullptr;
+  const config::TaskConfig* task = nullptr;
+  std::string run_id;
+  Date date;
+  std::string partner;  // set for for_each: partner tasks, empty otherwise
+  int attempt = 1;
+  // Results the scheduler stores with the attempt (a JSON object).
+  nlohmann::json result = nlohmann::json::object();
+  // Called now and then with how far the task has got; may be empty.
+  std::function<void(const Progress&)> progress;
+
+  // The partner's config; nullptr for tasks that are not per-partner.
+  const config::PartnerConfig* partner_config() const {
+    return partner.empty() ? nullptr : pipeline->FindPartner(partner);
+  }
+  void ReportProgress(const Progress& p) const {
+    if (progress) progress(p);
+  }
+};
+
+using BuiltinFn = Status (*)(TaskContext& ctx);
+
+// The function for builtin `name`, or nullptr.
+BuiltinFn FindBuiltin(std::string_view name);
+
+// Runs `ctx.task->builtin`. Exceptions thrown inside are caught here and become Internal.
+Status RunBuiltin(TaskContext& ctx);
+
+}  // namespace sluice::tasks

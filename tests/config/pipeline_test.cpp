@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include "config/pipeline_config.h"
+#include "testing/pipeline_fixture.h"
+
+namespace sluice::config {
+namespace {
+
+using sluice::testing::TempDir;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { sluice::testing::WriteSamplePipeline(dir_); }
+  // Loads and returns the error text ("" when it loads).
+  std::string Errors() {
+    auto p = LoadPipeline(dir_.path());
+    return p.ok() ? "" : p.status().message();
+  }
+  TempDir dir_;
+};
+
+TEST_F(PipelineTest, LoadsTheSamplePipeline) {
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->settings.name, "test_pipeline");
+  EXPECT_EQ(p->settings.parallelism, 2);
+  ASSERT_EQ(p->workflow.tasks.size(), 3u);
+  const TaskConfig* extract = p->workflow.Find("batch_extract");
+  ASSERT_NE(extract, nullptr);
+  EXPECT_TRUE(extract->for_each_partner);
+  EXPECT_EQ(extract->max_retries, 2);
+  EXPECT_EQ(extract->timeout_seconds, 600);
+  EXPECT_EQ(p->workflow.Find("merge_orders")->depends_on,
+            std::vector<std::string>{"batch_extract"});
+  EXPECT_EQ(p->workflow.Find("merge_orders")->params.Get("table")->scalar(), "orders");
+  ASSERT_EQ(p->partners.size(), 2u);
+  const PartnerConfig& acme = p->partners.at("acme");
+  EXPECT_EQ(*acme.ArchiveName(Date{2026, 11, 24}), "acme_20261124.tar.gz");
+  EXPECT_EQ(acme.csv.null_values, (std::vector<std::string>{"", "NULL"}));
+  const TableSchema& orders = acme.schemas.at("orders");
+  EXPECT_EQ(orders.merge, MergeMode::kUpsert);
+  EXPECT_EQ(orders.columns[1].type, ColumnType::kDecimal);
+  EXPECT_EQ(orders.columns[1].precision, 12);
+  EXPECT_EQ(orders.columns[1].scale, 2);
+  EXPECT_EQ(orders.columns[0].aliases, std::vector<std::string>{"OrderID"});
+  EXPECT_FALSE(orders.columns[0].nullable);
+}
+
+TEST_F(PipelineTest, BadYamlNamesFileAndLine) {
+  dir_.Write("sluice.yaml", "name: x\nstore: [oops\n");
+  EXPECT_NE(Errors().find("sluice.yaml:"), std::string::npos) << Errors();
+}
+
+TEST_F(PipelineTest, UnknownKeyInTaskSuggestsTheFix) {
+  dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) +
+                                  "  - task_key: extra\n    builtin: sql\n    dependson: [x]\n");
+  EXPECT_NE(Errors().find("workflow.yaml:18:5: unknown key \"dependson\" in task \"extra\" "
+                          "(did you mean \"depends_on\"?)"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, WrongTypeNamesFileAndLine) {
+  dir_.Write("sluice.yaml", "name: x\nparallelism: lots\n");
+  EXPECT_NE(Errors().find("sluice.yaml:2:14: sluice.yaml: \"parallelism\" must be an integer"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, MissingRequiredFieldNamesFileAndLine) {
+  dir_.Write("partners/acme/partner.yaml", "id: acme\ntables:\n  orders: {file: o.csv}\n");
+  EXPECT_NE(Errors().find("partners/acme/partner.yaml:1:1: missing required key \"archive\""),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, SchemaErrorsNameTheJsonLine) {
+  dir_.Write(
+      "partners/globex/schemas/orders.json",
+      "{\"table\": \"orders\",\n \"columns\": [\n  {\"name\": \"id\", \"type\": \"int46\"}\n ]}\n");
+  EXPECT_NE(Errors().find("partners/globex/schemas/orders.json:3:"), std::string::npos) << Errors();
+  EXPECT_NE(Errors().find("unknown type \"int46\" (did you mean \"int64\"?)"), std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, CycleIsNamed) {
+  dir_.Write("workflow.yaml", R"(tasks:
+  - {task_key: a, command: "true", depends_on: [c]}
+  - {task_key: b, command: "true", depends_on: [a]}
+  - {task_key: c, command: "true", depends_on: [b]}
+)");
+  std::string e = Errors();
+  EXPECT_NE(e.find("dependency cycle"), std::string::npos) << e;
+  for (const char* k : {"a", "b", "c"}) EXPECT_NE(e.find(k), std::string::npos) << e;
+}
+
+TEST_F(PipelineTest, TaskShapeErrors) {
+  dir_.Write("workflow.yaml", R"(tasks:
+  - {task_key: a, command: "true", builtin: extract}
+  - {task_key: b}
+  - {task_key: c, builtin: extrakt}
+  - {task_key: c, command: "true", depends_on: [zz]}
+  - {task_key: d, command: "true", run_if: SOMETIMES}
+)");
+  std::string e = Errors();
+  EXPECT_NE(e.find("workflow.yaml:2:5: task \"a\": set only one of"), std::string::npos) << e;
+  EXPECT_NE(e.find("workflow.yaml:3:5: task \"b\": set one of \"builtin\""), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("unknown builtin \"extrakt\" (did you mean \"extract\"?)"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("duplicate task_key \"c\""), std::string::npos) << e;
+  EXPECT_NE(e.find("depends on unknown task \"zz\""), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown run_if \"SOMETIMES\""), std::string::npos) << e;
+}
+
+TEST_F(PipelineTest, DatabricksKeysAreIgnoredWithAWarning) {
+  dir_.Write("workflow.yaml", R"(name: job
+job_clusters: []
+tasks:
+  - task_key: a
+    command: "true"
+    notebook_task: {notebook_path: /x}
+    job_cluster_key: main
+)");
+  Diagnostics diags;
+  auto p = LoadPipeline(dir_.path(), {.diagnostics = &diags});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  int warnings = 0;
+  for (const auto& d : diags.items()) warnings += d.severity == Diagnostic::Severity::kWarning;
+  EXPECT_EQ(warnings, 3);
+}
+
+TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
+  dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("must match [a-z0-9][a-z0-9_-]{0,62}"), std::string::npos) << e;
+  EXPECT_NE(e.find("must equal its folder name"), std::string::npos) << e;
+}
+
+TEST_F(PipelineTest, TableWithoutSchemaIsAnError) {
+  std::filesystem::remove(dir_ / "partners/acme/schemas/orders.json");
+  EXPECT_NE(Errors().find("table \"orders\" has no schema: add partners/acme/schemas/orders.json"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, UpsertWithoutPrimaryKeyIsAnError) {
+  dir_.Write(
+      "partners/acme/schemas/orders.json",
+      R"({"table": "orders", "columns": [{"name": "a", "type": "string"}], "merge": "upsert"})");
+  EXPECT_NE(Errors().find("merge \"upsert\" needs a \"primary_key\""), std::string::npos)
+      << Errors();
+}
+
+TEST_F(PipelineTest, AliasClashIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json", R"({"table": "orders", "columns": [
+    {"name": "a", "type": "string", "aliases": ["Code"]},
+    {"name": "b", "type": "string", "aliases": ["code "]}]})");
+  EXPECT_NE(Errors().find("is already used by column \"a\""), std::string::npos) << Errors();
+}
+
+TEST_F(PipelineTest, MissingFolderIsNotFound) {
+  auto p = LoadPipeline(dir_ / "nope");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kNotFound);
+}
+
+TEST(NamePattern, ExpandsPlaceholdersAndRejectsUnknownOnes) {
+  Date d{2026, 11, 24};
+  EXPECT_EQ(*ExpandNamePattern("{partner}_{date:%Y%m%d}.tar.gz", "acme", d),
+            "acme_20261124.tar.gz");
+  EXPECT_EQ(*ExpandNamePattern("{date}.zip", "acme", d), "2026-11-24.zip");
+  EXPECT_FALSE(ExpandNamePattern("{day}.zip", "acme", d).ok());
+  EXPECT_FALSE(ExpandNamePattern("../{date}.zip", "acme", d).ok());
+  EXPECT_FALSE(ExpandNamePattern("{date", "acme", d).ok());
+}
+
+}  // namespace
+}  // namespace sluice::config

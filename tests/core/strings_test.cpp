@@ -1,0 +1,96 @@
+#include "core/strings.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/date.h"
+#include "core/logging.h"
+
+namespace sluice {
+namespace {
+
+TEST(Strings, SplitKeepsEmptyFields) {
+  EXPECT_EQ(Split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(Split("", ','), (std::vector<std::string>{""}));
+}
+
+TEST(Strings, NearestMatchSuggestsTyposOnly) {
+  std::vector<std::string> keys = {"depends_on", "max_retries", "timeout_seconds"};
+  EXPECT_EQ(NearestMatch("depend_on", keys), "depends_on");
+  EXPECT_EQ(NearestMatch("max_retires", keys), "max_retries");
+  EXPECT_EQ(NearestMatch("colour", keys), std::nullopt);
+  EXPECT_EQ(DidYouMean("timeout_second", keys), " (did you mean \"timeout_seconds\"?)");
+}
+
+TEST(Strings, ParseByteSizeUnits) {
+  EXPECT_EQ(*ParseByteSize("20GiB"), int64_t{20} << 30);
+  EXPECT_EQ(*ParseByteSize("1.5MB"), 1'500'000);
+  EXPECT_EQ(*ParseByteSize("512"), 512);
+  EXPECT_EQ(*ParseByteSize("2 k"), 2048);
+  EXPECT_FALSE(ParseByteSize("12 parsecs").ok());
+  EXPECT_FALSE(ParseByteSize("GiB").ok());
+  EXPECT_FALSE(ParseByteSize("99999999999TB").ok());
+}
+
+TEST(Strings, ExpandEnvSubstitutesAndReportsUnset) {
+  setenv("SLUICE_TEST_HOOK", "https://hooks.example/abc", 1);
+  unsetenv("SLUICE_TEST_UNSET");
+  EXPECT_EQ(*ExpandEnv("${SLUICE_TEST_HOOK}/x"), "https://hooks.example/abc/x");
+  auto r = ExpandEnv("${SLUICE_TEST_UNSET}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("SLUICE_TEST_UNSET"), std::string::npos);
+  EXPECT_FALSE(ExpandEnv("${OPEN").ok());
+}
+
+TEST(Strings, PartnerIdRule) {
+  EXPECT_TRUE(IsValidPartnerId("acme"));
+  EXPECT_TRUE(IsValidPartnerId("0-co_x"));
+  EXPECT_FALSE(IsValidPartnerId(""));
+  EXPECT_FALSE(IsValidPartnerId("Acme"));
+  EXPECT_FALSE(IsValidPartnerId("_acme"));
+  EXPECT_FALSE(IsValidPartnerId("../b"));
+  EXPECT_FALSE(IsValidPartnerId(std::string(64, 'a')));
+  EXPECT_TRUE(IsValidPartnerId(std::string(63, 'a')));
+}
+
+TEST(Strings, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("\xED\x95\x9C\xEA\xB8\x80"));  // 한글
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                 // overlong "/"
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));             // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));                 // truncated
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+}
+
+TEST(Date, ParseFormatAndArithmetic) {
+  auto d = ParseDate("2026-11-24");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d->Format("%Y%m%d"), "20261124");
+  EXPECT_EQ(*d->Format("%y/%j"), "26/328");
+  EXPECT_FALSE(d->Format("%H").ok());
+  EXPECT_EQ(d->AddDays(7).ToString(), "2026-12-01");
+  EXPECT_EQ(d->AddDays(-24).ToString(), "2026-10-31");
+  EXPECT_FALSE(ParseDate("2026-02-30").ok());
+  EXPECT_FALSE(ParseDate("2026-1-1").ok());
+  EXPECT_FALSE(Today("Mars/Olympus").ok());
+  EXPECT_TRUE(Today("UTC").ok());
+}
+
+TEST(Logging, RedactsRegisteredSecrets) {
+  log::RegisterSecret("s3cr3t-token");
+  EXPECT_EQ(log::Redact("posting to https://x/s3cr3t-token?a=s3cr3t-token"),
+            "posting to https://x/***?a=***");
+  log::RegisterSecret("ab");  // too short to mask safely
+  EXPECT_EQ(log::Redact("abc"), "abc");
+}
+
+TEST(Clock, FakeClockMovesOnlyWhenTold) {
+  FakeClock clock;
+  auto t0 = clock.Now();
+  clock.SleepFor(std::chrono::seconds(3));
+  EXPECT_EQ(clock.Now() - t0, std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,56 @@
+// End-to-end tests of the sluice binary's command line.
+#include <gtest/gtest.h>
+
+#include "testing/pipeline_fixture.h"
+#include "testing/run_command.h"
+
+namespace sluice {
+namespace {
+
+using testing::RunCommand;
+using testing::Sluice;
+using testing::TempDir;
+
+TEST(Cli, VersionAndHelp) {
+  auto v = RunCommand(Sluice() + " --version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.output.find("sluice "), std::string::npos);
+  auto h = RunCommand(Sluice() + " --help");
+  EXPECT_EQ(h.exit_code, 0);
+  for (const char* cmd : {"init", "validate", "run", "repair", "runs", "show", "logs"}) {
+    EXPECT_NE(h.output.find(cmd), std::string::npos) << cmd;
+  }
+}
+
+TEST(Cli, UnknownCommandIsAUsageError) {
+  auto r = RunCommand(Sluice() + " frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(Cli, ValidateAcceptsAGoodFolder) {
+  TempDir dir;
+  testing::WriteSamplePipeline(dir);
+  auto r = RunCommand(Sluice() + " validate '" + dir.path().string() + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok (3 tasks, 2 partners, 2 tables)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ValidateReportsFileLineAndExitsTwo) {
+  TempDir dir;
+  testing::WriteSamplePipeline(dir);
+  dir.Write("partners/globex/partner.yaml",
+            testing::PartnerYaml("globex") + "limits: {max_entries: ten}\n");
+  auto r = RunCommand(Sluice() + " validate '" + dir.path().string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("partners/globex/partner.yaml:8:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"max_entries\" must be an integer"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ValidateOfAMissingFolderExitsTwo) {
+  auto r = RunCommand(Sluice() + " validate /nonexistent/sluice/pipeline");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace sluice
