@@ -1,0 +1,111 @@
+// store/object_store.h: the object store interface, its factory, and partner scoping.
+//
+// Keys are '/'-separated relative paths ("raw/acme/2026-11-24/orders.csv"). Layout:
+//   landing/<partner>/<date>/...   archives as partners deliver them
+//   raw/<partner>/<date>/<member>  extracted CSV files
+//   rejects/<partner>/<date>/<table>.csv
+//   manifests/<partner>/<date>/... extract.json (the commit point of an extract), merge stats,
+//                                  summary.json
+// Writes are atomic: an object written through Create() becomes visible only at Commit()
+// (local: temp file + fsync + rename; S3: put or multipart complete). Readers never see half an
+// object. A writer dropped without Commit() leaves nothing behind.
+// Thread-safety: ObjectStore implementations are safe to share between threads; streams are not.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "core/status.h"
+
+namespace sluice::store {
+
+struct ObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  int64_t mtime_ms = 0;  // last modification, milliseconds since the epoch
+};
+
+class InputStream {
+ public:
+  virtual ~InputStream() = default;
+  // Reads up to `n` bytes into `buf`; returns 0 at the end of the object.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+class OutputStream {
+ public:
+  virtual ~OutputStream() = default;
+  virtual Status Write(std::string_view data) = 0;
+  // Makes the object visible under its key, replacing any previous object, all at once.
+  virtual Status Commit() = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Streams an object. NotFound when the key does not exist.
+  virtual Result<std::unique_ptr<InputStream>> Open(std::string_view key) = 0;
+  // Starts writing an object; nothing is visible until Commit().
+  virtual Result<std::unique_ptr<OutputStream>> Create(std::string_view key) = 0;
+  // Size and time of an object. NotFound when absent.
+  virtual Result<ObjectInfo> Head(std::string_view key) = 0;
+  // Every object whose key starts with `prefix`, sorted by key.
+  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Removes an object; Ok when it did not exist.
+  virtual Status Delete(std::string_view key) = 0;
+  // Removes every object under `prefix`.
+  virtual Status DeletePrefix(std::string_view prefix);
+  // The file behind a key when the store is a local folder (for SQLite-style direct reads),
+  // nullopt for remote stores.
+  virtual std::optional<std::filesystem::path> LocalPath(std::string_view key) const {
+    (void)key;
+    return std::nullopt;
+  }
+  // "file:///abs/path" or "s3://bucket/prefix", for messages.
+  virtual std::string Describe() const = 0;
+
+  // Conveniences over Open/Create.
+  Result<std::string> Get(std::string_view key);
+  Status Put(std::string_view key, std::string_view data);
+};
+
+// Opens the store named by `url` (file://PATH relative to `base_dir`, or s3://bucket/prefix).
+Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
+                                               const std::filesystem::path& base_dir,
+                                               const config::S3Config& s3 = {});
+
+// Validates a relative key: no empty segments, no "." or "..", no leading "/", no backslash,
+// no control characters or NUL, valid UTF-8. InvalidArgument naming the rule otherwise.
+Status ValidateKey(std::string_view key);
+
+// A view of a store that can only reach one partner's area: every key is validated and
+// placed under "<area>/<partner>/" for area in landing, raw, rejects, manifests.
+// Keys passed in are relative to the partner's area: PartnerStore(s, "acme").Open("raw", "x.csv")
+// reads "raw/acme/x.csv".
+class PartnerStore {
+ public:
+  PartnerStore(ObjectStore* store, std::string partner);
+  const std::string& partner() const { return partner_; }
+  ObjectStore* base() const { return store_; }
+  // "<area>/<partner>/<rel>" after validating area and rel.
+  Result<std::string> Key(std::string_view area, std::string_view rel) const;
+  Result<std::unique_ptr<InputStream>> Open(std::string_view area, std::string_view rel);
+  Result<std::unique_ptr<OutputStream>> Create(std::string_view area, std::string_view rel);
+  Result<ObjectInfo> Head(std::string_view area, std::string_view rel);
+  // Lists under "<area>/<partner>/<rel_prefix>"; keys returned are full store keys.
+  Result<std::vector<ObjectInfo>> List(std::string_view area, std::string_view rel_prefix);
+  Status Delete(std::string_view area, std::string_view rel);
+
+ private:
+  ObjectStore* store_;
+  std::string partner_;
+};
+
+}  // namespace sluice::store
