@@ -4,7 +4,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/test
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps build build-test test run format bench clean
+.PHONY: all deps build build-test test run format tidy bench clean
 
 all: build
 
@@ -38,3 +38,6 @@ bench: build
 
 clean:
 	rm -rf build
+
+tidy: $(TEST_DIR)/build.ninja
+	git ls-files 'src/*.cpp' | xargs clang-tidy -p $(TEST_DIR) --quiet
