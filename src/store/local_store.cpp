@@ -1,0 +1,337 @@
+// The file:// object store. See local_store.h for the crash-safety argument.
+#include "store/local_store.h"
+
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "core/strings.h"
+
+namespace sluice::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<uint64_t> g_temp_counter{0};
+
+Status Errno(int err, const std::string& what, const fs::path& path) {
+  if (err == ENOENT) return Status::NotFound(what + " " + path.string() + ": not found");
+  if (err == EACCES || err == EPERM) {
+    return Status::PermissionDenied(what + " " + path.string() + ": " + std::strerror(err));
+  }
+  return Status::IoError(what + " " + path.string() + ": " + std::strerror(err));
+}
+
+Status FsyncPath(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno(errno, "open folder", dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Errno(err, "fsync folder", dir);
+  return Status::Ok();
+}
+
+class LocalInputStream final : public InputStream {
+ public:
+  LocalInputStream(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
+  ~LocalInputStream() override { ::close(fd_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    while (true) {
+      ssize_t got = ::read(fd_, buf, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno != EINTR) return Errno(errno, "read", path_);
+    }
+  }
+
+ private:
+  int fd_;
+  fs::path path_;
+};
+
+class LocalStore;
+
+class LocalOutputStream final : public OutputStream {
+ public:
+  LocalOutputStream(const LocalStore* store, int fd, fs::path dest, fs::path named_temp)
+      : store_(store), fd_(fd), dest_(std::move(dest)), named_temp_(std::move(named_temp)) {
+    buf_.reserve(kBufferSize);
+  }
+  ~LocalOutputStream() override { Abandon(); }
+
+  Status Write(std::string_view data) override {
+    if (fd_ < 0) return Status::Internal("write to " + dest_.string() + " after Commit()");
+    if (buf_.size() + data.size() <= kBufferSize) {
+      buf_.append(data);
+      return Status::Ok();
+    }
+    SLUICE_RETURN_IF_ERROR(Flush());
+    if (data.size() >= kBufferSize) return WriteAll(data);
+    buf_.append(data);
+    return Status::Ok();
+  }
+
+  Status Commit() override;
+
+ private:
+  static constexpr size_t kBufferSize = 256 * 1024;
+
+  Status Flush() {
+    Status st = WriteAll(buf_);
+    buf_.clear();
+    return st;
+  }
+  Status WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno(errno, "write", dest_);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+  void Abandon();
+
+  const LocalStore* store_;
+  int fd_;
+  fs::path dest_;
+  fs::path named_temp_;  // empty when the file is an unnamed O_TMPFILE
+  std::string buf_;
+};
+
+class LocalStore final : public ObjectStore {
+ public:
+  explicit LocalStore(fs::path root) : root_(std::move(root)) {}
+
+  Result<std::unique_ptr<InputStream>> Open(std::string_view key) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path p = root_ / key;
+    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ELOOP) return Status::PermissionDenied("open " + p.string() + ": is a symlink");
+      return Errno(errno, "open", p);
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status::NotFound("open " + p.string() + ": not a regular file");
+    }
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return std::unique_ptr<InputStream>(std::make_unique<LocalInputStream>(fd, p));
+  }
+
+  Result<std::unique_ptr<OutputStream>> Create(std::string_view key) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path dest = root_ / key;
+    fs::path dir = dest.parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError("create folder " + dir.string() + ": " + ec.message());
+    if (fs::is_directory(fs::symlink_status(dest, ec))) {
+      return Status::AlreadyExists("create " + dest.string() + ": a folder has that name");
+    }
+    // An unnamed file cannot be seen by anyone and vanishes if we are killed before Commit().
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    fs::path named_temp;
+    if (fd < 0) {
+      if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+        return Errno(errno, "create temporary file in", dir);
+      }
+      named_temp = dir / (std::string(kInternalPrefix) + "tmp-" + dest.filename().string() + "." +
+                          std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter));
+      fd = ::open(named_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0) return Errno(errno, "create", named_temp);
+    }
+    return std::unique_ptr<OutputStream>(
+        std::make_unique<LocalOutputStream>(this, fd, dest, named_temp));
+  }
+
+  Result<ObjectInfo> Head(std::string_view key) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path p = root_ / key;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) return Errno(errno, "stat", p);
+    if (!S_ISREG(st.st_mode)) return Status::NotFound("stat " + p.string() + ": not a file");
+    ObjectInfo info;
+    info.key = std::string(key);
+    info.size = st.st_size;
+    info.mtime_ms = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+    return info;
+  }
+
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+    // Walk the deepest folder the prefix names entirely, then filter by the string prefix.
+    std::string_view dir_part =
+        prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/') + 1);
+    fs::path start = dir_part.empty() ? root_ : root_ / dir_part;
+    std::vector<ObjectInfo> out;
+    std::error_code ec;
+    struct stat sst;
+    if (::lstat(start.c_str(), &sst) != 0 || !S_ISDIR(sst.st_mode)) return out;
+    fs::recursive_directory_iterator it(start, fs::directory_options::none, ec);
+    if (ec) return Status::IoError("list " + start.string() + ": " + ec.message());
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) return Status::IoError("list " + start.string() + ": " + ec.message());
+      std::string name = it->path().filename().string();
+      if (StartsWith(name, kInternalPrefix)) {
+        if (it->is_directory(ec)) it.disable_recursion_pending();
+        continue;
+      }
+      struct stat st;
+      if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      std::string key = it->path().lexically_relative(root_).generic_string();
+      if (!StartsWith(key, prefix)) continue;
+      ObjectInfo info;
+      info.key = std::move(key);
+      info.size = st.st_size;
+      info.mtime_ms = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+      out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    return out;
+  }
+
+  Status Delete(std::string_view key) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKey(key));
+    fs::path p = root_ / key;
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Errno(errno, "delete", p);
+    PruneEmptyFolders(p.parent_path());
+    return Status::Ok();
+  }
+
+  Status DeletePrefix(std::string_view prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+    if (prefix.empty() || prefix.back() != '/') return ObjectStore::DeletePrefix(prefix);
+    // A folder prefix: remove the folder whole, in-flight temporaries included.
+    fs::path dir = root_ / prefix.substr(0, prefix.size() - 1);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) return Status::IoError("delete folder " + dir.string() + ": " + ec.message());
+    PruneEmptyFolders(dir.parent_path());
+    return Status::Ok();
+  }
+
+  Status PublishPrefix(std::string_view staging_prefix, std::string_view final_prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(staging_prefix));
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(final_prefix));
+    if (staging_prefix.empty() || staging_prefix.back() != '/' || final_prefix.empty() ||
+        final_prefix.back() != '/') {
+      return Status::InvalidArgument("PublishPrefix takes two folder prefixes ending in \"/\"");
+    }
+    fs::path from = root_ / staging_prefix.substr(0, staging_prefix.size() - 1);
+    fs::path to = root_ / final_prefix.substr(0, final_prefix.size() - 1);
+    std::error_code ec;
+    struct stat st;
+    if (::lstat(from.c_str(), &st) != 0) {
+      // Nothing staged: the published set is empty.
+      return DeletePrefix(final_prefix);
+    }
+    fs::create_directories(to.parent_path(), ec);
+    if (ec)
+      return Status::IoError("create folder " + to.parent_path().string() + ": " + ec.message());
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) {
+      // `from` now holds the previous set.
+      SLUICE_RETURN_IF_ERROR(FsyncPath(to.parent_path()));
+      SLUICE_RETURN_IF_ERROR(FsyncPath(from.parent_path()));
+      fs::remove_all(from, ec);
+      if (ec) return Status::IoError("delete folder " + from.string() + ": " + ec.message());
+    } else if (errno == ENOENT) {
+      if (::rename(from.c_str(), to.c_str()) != 0) return Errno(errno, "rename to", to);
+      SLUICE_RETURN_IF_ERROR(FsyncPath(to.parent_path()));
+      SLUICE_RETURN_IF_ERROR(FsyncPath(from.parent_path()));
+    } else {
+      return Errno(errno, "publish " + from.string() + " as", to);
+    }
+    PruneEmptyFolders(from.parent_path());
+    return Status::Ok();
+  }
+
+  std::optional<fs::path> LocalPath(std::string_view key) const override {
+    if (!ValidateKey(key).ok()) return std::nullopt;
+    return root_ / key;
+  }
+
+  std::string Describe() const override { return "file://" + root_.string(); }
+
+  // Removes `dir` and its parents while they are empty, stopping at the root.
+  void PruneEmptyFolders(fs::path dir) const {
+    while (dir != root_ && dir.string().size() > root_.string().size() &&
+           StartsWith(dir.string(), root_.string())) {
+      if (::rmdir(dir.c_str()) != 0) break;
+      dir = dir.parent_path();
+    }
+  }
+
+ private:
+  fs::path root_;
+};
+
+Status LocalOutputStream::Commit() {
+  if (fd_ < 0) return Status::Internal("Commit() twice on " + dest_.string());
+  SLUICE_RETURN_IF_ERROR(Flush());
+  if (::fsync(fd_) != 0) return Errno(errno, "fsync", dest_);
+  fs::path dir = dest_.parent_path();
+  if (named_temp_.empty()) {
+    // Give the unnamed file a temporary name, then rename it over the destination (linkat cannot
+    // replace an existing file).
+    fs::path temp = dir / (std::string(kInternalPrefix) + "tmp-" + dest_.filename().string() + "." +
+                           std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter));
+    std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return Errno(errno, "link temporary file as", temp);
+    }
+    named_temp_ = temp;
+  }
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(named_temp_.c_str(), dest_.c_str()) != 0) {
+    Status st = Errno(errno, "rename to", dest_);
+    ::unlink(named_temp_.c_str());
+    named_temp_.clear();
+    return st;
+  }
+  named_temp_.clear();
+  return FsyncPath(dir);
+}
+
+void LocalOutputStream::Abandon() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+    if (!named_temp_.empty()) ::unlink(named_temp_.c_str());
+    static_cast<const LocalStore*>(store_)->PruneEmptyFolders(dest_.parent_path());
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> OpenLocalStore(const fs::path& root) {
+  if (root.is_relative()) {
+    return Status::InvalidArgument("local store root " + root.string() + " must be absolute");
+  }
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) {
+    return Status::IoError("create store folder " + root.string() + ": " + ec.message() +
+                           "; check the store URL in sluice.yaml and the folder's permissions");
+  }
+  fs::path canonical = fs::weakly_canonical(root, ec);
+  if (ec) canonical = root;
+  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(canonical));
+}
+
+}  // namespace sluice::store
