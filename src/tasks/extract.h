@@ -4,7 +4,7 @@
 // raw/<partner>/<date>/<file> for every entry matching a table pattern, then writes
 // manifests/<partner>/<date>/extract.json last as the commit point:
 //   {"partner", "date", "run_id",
-//    "archive": {"key", "bytes", "checksum": "sha256:...", "format", "filter", "entries",
+//    "archive": {"key", "bytes", "checksum": "xxh128:...", "format", "filter", "entries",
 //                "uncompressed_bytes"},
 //    "files": [{"member", "key", "table", "bytes", "checksum": "xxh128:..."}],  // archive order
 //    "skipped": [{"member", "reason"}]}

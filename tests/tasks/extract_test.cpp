@@ -28,8 +28,8 @@ std::string Rows(int first, int n) {
   return s;
 }
 
-std::string Sha256(const std::string& bytes) {
-  auto sum = archive::MakeChecksum("sha256");
+std::string Xxh128(const std::string& bytes) {
+  auto sum = archive::MakeChecksum("xxh128");
   (*sum)->Update(bytes.data(), bytes.size());
   return (*sum)->Finish();
 }
@@ -80,7 +80,7 @@ TEST_F(Extract, WritesMatchingFilesUnderRawAndTheManifestLast) {
   EXPECT_EQ(m["run_id"], "run-20261124-1");
   EXPECT_EQ(m["archive"]["key"], "landing/acme/2026-11-24/acme_20261124.tar.gz");
   EXPECT_EQ(m["archive"]["bytes"], archive.size());
-  EXPECT_EQ(m["archive"]["checksum"], Sha256(archive));
+  EXPECT_EQ(m["archive"]["checksum"], Xxh128(archive));
   ASSERT_EQ(m["files"].size(), 2u);
   // Archive order, not name order: merge processes them in this order.
   EXPECT_EQ(m["files"][0]["member"], "export/orders_2.csv");
