@@ -2,8 +2,10 @@
 #include "store/local_store.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +42,31 @@ Status FsyncPath(const fs::path& dir) {
   ::close(fd);
   if (rc != 0) return Errno(err, "fsync folder", dir);
   return Status::Ok();
+}
+
+// Opens `rel` (a validated key) under `root` without following a symlink anywhere on the way
+// (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a link planted in a partner's landing
+// folder cannot point a read at another partner's data or outside the store. Falls back to
+// O_NOFOLLOW on the last component on kernels without openat2. -1 with errno on failure.
+int OpenBeneath(const fs::path& root, std::string_view rel, int flags) {
+  static std::atomic<bool> has_openat2{true};
+  if (has_openat2.load(std::memory_order_relaxed)) {
+    int dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    struct open_how how = {};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    std::string path(rel);
+    long fd = ::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how);
+    int err = errno;
+    ::close(dir);
+    if (fd >= 0 || err != ENOSYS) {
+      errno = err;
+      return static_cast<int>(fd);
+    }
+    has_openat2 = false;
+  }
+  return ::open((root / rel).c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
 }
 
 class LocalInputStream final : public InputStream {
@@ -128,9 +155,12 @@ class LocalStore final : public ObjectStore {
   Result<std::unique_ptr<InputStream>> Open(std::string_view key) override {
     SLUICE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path p = root_ / key;
-    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = OpenBeneath(root_, key, O_RDONLY);
     if (fd < 0) {
-      if (errno == ELOOP) return Status::PermissionDenied("open " + p.string() + ": is a symlink");
+      if (errno == ELOOP || errno == EXDEV) {
+        return Status::PermissionDenied(
+            "open " + p.string() + ": a symlink is on the path; the store never follows links");
+      }
       return Errno(errno, "open", p);
     }
     struct stat st;
@@ -171,8 +201,19 @@ class LocalStore final : public ObjectStore {
   Result<ObjectInfo> Head(std::string_view key) override {
     SLUICE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path p = root_ / key;
+    int fd = OpenBeneath(root_, key, O_PATH);
+    if (fd < 0) {
+      if (errno == ELOOP || errno == EXDEV) {
+        return Status::PermissionDenied(
+            "stat " + p.string() + ": a symlink is on the path; the store never follows links");
+      }
+      return Errno(errno, "stat", p);
+    }
     struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) return Errno(errno, "stat", p);
+    int rc = ::fstat(fd, &st);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return Errno(err, "stat", p);
     if (!S_ISREG(st.st_mode)) return Status::NotFound("stat " + p.string() + ": not a file");
     ObjectInfo info;
     info.key = std::string(key);

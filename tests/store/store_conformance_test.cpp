@@ -16,6 +16,35 @@ namespace {
 
 using testing::TempDir;
 
+// The local store seen only through the core operations, so the generic DeletePrefix and
+// PublishPrefix fallbacks (what a remote store without folder renames gets) run the same suite.
+class CoreOnlyStore final : public ObjectStore {
+ public:
+  explicit CoreOnlyStore(std::unique_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  Result<std::unique_ptr<InputStream>> Open(std::string_view key) override {
+    return inner_->Open(key);
+  }
+  Result<std::unique_ptr<OutputStream>> Create(std::string_view key) override {
+    return inner_->Create(key);
+  }
+  Result<ObjectInfo> Head(std::string_view key) override { return inner_->Head(key); }
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    return inner_->List(prefix);
+  }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Status DeletePrefix(std::string_view prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+    return ObjectStore::DeletePrefix(prefix);
+  }
+  std::optional<std::filesystem::path> LocalPath(std::string_view key) const override {
+    return inner_->LocalPath(key);
+  }
+  std::string Describe() const override { return "core-only " + inner_->Describe(); }
+
+ private:
+  std::unique_ptr<ObjectStore> inner_;
+};
+
 struct Backend {
   std::string name;
   std::function<std::unique_ptr<ObjectStore>(const TempDir&)> open;
@@ -134,13 +163,20 @@ TEST_P(StoreConformance, RefusesUnsafeKeysOnEveryOperation) {
   EXPECT_TRUE(Keys().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
-                         ::testing::Values(Backend{"local",
-                                                   [](const TempDir& d) {
-                                                     auto s = OpenLocalStore(d / "store");
-                                                     return s.ok() ? std::move(s).value() : nullptr;
-                                                   }}),
-                         [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreConformance,
+    ::testing::Values(Backend{"local",
+                              [](const TempDir& d) {
+                                auto s = OpenLocalStore(d / "store");
+                                return s.ok() ? std::move(s).value() : nullptr;
+                              }},
+                      Backend{"generic_fallbacks",
+                              [](const TempDir& d) -> std::unique_ptr<ObjectStore> {
+                                auto s = OpenLocalStore(d / "store");
+                                if (!s.ok()) return nullptr;
+                                return std::make_unique<CoreOnlyStore>(std::move(s).value());
+                              }}),
+    [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
 
 TEST(ValidateKey, NamesTheRuleBroken) {
   Status st = ValidateKey("raw/../etc");
@@ -210,6 +246,24 @@ TEST(LocalStore, RefusesToFollowASymlinkPlantedAtAKey) {
   EXPECT_FALSE((*s)->Open("landing/acme/a.tar.gz").ok());
   EXPECT_FALSE((*s)->Head("landing/acme/a.tar.gz").ok());
   EXPECT_TRUE((*s)->List("").value().empty());
+}
+
+TEST(LocalStore, RefusesToFollowASymlinkedFolderOnTheWay) {
+  TempDir dir;
+  auto s = OpenLocalStore(dir / "store");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Put("raw/globex/2026-11-24/acme_20261124.tar.gz", "globex data").ok());
+  std::filesystem::create_directories(dir / "store/landing/acme");
+  // acme's landing date folder is a link into globex's raw area.
+  std::filesystem::create_directory_symlink(dir / "store/raw/globex/2026-11-24",
+                                            dir / "store/landing/acme/2026-11-24");
+  auto in = (*s)->Open("landing/acme/2026-11-24/acme_20261124.tar.gz");
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.status().code(), StatusCode::kPermissionDenied) << in.status().ToString();
+  EXPECT_NE(in.status().message().find("symlink"), std::string::npos);
+  EXPECT_FALSE((*s)->Head("landing/acme/2026-11-24/acme_20261124.tar.gz").ok());
+  // Listing does not descend through the link either.
+  EXPECT_TRUE((*s)->List("landing/").value().empty());
 }
 
 }  // namespace
