@@ -112,6 +112,17 @@ INSTANTIATE_TEST_SUITE_P(Formats, EveryFormat,
                            return testing::FormatName(p.param);
                          });
 
+TEST_P(EveryFormat, KeepsNonAsciiUtf8NamesExactly) {
+  const std::string korean =
+      "\xEC\xA3\xBC\xEB\xAC\xB8/\xEC\xA3\xBC\xEB\xAC\xB8_1.csv";  // 주문/주문_1.csv
+  std::string bytes =
+      BuildArchive({{korean, "1\n", Member::kFile, "", GetParam() == Format::kZip}}, GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, std::vector<std::string>{korean});
+}
+
 TEST(ReadArchive, SniffsTheFormatInsteadOfTrustingTheName) {
   // A zip named .tar.gz and a plain tar with a misleading name both read by content.
   std::string zip = BuildArchive({{"orders.csv", "1\n"}}, Format::kZip);
