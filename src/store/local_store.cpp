@@ -90,11 +90,22 @@ class LocalStore;
 
 class LocalOutputStream final : public OutputStream {
  public:
-  LocalOutputStream(const LocalStore* store, int fd, fs::path dest, fs::path named_temp)
-      : store_(store), fd_(fd), dest_(std::move(dest)), named_temp_(std::move(named_temp)) {
+  LocalOutputStream(const LocalStore* store, int fd, int dir_fd, fs::path dest, std::string base,
+                    std::string named_temp)
+      : store_(store),
+        fd_(fd),
+        dir_fd_(dir_fd),
+        dest_(std::move(dest)),
+        base_(std::move(base)),
+        named_temp_(std::move(named_temp)) {
     buf_.reserve(kBufferSize);
   }
-  ~LocalOutputStream() override { Abandon(); }
+  ~LocalOutputStream() override {
+    Abandon();
+    ::close(dir_fd_);
+  }
+  LocalOutputStream(const LocalOutputStream&) = delete;
+  LocalOutputStream& operator=(const LocalOutputStream&) = delete;
 
   Status Write(std::string_view data) override {
     if (fd_ < 0) return Status::Internal("write to " + dest_.string() + " after Commit()");
@@ -141,8 +152,10 @@ class LocalOutputStream final : public OutputStream {
 
   const LocalStore* store_;
   int fd_;
+  int dir_fd_;  // the destination folder, opened without following links
   fs::path dest_;
-  fs::path named_temp_;  // empty when the file is an unnamed O_TMPFILE
+  std::string base_;        // file name of the destination inside dir_fd_
+  std::string named_temp_;  // inside dir_fd_; empty while the file is an unnamed O_TMPFILE
   std::string buf_;
   off_t written_ = 0;
   off_t synced_ = 0;
@@ -176,26 +189,64 @@ class LocalStore final : public ObjectStore {
     SLUICE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path dest = root_ / key;
     fs::path dir = dest.parent_path();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IoError("create folder " + dir.string() + ": " + ec.message());
-    if (fs::is_directory(fs::symlink_status(dest, ec))) {
+    size_t slash = key.rfind('/');
+    SLUICE_ASSIGN_OR_RETURN(
+        int dir_fd, OpenFolder(slash == std::string_view::npos ? "" : key.substr(0, slash)));
+    std::string base(slash == std::string_view::npos ? key : key.substr(slash + 1));
+    struct stat st;
+    if (::fstatat(dir_fd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(dir_fd);
       return Status::AlreadyExists("create " + dest.string() + ": a folder has that name");
     }
     // An unnamed file cannot be seen by anyone and vanishes if we are killed before Commit().
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    fs::path named_temp;
+    int fd = ::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    std::string named_temp;
     if (fd < 0) {
       if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-        return Errno(errno, "create temporary file in", dir);
+        Status err = Errno(errno, "create temporary file in", dir);
+        ::close(dir_fd);
+        return err;
       }
-      named_temp = dir / (std::string(kInternalPrefix) + "tmp-" + dest.filename().string() + "." +
-                          std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter));
-      fd = ::open(named_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-      if (fd < 0) return Errno(errno, "create", named_temp);
+      named_temp = std::string(kInternalPrefix) + "tmp-" + base + "." + std::to_string(::getpid()) +
+                   "." + std::to_string(++g_temp_counter);
+      fd = ::openat(dir_fd, named_temp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        Status err = Errno(errno, "create", dir / named_temp);
+        ::close(dir_fd);
+        return err;
+      }
     }
     return std::unique_ptr<OutputStream>(
-        std::make_unique<LocalOutputStream>(this, fd, dest, named_temp));
+        std::make_unique<LocalOutputStream>(this, fd, dir_fd, dest, base, named_temp));
+  }
+
+  // Opens (creating as needed) the folder `rel` under the root, one component at a time and
+  // never through a symlink, so a link planted in the tree cannot redirect a write.
+  Result<int> OpenFolder(std::string_view rel) const {
+    int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Errno(errno, "open store folder", root_);
+    if (rel.empty()) return fd;
+    for (const std::string& seg : Split(rel, '/')) {
+      if (::mkdirat(fd, seg.c_str(), 0755) != 0 && errno != EEXIST) {
+        Status err = Errno(errno, "create folder", root_ / rel);
+        ::close(fd);
+        return err;
+      }
+      int next = ::openat(fd, seg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int err = errno;
+      ::close(fd);
+      if (next < 0) {
+        if (err == ELOOP || err == ENOTDIR) {
+          return Status::PermissionDenied(
+              "create folder " + (root_ / rel).string() + ": \"" + seg +
+              "\" is a symlink or a file; the store never follows links");
+        }
+        return Errno(err, "open folder", root_ / rel);
+      }
+      fd = next;
+    }
+    return fd;
   }
 
   Result<ObjectInfo> Head(std::string_view key) override {
@@ -335,35 +386,35 @@ Status LocalOutputStream::Commit() {
   if (fd_ < 0) return Status::Internal("Commit() twice on " + dest_.string());
   SLUICE_RETURN_IF_ERROR(Flush());
   if (::fsync(fd_) != 0) return Errno(errno, "fsync", dest_);
-  fs::path dir = dest_.parent_path();
   if (named_temp_.empty()) {
     // Give the unnamed file a temporary name, then rename it over the destination (linkat cannot
     // replace an existing file).
-    fs::path temp = dir / (std::string(kInternalPrefix) + "tmp-" + dest_.filename().string() + "." +
-                           std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter));
+    std::string temp = std::string(kInternalPrefix) + "tmp-" + base_ + "." +
+                       std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter);
     std::string proc = "/proc/self/fd/" + std::to_string(fd_);
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      return Errno(errno, "link temporary file as", temp);
+    if (::linkat(AT_FDCWD, proc.c_str(), dir_fd_, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return Errno(errno, "link temporary file as", dest_.parent_path() / temp);
     }
     named_temp_ = temp;
   }
   ::close(fd_);
   fd_ = -1;
-  if (::rename(named_temp_.c_str(), dest_.c_str()) != 0) {
+  if (::renameat(dir_fd_, named_temp_.c_str(), dir_fd_, base_.c_str()) != 0) {
     Status st = Errno(errno, "rename to", dest_);
-    ::unlink(named_temp_.c_str());
+    ::unlinkat(dir_fd_, named_temp_.c_str(), 0);
     named_temp_.clear();
     return st;
   }
   named_temp_.clear();
-  return FsyncPath(dir);
+  if (::fsync(dir_fd_) != 0) return Errno(errno, "fsync folder", dest_.parent_path());
+  return Status::Ok();
 }
 
 void LocalOutputStream::Abandon() {
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
-    if (!named_temp_.empty()) ::unlink(named_temp_.c_str());
+    if (!named_temp_.empty()) ::unlinkat(dir_fd_, named_temp_.c_str(), 0);
     static_cast<const LocalStore*>(store_)->PruneEmptyFolders(dest_.parent_path());
   }
 }

@@ -248,6 +248,18 @@ TEST(LocalStore, RefusesToFollowASymlinkPlantedAtAKey) {
   EXPECT_TRUE((*s)->List("").value().empty());
 }
 
+TEST(LocalStore, WritesNeverGoThroughASymlinkedFolder) {
+  TempDir dir;
+  auto s = OpenLocalStore(dir / "store");
+  ASSERT_TRUE(s.ok());
+  std::filesystem::create_directories(dir / "elsewhere");
+  std::filesystem::create_directories(dir / "store/raw");
+  std::filesystem::create_directory_symlink(dir / "elsewhere", dir / "store/raw/acme");
+  Status st = (*s)->Put("raw/acme/2026-11-24/orders.csv", "x");
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << st.ToString();
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "elsewhere"));
+}
+
 TEST(LocalStore, RefusesToFollowASymlinkedFolderOnTheWay) {
   TempDir dir;
   auto s = OpenLocalStore(dir / "store");
