@@ -228,13 +228,19 @@ class LocalStore final : public ObjectStore {
     if (fd < 0) return Errno(errno, "open store folder", root_);
     if (rel.empty()) return fd;
     for (const std::string& seg : Split(rel, '/')) {
-      if (::mkdirat(fd, seg.c_str(), 0755) != 0 && errno != EEXIST) {
-        Status err = Errno(errno, "create folder", root_ / rel);
-        ::close(fd);
-        return err;
+      int next = -1;
+      int err = 0;
+      // Another writer may prune an empty folder between our mkdirat and openat: try again.
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        if (::mkdirat(fd, seg.c_str(), 0755) != 0 && errno != EEXIST) {
+          Status st = Errno(errno, "create folder", root_ / rel);
+          ::close(fd);
+          return st;
+        }
+        next = ::openat(fd, seg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        err = errno;
+        if (next >= 0 || err != ENOENT) break;
       }
-      int next = ::openat(fd, seg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int err = errno;
       ::close(fd);
       if (next < 0) {
         if (err == ELOOP || err == ENOTDIR) {

@@ -19,6 +19,7 @@
 
 #include "archive/checksum.h"
 #include "archive/safe_reader.h"
+#include "core/logging.h"
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
@@ -196,6 +197,10 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   SLUICE_RETURN_IF_ERROR(out->Write(manifest.dump(2) + "\n"));
   SLUICE_RETURN_IF_ERROR(out->Commit());
 
+  log::Info("extract {}: {} file(s), {} from {} ({}, {}); {} entr{} skipped", partner.id,
+            sink.files().size(), FormatBytes(sink.total_bytes()), archive_key,
+            FormatBytes(stats->compressed_bytes), stats->filter, sink.skipped().size(),
+            sink.skipped().size() == 1 ? "y" : "ies");
   ctx.result["archive"] = archive_key;
   ctx.result["files"] = sink.files().size();
   ctx.result["skipped"] = sink.skipped().size();
