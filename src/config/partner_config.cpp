@@ -74,6 +74,24 @@ std::optional<char> ReadSingleChar(MapReader& r, std::string_view key) {
   return (*v)[0];
 }
 
+// Why a table's file pattern (an fnmatch glob over archive member names) can never match a
+// member that extract accepts; "" when it is fine.
+std::string CheckFilePattern(std::string_view pattern) {
+  if (pattern.empty()) return "is empty; give a glob such as \"orders*.csv\"";
+  if (!IsValidUtf8(pattern)) return "is not valid UTF-8";
+  for (unsigned char c : pattern) {
+    if (c < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  if (pattern.find('\\') != std::string_view::npos) {
+    return "contains a backslash; use \"/\" between folders (archives with \"\\\" are refused)";
+  }
+  if (pattern.front() == '/') return "must be relative to the archive root (no leading \"/\")";
+  for (const std::string& seg : Split(pattern, '/')) {
+    if (seg == "..") return "must not contain \"..\"";
+  }
+  return "";
+}
+
 }  // namespace
 
 PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
@@ -158,6 +176,18 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
           MapReader tr(item.value, "table \"" + item.key + "\"", diags);
           if (auto v = tr.String("file", true)) src.file = *v;
           tr.Finish();
+        }
+        if (std::string why = CheckFilePattern(src.file); !why.empty()) {
+          diags->Error(item.value.location(), "table \"" + item.key + "\" file pattern \"" +
+                                                  Printable(src.file) + "\" " + why);
+        }
+        for (const TableSource& other : p.tables) {
+          if (!src.file.empty() && other.file == src.file) {
+            diags->Error(item.value.location(),
+                         "tables \"" + other.name + "\" and \"" + item.key +
+                             "\" use the same file pattern \"" + Printable(src.file) +
+                             "\"; each archive member must belong to one table");
+          }
         }
         p.tables.push_back(std::move(src));
       }

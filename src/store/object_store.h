@@ -62,6 +62,11 @@ class ObjectStore {
   virtual Status Delete(std::string_view key) = 0;
   // Removes every object under `prefix`.
   virtual Status DeletePrefix(std::string_view prefix);
+  // Makes the objects under `staging_prefix` (a folder prefix ending in "/") appear under
+  // `final_prefix` in place of whatever was there, and removes the staging copies. The local store
+  // swaps the two folders with one atomic rename; the generic fallback copies then deletes, so
+  // callers still write a manifest last as the commit point.
+  virtual Status PublishPrefix(std::string_view staging_prefix, std::string_view final_prefix);
   // The file behind a key when the store is a local folder (for SQLite-style direct reads),
   // nullopt for remote stores.
   virtual std::optional<std::filesystem::path> LocalPath(std::string_view key) const {
@@ -81,9 +86,16 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
                                                const std::filesystem::path& base_dir,
                                                const config::S3Config& s3 = {});
 
+// Key segments starting with this are the store's own (in-flight temporary files); ValidateKey
+// refuses them and List() never returns them.
+inline constexpr std::string_view kInternalPrefix = ".sluice-";
+
 // Validates a relative key: no empty segments, no "." or "..", no leading "/", no backslash,
-// no control characters or NUL, valid UTF-8. InvalidArgument naming the rule otherwise.
+// no control characters or NUL, valid UTF-8, no segment starting with kInternalPrefix.
+// InvalidArgument naming the rule otherwise.
 Status ValidateKey(std::string_view key);
+// Same for a List()/DeletePrefix() prefix: "" (everything) and one trailing "/" are allowed.
+Status ValidateKeyPrefix(std::string_view prefix);
 
 // A view of a store that can only reach one partner's area: every key is validated and
 // placed under "<area>/<partner>/" for area in landing, raw, rejects, manifests.
@@ -102,6 +114,13 @@ class PartnerStore {
   // Lists under "<area>/<partner>/<rel_prefix>"; keys returned are full store keys.
   Result<std::vector<ObjectInfo>> List(std::string_view area, std::string_view rel_prefix);
   Status Delete(std::string_view area, std::string_view rel);
+  // Removes every object under "<area>/<partner>/<rel_prefix>".
+  Status DeletePrefix(std::string_view area, std::string_view rel_prefix);
+  // ObjectStore::PublishPrefix between two folders of the partner's area (both end in "/").
+  Status PublishPrefix(std::string_view area, std::string_view staging_rel,
+                       std::string_view final_rel);
+  // "<area>/<partner>/<rel_prefix>" after validation; rel_prefix may be "" or end in "/".
+  Result<std::string> Prefix(std::string_view area, std::string_view rel_prefix) const;
 
  private:
   ObjectStore* store_;

@@ -1,10 +1,168 @@
+// The `wait_for_sources` sensor. See wait_for_sources.h.
+#include "tasks/wait_for_sources.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/reader.h"
+#include "core/logging.h"
+#include "core/strings.h"
+#include "store/object_store.h"
 #include "tasks/builtins.h"
 
 namespace sluice::tasks {
 
-// Placeholder until its issue lands: fails clearly instead of pretending.
+namespace {
+
+struct SensorParams {
+  int64_t poke_interval_seconds = 30;
+  int64_t timeout_seconds = 6 * 3600;
+  bool each = false;
+};
+
+Result<SensorParams> ReadParams(const TaskContext& ctx) {
+  SensorParams p;
+  if (ctx.task == nullptr || ctx.task->params.IsNull()) return p;
+  config::Diagnostics diags;
+  config::MapReader r(ctx.task->params, "task \"" + ctx.task->task_key + "\" params", &diags);
+  if (auto v = r.Int("poke_interval_seconds", false, 1, 86400)) p.poke_interval_seconds = *v;
+  if (auto v = r.Int("timeout_seconds", false, 0, 7 * 86400)) p.timeout_seconds = *v;
+  if (auto v = r.String("mode")) {
+    if (*v == "each") {
+      p.each = true;
+    } else if (*v != "all") {
+      r.ErrorAtKey("mode", "\"mode\" must be all or each, got \"" + Printable(*v) + "\"");
+    }
+  }
+  r.Finish();
+  SLUICE_RETURN_IF_ERROR(diags.ToStatus());
+  return p;
+}
+
+// What the sensor remembers about one partner between pokes.
+struct Watch {
+  const config::PartnerConfig* partner = nullptr;
+  std::string archive_rel;  // "<date>/<archive name>" under landing/<partner>/
+  bool ready = false;
+  bool seen = false;  // stable rule: last size/mtime observed
+  int64_t size = -1;
+  int64_t mtime_ms = -1;
+  Clock::TimePoint unchanged_since{};
+  std::string waiting_for;  // why it is not ready yet, for the timeout message
+};
+
+// One poke: updates `w.ready`. Store errors other than NotFound are returned.
+Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string& date) {
+  store::PartnerStore ps(base, w.partner->id);
+  Result<store::ObjectInfo> head = ps.Head("landing", w.archive_rel);
+  if (!head.ok()) {
+    if (head.status().code() != StatusCode::kNotFound) return head.status();
+    w.seen = false;
+    w.waiting_for = "no archive landing/" + w.partner->id + "/" + w.archive_rel;
+    return Status::Ok();
+  }
+  const config::CompletionRule& rule = w.partner->complete;
+  if (!rule.marker.empty()) {
+    Result<store::ObjectInfo> marker = ps.Head("landing", date + "/" + rule.marker);
+    if (!marker.ok()) {
+      if (marker.status().code() != StatusCode::kNotFound) return marker.status();
+      w.waiting_for =
+          "archive present but no marker landing/" + w.partner->id + "/" + date + "/" + rule.marker;
+      return Status::Ok();
+    }
+    w.ready = true;
+    return Status::Ok();
+  }
+  if (rule.stable_seconds > 0) {
+    Clock::TimePoint now = clock->Now();
+    if (!w.seen || head->size != w.size || head->mtime_ms != w.mtime_ms) {
+      w.seen = true;
+      w.size = head->size;
+      w.mtime_ms = head->mtime_ms;
+      w.unchanged_since = now;
+    }
+    if (now - w.unchanged_since >= std::chrono::seconds(rule.stable_seconds)) {
+      w.ready = true;
+    } else {
+      w.waiting_for = "archive landing/" + w.partner->id + "/" + w.archive_rel +
+                      " still changing (needs " + std::to_string(rule.stable_seconds) +
+                      "s without a change in size or time)";
+    }
+    return Status::Ok();
+  }
+  w.ready = true;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store) {
+  SLUICE_ASSIGN_OR_RETURN(SensorParams params, ReadParams(ctx));
+  const config::Pipeline& pipeline = *ctx.pipeline;
+  std::vector<const config::PartnerConfig*> partners;
+  if (!ctx.partner.empty()) {
+    const config::PartnerConfig* p = ctx.partner_config();
+    if (p == nullptr) return Status::InvalidArgument("unknown partner \"" + ctx.partner + "\"");
+    partners.push_back(p);
+  } else {
+    partners = pipeline.EnabledPartners();
+  }
+  std::unique_ptr<store::ObjectStore> owned;
+  if (store == nullptr) {
+    SLUICE_ASSIGN_OR_RETURN(
+        owned, store::OpenStore(pipeline.settings.store, pipeline.dir, pipeline.settings.s3));
+    store = owned.get();
+  }
+  const std::string date = ctx.date.ToString();
+  std::vector<Watch> watches;
+  for (const config::PartnerConfig* p : partners) {
+    Watch w;
+    w.partner = p;
+    SLUICE_ASSIGN_OR_RETURN(std::string name, p->ArchiveName(ctx.date));
+    w.archive_rel = date + "/" + name;
+    watches.push_back(std::move(w));
+  }
+
+  const Clock::TimePoint deadline = clock->Now() + std::chrono::seconds(params.timeout_seconds);
+  while (true) {
+    std::vector<std::string> ready, missing;
+    for (Watch& w : watches) {
+      if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, date));
+      (w.ready ? ready : missing).push_back(w.partner->id);
+    }
+    ctx.result["ready"] = ready;
+    ctx.result["missing"] = missing;
+    if (missing.empty()) return Status::Ok();
+    Progress progress;
+    progress.note = "waiting for " + Join(missing, ", ");
+    ctx.ReportProgress(progress);
+    if (clock->Now() >= deadline) {
+      std::string why;
+      for (const Watch& w : watches) {
+        if (!w.ready) why += "\n  " + w.partner->id + ": " + w.waiting_for;
+      }
+      if (params.each && !ready.empty()) {
+        log::Warn("wait_for_sources: {} not complete for {} after {}s; continuing with {}",
+                  Join(missing, ", "), date, params.timeout_seconds, Join(ready, ", "));
+        return Status::Ok();
+      }
+      return Status::Timeout("wait_for_sources: after " + std::to_string(params.timeout_seconds) +
+                             "s, still missing for " + date + ": " + Join(missing, ", ") + why +
+                             "\nCheck with the partners, or raise timeout_seconds in the task's "
+                             "params in workflow.yaml");
+    }
+    Clock::Duration left = deadline - clock->Now();
+    Clock::Duration poke = std::chrono::seconds(std::max<int64_t>(params.poke_interval_seconds, 1));
+    clock->SleepFor(std::min(left, poke));
+  }
+}
+
 Status RunWaitForSources(TaskContext& ctx) {
-  return Status::Internal("builtin \"" + ctx.task->builtin + "\" is not implemented yet");
+  Status st = WaitForSources(ctx, SystemClock::Default());
+  if (!st.ok() && ctx.task) st.WithTask(ctx.task->task_key);
+  return st;
 }
 
 }  // namespace sluice::tasks

@@ -1,0 +1,565 @@
+// Streaming, checking archive reader. See safe_reader.h for the rules.
+#include "archive/safe_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <isa-l/igzip_lib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "archive/checksum.h"
+#include "core/strings.h"
+
+namespace sluice::archive {
+
+namespace {
+
+constexpr size_t kInBufferSize = size_t{1} << 20;
+constexpr size_t kOutBufferSize = size_t{1} << 20;
+constexpr int64_t kProgressEvery = int64_t{64} << 20;
+constexpr size_t kSniffBytes = 262;
+constexpr size_t kZipTailBytes = size_t{16} << 20;  // "ustar" sits at offset 257 of a tar header
+
+Status Refuse(const ReadOptions& o, std::string_view member, int64_t index, std::string_view rule,
+              std::string_view why) {
+  return Status::InvalidArgument("archive " + o.archive_name + " refused: entry \"" +
+                                 Printable(member) + "\" (#" + std::to_string(index + 1) +
+                                 "): " + std::string(rule) + ": " + std::string(why));
+}
+
+// Unicode characters that NFKC-normalise (or that tools commonly fold) to '.', '/' or '\'.
+// A name using them "escapes only after normalisation", so they are folded before the checks.
+std::string FoldConfusables(std::string_view s) {
+  struct Fold {
+    std::string_view from;
+    char to;
+  };
+  static constexpr Fold kFolds[] = {
+      {"\xEF\xBC\x8E", '.'},  {"\xE2\x80\xA4", '.'},  {"\xEF\xB9\x92", '.'},   // ．․﹒
+      {"\xEF\xBC\x8F", '/'},  {"\xE2\x88\x95", '/'},  {"\xE2\x81\x84", '/'},   // ／∕⁄
+      {"\xEF\xBC\xBC", '\\'}, {"\xE2\x88\x96", '\\'}, {"\xEF\xB9\xA8", '\\'},  // ＼∖﹨
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    bool folded = false;
+    for (const Fold& f : kFolds) {
+      if (s.substr(i, f.from.size()) == f.from) {
+        out += f.to;
+        i += f.from.size();
+        folded = true;
+        break;
+      }
+    }
+    if (!folded) out += s[i++];
+  }
+  return out;
+}
+
+// The first bytes of other archive or compressed formats: a partner's CSV never starts so.
+std::string FormatRatio(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", r);
+  return buf;
+}
+
+const char* NestedArchiveKind(std::string_view head) {
+  auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
+  if (starts("\x1f\x8b")) return "gzip";
+  if (starts("PK\x03\x04") || starts("PK\x05\x06") || starts("PK\x07\x08")) return "zip";
+  if (starts("BZh")) return "bzip2";
+  if (starts("\x28\xb5\x2f\xfd")) return "zstd";
+  if (starts(std::string_view("\xfd"
+                              "7zXZ\x00",
+                              6)))
+    return "xz";
+  if (starts("7z\xbc\xaf\x27\x1c")) return "7z";
+  if (starts("Rar!\x1a\x07")) return "rar";
+  if (head.size() >= 262 && head.substr(257, 5) == "ustar") return "tar";
+  return nullptr;
+}
+
+// Feeds libarchive: reads the source, checksums and counts the raw bytes, and (for gzip)
+// inflates with ISA-L so libarchive only parses the tar stream.
+class Feeder {
+ public:
+  Feeder(const ReadFn& read, Checksum* sum, const std::string& archive_name)
+      : read_(read), sum_(sum), archive_name_(archive_name), in_(kInBufferSize) {}
+
+  // Reads the first block so the compression can be sniffed. Returns true for gzip.
+  Result<bool> Prime() {
+    SLUICE_RETURN_IF_ERROR(Refill());
+    primed_ = true;
+    if (avail_ >= 4 && std::string_view(in_.data(), 4) == std::string_view("PK\x03\x04", 4)) {
+      // Zip keeps entry types in its central directory at the end, which the streaming reader
+      // never parses: keep the tail so CheckZipDirectory() can.
+      keep_tail_ = true;
+      tail_.assign(in_.data(), avail_);
+    }
+    return avail_ >= 2 && static_cast<unsigned char>(in_[0]) == 0x1f &&
+           static_cast<unsigned char>(in_[1]) == 0x8b;
+  }
+
+  void EnableIsal() {
+    gzip_ = true;
+    out_.resize(kOutBufferSize);
+    isal_inflate_init(&state_);
+    state_.crc_flag = ISAL_GZIP;
+    state_.next_in = reinterpret_cast<uint8_t*>(in_.data());
+    state_.avail_in = static_cast<uint32_t>(avail_);
+  }
+
+  // libarchive's read callback: the next block of (decompressed, for gzip) bytes, 0 at the end.
+  la_ssize_t Next(const void** buf) {
+    Result<size_t> n = gzip_ ? NextInflated(buf) : NextRaw(buf);
+    if (!n.ok()) {
+      error_ = n.status();
+      return -1;
+    }
+    return static_cast<la_ssize_t>(*n);
+  }
+
+  int64_t compressed_bytes() const { return compressed_; }
+  const Status& error() const { return error_; }
+  bool is_zip() const { return keep_tail_; }
+  // The last bytes of a zip archive (at least kZipTailBytes, or all of it when shorter).
+  std::string_view tail() const { return tail_; }
+
+ private:
+  Status Refill() {
+    if (eof_) {
+      avail_ = 0;
+      return Status::Ok();
+    }
+    SLUICE_ASSIGN_OR_RETURN(size_t n, read_(in_.data(), in_.size()));
+    avail_ = n;
+    if (n == 0) {
+      eof_ = true;
+      return Status::Ok();
+    }
+    sum_->Update(in_.data(), n);
+    compressed_ += static_cast<int64_t>(n);
+    if (keep_tail_ && compressed_ > static_cast<int64_t>(n)) {
+      tail_.append(in_.data(), n);
+      if (tail_.size() > 2 * kZipTailBytes) tail_.erase(0, tail_.size() - kZipTailBytes);
+    }
+    return Status::Ok();
+  }
+
+  Result<size_t> NextRaw(const void** buf) {
+    if (primed_) {
+      primed_ = false;
+    } else {
+      SLUICE_RETURN_IF_ERROR(Refill());
+    }
+    *buf = in_.data();
+    return avail_;
+  }
+
+  Result<size_t> NextInflated(const void** buf) {
+    state_.next_out = out_.data();
+    state_.avail_out = static_cast<uint32_t>(out_.size());
+    while (state_.avail_out == out_.size()) {
+      if (state_.avail_in == 0) {
+        if (eof_) break;
+        SLUICE_RETURN_IF_ERROR(Refill());
+        state_.next_in = reinterpret_cast<uint8_t*>(in_.data());
+        state_.avail_in = static_cast<uint32_t>(avail_);
+        if (avail_ == 0) break;
+      }
+      if (member_done_) {
+        // Another gzip member follows (pigz, concatenated files): start afresh on the same input.
+        uint8_t* next_in = state_.next_in;
+        uint32_t avail_in = state_.avail_in;
+        isal_inflate_reset(&state_);
+        state_.crc_flag = ISAL_GZIP;
+        state_.next_in = next_in;
+        state_.avail_in = avail_in;
+        state_.next_out = out_.data();
+        state_.avail_out = static_cast<uint32_t>(out_.size());
+        member_done_ = false;
+      }
+      int rc = isal_inflate(&state_);
+      if (rc < 0) {
+        return Status::Corrupt("archive " + archive_name_ + ": damaged gzip stream (isa-l error " +
+                               std::to_string(rc) + ") near byte " + std::to_string(compressed_) +
+                               "; ask the partner to deliver it again");
+      }
+      if (state_.block_state == ISAL_BLOCK_FINISH) member_done_ = true;
+    }
+    size_t produced = out_.size() - state_.avail_out;
+    if (produced == 0 && eof_ && !member_done_) {
+      return Status::Corrupt("archive " + archive_name_ + ": gzip stream is truncated after " +
+                             std::to_string(compressed_) + " bytes; the upload may be incomplete");
+    }
+    *buf = out_.data();
+    return produced;
+  }
+
+  const ReadFn& read_;
+  Checksum* sum_;
+  const std::string& archive_name_;
+  std::vector<char> in_;
+  size_t avail_ = 0;
+  bool eof_ = false;
+  bool primed_ = false;
+  int64_t compressed_ = 0;
+  Status error_;
+  bool gzip_ = false;
+  bool member_done_ = false;
+  inflate_state state_{};
+  std::vector<uint8_t> out_;
+  bool keep_tail_ = false;
+  std::string tail_;
+};
+
+la_ssize_t ReadCallback(struct archive*, void* client, const void** buf) {
+  return static_cast<Feeder*>(client)->Next(buf);
+}
+
+struct ArchiveDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+Result<std::string> EntryName(struct archive_entry* e) {
+  if (const char* u = archive_entry_pathname_utf8(e)) return std::string(u);
+  if (const char* m = archive_entry_pathname(e)) return std::string(m);
+  return Status::InvalidArgument("name cannot be decoded");
+}
+
+uint64_t Le(std::string_view s, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[pos + i]);
+  return v;
+}
+
+}  // namespace
+
+// Zip entry types (symlink, device...) live only in the central directory, which libarchive's
+// streaming reader skips; a zip symlink would otherwise pass as a small regular file. This walks
+// the directory in `tail` (the archive's last bytes; `total` is the archive's size) and applies
+// the type and name rules to every record, and checks it lists as many entries as were read.
+Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_seen,
+                         const ReadOptions& o) {
+  auto refuse = [&](std::string_view why) {
+    return Status::InvalidArgument("archive " + o.archive_name +
+                                   " refused: zip_directory: " + std::string(why));
+  };
+  if (tail.size() < 22) return refuse("no end of central directory record");
+  size_t eocd = std::string_view::npos;
+  size_t lowest = tail.size() > 22 + 65535 ? tail.size() - 22 - 65535 : 0;
+  for (size_t i = tail.size() - 22 + 1; i-- > lowest;) {
+    if (tail.substr(i, 4) == std::string_view("PK\x05\x06", 4)) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd == std::string_view::npos) return refuse("no end of central directory record");
+  uint64_t count = Le(tail, eocd + 10, 2);
+  uint64_t cd_offset = Le(tail, eocd + 16, 4);
+  const uint64_t tail_start = static_cast<uint64_t>(total) - tail.size();
+  if (count == 0xffff || cd_offset == 0xffffffff) {
+    if (eocd < 20 || tail.substr(eocd - 20, 4) != std::string_view("PK\x06\x07", 4)) {
+      return refuse("zip64 end of central directory locator missing");
+    }
+    uint64_t rec = Le(tail, eocd - 20 + 8, 8);
+    if (rec < tail_start || rec - tail_start + 56 > tail.size() ||
+        tail.substr(rec - tail_start, 4) != std::string_view("PK\x06\x06", 4)) {
+      return refuse("zip64 end of central directory record missing");
+    }
+    count = Le(tail, rec - tail_start + 32, 8);
+    cd_offset = Le(tail, rec - tail_start + 48, 8);
+  }
+  if (cd_offset < tail_start) {
+    return refuse("central directory larger than " + FormatBytes(kZipTailBytes) +
+                  "; too many entries to verify");
+  }
+  size_t p = cd_offset - tail_start;
+  for (uint64_t k = 0; k < count; ++k) {
+    if (p + 46 > tail.size() || tail.substr(p, 4) != std::string_view("PK\x01\x02", 4)) {
+      return refuse("central directory record " + std::to_string(k + 1) + " is damaged");
+    }
+    uint64_t host = Le(tail, p + 5, 1);
+    uint64_t name_len = Le(tail, p + 28, 2);
+    uint64_t extra_len = Le(tail, p + 30, 2);
+    uint64_t comment_len = Le(tail, p + 32, 2);
+    uint64_t attrs = Le(tail, p + 38, 4);
+    if (p + 46 + name_len > tail.size()) {
+      return refuse("central directory record " + std::to_string(k + 1) + " is damaged");
+    }
+    std::string name(tail.substr(p + 46, name_len));
+    auto index = static_cast<int64_t>(k);
+    if (host == 3 || host == 19) {  // Unix, macOS: st_mode in the high 16 bits
+      uint64_t type = (attrs >> 16) & 0170000;
+      if (type == 0120000) return Refuse(o, name, index, "symlink", "symbolic link (zip)");
+      if (type == 0020000 || type == 0060000)
+        return Refuse(o, name, index, "device", "device file");
+      if (type == 0010000) return Refuse(o, name, index, "fifo", "named pipe (FIFO)");
+      if (type == 0140000) return Refuse(o, name, index, "socket", "socket");
+    }
+    Result<std::string> checked = CheckMemberName(name);
+    if (!checked.ok()) {
+      std::string msg = checked.status().message();
+      size_t colon = msg.find(": ");
+      return Refuse(o, name, index, msg.substr(0, colon),
+                    msg.substr(colon + 2) + " (central directory)");
+    }
+    p += 46 + name_len + extra_len + comment_len;
+  }
+  if (static_cast<int64_t>(count) != entries_seen) {
+    return refuse("the central directory lists " + std::to_string(count) +
+                  " entries but the archive holds " + std::to_string(entries_seen));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> CheckMemberName(std::string_view raw) {
+  auto bad = [](std::string_view rule, std::string_view why) {
+    return Status::InvalidArgument(std::string(rule) + ": " + std::string(why));
+  };
+  if (raw.empty()) return bad("empty_name", "the entry has no name");
+  for (unsigned char c : raw) {
+    if (c < 0x20 || c == 0x7f) return bad("control_char", "the name contains a control character");
+  }
+  if (!IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
+  std::string name = FoldConfusables(raw);
+  bool folded = name != raw;
+  const char* after = folded ? " after Unicode normalisation" : "";
+  if (name.find('\\') != std::string::npos) {
+    return bad("backslash", std::string("the name contains a backslash") + after);
+  }
+  if (name.front() == '/' ||
+      (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0])))) {
+    return bad("absolute_path", std::string("the name is an absolute path") + after);
+  }
+  std::string normalized;
+  for (const std::string& seg : Split(name, '/')) {
+    if (seg == "..") return bad("dotdot", std::string("the name has a \"..\" component") + after);
+    if (seg.empty() || seg == ".") continue;
+    if (!normalized.empty()) normalized += '/';
+    normalized += seg;
+  }
+  if (normalized.empty()) return bad("empty_name", "the name has no file part");
+  if (folded) {
+    // Keep the partner's spelling, but never a name that differs only by confusables from
+    // something that the checks above would have refused.
+    normalized.clear();
+    for (const std::string& seg : Split(raw, '/')) {
+      if (seg.empty() || seg == ".") continue;
+      if (!normalized.empty()) normalized += '/';
+      normalized += seg;
+    }
+  }
+  return normalized;
+}
+
+Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, EntrySink* sink) {
+  const config::ExtractLimits& limits = options.limits;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Checksum> sum, MakeChecksum(options.checksum));
+  Feeder feeder(read, sum.get(), options.archive_name);
+  SLUICE_ASSIGN_OR_RETURN(bool is_gzip, feeder.Prime());
+
+  ReadStats stats;
+  std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_zip(a.get());
+  if (is_gzip && options.use_isal) {
+    feeder.EnableIsal();
+    stats.filter = "gzip (isa-l)";
+  } else {
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_filter_bzip2(a.get());
+    archive_read_support_filter_zstd(a.get());
+    archive_read_support_filter_xz(a.get());
+  }
+
+  auto lib_error = [&](std::string_view what) -> Status {
+    if (!feeder.error().ok()) return feeder.error();
+    const char* msg = archive_error_string(a.get());
+    return Status::Corrupt("archive " + options.archive_name + ": " + std::string(what) + ": " +
+                           (msg ? msg : "unknown error") +
+                           "; expected tar, tar.gz, tar.bz2, tar.zst or zip");
+  };
+
+  if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+    return lib_error("cannot be opened");
+  }
+
+  std::unordered_set<std::string> seen;
+  int64_t next_progress = kProgressEvery;
+  std::string head;
+  while (true) {
+    struct archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return lib_error("cannot read the next entry");
+    if (stats.entries == 0) {
+      const char* fmt = archive_format_name(a.get());
+      stats.format = fmt ? fmt : "";
+      if (stats.filter.empty()) {
+        const char* f = archive_filter_name(a.get(), 0);
+        stats.filter = f ? f : "none";
+      }
+    }
+    if (archive_format(a.get()) == ARCHIVE_FORMAT_ZIP ||
+        (archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
+      if (!feeder.is_zip()) {
+        return Status::InvalidArgument("archive " + options.archive_name +
+                                       " refused: zip_directory: a zip inside a compressed "
+                                       "stream cannot have its central directory verified");
+      }
+    }
+    const int64_t index = stats.entries++;
+    Result<std::string> member = EntryName(e);
+    std::string shown = member.ok() ? *member : std::string("?");
+    if (!member.ok())
+      return Refuse(options, shown, index, "invalid_utf8", member.status().message());
+    if (stats.entries > limits.max_entries) {
+      return Refuse(options, shown, index, "max_entries",
+                    "more than " + std::to_string(limits.max_entries) +
+                        " entries; raise limits.max_entries in partner.yaml if this is expected");
+    }
+    Result<std::string> normalized = CheckMemberName(*member);
+    if (!normalized.ok()) {
+      std::string msg = normalized.status().message();
+      size_t colon = msg.find(": ");
+      return Refuse(options, shown, index, msg.substr(0, colon), msg.substr(colon + 2));
+    }
+    if (archive_entry_hardlink(e) != nullptr) {
+      return Refuse(options, shown, index, "hardlink",
+                    std::string("hard link to \"") + Printable(archive_entry_hardlink(e)) + "\"");
+    }
+    mode_t type = archive_entry_filetype(e);
+    if (type == AE_IFLNK || archive_entry_symlink(e) != nullptr) {
+      const char* target = archive_entry_symlink(e);
+      return Refuse(options, shown, index, "symlink",
+                    "symbolic link to \"" + Printable(target ? target : "") + "\"");
+    }
+    if (type == AE_IFCHR || type == AE_IFBLK) {
+      return Refuse(options, shown, index, "device", "device file");
+    }
+    if (type == AE_IFIFO) return Refuse(options, shown, index, "fifo", "named pipe (FIFO)");
+    if (type == AE_IFSOCK) return Refuse(options, shown, index, "socket", "socket");
+    if (!seen.insert(*normalized).second) {
+      return Refuse(options, shown, index, "duplicate_name",
+                    "a previous entry has the same name \"" + Printable(*normalized) + "\"");
+    }
+    if (type == AE_IFDIR) continue;
+    if (type != AE_IFREG) {
+      return Refuse(options, shown, index, "unsupported_type", "not a regular file or folder");
+    }
+    ++stats.files;
+    EntryInfo info;
+    info.member = *member;
+    info.normalized = *normalized;
+    size_t slash = normalized->rfind('/');
+    info.base_name = slash == std::string::npos ? *normalized : normalized->substr(slash + 1);
+    info.declared_size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+    info.index = index;
+    if (info.declared_size > limits.max_entry_bytes) {
+      return Refuse(options, shown, index, "max_entry_bytes",
+                    "declares " + FormatBytes(info.declared_size) + ", more than " +
+                        FormatBytes(limits.max_entry_bytes) +
+                        "; raise limits.max_entry_bytes in partner.yaml if this is expected");
+    }
+    SLUICE_ASSIGN_OR_RETURN(bool want, sink->Begin(info));
+
+    int64_t entry_bytes = 0;
+    head.clear();
+    bool head_checked = false;
+    // Checks what the bytes so far reveal; called for every chunk before it goes to the sink.
+    auto account = [&](std::string_view chunk) -> Status {
+      entry_bytes += static_cast<int64_t>(chunk.size());
+      stats.uncompressed_bytes += static_cast<int64_t>(chunk.size());
+      if (entry_bytes > limits.max_entry_bytes) {
+        return Refuse(options, shown, index, "max_entry_bytes",
+                      "expands past " + FormatBytes(limits.max_entry_bytes) +
+                          "; raise limits.max_entry_bytes in partner.yaml if this is expected");
+      }
+      if (stats.uncompressed_bytes > limits.max_total_bytes) {
+        return Refuse(options, shown, index, "max_total_bytes",
+                      "the archive expands past " + FormatBytes(limits.max_total_bytes) +
+                          "; raise limits.max_total_bytes in partner.yaml if this is expected");
+      }
+      int64_t in = std::max<int64_t>(feeder.compressed_bytes(), 1);
+      if (stats.uncompressed_bytes > options.ratio_floor_bytes &&
+          static_cast<double>(stats.uncompressed_bytes) >
+              limits.max_ratio * static_cast<double>(in)) {
+        return Refuse(options, shown, index, "max_ratio",
+                      FormatBytes(stats.uncompressed_bytes) + " expanded from " + FormatBytes(in) +
+                          ", a compression ratio above " + FormatRatio(limits.max_ratio) +
+                          " (a decompression bomb?); raise limits.max_ratio if this is expected");
+      }
+      if (!head_checked) {
+        head.append(chunk.substr(0, kSniffBytes - std::min(head.size(), kSniffBytes)));
+        if (head.size() >= kSniffBytes) {
+          head_checked = true;
+          if (const char* kind = NestedArchiveKind(head)) {
+            return Refuse(options, shown, index, "nested_archive",
+                          std::string("the entry is itself a ") + kind +
+                              " archive; nested archives are not extracted");
+          }
+        }
+      }
+      if (options.progress && stats.uncompressed_bytes >= next_progress) {
+        next_progress += kProgressEvery;
+        options.progress(stats.uncompressed_bytes, feeder.compressed_bytes());
+      }
+      return Status::Ok();
+    };
+
+    static const std::string kZeros(64 * 1024, '\0');
+    while (true) {
+      const void* buf = nullptr;
+      size_t size = 0;
+      la_int64_t offset = 0;
+      int dr = archive_read_data_block(a.get(), &buf, &size, &offset);
+      if (dr == ARCHIVE_EOF) break;
+      if (dr != ARCHIVE_OK && dr != ARCHIVE_WARN) {
+        return lib_error("cannot read entry \"" + Printable(shown) + "\"");
+      }
+      // Sparse entries: the holes are zeros, written out and counted like any byte.
+      while (offset > entry_bytes) {
+        std::string_view zeros(kZeros.data(), static_cast<size_t>(std::min<int64_t>(
+                                                  offset - entry_bytes, kZeros.size())));
+        SLUICE_RETURN_IF_ERROR(account(zeros));
+        if (want) SLUICE_RETURN_IF_ERROR(sink->Data(zeros));
+      }
+      std::string_view chunk(static_cast<const char*>(buf), size);
+      if (chunk.empty()) continue;
+      SLUICE_RETURN_IF_ERROR(account(chunk));
+      if (want) SLUICE_RETURN_IF_ERROR(sink->Data(chunk));
+    }
+    if (!head_checked) {
+      if (const char* kind = NestedArchiveKind(head)) {
+        return Refuse(options, shown, index, "nested_archive",
+                      std::string("the entry is itself a ") + kind +
+                          " archive; nested archives are not extracted");
+      }
+    }
+    if (want) SLUICE_RETURN_IF_ERROR(sink->End());
+  }
+  // Drain what follows the last entry so the checksum covers the whole file.
+  if (!feeder.error().ok()) return feeder.error();
+  const void* rest = nullptr;
+  while (true) {
+    la_ssize_t n = feeder.Next(&rest);
+    if (n < 0) return feeder.error();
+    if (n == 0) break;
+  }
+  stats.compressed_bytes = feeder.compressed_bytes();
+  if (feeder.is_zip()) {
+    SLUICE_RETURN_IF_ERROR(
+        CheckZipDirectory(feeder.tail(), stats.compressed_bytes, stats.entries, options));
+  }
+  stats.checksum = sum->Finish();
+  return stats;
+}
+
+}  // namespace sluice::archive

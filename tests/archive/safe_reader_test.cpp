@@ -1,0 +1,341 @@
+// archive::ReadArchive on archives built by the tests: every format, and one hostile archive per
+// rule, each refused with the rule named.
+#include "archive/safe_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "archive/checksum.h"
+#include "archive/test_archive_builder.h"
+
+namespace sluice::archive {
+namespace {
+
+using testing::BuildArchive;
+using testing::Format;
+using testing::Member;
+
+// Collects what the reader hands over, in order.
+class MemorySink final : public EntrySink {
+ public:
+  explicit MemorySink(bool want_all = true) : want_all_(want_all) {}
+  Result<bool> Begin(const EntryInfo& e) override {
+    order.push_back(e.normalized);
+    current_ = e.normalized;
+    files[current_];
+    return want_all_;
+  }
+  Status Data(std::string_view chunk) override {
+    files[current_].append(chunk);
+    return Status::Ok();
+  }
+  Status End() override {
+    ++ended;
+    return Status::Ok();
+  }
+  std::vector<std::string> order;
+  std::map<std::string, std::string> files;
+  int ended = 0;
+
+ private:
+  bool want_all_;
+  std::string current_;
+};
+
+Result<ReadStats> Read(const std::string& bytes, EntrySink* sink, ReadOptions options = {},
+                       size_t chunk = 4096) {
+  size_t pos = 0;
+  if (options.archive_name.empty()) options.archive_name = "landing/acme/2026-11-24/a.tar.gz";
+  return ReadArchive(
+      [&](char* buf, size_t n) -> Result<size_t> {
+        size_t k = std::min({n, chunk, bytes.size() - pos});
+        std::memcpy(buf, bytes.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      options, sink);
+}
+
+std::string Csv(int rows) {
+  std::string s = "order_id,amount\n";
+  for (int i = 0; i < rows; ++i)
+    s += std::to_string(i) + "," + std::to_string(i * 3 % 997) + ".25\n";
+  return s;
+}
+
+class EveryFormat : public ::testing::TestWithParam<Format> {};
+
+TEST_P(EveryFormat, HandsOverEachRegularFileInArchiveOrderWithItsBytes) {
+  std::vector<Member> members = {
+      {"export/", "", Member::kDir},
+      {"export/orders_2.csv", Csv(5000)},
+      {"./export/orders_1.csv", Csv(10)},
+      {"readme.txt", "hello"},
+      {"empty.csv", ""},
+  };
+  std::string bytes = BuildArchive(members, GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, (std::vector<std::string>{"export/orders_2.csv", "export/orders_1.csv",
+                                                  "readme.txt", "empty.csv"}));
+  EXPECT_EQ(sink.files["export/orders_2.csv"], Csv(5000));
+  EXPECT_EQ(sink.files["export/orders_1.csv"], Csv(10));
+  EXPECT_EQ(sink.files["empty.csv"], "");
+  EXPECT_EQ(sink.ended, 4);
+  EXPECT_EQ(stats->files, 4);
+  EXPECT_EQ(stats->entries, 5);
+  EXPECT_EQ(stats->compressed_bytes, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(stats->uncompressed_bytes, static_cast<int64_t>(Csv(5000).size() + Csv(10).size() + 5));
+  // The checksum covers the archive's bytes exactly as delivered.
+  auto sum = MakeChecksum("sha256");
+  (*sum)->Update(bytes.data(), bytes.size());
+  EXPECT_EQ(stats->checksum, (*sum)->Finish());
+}
+
+TEST_P(EveryFormat, SkippedEntriesAreStillReadAndChecked) {
+  std::string bytes = BuildArchive({{"a.csv", "1"}, {"b/../../x.csv", "2"}}, GetParam());
+  MemorySink sink(/*want_all=*/false);
+  auto stats = Read(bytes, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("dotdot"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, EveryFormat,
+                         ::testing::Values(Format::kTar, Format::kTarGz, Format::kTarBz2,
+                                           Format::kTarZst, Format::kZip, Format::kTarGzTwoMembers),
+                         [](const ::testing::TestParamInfo<Format>& p) {
+                           return testing::FormatName(p.param);
+                         });
+
+TEST_P(EveryFormat, KeepsNonAsciiUtf8NamesExactly) {
+  const std::string korean =
+      "\xEC\xA3\xBC\xEB\xAC\xB8/\xEC\xA3\xBC\xEB\xAC\xB8_1.csv";  // 주문/주문_1.csv
+  std::string bytes =
+      BuildArchive({{korean, "1\n", Member::kFile, "", GetParam() == Format::kZip}}, GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, std::vector<std::string>{korean});
+}
+
+TEST(ReadArchive, SniffsTheFormatInsteadOfTrustingTheName) {
+  // A zip named .tar.gz and a plain tar with a misleading name both read by content.
+  std::string zip = BuildArchive({{"orders.csv", "1\n"}}, Format::kZip);
+  MemorySink sink;
+  ReadOptions o;
+  o.archive_name = "landing/acme/d/acme.tar.gz";
+  auto stats = Read(zip, &sink, o);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_NE(stats->format.find("ZIP"), std::string::npos) << stats->format;
+}
+
+TEST(ReadArchive, GzipGoesThroughIsal) {
+  std::string bytes = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGzTwoMembers);
+  MemorySink sink;
+  auto stats = Read(bytes, &sink, {}, 1 << 20);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->filter, "gzip (isa-l)");
+  EXPECT_EQ(sink.files["a.csv"], Csv(100));
+}
+
+TEST(ReadArchive, TruncatedGzipIsCorruptNotASilentShortRead) {
+  std::string bytes = BuildArchive({{"a.csv", Csv(20000)}}, Format::kTarGz);
+  MemorySink sink;
+  auto stats = Read(bytes.substr(0, bytes.size() / 2), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+  EXPECT_NE(stats.status().message().find("landing/acme/2026-11-24/a.tar.gz"), std::string::npos);
+}
+
+TEST(ReadArchive, DamagedGzipIsCorrupt) {
+  std::string bytes = BuildArchive({{"a.csv", Csv(20000)}}, Format::kTarGz);
+  for (size_t i = 40; i < 60; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+}
+
+TEST(ReadArchive, APlainCsvIsNotAnArchive) {
+  MemorySink sink;
+  auto stats = Read(Csv(50), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(stats.status().message().find("expected tar"), std::string::npos)
+      << stats.status().message();
+}
+
+TEST(ReadArchive, SinkErrorsStopTheRead) {
+  class FailingSink final : public EntrySink {
+   public:
+    Result<bool> Begin(const EntryInfo&) override { return true; }
+    Status Data(std::string_view) override { return Status::IoError("disk full"); }
+    Status End() override { return Status::Ok(); }
+  } sink;
+  auto stats = Read(BuildArchive({{"a.csv", "x"}}, Format::kTarGz), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().message(), "disk full");
+}
+
+// ---- the hostile corpus --------------------------------------------------------------------
+
+struct Hostile {
+  Hostile(std::string n, std::vector<Member> m, Format f, std::string r,
+          config::ExtractLimits l = {})
+      : name(std::move(n)), members(std::move(m)), format(f), rule(std::move(r)), limits(l) {}
+  std::string name;
+  std::vector<Member> members;
+  Format format = Format::kTarGz;
+  std::string rule;
+  config::ExtractLimits limits = {};
+};
+
+std::vector<Hostile> HostileCorpus() {
+  config::ExtractLimits small;
+  small.max_entries = 3;
+  small.max_entry_bytes = 1000;
+  small.max_total_bytes = 1500;
+  small.max_ratio = 20;
+  std::string zeros(8 << 20, '\0');
+  std::string gz_inside = BuildArchive({{"x.csv", "1"}}, Format::kTarGz);
+  std::string tar_inside = BuildArchive({{"x.csv", "1"}}, Format::kTar);
+  std::string zip_inside = BuildArchive({{"x.csv", "1"}}, Format::kZip);
+  std::vector<Hostile> c = {
+      {"dotdot", {{"ok.csv", "1"}, {"../evil.csv", "x"}}, Format::kTarGz, "dotdot"},
+      {"dotdot_deep", {{"a/b/../../../etc/cron.d/x", "x"}}, Format::kTarGz, "dotdot"},
+      {"absolute", {{"/etc/passwd", "x"}}, Format::kTarGz, "absolute_path"},
+      {"drive_letter", {{"C:/windows/x.csv", "x"}}, Format::kZip, "absolute_path"},
+      {"backslash", {{"..\\..\\evil.csv", "x"}}, Format::kTarGz, "backslash"},
+      // libarchive's zip reader turns DOS separators into '/', which the dotdot rule then sees.
+      {"zip_backslash", {{"..\\..\\evil.csv", "x"}}, Format::kZip, "dotdot"},
+      {"symlink", {{"orders.csv", "", Member::kSymlink, "/etc/passwd"}}, Format::kTarGz, "symlink"},
+      {"zip_symlink", {{"orders.csv", "", Member::kSymlink, "../../x"}}, Format::kZip, "symlink"},
+      {"hardlink",
+       {{"a.csv", "1"}, {"orders.csv", "", Member::kHardlink, "a.csv"}},
+       Format::kTarGz,
+       "hardlink"},
+      {"char_device", {{"dev/null", "", Member::kCharDevice}}, Format::kTarGz, "device"},
+      {"block_device", {{"sda", "", Member::kBlockDevice}}, Format::kTar, "device"},
+      {"fifo", {{"pipe", "", Member::kFifo}}, Format::kTarGz, "fifo"},
+      {"control_char", {{"orders\n.csv", "x"}}, Format::kTarGz, "control_char"},
+      {"nul_escape", {{"orders\x1b[2J.csv", "x"}}, Format::kTarGz, "control_char"},
+      {"invalid_utf8", {{"orders\xff\xfe.csv", "x"}}, Format::kTarGz, "invalid_utf8"},
+      {"duplicate", {{"orders.csv", "1"}, {"orders.csv", "2"}}, Format::kTarGz, "duplicate_name"},
+      {"duplicate_after_normalising",
+       {{"export/orders.csv", "1"}, {"./export//orders.csv", "2"}},
+       Format::kTar,
+       "duplicate_name"},
+      {"too_many_entries",
+       {{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}},
+       Format::kTarGz,
+       "max_entries",
+       small},
+      {"entry_too_big",
+       {{"a.csv", std::string(1001, 'x')}},
+       Format::kTarGz,
+       "max_entry_bytes",
+       small},
+      {"total_too_big",
+       {{"a.csv", std::string(800, 'x')}, {"b.csv", std::string(800, 'y')}},
+       Format::kTarGz,
+       "max_total_bytes",
+       small},
+      {"gzip_bomb", {{"orders.csv", zeros}}, Format::kTarGz, "max_ratio"},
+      {"zip_bomb", {{"orders.csv", zeros}}, Format::kZip, "max_ratio"},
+      {"bzip2_bomb", {{"orders.csv", zeros}}, Format::kTarBz2, "max_ratio"},
+      {"nested_tar_gz", {{"orders.csv", gz_inside}}, Format::kTarGz, "nested_archive"},
+      {"nested_tar", {{"inner.dat", tar_inside}}, Format::kZip, "nested_archive"},
+      {"nested_zip", {{"orders.csv", zip_inside}}, Format::kTarGz, "nested_archive"},
+      // Escapes only after Unicode normalisation: FULLWIDTH FULL STOP x2, FULLWIDTH SOLIDUS.
+      {"zip_fullwidth_dotdot",
+       {{"data/\xEF\xBC\x8E\xEF\xBC\x8E\xEF\xBC\x8F\xEF\xBC\x8E\xEF\xBC\x8E/evil.csv", "x",
+         Member::kFile, "", true}},
+       Format::kZip,
+       "dotdot"},
+      {"zip_dot_segments_escape", {{"safe/./x/.././../../evil.csv", "x"}}, Format::kZip, "dotdot"},
+  };
+  for (Hostile& h : c) {
+    if (h.rule == "max_ratio") h.limits.max_ratio = 50;
+  }
+  return c;
+}
+
+class HostileArchive : public ::testing::TestWithParam<Hostile> {};
+
+TEST_P(HostileArchive, IsRefusedWithItsRuleNamed) {
+  const Hostile& h = GetParam();
+  std::string bytes = BuildArchive(h.members, h.format);
+  MemorySink sink;
+  ReadOptions o;
+  o.limits = h.limits;
+  auto stats = Read(bytes, &sink, o, 1 << 16);
+  ASSERT_FALSE(stats.ok()) << h.name << " was accepted";
+  const std::string& msg = stats.status().message();
+  EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument) << msg;
+  EXPECT_NE(msg.find("archive landing/acme/2026-11-24/a.tar.gz refused"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(": " + h.rule + ": "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("entry \""), std::string::npos) << msg;
+  // A bomb is stopped long before it is expanded.
+  int64_t handed = 0;
+  for (const auto& [name, data] : sink.files) handed += static_cast<int64_t>(data.size());
+  EXPECT_LT(handed, int64_t{4} << 20) << h.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, HostileArchive, ::testing::ValuesIn(HostileCorpus()),
+                         [](const ::testing::TestParamInfo<Hostile>& p) { return p.param.name; });
+
+TEST(ReadArchive, RealisticCsvCompressionIsNotMistakenForABomb) {
+  // Repetitive CSV (same date, status, currency on every row) still stays well under 200x.
+  std::string csv;
+  for (int i = 0; i < 200000; ++i) {
+    csv += std::to_string(1000000 + i) + ",2026-11-24,paid,KRW," + std::to_string(i % 100) +
+           ".00,,,\n";
+  }
+  MemorySink sink;
+  auto stats = Read(BuildArchive({{"orders.csv", csv}}, Format::kTarGz), &sink, {}, 1 << 20);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.files["orders.csv"], csv);
+}
+
+TEST(CheckMemberName, NormalisesHarmlessSpellings) {
+  EXPECT_EQ(*CheckMemberName("./export//orders.csv"), "export/orders.csv");
+  EXPECT_EQ(*CheckMemberName("dir/"), "dir");
+  EXPECT_EQ(*CheckMemberName("\xEC\xA3\xBC\xEB\xAC\xB8.csv"), "\xEC\xA3\xBC\xEB\xAC\xB8.csv");
+  EXPECT_EQ(*CheckMemberName("a..b/c...csv"), "a..b/c...csv");
+}
+
+TEST(CheckMemberName, NamesTheRule) {
+  EXPECT_EQ(CheckMemberName("").status().message().substr(0, 10), "empty_name");
+  EXPECT_EQ(CheckMemberName("./").status().message().substr(0, 10), "empty_name");
+  EXPECT_EQ(CheckMemberName("a/../b").status().message().substr(0, 6), "dotdot");
+  EXPECT_EQ(CheckMemberName("a\\b").status().message().substr(0, 9), "backslash");
+  EXPECT_EQ(CheckMemberName("a\xEF\xBC\xBC"
+                            "b")
+                .status()
+                .message()
+                .substr(0, 9),
+            "backslash");
+  EXPECT_EQ(CheckMemberName("/x").status().message().substr(0, 13), "absolute_path");
+  EXPECT_EQ(CheckMemberName("\xEF\xBC\x8Fx").status().message().substr(0, 13), "absolute_path");
+}
+
+TEST(Checksum, MatchesKnownVectors) {
+  auto sha = MakeChecksum("sha256");
+  ASSERT_TRUE(sha.ok());
+  (*sha)->Update("abc", 3);
+  EXPECT_EQ((*sha)->Finish(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  auto xxh = MakeChecksum("xxh128");
+  ASSERT_TRUE(xxh.ok());
+  (*xxh)->Update("", 0);
+  EXPECT_EQ((*xxh)->Finish(), "xxh128:99aa06d3014798d86001c324468d497f");
+  EXPECT_EQ(MakeChecksum("md5").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::archive

@@ -1,0 +1,356 @@
+// The extract builtin end to end on a real local store: output layout and manifest, the hostile
+// corpus leaving everything untouched, partner isolation, idempotence and SIGKILL recovery.
+#include "tasks/extract.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/checksum.h"
+#include "archive/test_archive_builder.h"
+#include "tasks/builtins.h"
+#include "tasks/extract_test_support.h"
+
+namespace sluice::tasks {
+namespace {
+
+using testing::BuildArchive;
+using testing::Format;
+using testing::Member;
+using testing::Snapshot;
+
+std::string Rows(int first, int n) {
+  std::string s = "order_id,amount,status\n";
+  for (int i = first; i < first + n; ++i)
+    s += std::to_string(i) + ",1" + std::to_string(i % 90) + ".50,paid\n";
+  return s;
+}
+
+std::string Xxh128(const std::string& bytes) {
+  auto sum = archive::MakeChecksum("xxh128");
+  (*sum)->Update(bytes.data(), bytes.size());
+  return (*sum)->Finish();
+}
+
+class Extract : public testing::PipelineFixture {
+ protected:
+  nlohmann::json Manifest(const std::string& partner = "acme") {
+    std::string text =
+        testing::ReadFile(StoreRoot() / "manifests" / partner / "2026-11-24/extract.json");
+    return nlohmann::json::parse(text);
+  }
+  Status Run(const std::string& partner = "acme", store::ObjectStore* store = nullptr) {
+    TaskContext ctx = Ctx(partner, "batch_extract");
+    Status st = ExtractPartner(ctx, store);
+    last_result_ = ctx.result;
+    return st;
+  }
+  std::string GoodArchive() {
+    return BuildArchive({{"export/", "", Member::kDir},
+                         {"export/orders_2.csv", Rows(100, 500)},
+                         {"export/orders_1.csv", Rows(1, 99)},
+                         {"readme.txt", "see orders"},
+                         {"customers.csv", "id\n1\n"}},
+                        Format::kTarGz);
+  }
+  nlohmann::json last_result_;
+};
+
+TEST_F(Extract, WritesMatchingFilesUnderRawAndTheManifestLast) {
+  std::string archive = GoodArchive();
+  Land("acme", archive);
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+
+  auto snap = Snapshot(StoreRoot() / "raw");
+  EXPECT_EQ(snap["acme/2026-11-24/orders_2.csv"], Rows(100, 500));
+  EXPECT_EQ(snap["acme/2026-11-24/orders_1.csv"], Rows(1, 99));
+  // Only table files are written, and no staging leftovers remain.
+  EXPECT_EQ(snap,
+            (std::map<std::string, std::string>{{"acme", "<dir>"},
+                                                {"acme/2026-11-24", "<dir>"},
+                                                {"acme/2026-11-24/orders_1.csv", Rows(1, 99)},
+                                                {"acme/2026-11-24/orders_2.csv", Rows(100, 500)}}));
+
+  nlohmann::json m = Manifest();
+  EXPECT_EQ(m["partner"], "acme");
+  EXPECT_EQ(m["date"], "2026-11-24");
+  EXPECT_EQ(m["run_id"], "run-20261124-1");
+  EXPECT_EQ(m["archive"]["key"], "landing/acme/2026-11-24/acme_20261124.tar.gz");
+  EXPECT_EQ(m["archive"]["bytes"], archive.size());
+  EXPECT_EQ(m["archive"]["checksum"], Xxh128(archive));
+  ASSERT_EQ(m["files"].size(), 2u);
+  // Archive order, not name order: merge processes them in this order.
+  EXPECT_EQ(m["files"][0]["member"], "export/orders_2.csv");
+  EXPECT_EQ(m["files"][0]["key"], "raw/acme/2026-11-24/orders_2.csv");
+  EXPECT_EQ(m["files"][0]["table"], "orders");
+  EXPECT_EQ(m["files"][0]["bytes"], Rows(100, 500).size());
+  EXPECT_EQ(m["files"][0]["checksum"].get<std::string>().substr(0, 7), "xxh128:");
+  EXPECT_EQ(m["files"][1]["member"], "export/orders_1.csv");
+  EXPECT_NE(m["files"][0]["checksum"], m["files"][1]["checksum"]);
+  ASSERT_EQ(m["skipped"].size(), 2u);
+  EXPECT_EQ(m["skipped"][0]["member"], "readme.txt");
+  EXPECT_EQ(m["skipped"][0]["reason"], "matches no table pattern");
+  EXPECT_EQ(m["skipped"][1]["member"], "customers.csv");
+  EXPECT_EQ(last_result_["files"], 2);
+  EXPECT_EQ(last_result_["skipped"], 2);
+}
+
+TEST_F(Extract, PatternsWithASlashMatchTheWholeMemberPath) {
+  dir_.Write("partners/acme/partner.yaml",
+             testing::PartnerYaml("acme").replace(testing::PartnerYaml("acme").find("orders*.csv"),
+                                                  11, "export/orders_1*.csv"));
+  Load();
+  Land("acme", BuildArchive({{"export/orders_1.csv", "a\n"},
+                             {"orders_1.csv", "b\n"},
+                             {"other/export/orders_1.csv", "c\n"}},
+                            Format::kTar));
+  ASSERT_TRUE(Run().ok());
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  EXPECT_EQ(m["files"][0]["member"], "export/orders_1.csv");
+  EXPECT_EQ(m["skipped"].size(), 2u);
+}
+
+TEST_F(Extract, FormatIsSniffedNotTakenFromTheName) {
+  Land("acme", BuildArchive({{"orders.csv", Rows(1, 3)}}, Format::kZip));  // named .tar.gz
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders.csv"), Rows(1, 3));
+  EXPECT_NE(Manifest()["archive"]["format"].get<std::string>().find("ZIP"), std::string::npos);
+}
+
+TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124.tar.gz"), std::string::npos);
+  EXPECT_EQ(st.context().partner, "acme");
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
+}
+
+TEST_F(Extract, RefusesToRunWithoutAPartner) {
+  TaskContext ctx = Ctx("", "batch_extract");
+  Status st = RunExtract(ctx);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("for_each: partner"), std::string::npos);
+}
+
+TEST_F(Extract, SameArchiveTwiceGivesByteIdenticalFilesAndChecksums) {
+  Land("acme", GoodArchive());
+  ASSERT_TRUE(Run().ok());
+  auto first = Snapshot(StoreRoot());
+  nlohmann::json m1 = Manifest();
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(Snapshot(StoreRoot()), first);
+  nlohmann::json m2 = Manifest();
+  EXPECT_EQ(m1["files"], m2["files"]);
+  EXPECT_EQ(m1["archive"], m2["archive"]);
+}
+
+TEST_F(Extract, ARerunReplacesThePublishedSetWhole) {
+  Land("acme", BuildArchive({{"orders_a.csv", "1\n"}, {"orders_b.csv", "2\n"}}, Format::kTarGz));
+  ASSERT_TRUE(Run().ok());
+  Land("acme", BuildArchive({{"orders_b.csv", "22\n"}, {"orders_c.csv", "3\n"}}, Format::kTarGz));
+  ASSERT_TRUE(Run().ok());
+  auto snap = Snapshot(StoreRoot() / "raw/acme/2026-11-24");
+  EXPECT_EQ(snap, (std::map<std::string, std::string>{{"orders_b.csv", "22\n"},
+                                                      {"orders_c.csv", "3\n"}}));
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+}
+
+// ---- hostile archives through the whole task ----------------------------------------------
+
+struct HostileCase {
+  std::string name;
+  std::string bytes;
+  std::string rule;
+};
+
+std::vector<HostileCase> HostileCases() {
+  std::string zeros(64 << 20, '\0');
+  return {
+      {"dotdot",
+       BuildArchive({{"orders_1.csv", "1"}, {"../../../escape.csv", "x"}}, Format::kTarGz),
+       "dotdot"},
+      {"absolute", BuildArchive({{"/tmp/orders_abs.csv", "x"}}, Format::kTarGz), "absolute_path"},
+      {"backslash", BuildArchive({{"..\\orders.csv", "x"}}, Format::kTar), "backslash"},
+      {"symlink",
+       BuildArchive({{"orders_link.csv", "", Member::kSymlink, "/etc/passwd"}}, Format::kTarGz),
+       "symlink"},
+      {"zip_symlink",
+       BuildArchive({{"orders_link.csv", "", Member::kSymlink, "../../../../etc/passwd"}},
+                    Format::kZip),
+       "symlink"},
+      {"hardlink",
+       BuildArchive({{"orders_1.csv", "1"}, {"orders_2.csv", "", Member::kHardlink, "/etc/passwd"}},
+                    Format::kTarGz),
+       "hardlink"},
+      {"device", BuildArchive({{"orders.csv", "", Member::kCharDevice}}, Format::kTarGz), "device"},
+      {"fifo", BuildArchive({{"orders.csv", "", Member::kFifo}}, Format::kTarBz2), "fifo"},
+      {"control_char", BuildArchive({{"orders\r.csv", "x"}}, Format::kTarGz), "control_char"},
+      {"invalid_utf8", BuildArchive({{"orders\xc3\x28.csv", "x"}}, Format::kTarZst),
+       "invalid_utf8"},
+      {"duplicate", BuildArchive({{"orders.csv", "1"}, {"./orders.csv", "2"}}, Format::kTarGz),
+       "duplicate_name"},
+      {"same_file_name_in_two_folders",
+       BuildArchive({{"a/orders.csv", "1"}, {"b/orders.csv", "2"}}, Format::kTarGz),
+       "duplicate_name"},
+      {"gzip_bomb", BuildArchive({{"orders.csv", zeros}}, Format::kTarGz), "max_ratio"},
+      {"nested",
+       BuildArchive({{"orders.csv", BuildArchive({{"x", "1"}}, Format::kTarGz)}}, Format::kTarGz),
+       "nested_archive"},
+      {"zip_fullwidth_dotdot",
+       BuildArchive(
+           {{"\xEF\xBC\x8E\xEF\xBC\x8E\xEF\xBC\x8Forders.csv", "x", Member::kFile, "", true}},
+           Format::kZip),
+       "dotdot"},
+  };
+}
+
+class ExtractHostile : public Extract, public ::testing::WithParamInterface<HostileCase> {};
+
+TEST_P(ExtractHostile, IsRefusedAndLeavesEverythingAsItWas) {
+  const HostileCase& c = GetParam();
+  // A good set published earlier must survive a refused re-delivery untouched.
+  Land("acme", GoodArchive());
+  ASSERT_TRUE(Run().ok());
+  Land("acme", c.bytes);
+  auto before = Snapshot(dir_.path());  // the pipeline folder, the store and all around it
+  Status st = Run();
+  ASSERT_FALSE(st.ok()) << c.name << " was accepted";
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("archive landing/acme/2026-11-24/acme_20261124.tar.gz refused"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find(": " + c.rule + ": "), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("entry \""), std::string::npos) << st.message();
+  EXPECT_EQ(st.context().partner, "acme");
+  EXPECT_EQ(st.context().task, "batch_extract");
+  EXPECT_EQ(Snapshot(dir_.path()), before);
+  EXPECT_FALSE(std::filesystem::exists("/tmp/orders_abs.csv"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, ExtractHostile, ::testing::ValuesIn(HostileCases()),
+                         [](const ::testing::TestParamInfo<HostileCase>& p) {
+                           return p.param.name;
+                         });
+
+// ---- partner isolation ----------------------------------------------------------------------
+
+TEST_F(Extract, APartnerNeverReadsOrWritesAnotherPartnersPrefix) {
+  // globex has its own published data and landing archive.
+  Land("globex", BuildArchive({{"orders.csv", "globex\n"}}, Format::kTarGz));
+  ASSERT_TRUE(Run("globex").ok());
+  auto globex_before = Snapshot(StoreRoot());
+  // acme's archive names its entries after globex's areas.
+  Land("acme", BuildArchive({{"globex/orders.csv", "acme-1\n"},
+                             {"raw/globex/2026-11-24/orders_x.csv", "acme-2\n"},
+                             {"manifests/globex/2026-11-24/orders_m.csv", "acme-3\n"}},
+                            Format::kTarGz));
+  auto base = OpenTheStore();
+  testing::SpyStore spy(base.get());
+  Status st = Run("acme", &spy);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_FALSE(spy.touched.empty());
+  for (const std::string& key : spy.touched) {
+    bool own = key.starts_with("landing/acme/") || key.starts_with("raw/acme/") ||
+               key.starts_with("manifests/acme/") || key.starts_with("rejects/acme/");
+    EXPECT_TRUE(own) << "acme's extract touched " << key;
+  }
+  // globex's files are exactly as they were.
+  auto after = Snapshot(StoreRoot());
+  for (const auto& [path, content] : globex_before) {
+    if (path.find("globex") != std::string::npos) {
+      EXPECT_EQ(after[path], content) << path;
+    }
+  }
+  for (const auto& [path, content] : after) {
+    if (path.find("globex") != std::string::npos) {
+      EXPECT_TRUE(globex_before.count(path)) << "new file in globex's area: " << path;
+    }
+  }
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders.csv"), "acme-1\n");
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders_x.csv"), "acme-2\n");
+}
+
+// ---- crash safety ---------------------------------------------------------------------------
+
+// Runs acme's extract in a child process that parks itself after the second committed file;
+// the parent then SIGKILLs it, as a timeout would.
+void ExtractAndKillMidArchive(const std::function<TaskContext()>& make_ctx,
+                              const std::function<std::unique_ptr<store::ObjectStore>()>& open) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto base = open();
+    testing::SpyStore spy(base.get());
+    int commits = 0;
+    spy.on_commit = [&](const std::string& key) {
+      if (key.starts_with("raw/") && ++commits == 2) {
+        char c = 'k';
+        (void)!::write(fds[1], &c, 1);
+        while (true) ::pause();
+      }
+    };
+    TaskContext ctx = make_ctx();
+    (void)ExtractPartner(ctx, &spy);
+    ::_exit(3);  // finished without being killed: the parent reports it
+  }
+  ::close(fds[1]);
+  char c = 0;
+  ASSERT_EQ(::read(fds[0], &c, 1), 1) << "child finished before reaching the second file";
+  ::close(fds[0]);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+TEST_F(Extract, SigkillMidArchiveThenRerunLeavesExactlyTheCleanResult) {
+  std::string archive = BuildArchive({{"orders_1.csv", Rows(1, 1000)},
+                                      {"orders_2.csv", Rows(2000, 1000)},
+                                      {"orders_3.csv", Rows(5000, 1000)},
+                                      {"orders_4.csv", Rows(9000, 1000)}},
+                                     Format::kTarGz);
+  Land("acme", archive);
+  ExtractAndKillMidArchive([this] { return Ctx("acme", "batch_extract"); },
+                           [this] { return OpenTheStore(); });
+  // Killed mid-way: nothing is published, no manifest claims otherwise.
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "manifests/acme/2026-11-24/extract.json"));
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme/2026-11-24"));
+  ASSERT_TRUE(Run().ok());
+  auto recovered = Snapshot(StoreRoot());
+  // The clean result: the same extract on a store holding only the landing area.
+  std::filesystem::remove_all(StoreRoot() / "raw");
+  std::filesystem::remove_all(StoreRoot() / "manifests");
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(recovered, Snapshot(StoreRoot()));
+  EXPECT_EQ(recovered.count("raw/acme/2026-11-24/orders_4.csv"), 1u);
+}
+
+TEST_F(Extract, SigkillDuringAReextractKeepsThePreviousCommittedSet) {
+  Land("acme", BuildArchive({{"orders_old.csv", "old\n"}}, Format::kTarGz));
+  ASSERT_TRUE(Run().ok());
+  auto committed = Snapshot(StoreRoot() / "raw/acme/2026-11-24");
+  std::string manifest = testing::ReadFile(StoreRoot() / "manifests/acme/2026-11-24/extract.json");
+  Land("acme", BuildArchive({{"orders_1.csv", Rows(1, 10)},
+                             {"orders_2.csv", Rows(20, 10)},
+                             {"orders_3.csv", Rows(40, 10)}},
+                            Format::kTarGz));
+  ExtractAndKillMidArchive([this] { return Ctx("acme", "batch_extract"); },
+                           [this] { return OpenTheStore(); });
+  EXPECT_EQ(Snapshot(StoreRoot() / "raw/acme/2026-11-24"), committed);
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "manifests/acme/2026-11-24/extract.json"), manifest);
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(Manifest()["files"].size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme/.staging"));
+}
+
+}  // namespace
+}  // namespace sluice::tasks

@@ -1,0 +1,213 @@
+// The wait_for_sources sensor on a real local store and a fake clock: files arrive while it
+// polls (written by the clock's sleep hook, so no real sleeps), timeouts name the missing
+// partners, and the marker and stable rules hold.
+#include <functional>
+
+#include "core/clock.h"
+#include "tasks/extract_test_support.h"
+#include "tasks/wait_for_sources.h"
+
+namespace sluice::tasks {
+namespace {
+
+// A fake clock whose n-th SleepFor() first runs a hook: the "world" acting while the sensor
+// waits.
+class ScriptedClock final : public Clock {
+ public:
+  TimePoint Now() override { return fake_.Now(); }
+  std::chrono::system_clock::time_point WallNow() override { return fake_.WallNow(); }
+  void SleepFor(Duration d) override {
+    ++sleeps;
+    fake_.Advance(d);
+    if (on_sleep) on_sleep(sleeps);
+  }
+  int sleeps = 0;
+  std::function<void(int)> on_sleep;
+
+ private:
+  FakeClock fake_;
+};
+
+constexpr const char* kWorkflow = R"(name: test_pipeline
+tasks:
+  - task_key: wait_all
+    builtin: wait_for_sources
+    params: {poke_interval_seconds: 60, timeout_seconds: 600}
+  - task_key: wait_each
+    builtin: wait_for_sources
+    params: {poke_interval_seconds: 60, timeout_seconds: 600, mode: each}
+  - task_key: wait_default
+    builtin: wait_for_sources
+  - task_key: wait_per_partner
+    builtin: wait_for_sources
+    for_each: partner
+    params: {poke_interval_seconds: 10, timeout_seconds: 100}
+  - task_key: wait_bad
+    builtin: wait_for_sources
+    params: {mode: any, poke_every: 3}
+)";
+
+class Sensor : public testing::PipelineFixture {
+ protected:
+  void SetUp() override {
+    PipelineFixture::SetUp();
+    dir_.Write("workflow.yaml", kWorkflow);
+    Load();
+  }
+  void Deliver(const std::string& partner, const std::string& content = "archive") {
+    Land(partner, content);
+  }
+  void Mark(const std::string& partner) {
+    dir_.Write("area/data/landing/" + partner + "/2026-11-24/_SUCCESS", "");
+  }
+  void UseStableRule(const std::string& partner, int seconds) {
+    std::string yaml = testing::PartnerYaml(partner);
+    yaml.replace(yaml.find("{marker: _SUCCESS}"), 18,
+                 "{stable_seconds: " + std::to_string(seconds) + "}");
+    dir_.Write("partners/" + partner + "/partner.yaml", yaml);
+    Load();
+  }
+  Status Wait(const std::string& task, const std::string& partner = "") {
+    TaskContext ctx = Ctx(partner, task);
+    Status st = WaitForSources(ctx, &clock_);
+    result_ = ctx.result;
+    return st;
+  }
+  ScriptedClock clock_;
+  nlohmann::json result_;
+};
+
+TEST_F(Sensor, SucceedsAtOnceWhenEverythingIsAlreadyThere) {
+  for (const char* p : {"acme", "globex"}) {
+    Deliver(p);
+    Mark(p);
+  }
+  ASSERT_TRUE(Wait("wait_all").ok());
+  EXPECT_EQ(clock_.sleeps, 0);
+  EXPECT_EQ(result_["ready"], (std::vector<std::string>{"acme", "globex"}));
+}
+
+TEST_F(Sensor, SucceedsWhenTheArchiveArrivesWhileItPolls) {
+  Deliver("acme");
+  Mark("acme");
+  clock_.on_sleep = [&](int n) {
+    if (n == 2) Deliver("globex");  // archive first: not complete without its marker
+    if (n == 4) Mark("globex");
+  };
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 4);  // done at the first poke after the marker, not before
+  EXPECT_TRUE(result_["missing"].empty());
+}
+
+TEST_F(Sensor, FailsOnTimeoutNamingTheMissingPartner) {
+  Deliver("acme");
+  Mark("acme");
+  Deliver("globex");  // no marker: never complete
+  Status st = Wait("wait_all");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout) << st.ToString();
+  EXPECT_NE(st.message().find("still missing for 2026-11-24: globex"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("no marker landing/globex/2026-11-24/_SUCCESS"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(st.message().find("acme"), std::string::npos) << st.message();
+  EXPECT_EQ(st.context().task, "");  // WaitForSources itself; RunWaitForSources adds the task
+  // It polled every 60 s until the 600 s deadline, and no longer.
+  EXPECT_EQ(clock_.sleeps, 10);
+  EXPECT_EQ(result_["missing"], std::vector<std::string>{"globex"});
+}
+
+TEST_F(Sensor, TimeoutNamesEveryMissingPartnerAndWhy) {
+  Status st = Wait("wait_all");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout);
+  EXPECT_NE(st.message().find("acme, globex"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("no archive landing/acme/2026-11-24/acme_20261124.tar.gz"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(Sensor, ModeEachContinuesWithThePartnersThatArrived) {
+  Deliver("acme");
+  Mark("acme");
+  Status st = Wait("wait_each");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(result_["ready"], std::vector<std::string>{"acme"});
+  EXPECT_EQ(result_["missing"], std::vector<std::string>{"globex"});
+  // ... but still fails when nobody delivered.
+  std::filesystem::remove_all(StoreRoot() / "landing");
+  EXPECT_EQ(Wait("wait_each").code(), StatusCode::kTimeout);
+}
+
+TEST_F(Sensor, APerPartnerSensorWaitsOnlyForItsPartner) {
+  Deliver("globex");
+  Mark("globex");
+  ASSERT_TRUE(Wait("wait_per_partner", "globex").ok());
+  Status st = Wait("wait_per_partner", "acme");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout);
+  EXPECT_EQ(st.message().find("globex"), std::string::npos) << st.message();
+}
+
+TEST_F(Sensor, StableRuleWaitsUntilSizeAndTimeStopChanging) {
+  UseStableRule("acme", 120);
+  UseStableRule("globex", 120);
+  Deliver("globex");
+  Deliver("acme", "part");
+  clock_.on_sleep = [&](int n) {
+    if (n == 1) Deliver("acme", "partial upload");  // still growing
+    if (n == 2) Deliver("acme", "partial upload, now complete");
+  };
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // Last change seen at the 3rd poke (after sleep 2, t=120 s); stable for 120 s -> t=240 s.
+  EXPECT_EQ(clock_.sleeps, 4);
+}
+
+TEST_F(Sensor, StableRuleTimesOutWhileTheFileKeepsChanging) {
+  UseStableRule("acme", 120);
+  UseStableRule("globex", 120);
+  Deliver("globex");
+  Deliver("acme", "x");
+  std::string grow = "x";
+  clock_.on_sleep = [&](int) {
+    grow += "x";
+    Deliver("acme", grow);
+  };
+  Status st = Wait("wait_all");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout);
+  EXPECT_NE(st.message().find("acme"), std::string::npos);
+  EXPECT_NE(st.message().find("still changing"), std::string::npos) << st.message();
+}
+
+TEST_F(Sensor, WithoutACompletionRuleThePresenceOfTheArchiveIsEnough) {
+  for (const char* p : {"acme", "globex"}) {
+    std::string yaml = testing::PartnerYaml(p);
+    yaml.erase(yaml.find("complete: {marker: _SUCCESS}\n"), 29);
+    dir_.Write(std::string("partners/") + p + "/partner.yaml", yaml);
+  }
+  Load();
+  Deliver("acme");
+  clock_.on_sleep = [&](int n) {
+    if (n == 1) Deliver("globex");
+  };
+  ASSERT_TRUE(Wait("wait_all").ok());
+  EXPECT_EQ(clock_.sleeps, 1);
+}
+
+TEST_F(Sensor, DefaultsApplyWhenNoParamsAreGiven) {
+  Status st = Wait("wait_default");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout);
+  EXPECT_NE(st.message().find("after 21600s"), std::string::npos) << st.message();
+  EXPECT_EQ(clock_.sleeps, 21600 / 30);
+}
+
+TEST_F(Sensor, BadParamsAreRejectedWithFileAndLine) {
+  Status st = Wait("wait_bad");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.ToString().find("workflow.yaml:"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("\"mode\" must be all or each"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("poke_every"), std::string::npos) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+}  // namespace
+}  // namespace sluice::tasks
