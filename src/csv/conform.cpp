@@ -188,17 +188,18 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   return p == s.size() && ValidDateTime(*dt);
 }
 
-void Append2(int v, std::string* out) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
+char* Put2(int v, char* o) {
+  o[0] = static_cast<char>('0' + v / 10);
+  o[1] = static_cast<char>('0' + v % 10);
+  return o + 2;
 }
-void AppendDate(int y, int m, int d, std::string* out) {
-  Append2(y / 100, out);
-  Append2(y % 100, out);
-  out->push_back('-');
-  Append2(m, out);
-  out->push_back('-');
-  Append2(d, out);
+char* PutDate(int y, int m, int d, char* o) {
+  o = Put2(y / 100, o);
+  o = Put2(y % 100, o);
+  *o++ = '-';
+  o = Put2(m, o);
+  *o++ = '-';
+  return Put2(d, o);
 }
 
 }  // namespace
@@ -317,8 +318,9 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
   DateTime dt;
   bool ok = format.empty() ? ParseIso(text, false, &dt) : ParseWithFormat(text, format, &dt);
   if (!ok) return false;
-  out->clear();
-  AppendDate(dt.year, dt.month, dt.day, out);
+  char buf[16];
+  char* e = PutDate(dt.year, dt.month, dt.day, buf);
+  out->assign(buf, static_cast<size_t>(e - buf));
   return true;
 }
 
@@ -339,18 +341,20 @@ bool ParseTimestampValue(std::string_view text, const std::string& format, std::
     dt.minute = static_cast<int>(rem % 60);
     if (dt.year < 1 || dt.year > 9999) return false;
   }
-  out->clear();
-  AppendDate(dt.year, dt.month, dt.day, out);
-  out->push_back(' ');
-  Append2(dt.hour, out);
-  out->push_back(':');
-  Append2(dt.minute, out);
-  out->push_back(':');
-  Append2(dt.second, out);
-  if (!dt.fraction.empty()) {
-    out->push_back('.');
-    out->append(dt.fraction);
+  char buf[40];
+  char* e = PutDate(dt.year, dt.month, dt.day, buf);
+  *e++ = ' ';
+  e = Put2(dt.hour, e);
+  *e++ = ':';
+  e = Put2(dt.minute, e);
+  *e++ = ':';
+  e = Put2(dt.second, e);
+  if (!dt.fraction.empty()) {  // at most 9 digits
+    *e++ = '.';
+    std::memcpy(e, dt.fraction.data(), dt.fraction.size());
+    e += dt.fraction.size();
   }
+  out->assign(buf, static_cast<size_t>(e - buf));
   return true;
 }
 

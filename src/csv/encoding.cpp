@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <iconv.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -38,8 +39,23 @@ class IconvSource : public ByteSource {
   IconvSource(const IconvSource&) = delete;
   IconvSource& operator=(const IconvSource&) = delete;
 
+  // Converts into a staging buffer and hands it out in pieces of any size.
   Result<size_t> Read(char* buf, size_t n) override {
-    if (n < 16) return Status::Internal("encoding: read buffer too small");
+    if (staged_pos_ == staged_.size()) {
+      staged_.resize(size_t{256} << 10);
+      SLUICE_ASSIGN_OR_RETURN(size_t got, Convert(staged_.data(), staged_.size()));
+      staged_.resize(got);
+      staged_pos_ = 0;
+      if (got == 0) return size_t{0};
+    }
+    size_t k = std::min(n, staged_.size() - staged_pos_);
+    std::memcpy(buf, staged_.data() + staged_pos_, k);
+    staged_pos_ += k;
+    return k;
+  }
+
+ private:
+  Result<size_t> Convert(char* buf, size_t n) {
     char* out = buf;
     size_t out_left = n;
     while (out_left >= 8) {
@@ -76,9 +92,10 @@ class IconvSource : public ByteSource {
     return static_cast<size_t>(out - buf);
   }
 
- private:
   ByteSource* inner_;
   iconv_t cd_;
+  std::vector<char> staged_;
+  size_t staged_pos_ = 0;
   std::vector<char> in_;
   size_t in_pos_ = 0;
   size_t in_len_ = 0;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/strings.h"
 
@@ -17,7 +20,7 @@ Result<size_t> StringSource::Read(char* buf, size_t n) {
 
 Tokenizer::Tokenizer(ByteSource* source, TokenizerOptions options)
     : source_(source), options_(options) {
-  buf_.resize(std::max<size_t>(options_.buffer_bytes, 4096));
+  buf_.resize(std::max<size_t>(options_.buffer_bytes, 1));
 }
 
 Status Tokenizer::Fill() {
@@ -65,10 +68,46 @@ Result<bool> Tokenizer::Next(Record* record) {
 
 namespace {
 
-// Stop bytes of an unquoted field: delimiter, CR, LF and NUL.
-struct StopTable {
-  std::array<bool, 256> stop{};
-};
+// Bytes of `w` equal to the byte broadcast in `pattern` get their high bit set (exact: no
+// false positives in the lowest matching byte, which is the one we use).
+[[maybe_unused]] inline uint64_t MatchBytes(uint64_t w, uint64_t pattern) {
+  uint64_t x = w ^ pattern;
+  return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+// The first index >= p of a stop byte (delimiter, CR, LF, NUL), or `end`. Sixteen bytes at a
+// time with SSE2 (every x86-64 has it): most fields are shorter than one block, so the loop
+// branch is predictable and each field costs one load and four compares.
+inline size_t ScanUnquoted(const char* b, size_t p, size_t end, char delim, const bool* stop) {
+#if defined(__SSE2__)
+  const __m128i vd = _mm_set1_epi8(delim);
+  const __m128i vcr = _mm_set1_epi8('\r');
+  const __m128i vlf = _mm_set1_epi8('\n');
+  const __m128i vz = _mm_setzero_si128();
+  while (p + 16 <= end) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vcr)),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, vlf), _mm_cmpeq_epi8(x, vz)));
+    int mask = _mm_movemask_epi8(m);
+    if (mask != 0) return p + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    p += 16;
+  }
+#else
+  const uint64_t kOnes = 0x0101010101010101ULL;
+  const uint64_t d = kOnes * static_cast<unsigned char>(delim);
+  const uint64_t cr = kOnes * '\r';
+  const uint64_t lf = kOnes * '\n';
+  while (p + 8 <= end) {
+    uint64_t w;
+    std::memcpy(&w, b + p, 8);
+    uint64_t m = MatchBytes(w, d) | MatchBytes(w, cr) | MatchBytes(w, lf) | MatchBytes(w, 0);
+    if (m != 0) return p + static_cast<size_t>(__builtin_ctzll(m) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && !stop[static_cast<unsigned char>(b[p])]) ++p;
+  return p;
+}
 
 }  // namespace
 
@@ -77,7 +116,9 @@ struct StopTable {
 //                                            QUOTE_SEEN --delim/CR/LF/EOF--> field ends
 //                                            QUOTE_SEEN --other--> TEXT_AFTER_QUOTE (row error)
 //   FIELD_START --other--> UNQUOTED --delim--> FIELD_START; --CR/LF/EOF--> record ends
-// QUOTED scans with memchr for the next quote, so long quoted runs cost little.
+// QUOTED scans with memchr for the next quote, UNQUOTED eight bytes at a time, so long runs
+// cost little. Fields view the buffer, or unescaped_ for fields with doubled quotes; unescaped_
+// is sized to the buffer so it never reallocates while a record's views point into it.
 int Tokenizer::Parse(Record* record, Status* status) {
   const char* b = buf_.data();
   const size_t end = end_;
@@ -98,38 +139,97 @@ int Tokenizer::Parse(Record* record, Status* status) {
     return 2;
   }
 
-  static const StopTable kNoTable;
-  thread_local StopTable table;
-  thread_local char table_delim = 0;
-  if (table_delim != delim || !table.stop['\n']) {
-    table = kNoTable;
-    table.stop[static_cast<unsigned char>(delim)] = true;
-    table.stop['\r'] = true;
-    table.stop['\n'] = true;
-    table.stop[0] = true;
-    table_delim = delim;
+  if (!stop_ready_) {
+    stop_.fill(false);
+    stop_[static_cast<unsigned char>(delim)] = true;
+    stop_['\r'] = true;
+    stop_['\n'] = true;
+    stop_[0] = true;
+    stop_ready_ = true;
   }
 
-  spans_.clear();
-  unescaped_.clear();
-  record->quoted.clear();
+  auto& fields = record->fields;
+  auto& quoted_flags = record->quoted;
+  fields.clear();
+  quoted_flags.clear();
+  size_t scratch_used = 0;
+  // Unescaped text is never longer than the buffer; size it now so views never move.
+  if (unescaped_.size() < buf_.size()) unescaped_.resize(buf_.size());
   record->error = RowError::kNone;
-  record->error_field = -1;
-  record->error_message.clear();
   int64_t extra_lines = 0;
   auto set_error = [&](RowError code, std::string message) {
     if (record->error != RowError::kNone) return;
     record->error = code;
-    record->error_field = static_cast<int>(spans_.size());
+    record->error_field = static_cast<int>(fields.size());
     record->error_message = std::move(message);
   };
 
   size_t raw_end = 0;
-  while (true) {
-    Span span{false, 0, 0};
-    bool quoted = false;
+  bool complete = false;
+#if defined(__SSE2__)
+  // Fast path for runs of plain unquoted fields: one 16-byte mask of stop bytes (delimiter, CR,
+  // LF, quote, NUL) serves every field ending inside the block. Anything unusual (a quote, a
+  // NUL, a long field, the end of the buffer) hands over to the general loop below at the start
+  // of the current field, with the fields found so far kept.
+  {
+    const __m128i vd = _mm_set1_epi8(delim);
+    const __m128i vq = _mm_set1_epi8(quote);
+    const __m128i vcr = _mm_set1_epi8('\r');
+    const __m128i vlf = _mm_set1_epi8('\n');
+    const __m128i vz = _mm_setzero_si128();
+    auto mask_at = [&](size_t at) {
+      __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + at));
+      __m128i m =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vcr)),
+                       _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vlf), _mm_cmpeq_epi8(x, vz)),
+                                    _mm_cmpeq_epi8(x, vq)));
+      return static_cast<uint32_t>(_mm_movemask_epi8(m));
+    };
+    size_t field_start = p;
+    size_t block = p;
+    if (block + 16 <= end && b[p] != quote) {
+      uint32_t mask = mask_at(block);
+      while (true) {
+        if (mask == 0) {
+          block += 16;
+          if (block + 16 > end || block - field_start > options_.max_field_bytes) break;
+          mask = mask_at(block);
+          continue;
+        }
+        size_t k = block + static_cast<size_t>(__builtin_ctz(mask));
+        mask &= mask - 1;
+        char c = b[k];
+        if (c == delim) {
+          if (k - field_start > options_.max_field_bytes) break;
+          fields.push_back(std::string_view(b + field_start, k - field_start));
+          quoted_flags.push_back(0);
+          field_start = k + 1;
+          // The next field must start plainly and have a full block after it.
+          if (k + 17 > end || b[k + 1] == quote) break;
+          continue;
+        }
+        if (c == '\n' || (c == '\r' && k + 1 < end)) {
+          if (k - field_start > options_.max_field_bytes) break;
+          fields.push_back(std::string_view(b + field_start, k - field_start));
+          quoted_flags.push_back(0);
+          raw_end = k;
+          p = k + 1;
+          if (c == '\r' && b[k + 1] == '\n') ++p;
+          field_start = p;
+          complete = true;
+          break;
+        }
+        break;  // a quote or NUL inside a field, or CR at the buffer's end: the general loop
+      }
+    }
+    if (!complete) p = field_start;
+  }
+#endif
+  while (!complete) {
+    std::string_view field;
+    uint8_t quoted = 0;
     if (p < end && b[p] == quote) {
-      quoted = true;
+      quoted = 1;
       ++p;
       size_t start = p;
       bool escaped = false;
@@ -144,8 +244,9 @@ int Tokenizer::Parse(Record* record, Status* status) {
         }
         size_t qi = static_cast<const char*>(q) - b;
         for (size_t i = p; i < qi; ++i) {
-          if (b[i] == '\n' || (b[i] == '\r' && (i + 1 >= end || b[i + 1] != '\n'))) ++extra_lines;
-          if (b[i] == '\0') set_error(RowError::kNulByte, "NUL byte in a quoted field");
+          char c = b[i];
+          if (c == '\n' || (c == '\r' && (i + 1 >= end || b[i + 1] != '\n'))) ++extra_lines;
+          if (c == '\0') set_error(RowError::kNulByte, "NUL byte in a quoted field");
         }
         p = qi + 1;
         if (p == end && !eof_) return 0;
@@ -158,16 +259,16 @@ int Tokenizer::Parse(Record* record, Status* status) {
         break;
       }
       if (escaped) {
-        span.in_scratch = true;
-        span.offset = unescaped_.size();
+        char* out = unescaped_.data() + scratch_used;
+        size_t n = 0;
         for (size_t i = start; i < close; ++i) {
-          unescaped_.push_back(b[i]);
+          out[n++] = b[i];
           if (b[i] == quote) ++i;  // the second of a doubled quote
         }
-        span.size = unescaped_.size() - span.offset;
+        field = std::string_view(out, n);
+        scratch_used += n;
       } else {
-        span.offset = start;
-        span.size = close - start;
+        field = std::string_view(b + start, close - start);
       }
       // Anything between the closing quote and the next delimiter is malformed.
       if (p < end && b[p] != delim && b[p] != '\r' && b[p] != '\n') {
@@ -179,7 +280,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
     } else {
       size_t start = p;
       while (true) {
-        while (p < end && !table.stop[static_cast<unsigned char>(b[p])]) ++p;
+        p = ScanUnquoted(b, p, end, delim, stop_.data());
         if (p < end && b[p] == '\0') {
           set_error(RowError::kNulByte, "NUL byte in a field");
           ++p;
@@ -188,32 +289,32 @@ int Tokenizer::Parse(Record* record, Status* status) {
         break;
       }
       if (p == end && !eof_) return 0;
-      span.offset = start;
-      span.size = p - start;
+      field = std::string_view(b + start, p - start);
     }
-    if (span.size > options_.max_field_bytes) {
-      set_error(RowError::kFieldTooLong, "field of " + std::to_string(span.size) +
+    if (field.size() > options_.max_field_bytes) {
+      set_error(RowError::kFieldTooLong, "field of " + std::to_string(field.size()) +
                                              " bytes is longer than the limit of " +
                                              std::to_string(options_.max_field_bytes));
     }
-    spans_.push_back(span);
-    record->quoted.push_back(quoted);
+    fields.push_back(field);
+    quoted_flags.push_back(quoted);
     if (p == end) {  // end of input without a final line break
       raw_end = p;
       break;
     }
-    if (b[p] == delim) {
+    char c = b[p];
+    if (c == delim) {
       ++p;
       if (p == end && eof_) {  // "a,b," at EOF: one more empty field
-        spans_.push_back({false, p, 0});
-        record->quoted.push_back(false);
+        fields.push_back(std::string_view(b + p, 0));
+        quoted_flags.push_back(0);
         raw_end = p;
         break;
       }
       continue;
     }
     raw_end = p;
-    if (b[p] == '\r') {
+    if (c == '\r') {
       if (p + 1 == end && !eof_) return 0;
       p += (p + 1 < end && b[p + 1] == '\n') ? 2 : 1;
     } else {
@@ -228,14 +329,13 @@ int Tokenizer::Parse(Record* record, Status* status) {
                               "; a quote is probably not closed (or raise max_record_bytes)");
     return -1;
   }
+  if (record->error == RowError::kNone) {
+    record->error_field = -1;
+    if (!record->error_message.empty()) record->error_message.clear();
+  }
   record->line = line_;
   record->byte_offset = base_offset_ + static_cast<int64_t>(pos_);
   record->raw = std::string_view(b + pos_, raw_end - pos_);
-  record->fields.resize(spans_.size());
-  for (size_t i = 0; i < spans_.size(); ++i) {
-    const Span& s = spans_[i];
-    record->fields[i] = std::string_view((s.in_scratch ? unescaped_.data() : b) + s.offset, s.size);
-  }
   line_ += 1 + extra_lines;
   pos_ = p;
   return 1;

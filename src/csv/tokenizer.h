@@ -11,6 +11,7 @@
 // Thread-safety: one tokenizer per thread.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,8 +62,9 @@ struct Record {
   int64_t line = 0;         // 1-based physical line where the record starts
   int64_t byte_offset = 0;  // offset of its first byte in the (UTF-8) input
   std::vector<std::string_view> fields;
-  std::vector<bool> quoted;  // per field: was it quoted (an empty quoted field is not NULL)
-  std::string_view raw;      // the record's bytes without its line terminator
+  std::vector<uint8_t>
+      quoted;            // per field (1 or 0): was it quoted (an empty quoted field is not NULL)
+  std::string_view raw;  // the record's bytes without its line terminator
   RowError error = RowError::kNone;
   int error_field = -1;  // 0-based field index of the error
   std::string error_message;
@@ -95,13 +97,9 @@ class Tokenizer {
   bool started_ = false;     // BOM checked
   int64_t base_offset_ = 0;  // input offset of buf_[0]
   int64_t line_ = 1;
-  std::string unescaped_;  // holds fields whose doubled quotes were collapsed
-  struct Span {
-    bool in_scratch;
-    size_t offset;
-    size_t size;
-  };
-  std::vector<Span> spans_;
+  std::string unescaped_;         // holds fields whose doubled quotes were collapsed
+  std::array<bool, 256> stop_{};  // stop bytes of an unquoted field: delimiter, CR, LF, NUL
+  bool stop_ready_ = false;
 };
 
 }  // namespace sluice::csv

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/logging.h"
@@ -60,6 +61,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   topt.quote = dialect.quote;
   std::vector<warehouse::Value> values(schema.columns.size());
   std::string reject_buf;
+  std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
   auto flush_rejects = [&]() -> Status {
     if (!reject_buf.empty() && rejects) SLUICE_RETURN_IF_ERROR(rejects(reject_buf));
     reject_buf.clear();
@@ -110,6 +112,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       ++stats.rows_read;
       if (!rc->Convert(rec, &diag)) {
         ++stats.rows_rejected;
+        ++reject_codes[diag.code];
         csv::AppendCsvField(file.key, &reject_buf);
         reject_buf += ',' + std::to_string(diag.line) + ',';
         csv::AppendCsvField(diag.column, &reject_buf);
@@ -146,11 +149,23 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         100.0 * static_cast<double>(stats.rows_rejected) / static_cast<double>(stats.rows_read));
     char limit[32];
     std::snprintf(limit, sizeof limit, "%.2f%%", 100.0 * schema.max_reject_ratio);
+    std::vector<std::string> reasons;
+    for (const auto& [code, count] : reject_codes) {
+      reasons.push_back(std::to_string(count) + " " + code);
+    }
+    std::string hint;
+    if (reject_codes["encoding"] * 2 > stats.rows_rejected) {
+      hint = " Most rows are not valid " + dialect.encoding + ": check the partner's csv.encoding.";
+    } else if (reject_codes["field_count"] * 2 > stats.rows_rejected) {
+      hint = " Most rows have the wrong number of fields: check csv.delimiter and csv.quote.";
+    }
     return Status::InvalidArgument(
         std::to_string(stats.rows_rejected) + " of " + std::to_string(stats.rows_read) +
-        " rows rejected (" + ratio + ") is over max_reject_ratio (" + limit +
+        " rows rejected (" + ratio + "; " + Join(reasons, ", ") + ") is over max_reject_ratio (" +
+        limit +
         "); nothing was merged. Read the rejects file for line and reason, fix the data or the "
-        "schema, then re-run");
+        "schema, then re-run." +
+        hint);
   }
   SLUICE_ASSIGN_OR_RETURN(warehouse::MergeCounts counts, writer->Commit());
   stats.rows_loaded = counts.loaded;

@@ -258,9 +258,19 @@ class SqliteTableWriter : public TableWriter {
       }
       sql += " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " + Join(sets, ",");
     }
+    insert_sql_ = std::move(sql);
+    return Status::Ok();
+  }
+
+  // Takes the write lock only when the first row is ready (or at commit), so parsing the
+  // header and the first rows does not hold up other merges of the same partner.
+  Status EnsureOpen() {
+    if (open_) return Status::Ok();
+    if (done_) return Status::Internal("merge of " + schema_.table + " already finished");
+    const std::string table = QuoteIdentifier(schema_.table);
     SLUICE_RETURN_IF_ERROR(wh_->Exec("BEGIN IMMEDIATE"));
     open_ = true;
-    SLUICE_RETURN_IF_ERROR(insert_.Prepare(wh_->db(), sql));
+    SLUICE_RETURN_IF_ERROR(insert_.Prepare(wh_->db(), insert_sql_));
     sqlite3* db = wh_->db();
     if (schema_.merge == config::MergeMode::kReplaceDate) {
       Stmt del;
@@ -291,6 +301,7 @@ class SqliteTableWriter : public TableWriter {
 
   Status Add(std::span<const Value> values, std::string_view source_file,
              std::string_view rescued) override {
+    if (!open_) SLUICE_RETURN_IF_ERROR(EnsureOpen());
     sqlite3_stmt* st = insert_.get();
     int idx = 1;
     for (const Value& v : values) {
@@ -332,7 +343,7 @@ class SqliteTableWriter : public TableWriter {
   }
 
   Result<MergeCounts> Commit() override {
-    if (!open_) return Status::Internal("merge of " + schema_.table + " is not open");
+    SLUICE_RETURN_IF_ERROR(EnsureOpen());
     if (schema_.merge == config::MergeMode::kUpsert) {
       SLUICE_ASSIGN_OR_RETURN(
           int64_t after, wh_->ScalarInt("SELECT count(*) FROM " + QuoteIdentifier(schema_.table)));
@@ -343,10 +354,12 @@ class SqliteTableWriter : public TableWriter {
     }
     SLUICE_RETURN_IF_ERROR(wh_->Exec("COMMIT"));
     open_ = false;
+    done_ = true;
     return counts_;
   }
 
   void Rollback() override {
+    done_ = true;
     if (!open_) return;
     open_ = false;
     (void)wh_->Exec("ROLLBACK");
@@ -357,7 +370,9 @@ class SqliteTableWriter : public TableWriter {
   MergeTarget target_;
   const config::TableSchema& schema_;
   Stmt insert_;
+  std::string insert_sql_;
   bool open_ = false;
+  bool done_ = false;
   bool rescue_ = false;
   int64_t rows_before_ = 0;
   MergeCounts counts_;

@@ -166,6 +166,45 @@ TEST(CsvConform, InvalidUtf8RejectsRow) {
   EXPECT_EQ(d.code, "encoding");
 }
 
+TEST(CsvConform, StringsOverMaxLengthAreRejected) {
+  Fixture f;
+  f.schema.columns[2].max_length = 4;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  EXPECT_TRUE(f.Row({"1", "1", "paid"}));
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "1", "refunded"}, &d));
+  EXPECT_EQ(d.code, "too_long");
+  EXPECT_EQ(d.column, "status");
+}
+
+TEST(CsvConform, QuotedEmptyStringIsNotNull) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  Record rec;
+  rec.fields = {"1", "", ""};
+  rec.quoted = {0, 0, 1};
+  Diagnostic d;
+  ASSERT_TRUE(f.rc->Convert(rec, &d));
+  EXPECT_EQ(f.rc->cells()[1].kind, CellKind::kNull);
+  EXPECT_EQ(f.rc->cells()[2].kind, CellKind::kText);
+  EXPECT_EQ(f.rc->cells()[2].s, "");
+}
+
+TEST(CsvConform, WithoutHeaderColumnsAreInSchemaOrder) {
+  config::TableSchema schema = Orders();
+  config::CsvDialect dialect;
+  dialect.header = false;
+  auto rc = RowConverter::Create(schema, dialect, nullptr);
+  ASSERT_TRUE(rc.ok());
+  Record rec;
+  rec.fields = {"5", "1.5", "x"};
+  rec.quoted = {0, 0, 0};
+  Diagnostic d;
+  ASSERT_TRUE((*rc)->Convert(rec, &d));
+  EXPECT_EQ((*rc)->cells()[0].i, 5);
+  EXPECT_EQ((*rc)->cells()[1].s, "1.50");
+}
+
 TEST(CsvTypes, Int64GoodAndBad) {
   int64_t v = 0;
   EXPECT_TRUE(ParseInt64(" -42 ", &v));

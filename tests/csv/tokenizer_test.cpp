@@ -18,9 +18,7 @@ struct Parsed {
   Status status;
 };
 
-// Tokenizes `data` with a small read buffer so records straddle reads.
-Parsed Tokenize(const std::string& data, TokenizerOptions options = {}) {
-  options.buffer_bytes = 7;
+Parsed TokenizeWith(const std::string& data, TokenizerOptions options) {
   StringSource source(data);
   Tokenizer tok(&source, options);
   Parsed out;
@@ -40,7 +38,43 @@ Parsed Tokenize(const std::string& data, TokenizerOptions options = {}) {
   return out;
 }
 
+// Tokenizes `data` twice: with a 7-byte read buffer, so records straddle reads and the
+// buffer grows, and with the default 1 MiB buffer (the SSE2 fast path); both must agree.
+Parsed Tokenize(const std::string& data, TokenizerOptions options = {}) {
+  TokenizerOptions small = options;
+  small.buffer_bytes = 7;
+  Parsed a = TokenizeWith(data, small);
+  Parsed b = TokenizeWith(data, options);
+  EXPECT_EQ(a.rows, b.rows);
+  EXPECT_EQ(a.lines, b.lines);
+  EXPECT_EQ(a.errors, b.errors);
+  EXPECT_EQ(a.raws, b.raws);
+  EXPECT_EQ(a.status.ok(), b.status.ok());
+  return a;
+}
+
 using Rows = std::vector<std::vector<std::string>>;
+
+TEST(CsvTokenizer, FastPathAndGeneralPathAgreeOnMixedLongRecords) {
+  std::string data = "id,name,note,amount\n";
+  for (int i = 0; i < 300; ++i) {
+    data += std::to_string(i) + ",name_" + std::string(static_cast<size_t>(i % 40), 'x') + ",";
+    if (i % 3 == 0)
+      data += "\"quoted, with \"\"q\"\"\",";
+    else if (i % 5 == 0)
+      data += "mid\"quote,";
+    else
+      data += "plain,";
+    data += "12.34";
+    data += (i % 7 == 0) ? "\r\n" : "\n";
+  }
+  Parsed p = Tokenize(data);
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  ASSERT_EQ(p.rows.size(), 301u);
+  EXPECT_EQ(p.rows[1], (std::vector<std::string>{"0", "name_", "quoted, with \"q\"", "12.34"}));
+  EXPECT_EQ(p.rows[6][2], "mid\"quote");
+  EXPECT_EQ(p.lines[300], 301);
+}
 
 TEST(CsvTokenizer, SplitsSimpleRecordsOnLf) {
   Parsed p = Tokenize("a,b,c\n1,2,3\n");

@@ -197,6 +197,20 @@ TEST_F(MergeTest, Cp949FileWithKoreanText) {
   EXPECT_EQ(Scalar("SELECT status FROM orders"), "서울");
 }
 
+TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
+  // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("2 encoding"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("check the partner's csv.encoding"), std::string::npos)
+      << st.message();
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find(",2,,encoding: invalid bytes for encoding utf-8,"), std::string::npos)
+      << *rejects;
+}
+
 TEST_F(MergeTest, RescuedColumnsAreKeptAsJson) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}],
