@@ -274,6 +274,28 @@ Status RunMerge(TaskContext& ctx) {
     }
   }
 
+  if (files.empty()) {
+    // The archive had no file for this table: leave the table alone (a replace_date merge
+    // would otherwise empty the day) and say so.
+    nlohmann::json stats = {{"partner", partner->id},
+                            {"date", date},
+                            {"run_id", ctx.run_id},
+                            {"table", table},
+                            {"mode", ModeName(schema.merge)},
+                            {"status", "success"},
+                            {"note", "the extract manifest lists no file for this table"}};
+    stats.update(StatsJson(TableMergeStats{}));
+    stats["source_files"] = nlohmann::json::array();
+    stats["seconds"] = 0.0;
+    SLUICE_ASSIGN_OR_RETURN(std::string stats_key,
+                            ps.Key("manifests", date + "/merge/" + table + ".json"));
+    SLUICE_RETURN_IF_ERROR(base_store->Put(stats_key, stats.dump(2) + "\n"));
+    ctx.result = stats;
+    log::Warn("merge: the extract of {} for {} has no file for table {}; nothing merged",
+              partner->id, date, table);
+    return Status::Ok();
+  }
+
   SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
                                                             ctx.pipeline->dir, partner->id));
   warehouse::MergeTarget target;

@@ -77,6 +77,22 @@ class SqliteWarehouse : public Warehouse {
   SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
 
   sqlite3* db() const { return db_; }
+  // Rows that took the upsert's DO UPDATE branch since the last reset (see RegisterCounter).
+  int64_t& upserts_updated() { return upserts_updated_; }
+
+  // sluice_updated(x) returns x and counts one call. The upsert's DO UPDATE SET calls it, so
+  // updated rows are counted exactly without a count(*) over the whole table.
+  Status RegisterCounter() {
+    int rc = sqlite3_create_function_v2(
+        db_, "sluice_updated", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &upserts_updated_,
+        [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+          ++*static_cast<int64_t*>(sqlite3_user_data(ctx));
+          sqlite3_result_value(ctx, argv[0]);
+        },
+        nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "registering sluice_updated()");
+    return Status::Ok();
+  }
 
   Status Exec(std::string_view sql) {
     char* err = nullptr;
@@ -160,6 +176,7 @@ class SqliteWarehouse : public Warehouse {
  private:
   sqlite3* db_;
   std::filesystem::path path_;
+  int64_t upserts_updated_ = 0;
 };
 
 Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
@@ -252,7 +269,9 @@ class SqliteTableWriter : public TableWriter {
       std::vector<std::string> keys, sets;
       for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
       for (const std::string& n : names) {
-        if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
+        if (n == "_run_id") {
+          sets.push_back("_run_id=sluice_updated(excluded._run_id)");
+        } else if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
           sets.push_back(n + "=excluded." + n);
         }
       }
@@ -294,7 +313,7 @@ class SqliteTableWriter : public TableWriter {
         counts_.deleted += sqlite3_changes(db);
       }
     } else {
-      SLUICE_ASSIGN_OR_RETURN(rows_before_, wh_->ScalarInt("SELECT count(*) FROM " + table));
+      wh_->upserts_updated() = 0;
     }
     return Status::Ok();
   }
@@ -345,10 +364,8 @@ class SqliteTableWriter : public TableWriter {
   Result<MergeCounts> Commit() override {
     SLUICE_RETURN_IF_ERROR(EnsureOpen());
     if (schema_.merge == config::MergeMode::kUpsert) {
-      SLUICE_ASSIGN_OR_RETURN(
-          int64_t after, wh_->ScalarInt("SELECT count(*) FROM " + QuoteIdentifier(schema_.table)));
-      counts_.inserted = after - rows_before_;
-      counts_.updated = counts_.loaded - counts_.inserted;
+      counts_.updated = wh_->upserts_updated();
+      counts_.inserted = counts_.loaded - counts_.updated;
     } else {
       counts_.inserted = counts_.loaded;
     }
@@ -374,7 +391,6 @@ class SqliteTableWriter : public TableWriter {
   bool open_ = false;
   bool done_ = false;
   bool rescue_ = false;
-  int64_t rows_before_ = 0;
   MergeCounts counts_;
 };
 
@@ -426,6 +442,7 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA journal_mode=WAL"));
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA synchronous=NORMAL"));
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
+  SLUICE_RETURN_IF_ERROR(wh->RegisterCounter());
   return std::unique_ptr<Warehouse>(std::move(wh));
 }
 

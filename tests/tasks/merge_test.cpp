@@ -275,11 +275,73 @@ TEST_F(MergeTest, KilledMidTableLeavesTableAsItWasAndReRunCompletes) {
   EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "1.00");
 }
 
+TEST_F(MergeTest, ThreeConcurrentMergeProcessesOfOnePartnerAllSucceed) {
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml = yaml.substr(0, yaml.find("tables:")) + "tables:\n";
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int t = 1; t <= 3; ++t) {
+    std::string name = "merge_table_" + std::to_string(t);
+    yaml += "  " + name + ": {file: \"" + name + "*.csv\"}\n";
+    dir_.Write("partners/acme/schemas/" + name + ".json",
+               R"JSON({"table": ")JSON" + name + R"JSON(", "columns": [
+      {"name": "id", "type": "int64", "nullable": false}, {"name": "v", "type": "string"}],
+      "primary_key": ["id"], "merge": "upsert"})JSON");
+    std::string csv = "id,v\n";
+    for (int i = 0; i < 30000; ++i) csv += std::to_string(i) + ",value\n";
+    files.push_back({name + ".csv", csv});
+  }
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  std::filesystem::remove(dir_ / "partners/acme/schemas/orders.json");
+  // One manifest listing all three tables' files.
+  nlohmann::json m = {{"partner", "acme"}, {"date", kDate}};
+  m["files"] = nlohmann::json::array();
+  for (const auto& [name, content] : files) {
+    std::string key = "raw/acme/" + std::string(kDate) + "/" + name;
+    ASSERT_TRUE(Store()->Put(key, content).ok());
+    m["files"].push_back({{"key", key}, {"table", name.substr(0, name.size() - 4)}});
+  }
+  ASSERT_TRUE(
+      Store()->Put("manifests/acme/" + std::string(kDate) + "/extract.json", m.dump()).ok());
+  Load();
+  std::vector<pid_t> children;
+  for (int t = 1; t <= 3; ++t) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Status st = Run("merge", "acme", "{table: merge_table_" + std::to_string(t) + "}");
+      if (!st.ok()) std::fprintf(stderr, "child %d: %s\n", t, st.ToString().c_str());
+      _exit(st.ok() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  for (int t = 1; t <= 3; ++t) {
+    EXPECT_EQ(Scalar("SELECT count(*) FROM merge_table_" + std::to_string(t)), "30000");
+  }
+}
+
 TEST_F(MergeTest, PartnerWithoutTheTableSucceedsSayingSo) {
   nlohmann::json result;
   Status st = Run("merge", "acme", "{table: customers}", &result);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_NE(result.value("skipped", "").find("no schema for table customers"), std::string::npos);
+}
+
+TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "merge": "replace_date"})JSON");
+  Extracted({{"orders.csv", "order_id\n1\n2\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Extracted({});
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
+  EXPECT_EQ(result["files"], 0);
+  EXPECT_NE(result.value("note", "").find("no file"), std::string::npos);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
 }
 
 TEST_F(MergeTest, MergeForOnePartnerNeverTouchesAnother) {
