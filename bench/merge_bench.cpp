@@ -2,7 +2,9 @@
 // upsert in one transaction) of a generated set of CSV files, beside a plain SQLite
 // prepared-statement INSERT of the same rows, pre-parsed (typed values straight from the
 // generator), into a table with the same DDL, in the same program and on the same disk.
-// Usage: merge_bench [TOTAL_MB] [DIR]   (default 1000 MB in $TMPDIR; SLUICE_BENCH_MB works too)
+// Usage: merge_bench [TOTAL_MB] [DIR] [int|composite]
+//   default 1000 MB in $TMPDIR (SLUICE_BENCH_MB works too); `composite` keys the table by
+//   (customer TEXT, order_id) instead of the integer order_id.
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -91,9 +93,14 @@ void PlainInsert(const fs::path& db_path, int64_t rows, const config::TableSchem
     ddl += warehouse::QuoteIdentifier(c.name) + " " + std::string(warehouse::SqlType(c)) +
            (c.nullable ? "" : " NOT NULL") + ", ";
   }
+  std::string key_list;
+  for (const auto& k : schema.primary_key) {
+    key_list += (key_list.empty() ? "" : ", ") + warehouse::QuoteIdentifier(k);
+  }
   ddl +=
       "_ingest_date TEXT NOT NULL, _run_id TEXT NOT NULL, _source_file TEXT NOT NULL, "
-      "PRIMARY KEY (\"order_id\"))";
+      "PRIMARY KEY (" +
+      key_list + "))";
   Check(sqlite3_exec(db, ddl.c_str(), nullptr, nullptr, nullptr), db, "create");
   sqlite3_stmt* st = nullptr;
   Check(sqlite3_prepare_v2(db, "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &st, nullptr),
@@ -191,6 +198,12 @@ int main(int argc, char** argv) {
 
   config::TableSchema schema = bench::OrdersSchema();
   config::CsvDialect dialect;
+  const bool composite = argc > 3 && std::string(argv[3]) == "composite";
+  if (composite) {
+    schema.primary_key = {"customer", "order_id"};
+    schema.columns[1].nullable = false;
+  }
+  std::printf("primary key: %s\n", composite ? "(customer TEXT, order_id)" : "order_id INTEGER");
 
   // Alternate the two, twice each, on fresh databases, and keep the best of each.
   Timing plain, merge;
