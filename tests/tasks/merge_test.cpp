@@ -53,10 +53,10 @@ class MergeTest : public ::testing::Test {
   // Puts raw files and the extract manifest the merge reads.
   void Extracted(const std::vector<std::pair<std::string, std::string>>& files,
                  const std::string& partner = "acme", const std::string& table = "orders") {
-    nlohmann::json m = {{"partner", partner}, {"date", kDate}, {"run_id", "r1"}};
+    nlohmann::json m = {{"partner", partner}, {"date", date_}, {"run_id", "r1"}};
     m["files"] = nlohmann::json::array();
     for (const auto& [name, content] : files) {
-      std::string key = "raw/" + partner + "/" + kDate + "/" + name;
+      std::string key = "raw/" + partner + "/" + date_ + "/" + name;
       ASSERT_TRUE(Store()->Put(key, content).ok());
       m["files"].push_back({{"member", name},
                             {"key", key},
@@ -65,7 +65,7 @@ class MergeTest : public ::testing::Test {
                             {"checksum", "x"}});
     }
     ASSERT_TRUE(
-        Store()->Put("manifests/" + partner + "/" + kDate + "/extract.json", m.dump()).ok());
+        Store()->Put("manifests/" + partner + "/" + date_ + "/extract.json", m.dump()).ok());
   }
 
   Status Run(const std::string& builtin, const std::string& partner = "acme",
@@ -83,7 +83,7 @@ class MergeTest : public ::testing::Test {
     ctx.pipeline = &pipeline_;
     ctx.task = &task_;
     ctx.run_id = "run-1";
-    ctx.date = *ParseDate(kDate);
+    ctx.date = *ParseDate(date_);
     ctx.partner = partner;
     ctx.progress = std::move(progress);
     Status st = RunBuiltin(ctx);
@@ -104,6 +104,7 @@ class MergeTest : public ::testing::Test {
     return rows.empty() || !rows[0][0] ? "NULL" : *rows[0][0];
   }
 
+  std::string date_ = kDate;
   TempDir dir_;
   config::Pipeline pipeline_;
   config::TaskConfig task_;
@@ -407,6 +408,27 @@ TEST_F(MergeTest, ChecksFailOnErrorSeverityAndNameTheRows) {
       EXPECT_TRUE(c["passed"].get<bool>()) << c.dump();
     }
   }
+}
+
+TEST_F(MergeTest, RowCountAndChangeVsPreviousFailWhenOutOfBounds) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append",
+    "checks": [{"type": "row_count", "min": 3},
+               {"type": "change_vs_previous", "max_change_percent": 50}]})JSON");
+  date_ = "2026-11-23";
+  Extracted({{"orders.csv", "order_id\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  ASSERT_TRUE(Run("check", "acme", "{}", &result).ok()) << result.dump();
+  date_ = kDate;
+  Extracted({{"orders.csv", "order_id\n11\n12\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(result["failed"], 2);
+  EXPECT_NE(st.message().find("2 row(s) for 2026-11-24 (min 3"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("2 rows vs 10 on 2026-11-23: -80.0%"), std::string::npos)
+      << st.message();
 }
 
 TEST_F(MergeTest, SqlBuiltinRunsInEachPartnersDatabase) {
