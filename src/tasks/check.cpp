@@ -1,10 +1,243 @@
+// The check builtin: runs the data-quality checks of each partner's schemas against its
+// warehouse for the run's date. Per partner, or every enabled partner when not per-partner;
+// params {table: NAME} limits it to one table.
+//   not_null, accepted_values   rows of this date (_ingest_date) that break the rule
+//   unique                      the whole table (keys repeated across dates count too)
+//   row_count                   rows of this date within min..max
+//   reject_ratio                rows_rejected / rows_read from the merge stats
+//   change_vs_previous          |rows(date) - rows(date-1)| / rows(date-1) in percent
+//   sql                         a query that must return no rows; {date}, {partner} and
+//                               {run_id} are replaced by quoted literals
+// A failed check with severity "error" fails the task, naming the check and sample rows;
+// "warn" is logged. Every outcome is in ctx.result["checks"].
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
 
-// Placeholder until its issue lands: fails clearly instead of pretending.
+namespace {
+
+std::string SqlLiteral(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string Substitute(std::string sql, const TaskContext& ctx, const std::string& partner) {
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t pos = 0; (pos = sql.find(from, pos)) != std::string::npos; pos += to.size()) {
+      sql.replace(pos, from.size(), to);
+    }
+  };
+  replace("{date}", SqlLiteral(ctx.date.ToString()));
+  replace("{partner}", SqlLiteral(partner));
+  replace("{run_id}", SqlLiteral(ctx.run_id));
+  return sql;
+}
+
+std::string RowsText(const warehouse::QueryResult& r) {
+  std::vector<std::string> lines;
+  for (const auto& row : r.rows) {
+    std::vector<std::string> cells;
+    for (size_t i = 0; i < row.size(); ++i) {
+      cells.push_back(r.columns[i] + "=" + (row[i] ? Printable(*row[i], 60) : "NULL"));
+    }
+    lines.push_back("(" + Join(cells, ", ") + ")");
+  }
+  return Join(lines, "; ");
+}
+
+struct Outcome {
+  bool passed = true;
+  std::string message;
+};
+
+Result<int64_t> CountRows(warehouse::Warehouse* wh, const std::string& sql) {
+  SLUICE_ASSIGN_OR_RETURN(auto r, wh->Query(sql, 1));
+  if (r.rows.empty() || !r.rows[0][0]) return int64_t{0};
+  return static_cast<int64_t>(std::stoll(*r.rows[0][0]));
+}
+
+Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::ObjectStore* base,
+                       const config::PartnerConfig& partner, const config::TableSchema& schema,
+                       const config::CheckConfig& check) {
+  const std::string t = warehouse::QuoteIdentifier(schema.table);
+  const std::string date = SqlLiteral(ctx.date.ToString());
+  Outcome out;
+  SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(schema.table));
+  if (check.type == "reject_ratio") {
+    SLUICE_ASSIGN_OR_RETURN(std::string key, store::PartnerStore(base, partner.id)
+                                                 .Key("manifests", ctx.date.ToString() + "/merge/" +
+                                                                       schema.table + ".json"));
+    auto text = base->Get(key);
+    if (!text.ok()) {
+      return Outcome{false, "no merge stats at " + key + "; did the merge task run?"};
+    }
+    auto stats = nlohmann::json::parse(*text, nullptr, false);
+    double read = stats.value("rows_read", 0.0), rejected = stats.value("rows_rejected", 0.0);
+    double ratio = read > 0 ? rejected / read : 0;
+    out.passed = ratio <= *check.max_ratio;
+    out.message = std::to_string(static_cast<int64_t>(rejected)) + " of " +
+                  std::to_string(static_cast<int64_t>(read)) + " rows rejected (ratio " +
+                  std::to_string(ratio) + ", max " + std::to_string(*check.max_ratio) + ")";
+    return out;
+  }
+  if (!exists) {
+    if (check.type == "row_count" && check.min.value_or(0) > 0) {
+      return Outcome{false,
+                     "table does not exist yet (0 rows, min " + std::to_string(*check.min) + ")"};
+    }
+    return Outcome{true, "table does not exist yet; nothing to check"};
+  }
+  std::vector<std::string> cols;
+  for (const auto& c : check.columns) cols.push_back(warehouse::QuoteIdentifier(c));
+  if (check.type == "not_null") {
+    std::vector<std::string> conds;
+    for (const auto& c : cols) conds.push_back(c + " IS NULL");
+    std::string where = "_ingest_date=" + date + " AND (" + Join(conds, " OR ") + ")";
+    SLUICE_ASSIGN_OR_RETURN(int64_t n,
+                            CountRows(wh, "SELECT count(*) FROM " + t + " WHERE " + where));
+    out.passed = n == 0;
+    out.message = std::to_string(n) + " row(s) with NULL in " + Join(check.columns, ", ");
+    if (n > 0) {
+      SLUICE_ASSIGN_OR_RETURN(
+          auto sample, wh->Query("SELECT rowid, * FROM " + t + " WHERE " + where + " LIMIT 5"));
+      out.message += ", e.g. " + RowsText(sample);
+    }
+  } else if (check.type == "unique") {
+    std::string c = Join(cols, ", ");
+    int64_t total = 0;
+    SLUICE_ASSIGN_OR_RETURN(auto dup, wh->Query("SELECT " + c + ", count(*) AS copies FROM " + t +
+                                                    " GROUP BY " + c + " HAVING count(*) > 1",
+                                                5, &total));
+    out.passed = total == 0;
+    out.message =
+        std::to_string(total) + " duplicated value(s) of (" + Join(check.columns, ", ") + ")";
+    if (total > 0) out.message += ", e.g. " + RowsText(dup);
+  } else if (check.type == "accepted_values") {
+    std::vector<std::string> lits;
+    for (const auto& v : check.values) lits.push_back(SqlLiteral(v));
+    int64_t total = 0;
+    SLUICE_ASSIGN_OR_RETURN(
+        auto bad, wh->Query("SELECT " + cols[0] + ", count(*) AS rows FROM " + t +
+                                " WHERE _ingest_date=" + date + " AND " + cols[0] +
+                                " IS NOT NULL AND CAST(" + cols[0] + " AS TEXT) NOT IN (" +
+                                Join(lits, ", ") + ") GROUP BY 1 ORDER BY 2 DESC",
+                            5, &total));
+    out.passed = total == 0;
+    out.message = std::to_string(total) + " value(s) of " + check.columns[0] + " outside [" +
+                  Join(check.values, ", ") + "]";
+    if (total > 0) out.message += ", e.g. " + RowsText(bad);
+  } else if (check.type == "row_count") {
+    SLUICE_ASSIGN_OR_RETURN(
+        int64_t n, CountRows(wh, "SELECT count(*) FROM " + t + " WHERE _ingest_date=" + date));
+    out.passed = (!check.min || n >= *check.min) && (!check.max || n <= *check.max);
+    out.message = std::to_string(n) + " row(s) for " + ctx.date.ToString() + " (min " +
+                  (check.min ? std::to_string(*check.min) : "-") + ", max " +
+                  (check.max ? std::to_string(*check.max) : "-") + ")";
+  } else if (check.type == "change_vs_previous") {
+    SLUICE_ASSIGN_OR_RETURN(
+        int64_t cur, CountRows(wh, "SELECT count(*) FROM " + t + " WHERE _ingest_date=" + date));
+    std::string prev_date = ctx.date.AddDays(-1).ToString();
+    SLUICE_ASSIGN_OR_RETURN(int64_t prev,
+                            CountRows(wh, "SELECT count(*) FROM " + t +
+                                              " WHERE _ingest_date=" + SqlLiteral(prev_date)));
+    if (prev == 0) {
+      return Outcome{true, "no rows for " + prev_date + " to compare with"};
+    }
+    double change = 100.0 * static_cast<double>(cur - prev) / static_cast<double>(prev);
+    out.passed = std::abs(change) <= *check.max_change_percent;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%lld rows vs %lld on %s: %+.1f%% (max %.1f%%)",
+                  static_cast<long long>(cur), static_cast<long long>(prev), prev_date.c_str(),
+                  change, *check.max_change_percent);
+    out.message = buf;
+  } else if (check.type == "sql") {
+    int64_t total = 0;
+    SLUICE_ASSIGN_OR_RETURN(auto rows,
+                            wh->Query(Substitute(check.sql, ctx, partner.id), 5, &total));
+    out.passed = total == 0;
+    out.message = std::to_string(total) + " row(s) returned";
+    if (total > 0) out.message += ", e.g. " + RowsText(rows);
+  } else {
+    return Status::InvalidArgument("unknown check type \"" + check.type + "\"");
+  }
+  return out;
+}
+
+}  // namespace
+
 Status RunCheck(TaskContext& ctx) {
-  return Status::Internal("builtin \"" + ctx.task->builtin + "\" is not implemented yet");
+  std::string only_table;
+  if (const config::Node* n = ctx.task->params.Get("table"); n != nullptr && n->IsScalar()) {
+    only_table = n->scalar();
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      auto base,
+      store::OpenStore(ctx.pipeline->settings.store, ctx.pipeline->dir, ctx.pipeline->settings.s3));
+  std::vector<const config::PartnerConfig*> partners;
+  if (!ctx.partner.empty()) {
+    if (ctx.partner_config() == nullptr) return Status::NotFound("unknown partner " + ctx.partner);
+    partners.push_back(ctx.partner_config());
+  } else {
+    partners = ctx.pipeline->EnabledPartners();
+  }
+  nlohmann::json results = nlohmann::json::array();
+  std::vector<std::string> failures;
+  int warnings = 0;
+  for (const config::PartnerConfig* p : partners) {
+    SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
+                                                              ctx.pipeline->dir, p->id));
+    for (const auto& [name, schema] : p->schemas) {
+      if (!only_table.empty() && name != only_table) continue;
+      for (const config::CheckConfig& check : schema.checks) {
+        std::string label = check.name.empty() ? check.type : check.name;
+        auto outcome = RunOne(ctx, wh.get(), base.get(), *p, schema, check);
+        if (!outcome.ok()) {
+          return std::move(outcome).status().WithPartner(p->id).WithTable(name).Prefix("check " +
+                                                                                       label);
+        }
+        results.push_back({{"partner", p->id},
+                           {"table", name},
+                           {"check", label},
+                           {"type", check.type},
+                           {"severity", check.severity},
+                           {"passed", outcome->passed},
+                           {"message", outcome->message}});
+        std::string line = p->id + "." + name + " " + label + ": " + outcome->message;
+        if (outcome->passed) {
+          log::Info("check passed: {}", line);
+        } else if (check.severity == "warn") {
+          ++warnings;
+          log::Warn("check failed (warn): {}", line);
+        } else {
+          log::Error("check failed: {}", line);
+          failures.push_back(line + " (" + check.loc.file + ":" + std::to_string(check.loc.line) +
+                             ")");
+        }
+      }
+    }
+  }
+  ctx.result = {{"checks", results},
+                {"failed", failures.size()},
+                {"warnings", warnings},
+                {"date", ctx.date.ToString()}};
+  if (!failures.empty()) {
+    return Status::InvalidArgument(std::to_string(failures.size()) +
+                                   " data-quality check(s) failed: " + Join(failures, "; "));
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice::tasks

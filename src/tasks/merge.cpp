@@ -1,10 +1,353 @@
+// The merge builtin: conforms one table's CSV files (listed by the extract manifest) to the
+// partner's schema and merges them into the partner's warehouse in one transaction.
+//
+// Order of effects, for crash safety and idempotency: the warehouse transaction commits first,
+// then the rejects file and then manifests/<partner>/<date>/merge/<table>.json are written
+// atomically. A kill before the commit leaves the table untouched; a kill after it leaves a
+// committed merge that a re-run reproduces exactly.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "csv/conform.h"
+#include "csv/encoding.h"
+#include "csv/tokenizer.h"
+#include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/merge_table.h"
+#include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
 
-// Placeholder until its issue lands: fails clearly instead of pretending.
+namespace {
+
+class StoreByteSource : public csv::ByteSource {
+ public:
+  explicit StoreByteSource(std::unique_ptr<store::InputStream> in) : in_(std::move(in)) {}
+  Result<size_t> Read(char* buf, size_t n) override { return in_->Read(buf, n); }
+
+ private:
+  std::unique_ptr<store::InputStream> in_;
+};
+
+// Keeps the converter's cell views and the source around for one file.
+struct FileReader {
+  std::unique_ptr<csv::ByteSource> raw;
+  std::unique_ptr<csv::ByteSource> utf8;
+  std::unique_ptr<csv::Tokenizer> tokenizer;
+};
+
+Status FileError(Status st, const std::string& key, int64_t line) {
+  return std::move(st).WithFile(key, static_cast<int>(line));
+}
+
+}  // namespace
+
+Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
+                                        const config::CsvDialect& dialect,
+                                        warehouse::Warehouse* warehouse,
+                                        const warehouse::MergeTarget& target,
+                                        const std::vector<MergeFile>& files,
+                                        const RejectSink& rejects,
+                                        const std::function<void(int64_t, int64_t)>& progress) {
+  TableMergeStats stats;
+  SLUICE_ASSIGN_OR_RETURN(auto writer, warehouse->BeginMerge(target));
+  csv::TokenizerOptions topt;
+  topt.delimiter = dialect.delimiter;
+  topt.quote = dialect.quote;
+  std::vector<warehouse::Value> values(schema.columns.size());
+  std::string reject_buf;
+  std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
+  auto flush_rejects = [&]() -> Status {
+    if (!reject_buf.empty() && rejects) SLUICE_RETURN_IF_ERROR(rejects(reject_buf));
+    reject_buf.clear();
+    return Status::Ok();
+  };
+  for (const MergeFile& file : files) {
+    ++stats.files;
+    FileReader fr;
+    SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
+    auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding);
+    if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
+    fr.utf8 = std::move(*utf8);
+    fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
+    csv::Record rec;
+    std::unique_ptr<csv::RowConverter> rc;
+    if (dialect.header) {
+      auto has = fr.tokenizer->Next(&rec);
+      if (!has.ok()) return FileError(has.status(), file.key, 0);
+      if (!*has) {
+        log::Warn("merge: {} is empty (no header); nothing to load", file.key);
+        continue;
+      }
+      auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
+      if (!made.ok()) return FileError(made.status(), file.key, rec.line);
+      rc = std::move(*made);
+    } else {
+      auto made = csv::RowConverter::Create(schema, dialect, nullptr);
+      if (!made.ok()) return FileError(made.status(), file.key, 0);
+      rc = std::move(*made);
+    }
+    for (const auto& m : rc->missing_columns()) {
+      if (std::find(stats.columns_missing.begin(), stats.columns_missing.end(), m) ==
+          stats.columns_missing.end()) {
+        stats.columns_missing.push_back(m);
+      }
+    }
+    for (const auto& e : rc->extra_columns()) {
+      if (std::find(stats.columns_extra.begin(), stats.columns_extra.end(), e) ==
+          stats.columns_extra.end()) {
+        stats.columns_extra.push_back(e);
+      }
+    }
+    csv::Diagnostic diag;
+    while (true) {
+      auto has = fr.tokenizer->Next(&rec);
+      if (!has.ok()) return FileError(has.status(), file.key, 0);
+      if (!*has) break;
+      ++stats.rows_read;
+      if (!rc->Convert(rec, &diag)) {
+        ++stats.rows_rejected;
+        ++reject_codes[diag.code];
+        csv::AppendCsvField(file.key, &reject_buf);
+        reject_buf += ',' + std::to_string(diag.line) + ',';
+        csv::AppendCsvField(diag.column, &reject_buf);
+        reject_buf.push_back(',');
+        csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
+        reject_buf.push_back(',');
+        csv::AppendCsvField(rec.raw, &reject_buf);
+        reject_buf.push_back('\n');
+        if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
+        continue;
+      }
+      const auto& cells = rc->cells();
+      for (size_t i = 0; i < cells.size(); ++i) {
+        values[i].kind = static_cast<warehouse::ValueKind>(cells[i].kind);
+        values[i].i = cells[i].i;
+        values[i].d = cells[i].d;
+        values[i].s = cells[i].s;
+      }
+      Status st = writer->Add(values, file.key, rc->rescued());
+      if (!st.ok()) return FileError(std::move(st), file.key, rec.line);
+      if (progress && (stats.rows_read & 0x3fff) == 0) {
+        progress(stats.rows_read, stats.bytes + fr.tokenizer->bytes_consumed());
+      }
+    }
+    stats.bytes += fr.tokenizer->bytes_consumed();
+  }
+  SLUICE_RETURN_IF_ERROR(flush_rejects());
+  if (stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
+                                 schema.max_reject_ratio * static_cast<double>(stats.rows_read)) {
+    writer->Rollback();
+    char ratio[32];
+    std::snprintf(
+        ratio, sizeof ratio, "%.2f%%",
+        100.0 * static_cast<double>(stats.rows_rejected) / static_cast<double>(stats.rows_read));
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%.2f%%", 100.0 * schema.max_reject_ratio);
+    std::vector<std::string> reasons;
+    for (const auto& [code, count] : reject_codes) {
+      reasons.push_back(std::to_string(count) + " " + code);
+    }
+    std::string hint;
+    if (reject_codes["encoding"] * 2 > stats.rows_rejected) {
+      hint = " Most rows are not valid " + dialect.encoding + ": check the partner's csv.encoding.";
+    } else if (reject_codes["field_count"] * 2 > stats.rows_rejected) {
+      hint = " Most rows have the wrong number of fields: check csv.delimiter and csv.quote.";
+    }
+    return Status::InvalidArgument(
+        std::to_string(stats.rows_rejected) + " of " + std::to_string(stats.rows_read) +
+        " rows rejected (" + ratio + "; " + Join(reasons, ", ") + ") is over max_reject_ratio (" +
+        limit +
+        "); nothing was merged. Read the rejects file for line and reason, fix the data or the "
+        "schema, then re-run." +
+        hint);
+  }
+  SLUICE_ASSIGN_OR_RETURN(warehouse::MergeCounts counts, writer->Commit());
+  stats.rows_loaded = counts.loaded;
+  stats.rows_inserted = counts.inserted;
+  stats.rows_updated = counts.updated;
+  stats.rows_deleted = counts.deleted;
+  return stats;
+}
+
+namespace {
+
+nlohmann::json StatsJson(const TableMergeStats& s) {
+  return {{"files", s.files},
+          {"rows_read", s.rows_read},
+          {"rows_loaded", s.rows_loaded},
+          {"rows_inserted", s.rows_inserted},
+          {"rows_updated", s.rows_updated},
+          {"rows_deleted", s.rows_deleted},
+          {"rows_rejected", s.rows_rejected},
+          {"columns_missing", s.columns_missing},
+          {"columns_extra", s.columns_extra},
+          {"bytes", s.bytes}};
+}
+
+std::string_view ModeName(config::MergeMode m) {
+  switch (m) {
+    case config::MergeMode::kUpsert:
+      return "upsert";
+    case config::MergeMode::kAppend:
+      return "append";
+    case config::MergeMode::kReplaceDate:
+      return "replace_date";
+  }
+  return "append";
+}
+
+}  // namespace
+
 Status RunMerge(TaskContext& ctx) {
-  return Status::Internal("builtin \"" + ctx.task->builtin + "\" is not implemented yet");
+  const config::PartnerConfig* partner = ctx.partner_config();
+  if (partner == nullptr) {
+    return Status::InvalidArgument(
+        "the merge builtin runs per partner; add \"for_each: partner\" to task " +
+        ctx.task->task_key);
+  }
+  const config::Node* table_node = ctx.task->params.Get("table");
+  if (table_node == nullptr || !table_node->IsScalar() || table_node->scalar().empty()) {
+    return Status::InvalidArgument("merge needs params: {table: NAME}")
+        .WithFile(ctx.task->loc.file, ctx.task->loc.line);
+  }
+  const std::string table = table_node->scalar();
+  const std::string date = ctx.date.ToString();
+  ctx.result["table"] = table;
+  auto schema_it = partner->schemas.find(table);
+  if (schema_it == partner->schemas.end()) {
+    // Schemas differ between partners: this one simply has no such table.
+    ctx.result["skipped"] = "partner " + partner->id + " has no schema for table " + table;
+    log::Info("merge: partner {} has no table {}; nothing to do", partner->id, table);
+    return Status::Ok();
+  }
+  const config::TableSchema& schema = schema_it->second;
+  auto started = std::chrono::steady_clock::now();
+
+  SLUICE_ASSIGN_OR_RETURN(
+      auto base_store,
+      store::OpenStore(ctx.pipeline->settings.store, ctx.pipeline->dir, ctx.pipeline->settings.s3));
+  store::PartnerStore ps(base_store.get(), partner->id);
+
+  // The extract manifest says which raw files belong to this table.
+  nlohmann::json manifest;
+  {
+    SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key("manifests", date + "/extract.json"));
+    auto text = base_store->Get(key);
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) {
+        return Status::NotFound("no extract manifest " + key + "; run the extract task for " +
+                                partner->id + " and " + date + " first")
+            .WithTable(table);
+      }
+      return std::move(text).status();
+    }
+    manifest = nlohmann::json::parse(*text, nullptr, false);
+    if (manifest.is_discarded() || !manifest.is_object()) {
+      return Status::Corrupt(key + " is not valid JSON; re-run the extract task").WithTable(table);
+    }
+  }
+  std::vector<MergeFile> files;
+  const std::string raw_prefix = "raw/" + partner->id + "/";
+  if (manifest.contains("files") && manifest["files"].is_array()) {
+    for (const auto& f : manifest["files"]) {
+      if (!f.is_object() || f.value("table", "") != table) continue;
+      std::string key = f.value("key", "");
+      // Data separation: a manifest can only point into this partner's raw area.
+      if (!StartsWith(key, raw_prefix) || !store::ValidateKey(key).ok()) {
+        return Status::PermissionDenied("extract manifest names \"" + Printable(key) +
+                                        "\", outside " + raw_prefix)
+            .WithTable(table);
+      }
+      std::string rel = key.substr(raw_prefix.size());
+      store::PartnerStore* psp = &ps;
+      files.push_back({key, [psp, rel]() -> Result<std::unique_ptr<csv::ByteSource>> {
+                         SLUICE_ASSIGN_OR_RETURN(auto in, psp->Open("raw", rel));
+                         return std::unique_ptr<csv::ByteSource>(
+                             new StoreByteSource(std::move(in)));
+                       }});
+    }
+  }
+
+  if (files.empty()) {
+    // The archive had no file for this table: leave the table alone (a replace_date merge
+    // would otherwise empty the day) and say so.
+    nlohmann::json stats = {{"partner", partner->id},
+                            {"date", date},
+                            {"run_id", ctx.run_id},
+                            {"table", table},
+                            {"mode", ModeName(schema.merge)},
+                            {"status", "success"},
+                            {"note", "the extract manifest lists no file for this table"}};
+    stats.update(StatsJson(TableMergeStats{}));
+    stats["source_files"] = nlohmann::json::array();
+    stats["seconds"] = 0.0;
+    SLUICE_ASSIGN_OR_RETURN(std::string stats_key,
+                            ps.Key("manifests", date + "/merge/" + table + ".json"));
+    SLUICE_RETURN_IF_ERROR(base_store->Put(stats_key, stats.dump(2) + "\n"));
+    ctx.result = stats;
+    log::Warn("merge: the extract of {} for {} has no file for table {}; nothing merged",
+              partner->id, date, table);
+    return Status::Ok();
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
+                                                            ctx.pipeline->dir, partner->id));
+  warehouse::MergeTarget target;
+  target.schema = &schema;
+  target.ingest_date = date;
+  target.run_id = ctx.run_id;
+  for (const auto& f : files) target.source_files.push_back(f.key);
+
+  SLUICE_ASSIGN_OR_RETURN(auto rejects_out, ps.Create("rejects", date + "/" + table + ".csv"));
+  SLUICE_RETURN_IF_ERROR(rejects_out->Write(kRejectsHeader));
+  RejectSink sink = [&](std::string_view chunk) { return rejects_out->Write(chunk); };
+  auto progress = [&](int64_t rows, int64_t bytes) {
+    Progress p;
+    p.rows_done = rows;
+    p.bytes_done = bytes;
+    p.note = table;
+    ctx.ReportProgress(p);
+  };
+
+  auto merged = MergeTableFiles(schema, partner->csv, wh.get(), target, files, sink, progress);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json stats = {{"partner", partner->id},         {"date", date},
+                          {"run_id", ctx.run_id},           {"table", table},
+                          {"mode", ModeName(schema.merge)}, {"warehouse", wh->Describe()}};
+  std::vector<std::string> keys;
+  for (const auto& f : files) keys.push_back(f.key);
+  stats["source_files"] = keys;
+  Status result_status;
+  if (merged.ok()) {
+    stats.update(StatsJson(*merged));
+    stats["status"] = "success";
+  } else {
+    result_status = merged.status();
+    result_status.WithPartner(partner->id).WithTable(table);
+    stats["status"] = "failed";
+    stats["error"] = result_status.ToString();
+  }
+  stats["seconds"] = seconds;
+  // The rejects file is kept even when the merge fails: it says why.
+  Status st = rejects_out->Commit();
+  if (!st.ok() && result_status.ok()) result_status = st;
+  SLUICE_ASSIGN_OR_RETURN(std::string stats_key,
+                          ps.Key("manifests", date + "/merge/" + table + ".json"));
+  st = base_store->Put(stats_key, stats.dump(2) + "\n");
+  if (!st.ok() && result_status.ok()) result_status = st;
+  ctx.result = stats;
+  if (!result_status.ok()) return result_status;
+  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}",
+            partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
+            merged->rows_inserted, merged->rows_updated, merged->rows_rejected);
+  return Status::Ok();
 }
 
 }  // namespace sluice::tasks

@@ -1,10 +1,127 @@
+// The summary builtin: collects the merge stats of each partner's tables for the run's date
+// (manifests/<partner>/<date>/merge/<table>.json), writes manifests/<partner>/<date>/summary.json,
+// sets ctx.result (stored in the ledger) and prints a table to stdout (the task's log).
+// Per partner (for_each: partner) it summarises that partner; otherwise every enabled partner,
+// and ctx.result holds {"partners": {id: summary}}.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/strings.h"
+#include "store/object_store.h"
 #include "tasks/builtins.h"
 
 namespace sluice::tasks {
 
-// Placeholder until its issue lands: fails clearly instead of pretending.
+namespace {
+
+Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* base,
+                                        const config::PartnerConfig& partner) {
+  const std::string date = ctx.date.ToString();
+  store::PartnerStore ps(base, partner.id);
+  nlohmann::json tables = nlohmann::json::array();
+  nlohmann::json totals = {{"rows_read", 0},    {"rows_loaded", 0},   {"rows_inserted", 0},
+                           {"rows_updated", 0}, {"rows_rejected", 0}, {"bytes", 0}};
+  int failed = 0;
+  for (const auto& [name, schema] : partner.schemas) {
+    SLUICE_ASSIGN_OR_RETURN(std::string key,
+                            ps.Key("manifests", date + "/merge/" + name + ".json"));
+    auto text = base->Get(key);
+    nlohmann::json row = {{"table", name}};
+    if (!text.ok()) {
+      if (text.status().code() != StatusCode::kNotFound) return std::move(text).status();
+      row["status"] = "not_merged";
+    } else {
+      nlohmann::json stats = nlohmann::json::parse(*text, nullptr, false);
+      if (stats.is_discarded() || !stats.is_object()) {
+        return Status::Corrupt(key + " is not valid JSON; re-run the merge of table " + name);
+      }
+      for (const char* k :
+           {"status", "mode", "rows_read", "rows_loaded", "rows_inserted", "rows_updated",
+            "rows_rejected", "columns_missing", "columns_extra", "bytes", "seconds", "error"}) {
+        if (stats.contains(k)) row[k] = stats[k];
+      }
+      for (auto& [k, v] : totals.items()) {
+        if (stats.contains(k) && stats[k].is_number_integer()) {
+          v = v.get<int64_t>() + stats[k].get<int64_t>();
+        }
+      }
+      if (row.value("status", "") != "success") ++failed;
+    }
+    tables.push_back(row);
+  }
+  nlohmann::json summary = {{"partner", partner.id}, {"date", date},     {"run_id", ctx.run_id},
+                            {"tables", tables},      {"totals", totals}, {"tables_failed", failed}};
+  SLUICE_ASSIGN_OR_RETURN(std::string out_key, ps.Key("manifests", date + "/summary.json"));
+  SLUICE_RETURN_IF_ERROR(base->Put(out_key, summary.dump(2) + "\n"));
+  return summary;
+}
+
+std::string Num(const nlohmann::json& row, const char* key) {
+  if (!row.contains(key) || !row[key].is_number()) return "-";
+  if (row[key].is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", row[key].get<double>());
+    return buf;
+  }
+  return std::to_string(row[key].get<int64_t>());
+}
+
+void PrintTable(const std::vector<nlohmann::json>& summaries) {
+  std::printf("%-16s %-20s %-10s %10s %10s %10s %10s %10s %12s %8s  %s\n", "partner", "table",
+              "status", "read", "loaded", "inserted", "updated", "rejected", "bytes", "seconds",
+              "columns missing/extra");
+  for (const auto& s : summaries) {
+    for (const auto& row : s["tables"]) {
+      std::string cols;
+      auto list = [&](const char* k, const char* label) {
+        if (row.contains(k) && row[k].is_array() && !row[k].empty()) {
+          std::vector<std::string> names = row[k].get<std::vector<std::string>>();
+          if (!cols.empty()) cols += "; ";
+          cols += std::string(label) + ": " + Join(names, ",");
+        }
+      };
+      list("columns_missing", "missing");
+      list("columns_extra", "extra");
+      std::printf("%-16s %-20s %-10s %10s %10s %10s %10s %10s %12s %8s  %s\n",
+                  s["partner"].get<std::string>().c_str(), row["table"].get<std::string>().c_str(),
+                  row.value("status", std::string("-")).c_str(), Num(row, "rows_read").c_str(),
+                  Num(row, "rows_loaded").c_str(), Num(row, "rows_inserted").c_str(),
+                  Num(row, "rows_updated").c_str(), Num(row, "rows_rejected").c_str(),
+                  Num(row, "bytes").c_str(), Num(row, "seconds").c_str(), cols.c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 Status RunSummary(TaskContext& ctx) {
-  return Status::Internal("builtin \"" + ctx.task->builtin + "\" is not implemented yet");
+  SLUICE_ASSIGN_OR_RETURN(
+      auto base,
+      store::OpenStore(ctx.pipeline->settings.store, ctx.pipeline->dir, ctx.pipeline->settings.s3));
+  std::vector<const config::PartnerConfig*> partners;
+  if (!ctx.partner.empty()) {
+    const config::PartnerConfig* p = ctx.partner_config();
+    if (p == nullptr) return Status::NotFound("unknown partner " + ctx.partner);
+    partners.push_back(p);
+  } else {
+    partners = ctx.pipeline->EnabledPartners();
+  }
+  std::vector<nlohmann::json> summaries;
+  for (const config::PartnerConfig* p : partners) {
+    auto s = SummarisePartner(ctx, base.get(), *p);
+    if (!s.ok()) return std::move(s).status().WithPartner(p->id);
+    summaries.push_back(std::move(*s));
+  }
+  PrintTable(summaries);
+  if (!ctx.partner.empty()) {
+    ctx.result = summaries.front();
+  } else {
+    nlohmann::json all = nlohmann::json::object();
+    for (const auto& s : summaries) all[s["partner"].get<std::string>()] = s;
+    ctx.result = {{"date", ctx.date.ToString()}, {"partners", all}};
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice::tasks

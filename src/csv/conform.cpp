@@ -1,0 +1,667 @@
+#include "csv/conform.h"
+
+#include <fast_float/fast_float.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "core/strings.h"
+
+namespace sluice::csv {
+
+namespace {
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+int DaysInMonth(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return kDays[m - 1];
+}
+
+// Days since 1970-01-01 (Howard Hinnant's algorithm), and back.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+void CivilFromDays(int64_t z, int* y, int* m, int* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *y = static_cast<int>(yy + (*m <= 2));
+}
+
+struct DateTime {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  std::string_view fraction;  // digits only
+  bool has_offset = false;
+  int offset_minutes = 0;
+};
+
+// Reads exactly `n` digits (or 1..n when `at_most`).
+bool Digits(std::string_view s, size_t* pos, int n, int* out, bool at_most = false) {
+  int v = 0, k = 0;
+  while (k < n && *pos < s.size() && IsDigit(s[*pos])) {
+    v = v * 10 + (s[*pos] - '0');
+    ++*pos;
+    ++k;
+  }
+  if (k == 0 || (!at_most && k != n)) return false;
+  *out = v;
+  return true;
+}
+
+bool ParseOffset(std::string_view s, size_t* pos, DateTime* dt) {
+  if (*pos < s.size() && (s[*pos] == 'Z' || s[*pos] == 'z')) {
+    ++*pos;
+    dt->has_offset = true;
+    return true;
+  }
+  if (*pos >= s.size() || (s[*pos] != '+' && s[*pos] != '-')) return false;
+  int sign = s[*pos] == '-' ? -1 : 1;
+  ++*pos;
+  int hh = 0, mm = 0;
+  if (!Digits(s, pos, 2, &hh)) return false;
+  if (*pos < s.size() && s[*pos] == ':') ++*pos;
+  if (*pos < s.size() && IsDigit(s[*pos]) && !Digits(s, pos, 2, &mm)) return false;
+  if (hh > 23 || mm > 59) return false;
+  dt->has_offset = true;
+  dt->offset_minutes = sign * (hh * 60 + mm);
+  return true;
+}
+
+bool ValidDateTime(const DateTime& dt) {
+  return dt.year >= 1 && dt.year <= 9999 && dt.month >= 1 && dt.month <= 12 && dt.day >= 1 &&
+         dt.day <= DaysInMonth(dt.year, dt.month) && dt.hour <= 23 && dt.minute <= 59 &&
+         dt.second <= 60;
+}
+
+bool ParseFraction(std::string_view s, size_t* pos, DateTime* dt) {
+  size_t start = *pos;
+  while (*pos < s.size() && IsDigit(s[*pos])) ++*pos;
+  size_t n = *pos - start;
+  if (n == 0 || n > 9) return false;
+  dt->fraction = s.substr(start, n);
+  return true;
+}
+
+// ISO: YYYY-MM-DD[(T| )HH:MM[:SS[.f]][Z|+hh[:mm]]]
+bool ParseIso(std::string_view s, bool want_time, DateTime* dt) {
+  size_t p = 0;
+  if (!Digits(s, &p, 4, &dt->year) || p >= s.size() || s[p++] != '-' ||
+      !Digits(s, &p, 2, &dt->month) || p >= s.size() || s[p++] != '-' ||
+      !Digits(s, &p, 2, &dt->day)) {
+    return false;
+  }
+  if (p == s.size()) return ValidDateTime(*dt);
+  if (!want_time) return false;
+  if (s[p] != 'T' && s[p] != ' ' && s[p] != 't') return false;
+  ++p;
+  if (!Digits(s, &p, 2, &dt->hour) || p >= s.size() || s[p++] != ':' ||
+      !Digits(s, &p, 2, &dt->minute)) {
+    return false;
+  }
+  if (p < s.size() && s[p] == ':') {
+    ++p;
+    if (!Digits(s, &p, 2, &dt->second)) return false;
+    if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+      ++p;
+      if (!ParseFraction(s, &p, dt)) return false;
+    }
+  }
+  if (p < s.size() && !ParseOffset(s, &p, dt)) return false;
+  return p == s.size() && ValidDateTime(*dt);
+}
+
+// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters.
+bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
+  size_t p = 0;
+  dt->year = 1970;
+  dt->month = 1;
+  dt->day = 1;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%' || i + 1 == f.size()) {
+      if (p >= s.size() || s[p] != f[i]) return false;
+      ++p;
+      continue;
+    }
+    char c = f[++i];
+    bool ok = true;
+    switch (c) {
+      case 'Y':
+        ok = Digits(s, &p, 4, &dt->year);
+        break;
+      case 'y': {
+        int y = 0;
+        ok = Digits(s, &p, 2, &y);
+        dt->year = y < 69 ? 2000 + y : 1900 + y;
+        break;
+      }
+      case 'm':
+        ok = Digits(s, &p, 2, &dt->month, true);
+        break;
+      case 'd':
+        ok = Digits(s, &p, 2, &dt->day, true);
+        break;
+      case 'H':
+        ok = Digits(s, &p, 2, &dt->hour, true);
+        break;
+      case 'M':
+        ok = Digits(s, &p, 2, &dt->minute, true);
+        break;
+      case 'S':
+        ok = Digits(s, &p, 2, &dt->second, true);
+        break;
+      case 'f':
+        ok = ParseFraction(s, &p, dt);
+        break;
+      case 'z':
+        ok = ParseOffset(s, &p, dt);
+        break;
+      case '%':
+        ok = p < s.size() && s[p++] == '%';
+        break;
+      default:
+        return false;
+    }
+    if (!ok) return false;
+  }
+  return p == s.size() && ValidDateTime(*dt);
+}
+
+char* Put2(int v, char* o) {
+  o[0] = static_cast<char>('0' + v / 10);
+  o[1] = static_cast<char>('0' + v % 10);
+  return o + 2;
+}
+char* PutDate(int y, int m, int d, char* o) {
+  o = Put2(y / 100, o);
+  o = Put2(y % 100, o);
+  *o++ = '-';
+  o = Put2(m, o);
+  *o++ = '-';
+  return Put2(d, o);
+}
+
+}  // namespace
+
+bool ParseInt64(std::string_view text, int64_t* out) {
+  text = TrimSpaces(text);
+  if (text.empty()) return false;
+  size_t p = 0;
+  bool neg = false;
+  if (text[0] == '+' || text[0] == '-') {
+    neg = text[0] == '-';
+    p = 1;
+  }
+  if (p == text.size()) return false;
+  uint64_t v = 0;
+  for (; p < text.size(); ++p) {
+    char c = text[p];
+    if (!IsDigit(c)) return false;
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (neg) {
+    if (v > uint64_t{1} << 63) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+bool ParseFloat64(std::string_view text, double* out) {
+  text = TrimSpaces(text);
+  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
+  if (text.empty()) return false;
+  auto r = fast_float::from_chars(text.data(), text.data() + text.size(), *out);
+  return r.ec == std::errc() && r.ptr == text.data() + text.size() && std::isfinite(*out);
+}
+
+bool CanonicalDecimal(std::string_view text, int precision, int scale, std::string* out,
+                      std::string* error) {
+  text = TrimSpaces(text);
+  size_t p = 0;
+  bool neg = false;
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+    neg = text[0] == '-';
+    p = 1;
+  }
+  size_t int_start = p;
+  while (p < text.size() && IsDigit(text[p])) ++p;
+  std::string_view int_part = text.substr(int_start, p - int_start);
+  std::string_view frac_part;
+  if (p < text.size() && text[p] == '.') {
+    size_t fs = ++p;
+    while (p < text.size() && IsDigit(text[p])) ++p;
+    frac_part = text.substr(fs, p - fs);
+  }
+  if (p != text.size() || (int_part.empty() && frac_part.empty())) {
+    *error = "not a decimal number";
+    return false;
+  }
+  while (int_part.size() > 1 && int_part[0] == '0') int_part.remove_prefix(1);
+  if (int_part == "0") int_part = {};
+  while (frac_part.size() > static_cast<size_t>(scale) && frac_part.back() == '0') {
+    frac_part.remove_suffix(1);
+  }
+  if (frac_part.size() > static_cast<size_t>(scale)) {
+    *error = "has more than " + std::to_string(scale) + " decimal places";
+    return false;
+  }
+  if (int_part.size() > static_cast<size_t>(precision - scale)) {
+    *error = "has more than " + std::to_string(precision - scale) + " integer digits";
+    return false;
+  }
+  bool zero = int_part.empty() && frac_part.find_first_not_of('0') == std::string_view::npos;
+  out->clear();
+  if (neg && !zero) out->push_back('-');
+  if (int_part.empty()) {
+    out->push_back('0');
+  } else {
+    out->append(int_part);
+  }
+  if (scale > 0) {
+    out->push_back('.');
+    out->append(frac_part);
+    out->append(static_cast<size_t>(scale) - frac_part.size(), '0');
+  }
+  return true;
+}
+
+int ParseBool(std::string_view text, const config::ColumnSchema& column) {
+  text = TrimSpaces(text);
+  auto ieq = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i]))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (ieq(text, "true") || text == "1") return 1;
+  if (ieq(text, "false") || text == "0") return 0;
+  for (const std::string& v : column.true_values) {
+    if (ieq(text, v)) return 1;
+  }
+  for (const std::string& v : column.false_values) {
+    if (ieq(text, v)) return 0;
+  }
+  return -1;
+}
+
+bool ParseDateValue(std::string_view text, const std::string& format, std::string* out) {
+  text = TrimSpaces(text);
+  DateTime dt;
+  bool ok = format.empty() ? ParseIso(text, false, &dt) : ParseWithFormat(text, format, &dt);
+  if (!ok) return false;
+  char buf[16];
+  char* e = PutDate(dt.year, dt.month, dt.day, buf);
+  out->assign(buf, static_cast<size_t>(e - buf));
+  return true;
+}
+
+bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out) {
+  text = TrimSpaces(text);
+  DateTime dt;
+  bool ok = format.empty() ? ParseIso(text, true, &dt) : ParseWithFormat(text, format, &dt);
+  if (!ok) return false;
+  if (dt.has_offset && dt.offset_minutes != 0) {
+    int64_t minutes =
+        DaysFromCivil(dt.year, static_cast<unsigned>(dt.month), static_cast<unsigned>(dt.day)) *
+            1440 +
+        dt.hour * 60 + dt.minute - dt.offset_minutes;
+    int64_t days = minutes >= 0 ? minutes / 1440 : (minutes - 1439) / 1440;
+    int64_t rem = minutes - days * 1440;
+    CivilFromDays(days, &dt.year, &dt.month, &dt.day);
+    dt.hour = static_cast<int>(rem / 60);
+    dt.minute = static_cast<int>(rem % 60);
+    if (dt.year < 1 || dt.year > 9999) return false;
+  }
+  char buf[40];
+  char* e = PutDate(dt.year, dt.month, dt.day, buf);
+  *e++ = ' ';
+  e = Put2(dt.hour, e);
+  *e++ = ':';
+  e = Put2(dt.minute, e);
+  *e++ = ':';
+  e = Put2(dt.second, e);
+  if (!dt.fraction.empty()) {  // at most 9 digits
+    *e++ = '.';
+    std::memcpy(e, dt.fraction.data(), dt.fraction.size());
+    e += dt.fraction.size();
+  }
+  out->assign(buf, static_cast<size_t>(e - buf));
+  return true;
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  // ASCII fast path, eight bytes at a time.
+  while (i + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+    i += 8;
+  }
+  for (; i < n; ++i) {
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return IsValidUtf8(s.substr(i));
+  }
+  return true;
+}
+
+std::string FoldHeader(std::string_view header) {
+  std::string out;
+  for (char c : header) {
+    if (c == ' ' || c == '\t') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(ch);
+    } else if (c < 0x20) {
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 15]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendCsvField(std::string_view s, std::string* out) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
+  }
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+RowConverter::RowConverter(const config::TableSchema& schema, const config::CsvDialect& dialect)
+    : schema_(schema), dialect_(dialect) {
+  for (const std::string& v : dialect_.null_values) {
+    if (v.empty()) {
+      empty_is_null_ = true;
+    } else {
+      null_values_.push_back(v);
+    }
+  }
+}
+
+Result<std::unique_ptr<RowConverter>> RowConverter::Create(
+    const config::TableSchema& schema, const config::CsvDialect& dialect,
+    const std::vector<std::string_view>* header) {
+  std::unique_ptr<RowConverter> rc(new RowConverter(schema, dialect));
+  const size_t ncols = schema.columns.size();
+  rc->source_of_.assign(ncols, -1);
+  rc->cells_.resize(ncols);
+  rc->text_.resize(ncols);
+  rc->rescue_ = schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
+  if (header == nullptr) {
+    for (size_t i = 0; i < ncols; ++i) rc->source_of_[i] = static_cast<int>(i);
+    rc->expected_fields_ = ncols;
+    return rc;
+  }
+  rc->expected_fields_ = header->size();
+  // Exact names first, then loose, then aliases; a field is claimed once.
+  std::vector<int> column_of(header->size(), -1);
+  std::map<std::string, size_t> seen_exact;
+  for (size_t f = 0; f < header->size(); ++f) {
+    std::string h(TrimSpaces((*header)[f]));
+    if (!ValidUtf8(h)) {
+      return Status::InvalidArgument("header field " + std::to_string(f + 1) +
+                                     " is not valid text in encoding " + dialect.encoding + ": \"" +
+                                     Printable(h) + "\"; check the partner's csv.encoding");
+    }
+    auto [it, inserted] = seen_exact.emplace(h, f);
+    if (!inserted) {
+      return Status::InvalidArgument("duplicate header \"" + h + "\" (fields " +
+                                     std::to_string(it->second + 1) + " and " +
+                                     std::to_string(f + 1) + "); each column must appear once");
+    }
+  }
+  auto claim = [&](size_t f, size_t c) -> Status {
+    if (column_of[f] != -1) return Status::Ok();
+    if (rc->source_of_[c] != -1) {
+      return Status::InvalidArgument(
+          "duplicate header: \"" + std::string((*header)[rc->source_of_[c]]) + "\" and \"" +
+          std::string((*header)[f]) + "\" both map to column \"" + schema.columns[c].name +
+          "\"; remove one or fix the schema's aliases");
+    }
+    rc->source_of_[c] = static_cast<int>(f);
+    column_of[f] = static_cast<int>(c);
+    return Status::Ok();
+  };
+  for (int pass = 0; pass < 4; ++pass) {
+    for (size_t f = 0; f < header->size(); ++f) {
+      if (column_of[f] != -1) continue;
+      std::string_view h = TrimSpaces((*header)[f]);
+      std::string folded = FoldHeader(h);
+      for (size_t c = 0; c < ncols; ++c) {
+        const config::ColumnSchema& col = schema.columns[c];
+        bool match = false;
+        if (pass == 0) match = h == col.name;
+        if (pass == 1) match = folded == FoldHeader(col.name);
+        for (const std::string& a : col.aliases) {
+          if (pass == 2 && h == a) match = true;
+          if (pass == 3 && folded == FoldHeader(a)) match = true;
+        }
+        if (match) {
+          SLUICE_RETURN_IF_ERROR(claim(f, c));
+          break;
+        }
+      }
+    }
+  }
+  std::vector<std::string> missing_required;
+  for (size_t c = 0; c < ncols; ++c) {
+    if (rc->source_of_[c] != -1) continue;
+    rc->missing_.push_back(schema.columns[c].name);
+    if (!schema.columns[c].nullable) missing_required.push_back(schema.columns[c].name);
+  }
+  for (size_t f = 0; f < header->size(); ++f) {
+    if (column_of[f] != -1) continue;
+    std::string h(TrimSpaces((*header)[f]));
+    rc->extra_.push_back(h);
+    rc->extra_fields_.push_back(static_cast<int>(f));
+    std::string json;
+    AppendJsonString(h, &json);
+    rc->extra_names_json_.push_back(json);
+  }
+  std::vector<std::string> names;
+  for (const auto& c : schema.columns) names.push_back(c.name);
+  if (!missing_required.empty()) {
+    return Status::InvalidArgument(
+        "the header lacks non-nullable column(s) " + Join(missing_required, ", ") +
+        "; add them to the file, or add the file's spelling to the column's \"aliases\"");
+  }
+  if (!rc->missing_.empty() && schema.on_missing_columns == config::MissingColumnsPolicy::kFail) {
+    return Status::InvalidArgument("the header lacks column(s) " + Join(rc->missing_, ", ") +
+                                   " and on_missing_columns is \"fail\"");
+  }
+  if (!rc->extra_.empty() && schema.on_extra_columns == config::ExtraColumnsPolicy::kFail) {
+    std::string hint;
+    if (!rc->extra_.empty()) hint = DidYouMean(rc->extra_[0], names);
+    return Status::InvalidArgument(
+        "the header has column(s) not in the schema: " + Join(rc->extra_, ", ") + hint +
+        " and on_extra_columns is \"fail\"; add them to the schema, "
+        "map them with \"aliases\", or use \"ignore\" or \"rescue\"");
+  }
+  return rc;
+}
+
+bool RowConverter::IsNull(std::string_view field, bool quoted) const {
+  if (quoted) return false;
+  if (field.empty()) return empty_is_null_;
+  for (const std::string& v : null_values_) {
+    if (field == v) return true;
+  }
+  return false;
+}
+
+bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
+  auto fail = [&](std::string column, const char* code, std::string message) {
+    diag->line = record.line;
+    diag->byte_offset = record.byte_offset;
+    diag->column = std::move(column);
+    diag->code = code;
+    diag->message = std::move(message);
+    return false;
+  };
+  if (record.error != RowError::kNone) {
+    std::string col;
+    if (record.error_field >= 0) col = "field " + std::to_string(record.error_field + 1);
+    return fail(col, "csv", record.error_message);
+  }
+  if (record.fields.size() != expected_fields_) {
+    return fail("", "field_count",
+                "expected " + std::to_string(expected_fields_) + " fields, found " +
+                    std::to_string(record.fields.size()));
+  }
+  // One check of the whole record catches invalid bytes in any field (and iconv's marker).
+  if (!ValidUtf8(record.raw)) {
+    return fail("", "encoding", "invalid bytes for encoding " + dialect_.encoding);
+  }
+  const size_t ncols = schema_.columns.size();
+  for (size_t c = 0; c < ncols; ++c) {
+    const config::ColumnSchema& col = schema_.columns[c];
+    Cell& cell = cells_[c];
+    int src = source_of_[c];
+    if (src < 0) {
+      cell.kind = CellKind::kNull;
+      continue;
+    }
+    std::string_view field = record.fields[static_cast<size_t>(src)];
+    bool quoted = record.quoted[static_cast<size_t>(src)];
+    bool null = IsNull(field, quoted);
+    if (!null && col.type != config::ColumnType::kString && TrimSpaces(field).empty()) {
+      null = true;  // "" or spaces are no number, date or bool
+    }
+    if (null) {
+      if (!col.nullable) return fail(col.name, "null", "empty value in a non-nullable column");
+      cell.kind = CellKind::kNull;
+      continue;
+    }
+    switch (col.type) {
+      case config::ColumnType::kString:
+        if (col.max_length > 0 && static_cast<int64_t>(field.size()) > col.max_length) {
+          return fail(col.name, "too_long",
+                      "value of " + std::to_string(field.size()) + " bytes exceeds max_length " +
+                          std::to_string(col.max_length));
+        }
+        cell.kind = CellKind::kText;
+        cell.s = field;
+        break;
+      case config::ColumnType::kInt64:
+        if (!ParseInt64(field, &cell.i)) {
+          return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not an int64");
+        }
+        cell.kind = CellKind::kInt;
+        break;
+      case config::ColumnType::kFloat64:
+        if (!ParseFloat64(field, &cell.d)) {
+          return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not a float64");
+        }
+        cell.kind = CellKind::kReal;
+        break;
+      case config::ColumnType::kDecimal: {
+        std::string error;
+        if (!CanonicalDecimal(field, col.precision, col.scale, &text_[c], &error)) {
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) + "\" is not a " + col.TypeName() + ": " + error);
+        }
+        cell.kind = CellKind::kText;
+        cell.s = text_[c];
+        break;
+      }
+      case config::ColumnType::kBool: {
+        int b = ParseBool(field, col);
+        if (b < 0) {
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) +
+                          "\" is not a bool (true/false/1/0, or the column's true_values)");
+        }
+        cell.kind = CellKind::kInt;
+        cell.i = b;
+        break;
+      }
+      case config::ColumnType::kDate:
+        if (!ParseDateValue(field, col.format, &text_[c])) {
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) + "\" is not a date (" +
+                          (col.format.empty() ? "YYYY-MM-DD" : col.format) + ")");
+        }
+        cell.kind = CellKind::kText;
+        cell.s = text_[c];
+        break;
+      case config::ColumnType::kTimestamp:
+        if (!ParseTimestampValue(field, col.format, &text_[c])) {
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) + "\" is not a timestamp (" +
+                          (col.format.empty() ? "ISO 8601" : col.format) + ")");
+        }
+        cell.kind = CellKind::kText;
+        cell.s = text_[c];
+        break;
+    }
+  }
+  if (rescue_) {
+    rescued_.clear();
+    if (!extra_fields_.empty()) {
+      rescued_.push_back('{');
+      for (size_t k = 0; k < extra_fields_.size(); ++k) {
+        if (k > 0) rescued_.push_back(',');
+        rescued_.append(extra_names_json_[k]);
+        rescued_.push_back(':');
+        size_t f = static_cast<size_t>(extra_fields_[k]);
+        if (IsNull(record.fields[f], record.quoted[f])) {
+          rescued_.append("null");
+        } else {
+          AppendJsonString(record.fields[f], &rescued_);
+        }
+      }
+      rescued_.push_back('}');
+    }
+  }
+  return true;
+}
+
+}  // namespace sluice::csv

@@ -1,0 +1,120 @@
+// csv/conform.h: conforms tokenized CSV records to a partner's table schema.
+//
+// Header mapping, in order: exact name, then case- and space-insensitive, then aliases (exact,
+// then insensitive). A header that maps to a column already mapped is an error (duplicate
+// header). Missing columns: a non-nullable one always fails; nullable ones become NULL under
+// on_missing_columns: null and fail under on_missing_columns: fail. Extra columns: ignored,
+// kept as a JSON object in `_rescued` (rescue), or an error (fail).
+// Typed conversion (per cell, no binary floating point for decimals):
+//   int64      [+-]digits, surrounding spaces allowed
+//   float64    fast_float; nan/inf rejected
+//   decimal    [+-]digits[.digits], at most p-s integer digits and s fraction digits (trailing
+//              zeros beyond s are dropped); stored as canonical text "-12.30"
+//   bool       true/false/1/0 in any case, plus the column's true_values/false_values; 1 or 0
+//   date       ISO YYYY-MM-DD, or the column's strptime-style format; stored "YYYY-MM-DD"
+//   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
+//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Stored as
+//              "YYYY-MM-DD HH:MM:SS[.fraction]"; with an offset it is converted to UTC.
+//   string     valid UTF-8, at most max_length bytes
+// A field equal to one of the dialect's null_values (and not quoted) is NULL; a NULL in a
+// non-nullable column rejects the row. Rows are data: Convert() returns a Diagnostic.
+// Thread-safety: one converter per thread. Cells view the record or the converter's buffers and
+// stay valid until the next Convert().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "core/status.h"
+#include "csv/tokenizer.h"
+
+namespace sluice::csv {
+
+enum class CellKind : uint8_t { kNull, kInt, kReal, kText };
+
+struct Cell {
+  CellKind kind = CellKind::kNull;
+  int64_t i = 0;       // kInt (int64, bool)
+  double d = 0;        // kReal
+  std::string_view s;  // kText (string, decimal, date, timestamp)
+};
+
+// A row-level problem; becomes one line of the rejects file.
+struct Diagnostic {
+  int64_t line = 0;
+  int64_t byte_offset = 0;
+  std::string column;  // schema column (or header) name; "" for whole-row problems
+  std::string code;    // stable: field_count, null, type, too_long, encoding, csv
+  std::string message;
+};
+
+// --- single-value conversions (exposed for tests and benchmarks) ----------------------------
+bool ParseInt64(std::string_view text, int64_t* out);
+bool ParseFloat64(std::string_view text, double* out);
+// Canonical text of a decimal(p,s) value into *out, or false with *error set.
+bool CanonicalDecimal(std::string_view text, int precision, int scale, std::string* out,
+                      std::string* error);
+// 1 for true, 0 for false, -1 when not a bool spelling of `column`.
+int ParseBool(std::string_view text, const config::ColumnSchema& column);
+// "YYYY-MM-DD" into *out; `format` "" means ISO.
+bool ParseDateValue(std::string_view text, const std::string& format, std::string* out);
+// "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset) into *out.
+bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
+// True when `s` is valid UTF-8 (fast path for ASCII).
+bool ValidUtf8(std::string_view s);
+
+// Folds a header for loose matching: lower case, spaces and tabs removed.
+std::string FoldHeader(std::string_view header);
+
+class RowConverter {
+ public:
+  // Maps `header` (the file's first record; nullptr when the dialect has no header, then the
+  // columns are taken in schema order) onto `schema`. InvalidArgument for a duplicate header, a
+  // missing non-nullable column, or a missing/extra column the schema's policy refuses; the
+  // message names the columns and the fix. Callers add file, partner and table.
+  static Result<std::unique_ptr<RowConverter>> Create(const config::TableSchema& schema,
+                                                      const config::CsvDialect& dialect,
+                                                      const std::vector<std::string_view>* header);
+
+  // Converts `record`. True when every cell converted (cells() holds them); false with `diag`
+  // describing the first problem.
+  bool Convert(const Record& record, Diagnostic* diag);
+
+  // One cell per schema column, in schema order.
+  const std::vector<Cell>& cells() const { return cells_; }
+  // With on_extra_columns: rescue, a JSON object of the extra columns (or "" when none).
+  std::string_view rescued() const { return rescued_; }
+  bool rescue() const { return rescue_; }
+  const std::vector<std::string>& missing_columns() const { return missing_; }
+  const std::vector<std::string>& extra_columns() const { return extra_; }
+
+ private:
+  RowConverter(const config::TableSchema& schema, const config::CsvDialect& dialect);
+  bool IsNull(std::string_view field, bool quoted) const;
+
+  const config::TableSchema& schema_;
+  config::CsvDialect dialect_;
+  size_t expected_fields_ = 0;
+  std::vector<int> source_of_;                 // per schema column: field index or -1
+  std::vector<int> extra_fields_;              // field indexes of extra columns
+  std::vector<std::string> extra_names_json_;  // their header names, JSON-escaped
+  std::vector<std::string> missing_;
+  std::vector<std::string> extra_;
+  bool rescue_ = false;
+  bool empty_is_null_ = false;
+  std::vector<std::string> null_values_;
+  std::vector<Cell> cells_;
+  std::vector<std::string> text_;  // per column: converted text (decimal, date, timestamp)
+  std::string rescued_;
+};
+
+// Appends `s` to *out as a JSON string literal (quotes included).
+void AppendJsonString(std::string_view s, std::string* out);
+// Appends one CSV field (quoted when needed) to *out.
+void AppendCsvField(std::string_view s, std::string* out);
+
+}  // namespace sluice::csv

@@ -1,0 +1,58 @@
+// tasks/merge_table.h: the streaming core of the merge builtin, usable without a pipeline
+// (benchmarks, tests): CSV files -> tokenizer -> schema conformance -> one warehouse merge.
+//
+// Rows failing conversion are written to `rejects` as CSV (file,line,column,reason,raw_line).
+// When rejected/read exceeds the schema's max_reject_ratio, the merge is rolled back and an
+// InvalidArgument says how many rows failed and where the rejects are.
+// Ownership: borrows everything it is given. Thread-safety: one call per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "core/status.h"
+#include "csv/tokenizer.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice::tasks {
+
+struct TableMergeStats {
+  int64_t files = 0;
+  int64_t rows_read = 0;
+  int64_t rows_loaded = 0;
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_deleted = 0;
+  int64_t rows_rejected = 0;
+  int64_t bytes = 0;  // UTF-8 bytes tokenized
+  std::vector<std::string> columns_missing;
+  std::vector<std::string> columns_extra;
+};
+
+struct MergeFile {
+  std::string key;  // the store key, stored in _source_file and named in messages
+  // Opens the file's bytes (raw encoding; converted here).
+  std::function<Result<std::unique_ptr<csv::ByteSource>>()> open;
+};
+
+// Receives reject lines (already CSV-formatted, with trailing newline); may be empty.
+using RejectSink = std::function<Status(std::string_view)>;
+
+// The header line of the rejects file.
+inline constexpr const char* kRejectsHeader = "file,line,column,reason,raw_line\n";
+
+// Merges `files` into `schema.table` of `warehouse` as one transaction. `progress`, when set, is
+// called every few thousand rows with (rows_read, bytes).
+Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
+                                        const config::CsvDialect& dialect,
+                                        warehouse::Warehouse* warehouse,
+                                        const warehouse::MergeTarget& target,
+                                        const std::vector<MergeFile>& files,
+                                        const RejectSink& rejects,
+                                        const std::function<void(int64_t, int64_t)>& progress = {});
+
+}  // namespace sluice::tasks

@@ -1,0 +1,449 @@
+// SQLite back-end of the warehouse: one database file per partner, WAL mode, writers queued
+// on BEGIN IMMEDIATE with a long busy timeout.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <set>
+#include <system_error>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice::warehouse {
+
+std::string_view SqlType(const config::ColumnSchema& column) {
+  switch (column.type) {
+    case config::ColumnType::kInt64:
+    case config::ColumnType::kBool:
+      return "INTEGER";
+    case config::ColumnType::kFloat64:
+      return "REAL";
+    default:
+      return "TEXT";  // string, decimal (canonical text), date, timestamp
+  }
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+namespace {
+
+class SqliteWarehouse;
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Status::Unavailable(msg + " (the database stayed locked past the busy timeout)");
+  }
+  if (primary == SQLITE_CONSTRAINT || primary == SQLITE_ERROR || primary == SQLITE_MISMATCH) {
+    return Status::InvalidArgument(msg);
+  }
+  return Status::IoError(msg);
+}
+
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Status Prepare(sqlite3* db, std::string_view sql) {
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "preparing \"" + std::string(sql) + "\"");
+    return Status::Ok();
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteWarehouse : public Warehouse {
+ public:
+  SqliteWarehouse(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  ~SqliteWarehouse() override { sqlite3_close_v2(db_); }
+  SqliteWarehouse(const SqliteWarehouse&) = delete;
+  SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
+
+  sqlite3* db() const { return db_; }
+  // Rows that took the upsert's DO UPDATE branch since the last reset (see RegisterCounter).
+  int64_t& upserts_updated() { return upserts_updated_; }
+
+  // sluice_updated(x) returns x and counts one call. The upsert's DO UPDATE SET calls it, so
+  // updated rows are counted exactly without a count(*) over the whole table.
+  Status RegisterCounter() {
+    int rc = sqlite3_create_function_v2(
+        db_, "sluice_updated", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &upserts_updated_,
+        [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+          ++*static_cast<int64_t*>(sqlite3_user_data(ctx));
+          sqlite3_result_value(ctx, argv[0]);
+        },
+        nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "registering sluice_updated()");
+    return Status::Ok();
+  }
+
+  Status Exec(std::string_view sql) {
+    char* err = nullptr;
+    std::string s(sql);
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      Status st = SqliteError(nullptr, rc, "\"" + Printable(s, 200) + "\"");
+      return Status(st.code(), "\"" + Printable(s, 200) + "\": " + msg + " (" + Describe() + ")");
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> ScalarInt(const std::string& sql) {
+    Stmt st;
+    SLUICE_RETURN_IF_ERROR(st.Prepare(db_, sql));
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
+    if (rc == SQLITE_DONE) return int64_t{0};
+    return SqliteError(db_, rc, sql);
+  }
+
+  Result<std::unique_ptr<TableWriter>> BeginMerge(const MergeTarget& target) override;
+
+  Result<QueryResult> Query(std::string_view sql, int64_t max_rows, int64_t* total_rows) override {
+    Stmt st;
+    SLUICE_RETURN_IF_ERROR(st.Prepare(db_, sql));
+    QueryResult out;
+    int n = sqlite3_column_count(st.get());
+    for (int i = 0; i < n; ++i) out.columns.emplace_back(sqlite3_column_name(st.get(), i));
+    int64_t total = 0;
+    while (true) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, std::string(sql));
+      ++total;
+      if (total > max_rows) continue;
+      std::vector<std::optional<std::string>> row;
+      for (int i = 0; i < n; ++i) {
+        if (sqlite3_column_type(st.get(), i) == SQLITE_NULL) {
+          row.emplace_back(std::nullopt);
+        } else {
+          const unsigned char* t = sqlite3_column_text(st.get(), i);
+          row.emplace_back(std::string(reinterpret_cast<const char*>(t),
+                                       static_cast<size_t>(sqlite3_column_bytes(st.get(), i))));
+        }
+      }
+      out.rows.push_back(std::move(row));
+    }
+    if (total_rows) *total_rows = total;
+    return out;
+  }
+
+  Status Execute(std::string_view sql) override {
+    SLUICE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status st = Exec(sql);
+    if (!st.ok()) {
+      (void)Exec("ROLLBACK");
+      return st;
+    }
+    return Exec("COMMIT");
+  }
+
+  Result<bool> TableExists(std::string_view table) override {
+    Stmt st;
+    SLUICE_RETURN_IF_ERROR(
+        st.Prepare(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"));
+    sqlite3_bind_text(st.get(), 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, "looking up table " + std::string(table));
+  }
+
+  std::string Describe() const override { return "sqlite://" + path_.string(); }
+
+  // Creates the table or adds the schema's new nullable columns, in its own short transaction.
+  Status EnsureTable(const config::TableSchema& schema);
+
+ private:
+  sqlite3* db_;
+  std::filesystem::path path_;
+  int64_t upserts_updated_ = 0;
+};
+
+Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
+  const std::string table = QuoteIdentifier(schema.table);
+  bool rescue = schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
+  SLUICE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(schema.table));
+    if (!exists) {
+      std::string ddl = "CREATE TABLE " + table + " (";
+      for (const config::ColumnSchema& c : schema.columns) {
+        ddl += QuoteIdentifier(c.name) + " " + std::string(SqlType(c));
+        if (!c.nullable) ddl += " NOT NULL";
+        ddl += ", ";
+      }
+      ddl += "_ingest_date TEXT NOT NULL, _run_id TEXT NOT NULL, _source_file TEXT NOT NULL";
+      if (rescue) ddl += ", _rescued TEXT";
+      if (!schema.primary_key.empty()) {
+        std::vector<std::string> keys;
+        for (const std::string& k : schema.primary_key) keys.push_back(QuoteIdentifier(k));
+        ddl += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
+      }
+      ddl += ")";
+      SLUICE_RETURN_IF_ERROR(Exec(ddl));
+      if (schema.merge != config::MergeMode::kUpsert) {
+        SLUICE_RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
+                                    QuoteIdentifier(schema.table + "__ingest_date") + " ON " +
+                                    table + " (_ingest_date, _source_file)"));
+      }
+      log::Info("warehouse: created table {} in {}", schema.table, Describe());
+      return Status::Ok();
+    }
+    std::set<std::string> have;
+    {
+      Stmt st;
+      SLUICE_RETURN_IF_ERROR(st.Prepare(db_, "SELECT name FROM pragma_table_info(?)"));
+      sqlite3_bind_text(st.get(), 1, schema.table.data(), static_cast<int>(schema.table.size()),
+                        SQLITE_STATIC);
+      while (sqlite3_step(st.get()) == SQLITE_ROW) {
+        have.insert(ToLower(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0))));
+      }
+    }
+    for (const config::ColumnSchema& c : schema.columns) {
+      if (have.count(ToLower(c.name))) continue;
+      if (!c.nullable) {
+        return Status::InvalidArgument(
+            "table " + schema.table + " exists without non-nullable column \"" + c.name +
+            "\"; add it as nullable first (existing rows have no value), or migrate the table "
+            "with the sql builtin");
+      }
+      SLUICE_RETURN_IF_ERROR(Exec("ALTER TABLE " + table + " ADD COLUMN " +
+                                  QuoteIdentifier(c.name) + " " + std::string(SqlType(c))));
+      log::Info("warehouse: table {} gained column {} {} (new in the schema)", schema.table, c.name,
+                SqlType(c));
+    }
+    if (rescue && !have.count("_rescued")) {
+      SLUICE_RETURN_IF_ERROR(Exec("ALTER TABLE " + table + " ADD COLUMN _rescued TEXT"));
+      log::Info("warehouse: table {} gained column _rescued", schema.table);
+    }
+    return Status::Ok();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
+class SqliteTableWriter : public TableWriter {
+ public:
+  SqliteTableWriter(SqliteWarehouse* wh, const MergeTarget& target)
+      : wh_(wh), target_(target), schema_(*target.schema) {}
+  ~SqliteTableWriter() override { Rollback(); }
+  SqliteTableWriter(const SqliteTableWriter&) = delete;
+  SqliteTableWriter& operator=(const SqliteTableWriter&) = delete;
+
+  Status Begin() {
+    const std::string table = QuoteIdentifier(schema_.table);
+    rescue_ = schema_.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
+    std::vector<std::string> names;
+    for (const auto& c : schema_.columns) names.push_back(QuoteIdentifier(c.name));
+    names.insert(names.end(), {"_ingest_date", "_run_id", "_source_file"});
+    if (rescue_) names.push_back("_rescued");
+    std::string placeholders;
+    for (size_t i = 0; i < names.size(); ++i) placeholders += i ? ",?" : "?";
+    std::string sql =
+        "INSERT INTO " + table + " (" + Join(names, ",") + ") VALUES (" + placeholders + ")";
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      std::vector<std::string> keys, sets;
+      for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
+      for (const std::string& n : names) {
+        if (n == "_run_id") {
+          sets.push_back("_run_id=sluice_updated(excluded._run_id)");
+        } else if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
+          sets.push_back(n + "=excluded." + n);
+        }
+      }
+      sql += " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " + Join(sets, ",");
+    }
+    insert_sql_ = std::move(sql);
+    return Status::Ok();
+  }
+
+  // Takes the write lock only when the first row is ready (or at commit), so parsing the
+  // header and the first rows does not hold up other merges of the same partner.
+  Status EnsureOpen() {
+    if (open_) return Status::Ok();
+    if (done_) return Status::Internal("merge of " + schema_.table + " already finished");
+    const std::string table = QuoteIdentifier(schema_.table);
+    SLUICE_RETURN_IF_ERROR(wh_->Exec("BEGIN IMMEDIATE"));
+    open_ = true;
+    SLUICE_RETURN_IF_ERROR(insert_.Prepare(wh_->db(), insert_sql_));
+    sqlite3* db = wh_->db();
+    if (schema_.merge == config::MergeMode::kReplaceDate) {
+      Stmt del;
+      SLUICE_RETURN_IF_ERROR(del.Prepare(db, "DELETE FROM " + table + " WHERE _ingest_date=?"));
+      sqlite3_bind_text(del.get(), 1, target_.ingest_date.data(),
+                        static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(del.get());
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting the date's rows");
+      counts_.deleted += sqlite3_changes(db);
+    } else if (schema_.merge == config::MergeMode::kAppend) {
+      Stmt del;
+      SLUICE_RETURN_IF_ERROR(
+          del.Prepare(db, "DELETE FROM " + table + " WHERE _ingest_date=? AND _source_file=?"));
+      for (const std::string& f : target_.source_files) {
+        sqlite3_reset(del.get());
+        sqlite3_bind_text(del.get(), 1, target_.ingest_date.data(),
+                          static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+        sqlite3_bind_text(del.get(), 2, f.data(), static_cast<int>(f.size()), SQLITE_STATIC);
+        int rc = sqlite3_step(del.get());
+        if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting a re-run's rows");
+        counts_.deleted += sqlite3_changes(db);
+      }
+    } else {
+      wh_->upserts_updated() = 0;
+    }
+    return Status::Ok();
+  }
+
+  Status Add(std::span<const Value> values, std::string_view source_file,
+             std::string_view rescued) override {
+    if (!open_) SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    sqlite3_stmt* st = insert_.get();
+    int idx = 1;
+    for (const Value& v : values) {
+      switch (v.kind) {
+        case ValueKind::kNull:
+          sqlite3_bind_null(st, idx);
+          break;
+        case ValueKind::kInt:
+          sqlite3_bind_int64(st, idx, v.i);
+          break;
+        case ValueKind::kReal:
+          sqlite3_bind_double(st, idx, v.d);
+          break;
+        case ValueKind::kText:
+          sqlite3_bind_text(st, idx, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+          break;
+      }
+      ++idx;
+    }
+    sqlite3_bind_text(st, idx++, target_.ingest_date.data(),
+                      static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, idx++, target_.run_id.data(), static_cast<int>(target_.run_id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, idx++, source_file.data(), static_cast<int>(source_file.size()),
+                      SQLITE_STATIC);
+    if (rescue_) {
+      if (rescued.empty()) {
+        sqlite3_bind_null(st, idx++);
+      } else {
+        sqlite3_bind_text(st, idx++, rescued.data(), static_cast<int>(rescued.size()),
+                          SQLITE_STATIC);
+      }
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+    ++counts_.loaded;
+    return Status::Ok();
+  }
+
+  Result<MergeCounts> Commit() override {
+    SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      counts_.updated = wh_->upserts_updated();
+      counts_.inserted = counts_.loaded - counts_.updated;
+    } else {
+      counts_.inserted = counts_.loaded;
+    }
+    SLUICE_RETURN_IF_ERROR(wh_->Exec("COMMIT"));
+    open_ = false;
+    done_ = true;
+    return counts_;
+  }
+
+  void Rollback() override {
+    done_ = true;
+    if (!open_) return;
+    open_ = false;
+    (void)wh_->Exec("ROLLBACK");
+  }
+
+ private:
+  SqliteWarehouse* wh_;
+  MergeTarget target_;
+  const config::TableSchema& schema_;
+  Stmt insert_;
+  std::string insert_sql_;
+  bool open_ = false;
+  bool done_ = false;
+  bool rescue_ = false;
+  MergeCounts counts_;
+};
+
+Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarget& target) {
+  SLUICE_RETURN_IF_ERROR(EnsureTable(*target.schema));
+  auto writer = std::make_unique<SqliteTableWriter>(this, target);
+  SLUICE_RETURN_IF_ERROR(writer->Begin());
+  return std::unique_ptr<TableWriter>(std::move(writer));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
+                                                 const std::filesystem::path& base_dir,
+                                                 std::string_view partner,
+                                                 const WarehouseOptions& options) {
+  if (!IsValidPartnerId(partner)) {
+    return Status::InvalidArgument("warehouse: \"" + Printable(partner) +
+                                   "\" is not a valid partner id");
+  }
+  if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
+    return Status::InvalidArgument(
+        "warehouse: postgresql:// is not supported yet; use sqlite://DIR");
+  }
+  if (!StartsWith(url, "sqlite://")) {
+    return Status::InvalidArgument("warehouse: unknown URL \"" + url +
+                                   "\"; use sqlite://DIR (one database file per partner)");
+  }
+  std::filesystem::path dir(url.substr(9));
+  if (dir.empty()) return Status::InvalidArgument("warehouse: sqlite:// needs a folder");
+  if (dir.is_relative()) dir = base_dir / dir;
+  dir = dir.lexically_normal();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("warehouse: cannot create " + dir.string() + ": " + ec.message());
+  std::filesystem::path path = dir / (std::string(partner) + ".db");
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = SqliteError(db, rc, "warehouse: opening " + path.string());
+    sqlite3_close_v2(db);
+    return st;
+  }
+  auto wh = std::make_unique<SqliteWarehouse>(db, path);
+  sqlite3_busy_timeout(db, static_cast<int>(std::min<int64_t>(options.busy_timeout_ms, INT32_MAX)));
+  // WAL lets readers (checks, summaries) run beside a writer; NORMAL sync is durable across a
+  // killed process (SIGKILL) and fast.
+  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA journal_mode=WAL"));
+  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA synchronous=NORMAL"));
+  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
+  SLUICE_RETURN_IF_ERROR(wh->RegisterCounter());
+  return std::unique_ptr<Warehouse>(std::move(wh));
+}
+
+}  // namespace sluice::warehouse

@@ -1,0 +1,116 @@
+// warehouse/warehouse.h: the table-sink interface that merges conformed rows into a partner's
+// tables, and its factory (chosen by URL).
+//
+//   sqlite://DIR         one database file per partner: DIR/<partner>.db (DIR relative to the
+//                        pipeline folder, or absolute as sqlite:///abs/dir)
+//   postgresql://...     not supported yet (a clear InvalidArgument)
+//
+// Tables are created from the schema: typed columns (decimals, dates and timestamps as TEXT so
+// a plain query shows the exact value; SQLite's NUMERIC affinity would turn "12.30" into 12.3),
+// the primary key, and lineage columns _ingest_date, _run_id, _source_file, plus _rescued
+// (JSON text) when the schema rescues extra columns. A nullable column added to the schema is
+// added to the table (logged); a non-nullable one is an error naming the fix.
+//
+// One table merge is one transaction (TableWriter): all rows or none. Modes:
+//   upsert        by primary key; a key repeated within one merge: the last row wins and its
+//                 earlier occurrences count as updated. inserted = net new keys.
+//   append        rows of this date from the same source files are replaced first, so a re-run
+//                 never duplicates them.
+//   replace_date  every row with this _ingest_date is replaced.
+// Concurrency: several processes may merge different tables of one partner at once. SQLite
+// runs in WAL mode with a busy timeout longer than any merge, and writers queue on BEGIN
+// IMMEDIATE, so they wait instead of failing with "database is locked".
+// Ownership: a Warehouse owns its connection; a TableWriter borrows its Warehouse and must not
+// outlive it. Thread-safety: one Warehouse per thread (open one per thread or process).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "core/status.h"
+
+namespace sluice::warehouse {
+
+enum class ValueKind : uint8_t { kNull, kInt, kReal, kText };
+
+// One cell to bind; `s` is borrowed for the duration of TableWriter::Add().
+struct Value {
+  ValueKind kind = ValueKind::kNull;
+  int64_t i = 0;
+  double d = 0;
+  std::string_view s;
+};
+
+struct MergeTarget {
+  const config::TableSchema* schema = nullptr;
+  std::string ingest_date;  // "YYYY-MM-DD", the run's logical date
+  std::string run_id;
+  // append mode: this date's rows from these files are replaced (idempotent re-runs).
+  std::vector<std::string> source_files;
+};
+
+struct MergeCounts {
+  int64_t loaded = 0;    // rows handed to Add()
+  int64_t inserted = 0;  // new rows in the table
+  int64_t updated = 0;   // rows that replaced a row with the same key
+  int64_t deleted = 0;   // rows removed first (replace_date, append re-runs)
+};
+
+class TableWriter {
+ public:
+  virtual ~TableWriter() = default;  // rolls back when not committed
+  // Adds one row: `values` in schema column order; `rescued` is JSON or "" for NULL.
+  virtual Status Add(std::span<const Value> values, std::string_view source_file,
+                     std::string_view rescued) = 0;
+  // Commits the merge; the counts describe what it did.
+  virtual Result<MergeCounts> Commit() = 0;
+  // Abandons every change of this merge.
+  virtual void Rollback() = 0;
+};
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;  // nullopt is NULL
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+  // Creates or evolves the table, starts the transaction and removes what the merge mode
+  // replaces. InvalidArgument for schema changes it cannot apply; Unavailable when the
+  // database stays locked beyond the busy timeout.
+  virtual Result<std::unique_ptr<TableWriter>> BeginMerge(const MergeTarget& target) = 0;
+  // Runs a read query; at most `max_rows` rows are returned (more are counted in *total_rows).
+  virtual Result<QueryResult> Query(std::string_view sql, int64_t max_rows = 1000,
+                                    int64_t* total_rows = nullptr) = 0;
+  // Runs one or more statements in one transaction (the sql builtin).
+  virtual Status Execute(std::string_view sql) = 0;
+  virtual Result<bool> TableExists(std::string_view table) = 0;
+  // "sqlite:///abs/warehouse/acme.db", for messages.
+  virtual std::string Describe() const = 0;
+};
+
+struct WarehouseOptions {
+  int64_t busy_timeout_ms = int64_t{6} * 3600 * 1000;  // outlasts any merge
+};
+
+// Opens `partner`'s warehouse named by `url`, relative to `base_dir`. InvalidArgument for an
+// unknown or unsupported scheme; IoError when the database cannot be opened.
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
+                                                 const std::filesystem::path& base_dir,
+                                                 std::string_view partner,
+                                                 const WarehouseOptions& options = {});
+
+// The SQL column type used for a schema column ("INTEGER", "REAL", "TEXT").
+std::string_view SqlType(const config::ColumnSchema& column);
+// "\"name\"" with inner quotes doubled.
+std::string QuoteIdentifier(std::string_view name);
+
+}  // namespace sluice::warehouse

@@ -1,0 +1,301 @@
+#include "csv/conform.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace sluice::csv {
+namespace {
+
+config::ColumnSchema Col(const std::string& name, config::ColumnType type, bool nullable = true,
+                         std::vector<std::string> aliases = {}) {
+  config::ColumnSchema c;
+  c.name = name;
+  c.type = type;
+  c.nullable = nullable;
+  c.aliases = std::move(aliases);
+  return c;
+}
+
+config::TableSchema Orders() {
+  config::TableSchema s;
+  s.table = "orders";
+  s.columns.push_back(Col("order_id", config::ColumnType::kInt64, false, {"OrderID", "order no"}));
+  auto amount = Col("amount", config::ColumnType::kDecimal);
+  amount.precision = 12;
+  amount.scale = 2;
+  s.columns.push_back(amount);
+  s.columns.push_back(Col("status", config::ColumnType::kString));
+  s.primary_key = {"order_id"};
+  return s;
+}
+
+struct Fixture {
+  config::TableSchema schema = Orders();
+  config::CsvDialect dialect;
+  std::unique_ptr<RowConverter> rc;
+  Status Map(std::vector<std::string_view> header) {
+    auto r = RowConverter::Create(schema, dialect, &header);
+    if (!r.ok()) return r.status();
+    rc = std::move(*r);
+    return Status::Ok();
+  }
+  bool Row(std::vector<std::string_view> fields, Diagnostic* d = nullptr) {
+    Record rec;
+    rec.line = 7;
+    rec.fields = fields;
+    rec.quoted.assign(fields.size(), false);
+    rec.raw = "raw";
+    Diagnostic local;
+    return rc->Convert(rec, d ? d : &local);
+  }
+};
+
+TEST(CsvConform, MapsReorderedColumnsByName) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"status", "amount", "order_id"}).ok());
+  ASSERT_TRUE(f.Row({"paid", "12.3", "42"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 42);
+  EXPECT_EQ(f.rc->cells()[1].s, "12.30");
+  EXPECT_EQ(f.rc->cells()[2].s, "paid");
+}
+
+TEST(CsvConform, MapsCaseAndSpaceInsensitiveAndAliases) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"Order No", " AMOUNT ", "Status"}).ok());
+  EXPECT_TRUE(f.rc->missing_columns().empty());
+  Fixture g;
+  ASSERT_TRUE(g.Map({"OrderID", "amount", "status"}).ok());
+  EXPECT_TRUE(g.rc->extra_columns().empty());
+}
+
+TEST(CsvConform, DuplicateHeaderIsAnError) {
+  Fixture f;
+  Status st = f.Map({"order_id", "amount", "amount"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header"), std::string::npos) << st.message();
+  Fixture g;
+  st = g.Map({"order_id", "OrderID"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("both map to column \"order_id\""), std::string::npos)
+      << st.message();
+}
+
+TEST(CsvConform, MissingNullableColumnBecomesNull) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount"}).ok());
+  EXPECT_EQ(f.rc->missing_columns(), std::vector<std::string>{"status"});
+  ASSERT_TRUE(f.Row({"1", "2"}));
+  EXPECT_EQ(f.rc->cells()[2].kind, CellKind::kNull);
+}
+
+TEST(CsvConform, MissingColumnFailsUnderFailPolicyAndNonNullableAlways) {
+  Fixture f;
+  f.schema.on_missing_columns = config::MissingColumnsPolicy::kFail;
+  Status st = f.Map({"order_id", "amount"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("status"), std::string::npos);
+  Fixture g;
+  st = g.Map({"amount", "status"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("non-nullable column(s) order_id"), std::string::npos)
+      << st.message();
+}
+
+TEST(CsvConform, ExtraColumnPolicies) {
+  Fixture ignore;
+  ASSERT_TRUE(ignore.Map({"order_id", "coupon"}).ok());
+  EXPECT_EQ(ignore.rc->extra_columns(), std::vector<std::string>{"coupon"});
+  ASSERT_TRUE(ignore.Row({"1", "X1"}));
+  EXPECT_EQ(ignore.rc->rescued(), "");
+
+  Fixture rescue;
+  rescue.schema.on_extra_columns = config::ExtraColumnsPolicy::kRescue;
+  ASSERT_TRUE(rescue.Map({"order_id", "coupon", "note"}).ok());
+  ASSERT_TRUE(rescue.Row({"1", "X\"1", ""}));
+  EXPECT_EQ(rescue.rc->rescued(), "{\"coupon\":\"X\\\"1\",\"note\":null}");
+
+  Fixture fail;
+  fail.schema.on_extra_columns = config::ExtraColumnsPolicy::kFail;
+  Status st = fail.Map({"order_id", "coupon"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("coupon"), std::string::npos);
+}
+
+TEST(CsvConform, EmptyValueInNonNullableColumnRejectsRow) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"", "1", "x"}, &d));
+  EXPECT_EQ(d.line, 7);
+  EXPECT_EQ(d.column, "order_id");
+  EXPECT_EQ(d.code, "null");
+  f.dialect.null_values = {"", "NULL"};
+  Fixture g;
+  g.dialect.null_values = {"", "NULL"};
+  ASSERT_TRUE(g.Map({"order_id", "amount", "status"}).ok());
+  ASSERT_TRUE(g.Row({"1", "NULL", "NULL"}));
+  EXPECT_EQ(g.rc->cells()[1].kind, CellKind::kNull);
+  EXPECT_EQ(g.rc->cells()[2].kind, CellKind::kNull);
+}
+
+TEST(CsvConform, WrongFieldCountAndBadTypesAreRejectsWithReason) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "2"}, &d));
+  EXPECT_EQ(d.code, "field_count");
+  EXPECT_FALSE(f.Row({"x1", "2", "s"}, &d));
+  EXPECT_EQ(d.column, "order_id");
+  EXPECT_NE(d.message.find("not an int64"), std::string::npos);
+  EXPECT_FALSE(f.Row({"1", "12,5", "s"}, &d));
+  EXPECT_EQ(d.column, "amount");
+  EXPECT_NE(d.message.find("decimal(12,2)"), std::string::npos) << d.message;
+}
+
+TEST(CsvConform, InvalidUtf8RejectsRow) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  Record rec;
+  rec.fields = {"1", "2", "caf\xFF"};
+  rec.quoted = {false, false, false};
+  rec.raw = "1,2,caf\xFF";
+  Diagnostic d;
+  EXPECT_FALSE(f.rc->Convert(rec, &d));
+  EXPECT_EQ(d.code, "encoding");
+}
+
+TEST(CsvConform, StringsOverMaxLengthAreRejected) {
+  Fixture f;
+  f.schema.columns[2].max_length = 4;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  EXPECT_TRUE(f.Row({"1", "1", "paid"}));
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "1", "refunded"}, &d));
+  EXPECT_EQ(d.code, "too_long");
+  EXPECT_EQ(d.column, "status");
+}
+
+TEST(CsvConform, QuotedEmptyStringIsNotNull) {
+  Fixture f;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  Record rec;
+  rec.fields = {"1", "", ""};
+  rec.quoted = {0, 0, 1};
+  Diagnostic d;
+  ASSERT_TRUE(f.rc->Convert(rec, &d));
+  EXPECT_EQ(f.rc->cells()[1].kind, CellKind::kNull);
+  EXPECT_EQ(f.rc->cells()[2].kind, CellKind::kText);
+  EXPECT_EQ(f.rc->cells()[2].s, "");
+}
+
+TEST(CsvConform, WithoutHeaderColumnsAreInSchemaOrder) {
+  config::TableSchema schema = Orders();
+  config::CsvDialect dialect;
+  dialect.header = false;
+  auto rc = RowConverter::Create(schema, dialect, nullptr);
+  ASSERT_TRUE(rc.ok());
+  Record rec;
+  rec.fields = {"5", "1.5", "x"};
+  rec.quoted = {0, 0, 0};
+  Diagnostic d;
+  ASSERT_TRUE((*rc)->Convert(rec, &d));
+  EXPECT_EQ((*rc)->cells()[0].i, 5);
+  EXPECT_EQ((*rc)->cells()[1].s, "1.50");
+}
+
+TEST(CsvTypes, Int64GoodAndBad) {
+  int64_t v = 0;
+  EXPECT_TRUE(ParseInt64(" -42 ", &v));
+  EXPECT_EQ(v, -42);
+  EXPECT_TRUE(ParseInt64("9223372036854775807", &v));
+  EXPECT_TRUE(ParseInt64("-9223372036854775808", &v));
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_FALSE(ParseInt64("9223372036854775808", &v));
+  EXPECT_FALSE(ParseInt64("1.0", &v));
+  EXPECT_FALSE(ParseInt64("", &v));
+  EXPECT_FALSE(ParseInt64("-", &v));
+}
+
+TEST(CsvTypes, Float64GoodAndBad) {
+  double d = 0;
+  EXPECT_TRUE(ParseFloat64("1.5e3", &d));
+  EXPECT_EQ(d, 1500);
+  EXPECT_TRUE(ParseFloat64("+2", &d));
+  EXPECT_FALSE(ParseFloat64("nan", &d));
+  EXPECT_FALSE(ParseFloat64("inf", &d));
+  EXPECT_FALSE(ParseFloat64("1,5", &d));
+}
+
+TEST(CsvTypes, DecimalsAreExactCanonicalText) {
+  std::string out, err;
+  EXPECT_TRUE(CanonicalDecimal("12.3", 12, 2, &out, &err));
+  EXPECT_EQ(out, "12.30");
+  EXPECT_TRUE(CanonicalDecimal("-0007.100", 12, 2, &out, &err));
+  EXPECT_EQ(out, "-7.10");
+  EXPECT_TRUE(CanonicalDecimal("-0.00", 5, 2, &out, &err));
+  EXPECT_EQ(out, "0.00");
+  EXPECT_TRUE(CanonicalDecimal(".5", 5, 2, &out, &err));
+  EXPECT_EQ(out, "0.50");
+  EXPECT_TRUE(CanonicalDecimal("9999999999.99", 12, 2, &out, &err));
+  EXPECT_EQ(out, "9999999999.99");
+  EXPECT_TRUE(CanonicalDecimal("12345678901234567890.5", 38, 4, &out, &err));
+  EXPECT_EQ(out, "12345678901234567890.5000");
+  EXPECT_FALSE(CanonicalDecimal("1.234", 12, 2, &out, &err));
+  EXPECT_NE(err.find("decimal places"), std::string::npos);
+  EXPECT_FALSE(CanonicalDecimal("12345678901", 12, 2, &out, &err));
+  EXPECT_FALSE(CanonicalDecimal("1e5", 12, 2, &out, &err));
+  EXPECT_FALSE(CanonicalDecimal(".", 12, 2, &out, &err));
+  EXPECT_TRUE(CanonicalDecimal("42", 5, 0, &out, &err));
+  EXPECT_EQ(out, "42");
+}
+
+TEST(CsvTypes, BoolsInAnyCaseAndSchemaSpellings) {
+  config::ColumnSchema c;
+  c.true_values = {"Y", "yes"};
+  c.false_values = {"N"};
+  EXPECT_EQ(ParseBool("TRUE", c), 1);
+  EXPECT_EQ(ParseBool("False", c), 0);
+  EXPECT_EQ(ParseBool("1", c), 1);
+  EXPECT_EQ(ParseBool("0", c), 0);
+  EXPECT_EQ(ParseBool("y", c), 1);
+  EXPECT_EQ(ParseBool("n", c), 0);
+  EXPECT_EQ(ParseBool("maybe", c), -1);
+  config::ColumnSchema plain;
+  EXPECT_EQ(ParseBool("yes", plain), -1);
+}
+
+TEST(CsvTypes, DatesIsoAndFormat) {
+  std::string out;
+  EXPECT_TRUE(ParseDateValue("2026-02-28", "", &out));
+  EXPECT_EQ(out, "2026-02-28");
+  EXPECT_FALSE(ParseDateValue("2026-02-29", "", &out));
+  EXPECT_TRUE(ParseDateValue("2024-02-29", "", &out));
+  EXPECT_FALSE(ParseDateValue("2026-13-01", "", &out));
+  EXPECT_FALSE(ParseDateValue("26-01-01", "", &out));
+  EXPECT_TRUE(ParseDateValue("24/11/2026", "%d/%m/%Y", &out));
+  EXPECT_EQ(out, "2026-11-24");
+  EXPECT_TRUE(ParseDateValue("20261124", "%Y%m%d", &out));
+  EXPECT_EQ(out, "2026-11-24");
+  EXPECT_FALSE(ParseDateValue("2026-11-24", "%d/%m/%Y", &out));
+}
+
+TEST(CsvTypes, TimestampsIsoWithOffsetsAndFormat) {
+  std::string out;
+  EXPECT_TRUE(ParseTimestampValue("2026-11-24T10:20:30", "", &out));
+  EXPECT_EQ(out, "2026-11-24 10:20:30");
+  EXPECT_TRUE(ParseTimestampValue("2026-11-24 10:20:30.125Z", "", &out));
+  EXPECT_EQ(out, "2026-11-24 10:20:30.125");
+  EXPECT_TRUE(ParseTimestampValue("2026-11-24T01:00:00+09:00", "", &out));
+  EXPECT_EQ(out, "2026-11-23 16:00:00");
+  EXPECT_TRUE(ParseTimestampValue("2026-12-31T23:30:00-01:00", "", &out));
+  EXPECT_EQ(out, "2027-01-01 00:30:00");
+  EXPECT_FALSE(ParseTimestampValue("2026-11-24T25:00:00", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2026-11-24X10:00:00", "", &out));
+  EXPECT_TRUE(ParseTimestampValue("24.11.2026 07:05", "%d.%m.%Y %H:%M", &out));
+  EXPECT_EQ(out, "2026-11-24 07:05:00");
+}
+
+}  // namespace
+}  // namespace sluice::csv

@@ -1,0 +1,447 @@
+// Tests of the merge, summary, check and sql builtins, called directly with a TaskContext built
+// from a pipeline folder in a TempDir.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "store/object_store.h"
+#include "tasks/builtins.h"
+#include "testing/pipeline_fixture.h"
+#include "testing/temp_dir.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice::tasks {
+namespace {
+
+using testing::TempDir;
+
+const char* kDate = "2026-11-24";
+
+class MergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::WriteSamplePipeline(dir_); }
+
+  // Replaces acme's orders schema.
+  void Schema(const std::string& json, const std::string& partner = "acme") {
+    dir_.Write("partners/" + partner + "/schemas/orders.json", json);
+  }
+  void PartnerCsv(const std::string& csv_line, const std::string& partner = "acme") {
+    std::string yaml = testing::PartnerYaml(partner);
+    auto pos = yaml.find("csv: ");
+    auto end = yaml.find('\n', pos);
+    yaml.replace(pos, end - pos, csv_line);
+    dir_.Write("partners/" + partner + "/partner.yaml", yaml);
+  }
+
+  config::Pipeline& Load() {
+    auto p = config::LoadPipeline(dir_.path());
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    pipeline_ = std::move(*p);
+    return pipeline_;
+  }
+
+  store::ObjectStore* Store() {
+    if (!store_) store_ = std::move(*store::OpenStore("file://./data", dir_.path()));
+    return store_.get();
+  }
+
+  // Puts raw files and the extract manifest the merge reads.
+  void Extracted(const std::vector<std::pair<std::string, std::string>>& files,
+                 const std::string& partner = "acme", const std::string& table = "orders") {
+    nlohmann::json m = {{"partner", partner}, {"date", date_}, {"run_id", "r1"}};
+    m["files"] = nlohmann::json::array();
+    for (const auto& [name, content] : files) {
+      std::string key = "raw/" + partner + "/" + date_ + "/" + name;
+      ASSERT_TRUE(Store()->Put(key, content).ok());
+      m["files"].push_back({{"member", name},
+                            {"key", key},
+                            {"table", table},
+                            {"bytes", content.size()},
+                            {"checksum", "x"}});
+    }
+    ASSERT_TRUE(
+        Store()->Put("manifests/" + partner + "/" + date_ + "/extract.json", m.dump()).ok());
+  }
+
+  Status Run(const std::string& builtin, const std::string& partner = "acme",
+             const std::string& params_yaml = "{table: orders}", nlohmann::json* result = nullptr,
+             std::function<void(const Progress&)> progress = {}) {
+    Load();
+    task_ = config::TaskConfig();
+    task_.task_key = builtin + "_task";
+    task_.builtin = builtin;
+    task_.for_each_partner = !partner.empty();
+    auto node = config::ParseYaml(params_yaml, "params.yaml");
+    EXPECT_TRUE(node.ok()) << node.status().ToString();
+    task_.params = *node;
+    TaskContext ctx;
+    ctx.pipeline = &pipeline_;
+    ctx.task = &task_;
+    ctx.run_id = "run-1";
+    ctx.date = *ParseDate(date_);
+    ctx.partner = partner;
+    ctx.progress = std::move(progress);
+    Status st = RunBuiltin(ctx);
+    if (result) *result = ctx.result;
+    return st;
+  }
+
+  std::vector<std::vector<std::optional<std::string>>> Query(const std::string& sql,
+                                                             const std::string& partner = "acme") {
+    auto wh = warehouse::OpenWarehouse("sqlite://./warehouse", dir_.path(), partner);
+    EXPECT_TRUE(wh.ok());
+    auto r = (*wh)->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->rows : decltype(r->rows){};
+  }
+  std::string Scalar(const std::string& sql) {
+    auto rows = Query(sql);
+    return rows.empty() || !rows[0][0] ? "NULL" : *rows[0][0];
+  }
+
+  std::string date_ = kDate;
+  TempDir dir_;
+  config::Pipeline pipeline_;
+  config::TaskConfig task_;
+  std::unique_ptr<store::ObjectStore> store_;
+};
+
+TEST_F(MergeTest, MergesReorderedAliasedColumnsAndWritesStats) {
+  Extracted({{"orders.csv", "status,amount,OrderID\npaid,12.3,1\nrefunded,0.5,2\n"}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(result["rows_read"], 2);
+  EXPECT_EQ(result["rows_inserted"], 2);
+  EXPECT_EQ(result["rows_rejected"], 0);
+  EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "12.30");
+  EXPECT_EQ(Scalar("SELECT _source_file FROM orders WHERE order_id=2"),
+            "raw/acme/2026-11-24/orders.csv");
+  auto stats = Store()->Get("manifests/acme/2026-11-24/merge/orders.json");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(nlohmann::json::parse(*stats)["rows_loaded"], 2);
+}
+
+TEST_F(MergeTest, BadRowsGoToRejectsWithLineColumnAndReason) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.7})JSON");
+  Extracted(
+      {{"orders.csv",
+        "order_id,amount,status\n1,1.00,a\nx,2.00,b\n3,12,5,c\n4,\"multi\nline\",d\n5,5,e\n"}});
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
+  EXPECT_EQ(result["rows_read"], 5);
+  EXPECT_EQ(result["rows_loaded"], 2);
+  EXPECT_EQ(result["rows_rejected"], 3);
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find("raw/acme/2026-11-24/orders.csv,3,order_id,\"type: \"\"x\"\" is not an "
+                          "int64\",\"x,2.00,b\""),
+            std::string::npos)
+      << *rejects;
+  EXPECT_NE(rejects->find(",4,,\"field_count: expected 3 fields, found 4\""), std::string::npos);
+  EXPECT_NE(rejects->find(",5,amount,"), std::string::npos) << *rejects;
+}
+
+TEST_F(MergeTest, OverMaxRejectRatioNothingIsMerged) {
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\nbad,2.00,b\n"}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("max_reject_ratio"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("partner acme"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
+  EXPECT_TRUE(Store()->Get("rejects/acme/2026-11-24/orders.csv").ok());
+  EXPECT_EQ(result["status"], "failed");
+}
+
+TEST_F(MergeTest, UnterminatedQuoteAtEndIsAFileErrorNamingFileAndLine) {
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,\"3.00,b\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  std::string s = st.ToString();
+  EXPECT_NE(s.find("raw/acme/2026-11-24/orders.csv"), std::string::npos) << s;
+  EXPECT_NE(s.find("line 3"), std::string::npos) << s;
+  EXPECT_NE(s.find("table orders"), std::string::npos) << s;
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
+}
+
+TEST_F(MergeTest, DuplicateHeaderIsAFileError) {
+  Extracted({{"orders.csv", "order_id,amount,Amount\n1,1.00,2.00\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("duplicate header"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.ToString().find("orders.csv:1"), std::string::npos) << st.ToString();
+}
+
+TEST_F(MergeTest, CrlfBomAndQuotedNewlinesLoad) {
+  Extracted({{"orders.csv",
+              "\xEF\xBB\xBForder_id,amount,status\r\n1,1.00,\"two\r\nlines\"\r\n2,2.00,x\r\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  EXPECT_EQ(Scalar("SELECT status FROM orders WHERE order_id=1"), "two\r\nlines");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+}
+
+TEST_F(MergeTest, Cp949FileWithKoreanText) {
+  PartnerCsv("csv: {encoding: cp949, delimiter: \",\", header: true}");
+  // status "서울" in CP949.
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\xBF\xEF\n"}});
+  Status st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT status FROM orders"), "서울");
+}
+
+TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
+  // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("2 encoding"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("check the partner's csv.encoding"), std::string::npos)
+      << st.message();
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find(",2,,encoding: invalid bytes for encoding utf-8,"), std::string::npos)
+      << *rejects;
+}
+
+TEST_F(MergeTest, RescuedColumnsAreKeptAsJson) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}],
+    "primary_key": ["order_id"], "merge": "upsert", "on_extra_columns": "rescue"})JSON");
+  Extracted({{"orders.csv", "order_id,coupon\n1,SAVE10\n"}});
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
+  EXPECT_EQ(Scalar("SELECT _rescued FROM orders"), "{\"coupon\":\"SAVE10\"}");
+  EXPECT_EQ(result["columns_extra"], nlohmann::json::array({"coupon"}));
+}
+
+TEST_F(MergeTest, MissingNonNullableColumnFailsTheMerge) {
+  Extracted({{"orders.csv", "amount,status\n1.00,a\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("order_id"), std::string::npos);
+}
+
+TEST_F(MergeTest, ReRunGivesTheSameTableInEveryMode) {
+  for (std::string mode : {"upsert", "append", "replace_date"}) {
+    Schema(R"JSON({"table": "orders", "columns": [
+      {"name": "order_id", "type": "int64", "nullable": false},
+      {"name": "amount", "type": "decimal(12,2)"}], "primary_key": ["order_id"],
+      "merge": ")JSON" +
+           mode + "\"}");
+    dir_.Write("warehouse/.keep", "");
+    std::filesystem::remove(dir_ / "warehouse/acme.db");
+    Extracted({{"orders_1.csv", "order_id,amount\n1,1\n2,2\n"},
+               {"orders_2.csv", "order_id,amount\n3,3\n"}});
+    ASSERT_TRUE(Run("merge").ok()) << mode;
+    auto first = Query("SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+    ASSERT_TRUE(Run("merge").ok()) << mode;
+    auto second = Query("SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+    EXPECT_EQ(first, second) << mode;
+    EXPECT_EQ(second.size(), 3u) << mode;
+  }
+}
+
+TEST_F(MergeTest, KilledMidTableLeavesTableAsItWasAndReRunCompletes) {
+  std::string csv = "order_id,amount,status\n";
+  for (int i = 0; i < 50000; ++i) csv += std::to_string(i) + ",1.00,s\n";
+  Extracted({{"orders.csv", "order_id,amount,status\n1,9.00,old\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Extracted({{"orders.csv", csv}});
+  Load();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The progress callback fires mid-table; the child kills itself there.
+    (void)Run("merge", "acme", "{table: orders}", nullptr, [](const Progress& p) {
+      if (p.rows_done > 20000) raise(SIGKILL);
+    });
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "1");
+  EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "9.00");
+  ASSERT_TRUE(Run("merge").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "50000");
+  EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "1.00");
+}
+
+TEST_F(MergeTest, ThreeConcurrentMergeProcessesOfOnePartnerAllSucceed) {
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml = yaml.substr(0, yaml.find("tables:")) + "tables:\n";
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int t = 1; t <= 3; ++t) {
+    std::string name = "merge_table_" + std::to_string(t);
+    yaml += "  " + name + ": {file: \"" + name + "*.csv\"}\n";
+    dir_.Write("partners/acme/schemas/" + name + ".json",
+               R"JSON({"table": ")JSON" + name + R"JSON(", "columns": [
+      {"name": "id", "type": "int64", "nullable": false}, {"name": "v", "type": "string"}],
+      "primary_key": ["id"], "merge": "upsert"})JSON");
+    std::string csv = "id,v\n";
+    for (int i = 0; i < 30000; ++i) csv += std::to_string(i) + ",value\n";
+    files.push_back({name + ".csv", csv});
+  }
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  std::filesystem::remove(dir_ / "partners/acme/schemas/orders.json");
+  // One manifest listing all three tables' files.
+  nlohmann::json m = {{"partner", "acme"}, {"date", kDate}};
+  m["files"] = nlohmann::json::array();
+  for (const auto& [name, content] : files) {
+    std::string key = "raw/acme/" + std::string(kDate) + "/" + name;
+    ASSERT_TRUE(Store()->Put(key, content).ok());
+    m["files"].push_back({{"key", key}, {"table", name.substr(0, name.size() - 4)}});
+  }
+  ASSERT_TRUE(
+      Store()->Put("manifests/acme/" + std::string(kDate) + "/extract.json", m.dump()).ok());
+  Load();
+  std::vector<pid_t> children;
+  for (int t = 1; t <= 3; ++t) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Status st = Run("merge", "acme", "{table: merge_table_" + std::to_string(t) + "}");
+      if (!st.ok()) std::fprintf(stderr, "child %d: %s\n", t, st.ToString().c_str());
+      _exit(st.ok() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  for (int t = 1; t <= 3; ++t) {
+    EXPECT_EQ(Scalar("SELECT count(*) FROM merge_table_" + std::to_string(t)), "30000");
+  }
+}
+
+TEST_F(MergeTest, PartnerWithoutTheTableSucceedsSayingSo) {
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: customers}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_NE(result.value("skipped", "").find("no schema for table customers"), std::string::npos);
+}
+
+TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "merge": "replace_date"})JSON");
+  Extracted({{"orders.csv", "order_id\n1\n2\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Extracted({});
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
+  EXPECT_EQ(result["files"], 0);
+  EXPECT_NE(result.value("note", "").find("no file"), std::string::npos);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+}
+
+TEST_F(MergeTest, MergeForOnePartnerNeverTouchesAnother) {
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n"}}, "acme");
+  ASSERT_TRUE(Run("merge", "acme").ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "warehouse/acme.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "warehouse/globex.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data/rejects/globex"));
+  // A manifest that points into another partner's raw area is refused.
+  nlohmann::json m = {
+      {"files", {{{"key", "raw/globex/2026-11-24/orders.csv"}, {"table", "orders"}}}}};
+  ASSERT_TRUE(Store()->Put("manifests/acme/2026-11-24/extract.json", m.dump()).ok());
+  Status st = Run("merge", "acme");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(MergeTest, SummaryCollectsStatsPrintsAndStoresThem) {
+  Extracted({{"orders.csv", "order_id,amount,status,extra\n1,1.00,a,z\n2,2.00,b,z\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  ::testing::internal::CaptureStdout();
+  Status st = Run("summary", "", "{}", &result);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_NE(out.find("acme"), std::string::npos);
+  EXPECT_NE(out.find("extra: extra"), std::string::npos) << out;
+  EXPECT_EQ(result["partners"]["acme"]["totals"]["rows_loaded"], 2);
+  EXPECT_EQ(result["partners"]["globex"]["tables"][0]["status"], "not_merged");
+  auto stored = Store()->Get("manifests/acme/2026-11-24/summary.json");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(nlohmann::json::parse(*stored)["tables"][0]["rows_inserted"], 2);
+  ASSERT_TRUE(Run("summary", "acme", "{}", &result).ok());
+  EXPECT_EQ(result["partner"], "acme");
+}
+
+TEST_F(MergeTest, ChecksFailOnErrorSeverityAndNameTheRows) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "status", "type": "string"}], "primary_key": ["order_id"], "merge": "upsert",
+    "checks": [
+      {"type": "not_null", "columns": ["status"], "severity": "warn"},
+      {"type": "accepted_values", "column": "status", "values": ["paid", "refunded"]},
+      {"type": "row_count", "min": 1, "max": 10},
+      {"type": "unique", "columns": ["order_id"]},
+      {"type": "reject_ratio", "max_ratio": 0.5},
+      {"type": "change_vs_previous", "max_change_percent": 50},
+      {"type": "sql", "name": "no_big_ids", "sql": "SELECT order_id FROM orders WHERE order_id > 100 AND _ingest_date = {date}"}
+    ]})JSON");
+  Extracted({{"orders.csv", "order_id,status\n1,paid\n2,\n3,lost\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("1 data-quality check(s) failed"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("status=lost"), std::string::npos) << st.message();
+  EXPECT_EQ(result["failed"], 1);
+  EXPECT_EQ(result["warnings"], 1);
+  for (const auto& c : result["checks"]) {
+    if (c["type"] == "accepted_values" || c["type"] == "not_null") {
+      EXPECT_FALSE(c["passed"].get<bool>()) << c.dump();
+    } else {
+      EXPECT_TRUE(c["passed"].get<bool>()) << c.dump();
+    }
+  }
+}
+
+TEST_F(MergeTest, RowCountAndChangeVsPreviousFailWhenOutOfBounds) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append",
+    "checks": [{"type": "row_count", "min": 3},
+               {"type": "change_vs_previous", "max_change_percent": 50}]})JSON");
+  date_ = "2026-11-23";
+  Extracted({{"orders.csv", "order_id\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  ASSERT_TRUE(Run("check", "acme", "{}", &result).ok()) << result.dump();
+  date_ = kDate;
+  Extracted({{"orders.csv", "order_id\n11\n12\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(result["failed"], 2);
+  EXPECT_NE(st.message().find("2 row(s) for 2026-11-24 (min 3"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("2 rows vs 10 on 2026-11-23: -80.0%"), std::string::npos)
+      << st.message();
+}
+
+TEST_F(MergeTest, SqlBuiltinRunsInEachPartnersDatabase) {
+  Status st = Run("sql", "",
+                  "{sql: \"CREATE TABLE IF NOT EXISTS marks(p TEXT, d TEXT); INSERT "
+                  "INTO marks VALUES ({partner}, {date});\"}");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Query("SELECT p, d FROM marks", "acme")[0][0], "acme");
+  EXPECT_EQ(Query("SELECT p FROM marks", "globex")[0][0], "globex");
+  Status bad = Run("sql", "acme", "{sql: \"SELECT * FROM missing_table\"}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.ToString().find("missing_table"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::tasks

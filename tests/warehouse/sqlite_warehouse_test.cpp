@@ -1,0 +1,270 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "testing/temp_dir.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice::warehouse {
+namespace {
+
+using testing::TempDir;
+
+config::TableSchema Schema(config::MergeMode mode, std::string table = "orders") {
+  config::TableSchema s;
+  s.table = std::move(table);
+  config::ColumnSchema id;
+  id.name = "order_id";
+  id.type = config::ColumnType::kInt64;
+  id.nullable = false;
+  config::ColumnSchema amount;
+  amount.name = "amount";
+  amount.type = config::ColumnType::kDecimal;
+  amount.precision = 12;
+  amount.scale = 2;
+  s.columns = {id, amount};
+  s.merge = mode;
+  if (mode == config::MergeMode::kUpsert) s.primary_key = {"order_id"};
+  return s;
+}
+
+struct Row {
+  int64_t id;
+  std::string amount;
+};
+
+Result<MergeCounts> Merge(Warehouse* wh, const config::TableSchema& schema,
+                          const std::vector<Row>& rows, const std::string& date = "2026-11-24",
+                          const std::string& file = "raw/acme/2026-11-24/orders.csv") {
+  MergeTarget t;
+  t.schema = &schema;
+  t.ingest_date = date;
+  t.run_id = "run1";
+  t.source_files = {file};
+  SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
+  for (const Row& r : rows) {
+    Value v[2];
+    v[0].kind = ValueKind::kInt;
+    v[0].i = r.id;
+    v[1].kind = ValueKind::kText;
+    v[1].s = r.amount;
+    SLUICE_RETURN_IF_ERROR(writer->Add(v, file, ""));
+  }
+  return writer->Commit();
+}
+
+std::vector<std::vector<std::optional<std::string>>> Rows(Warehouse* wh, const std::string& sql) {
+  auto r = wh->Query(sql);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->rows : decltype(r->rows){};
+}
+
+TEST(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
+  TempDir dir;
+  auto wh = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+  ASSERT_TRUE(wh.ok()) << wh.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir / "wh/acme.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "wh/globex.db"));
+  auto pg = OpenWarehouse("postgresql://u@h/db", dir.path(), "acme");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_FALSE(OpenWarehouse("sqlite://./wh", dir.path(), "../etc").ok());
+  EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
+}
+
+TEST(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "12.30"}, {2, "0.10"}}).ok());
+  auto rows = Rows(wh.get(),
+                   "SELECT amount, typeof(amount), _ingest_date, _run_id, _source_file FROM orders "
+                   "ORDER BY order_id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0][0], "12.30");
+  EXPECT_EQ(*rows[0][1], "text");
+  EXPECT_EQ(*rows[0][2], "2026-11-24");
+  EXPECT_EQ(*rows[0][3], "run1");
+  EXPECT_EQ(*rows[0][4], "raw/acme/2026-11-24/orders.csv");
+}
+
+TEST(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  auto c1 = Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}, {1, "9.00"}});
+  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
+  EXPECT_EQ(c1->loaded, 3);
+  EXPECT_EQ(c1->inserted, 2);
+  EXPECT_EQ(c1->updated, 1);
+  EXPECT_EQ(*Rows(wh.get(), "SELECT amount FROM orders WHERE order_id=1")[0][0], "9.00");
+  auto c2 = Merge(wh.get(), schema, {{2, "3.00"}, {3, "4.00"}});
+  EXPECT_EQ(c2->inserted, 1);
+  EXPECT_EQ(c2->updated, 1);
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "3");
+}
+
+TEST(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
+  for (auto mode :
+       {config::MergeMode::kUpsert, config::MergeMode::kAppend, config::MergeMode::kReplaceDate}) {
+    TempDir dir;
+    auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    auto schema = Schema(mode);
+    std::vector<Row> rows = {{1, "1.00"}, {2, "2.00"}};
+    ASSERT_TRUE(Merge(wh.get(), schema, rows, "2026-11-23").ok());
+    ASSERT_TRUE(Merge(wh.get(), schema, rows).ok());
+    auto first = Rows(wh.get(), "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1, 3");
+    ASSERT_TRUE(Merge(wh.get(), schema, rows).ok());
+    auto second = Rows(wh.get(), "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1, 3");
+    EXPECT_EQ(first, second) << "mode " << static_cast<int>(mode);
+    size_t expected = mode == config::MergeMode::kUpsert ? 2 : 4;  // two dates kept
+    EXPECT_EQ(second.size(), expected);
+  }
+}
+
+TEST(SqliteWarehouse, ReplaceDateReplacesOnlyThatDate) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kReplaceDate);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-23").ok());
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}).ok());
+  auto c = Merge(wh.get(), schema, {{3, "3.00"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->deleted, 2);
+  auto rows = Rows(wh.get(), "SELECT order_id FROM orders ORDER BY 1");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0][0], "1");
+  EXPECT_EQ(*rows[1][0], "3");
+}
+
+TEST(SqliteWarehouse, RollbackLeavesTableUnchanged) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  {
+    MergeTarget t{&schema, "2026-11-24", "run2", {"f"}};
+    auto w = *wh->BeginMerge(t);
+    Value v[2] = {{ValueKind::kInt, 5, 0, {}}, {ValueKind::kText, 0, 0, "5.00"}};
+    ASSERT_TRUE(w->Add(v, "f", "").ok());
+    w->Rollback();
+  }
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
+}
+
+TEST(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
+  TempDir dir;
+  auto schema = Schema(config::MergeMode::kUpsert);
+  {
+    auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  }
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto wh = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    if (!wh.ok()) _exit(3);
+    MergeTarget t{&schema, "2026-11-24", "run2", {"f"}};
+    auto w = (*wh)->BeginMerge(t);
+    if (!w.ok()) _exit(4);
+    for (int i = 0; i < 5000; ++i) {
+      Value v[2] = {{ValueKind::kInt, 100 + i, 0, {}}, {ValueKind::kText, 0, 0, "5.00"}};
+      if (!(*w)->Add(v, "f", "").ok()) _exit(5);
+    }
+    raise(SIGKILL);  // mid-table: rows written, no commit
+    _exit(6);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}).ok());
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "2");
+}
+
+TEST(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
+  TempDir dir;
+  std::vector<config::TableSchema> schemas;
+  for (int t = 0; t < 3; ++t) {
+    schemas.push_back(Schema(config::MergeMode::kUpsert, "merge_table_" + std::to_string(t + 1)));
+  }
+  std::vector<Status> results(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      auto wh = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+      if (!wh.ok()) {
+        results[t] = wh.status();
+        return;
+      }
+      for (int round = 0; round < 5; ++round) {
+        std::vector<Row> rows;
+        for (int i = 0; i < 2000; ++i) rows.push_back({i, std::to_string(round) + ".00"});
+        auto c = Merge(wh->get(), schemas[t], rows);
+        if (!c.ok()) {
+          results[t] = c.status();
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 3; ++t) EXPECT_TRUE(results[t].ok()) << results[t].ToString();
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  for (int t = 0; t < 3; ++t) {
+    EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM merge_table_" + std::to_string(t + 1))[0][0],
+              "2000");
+  }
+}
+
+TEST(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  auto wider = schema;
+  config::ColumnSchema note;
+  note.name = "note";
+  wider.columns.push_back(note);
+  MergeTarget t{&wider, "2026-11-24", "run2", {"f"}};
+  auto w = wh->BeginMerge(t);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  Value v[3] = {{ValueKind::kInt, 2, 0, {}},
+                {ValueKind::kText, 0, 0, "2.00"},
+                {ValueKind::kText, 0, 0, "hi"}};
+  ASSERT_TRUE((*w)->Add(v, "f", "").ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  auto rows = Rows(wh.get(), "SELECT note FROM orders ORDER BY order_id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_FALSE(rows[0][0].has_value());
+  EXPECT_EQ(*rows[1][0], "hi");
+
+  auto strict = wider;
+  config::ColumnSchema must;
+  must.name = "must";
+  must.nullable = false;
+  strict.columns.push_back(must);
+  MergeTarget t2{&strict, "2026-11-24", "run3", {"f"}};
+  auto bad = wh->BeginMerge(t2);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
+}
+
+TEST(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  ASSERT_TRUE(wh->Execute("CREATE TABLE t(x); INSERT INTO t VALUES (1);").ok());
+  Status bad = wh->Execute("INSERT INTO t VALUES (2); INSERT INTO nope VALUES (3);");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("nope"), std::string::npos) << bad.message();
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM t")[0][0], "1");
+}
+
+}  // namespace
+}  // namespace sluice::warehouse
