@@ -80,7 +80,8 @@ Status PostJson(const std::string& url, const std::string& json, int64_t timeout
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json.data());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(std::max<int64_t>(1, timeout_seconds)));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::max<int64_t>(1, timeout_seconds)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                   static_cast<long>(std::max<int64_t>(1, timeout_seconds)));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "sluice/" SLUICE_VERSION);
@@ -128,16 +129,15 @@ int Notifier::Notify(std::string_view event, const RunReport& report) {
   int sent = 0;
   for (const auto& a : alerts_) {
     if (std::find(a.on.begin(), a.on.end(), event) == a.on.end()) continue;
-    std::string where = a.loc.file.empty()
-                            ? std::string("sluice.yaml")
-                            : a.loc.file + ":" + std::to_string(a.loc.line);
+    std::string where = a.loc.file.empty() ? std::string("sluice.yaml")
+                                           : a.loc.file + ":" + std::to_string(a.loc.line);
     Status st = a.webhook.empty() ? RunCommand(a, event, report, json) : SendWebhook(a, json);
     if (st.ok()) {
       ++sent;
       log::Info("alert {} ({}) sent for run {}", event, where, report.run_id);
     } else {
-      log::Warn("alert {} ({}) for run {} was not delivered: {}; the run is not affected",
-                event, where, report.run_id, log::Redact(st.message()));
+      log::Warn("alert {} ({}) for run {} was not delivered: {}; the run is not affected", event,
+                where, report.run_id, log::Redact(st.message()));
     }
   }
   return sent;

@@ -57,7 +57,8 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url,
   }
   if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
     return Status::Unavailable(
-        "ledger: postgresql:// is not supported yet; use sqlite://./state/ledger.db in sluice.yaml");
+        "ledger: postgresql:// is not supported yet; use sqlite://./state/ledger.db in "
+        "sluice.yaml");
   }
   return Status::InvalidArgument("ledger URL \"" + url +
                                  "\" has an unknown scheme; use sqlite://FILE or postgresql://...");

@@ -46,10 +46,10 @@ bool IsFailure(State state);
 
 struct RunRecord {
   std::string run_id;
-  std::string workflow;      // the pipeline's workflow name
-  std::string pipeline_dir;  // absolute path of the pipeline folder
-  std::string logical_date;  // YYYY-MM-DD
-  std::string params;        // JSON object text: {"partners": [...], ...}
+  std::string workflow;           // the pipeline's workflow name
+  std::string pipeline_dir;       // absolute path of the pipeline folder
+  std::string logical_date;       // YYYY-MM-DD
+  std::string params;             // JSON object text: {"partners": [...], ...}
   std::string state = "running";  // running | success | failed | cancelled
   int64_t created_ms = 0;
   int64_t ended_ms = 0;

@@ -151,8 +151,7 @@ class SqliteLedger final : public Ledger {
     });
   }
 
-  Status FinishRun(const std::string& run_id, const std::string& state,
-                   int64_t ended_ms) override {
+  Status FinishRun(const std::string& run_id, const std::string& state, int64_t ended_ms) override {
     return Transaction([&]() -> Status {
       Stmt upd(db_, "UPDATE runs SET state=?1, ended_ms=?2 WHERE run_id=?3");
       SLUICE_RETURN_IF_ERROR(upd.prepared());
@@ -183,7 +182,8 @@ class SqliteLedger final : public Ledger {
     int rc = s.Step();
     if (rc == SQLITE_ROW) return ReadRun(s);
     if (rc == SQLITE_DONE) {
-      return Status::NotFound("no run \"" + run_id + "\" in the ledger; list runs with `sluice runs`");
+      return Status::NotFound("no run \"" + run_id +
+                              "\" in the ledger; list runs with `sluice runs`");
     }
     return Status::IoError(std::string("ledger: read failed: ") + sqlite3_errmsg(db_));
   }
@@ -230,7 +230,8 @@ class SqliteLedger final : public Ledger {
 
   Status RecordAttempt(const InstanceRecord& instance, const AttemptRecord& a) override {
     return Transaction([&]() -> Status {
-      Stmt s(db_, "INSERT OR REPLACE INTO attempts VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+      Stmt s(db_,
+             "INSERT OR REPLACE INTO attempts VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
       SLUICE_RETURN_IF_ERROR(s.prepared());
       s.Bind(1, a.run_id)
           .Bind(2, a.task_key)
@@ -314,14 +315,14 @@ Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::filesystem::path& fi
   std::error_code ec;
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
-    return Status::IoError("ledger: cannot open " + file.string() + ": " + msg +
-                           "; check the ledger: setting in sluice.yaml and the folder's permissions");
+    return Status::IoError(
+        "ledger: cannot open " + file.string() + ": " + msg +
+        "; check the ledger: setting in sluice.yaml and the folder's permissions");
   }
   sqlite3_busy_timeout(db, 10000);
   auto ledger = std::make_unique<SqliteLedger>(db);

@@ -114,8 +114,8 @@ Result<std::vector<std::string>> ResolvePartners(const config::Pipeline& pipelin
                                        "/partner.yaml)");
       }
       return Status::InvalidArgument("--partners: unknown partner \"" + id + "\"" +
-                                     DidYouMean(id, enabled) + "; enabled partners: " +
-                                     Join(enabled, ", "));
+                                     DidYouMean(id, enabled) +
+                                     "; enabled partners: " + Join(enabled, ", "));
     }
     if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
   }

@@ -19,11 +19,11 @@
 namespace sluice::workflow {
 
 struct LaunchSpec {
-  std::vector<std::string> argv;        // argv[0] is the program path
-  std::vector<std::string> extra_env;   // "KEY=VALUE", added to (and overriding) ours
-  std::filesystem::path cwd;            // working folder
-  std::filesystem::path log;            // stdout and stderr, appended
-  std::filesystem::path lock;           // flock()ed before launch, held by the attempt
+  std::vector<std::string> argv;       // argv[0] is the program path
+  std::vector<std::string> extra_env;  // "KEY=VALUE", added to (and overriding) ours
+  std::filesystem::path cwd;           // working folder
+  std::filesystem::path log;           // stdout and stderr, appended
+  std::filesystem::path lock;          // flock()ed before launch, held by the attempt
 };
 
 struct ExitInfo {

@@ -38,8 +38,7 @@ void OnStopSignal(int sig) {
 }
 
 int64_t WallMs(Clock* clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             clock->WallNow().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock->WallNow().time_since_epoch())
       .count();
 }
 
@@ -59,8 +58,8 @@ bool ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EP
 
 class Driver {
  public:
-  Driver(const config::Pipeline& pipeline, ledger::Ledger& ledger,
-         const SchedulerOptions& options, ledger::RunRecord run, std::vector<InstanceNode> nodes,
+  Driver(const config::Pipeline& pipeline, ledger::Ledger& ledger, const SchedulerOptions& options,
+         ledger::RunRecord run, std::vector<InstanceNode> nodes,
          std::vector<InstanceRecord> records)
       : pipeline_(pipeline),
         ledger_(ledger),
@@ -74,7 +73,8 @@ class Driver {
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
-    struct sigaction old_int {}, old_term {};
+    struct sigaction old_int {
+    }, old_term{};
     if (options_.handle_signals) {
       g_stop_signal = 0;
       struct sigaction sa {};
@@ -124,8 +124,8 @@ class Driver {
       for (Slot& s : slots_) {
         if (!s.kill_at && s.deadline && now >= *s.deadline) {
           s.timed_out = true;
-          Say(fmt::format("run {}: {} attempt {} timed out after {}s; sending SIGTERM",
-                          run_.run_id, nodes_[s.idx].Name(), s.attempt.attempt,
+          Say(fmt::format("run {}: {} attempt {} timed out after {}s; sending SIGTERM", run_.run_id,
+                          nodes_[s.idx].Name(), s.attempt.attempt,
                           nodes_[s.idx].task->timeout_seconds));
           executor_->Signal(s.handle, SIGTERM);
           s.kill_at = now + options_.kill_grace;
@@ -158,7 +158,9 @@ class Driver {
         continue;
       }
       Clock::Duration wait = std::chrono::milliseconds(200);
-      auto consider = [&](Clock::TimePoint t) { wait = std::min(wait, std::max(t - now, Clock::Duration(0))); };
+      auto consider = [&](Clock::TimePoint t) {
+        wait = std::min(wait, std::max(t - now, Clock::Duration(0)));
+      };
       for (const Slot& s : slots_) {
         if (s.kill_at && !s.killed) consider(*s.kill_at);
         if (!s.kill_at && s.deadline) consider(*s.deadline);
@@ -253,9 +255,18 @@ class Driver {
     SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
 
     LaunchSpec spec;
-    spec.argv = {options_.sluice_binary, "task", "exec", pipeline_.dir.string(), "--run",
-                 run_.run_id, "--task", node.task->task_key, "--attempt", std::to_string(n),
-                 "--date", run_.logical_date};
+    spec.argv = {options_.sluice_binary,
+                 "task",
+                 "exec",
+                 pipeline_.dir.string(),
+                 "--run",
+                 run_.run_id,
+                 "--task",
+                 node.task->task_key,
+                 "--attempt",
+                 std::to_string(n),
+                 "--date",
+                 run_.logical_date};
     if (!node.partner.empty()) {
       spec.argv.push_back("--partner");
       spec.argv.push_back(node.partner);
@@ -268,7 +279,8 @@ class Driver {
                       "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),
                       "SLUICE_OUTCOME_FILE=" + slot.paths.outcome.string(),
                       "SLUICE_PROGRESS_FILE=" + slot.paths.progress.string()};
-    if (!node.task->command.empty()) spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
+    if (!node.task->command.empty())
+      spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
     spec.cwd = pipeline_.dir;
     spec.log = slot.paths.log;
     spec.lock = slot.paths.lock;
@@ -284,8 +296,7 @@ class Driver {
     slot.handle = *handle;
     a.pid = *handle;
     SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
-    Say(fmt::format("run {}: {} attempt {} started (pid {})", run_.run_id, node.Name(), n,
-                    a.pid));
+    Say(fmt::format("run {}: {} attempt {} started (pid {})", run_.run_id, node.Name(), n, a.pid));
     slots_.push_back(std::move(slot));
     return Status::Ok();
   }
@@ -313,9 +324,10 @@ class Driver {
       a.error = launch_error;
     } else if (slot.timed_out) {
       a.state = State::kTimedOut;
-      a.error = fmt::format("timed out after {}s (timeout_seconds); the process group got "
-                            "SIGTERM{}",
-                            node.task->timeout_seconds, slot.killed ? ", then SIGKILL" : "");
+      a.error = fmt::format(
+          "timed out after {}s (timeout_seconds); the process group got "
+          "SIGTERM{}",
+          node.task->timeout_seconds, slot.killed ? ", then SIGKILL" : "");
     } else if (slot.cancelled) {
       a.state = State::kFailed;
       a.error = "cancelled: sluice was asked to stop (signal); run `sluice repair` to finish";
@@ -344,16 +356,16 @@ class Driver {
     if (a.state == State::kSuccess) {
       rec.state = State::kSuccess;
       rec.ended_ms = a.ended_ms;
-      Say(fmt::format("run {}: {} attempt {} succeeded in {}", run_.run_id, node.Name(),
-                      a.attempt, FormatSeconds(took)));
+      Say(fmt::format("run {}: {} attempt {} succeeded in {}", run_.run_id, node.Name(), a.attempt,
+                      FormatSeconds(took)));
     } else if (retry) {
       rec.state = State::kQueued;
       Clock::Duration backoff = Backoff(task, a.attempt);
       not_before_[slot.idx] = clock_->Now() + backoff;
       Say(fmt::format("run {}: {} attempt {} {}: {}; retrying in {} ({} of {} retries left)",
                       run_.run_id, node.Name(), a.attempt, ledger::StateName(a.state),
-                      FirstLine(a.error), FormatSeconds(backoff),
-                      task.max_retries + 1 - a.attempt, task.max_retries));
+                      FirstLine(a.error), FormatSeconds(backoff), task.max_retries + 1 - a.attempt,
+                      task.max_retries));
     } else {
       rec.state = a.state;
       rec.ended_ms = a.ended_ms;
@@ -394,8 +406,9 @@ class Driver {
   }
 
   alert::Notifier MakeNotifier() {
-    return alert::Notifier(pipeline_.settings.alerts,
-                           alert::NotifierOptions{.clock = nullptr, .working_dir = pipeline_.dir});
+    alert::NotifierOptions o;
+    o.working_dir = pipeline_.dir;
+    return alert::Notifier(pipeline_.settings.alerts, o);
   }
 
   void MaybeWarnDuration(Clock::TimePoint now) {
@@ -446,12 +459,13 @@ class Driver {
         } else if (p->bytes_done > 0) {
           detail = FormatBytes(p->bytes_done);
         }
-        if (p->rows_done > 0) detail += (detail.empty() ? "" : ", ") + std::to_string(p->rows_done) + " rows";
+        if (p->rows_done > 0)
+          detail += (detail.empty() ? "" : ", ") + std::to_string(p->rows_done) + " rows";
         if (!p->note.empty()) detail += "  " + p->note;
       }
-      out += fmt::format("  {:<32} {:<9} {:>8}  {}\n", nodes_[s.idx].Name(),
-                         s.kill_at ? "stopping" : "running", FormatSeconds(now - s.started),
-                         detail);
+      out +=
+          fmt::format("  {:<32} {:<9} {:>8}  {}\n", nodes_[s.idx].Name(),
+                      s.kill_at ? "stopping" : "running", FormatSeconds(now - s.started), detail);
     }
     fputs(out.c_str(), stderr);
     live_lines_ = static_cast<int>(slots_.size());
@@ -488,8 +502,8 @@ std::string MakeRunId(const Date& date, Clock* clock) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::random_device rd;
-  return fmt::format("{}_{:02}{:02}{:02}_{:04x}", date.ToString(), tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, rd() & 0xffff);
+  return fmt::format("{}_{:02}{:02}{:02}_{:04x}", date.ToString(), tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     rd() & 0xffff);
 }
 
 std::string WorkflowName(const config::Pipeline& pipeline) {
@@ -539,8 +553,8 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
   if (created.code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("refusing to start a second run: " + created.message() +
                                  "; wait for it to finish, or if its scheduler is gone, finish "
-                                 "it with `sluice repair " + pipeline.dir.string() +
-                                 " <RUN_ID>`");
+                                 "it with `sluice repair " +
+                                 pipeline.dir.string() + " <RUN_ID>`");
   }
   SLUICE_RETURN_IF_ERROR(created);
   log::Info("run {}: workflow {} for {}, {} instances, {} partners, parallelism {}", run.run_id,
@@ -560,7 +574,8 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     return Status::AlreadyExists("run " + run.run_id + " is active: scheduler pid " +
                                  std::to_string(run.scheduler_pid) +
                                  " is still running it; wait for it to finish or stop it "
-                                 "(kill -INT " + std::to_string(run.scheduler_pid) + ")");
+                                 "(kill -INT " +
+                                 std::to_string(run.scheduler_pid) + ")");
   }
   for (const std::string& t : request.tasks) {
     if (pipeline.workflow.Find(t) == nullptr) {
@@ -618,8 +633,7 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
         if (request.dry_run) break;
         if (!warned) {
           log::Info("repair: attempt {} of {}{} (pid {}) is still running; waiting for it",
-                    a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]",
-                    a.pid);
+                    a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]", a.pid);
           warned = true;
         }
         int64_t now_ms = WallMs(SystemClock::Default());
@@ -664,10 +678,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   std::vector<bool> rerun(nodes.size(), false);
   std::vector<int> seeds;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    bool chosen = request.tasks.empty()
-                      ? records[i].state != State::kSuccess
-                      : std::find(request.tasks.begin(), request.tasks.end(),
-                                  nodes[i].task->task_key) != request.tasks.end();
+    bool chosen = request.tasks.empty() ? records[i].state != State::kSuccess
+                                        : std::find(request.tasks.begin(), request.tasks.end(),
+                                                    nodes[i].task->task_key) != request.tasks.end();
     if (chosen) seeds.push_back(static_cast<int>(i));
   }
   bool follow = request.tasks.empty() || request.downstream;

@@ -30,16 +30,16 @@
 namespace sluice::workflow {
 
 struct SchedulerOptions {
-  int parallelism = 1;              // concurrent attempts, >= 1
-  std::string sluice_binary;        // path of the sluice executable (runs `task exec`)
-  std::string executor = "local";   // local (slurm later)
-  Clock* clock = nullptr;           // nullptr: the system clock
+  int parallelism = 1;             // concurrent attempts, >= 1
+  std::string sluice_binary;       // path of the sluice executable (runs `task exec`)
+  std::string executor = "local";  // local (slurm later)
+  Clock* clock = nullptr;          // nullptr: the system clock
   Clock::Duration kill_grace = std::chrono::seconds(10);  // SIGTERM -> SIGKILL
-  bool handle_signals = true;       // SIGINT/SIGTERM stop the run gracefully
+  bool handle_signals = true;                             // SIGINT/SIGTERM stop the run gracefully
   bool send_alerts = true;
   // Called with each finished attempt and each progress poll; may be empty. For displays.
   std::function<void(const std::string& line)> on_event;
-  bool live_display = false;        // redraw one line per running instance on stderr
+  bool live_display = false;  // redraw one line per running instance on stderr
 };
 
 struct RunRequest {

@@ -48,8 +48,9 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
       }
     }
     if (chosen == nullptr) {
-      std::cerr << "sluice logs: no attempt " << (args->attempt > 0 ? std::to_string(args->attempt) + " " : "")
-                << "of task \"" << args->task << "\""
+      std::cerr << "sluice logs: no attempt "
+                << (args->attempt > 0 ? std::to_string(args->attempt) + " " : "") << "of task \""
+                << args->task << "\""
                 << (args->partner.empty() ? "" : " for partner \"" + args->partner + "\"")
                 << " in run " << args->run_id;
       if (args->partner.empty() && !partners.empty()) {

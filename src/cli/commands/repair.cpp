@@ -43,7 +43,8 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     options.parallelism = DefaultParallelism(*pipeline, args->parallelism);
     options.sluice_binary = SelfExe();
     options.executor = args->executor;
-    options.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
+    options.kill_grace =
+        std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
     options.live_display = isatty(STDERR_FILENO) == 1;
     workflow::RepairRequest request;
     request.run_id = args->run_id;

@@ -31,8 +31,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    Result<Date> date = args->date.empty() ? Today(pipeline->settings.timezone)
-                                           : ParseDate(args->date);
+    Result<Date> date =
+        args->date.empty() ? Today(pipeline->settings.timezone) : ParseDate(args->date);
     if (!date.ok()) {
       std::cerr << "sluice run: --date: " << date.status().message() << " (use YYYY-MM-DD)\n";
       *exit_code = kExitUsage;
@@ -47,7 +47,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     options.parallelism = DefaultParallelism(*pipeline, args->parallelism);
     options.sluice_binary = SelfExe();
     options.executor = args->executor;
-    options.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
+    options.kill_grace =
+        std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
     options.live_display = isatty(STDERR_FILENO) == 1;
     workflow::RunRequest request;
     request.date = *date;

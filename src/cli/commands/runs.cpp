@@ -56,7 +56,8 @@ void RegisterRuns(CLI::App& app, int* exit_code) {
                     r.state.c_str(), FormatMs(r.created_ms).c_str(),
                     DurationSeconds(r.created_ms, r.ended_ms));
       }
-      if (runs->empty()) std::printf("(no runs yet: start one with `sluice run %s`)\n", args->dir.c_str());
+      if (runs->empty())
+        std::printf("(no runs yet: start one with `sluice run %s`)\n", args->dir.c_str());
     }
     *exit_code = kExitOk;
   });

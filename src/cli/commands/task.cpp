@@ -54,8 +54,8 @@ int RunShellCommand(const std::string& command) {
     if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
   } else if (WIFSIGNALED(status)) {
     o.signal = WTERMSIG(status);
-    o.error = "command killed by signal " + std::to_string(o.signal) + " (" +
-              strsignal(o.signal) + ")";
+    o.error =
+        "command killed by signal " + std::to_string(o.signal) + " (" + strsignal(o.signal) + ")";
   }
   SaveOutcome(o);
   if (o.signal != 0) return 128 + o.signal;
