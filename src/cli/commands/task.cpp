@@ -42,9 +42,15 @@ int RunShellCommand(const std::string& command) {
     return 127;
   }
   if (pid == 0) {
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
+  // SIGTERM reaches the whole process group: the command decides how to react within the
+  // grace period, and we stay to record how it ended (SIGKILL ends us all).
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
