@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS instances(
   run_id TEXT NOT NULL, task_key TEXT NOT NULL, partner TEXT NOT NULL, seq INTEGER NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL, started_ms INTEGER NOT NULL,
   ended_ms INTEGER NOT NULL, error TEXT NOT NULL, PRIMARY KEY(run_id, task_key, partner));
+CREATE INDEX IF NOT EXISTS instances_by_seq ON instances(run_id, seq);
 CREATE TABLE IF NOT EXISTS attempts(
   run_id TEXT NOT NULL, task_key TEXT NOT NULL, partner TEXT NOT NULL, attempt INTEGER NOT NULL,
   pid INTEGER NOT NULL, state TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL,
@@ -205,14 +206,24 @@ class SqliteLedger final : public Ledger {
   }
 
   Status PutInstanceLocked(const InstanceRecord& i) {
-    // Keep the original sequence number (DAG order) when replacing.
-    Stmt s(db_,
-           "INSERT INTO instances VALUES(?1,?2,?3,"
-           "(SELECT COALESCE(MAX(seq),0)+1 FROM instances WHERE run_id=?1),?4,?5,?6,?7,?8) "
-           "ON CONFLICT(run_id, task_key, partner) DO UPDATE SET state=excluded.state, "
-           "attempts=excluded.attempts, started_ms=excluded.started_ms, "
-           "ended_ms=excluded.ended_ms, error=excluded.error");
-    SLUICE_RETURN_IF_ERROR(s.prepared());
+    // Update first (the common case); insert with the next sequence number (DAG order) only
+    // when the instance is new.
+    Stmt upd(db_,
+             "UPDATE instances SET state=?4, attempts=?5, started_ms=?6, ended_ms=?7, error=?8 "
+             "WHERE run_id=?1 AND task_key=?2 AND partner=?3");
+    SLUICE_RETURN_IF_ERROR(upd.prepared());
+    BindInstance(upd, i);
+    SLUICE_RETURN_IF_ERROR(upd.Run());
+    if (sqlite3_changes(db_) > 0) return Status::Ok();
+    Stmt ins(db_,
+             "INSERT INTO instances VALUES(?1,?2,?3,"
+             "(SELECT COALESCE(MAX(seq),0)+1 FROM instances WHERE run_id=?1),?4,?5,?6,?7,?8)");
+    SLUICE_RETURN_IF_ERROR(ins.prepared());
+    BindInstance(ins, i);
+    return ins.Run();
+  }
+
+  static void BindInstance(Stmt& s, const InstanceRecord& i) {
     s.Bind(1, i.run_id)
         .Bind(2, i.task_key)
         .Bind(3, i.partner)
@@ -221,7 +232,6 @@ class SqliteLedger final : public Ledger {
         .Bind(6, i.started_ms)
         .Bind(7, i.ended_ms)
         .Bind(8, i.error);
-    return s.Run();
   }
 
   Status PutInstances(const std::vector<InstanceRecord>& instances) override {

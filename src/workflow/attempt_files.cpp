@@ -17,7 +17,9 @@ AttemptPaths PathsFor(const std::filesystem::path& logs_dir, const std::string& 
   p.log = p.dir / (n + ".log");
   p.outcome = p.dir / (n + ".outcome.json");
   p.progress = p.dir / (n + ".progress.json");
-  p.lock = p.dir / (n + ".lock");
+  // The log is the lock: the attempt's processes hold it open as stdout/stderr, and one file
+  // less per attempt matters for small tasks.
+  p.lock = p.log;
   return p;
 }
 
@@ -72,8 +74,10 @@ Status WriteOutcome(const std::filesystem::path& path, const Outcome& outcome) {
   j["error"] = outcome.error;
   auto result = nlohmann::json::parse(outcome.result, nullptr, false);
   j["result"] = result.is_discarded() ? nlohmann::json::object() : result;
+  // Atomic (rename) but not fsynced: it must survive the scheduler's death, which the page
+  // cache guarantees; after an OS crash the attempt is simply run again (tasks are idempotent).
   return WriteFileAtomically(path, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                             /*durable=*/true);
+                             /*durable=*/false);
 }
 
 std::optional<Outcome> ReadOutcome(const std::filesystem::path& path) {

@@ -4,12 +4,11 @@
 //   <logs>/<run>/<task>[.<partner>]/<n>.outcome.json   written last by `sluice task exec`:
 //                                                      {"exit_code", "signal", "error", "result"}
 //   <logs>/<run>/<task>[.<partner>]/<n>.progress.json  rewritten (atomically) while it runs
-//   <logs>/<run>/<task>[.<partner>]/<n>.lock           flock()ed by the attempt's processes
 //
 // The outcome file is what makes a scheduler crash harmless: an attempt that finishes while no
 // scheduler watches still records how it ended, and `sluice repair` reads it instead of running
-// the task again. The lock is held (inherited) by every process of the attempt, so "is it still
-// running?" has an answer that survives the scheduler. Thread-safety: pure functions.
+// the task again. The log is flock()ed and inherited by every process of the attempt, so "is it
+// still running?" has an answer that survives the scheduler. Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +25,7 @@ struct AttemptPaths {
   std::filesystem::path log;
   std::filesystem::path outcome;
   std::filesystem::path progress;
-  std::filesystem::path lock;
+  std::filesystem::path lock;  // the log itself: flock()ed while the attempt's processes live
 };
 
 // Paths of attempt `attempt` of (task, partner) in run `run_id` under `logs_dir`.
@@ -40,7 +39,8 @@ struct Outcome {
   std::string result = "{}";  // JSON object text
 };
 
-// Writes `outcome` atomically (temp file + rename + fsync). IoError on failure.
+// Writes `outcome` atomically (temp file + rename; no fsync: it must outlive the scheduler, not
+// the OS). IoError on failure.
 Status WriteOutcome(const std::filesystem::path& path, const Outcome& outcome);
 // The outcome, or nullopt when the file is missing or unreadable (the attempt died early).
 std::optional<Outcome> ReadOutcome(const std::filesystem::path& path);

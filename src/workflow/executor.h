@@ -24,6 +24,11 @@ struct LaunchSpec {
   std::filesystem::path cwd;           // working folder
   std::filesystem::path log;           // stdout and stderr, appended
   std::filesystem::path lock;          // flock()ed before launch, held by the attempt
+  // When set, argv is ignored: a forked copy of this process (no exec of sluice, which would
+  // cost more than a trivial task) runs `/bin/sh -c shell_command`, waits for it and writes
+  // `outcome` exactly as `sluice task exec` would.
+  std::string shell_command;
+  std::filesystem::path outcome;
 };
 
 struct ExitInfo {

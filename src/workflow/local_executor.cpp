@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 
+#include "workflow/attempt_files.h"
 #include "workflow/executor.h"
 
 extern char** environ;
@@ -59,7 +60,14 @@ class LocalExecutor final : public Executor {
     int log_fd = open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) return Status::FromErrno(errno, "cannot open attempt log " + spec.log.string());
     int lock_fd = -1;
-    if (!spec.lock.empty()) {
+    if (!spec.lock.empty() && spec.lock == spec.log) {
+      // The log doubles as the lock: every process of the attempt inherits it as stdout.
+      if (flock(log_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(log_fd);
+        return Status::FromErrno(e, "cannot lock " + spec.log.string());
+      }
+    } else if (!spec.lock.empty()) {
       lock_fd = open(spec.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
       if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
@@ -103,6 +111,11 @@ class LocalExecutor final : public Executor {
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(
         &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    if (!spec.shell_command.empty()) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      return ForkShim(spec, env_storage, log_fd, lock_fd);
+    }
     pid_t pid = 0;
     int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
@@ -135,6 +148,75 @@ class LocalExecutor final : public Executor {
   }
 
  private:
+  // The `sluice task exec` of a command task, without exec'ing sluice: fork, become the
+  // attempt's process group leader, run the shell, record the outcome, _exit.
+  Result<int> ForkShim(const LaunchSpec& spec, std::vector<std::string>& env, int log_fd,
+                       int lock_fd) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      int e = errno;
+      close(log_fd);
+      if (lock_fd >= 0) close(lock_fd);
+      return Status::FromErrno(e, "cannot fork for " + spec.log.string());
+    }
+    if (pid == 0) RunShim(spec, env, log_fd, lock_fd);  // never returns
+    setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+    close(log_fd);
+    if (lock_fd >= 0) close(lock_fd);
+    live_.insert(pid);
+    return static_cast<int>(pid);
+  }
+
+  [[noreturn]] static void RunShim(const LaunchSpec& spec, std::vector<std::string>& env,
+                                   int log_fd, int lock_fd) {
+    setpgid(0, 0);
+    signal(SIGCHLD, SIG_DFL);
+    // Like `sluice task exec`: SIGTERM is for the command; we stay to record how it ended.
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    if (lock_fd >= 0) dup2(lock_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) _exit(126);
+    std::vector<char*> envp;
+    for (std::string& kv : env) {
+      if (kv.rfind("SLUICE_COMMAND=", 0) != 0) envp.push_back(kv.data());
+    }
+    envp.push_back(nullptr);
+    pid_t sh = fork();
+    if (sh == 0) {
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      sigset_t empty;
+      sigemptyset(&empty);
+      sigprocmask(SIG_SETMASK, &empty, nullptr);
+      const char* argv[] = {"sh", "-c", spec.shell_command.c_str(), nullptr};
+      execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+      _exit(127);
+    }
+    Outcome o;
+    int status = 0;
+    if (sh < 0) {
+      o.exit_code = 127;
+      o.error = "cannot fork /bin/sh";
+    } else {
+      while (waitpid(sh, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFEXITED(status)) {
+        o.exit_code = WEXITSTATUS(status);
+        if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
+      } else if (WIFSIGNALED(status)) {
+        o.signal = WTERMSIG(status);
+        o.error = "command killed by signal " + std::to_string(o.signal) + " (" +
+                  strsignal(o.signal) + ")";
+      }
+    }
+    if (!spec.outcome.empty()) (void)WriteOutcome(spec.outcome, o);
+    _exit(o.signal != 0 ? 128 + o.signal : o.exit_code);
+  }
+
   std::vector<ExitInfo> Reap() {
     std::vector<ExitInfo> out;
     while (true) {

@@ -279,8 +279,12 @@ class Driver {
                       "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),
                       "SLUICE_OUTCOME_FILE=" + slot.paths.outcome.string(),
                       "SLUICE_PROGRESS_FILE=" + slot.paths.progress.string()};
-    if (!node.task->command.empty())
-      spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
+    // Set for builtins too (empty), so a value inherited from a parent sluice never leaks in.
+    spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
+    if (!node.task->command.empty()) {
+      spec.shell_command = node.task->command;
+      spec.outcome = slot.paths.outcome;
+    }
     spec.cwd = pipeline_.dir;
     spec.log = slot.paths.log;
     spec.lock = slot.paths.lock;
@@ -317,7 +321,12 @@ class Driver {
     a.ended_ms = WallMs(clock_);
     a.exit_code = exit.exit_code;
     a.signal = exit.signal;
-    std::optional<Outcome> outcome = ReadOutcome(slot.paths.outcome);
+    // A command task's outcome file says nothing its exit status does not, unless it failed;
+    // skipping the read keeps trivial tasks cheap.
+    std::optional<Outcome> outcome;
+    if (node.task->command.empty() || exit.exit_code != 0 || exit.signal != 0) {
+      outcome = ReadOutcome(slot.paths.outcome);
+    }
     if (outcome) a.result = outcome->result;
     if (!launch_error.empty()) {
       a.state = State::kFailed;
@@ -421,6 +430,17 @@ class Driver {
   }
 
   Result<RunOutcome> Finish() {
+    if (stopping_) {
+      // Instances that were waiting for a slot or a backoff go back to pending for repair.
+      std::vector<InstanceRecord> waiting;
+      for (InstanceRecord& rec : records_) {
+        if (rec.state == State::kQueued) {
+          rec.state = State::kPending;
+          waiting.push_back(rec);
+        }
+      }
+      if (!waiting.empty()) SLUICE_RETURN_IF_ERROR(ledger_.PutInstances(waiting));
+    }
     RunOutcome out;
     out.run_id = run_.run_id;
     for (const InstanceRecord& rec : records_) out.failed_instances += ledger::IsFailure(rec.state);
@@ -619,7 +639,7 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   }
 
   // Attempts a dead scheduler left "running": wait while their processes live (they hold the
-  // attempt's lock), then believe their outcome file.
+  // flock on the attempt's log), then believe their outcome file.
   std::filesystem::path logs_dir = LogsDir(pipeline);
   std::vector<std::pair<InstanceRecord, AttemptRecord>> resolved;
   for (AttemptRecord& a : attempts) {

@@ -109,15 +109,16 @@ class HttpSink {
           statuses_.pop_front();
         }
       }
-      std::string reply = "HTTP/1.1 " + std::to_string(status) +
-                          " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-      send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-      close(c);
+      // Recorded before answering, so a client that got its answer sees its request here.
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(std::move(req));
       }
       cv_.notify_all();
+      std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                          " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      close(c);
     }
   }
 

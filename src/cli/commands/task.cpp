@@ -89,6 +89,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     // Command tasks: the scheduler passes the command, so the pipeline is not parsed again per
     // attempt (it would dominate the cost of small tasks).
     std::string command = EnvOr("SLUICE_COMMAND");
+    unsetenv("SLUICE_COMMAND");  // not for the command's own children
     if (!command.empty()) {
       *exit_code = RunShellCommand(command);
       return;
