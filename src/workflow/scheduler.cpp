@@ -540,6 +540,18 @@ std::string Hostname() {
 
 }  // namespace
 
+Result<std::optional<std::string>> FindResumableRun(const config::Pipeline& pipeline,
+                                                    ledger::Ledger& ledger, const Date& date) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ledger::RunRecord> runs, ledger.ListRuns(1000));
+  const std::string workflow = WorkflowName(pipeline);
+  for (const ledger::RunRecord& r : runs) {  // newest first
+    if (r.workflow != workflow || r.logical_date != date.ToString()) continue;
+    if (r.state == "success") return std::optional<std::string>();
+    return std::optional<std::string>(r.run_id);
+  }
+  return std::optional<std::string>();
+}
+
 std::filesystem::path LogsDir(const config::Pipeline& pipeline) {
   return pipeline.Resolve(pipeline.settings.logs.empty() ? "./logs" : pipeline.settings.logs);
 }

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ struct RepairPlan {
 Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                              const RepairRequest& request, const SchedulerOptions& options,
                              RepairPlan* plan);
+
+// The newest run of this pipeline's workflow for `date` that did not succeed (the one
+// `sluice run --resume` repairs), or nullopt when there is none.
+Result<std::optional<std::string>> FindResumableRun(const config::Pipeline& pipeline,
+                                                    ledger::Ledger& ledger, const Date& date);
 
 // The logs folder of the pipeline (settings.logs resolved against the folder).
 std::filesystem::path LogsDir(const config::Pipeline& pipeline);

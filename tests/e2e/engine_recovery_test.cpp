@@ -240,3 +240,37 @@ TEST(EngineRecovery, UnreachableWebhookNeverFailsASuccessfulRun) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, RunResumeRepairsTheUnfinishedRunOfThatDate) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: resume
+tasks:
+  - task_key: a
+    command: 'echo a >> side.txt'
+  - task_key: b
+    depends_on: [a]
+    command: 'test -e fixed && echo b >> side.txt'
+)");
+  auto first = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  std::string run_id = LatestRunId(dir);
+  dir.Write("fixed", "");
+  auto resumed = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("run " + run_id + ": success"), std::string::npos)
+      << resumed.output;
+  EXPECT_EQ(LatestRunId(dir), run_id) << "no new run was created";
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
+  // Nothing left to resume: --resume starts a fresh run.
+  auto fresh = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_NE(LatestRunId(dir), run_id);
+}
+
+}  // namespace
+}  // namespace sluice

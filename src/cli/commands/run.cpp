@@ -14,6 +14,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     std::string dir, date, partners, executor = "local";
     int parallelism = 0;
     double grace_seconds = 10;
+    bool resume = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
@@ -25,6 +26,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", args->resume,
+                "Repair the newest unfinished run of this date instead of starting a new one");
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "run");
     if (!pipeline) {
@@ -53,6 +56,28 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     workflow::RunRequest request;
     request.date = *date;
     if (!args->partners.empty()) request.partners = Split(args->partners, ',');
+    if (args->resume) {
+      auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date);
+      if (!resumable.ok()) {
+        std::cerr << "sluice run: " << resumable.status().ToString() << "\n";
+        *exit_code = kExitFailures;
+        return;
+      }
+      if (resumable->has_value()) {
+        workflow::RepairRequest repair;
+        repair.run_id = **resumable;
+        std::cerr << "sluice run --resume: repairing run " << repair.run_id << "\n";
+        auto repaired = workflow::RepairRun(*pipeline, *ledger, repair, options, nullptr);
+        if (!repaired.ok()) {
+          std::cerr << "sluice run: " << repaired.status().ToString() << "\n";
+          *exit_code = ExitCodeFor(repaired.status());
+          return;
+        }
+        std::cout << "run " << repaired->run_id << ": " << repaired->state << "\n";
+        *exit_code = repaired->state == "success" ? kExitOk : kExitFailures;
+        return;
+      }
+    }
     auto outcome = workflow::StartRun(*pipeline, *ledger, request, options);
     if (!outcome.ok()) {
       std::cerr << "sluice run: " << outcome.status().ToString() << "\n";
