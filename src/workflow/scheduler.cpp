@@ -559,6 +559,10 @@ std::filesystem::path LogsDir(const config::Pipeline& pipeline) {
 Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                             const RunRequest& request, const SchedulerOptions& options) {
   if (options.sluice_binary.empty()) return Status::InvalidArgument("scheduler: no sluice binary");
+  if (!options.executor.empty() && options.executor != "local") {
+    // Refused before anything is written, so no run is left behind.
+    return MakeExecutor(options.executor).status();
+  }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> partners,
                           ResolvePartners(pipeline, request.partners));
   Clock* clock = options.clock ? options.clock : SystemClock::Default();
@@ -734,6 +738,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   }
   if (request.dry_run) {
     return RunOutcome{run.run_id, "dry_run", 0};
+  }
+  if (!options.executor.empty() && options.executor != "local") {
+    return MakeExecutor(options.executor).status();
   }
   SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.scheduler_pid, getpid()));
   for (const auto& [rec, a] : resolved) SLUICE_RETURN_IF_ERROR(ledger.RecordAttempt(rec, a));

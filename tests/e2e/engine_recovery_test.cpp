@@ -274,3 +274,47 @@ tasks:
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, SigtermStopsTheRunLikeSigint) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: term
+tasks:
+  - task_key: a
+    for_each: partner
+    command: 'echo $$ > "$SLUICE_PARTNER.pid"; echo started > "$SLUICE_PARTNER.fifo"; sleep 300'
+)");
+  MakeFifo(dir / "acme.fifo");
+  MakeFifo(dir / "globex.fifo");
+  pid_t pid = StartSluice(
+      {"run", dir.path().string(), "--date", "2026-11-24", "--parallelism", "2"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "acme.fifo"), "started");
+  ASSERT_EQ(ReadFifo(dir / "globex.fifo"), "started");
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  EXPECT_TRUE(ProcessGone(ReadPid(dir / "acme.pid")));
+  EXPECT_TRUE(ProcessGone(ReadPid(dir / "globex.pid")));
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show["state"], "cancelled");
+  for (const auto& [name, inst] : InstancesByName(show)) {
+    EXPECT_EQ(inst["state"], "failed") << name;
+    EXPECT_EQ(inst["history"].size(), 1u) << name;
+    EXPECT_EQ(inst["history"][0]["state"], "failed") << name;
+  }
+}
+
+TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor slurm");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("slurm is not built yet"), std::string::npos) << r.output;
+  EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
+}
+
+}  // namespace
+}  // namespace sluice
