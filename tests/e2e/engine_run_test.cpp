@@ -202,3 +202,35 @@ TEST(EngineRun, UsageAndConfigErrorsExitTwo) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRun, ShowReportsTheProgressOfRunningAttempts) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: progress
+tasks:
+  - task_key: loading
+    command: 'printf "{\"bytes_done\":5,\"bytes_total\":10,\"rows_done\":3,\"note\":\"orders.csv\"}" > "$SLUICE_PROGRESS_FILE"; echo started > a.fifo; cat go.fifo > /dev/null'
+)");
+  MakeFifo(dir / "a.fifo");
+  MakeFifo(dir / "go.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  std::string run_id = LatestRunId(dir);
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["loading"]["state"], "running");
+  EXPECT_EQ(inst["loading"]["progress"]["rows_done"], 3);
+  EXPECT_EQ(inst["loading"]["progress"]["bytes_total"], 10);
+  auto table = RunCommand(Sluice() + " show " + Q(dir.path()) + " " + run_id);
+  EXPECT_NE(table.output.find("3 rows (orders.csv)"), std::string::npos) << table.output;
+  WriteFifo(dir / "go.fifo", "go");
+  EXPECT_EQ(WaitExit(pid), 0) << ReadFile(dir / "run.log");
+  inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_TRUE(inst["loading"]["progress"].is_null());
+}
+
+}  // namespace
+}  // namespace sluice

@@ -6,11 +6,31 @@
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "core/strings.h"
+#include "workflow/attempt_files.h"
+#include "workflow/scheduler.h"
 
 namespace sluice::cli {
 
 namespace {
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// What a running attempt last reported through its progress file, if anything.
+std::optional<workflow::ProgressSnapshot> RunningProgress(const config::Pipeline& pipeline,
+                                                          const ledger::InstanceRecord& i) {
+  if (i.state != ledger::State::kRunning || i.attempts <= 0) return std::nullopt;
+  return workflow::ReadProgress(
+      workflow::PathsFor(workflow::LogsDir(pipeline), i.run_id, i.task_key, i.partner, i.attempts)
+          .progress);
+}
+
+std::string Describe(const workflow::ProgressSnapshot& p) {
+  std::string out = "progress: " + FormatBytes(p.bytes_done);
+  if (p.bytes_total > 0) out += " / " + FormatBytes(p.bytes_total);
+  if (p.rows_done > 0) out += ", " + std::to_string(p.rows_done) + " rows";
+  if (!p.note.empty()) out += " (" + p.note + ")";
+  return out;
+}
 }  // namespace
 
 void RegisterShow(CLI::App& app, int* exit_code) {
@@ -70,7 +90,15 @@ void RegisterShow(CLI::App& app, int* exit_code) {
                              {"error", a->error},
                              {"result", r}});
         }
+        nlohmann::json progress = nullptr;
+        if (auto p = RunningProgress(*pipeline, i)) {
+          progress = {{"bytes_done", p->bytes_done},
+                      {"bytes_total", p->bytes_total},
+                      {"rows_done", p->rows_done},
+                      {"note", p->note}};
+        }
         list.push_back({{"task", i.task_key},
+                        {"progress", progress},
                         {"partner", i.partner},
                         {"state", ledger::StateName(i.state)},
                         {"attempts", i.attempts},
@@ -103,7 +131,9 @@ void RegisterShow(CLI::App& app, int* exit_code) {
         std::printf("%-28s %-12s %-16s %8d %9s  %s\n", i.task_key.c_str(),
                     i.partner.empty() ? "-" : i.partner.c_str(),
                     std::string(ledger::StateName(i.state)).c_str(), i.attempts, dur.c_str(),
-                    FirstLine(i.error).c_str());
+                    i.error.empty() && RunningProgress(*pipeline, i)
+                        ? Describe(*RunningProgress(*pipeline, i)).c_str()
+                        : FirstLine(i.error).c_str());
       }
     }
     *exit_code = kExitOk;
