@@ -153,8 +153,13 @@ class Driver {
           }
         }
         if (!next) break;  // nothing running, nothing waiting: the run is over
-        // Only backoff remains: let the clock pass (a FakeClock advances instantly).
-        clock_->SleepFor(*next - now);
+        // Only backoff remains: let the clock pass. A FakeClock advances instantly; on the real
+        // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not).
+        if (dynamic_cast<SystemClock*>(clock_) != nullptr) {
+          (void)executor_->Wait(std::min<Clock::Duration>(*next - now, std::chrono::seconds(1)));
+        } else {
+          clock_->SleepFor(*next - now);
+        }
         continue;
       }
       Clock::Duration wait = std::chrono::milliseconds(200);

@@ -318,3 +318,31 @@ TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, SigintDuringALongBackoffStopsTheRunAtOnce) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: backoff
+tasks:
+  - task_key: a
+    command: 'echo failing > a.fifo; exit 1'
+    max_retries: 3
+    min_retry_interval_millis: 600000
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "failing");
+  kill(pid, SIGINT);
+  // Without an interruptible wait this would block for the ten-minute backoff (ctest timeout).
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show["state"], "cancelled");
+  EXPECT_EQ(InstancesByName(show)["a"]["attempts"], 1);
+}
+
+}  // namespace
+}  // namespace sluice
