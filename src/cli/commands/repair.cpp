@@ -1,11 +1,80 @@
+#include <unistd.h>
+
 #include "cli/commands/commands.h"
-#include "cli/commands/not_implemented.h"
+#include "cli/commands/engine_common.h"
+#include "core/strings.h"
+#include "workflow/scheduler.h"
 
 namespace sluice::cli {
 
 void RegisterRepair(CLI::App& app, int* exit_code) {
-  RegisterNotImplemented(app, "repair", "Re-run what failed in a run, and what depends on it",
-                         exit_code);
+  auto* cmd = app.add_subcommand(
+      "repair", "Re-run what failed in a run (and what depends on it), keeping successes");
+  struct Args {
+    std::string dir, run_id, tasks, executor = "local";
+    bool downstream = false, dry_run = false;
+    int parallelism = 0;
+    double grace_seconds = 10;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
+  cmd->add_option("RUN_ID", args->run_id, "The run to repair (see `sluice runs`)")->required();
+  cmd->add_option("--tasks", args->tasks, "Re-run these tasks (comma-separated) instead");
+  cmd->add_flag("--downstream", args->downstream, "With --tasks: also what depends on them");
+  cmd->add_flag("--dry-run", args->dry_run, "Print the plan without running it");
+  cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--executor", args->executor, "local (default) or slurm");
+  cmd->add_option("--kill-grace-seconds", args->grace_seconds,
+                  "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([args, exit_code] {
+    auto pipeline = LoadPipelineOrReport(args->dir, "repair");
+    if (!pipeline) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    auto ledger = OpenLedgerOrReport(*pipeline, "repair");
+    if (!ledger) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    workflow::SchedulerOptions options;
+    options.parallelism = DefaultParallelism(*pipeline, args->parallelism);
+    options.sluice_binary = SelfExe();
+    options.executor = args->executor;
+    options.kill_grace =
+        std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
+    options.live_display = isatty(STDERR_FILENO) == 1;
+    workflow::RepairRequest request;
+    request.run_id = args->run_id;
+    if (!args->tasks.empty()) {
+      for (const std::string& t : Split(args->tasks, ',')) {
+        std::string key(Trim(t));
+        if (!key.empty()) request.tasks.push_back(key);
+      }
+    }
+    request.downstream = args->downstream;
+    request.dry_run = args->dry_run;
+    workflow::RepairPlan plan;
+    auto outcome = workflow::RepairRun(*pipeline, *ledger, request, options, &plan);
+    if (!outcome.ok()) {
+      std::cerr << "sluice repair: " << outcome.status().ToString() << "\n";
+      *exit_code = ExitCodeFor(outcome.status());
+      return;
+    }
+    if (args->dry_run) {
+      for (const std::string& r : plan.recovered) std::cout << "would resolve " << r << "\n";
+      std::cout << "repair of run " << args->run_id << " would re-run " << plan.rerun.size()
+                << " instance(s):\n";
+      for (const std::string& r : plan.rerun) std::cout << "  " << r << "\n";
+      *exit_code = kExitOk;
+      return;
+    }
+    std::cout << "run " << outcome->run_id << ": " << outcome->state << " (re-ran "
+              << plan.rerun.size() << " instance(s))\n";
+    *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
+  });
 }
 
 }  // namespace sluice::cli

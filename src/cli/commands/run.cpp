@@ -1,10 +1,96 @@
+#include <unistd.h>
+
 #include "cli/commands/commands.h"
-#include "cli/commands/not_implemented.h"
+#include "cli/commands/engine_common.h"
+#include "core/date.h"
+#include "core/strings.h"
+#include "workflow/scheduler.h"
 
 namespace sluice::cli {
 
 void RegisterRun(CLI::App& app, int* exit_code) {
-  RegisterNotImplemented(app, "run", "Run the workflow once", exit_code);
+  auto* cmd = app.add_subcommand("run", "Run the workflow once for a date");
+  struct Args {
+    std::string dir, date, partners, executor = "local";
+    int parallelism = 0;
+    double grace_seconds = 10;
+    bool resume = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
+  cmd->add_option("--date", args->date, "Logical date YYYY-MM-DD (default: today in the timezone)");
+  cmd->add_option("--partners", args->partners, "Only these partners, comma-separated");
+  cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--executor", args->executor, "local (default) or slurm");
+  cmd->add_option("--kill-grace-seconds", args->grace_seconds,
+                  "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", args->resume,
+                "Repair the newest unfinished run of this date instead of starting a new one");
+  cmd->callback([args, exit_code] {
+    auto pipeline = LoadPipelineOrReport(args->dir, "run");
+    if (!pipeline) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    Result<Date> date =
+        args->date.empty() ? Today(pipeline->settings.timezone) : ParseDate(args->date);
+    if (!date.ok()) {
+      std::cerr << "sluice run: --date: " << date.status().message() << " (use YYYY-MM-DD)\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    auto ledger = OpenLedgerOrReport(*pipeline, "run");
+    if (!ledger) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    workflow::SchedulerOptions options;
+    options.parallelism = DefaultParallelism(*pipeline, args->parallelism);
+    options.sluice_binary = SelfExe();
+    options.executor = args->executor;
+    options.kill_grace =
+        std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
+    options.live_display = isatty(STDERR_FILENO) == 1;
+    workflow::RunRequest request;
+    request.date = *date;
+    if (!args->partners.empty()) request.partners = Split(args->partners, ',');
+    if (args->resume) {
+      auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date);
+      if (!resumable.ok()) {
+        std::cerr << "sluice run: " << resumable.status().ToString() << "\n";
+        *exit_code = kExitFailures;
+        return;
+      }
+      if (resumable->has_value()) {
+        workflow::RepairRequest repair;
+        repair.run_id = **resumable;
+        std::cerr << "sluice run --resume: repairing run " << repair.run_id << "\n";
+        auto repaired = workflow::RepairRun(*pipeline, *ledger, repair, options, nullptr);
+        if (!repaired.ok()) {
+          std::cerr << "sluice run: " << repaired.status().ToString() << "\n";
+          *exit_code = ExitCodeFor(repaired.status());
+          return;
+        }
+        std::cout << "run " << repaired->run_id << ": " << repaired->state << "\n";
+        *exit_code = repaired->state == "success" ? kExitOk : kExitFailures;
+        return;
+      }
+    }
+    auto outcome = workflow::StartRun(*pipeline, *ledger, request, options);
+    if (!outcome.ok()) {
+      std::cerr << "sluice run: " << outcome.status().ToString() << "\n";
+      *exit_code = ExitCodeFor(outcome.status());
+      return;
+    }
+    std::cout << "run " << outcome->run_id << ": " << outcome->state << "\n";
+    if (outcome->state != "success") {
+      std::cout << "see `sluice show " << args->dir << " " << outcome->run_id
+                << "`, then `sluice repair " << args->dir << " " << outcome->run_id << "`\n";
+    }
+    *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
+  });
 }
 
 }  // namespace sluice::cli

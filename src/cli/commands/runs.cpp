@@ -1,10 +1,66 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands/commands.h"
-#include "cli/commands/not_implemented.h"
+#include "cli/commands/engine_common.h"
 
 namespace sluice::cli {
 
 void RegisterRuns(CLI::App& app, int* exit_code) {
-  RegisterNotImplemented(app, "runs", "List runs, newest first", exit_code);
+  auto* cmd = app.add_subcommand("runs", "List runs, newest first");
+  struct Args {
+    std::string dir;
+    bool json = false;
+    int limit = 50;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
+  cmd->add_flag("--json", args->json, "Machine-readable output (docs/cli.md)");
+  cmd->add_option("--limit", args->limit, "At most this many runs (default 50)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([args, exit_code] {
+    auto pipeline = LoadPipelineOrReport(args->dir, "runs");
+    if (!pipeline) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    auto ledger = OpenLedgerOrReport(*pipeline, "runs");
+    if (!ledger) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    auto runs = ledger->ListRuns(args->limit);
+    if (!runs.ok()) {
+      std::cerr << "sluice runs: " << runs.status().ToString() << "\n";
+      *exit_code = kExitFailures;
+      return;
+    }
+    if (args->json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : *runs) {
+        out.push_back({{"run_id", r.run_id},
+                       {"workflow", r.workflow},
+                       {"date", r.logical_date},
+                       {"state", r.state},
+                       {"started_ms", r.created_ms},
+                       {"ended_ms", r.ended_ms},
+                       {"duration_seconds", DurationSeconds(r.created_ms, r.ended_ms)},
+                       {"scheduler_pid", r.scheduler_pid}});
+      }
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::printf("%-28s %-10s %-10s %-19s %10s\n", "RUN", "DATE", "STATE", "STARTED (UTC)",
+                  "DURATION");
+      for (const auto& r : *runs) {
+        std::printf("%-28s %-10s %-10s %-19s %9.1fs\n", r.run_id.c_str(), r.logical_date.c_str(),
+                    r.state.c_str(), FormatMs(r.created_ms).c_str(),
+                    DurationSeconds(r.created_ms, r.ended_ms));
+      }
+      if (runs->empty())
+        std::printf("(no runs yet: start one with `sluice run %s`)\n", args->dir.c_str());
+    }
+    *exit_code = kExitOk;
+  });
 }
 
 }  // namespace sluice::cli

@@ -1,11 +1,156 @@
+// `sluice task exec`: one attempt of one task instance, run by the scheduler as a child in its
+// own process group (or by hand, for debugging). It writes the attempt's outcome file last
+// (SLUICE_OUTCOME_FILE), so a scheduler that died meanwhile can still learn how it ended.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
 #include "cli/commands/commands.h"
-#include "cli/commands/not_implemented.h"
+#include "cli/commands/engine_common.h"
+#include "core/date.h"
+#include "tasks/task_context.h"
+#include "workflow/attempt_files.h"
 
 namespace sluice::cli {
 
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : fallback;
+}
+
+void SaveOutcome(const workflow::Outcome& outcome) {
+  std::string path = EnvOr("SLUICE_OUTCOME_FILE");
+  if (path.empty()) return;
+  Status st = workflow::WriteOutcome(path, outcome);
+  if (!st.ok()) std::cerr << "sluice task exec: " << st.ToString() << "\n";
+}
+
+// Runs `command` under /bin/sh -c in this process group; returns the exit code to use.
+int RunShellCommand(const std::string& command) {
+  std::cout.flush();
+  pid_t pid = fork();
+  if (pid < 0) {
+    workflow::Outcome o;
+    o.exit_code = 127;
+    o.error = "cannot fork /bin/sh: " + std::string(strerror(errno));
+    SaveOutcome(o);
+    return 127;
+  }
+  if (pid == 0) {
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // SIGTERM reaches the whole process group: the command decides how to react within the
+  // grace period, and we stay to record how it ended (SIGKILL ends us all).
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  workflow::Outcome o;
+  if (WIFEXITED(status)) {
+    o.exit_code = WEXITSTATUS(status);
+    if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
+  } else if (WIFSIGNALED(status)) {
+    o.signal = WTERMSIG(status);
+    o.error =
+        "command killed by signal " + std::to_string(o.signal) + " (" + strsignal(o.signal) + ")";
+  }
+  SaveOutcome(o);
+  if (o.signal != 0) return 128 + o.signal;
+  return o.exit_code;
+}
+
+}  // namespace
+
 void RegisterTask(CLI::App& app, int* exit_code) {
-  RegisterNotImplemented(app, "task", "Internal: run one attempt of a task (used by the scheduler)",
-                         exit_code);
+  auto* task = app.add_subcommand("task", "Internal: run one attempt of a task (used by run)");
+  task->require_subcommand(1);
+  auto* exec = task->add_subcommand("exec", "Run one attempt of one task instance");
+  struct Args {
+    std::string dir, run_id, task, partner, date;
+    int attempt = 1;
+  };
+  auto args = std::make_shared<Args>();
+  exec->add_option("DIR", args->dir, "Pipeline folder")->required();
+  exec->add_option("--run", args->run_id, "Run id")->required();
+  exec->add_option("--task", args->task, "Task key")->required();
+  exec->add_option("--partner", args->partner, "Partner (per-partner tasks)");
+  exec->add_option("--attempt", args->attempt, "Attempt number")->check(CLI::PositiveNumber);
+  exec->add_option("--date", args->date, "Logical date YYYY-MM-DD")->required();
+  exec->callback([args, exit_code] {
+    // Command tasks: the scheduler passes the command, so the pipeline is not parsed again per
+    // attempt (it would dominate the cost of small tasks).
+    std::string command = EnvOr("SLUICE_COMMAND");
+    unsetenv("SLUICE_COMMAND");  // not for the command's own children
+    if (!command.empty()) {
+      *exit_code = RunShellCommand(command);
+      return;
+    }
+    auto date = ParseDate(args->date);
+    auto pipeline = LoadPipelineOrReport(args->dir, "task exec");
+    workflow::Outcome outcome;
+    if (!date.ok() || !pipeline) {
+      outcome.exit_code = kExitUsage;
+      outcome.error = date.ok() ? "configuration errors in " + args->dir : date.status().ToString();
+      SaveOutcome(outcome);
+      *exit_code = kExitUsage;
+      return;
+    }
+    const config::TaskConfig* cfg = pipeline->workflow.Find(args->task);
+    if (cfg == nullptr) {
+      outcome.exit_code = kExitUsage;
+      outcome.error = "no task \"" + args->task + "\" in " + args->dir + "/workflow.yaml";
+      std::cerr << "sluice task exec: " << outcome.error << "\n";
+      SaveOutcome(outcome);
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (!cfg->command.empty()) {
+      *exit_code = RunShellCommand(cfg->command);
+      return;
+    }
+    tasks::TaskContext ctx;
+    ctx.pipeline = &*pipeline;
+    ctx.task = cfg;
+    ctx.run_id = args->run_id;
+    ctx.date = *date;
+    ctx.partner = args->partner;
+    ctx.attempt = args->attempt;
+    std::string progress_path = EnvOr("SLUICE_PROGRESS_FILE");
+    auto last_write = std::chrono::steady_clock::time_point{};
+    if (!progress_path.empty()) {
+      // At most four rewrites a second: cheap for the task, fresh enough for a display.
+      ctx.progress = [progress_path, last_write](const tasks::Progress& p) mutable {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_write < std::chrono::milliseconds(250)) return;
+        last_write = now;
+        (void)workflow::WriteProgress(progress_path,
+                                      {p.bytes_done, p.bytes_total, p.rows_done, p.note});
+      };
+    }
+    Status st = tasks::RunBuiltin(ctx);
+    outcome.result = ctx.result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (st.ok()) {
+      outcome.exit_code = 0;
+      std::cout << "task " << args->task
+                << (args->partner.empty() ? "" : " (partner " + args->partner + ")")
+                << " succeeded: " << outcome.result << "\n";
+    } else {
+      outcome.exit_code = kExitFailures;
+      outcome.error = st.ToString();
+      std::cerr << "task " << args->task << " failed: " << outcome.error << "\n";
+    }
+    SaveOutcome(outcome);
+    *exit_code = outcome.exit_code;
+  });
 }
 
 }  // namespace sluice::cli

@@ -1,0 +1,98 @@
+// cli/commands/engine_common.h: what run, repair, runs, show and logs share: loading the
+// pipeline (errors printed, exit 2), opening its ledger, and small formatting helpers.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cli/commands/commands.h"
+#include "config/pipeline_config.h"
+#include "core/status.h"
+#include "ledger/ledger.h"
+
+namespace sluice::cli {
+
+// Loads the pipeline folder, printing warnings and errors on stderr. nullopt after an error.
+inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& dir,
+                                                            const char* command) {
+  config::Diagnostics diags;
+  auto pipeline = config::LoadPipeline(dir, {.diagnostics = &diags});
+  if (!pipeline.ok()) {
+    for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
+    if (diags.items().empty()) std::cerr << pipeline.status().ToString() << "\n";
+    std::cerr << "sluice " << command << ": " << dir
+              << " has configuration errors; fix them (see `sluice validate " << dir << "`)\n";
+    return std::nullopt;
+  }
+  return std::move(pipeline).value();
+}
+
+// Opens the pipeline's ledger, printing the error on failure.
+inline std::unique_ptr<ledger::Ledger> OpenLedgerOrReport(const config::Pipeline& pipeline,
+                                                          const char* command) {
+  auto ledger = ledger::OpenLedger(pipeline.settings.ledger, pipeline.dir);
+  if (!ledger.ok()) {
+    std::cerr << "sluice " << command << ": " << ledger.status().ToString() << "\n";
+    return nullptr;
+  }
+  return std::move(ledger).value();
+}
+
+// The path of the running sluice binary (for `sluice task exec` children).
+inline std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "sluice";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+inline int DefaultParallelism(const config::Pipeline& pipeline, int flag) {
+  if (flag > 0) return flag;
+  if (pipeline.settings.parallelism > 0) return pipeline.settings.parallelism;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+// "2026-11-24 15:30:12" (UTC) for a millisecond timestamp; "-" for 0.
+inline std::string FormatMs(int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Seconds between two timestamps; a running item counts until now.
+inline double DurationSeconds(int64_t started_ms, int64_t ended_ms) {
+  if (started_ms <= 0) return 0;
+  int64_t end = ended_ms > 0 ? ended_ms : NowMs();
+  return static_cast<double>(end - started_ms) / 1000.0;
+}
+
+inline int ExitCodeFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+      return kExitUsage;
+    default:
+      return kExitFailures;
+  }
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,126 @@
+#include "workflow/dag.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/strings.h"
+
+namespace sluice::workflow {
+
+std::string InstanceNode::Name() const {
+  return partner.empty() ? task->task_key : task->task_key + "[" + partner + "]";
+}
+
+std::vector<InstanceNode> BuildInstances(const config::WorkflowConfig& workflow,
+                                         const std::vector<std::string>& partners) {
+  // Kahn's algorithm, always taking the earliest task in file order that is ready, so the
+  // order is stable and readable. The config loader has already rejected cycles and unknown keys.
+  const size_t n = workflow.tasks.size();
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < n; ++i) index[workflow.tasks[i].task_key] = i;
+  std::vector<bool> placed(n, false);
+  std::vector<size_t> order;
+  while (order.size() < n) {
+    bool progressed = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (placed[i]) continue;
+      bool ready = true;
+      for (const std::string& d : workflow.tasks[i].depends_on) {
+        auto it = index.find(d);
+        if (it != index.end() && !placed[it->second]) ready = false;
+      }
+      if (!ready) continue;
+      placed[i] = true;
+      order.push_back(i);
+      progressed = true;
+      break;
+    }
+    if (!progressed) break;  // a cycle slipped through validation: drop the rest
+  }
+
+  std::vector<InstanceNode> nodes;
+  // task index -> instance indices (one per partner, or one)
+  std::map<size_t, std::vector<int>> by_task;
+  for (size_t ti : order) {
+    const config::TaskConfig& task = workflow.tasks[ti];
+    std::vector<std::string> instance_partners =
+        task.for_each_partner ? partners : std::vector<std::string>{""};
+    for (const std::string& partner : instance_partners) {
+      InstanceNode node;
+      node.task = &task;
+      node.partner = partner;
+      for (const std::string& d : task.depends_on) {
+        auto it = index.find(d);
+        if (it == index.end()) continue;
+        const config::TaskConfig& up = workflow.tasks[it->second];
+        for (int ui : by_task[it->second]) {
+          // Per-partner to per-partner: only the same partner's instance.
+          if (task.for_each_partner && up.for_each_partner && nodes[ui].partner != partner) {
+            continue;
+          }
+          node.deps.push_back(ui);
+        }
+      }
+      int me = static_cast<int>(nodes.size());
+      for (int ui : node.deps) nodes[ui].dependents.push_back(me);
+      nodes.push_back(std::move(node));
+      by_task[ti].push_back(me);
+    }
+  }
+  return nodes;
+}
+
+Decision Decide(config::RunIf run_if, const std::vector<ledger::State>& upstream) {
+  if (upstream.empty()) return Decision::kRun;
+  size_t success = 0, failed = 0;
+  for (ledger::State s : upstream) {
+    if (s == ledger::State::kSuccess) ++success;
+    if (ledger::IsFailure(s)) ++failed;
+  }
+  const size_t total = upstream.size();
+  switch (run_if) {
+    case config::RunIf::kAllSuccess:
+      if (success == total) return Decision::kRun;
+      return failed > 0 ? Decision::kUpstreamFailed : Decision::kSkip;
+    case config::RunIf::kAllDone:
+      return Decision::kRun;
+    case config::RunIf::kNoneFailed:
+      return failed == 0 ? Decision::kRun : Decision::kUpstreamFailed;
+    case config::RunIf::kAtLeastOneSuccess:
+      if (success > 0) return Decision::kRun;
+      return failed > 0 ? Decision::kUpstreamFailed : Decision::kSkip;
+    case config::RunIf::kAtLeastOneFailed:
+      return failed > 0 ? Decision::kRun : Decision::kSkip;
+    case config::RunIf::kAllFailed:
+      return failed == total ? Decision::kRun : Decision::kSkip;
+  }
+  return Decision::kRun;
+}
+
+Result<std::vector<std::string>> ResolvePartners(const config::Pipeline& pipeline,
+                                                 const std::vector<std::string>& requested) {
+  std::vector<std::string> enabled;
+  for (const config::PartnerConfig* p : pipeline.EnabledPartners()) enabled.push_back(p->id);
+  if (requested.empty()) return enabled;
+  std::vector<std::string> out;
+  for (const std::string& raw : requested) {
+    std::string id(Trim(raw));
+    if (id.empty()) continue;
+    if (std::find(enabled.begin(), enabled.end(), id) == enabled.end()) {
+      const config::PartnerConfig* p = pipeline.FindPartner(id);
+      if (p != nullptr) {
+        return Status::InvalidArgument("--partners: partner \"" + id +
+                                       "\" is disabled (enabled: false in partners/" + id +
+                                       "/partner.yaml)");
+      }
+      return Status::InvalidArgument("--partners: unknown partner \"" + id + "\"" +
+                                     DidYouMean(id, enabled) +
+                                     "; enabled partners: " + Join(enabled, ", "));
+    }
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace sluice::workflow

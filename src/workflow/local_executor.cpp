@@ -1,0 +1,261 @@
+// local_executor.cpp: attempts as child processes, each in its own process group.
+//
+// posix_spawn (vfork-like, cheap even for a big scheduler) starts `sluice task exec` with
+// stdout/stderr on the log, its own process group, default signal dispositions and an empty
+// signal mask. SIGCHLD writes to a self-pipe, so Wait() sleeps in poll() instead of spinning.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "workflow/attempt_files.h"
+#include "workflow/executor.h"
+
+extern char** environ;
+
+namespace sluice::workflow {
+
+namespace {
+
+int g_wake_pipe[2] = {-1, -1};
+
+void OnSigchld(int) { WakeExecutor(); }
+
+void EnsureWakePipe() {
+  if (g_wake_pipe[0] >= 0) return;
+  if (pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    g_wake_pipe[0] = g_wake_pipe[1] = -1;
+  }
+}
+
+class LocalExecutor final : public Executor {
+ public:
+  LocalExecutor() {
+    EnsureWakePipe();
+    // Orphaned grandchildren (a command's children whose leader was killed) come to us, so
+    // the whole group is reaped, not left as zombies of init.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct sigaction sa {};
+    sa.sa_handler = &OnSigchld;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, &old_sigchld_);
+  }
+  ~LocalExecutor() override {
+    for (int pid : live_) kill(-pid, SIGKILL);
+    for (int pid : live_) waitpid(pid, nullptr, 0);
+    sigaction(SIGCHLD, &old_sigchld_, nullptr);
+  }
+
+  Result<int> Launch(const LaunchSpec& spec) override {
+    int log_fd = open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) return Status::FromErrno(errno, "cannot open attempt log " + spec.log.string());
+    int lock_fd = -1;
+    if (!spec.lock.empty() && spec.lock == spec.log) {
+      // The log doubles as the lock: every process of the attempt inherits it as stdout.
+      if (flock(log_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(log_fd);
+        return Status::FromErrno(e, "cannot lock " + spec.log.string());
+      }
+    } else if (!spec.lock.empty()) {
+      lock_fd = open(spec.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(log_fd);
+        if (lock_fd >= 0) close(lock_fd);
+        return Status::FromErrno(e, "cannot lock " + spec.lock.string());
+      }
+    }
+    std::vector<std::string> env_storage;
+    std::set<std::string> overridden;
+    for (const std::string& kv : spec.extra_env) overridden.insert(kv.substr(0, kv.find('=')));
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv(*e);
+      if (!overridden.contains(kv.substr(0, kv.find('=')))) env_storage.push_back(std::move(kv));
+    }
+    for (const std::string& kv : spec.extra_env) env_storage.push_back(kv);
+    std::vector<char*> envp;
+    for (std::string& kv : env_storage) envp.push_back(kv.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_storage = spec.argv;
+    std::vector<char*> argv;
+    for (std::string& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    // fd 3 carries the attempt's lock into the child and everything it starts.
+    if (lock_fd >= 0) posix_spawn_file_actions_adddup2(&actions, lock_fd, 3);
+    if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults, empty;
+    sigemptyset(&defaults);
+    for (int s : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT}) sigaddset(&defaults, s);
+    sigemptyset(&empty);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    if (!spec.shell_command.empty()) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      return ForkShim(spec, env_storage, log_fd, lock_fd);
+    }
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(log_fd);
+    // The child holds the lock now (same open file description); our copy can go.
+    if (lock_fd >= 0) close(lock_fd);
+    if (rc != 0) return Status::FromErrno(rc, "cannot start " + spec.argv[0]);
+    live_.insert(pid);
+    return static_cast<int>(pid);
+  }
+
+  void Signal(int handle, int sig) override {
+    if (handle > 0) kill(-handle, sig);
+  }
+
+  std::vector<ExitInfo> Wait(Clock::Duration timeout) override {
+    std::vector<ExitInfo> out = Reap();
+    if (!out.empty()) return out;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    if (ms < 0) ms = 0;
+    if (g_wake_pipe[0] >= 0) {
+      pollfd pfd{g_wake_pipe[0], POLLIN, 0};
+      poll(&pfd, 1, static_cast<int>(std::min<int64_t>(ms, 1000)));
+      char buf[256];
+      while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
+      }
+    }
+    return Reap();
+  }
+
+ private:
+  // The `sluice task exec` of a command task, without exec'ing sluice: fork, become the
+  // attempt's process group leader, run the shell, record the outcome, _exit.
+  Result<int> ForkShim(const LaunchSpec& spec, std::vector<std::string>& env, int log_fd,
+                       int lock_fd) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      int e = errno;
+      close(log_fd);
+      if (lock_fd >= 0) close(lock_fd);
+      return Status::FromErrno(e, "cannot fork for " + spec.log.string());
+    }
+    if (pid == 0) RunShim(spec, env, log_fd, lock_fd);  // never returns
+    setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+    close(log_fd);
+    if (lock_fd >= 0) close(lock_fd);
+    live_.insert(pid);
+    return static_cast<int>(pid);
+  }
+
+  [[noreturn]] static void RunShim(const LaunchSpec& spec, std::vector<std::string>& env,
+                                   int log_fd, int lock_fd) {
+    setpgid(0, 0);
+    signal(SIGCHLD, SIG_DFL);
+    // Like `sluice task exec`: SIGTERM is for the command; we stay to record how it ended.
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    if (lock_fd >= 0) dup2(lock_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) _exit(126);
+    std::vector<char*> envp;
+    for (std::string& kv : env) {
+      if (kv.rfind("SLUICE_COMMAND=", 0) != 0) envp.push_back(kv.data());
+    }
+    envp.push_back(nullptr);
+    pid_t sh = fork();
+    if (sh == 0) {
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      sigset_t empty;
+      sigemptyset(&empty);
+      sigprocmask(SIG_SETMASK, &empty, nullptr);
+      const char* argv[] = {"sh", "-c", spec.shell_command.c_str(), nullptr};
+      execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+      _exit(127);
+    }
+    Outcome o;
+    int status = 0;
+    if (sh < 0) {
+      o.exit_code = 127;
+      o.error = "cannot fork /bin/sh";
+    } else {
+      while (waitpid(sh, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFEXITED(status)) {
+        o.exit_code = WEXITSTATUS(status);
+        if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
+      } else if (WIFSIGNALED(status)) {
+        o.signal = WTERMSIG(status);
+        o.error = "command killed by signal " + std::to_string(o.signal) + " (" +
+                  strsignal(o.signal) + ")";
+      }
+    }
+    if (!spec.outcome.empty()) (void)WriteOutcome(spec.outcome, o);
+    _exit(o.signal != 0 ? 128 + o.signal : o.exit_code);
+  }
+
+  std::vector<ExitInfo> Reap() {
+    std::vector<ExitInfo> out;
+    while (true) {
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      if (!live_.erase(pid)) continue;  // an orphaned grandchild: reaped, nothing to record
+      ExitInfo info;
+      info.handle = pid;
+      if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) info.signal = WTERMSIG(status);
+      out.push_back(info);
+    }
+    return out;
+  }
+
+  std::set<int> live_;
+  struct sigaction old_sigchld_ {};
+};
+
+}  // namespace
+
+void WakeExecutor() {
+  if (g_wake_pipe[1] >= 0) {
+    int saved = errno;
+    char c = 1;
+    ssize_t ignored = write(g_wake_pipe[1], &c, 1);
+    (void)ignored;
+    errno = saved;
+  }
+}
+
+Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name) {
+  if (name.empty() || name == "local") return std::unique_ptr<Executor>(new LocalExecutor());
+  if (name == "slurm") {
+    return Status::InvalidArgument(
+        "--executor slurm is not built yet; use --executor local (the default)");
+  }
+  return Status::InvalidArgument("unknown executor \"" + name + "\"; use local");
+}
+
+}  // namespace sluice::workflow

@@ -1,0 +1,91 @@
+// workflow/scheduler.h: runs a workflow's task instances as a DAG, records everything in the
+// ledger, and repairs runs that failed or whose scheduler died.
+//
+// Instance states (in the ledger):
+//   pending --deps done, run_if says run--> queued --slot free, backoff over--> running
+//   running --exit 0--> success
+//   running --fails, retries left--> queued (not before now + base * 2^(attempt-1))
+//   running --fails, none left--> failed | timed_out
+//   pending --run_if says no--> upstream_failed | skipped
+// Each attempt: the ledger row is written (running) before the process starts, so a crash at
+// any point leaves either nothing started or a row `sluice repair` can resolve through the
+// attempt's lock and outcome file (workflow/attempt_files.h). Timeouts: SIGTERM to the group,
+// SIGKILL after `kill_grace`. SIGINT/SIGTERM to the scheduler: no new launches, running
+// attempts terminated and recorded as failed, run state "cancelled".
+// Time for backoff and deadlines comes from the injected Clock.
+// Thread-safety: one scheduler call per process at a time (it owns SIGCHLD while it runs).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/pipeline_config.h"
+#include "core/clock.h"
+#include "core/date.h"
+#include "core/status.h"
+#include "ledger/ledger.h"
+
+namespace sluice::workflow {
+
+struct SchedulerOptions {
+  int parallelism = 1;             // concurrent attempts, >= 1
+  std::string sluice_binary;       // path of the sluice executable (runs `task exec`)
+  std::string executor = "local";  // local (slurm later)
+  Clock* clock = nullptr;          // nullptr: the system clock
+  Clock::Duration kill_grace = std::chrono::seconds(10);  // SIGTERM -> SIGKILL
+  bool handle_signals = true;                             // SIGINT/SIGTERM stop the run gracefully
+  bool send_alerts = true;
+  // Called with each finished attempt and each progress poll; may be empty. For displays.
+  std::function<void(const std::string& line)> on_event;
+  bool live_display = false;  // redraw one line per running instance on stderr
+};
+
+struct RunRequest {
+  Date date;
+  std::vector<std::string> partners;  // empty: every enabled partner
+};
+
+struct RunOutcome {
+  std::string run_id;
+  std::string state;  // success | failed | cancelled
+  int failed_instances = 0;
+};
+
+// Creates a run in the ledger and drives it to the end. AlreadyExists when a run of this
+// workflow and date is active (the message names it); InvalidArgument for unknown partners.
+// A run that ends with failures is a normal outcome (state "failed"), not an error.
+Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                            const RunRequest& request, const SchedulerOptions& options);
+
+struct RepairRequest {
+  std::string run_id;
+  std::vector<std::string> tasks;  // empty: every instance that did not succeed
+  bool downstream = false;         // with tasks: also what depends on them
+  bool dry_run = false;
+};
+
+struct RepairPlan {
+  std::vector<std::string> rerun;      // instance names ("merge[acme]") that will run again
+  std::vector<std::string> recovered;  // orphaned attempts resolved from their outcome files
+};
+
+// Resolves attempts left "running" by a dead scheduler (waiting for live ones, reading outcome
+// files), then re-runs the chosen instances and what depends on them, keeping successes.
+// With dry_run, only `plan` is filled and nothing is written. AlreadyExists when the run's
+// scheduler is still alive; NotFound for an unknown run; InvalidArgument for unknown tasks.
+Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                             const RepairRequest& request, const SchedulerOptions& options,
+                             RepairPlan* plan);
+
+// The newest run of this pipeline's workflow for `date` that did not succeed (the one
+// `sluice run --resume` repairs), or nullopt when there is none.
+Result<std::optional<std::string>> FindResumableRun(const config::Pipeline& pipeline,
+                                                    ledger::Ledger& ledger, const Date& date);
+
+// The logs folder of the pipeline (settings.logs resolved against the folder).
+std::filesystem::path LogsDir(const config::Pipeline& pipeline);
+
+}  // namespace sluice::workflow

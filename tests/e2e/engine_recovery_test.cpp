@@ -1,0 +1,348 @@
+// End-to-end tests of failure handling: per-partner isolation and repair, a SIGKILLed
+// scheduler, SIGINT, one active run per date, and webhook alerts to a real HTTP server.
+// Handshakes with running tasks go through FIFOs, never sleeps.
+#include <gtest/gtest.h>
+
+#include "alert/http_sink.h"
+#include "e2e/engine_e2e_util.h"
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    out.push_back(text.substr(start, nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(EngineRecovery, PartnerFailureIsIsolatedAndRepairRerunsOnlyItsChain) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: iso
+tasks:
+  - task_key: extract
+    for_each: partner
+    command: 'if [ "$SLUICE_PARTNER" = globex ] && [ ! -e globex-fixed ]; then echo "bad archive" >&2; exit 1; fi; echo "extract $SLUICE_PARTNER" >> side.txt'
+  - task_key: merge
+    depends_on: [extract]
+    for_each: partner
+    command: 'echo "merge $SLUICE_PARTNER" >> side.txt'
+  - task_key: summary
+    depends_on: [merge]
+    command: 'echo summary >> side.txt'
+)");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  std::string run_id = LatestRunId(dir);
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["extract[acme]"]["state"], "success");
+  EXPECT_EQ(inst["merge[acme]"]["state"], "success");
+  EXPECT_EQ(inst["extract[globex]"]["state"], "failed");
+  EXPECT_EQ(inst["merge[globex]"]["state"], "upstream_failed");
+  EXPECT_EQ(inst["summary"]["state"], "upstream_failed");
+
+  auto dry = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id + " --dry-run");
+  EXPECT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("would re-run 3 instance(s)"), std::string::npos) << dry.output;
+  EXPECT_EQ(dry.output.find("acme"), std::string::npos) << dry.output;
+
+  dir.Write("globex-fixed", "");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  auto show = ShowJson(dir, run_id);
+  EXPECT_EQ(show["state"], "success");
+  inst = InstancesByName(show);
+  EXPECT_EQ(inst["extract[acme]"]["attempts"], 1);
+  EXPECT_EQ(inst["merge[acme]"]["attempts"], 1);
+  EXPECT_EQ(inst["extract[globex]"]["attempts"], 2);
+  EXPECT_EQ(inst["merge[globex]"]["attempts"], 1);
+  EXPECT_EQ(inst["summary"]["attempts"], 1);
+  EXPECT_EQ(Lines(ReadFile(dir / "side.txt")),
+            (std::vector<std::string>{"extract acme", "extract globex", "merge acme",
+                                      "merge globex", "summary"}));
+}
+
+TEST(EngineRecovery, SchedulerKilledMidRunThenRepairDoesEverySuccessExactlyOnce) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: crash
+tasks:
+  - task_key: a
+    command: 'echo a >> side.txt'
+  - task_key: b
+    depends_on: [a]
+    command: 'echo started > b.fifo; cat go.fifo > /dev/null; echo b >> side.txt'
+  - task_key: c
+    depends_on: [b]
+    command: 'echo c >> side.txt'
+)");
+  MakeFifo(dir / "b.fifo");
+  MakeFifo(dir / "go.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "b.fifo"), "started");  // b is running now
+  kill(pid, SIGKILL);
+  EXPECT_EQ(WaitExit(pid), -SIGKILL);
+  std::string run_id = LatestRunId(dir);
+  auto before = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(before["b"]["state"], "running");
+  EXPECT_EQ(before["c"]["state"], "pending");
+  // b outlives its scheduler and finishes on its own; repair must not run it again.
+  WriteFifo(dir / "go.fifo", "go");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output << ReadFile(dir / "run.log");
+  auto show = ShowJson(dir, run_id);
+  EXPECT_EQ(show["state"], "success");
+  auto inst = InstancesByName(show);
+  EXPECT_EQ(inst["a"]["attempts"], 1);
+  EXPECT_EQ(inst["b"]["attempts"], 1);
+  EXPECT_EQ(inst["b"]["state"], "success");
+  EXPECT_EQ(inst["c"]["attempts"], 1);
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\nc\n");
+}
+
+TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: crash2
+tasks:
+  - task_key: a
+    command: 'if [ -e ok ]; then echo a >> side.txt; exit 0; fi; echo $$ > a.pid; echo started > a.fifo; exec sleep 300'
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  // The attempt dies too (as if the machine's OOM killer took both).
+  pid_t a = ReadPid(dir / "a.pid");
+  ASSERT_GT(a, 0);
+  kill(a, SIGKILL);
+  dir.Write("ok", "");
+  std::string run_id = LatestRunId(dir);
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["a"]["state"], "success");
+  EXPECT_EQ(inst["a"]["attempts"], 2);
+  EXPECT_EQ(inst["a"]["history"][0]["state"], "failed");
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\n");
+}
+
+TEST(EngineRecovery, SigintStopsTheRunRecordsItAndRepairFinishesIt) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: stop
+tasks:
+  - task_key: a
+    command: 'if [ -e ok ]; then exit 0; fi; echo $$ > a.pid; echo started > a.fifo; sleep 300'
+  - task_key: b
+    depends_on: [a]
+    command: 'echo b >> side.txt'
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  EXPECT_TRUE(ProcessGone(ReadPid(dir / "a.pid")));
+  std::string run_id = LatestRunId(dir);
+  auto show = ShowJson(dir, run_id);
+  EXPECT_EQ(show["state"], "cancelled");
+  auto inst = InstancesByName(show);
+  EXPECT_EQ(inst["a"]["state"], "failed");
+  EXPECT_NE(inst["a"]["error"].get<std::string>().find("cancelled"), std::string::npos);
+  EXPECT_EQ(inst["b"]["state"], "pending");
+  EXPECT_FALSE(std::filesystem::exists(dir / "side.txt"));
+  dir.Write("ok", "");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "b\n");
+}
+
+TEST(EngineRecovery, OnlyOneActiveRunPerPipelineAndDate) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: single
+tasks:
+  - task_key: a
+    command: 'echo started > a.fifo; cat go.fifo > /dev/null'
+)");
+  MakeFifo(dir / "a.fifo");
+  MakeFifo(dir / "go.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  std::string first = LatestRunId(dir);
+  auto second = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find(first), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("still active"), std::string::npos) << second.output;
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + first);
+  EXPECT_EQ(repair.exit_code, 2) << repair.output;
+  EXPECT_NE(repair.output.find("is active"), std::string::npos) << repair.output;
+  WriteFifo(dir / "go.fifo", "go");
+  EXPECT_EQ(WaitExit(pid), 0) << ReadFile(dir / "run.log");
+  EXPECT_EQ(LatestRunId(dir), first) << "the refused run left nothing in the ledger";
+}
+
+TEST(EngineRecovery, FailureWebhookIsPostedOncePerRunWithTheFailedInstances) {
+  HttpSink sink;
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: alerting
+tasks:
+  - task_key: extract
+    for_each: partner
+    command: 'if [ "$SLUICE_PARTNER" = globex ]; then echo "globex archive truncated" >&2; exit 2; fi'
+    max_retries: 2
+    min_retry_interval_millis: 1
+)",
+                      "alerts:\n  - on: [failure]\n    webhook: ${SLUICE_TEST_WEBHOOK}\n");
+  std::string secret_url = sink.Url("/services/T0KEN-s3cret");
+  auto r = RunCommand("SLUICE_TEST_WEBHOOK='" + secret_url + "' " + Sluice() + " run " +
+                      Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find("T0KEN-s3cret"), std::string::npos) << "secrets never logged";
+  auto reqs = sink.WaitFor(1);
+  ASSERT_EQ(reqs.size(), 1u) << "one alert per run, not one per attempt";
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].path, "/services/T0KEN-s3cret");
+  auto j = nlohmann::json::parse(reqs[0].body);
+  EXPECT_EQ(j["event"], "failure");
+  EXPECT_EQ(j["run_id"], LatestRunId(dir));
+  EXPECT_EQ(j["workflow"], "alerting");
+  EXPECT_EQ(j["date"], "2026-11-24");
+  EXPECT_EQ(j["state"], "failed");
+  ASSERT_EQ(j["failed"].size(), 1u);
+  EXPECT_EQ(j["failed"][0]["task"], "extract");
+  EXPECT_EQ(j["failed"][0]["partner"], "globex");
+  EXPECT_EQ(j["failed"][0]["attempts"], 3);
+  EXPECT_NE(j["failed"][0]["log_tail"].get<std::string>().find("globex archive truncated"),
+            std::string::npos);
+}
+
+TEST(EngineRecovery, UnreachableWebhookNeverFailsASuccessfulRun) {
+  int port;
+  {
+    HttpSink probe;
+    port = probe.port();
+  }
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: ok\ntasks:\n  - task_key: a\n    command: 'true'\n",
+                      "alerts:\n  - on: [success]\n    webhook: http://127.0.0.1:" +
+                          std::to_string(port) + "/x\n    timeout_seconds: 2\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("was not delivered"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, RunResumeRepairsTheUnfinishedRunOfThatDate) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: resume
+tasks:
+  - task_key: a
+    command: 'echo a >> side.txt'
+  - task_key: b
+    depends_on: [a]
+    command: 'test -e fixed && echo b >> side.txt'
+)");
+  auto first = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  std::string run_id = LatestRunId(dir);
+  dir.Write("fixed", "");
+  auto resumed = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("run " + run_id + ": success"), std::string::npos)
+      << resumed.output;
+  EXPECT_EQ(LatestRunId(dir), run_id) << "no new run was created";
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
+  // Nothing left to resume: --resume starts a fresh run.
+  auto fresh = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_NE(LatestRunId(dir), run_id);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, SigtermStopsTheRunLikeSigint) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: term
+tasks:
+  - task_key: a
+    for_each: partner
+    command: 'echo $$ > "$SLUICE_PARTNER.pid"; echo started > "$SLUICE_PARTNER.fifo"; sleep 300'
+)");
+  MakeFifo(dir / "acme.fifo");
+  MakeFifo(dir / "globex.fifo");
+  pid_t pid = StartSluice(
+      {"run", dir.path().string(), "--date", "2026-11-24", "--parallelism", "2"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "acme.fifo"), "started");
+  ASSERT_EQ(ReadFifo(dir / "globex.fifo"), "started");
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  EXPECT_TRUE(ProcessGone(ReadPid(dir / "acme.pid")));
+  EXPECT_TRUE(ProcessGone(ReadPid(dir / "globex.pid")));
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show["state"], "cancelled");
+  for (const auto& [name, inst] : InstancesByName(show)) {
+    EXPECT_EQ(inst["state"], "failed") << name;
+    EXPECT_EQ(inst["history"].size(), 1u) << name;
+    EXPECT_EQ(inst["history"][0]["state"], "failed") << name;
+  }
+}
+
+TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor slurm");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("slurm is not built yet"), std::string::npos) << r.output;
+  EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+using namespace testing;  // NOLINT: test helpers
+
+TEST(EngineRecovery, SigintDuringALongBackoffStopsTheRunAtOnce) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: backoff
+tasks:
+  - task_key: a
+    command: 'echo failing > a.fifo; exit 1'
+    max_retries: 3
+    min_retry_interval_millis: 600000
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "failing");
+  kill(pid, SIGINT);
+  // Without an interruptible wait this would block for the ten-minute backoff (ctest timeout).
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show["state"], "cancelled");
+  EXPECT_EQ(InstancesByName(show)["a"]["attempts"], 1);
+}
+
+}  // namespace
+}  // namespace sluice

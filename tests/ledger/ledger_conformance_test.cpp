@@ -1,0 +1,204 @@
+// One conformance suite for every ledger back-end (only SQLite today; add a URL maker for
+// PostgreSQL when it lands).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "ledger/ledger.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::ledger {
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::string(const testing::TempDir&)> url;
+};
+
+class LedgerConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  std::unique_ptr<Ledger> Open() {
+    auto l = OpenLedger(GetParam().url(dir_), dir_.path());
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    return l.ok() ? std::move(l).value() : nullptr;
+  }
+  static RunRecord Run(const std::string& id, const std::string& date, int64_t created) {
+    RunRecord r;
+    r.run_id = id;
+    r.workflow = "wf";
+    r.pipeline_dir = "/p";
+    r.logical_date = date;
+    r.params = R"({"partners":["a","b"]})";
+    r.created_ms = created;
+    r.scheduler_pid = 100;
+    r.host = "h";
+    return r;
+  }
+  static InstanceRecord Inst(const std::string& run, const std::string& task,
+                             const std::string& partner) {
+    InstanceRecord i;
+    i.run_id = run;
+    i.task_key = task;
+    i.partner = partner;
+    return i;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_P(LedgerConformance, CreatedRunAndInstancesReadBackInOrder) {
+  auto l = Open();
+  ASSERT_TRUE(l);
+  ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000),
+                           {Inst("r1", "z_first", ""), Inst("r1", "a_second", "acme"),
+                            Inst("r1", "a_second", "globex")})
+                  .ok());
+  auto run = l->GetRun("r1");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->workflow, "wf");
+  EXPECT_EQ(run->logical_date, "2026-11-24");
+  EXPECT_EQ(run->params, R"({"partners":["a","b"]})");
+  EXPECT_EQ(run->state, "running");
+  EXPECT_EQ(run->scheduler_pid, 100);
+  auto inst = l->ListInstances("r1");
+  ASSERT_TRUE(inst.ok());
+  ASSERT_EQ(inst->size(), 3u);
+  EXPECT_EQ((*inst)[0].task_key, "z_first");
+  EXPECT_EQ((*inst)[1].partner, "acme");
+  EXPECT_EQ((*inst)[2].partner, "globex");
+  EXPECT_EQ((*inst)[2].state, State::kPending);
+}
+
+TEST_P(LedgerConformance, SecondActiveRunOfTheSameDateIsRefusedNamingTheFirst) {
+  auto l = Open();
+  ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {}).ok());
+  Status st = l->CreateRun(Run("r2", "2026-11-24", 2000), {});
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(st.message().find("r1"), std::string::npos) << st.message();
+  EXPECT_TRUE(l->CreateRun(Run("r3", "2026-11-25", 3000), {}).ok()) << "other dates may run";
+  EXPECT_EQ(l->GetRun("r2").status().code(), StatusCode::kNotFound) << "nothing half-written";
+  ASSERT_TRUE(l->FinishRun("r1", "failed", 5000).ok());
+  EXPECT_TRUE(l->CreateRun(Run("r2", "2026-11-24", 6000), {}).ok());
+}
+
+TEST_P(LedgerConformance, ListRunsIsNewestFirstAndLimited) {
+  auto l = Open();
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(
+        l->CreateRun(Run("r" + std::to_string(i), "2026-11-2" + std::to_string(i), i * 1000), {})
+            .ok());
+  }
+  auto runs = l->ListRuns(2);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run_id, "r3");
+  EXPECT_EQ((*runs)[1].run_id, "r2");
+}
+
+TEST_P(LedgerConformance, RecordAttemptStoresAttemptResultAndInstanceTogether) {
+  auto l = Open();
+  ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {Inst("r1", "t", "acme")}).ok());
+  InstanceRecord i = Inst("r1", "t", "acme");
+  i.state = State::kSuccess;
+  i.attempts = 2;
+  AttemptRecord a;
+  a.run_id = "r1";
+  a.task_key = "t";
+  a.partner = "acme";
+  a.attempt = 2;
+  a.pid = 4242;
+  a.state = State::kSuccess;
+  a.exit_code = 0;
+  a.log_path = "/logs/2.log";
+  a.result = R"({"rows":17})";
+  ASSERT_TRUE(l->RecordAttempt(i, a).ok());
+  a.attempt = 1;
+  a.state = State::kFailed;
+  a.exit_code = 1;
+  a.signal = 0;
+  a.error = "boom";
+  a.result = "";
+  i.state = State::kSuccess;
+  ASSERT_TRUE(l->RecordAttempt(i, a).ok());
+  auto attempts = l->ListAttempts("r1");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].attempt, 1);
+  EXPECT_EQ((*attempts)[0].error, "boom");
+  EXPECT_EQ((*attempts)[0].result, "{}");
+  EXPECT_EQ((*attempts)[1].result, R"({"rows":17})");
+  EXPECT_EQ((*attempts)[1].pid, 4242);
+  auto inst = l->ListInstances("r1");
+  ASSERT_EQ(inst->size(), 1u);
+  EXPECT_EQ((*inst)[0].state, State::kSuccess);
+  EXPECT_EQ((*inst)[0].attempts, 2);
+}
+
+TEST_P(LedgerConformance, ClaimRunIsACompareAndSetOnTheSchedulerPid) {
+  auto l = Open();
+  ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {}).ok());
+  ASSERT_TRUE(l->FinishRun("r1", "failed", 2000).ok());
+  EXPECT_TRUE(l->ClaimRun("r1", 100, 200).ok());
+  EXPECT_EQ(l->GetRun("r1")->state, "running");
+  EXPECT_EQ(l->GetRun("r1")->scheduler_pid, 200);
+  EXPECT_EQ(l->ClaimRun("r1", 100, 300).code(), StatusCode::kAlreadyExists);
+}
+
+TEST_P(LedgerConformance, DataSurvivesReopening) {
+  {
+    auto l = Open();
+    ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {Inst("r1", "t", "")}).ok());
+  }
+  auto l = Open();
+  EXPECT_TRUE(l->GetRun("r1").ok());
+  EXPECT_EQ(l->ListInstances("r1")->size(), 1u);
+}
+
+TEST_P(LedgerConformance, UnknownRunIsNotFound) {
+  auto l = Open();
+  auto r = l->GetRun("nope");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("sluice runs"), std::string::npos);
+  EXPECT_TRUE(l->ListInstances("nope")->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LedgerConformance,
+                         ::testing::Values(Backend{"sqlite",
+                                                   [](const testing::TempDir&) {
+                                                     return std::string(
+                                                         "sqlite://./state/ledger.db");
+                                                   }}),
+                         [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
+
+TEST(LedgerFactory, UnknownSchemesAndPostgresAreClearErrors) {
+  testing::TempDir dir;
+  auto bad = OpenLedger("mysql://x", dir.path());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("sqlite://"), std::string::npos);
+  auto pg = OpenLedger("postgresql://u@h/db", dir.path());
+  EXPECT_EQ(pg.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_EQ(OpenLedger("sqlite://", dir.path()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(LedgerFactory, UnwritableLocationIsAnIoErrorNamingTheFile) {
+  auto l = OpenLedger("sqlite:///proc/sluice-no/ledger.db", "/");
+  EXPECT_FALSE(l.ok());
+  EXPECT_NE(l.status().message().find("/proc/sluice-no/ledger.db"), std::string::npos)
+      << l.status().ToString();
+}
+
+TEST(LedgerStates, NamesRoundTrip) {
+  for (State s : {State::kPending, State::kQueued, State::kRunning, State::kSuccess, State::kFailed,
+                  State::kTimedOut, State::kUpstreamFailed, State::kSkipped}) {
+    auto back = ParseState(StateName(s));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, s);
+  }
+  EXPECT_FALSE(ParseState("done").ok());
+  EXPECT_TRUE(IsFailure(State::kUpstreamFailed));
+  EXPECT_FALSE(IsTerminal(State::kQueued));
+}
+
+}  // namespace
+}  // namespace sluice::ledger
