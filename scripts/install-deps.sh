@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libfast-float-dev libisal-dev isal zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip tar zstd zip python3 curl tzdata
+  unzip time
 )
 
 missing=()
