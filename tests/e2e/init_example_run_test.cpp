@@ -28,11 +28,12 @@ std::string Quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
 // Writes the example with sample data for both days (same seed, so two folders are identical).
 void InitExample(const fs::path& dir) {
-  for (const char* day : {kDay1, kDay2}) {
-    auto r = RunCommand(Sluice() + " init --force " + Quote(dir) + " --sample-data --rows 300 " +
-                        "--seed 11 --date " + day);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
+  auto r = RunCommand(Sluice() + " init " + Quote(dir) + " --sample-data --rows 300 --seed 11 " +
+                      "--date " + kDay1);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand(Sluice() + " init --data-only " + Quote(dir) + " --rows 300 --seed 11 --date " +
+                 kDay2);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
 CommandResult RunPipeline(const fs::path& dir, const char* day) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "testing/pipeline_fixture.h"
 #include "testing/run_command.h"
 #include "testing/temp_dir.h"
 
@@ -78,6 +79,22 @@ TEST(Init, WidensToMorePartnersForBenchmarks) {
   auto v = RunCommand(Sluice() + " validate " + Quote(dir));
   EXPECT_NE(v.output.find("8 partners"), std::string::npos) << v.output;
   EXPECT_TRUE(fs::exists(dir / "data/landing/initech-2/2026-11-24/initech-2026-11-24.tar.gz"));
+}
+
+TEST(Init, DataOnlyWritesSampleDataForAnExistingPipeline) {
+  TempDir tmp;
+  testing::WriteSamplePipeline(tmp);
+  std::string workflow = testing::ReadFile(tmp / "workflow.yaml");
+  auto r = RunCommand(Sluice() + " init --data-only " + Quote(tmp.path()) +
+                      " --date 2026-11-24 --rows 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(tmp / "data/landing/acme/2026-11-24/acme_20261124.tar.gz"));
+  EXPECT_TRUE(fs::exists(tmp / "data/landing/globex/2026-11-24/_SUCCESS"));
+  EXPECT_EQ(testing::ReadFile(tmp / "workflow.yaml"), workflow);  // the user's files untouched
+  EXPECT_FALSE(fs::exists(tmp / "partners/hanbit"));
+  auto missing = RunCommand(Sluice() + " init --data-only " + Quote(tmp / "nope"));
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
 }
 
 }  // namespace

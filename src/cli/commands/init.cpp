@@ -23,25 +23,33 @@ struct InitArgs {
   int partners = 0;
   int threads = 0;
   bool force = false;
+  bool data_only = false;
 };
 
 int RunInit(const InitArgs& args) {
-  auto written =
-      example::WriteExampleFolder(args.dir, {.force = args.force, .partners = args.partners});
-  if (!written.ok()) {
-    std::cerr << "sluice init: " << written.status().ToString() << "\n";
-    return written.status().code() == StatusCode::kIoError ? kExitFailures : kExitUsage;
+  if (!args.data_only) {
+    auto written =
+        example::WriteExampleFolder(args.dir, {.force = args.force, .partners = args.partners});
+    if (!written.ok()) {
+      std::cerr << "sluice init: " << written.status().ToString() << "\n";
+      return written.status().code() == StatusCode::kIoError ? kExitFailures : kExitUsage;
+    }
+    std::cout << "wrote the example pipeline to " << args.dir << " (" << written->size()
+              << " files)\n";
   }
-  // Load what was written: proves the folder is valid and gives the generator its config.
+  // Load the folder: proves what was written is valid and gives the generator its config.
   auto pipeline = config::LoadPipeline(args.dir);
   if (!pipeline.ok()) {
+    if (args.data_only) {
+      std::cerr << "sluice init --data-only: " << pipeline.status().ToString()
+                << "\nfix the pipeline folder first (sluice validate " << args.dir << ")\n";
+      return kExitUsage;
+    }
     std::cerr << "sluice init: the example written to " << args.dir
               << " does not validate (a bug in sluice; please report it):\n"
               << pipeline.status().ToString() << "\n";
     return kExitFailures;
   }
-  std::cout << "wrote the example pipeline to " << args.dir << " (" << written->size() << " files, "
-            << pipeline->partners.size() << " partners)\n";
   std::string date_text;
   if (args.sample_data) {
     Result<Date> date =
@@ -107,7 +115,13 @@ void RegisterInit(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", args->threads, "Partners generated at once (default: cores)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--force", args->force, "Write into a folder that is not empty");
-  cmd->callback([args, exit_code] { *exit_code = RunInit(*args); });
+  cmd->add_flag("--data-only", args->data_only,
+                "Write only sample data, for the existing pipeline folder DIR (its own "
+                "partners and schemas); implies --sample-data");
+  cmd->callback([args, exit_code] {
+    if (args->data_only) args->sample_data = true;
+    *exit_code = RunInit(*args);
+  });
 }
 
 }  // namespace sluice::cli
