@@ -48,7 +48,9 @@ if [ -n "$run_id" ]; then
   "$SLUICE" show "$DIR" "$run_id" || true
   echo
   echo "== summary (sluice logs $DIR $run_id merge_summary)"
-  "$SLUICE" logs "$DIR" "$run_id" merge_summary 2>/dev/null | tail -n 40 || true
+  # The task's last log line repeats the summary as JSON for machines; people get the table.
+  "$SLUICE" logs "$DIR" "$run_id" merge_summary 2>/dev/null | grep -v '^task merge_summary ' |
+    tail -n 60 || true
 fi
 
 echo
