@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip tar zstd zip python3 curl tzdata
   libssl-dev libxxhash-dev
+  unzip time
 )
 
 missing=()

@@ -1,0 +1,964 @@
+#include "example/sample_data.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <iconv.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "config/node.h"
+#include "config/reader.h"
+#include "core/strings.h"
+
+namespace sluice::example {
+
+namespace fs = std::filesystem;
+using config::ColumnSchema;
+using config::ColumnType;
+using config::PartnerConfig;
+using config::TableSchema;
+
+namespace {
+
+// ---- deterministic randomness ----------------------------------------------------------------
+
+// SplitMix64: tiny, fast, and identical on every platform (std:: distributions are not).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n); n > 0.
+  uint64_t Below(uint64_t n) { return Next() % n; }
+  // True with probability percent/100.
+  bool Percent(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[Below(v.size())];
+  }
+
+ private:
+  uint64_t state_;
+};
+
+uint64_t Fnv1a(std::string_view s, uint64_t h = 0xcbf29ce484222325ull) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// Days since 1970-01-01 (H. Hinnant's days_from_civil).
+int64_t DayNumber(const Date& d) {
+  int64_t y = d.year - (d.month <= 2 ? 1 : 0);
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t mp = (d.month + 9) % 12;
+  int64_t doy = (153 * mp + 2) / 5 + d.day - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// ---- vocabulary -------------------------------------------------------------------------------
+
+struct Vocabulary {
+  std::vector<std::string> given, family, cities, words, notes, currencies;
+};
+
+const Vocabulary& Latin() {
+  static const Vocabulary v{
+      {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret",
+       "Dennis", "Radia", "Niklaus", "Sophie", "Leslie", "Hedy", "Linus"},
+      {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
+       "Hamilton", "Ritchie", "Perlman", "Wirth", "Wilson", "Lamport", "Lamarr", "O'Neil"},
+      {"Springfield", "Riverside", "Fairview", "Madison", "Georgetown", "Salem", "Franklin",
+       "Clinton", "Greenville", "Bristol", "Oxford", "Dover"},
+      {"steel", "garden", "lamp", "kettle", "chair", "cable", "notebook", "hammer", "puzzle",
+       "blanket", "mug", "drill", "kite", "skillet", "pliers", "atlas"},
+      {"leave at the door", "call before delivery", "gift, please wrap", "fragile",
+       "ring \"twice\", then wait", "back entrance; not the front", "deliver after 6pm"},
+      {"USD", "EUR", "GBP"}};
+  return v;
+}
+
+const Vocabulary& Korean() {
+  static const Vocabulary v{
+      {"민준", "서연", "도윤", "하은", "시우", "지우", "주원", "서윤", "예준", "지민"},
+      {"김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"},
+      {"서울", "부산", "인천", "대구", "대전", "광주", "수원", "울산", "제주", "전주"},
+      {"사과", "노트북", "의자", "전기주전자", "이불", "머그컵", "공구세트", "연필", "우산",
+       "운동화"},
+      {"문 앞에 놓아주세요", "부재 시 경비실에 맡겨주세요", "배송 전 연락 바랍니다",
+       "선물 포장, \"꼼꼼히\" 부탁드려요", "깨지기 쉬움, 취급 주의"},
+      {"KRW"}};
+  return v;
+}
+
+// ---- formatting -------------------------------------------------------------------------------
+
+// strftime subset for generated values: %Y %m %d %H %M %S %y %%.
+std::string FormatTime(std::string_view format, const Date& d, int hour, int minute, int second) {
+  std::string out;
+  char buf[8];
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%' || i + 1 == format.size()) {
+      out += format[i];
+      continue;
+    }
+    char f = format[++i];
+    switch (f) {
+      case 'Y':
+        std::snprintf(buf, sizeof buf, "%04d", d.year);
+        break;
+      case 'y':
+        std::snprintf(buf, sizeof buf, "%02d", d.year % 100);
+        break;
+      case 'm':
+        std::snprintf(buf, sizeof buf, "%02d", d.month);
+        break;
+      case 'd':
+        std::snprintf(buf, sizeof buf, "%02d", d.day);
+        break;
+      case 'H':
+        std::snprintf(buf, sizeof buf, "%02d", hour);
+        break;
+      case 'M':
+        std::snprintf(buf, sizeof buf, "%02d", minute);
+        break;
+      case 'S':
+        std::snprintf(buf, sizeof buf, "%02d", second);
+        break;
+      default:
+        buf[0] = f;
+        buf[1] = '\0';
+        break;
+    }
+    out += buf;
+  }
+  return out;
+}
+
+// Cuts `s` to at most `max_bytes` bytes without splitting a UTF-8 sequence.
+void TruncateUtf8(std::string* s, int64_t max_bytes) {
+  if (max_bytes <= 0 || static_cast<int64_t>(s->size()) <= max_bytes) return;
+  size_t n = static_cast<size_t>(max_bytes);
+  while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) --n;
+  s->resize(n);
+}
+
+// ---- column value generators ------------------------------------------------------------------
+
+enum class Kind {
+  kKeyInt,
+  kKeyString,
+  kInt,
+  kDecimal,
+  kFloat,
+  kBool,
+  kDate,
+  kTimestamp,
+  kEmail,
+  kPersonName,
+  kCity,
+  kPhone,
+  kCurrency,
+  kChoice,
+  kTitle,
+  kNote,
+  kText,
+  kExtra,
+};
+
+struct ColumnGen {
+  std::string header;
+  Kind kind = Kind::kText;
+  const ColumnSchema* schema = nullptr;  // nullptr for extra columns
+  std::vector<std::string> choices;      // accepted values
+  std::string key_prefix;                // "SKU-" for string keys
+  bool nullable = false;
+  int null_percent = 0;
+};
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+ColumnGen MakeColumnGen(const ColumnSchema& c, const TableSchema& schema, bool is_key,
+                        bool alias_header) {
+  ColumnGen g;
+  g.schema = &c;
+  g.header = alias_header && !c.aliases.empty() ? c.aliases.front() : c.name;
+  g.nullable = c.nullable && !is_key;
+  std::string name = ToLower(c.name);
+  for (const config::CheckConfig& check : schema.checks) {
+    if (check.type == "accepted_values" && check.columns.size() == 1 &&
+        check.columns[0] == c.name) {
+      g.choices = check.values;
+    }
+  }
+  switch (c.type) {
+    case ColumnType::kInt64:
+      g.kind = is_key ? Kind::kKeyInt : Kind::kInt;
+      break;
+    case ColumnType::kDecimal:
+      g.kind = Kind::kDecimal;
+      break;
+    case ColumnType::kFloat64:
+      g.kind = Kind::kFloat;
+      break;
+    case ColumnType::kBool:
+      g.kind = Kind::kBool;
+      break;
+    case ColumnType::kDate:
+      g.kind = Kind::kDate;
+      break;
+    case ColumnType::kTimestamp:
+      g.kind = Kind::kTimestamp;
+      break;
+    case ColumnType::kString:
+      if (is_key) {
+        g.kind = Kind::kKeyString;
+        std::string prefix;
+        for (char ch : c.name) {
+          if (std::isalpha(static_cast<unsigned char>(ch)) && prefix.size() < 3) {
+            prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          }
+        }
+        g.key_prefix = (prefix.empty() ? "K" : prefix) + "-";
+      } else if (!g.choices.empty()) {
+        g.kind = Kind::kChoice;
+      } else if (Contains(name, "mail")) {
+        g.kind = Kind::kEmail;
+      } else if (Contains(name, "phone") || Contains(name, "tel")) {
+        g.kind = Kind::kPhone;
+      } else if (Contains(name, "city") || Contains(name, "town")) {
+        g.kind = Kind::kCity;
+      } else if (Contains(name, "currency")) {
+        g.kind = Kind::kCurrency;
+      } else if (name == "name" || Contains(name, "_name") || Contains(name, "customer")) {
+        g.kind = Kind::kPersonName;
+      } else if (Contains(name, "title") || Contains(name, "product")) {
+        g.kind = Kind::kTitle;
+      } else if (Contains(name, "note") || Contains(name, "comment") || Contains(name, "memo")) {
+        g.kind = Kind::kNote;
+      } else if (Contains(name, "category") || Contains(name, "status") || Contains(name, "type")) {
+        g.kind = Kind::kChoice;
+      } else {
+        g.kind = Kind::kText;
+      }
+      break;
+  }
+  if (g.kind == Kind::kChoice && g.choices.empty()) {
+    if (Contains(name, "status")) {
+      g.choices = {"paid", "refunded", "pending"};
+    } else if (Contains(name, "category")) {
+      g.choices = {"books", "garden", "kitchen", "toys", "tools"};
+    } else {
+      g.choices = {"standard", "express", "bulk"};
+    }
+  }
+  if (g.nullable) g.null_percent = g.kind == Kind::kNote ? 40 : 3;
+  return g;
+}
+
+// What one row's values are generated from.
+struct RowContext {
+  Rng* rng;
+  const Vocabulary* vocab;
+  const Date* date;
+  int64_t key;        // this row's key number
+  int64_t key_space;  // keys of related tables fall in [1, key_space]
+};
+
+std::string Decimal(Rng& rng, int precision, int scale) {
+  int int_digits = std::min(precision - scale, 6);
+  uint64_t limit = 1;
+  for (int i = 0; i < int_digits; ++i) limit *= 10;
+  std::string out = std::to_string(1 + rng.Below(limit > 1 ? limit - 1 : 1));
+  if (scale > 0) {
+    out += '.';
+    for (int i = 0; i < scale; ++i) out += static_cast<char>('0' + rng.Below(10));
+  }
+  return out;
+}
+
+std::string GenerateValue(const ColumnGen& g, RowContext& r) {
+  Rng& rng = *r.rng;
+  const Vocabulary& v = *r.vocab;
+  std::string out;
+  switch (g.kind) {
+    case Kind::kKeyInt:
+      out = std::to_string(r.key);
+      break;
+    case Kind::kKeyString: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%08lld", static_cast<long long>(r.key));
+      out = g.key_prefix + buf;
+      break;
+    }
+    case Kind::kInt:
+      out = std::to_string(1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(r.key_space))));
+      break;
+    case Kind::kDecimal:
+      out = Decimal(rng, g.schema->precision, g.schema->scale);
+      break;
+    case Kind::kFloat: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(rng.Below(10'000'000)) / 1000.0);
+      out = buf;
+      break;
+    }
+    case Kind::kBool: {
+      bool b = rng.Percent(30);
+      const auto& spellings = b ? g.schema->true_values : g.schema->false_values;
+      out = spellings.empty() ? (b ? "true" : "false") : spellings.front();
+      break;
+    }
+    case Kind::kDate: {
+      Date d = r.date->AddDays(-static_cast<int>(rng.Below(1500)));
+      out = FormatTime(g.schema->format.empty() ? "%Y-%m-%d" : g.schema->format, d, 0, 0, 0);
+      break;
+    }
+    case Kind::kTimestamp: {
+      Date d = r.date->AddDays(-static_cast<int>(rng.Below(2)));
+      int secs = static_cast<int>(rng.Below(86400));
+      out = FormatTime(g.schema->format.empty() ? "%Y-%m-%d %H:%M:%S" : g.schema->format, d,
+                       secs / 3600, secs / 60 % 60, secs % 60);
+      break;
+    }
+    case Kind::kEmail:
+      out = ToLower(Latin().given[rng.Below(Latin().given.size())]) + "." +
+            std::to_string(rng.Below(100000)) + "@example.com";
+      break;
+    case Kind::kPersonName:
+      if (r.vocab == &Korean()) {
+        out = rng.Pick(v.family) + rng.Pick(v.given);
+      } else {
+        out = rng.Pick(v.given) + " " + rng.Pick(v.family);
+      }
+      break;
+    case Kind::kCity:
+      out = rng.Pick(v.cities);
+      break;
+    case Kind::kPhone: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "010-%04d-%04d", static_cast<int>(rng.Below(10000)),
+                    static_cast<int>(rng.Below(10000)));
+      out = buf;
+      break;
+    }
+    case Kind::kCurrency:
+      out = rng.Pick(v.currencies);
+      break;
+    case Kind::kChoice:
+      out = rng.Pick(g.choices);
+      break;
+    case Kind::kTitle:
+      out = rng.Pick(v.words) + " " + rng.Pick(v.words) + " " + std::to_string(rng.Below(1000));
+      break;
+    case Kind::kNote:
+      out = rng.Pick(v.notes);
+      break;
+    case Kind::kText:
+      out = rng.Pick(v.words);
+      break;
+    case Kind::kExtra:
+      out = rng.Percent(50) ? "" : "SAVE" + std::to_string(5 * (1 + rng.Below(6)));
+      break;
+  }
+  if (g.schema != nullptr && g.schema->type == ColumnType::kString) {
+    TruncateUtf8(&out, g.schema->max_length);
+  }
+  return out;
+}
+
+// ---- encodings --------------------------------------------------------------------------------
+
+// The iconv name for a partner encoding, or "" when the text stays UTF-8.
+std::string IconvName(const std::string& encoding) {
+  if (encoding == "cp949") return "CP949";
+  if (encoding == "euc-kr") return "EUC-KR";
+  if (encoding == "latin-1" || encoding == "latin1" || encoding == "iso-8859-1") {
+    return "ISO-8859-1";
+  }
+  return "";
+}
+
+// Converts UTF-8 text into the partner's encoding, chunk by chunk (chunks end at row ends).
+class Encoder {
+ public:
+  static Result<std::unique_ptr<Encoder>> Open(const std::string& encoding) {
+    auto e = std::unique_ptr<Encoder>(new Encoder());
+    e->target_ = IconvName(encoding);
+    if (!e->target_.empty()) {
+      e->cd_ = iconv_open(e->target_.c_str(), "UTF-8");
+      if (e->cd_ == reinterpret_cast<iconv_t>(-1)) {
+        return Status::InvalidArgument("this system's iconv cannot convert UTF-8 to " + e->target_ +
+                                       " (encoding \"" + encoding + "\")");
+      }
+    }
+    return e;
+  }
+  ~Encoder() {
+    if (cd_ != reinterpret_cast<iconv_t>(-1)) iconv_close(cd_);
+  }
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
+  // Appends `utf8` converted to the target encoding to *out.
+  Status Convert(const std::string& utf8, std::string* out) {
+    if (target_.empty()) {
+      out->append(utf8);
+      return Status::Ok();
+    }
+    size_t start = out->size();
+    out->resize(start + utf8.size() * 2 + 16);
+    char* in = const_cast<char*>(utf8.data());
+    size_t in_left = utf8.size();
+    char* dst = out->data() + start;
+    size_t dst_left = out->size() - start;
+    if (iconv(cd_, &in, &in_left, &dst, &dst_left) == static_cast<size_t>(-1)) {
+      return Status::InvalidArgument(
+          "cannot encode \"" + Printable(std::string_view(in, std::min<size_t>(in_left, 20))) +
+          "\" in " + target_ + ": " + std::strerror(errno));
+    }
+    out->resize(out->size() - dst_left);
+    return Status::Ok();
+  }
+
+ private:
+  Encoder() = default;
+  std::string target_;
+  iconv_t cd_ = reinterpret_cast<iconv_t>(-1);
+};
+
+// ---- CSV writing ------------------------------------------------------------------------------
+
+void AppendField(std::string* line, std::string_view value, char delimiter, char quote) {
+  bool needs_quotes = false;
+  for (char c : value) {
+    if (c == delimiter || c == quote || c == '\n' || c == '\r') {
+      needs_quotes = true;
+      break;
+    }
+  }
+  if (!needs_quotes) {
+    line->append(value);
+    return;
+  }
+  line->push_back(quote);
+  for (char c : value) {
+    if (c == quote) line->push_back(quote);
+    line->push_back(c);
+  }
+  line->push_back(quote);
+}
+
+// A member name that matches the table's glob: "orders*.csv" -> "orders_20261124.csv".
+Result<std::string> MemberName(const std::string& glob, const Date& date) {
+  std::string stamp = date.Format("%Y%m%d").value_or("00000000");
+  std::string out;
+  for (size_t i = 0; i < glob.size(); ++i) {
+    char c = glob[i];
+    if (c == '*') {
+      if (!out.empty() && std::isalnum(static_cast<unsigned char>(out.back()))) out += '_';
+      out += stamp;
+    } else if (c == '?') {
+      out += 'x';
+    } else if (c == '[') {
+      size_t end = glob.find(']', i + 1);
+      if (end == std::string::npos || end == i + 1) break;
+      char first = glob[i + 1] == '!' || glob[i + 1] == '^' ? 'x' : glob[i + 1];
+      out += first;
+      i = end;
+    } else if (c == '\\' && i + 1 < glob.size()) {
+      out += glob[++i];
+    } else {
+      out += c;
+    }
+  }
+  if (out.empty() || fnmatch(glob.c_str(), out.c_str(), 0) != 0) {
+    return Status::InvalidArgument("cannot make a file name that matches the pattern \"" + glob +
+                                   "\"; use a simpler glob such as \"orders*.csv\"");
+  }
+  return out;
+}
+
+// Closes a FILE* on scope exit.
+struct FileCloser {
+  void operator()(FILE* f) const {
+    if (f != nullptr) std::fclose(f);
+  }
+};
+using FilePtr = std::unique_ptr<FILE, FileCloser>;
+
+struct TableJob {
+  const TableSchema* schema = nullptr;
+  std::string table;
+  std::string member;
+  fs::path temp_csv;
+};
+
+// Writes one table's CSV for one partner to job.temp_csv. Returns what it wrote.
+Result<GeneratedTable> WriteTableCsv(const PartnerConfig& partner, const DeliveryProfile& profile,
+                                     const TableJob& job, const SampleDataOptions& options) {
+  const TableSchema& schema = *job.schema;
+  const std::string where = "partner " + partner.id + ", table " + job.table;
+  std::vector<ColumnGen> columns;
+  for (const ColumnSchema& c : schema.columns) {
+    if (std::find(profile.omit_columns.begin(), profile.omit_columns.end(), c.name) !=
+        profile.omit_columns.end()) {
+      continue;
+    }
+    bool is_key = std::find(schema.primary_key.begin(), schema.primary_key.end(), c.name) !=
+                  schema.primary_key.end();
+    columns.push_back(MakeColumnGen(c, schema, is_key, profile.alias_headers));
+  }
+  for (const std::string& extra : profile.extra_columns) {
+    ColumnGen g;
+    g.header = extra;
+    g.kind = Kind::kExtra;
+    columns.push_back(g);
+  }
+  if (columns.empty()) return Status::InvalidArgument("no columns left to write (" + where + ")");
+  // Column order is the partner's habit: stable from day to day, so seeded without the date.
+  Rng order_rng(Fnv1a(job.table, Fnv1a(partner.id, options.seed)));
+  if (profile.column_order == DeliveryProfile::Order::kReversed) {
+    std::reverse(columns.begin(), columns.end());
+  } else if (profile.column_order == DeliveryProfile::Order::kShuffled) {
+    for (size_t i = columns.size(); i > 1; --i) {
+      std::swap(columns[i - 1], columns[order_rng.Below(i)]);
+    }
+  }
+
+  const char delimiter = partner.csv.delimiter;
+  const char quote = partner.csv.quote;
+  const std::string eol = profile.crlf ? "\r\n" : "\n";
+  const std::string null_text =
+      partner.csv.null_values.empty() ? std::string() : partner.csv.null_values.back();
+  const Vocabulary& vocab = profile.korean_text ? Korean() : Latin();
+
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Encoder> encoder, Encoder::Open(partner.csv.encoding));
+  FilePtr file(std::fopen(job.temp_csv.c_str(), "wb"));
+  if (!file) return Status::FromErrno(errno, "cannot create " + job.temp_csv.string());
+
+  GeneratedTable out;
+  out.table = job.table;
+  out.member = job.member;
+
+  // Bad rows: evenly spaced, at most half of what the table's max_reject_ratio allows.
+  int64_t max_bad =
+      static_cast<int64_t>(static_cast<double>(options.rows) * schema.max_reject_ratio / 2.0);
+  int64_t bad = std::min<int64_t>(profile.bad_rows, max_bad);
+  std::vector<int64_t> bad_at;
+  for (int64_t k = 1; k <= bad; ++k) bad_at.push_back(k * options.rows / (bad + 1));
+
+  // Keys overlap half with the previous day's delivery, so merges both insert and update.
+  const int64_t day = DayNumber(options.date);
+  const int64_t key_base = (day % 100000) * std::max<int64_t>(1, options.rows / 2);
+  Rng rng(Fnv1a(job.table, Fnv1a(partner.id, options.seed ^ (static_cast<uint64_t>(day) << 20))));
+  RowContext ctx{&rng, &vocab, &options.date, 0, key_base + options.rows};
+
+  std::string utf8;
+  std::string encoded;
+  std::string line;
+  auto flush = [&]() -> Status {
+    encoded.clear();
+    SLUICE_RETURN_IF_ERROR(
+        encoder->Convert(utf8, &encoded).WithPartner(partner.id).WithTable(job.table));
+    if (!encoded.empty() &&
+        std::fwrite(encoded.data(), 1, encoded.size(), file.get()) != encoded.size()) {
+      return Status::FromErrno(errno, "cannot write " + job.temp_csv.string());
+    }
+    out.csv_bytes += static_cast<int64_t>(encoded.size());
+    utf8.clear();
+    return Status::Ok();
+  };
+
+  if (profile.bom && IconvName(partner.csv.encoding).empty()) utf8 += "\xEF\xBB\xBF";
+  if (partner.csv.header) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) line += delimiter;
+      AppendField(&line, columns[i].header, delimiter, quote);
+    }
+    utf8 += line;
+    utf8 += eol;
+  }
+  size_t next_bad = 0;
+  int bad_kind = 0;
+  for (int64_t row = 0; row < options.rows; ++row) {
+    ctx.key = key_base + row + 1;
+    line.clear();
+    bool is_bad = next_bad < bad_at.size() && bad_at[next_bad] == row;
+    // A bad row damages one value the way partners do; the kinds rotate.
+    std::optional<size_t> damaged;
+    std::string damage;
+    bool short_row = false;
+    if (is_bad) {
+      ++next_bad;
+      for (int attempt = 0; attempt < 4 && !damaged && !short_row; ++attempt, ++bad_kind) {
+        int kind = bad_kind % 4;
+        for (size_t i = 0; i < columns.size() && !damaged && !short_row; ++i) {
+          Kind k = columns[i].kind;
+          if (kind == 0 && (k == Kind::kDecimal || k == Kind::kInt || k == Kind::kFloat)) {
+            damaged = i;
+            damage = "12.3.4";
+          } else if (kind == 1 && (k == Kind::kKeyInt || k == Kind::kKeyString)) {
+            damaged = i;
+            damage = "";
+          } else if (kind == 2 && (k == Kind::kDate || k == Kind::kTimestamp)) {
+            damaged = i;
+            damage = "not a date";
+          } else if (kind == 3 && columns.size() > 1) {
+            short_row = true;
+          }
+        }
+      }
+      if (damaged || short_row) ++out.bad_rows;
+    }
+    size_t n = short_row ? columns.size() - 1 : columns.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) line += delimiter;
+      const ColumnGen& g = columns[i];
+      // Draw the value even when it is replaced, so one bad row does not shift the others.
+      std::string value = GenerateValue(g, ctx);
+      if (g.nullable && g.null_percent > 0 && rng.Percent(g.null_percent)) value = null_text;
+      if (damaged && *damaged == i) value = damage;
+      AppendField(&line, value, delimiter, quote);
+    }
+    utf8 += line;
+    utf8 += eol;
+    ++out.rows;
+    if (utf8.size() >= (1u << 20)) SLUICE_RETURN_IF_ERROR(flush());
+  }
+  SLUICE_RETURN_IF_ERROR(flush());
+  if (std::fflush(file.get()) != 0) {
+    return Status::FromErrno(errno, "cannot write " + job.temp_csv.string());
+  }
+  return out;
+}
+
+// ---- archives ---------------------------------------------------------------------------------
+
+enum class ArchiveKind { kTarGz, kTarZst, kTar, kZip };
+
+Result<ArchiveKind> KindOf(const std::string& name) {
+  std::string n = ToLower(name);
+  if (n.ends_with(".tar.gz") || n.ends_with(".tgz")) return ArchiveKind::kTarGz;
+  if (n.ends_with(".tar.zst") || n.ends_with(".tzst")) return ArchiveKind::kTarZst;
+  if (n.ends_with(".tar")) return ArchiveKind::kTar;
+  if (n.ends_with(".zip")) return ArchiveKind::kZip;
+  return Status::InvalidArgument("cannot tell the archive format of \"" + name +
+                                 "\"; name it .tar.gz, .tgz, .tar.zst, .tar or .zip");
+}
+
+struct ArchiveWriter {
+  archive* a = archive_write_new();
+  ~ArchiveWriter() { archive_write_free(a); }
+};
+
+Status ArchiveError(archive* a, const std::string& what) {
+  const char* msg = archive_error_string(a);
+  return Status::IoError(what + ": " + (msg ? msg : "libarchive error"));
+}
+
+// Writes `members` (name -> file holding its bytes) into the archive at `path`.
+Status WriteArchive(const fs::path& path, ArchiveKind kind, const std::vector<TableJob>& jobs,
+                    const Date& date) {
+  ArchiveWriter w;
+  int r = ARCHIVE_OK;
+  switch (kind) {
+    case ArchiveKind::kZip:
+      r = archive_write_set_format_zip(w.a);
+      break;
+    case ArchiveKind::kTarGz:
+      r = archive_write_set_format_pax_restricted(w.a);
+      if (r == ARCHIVE_OK) r = archive_write_add_filter_gzip(w.a);
+      // No time in the gzip header: the same inputs give the same bytes.
+      if (r == ARCHIVE_OK) r = archive_write_set_filter_option(w.a, "gzip", "timestamp", nullptr);
+      break;
+    case ArchiveKind::kTarZst:
+      r = archive_write_set_format_pax_restricted(w.a);
+      if (r == ARCHIVE_OK) r = archive_write_add_filter_zstd(w.a);
+      break;
+    case ArchiveKind::kTar:
+      r = archive_write_set_format_pax_restricted(w.a);
+      break;
+  }
+  if (r != ARCHIVE_OK) return ArchiveError(w.a, "cannot set up " + path.string());
+  if (archive_write_open_filename(w.a, path.c_str()) != ARCHIVE_OK) {
+    return ArchiveError(w.a, "cannot create " + path.string());
+  }
+  // Members carry the delivery date at noon UTC as their time, never the wall clock.
+  const time_t mtime = static_cast<time_t>(DayNumber(date) * 86400 + 12 * 3600);
+  std::vector<char> buf(1 << 16);
+  for (const TableJob& job : jobs) {
+    std::error_code ec;
+    auto size = fs::file_size(job.temp_csv, ec);
+    if (ec) return Status::IoError("cannot stat " + job.temp_csv.string() + ": " + ec.message());
+    std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(archive_entry_new(),
+                                                                   archive_entry_free);
+    archive_entry_set_pathname(entry.get(), job.member.c_str());
+    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(size));
+    archive_entry_set_filetype(entry.get(), AE_IFREG);
+    archive_entry_set_perm(entry.get(), 0644);
+    archive_entry_set_mtime(entry.get(), mtime, 0);
+    archive_entry_set_uid(entry.get(), 0);
+    archive_entry_set_gid(entry.get(), 0);
+    if (archive_write_header(w.a, entry.get()) != ARCHIVE_OK) {
+      return ArchiveError(w.a, "cannot add " + job.member + " to " + path.string());
+    }
+    FilePtr in(std::fopen(job.temp_csv.c_str(), "rb"));
+    if (!in) return Status::FromErrno(errno, "cannot read " + job.temp_csv.string());
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0) {
+      if (archive_write_data(w.a, buf.data(), n) < 0) {
+        return ArchiveError(w.a, "cannot write " + job.member + " into " + path.string());
+      }
+    }
+    if (std::ferror(in.get()))
+      return Status::FromErrno(errno, "cannot read " + job.temp_csv.string());
+  }
+  if (archive_write_close(w.a) != ARCHIVE_OK) {
+    return ArchiveError(w.a, "cannot finish " + path.string());
+  }
+  return Status::Ok();
+}
+
+// fsync(path), so a rename that follows cannot expose an empty file after a crash.
+Status SyncFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "cannot open " + path.string());
+  int r = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (r != 0) return Status::FromErrno(err, "cannot fsync " + path.string());
+  return Status::Ok();
+}
+
+Status WriteEmptyFile(const fs::path& path) {
+  FilePtr f(std::fopen(path.c_str(), "wb"));
+  if (!f) return Status::FromErrno(errno, "cannot create " + path.string());
+  return Status::Ok();
+}
+
+Result<GeneratedArchive> GeneratePartner(const PartnerConfig& partner, const fs::path& landing,
+                                         const SampleDataOptions& options) {
+  SLUICE_ASSIGN_OR_RETURN(DeliveryProfile profile, LoadDeliveryProfile(partner));
+  SLUICE_ASSIGN_OR_RETURN(std::string archive_name, partner.ArchiveName(options.date));
+  SLUICE_ASSIGN_OR_RETURN(ArchiveKind kind, KindOf(archive_name));
+  fs::path dir = landing / partner.id / options.date.ToString();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+
+  GeneratedArchive out;
+  out.partner = partner.id;
+  out.path = dir / archive_name;
+  out.marker = partner.complete.marker;
+  // A re-generation first withdraws the marker, so nobody takes a half-replaced delivery.
+  if (!out.marker.empty()) fs::remove(dir / out.marker, ec);
+
+  std::vector<TableJob> jobs;
+  const std::string tmp_suffix = ".tmp-" + std::to_string(::getpid());
+  for (const config::TableSource& t : partner.tables) {
+    auto it = partner.schemas.find(t.name);
+    if (it == partner.schemas.end()) {
+      return Status::InvalidArgument("table \"" + t.name + "\" has no schema")
+          .WithPartner(partner.id);
+    }
+    TableJob job;
+    job.schema = &it->second;
+    job.table = t.name;
+    SLUICE_ASSIGN_OR_RETURN(job.member, MemberName(t.file, options.date));
+    job.temp_csv = dir / ("." + t.name + ".csv" + tmp_suffix);
+    jobs.push_back(std::move(job));
+  }
+  auto cleanup = [&] {
+    std::error_code ignored;
+    for (const TableJob& job : jobs) fs::remove(job.temp_csv, ignored);
+  };
+  for (const TableJob& job : jobs) {
+    auto table = WriteTableCsv(partner, profile, job, options);
+    if (!table.ok()) {
+      cleanup();
+      return std::move(table).status();
+    }
+    out.tables.push_back(std::move(table).value());
+  }
+  fs::path tmp_archive = dir / ("." + archive_name + tmp_suffix);
+  Status st = WriteArchive(tmp_archive, kind, jobs, options.date);
+  cleanup();
+  if (st.ok()) st = SyncFile(tmp_archive);
+  if (st.ok()) {
+    fs::rename(tmp_archive, out.path, ec);
+    if (ec) st = Status::IoError("cannot rename into " + out.path.string() + ": " + ec.message());
+  }
+  if (!st.ok()) {
+    fs::remove(tmp_archive, ec);
+    return st.WithPartner(partner.id);
+  }
+  out.archive_bytes = static_cast<int64_t>(fs::file_size(out.path, ec));
+  if (!out.marker.empty()) SLUICE_RETURN_IF_ERROR(WriteEmptyFile(dir / out.marker));
+  return out;
+}
+
+}  // namespace
+
+// ---- public functions -------------------------------------------------------------------------
+
+Result<DeliveryProfile> LoadDeliveryProfile(const PartnerConfig& partner) {
+  DeliveryProfile p;
+  fs::path path = partner.dir / "sample_data.yaml";
+  std::error_code ec;
+  if (partner.dir.empty() || !fs::exists(path, ec)) return p;
+  std::string display = "partners/" + partner.id + "/sample_data.yaml";
+  SLUICE_ASSIGN_OR_RETURN(config::Node root, config::LoadFile(path, display));
+  config::Diagnostics diags;
+  config::MapReader r(root, "sample_data.yaml", &diags);
+  if (auto v = r.String("line_ending")) {
+    if (*v == "lf" || *v == "crlf") {
+      p.crlf = *v == "crlf";
+    } else {
+      r.ErrorAtKey("line_ending", "\"line_ending\" must be lf or crlf, got \"" + *v + "\"");
+    }
+  }
+  if (auto v = r.Bool("bom")) p.bom = *v;
+  if (auto v = r.String("headers")) {
+    if (*v == "name" || *v == "alias") {
+      p.alias_headers = *v == "alias";
+    } else {
+      r.ErrorAtKey("headers", "\"headers\" must be name or alias, got \"" + *v + "\"");
+    }
+  }
+  if (auto v = r.String("column_order")) {
+    if (*v == "schema") {
+      p.column_order = DeliveryProfile::Order::kSchema;
+    } else if (*v == "reversed") {
+      p.column_order = DeliveryProfile::Order::kReversed;
+    } else if (*v == "shuffled") {
+      p.column_order = DeliveryProfile::Order::kShuffled;
+    } else {
+      r.ErrorAtKey("column_order",
+                   "\"column_order\" must be schema, reversed or shuffled, got \"" + *v + "\"");
+    }
+  }
+  if (auto v = r.StringList("extra_columns")) p.extra_columns = *v;
+  if (auto v = r.StringList("omit_columns")) p.omit_columns = *v;
+  if (auto v = r.String("text")) {
+    if (*v == "latin" || *v == "korean") {
+      p.korean_text = *v == "korean";
+    } else {
+      r.ErrorAtKey("text", "\"text\" must be latin or korean, got \"" + *v + "\"");
+    }
+  }
+  if (auto v = r.Int("bad_rows", false, 0, 1000)) p.bad_rows = static_cast<int>(*v);
+  r.Finish();
+  // Omitted columns must exist somewhere and be nullable wherever they exist.
+  for (const std::string& name : p.omit_columns) {
+    bool found = false;
+    for (const auto& [table, schema] : partner.schemas) {
+      const ColumnSchema* c = schema.FindColumn(name);
+      if (c == nullptr) continue;
+      found = true;
+      if (!c->nullable) {
+        diags.Error(root.KeyLocation("omit_columns"),
+                    "omit_columns: column \"" + name + "\" of table \"" + table +
+                        "\" is not nullable; a partner cannot leave it out");
+      }
+    }
+    if (!found) {
+      diags.Error(
+          root.KeyLocation("omit_columns"),
+          "omit_columns: no table of partner " + partner.id + " has a column \"" + name + "\"");
+    }
+  }
+  if (diags.HasErrors()) return diags.ToStatus();
+  return p;
+}
+
+int64_t SampleDataReport::TotalCsvBytes() const {
+  int64_t n = 0;
+  for (const auto& a : archives)
+    for (const auto& t : a.tables) n += t.csv_bytes;
+  return n;
+}
+
+int64_t SampleDataReport::TotalRows() const {
+  int64_t n = 0;
+  for (const auto& a : archives)
+    for (const auto& t : a.tables) n += t.rows;
+  return n;
+}
+
+int64_t SampleDataReport::TotalBadRows() const {
+  int64_t n = 0;
+  for (const auto& a : archives)
+    for (const auto& t : a.tables) n += t.bad_rows;
+  return n;
+}
+
+Result<fs::path> LandingDir(const config::Pipeline& pipeline) {
+  const std::string& url = pipeline.settings.store;
+  constexpr std::string_view kFile = "file://";
+  if (!url.starts_with(kFile)) {
+    return Status::InvalidArgument(
+        "sample data can only be written to a file:// store, and "
+        "this pipeline's store is \"" +
+        url + "\"; set store: file://./data in sluice.yaml");
+  }
+  return pipeline.Resolve(url.substr(kFile.size())) / "landing";
+}
+
+Result<SampleDataReport> GenerateSampleData(const config::Pipeline& pipeline,
+                                            const SampleDataOptions& options) {
+  if (options.rows < 1) {
+    return Status::InvalidArgument("rows must be at least 1, got " + std::to_string(options.rows));
+  }
+  fs::path landing = options.landing_dir;
+  if (landing.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(landing, LandingDir(pipeline));
+  }
+  std::vector<const PartnerConfig*> partners = pipeline.EnabledPartners();
+  std::vector<std::optional<Result<GeneratedArchive>>> results(partners.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < partners.size(); i = next++) {
+      results[i] = GeneratePartner(*partners[i], landing, options);
+    }
+  };
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  threads =
+      std::min<unsigned>(threads, static_cast<unsigned>(std::max<size_t>(1, partners.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+
+  SampleDataReport report;
+  for (auto& r : results) {
+    if (!r->ok()) return std::move(*r).status();
+    report.archives.push_back(std::move(*r).value());
+  }
+  return report;
+}
+
+}  // namespace sluice::example
