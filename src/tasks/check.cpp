@@ -24,28 +24,6 @@ namespace sluice::tasks {
 
 namespace {
 
-std::string SqlLiteral(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
-std::string Substitute(std::string sql, const TaskContext& ctx, const std::string& partner) {
-  auto replace = [&](const std::string& from, const std::string& to) {
-    for (size_t pos = 0; (pos = sql.find(from, pos)) != std::string::npos; pos += to.size()) {
-      sql.replace(pos, from.size(), to);
-    }
-  };
-  replace("{date}", SqlLiteral(ctx.date.ToString()));
-  replace("{partner}", SqlLiteral(partner));
-  replace("{run_id}", SqlLiteral(ctx.run_id));
-  return sql;
-}
-
 std::string RowsText(const warehouse::QueryResult& r) {
   std::vector<std::string> lines;
   for (const auto& row : r.rows) {
@@ -165,8 +143,8 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
     out.message = buf;
   } else if (check.type == "sql") {
     int64_t total = 0;
-    SLUICE_ASSIGN_OR_RETURN(auto rows,
-                            wh->Query(Substitute(check.sql, ctx, partner.id), 5, &total));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto rows, wh->Query(ExpandSqlPlaceholders(check.sql, ctx, partner.id), 5, &total));
     out.passed = total == 0;
     out.message = std::to_string(total) + " row(s) returned";
     if (total > 0) out.message += ", e.g. " + RowsText(rows);
@@ -186,13 +164,7 @@ Status RunCheck(TaskContext& ctx) {
   SLUICE_ASSIGN_OR_RETURN(
       auto base,
       store::OpenStore(ctx.pipeline->settings.store, ctx.pipeline->dir, ctx.pipeline->settings.s3));
-  std::vector<const config::PartnerConfig*> partners;
-  if (!ctx.partner.empty()) {
-    if (ctx.partner_config() == nullptr) return Status::NotFound("unknown partner " + ctx.partner);
-    partners.push_back(ctx.partner_config());
-  } else {
-    partners = ctx.pipeline->EnabledPartners();
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto partners, ctx.TargetPartners());
   nlohmann::json results = nlohmann::json::array();
   std::vector<std::string> failures;
   int warnings = 0;

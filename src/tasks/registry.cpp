@@ -18,6 +18,36 @@ BuiltinFn FindBuiltin(std::string_view name) {
   return nullptr;
 }
 
+Result<std::vector<const config::PartnerConfig*>> TaskContext::TargetPartners() const {
+  if (partner.empty()) return pipeline->EnabledPartners();
+  const config::PartnerConfig* p = partner_config();
+  if (p == nullptr) return Status::NotFound("unknown partner " + partner);
+  return std::vector<const config::PartnerConfig*>{p};
+}
+
+std::string SqlLiteral(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string ExpandSqlPlaceholders(std::string sql, const TaskContext& ctx,
+                                  std::string_view partner) {
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t pos = 0; (pos = sql.find(from, pos)) != std::string::npos; pos += to.size()) {
+      sql.replace(pos, from.size(), to);
+    }
+  };
+  replace("{date}", SqlLiteral(ctx.date.ToString()));
+  replace("{partner}", SqlLiteral(partner));
+  replace("{run_id}", SqlLiteral(ctx.run_id));
+  return sql;
+}
+
 Status RunBuiltin(TaskContext& ctx) {
   BuiltinFn fn = FindBuiltin(ctx.task->builtin);
   if (fn == nullptr) {

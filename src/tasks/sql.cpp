@@ -11,19 +11,6 @@
 
 namespace sluice::tasks {
 
-namespace {
-
-std::string Quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
-}  // namespace
-
 Status RunSql(TaskContext& ctx) {
   std::string sql;
   const config::Node* sql_node = ctx.task->params.Get("sql");
@@ -45,24 +32,10 @@ Status RunSql(TaskContext& ctx) {
     return Status::InvalidArgument("the sql builtin needs params: {sql: \"...\"} or {file: PATH}")
         .WithFile(ctx.task->loc.file, ctx.task->loc.line);
   }
-  std::vector<const config::PartnerConfig*> partners;
-  if (!ctx.partner.empty()) {
-    if (ctx.partner_config() == nullptr) return Status::NotFound("unknown partner " + ctx.partner);
-    partners.push_back(ctx.partner_config());
-  } else {
-    partners = ctx.pipeline->EnabledPartners();
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto partners, ctx.TargetPartners());
   nlohmann::json done = nlohmann::json::array();
   for (const config::PartnerConfig* p : partners) {
-    std::string text = sql;
-    auto replace = [&](const std::string& from, const std::string& to) {
-      for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
-        text.replace(pos, from.size(), to);
-      }
-    };
-    replace("{date}", Quote(ctx.date.ToString()));
-    replace("{partner}", Quote(p->id));
-    replace("{run_id}", Quote(ctx.run_id));
+    std::string text = ExpandSqlPlaceholders(sql, ctx, p->id);
     SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
                                                               ctx.pipeline->dir, p->id));
     Status st = wh->Execute(text);

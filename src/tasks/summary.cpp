@@ -99,14 +99,7 @@ Status RunSummary(TaskContext& ctx) {
   SLUICE_ASSIGN_OR_RETURN(
       auto base,
       store::OpenStore(ctx.pipeline->settings.store, ctx.pipeline->dir, ctx.pipeline->settings.s3));
-  std::vector<const config::PartnerConfig*> partners;
-  if (!ctx.partner.empty()) {
-    const config::PartnerConfig* p = ctx.partner_config();
-    if (p == nullptr) return Status::NotFound("unknown partner " + ctx.partner);
-    partners.push_back(p);
-  } else {
-    partners = ctx.pipeline->EnabledPartners();
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto partners, ctx.TargetPartners());
   std::vector<nlohmann::json> summaries;
   for (const config::PartnerConfig* p : partners) {
     auto s = SummarisePartner(ctx, base.get(), *p);

@@ -10,6 +10,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/pipeline_config.h"
 #include "core/date.h"
@@ -43,7 +45,18 @@ struct TaskContext {
   void ReportProgress(const Progress& p) const {
     if (progress) progress(p);
   }
+  // The partners this attempt works on: its own partner for a per-partner task, every enabled
+  // partner otherwise. NotFound when the task's partner is not configured.
+  Result<std::vector<const config::PartnerConfig*>> TargetPartners() const;
 };
+
+// 'text' as a SQL string literal, quotes doubled.
+std::string SqlLiteral(std::string_view text);
+
+// Replaces {date}, {partner} and {run_id} in user SQL with quoted SQL string literals, so the
+// values can never break out of the statement.
+std::string ExpandSqlPlaceholders(std::string sql, const TaskContext& ctx,
+                                  std::string_view partner);
 
 using BuiltinFn = Status (*)(TaskContext& ctx);
 

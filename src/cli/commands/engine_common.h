@@ -16,6 +16,7 @@
 #include "config/pipeline_config.h"
 #include "core/status.h"
 #include "ledger/ledger.h"
+#include "workflow/scheduler.h"
 
 namespace sluice::cli {
 
@@ -58,6 +59,22 @@ inline int DefaultParallelism(const config::Pipeline& pipeline, int flag) {
   if (pipeline.settings.parallelism > 0) return pipeline.settings.parallelism;
   unsigned cores = std::thread::hardware_concurrency();
   return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+// Scheduler options shared by run and repair: parallelism (flag, then sluice.yaml, then
+// cores), this binary for task exec, the executor, the SIGTERM->SIGKILL grace, and the live
+// display when stderr is a terminal.
+inline workflow::SchedulerOptions MakeSchedulerOptions(const config::Pipeline& pipeline,
+                                                       int parallelism_flag,
+                                                       const std::string& executor,
+                                                       double grace_seconds) {
+  workflow::SchedulerOptions options;
+  options.parallelism = DefaultParallelism(pipeline, parallelism_flag);
+  options.sluice_binary = SelfExe();
+  options.executor = executor;
+  options.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace_seconds * 1000));
+  options.live_display = isatty(STDERR_FILENO) == 1;
+  return options;
 }
 
 // "2026-11-24 15:30:12" (UTC) for a millisecond timestamp; "-" for 0.

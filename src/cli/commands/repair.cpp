@@ -39,13 +39,8 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    workflow::SchedulerOptions options;
-    options.parallelism = DefaultParallelism(*pipeline, args->parallelism);
-    options.sluice_binary = SelfExe();
-    options.executor = args->executor;
-    options.kill_grace =
-        std::chrono::milliseconds(static_cast<int64_t>(args->grace_seconds * 1000));
-    options.live_display = isatty(STDERR_FILENO) == 1;
+    workflow::SchedulerOptions options =
+        MakeSchedulerOptions(*pipeline, args->parallelism, args->executor, args->grace_seconds);
     workflow::RepairRequest request;
     request.run_id = args->run_id;
     if (!args->tasks.empty()) {
