@@ -72,6 +72,7 @@ Status WriteOutcome(const std::filesystem::path& path, const Outcome& outcome) {
   j["exit_code"] = outcome.exit_code;
   j["signal"] = outcome.signal;
   j["error"] = outcome.error;
+  j["permanent"] = outcome.permanent;
   auto result = nlohmann::json::parse(outcome.result, nullptr, false);
   j["result"] = result.is_discarded() ? nlohmann::json::object() : result;
   // Atomic (rename) but not fsynced: it must survive the scheduler's death, which the page
@@ -87,6 +88,7 @@ std::optional<Outcome> ReadOutcome(const std::filesystem::path& path) {
   o.exit_code = j->value("exit_code", -1);
   o.signal = j->value("signal", 0);
   o.error = j->value("error", std::string());
+  o.permanent = j->value("permanent", false);
   if (j->contains("result")) o.result = (*j)["result"].dump();
   return o;
 }

@@ -2,7 +2,8 @@
 //
 //   <logs>/<run>/<task>[.<partner>]/<n>.log            stdout and stderr of attempt n
 //   <logs>/<run>/<task>[.<partner>]/<n>.outcome.json   written last by `sluice task exec`:
-//                                                      {"exit_code", "signal", "error", "result"}
+//                                                      {"exit_code", "signal", "error", "result",
+//                                                       "permanent"}
 //   <logs>/<run>/<task>[.<partner>]/<n>.progress.json  rewritten (atomically) while it runs
 //
 // The outcome file is what makes a scheduler crash harmless: an attempt that finishes while no
@@ -37,6 +38,9 @@ struct Outcome {
   int signal = 0;
   std::string error;          // "" on success
   std::string result = "{}";  // JSON object text
+  // The failure cannot be cured by running the same attempt again (a refused archive, bad
+  // params, a permission problem): the scheduler does not spend retries on it.
+  bool permanent = false;
 };
 
 // Writes `outcome` atomically (temp file + rename; no fsync: it must outlive the scheduler, not

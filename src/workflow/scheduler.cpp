@@ -363,9 +363,15 @@ class Driver {
     }
     Clock::Duration took = clock_->Now() - slot.started;
     const config::TaskConfig& task = *node.task;
-    bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ &&
+    bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed;
+    bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ && !permanent &&
                  a.attempt < task.max_retries + 1 &&
                  (a.state != State::kTimedOut || task.retry_on_timeout);
+    if (permanent && a.attempt < task.max_retries + 1) {
+      a.error +=
+          "; not retried: the same input would fail the same way (fix it, then `sluice "
+          "repair`)";
+    }
     rec.error = a.error;
     if (a.state == State::kSuccess) {
       rec.state = State::kSuccess;

@@ -138,6 +138,31 @@ tasks:
   EXPECT_EQ(first.output, "archive for acme is corrupt\n");
 }
 
+TEST(EngineRun, PermanentBuiltinFailuresAreNotRetried) {
+  // A builtin that fails with a code no retry can cure (here: the sql builtin without its
+  // params, InvalidArgument) ends after one attempt; a command's failure is still retried.
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: permanent
+tasks:
+  - task_key: transform
+    builtin: sql
+    max_retries: 3
+    min_retry_interval_millis: 1
+  - task_key: flaky
+    command: 'exit 1'
+    max_retries: 1
+    min_retry_interval_millis: 1
+)");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto inst = InstancesByName(ShowJson(dir, LatestRunId(dir)));
+  EXPECT_EQ(inst["transform"]["state"], "failed");
+  EXPECT_EQ(inst["transform"]["attempts"], 1) << inst["transform"].dump();
+  EXPECT_NE(inst["transform"]["error"].get<std::string>().find("not retried"), std::string::npos)
+      << inst["transform"].dump();
+  EXPECT_EQ(inst["flaky"]["attempts"], 2);
+}
+
 TEST(EngineRun, TimeoutKillsTheWholeProcessGroupEvenWhenSigtermIsIgnored) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: slow
