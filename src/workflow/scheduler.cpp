@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "alert/alert.h"
 #include "core/logging.h"
@@ -70,6 +71,9 @@ class Driver {
         not_before_(nodes_.size()),
         clock_(options.clock ? options.clock : SystemClock::Default()),
         logs_dir_(LogsDir(pipeline)) {}
+  ~Driver() {
+    if (failure_alert_.joinable()) failure_alert_.join();
+  }
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
@@ -393,6 +397,7 @@ class Driver {
                       node.Name(), a.attempt, ledger::StateName(a.state), FirstLine(a.error),
                       pipeline_.dir.string(), run_.run_id, task.task_key,
                       node.partner.empty() ? "" : " --partner " + node.partner));
+      if (!slot.cancelled && !stopping_) AlertFailureNow();
     }
     return ledger_.RecordAttempt(rec, a);
   }
@@ -440,7 +445,22 @@ class Driver {
     notifier.Notify("duration_warning", Report("running"));
   }
 
+  // The first instance to exhaust its retries pages people at once (a failed extract at 02:00
+  // should not wait for the rest of a two-hour run); the run sends no second failure alert.
+  // The webhook's timeouts and retries run on a thread so attempts keep being reaped.
+  void AlertFailureNow() {
+    if (failure_alerted_ || !options_.send_alerts || pipeline_.settings.alerts.empty()) return;
+    alert::Notifier notifier = MakeNotifier();
+    if (!notifier.Wants("failure")) return;
+    failure_alerted_ = true;
+    failure_alert_ =
+        std::thread([notifier = std::move(notifier), report = Report("running")]() mutable {
+          notifier.Notify("failure", report);
+        });
+  }
+
   Result<RunOutcome> Finish() {
+    if (failure_alert_.joinable()) failure_alert_.join();
     if (stopping_) {
       // Instances that were waiting for a slot or a backoff go back to pending for repair.
       std::vector<InstanceRecord> waiting;
@@ -462,8 +482,9 @@ class Driver {
                     FormatSeconds(clock_->Now() - run_started_)));
     if (options_.send_alerts && !pipeline_.settings.alerts.empty()) {
       alert::Notifier notifier = MakeNotifier();
-      // One failure alert per run, once every failed instance has exhausted its retries.
-      if (out.state == "failed") notifier.Notify("failure", Report(out.state));
+      // One failure alert per run: sent already when the first instance exhausted its retries;
+      // here only when the run failed without that (e.g. every failure was upstream_failed).
+      if (out.state == "failed" && !failure_alerted_) notifier.Notify("failure", Report(out.state));
       if (out.state == "success") notifier.Notify("success", Report(out.state));
     }
     return out;
@@ -523,6 +544,8 @@ class Driver {
   std::vector<Slot> slots_;
   bool stopping_ = false;
   bool duration_warned_ = false;
+  bool failure_alerted_ = false;
+  std::thread failure_alert_;  // sends the run's one failure alert without stalling the loop
   Clock::TimePoint run_started_;
   Clock::TimePoint last_draw_;
   int live_lines_ = 0;
