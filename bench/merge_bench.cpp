@@ -84,7 +84,7 @@ void PlainInsert(const fs::path& db_path, int64_t rows, const config::TableSchem
   sqlite3* db = nullptr;
   Check(sqlite3_open(db_path.c_str(), &db), db, "open");
   Check(sqlite3_exec(db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                     "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                      "PRAGMA cache_size=-65536;",
                      nullptr, nullptr, nullptr),
         db, "pragma");
