@@ -7,9 +7,14 @@
 // committed merge that a re-run reproduces exactly.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <span>
+#include <thread>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -45,6 +50,79 @@ Status FileError(Status st, const std::string& key, int64_t line) {
   return std::move(st).WithFile(key, static_cast<int>(line));
 }
 
+// Converted rows on their way from the parsing thread to the SQLite writer. Text cells point
+// into `arena`, which no longer changes once the batch is queued.
+struct RowBatch {
+  const std::string* source = nullptr;  // the file's store key
+  std::string arena;
+  std::vector<warehouse::Value> values;            // rows x columns
+  std::vector<std::pair<size_t, size_t>> text;     // per value: offset and length in arena
+  std::vector<std::pair<size_t, size_t>> rescued;  // per row
+  std::vector<int64_t> lines;                      // per row, for messages
+  size_t rows() const { return lines.size(); }
+  // Points every text view into the finished arena.
+  void Seal() {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i].kind == warehouse::ValueKind::kText) {
+        values[i].s = std::string_view(arena.data() + text[i].first, text[i].second);
+      }
+    }
+  }
+  std::string_view Rescued(size_t row) const {
+    return std::string_view(arena.data() + rescued[row].first, rescued[row].second);
+  }
+};
+
+// A bounded hand-off between one producer and one consumer.
+class BatchQueue {
+ public:
+  // False when the consumer gave up; the producer then stops.
+  bool Push(std::unique_ptr<RowBatch> batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kCapacity || cancelled_; });
+    if (cancelled_) return false;
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+    return true;
+  }
+  // The next batch, or nullptr once the producer finished and everything was taken.
+  std::unique_ptr<RowBatch> Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+    if (queue_.empty()) return nullptr;
+    auto batch = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return batch;
+  }
+  void Finish(Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    status_ = std::move(status);
+    cv_.notify_all();
+  }
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+  Status status() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 4;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<RowBatch>> queue_;
+  bool done_ = false;
+  bool cancelled_ = false;
+  Status status_;
+};
+
+constexpr size_t kBatchRows = 4096;
+
 }  // namespace
 
 Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
@@ -56,10 +134,10 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                                         const std::function<void(int64_t, int64_t)>& progress) {
   TableMergeStats stats;
   SLUICE_ASSIGN_OR_RETURN(auto writer, warehouse->BeginMerge(target));
+  const size_t ncols = schema.columns.size();
   csv::TokenizerOptions topt;
   topt.delimiter = dialect.delimiter;
   topt.quote = dialect.quote;
-  std::vector<warehouse::Value> values(schema.columns.size());
   std::string reject_buf;
   std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
   auto flush_rejects = [&]() -> Status {
@@ -67,78 +145,117 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     reject_buf.clear();
     return Status::Ok();
   };
-  for (const MergeFile& file : files) {
-    ++stats.files;
-    FileReader fr;
-    SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
-    auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding);
-    if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
-    fr.utf8 = std::move(*utf8);
-    fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
-    csv::Record rec;
-    std::unique_ptr<csv::RowConverter> rc;
-    if (dialect.header) {
-      auto has = fr.tokenizer->Next(&rec);
-      if (!has.ok()) return FileError(has.status(), file.key, 0);
-      if (!*has) {
-        log::Warn("merge: {} is empty (no header); nothing to load", file.key);
-        continue;
+  // Parsing and conversion run on their own thread and hand batches of rows to this one, which
+  // only writes: the merge then runs at close to SQLite's own insert speed.
+  BatchQueue queue;
+  auto produce = [&]() -> Status {
+    for (const MergeFile& file : files) {
+      ++stats.files;
+      auto batch = std::make_unique<RowBatch>();
+      batch->source = &file.key;
+      auto ship = [&]() -> bool {
+        batch->Seal();
+        bool ok = queue.Push(std::move(batch));
+        batch = std::make_unique<RowBatch>();
+        batch->source = &file.key;
+        return ok;
+      };
+      FileReader fr;
+      SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
+      auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding);
+      if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
+      fr.utf8 = std::move(*utf8);
+      fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
+      csv::Record rec;
+      std::unique_ptr<csv::RowConverter> rc;
+      if (dialect.header) {
+        auto has = fr.tokenizer->Next(&rec);
+        if (!has.ok()) return FileError(has.status(), file.key, 0);
+        if (!*has) {
+          log::Warn("merge: {} is empty (no header); nothing to load", file.key);
+          continue;
+        }
+        auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
+        if (!made.ok()) return FileError(made.status(), file.key, rec.line);
+        rc = std::move(*made);
+      } else {
+        auto made = csv::RowConverter::Create(schema, dialect, nullptr);
+        if (!made.ok()) return FileError(made.status(), file.key, 0);
+        rc = std::move(*made);
       }
-      auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
-      if (!made.ok()) return FileError(made.status(), file.key, rec.line);
-      rc = std::move(*made);
-    } else {
-      auto made = csv::RowConverter::Create(schema, dialect, nullptr);
-      if (!made.ok()) return FileError(made.status(), file.key, 0);
-      rc = std::move(*made);
+      for (const auto& m : rc->missing_columns()) {
+        if (std::find(stats.columns_missing.begin(), stats.columns_missing.end(), m) ==
+            stats.columns_missing.end()) {
+          stats.columns_missing.push_back(m);
+        }
+      }
+      for (const auto& e : rc->extra_columns()) {
+        if (std::find(stats.columns_extra.begin(), stats.columns_extra.end(), e) ==
+            stats.columns_extra.end()) {
+          stats.columns_extra.push_back(e);
+        }
+      }
+      csv::Diagnostic diag;
+      while (true) {
+        auto has = fr.tokenizer->Next(&rec);
+        if (!has.ok()) return FileError(has.status(), file.key, 0);
+        if (!*has) break;
+        ++stats.rows_read;
+        if (!rc->Convert(rec, &diag)) {
+          ++stats.rows_rejected;
+          ++reject_codes[diag.code];
+          csv::AppendCsvField(file.key, &reject_buf);
+          reject_buf += ',' + std::to_string(diag.line) + ',';
+          csv::AppendCsvField(diag.column, &reject_buf);
+          reject_buf.push_back(',');
+          csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
+          reject_buf.push_back(',');
+          csv::AppendCsvField(rec.raw, &reject_buf);
+          reject_buf.push_back('\n');
+          if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
+          continue;
+        }
+        const auto& cells = rc->cells();
+        for (size_t i = 0; i < cells.size(); ++i) {
+          warehouse::Value v;
+          v.kind = static_cast<warehouse::ValueKind>(cells[i].kind);
+          v.i = cells[i].i;
+          v.d = cells[i].d;
+          batch->text.emplace_back(batch->arena.size(), cells[i].s.size());
+          if (v.kind == warehouse::ValueKind::kText) batch->arena.append(cells[i].s);
+          batch->values.push_back(v);
+        }
+        std::string_view rescued = rc->rescued();
+        batch->rescued.emplace_back(batch->arena.size(), rescued.size());
+        batch->arena.append(rescued);
+        batch->lines.push_back(rec.line);
+        if (batch->rows() >= kBatchRows && !ship())
+          return Status::Cancelled("merge writer stopped");
+        if (progress && (stats.rows_read & 0x3fff) == 0) {
+          progress(stats.rows_read, stats.bytes + fr.tokenizer->bytes_consumed());
+        }
+      }
+      stats.bytes += fr.tokenizer->bytes_consumed();
+      if (batch->rows() > 0 && !ship()) return Status::Cancelled("merge writer stopped");
     }
-    for (const auto& m : rc->missing_columns()) {
-      if (std::find(stats.columns_missing.begin(), stats.columns_missing.end(), m) ==
-          stats.columns_missing.end()) {
-        stats.columns_missing.push_back(m);
-      }
+    return Status::Ok();
+  };
+  std::thread producer([&] { queue.Finish(produce()); });
+  Status write_status;
+  while (auto batch = queue.Pop()) {
+    for (size_t r = 0; r < batch->rows() && write_status.ok(); ++r) {
+      Status st = writer->Add(std::span<const warehouse::Value>(&batch->values[r * ncols], ncols),
+                              *batch->source, batch->Rescued(r));
+      if (!st.ok()) write_status = FileError(std::move(st), *batch->source, batch->lines[r]);
     }
-    for (const auto& e : rc->extra_columns()) {
-      if (std::find(stats.columns_extra.begin(), stats.columns_extra.end(), e) ==
-          stats.columns_extra.end()) {
-        stats.columns_extra.push_back(e);
-      }
+    if (!write_status.ok()) {
+      queue.Cancel();
+      break;
     }
-    csv::Diagnostic diag;
-    while (true) {
-      auto has = fr.tokenizer->Next(&rec);
-      if (!has.ok()) return FileError(has.status(), file.key, 0);
-      if (!*has) break;
-      ++stats.rows_read;
-      if (!rc->Convert(rec, &diag)) {
-        ++stats.rows_rejected;
-        ++reject_codes[diag.code];
-        csv::AppendCsvField(file.key, &reject_buf);
-        reject_buf += ',' + std::to_string(diag.line) + ',';
-        csv::AppendCsvField(diag.column, &reject_buf);
-        reject_buf.push_back(',');
-        csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
-        reject_buf.push_back(',');
-        csv::AppendCsvField(rec.raw, &reject_buf);
-        reject_buf.push_back('\n');
-        if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
-        continue;
-      }
-      const auto& cells = rc->cells();
-      for (size_t i = 0; i < cells.size(); ++i) {
-        values[i].kind = static_cast<warehouse::ValueKind>(cells[i].kind);
-        values[i].i = cells[i].i;
-        values[i].d = cells[i].d;
-        values[i].s = cells[i].s;
-      }
-      Status st = writer->Add(values, file.key, rc->rescued());
-      if (!st.ok()) return FileError(std::move(st), file.key, rec.line);
-      if (progress && (stats.rows_read & 0x3fff) == 0) {
-        progress(stats.rows_read, stats.bytes + fr.tokenizer->bytes_consumed());
-      }
-    }
-    stats.bytes += fr.tokenizer->bytes_consumed();
   }
+  producer.join();
+  SLUICE_RETURN_IF_ERROR(write_status);
+  SLUICE_RETURN_IF_ERROR(queue.status());
   SLUICE_RETURN_IF_ERROR(flush_rejects());
   if (stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
                                  schema.max_reject_ratio * static_cast<double>(stats.rows_read)) {
