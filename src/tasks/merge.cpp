@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -240,7 +241,17 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     }
     return Status::Ok();
   };
-  std::thread producer([&] { queue.Finish(produce()); });
+  // A thread's entry is an edge: an exception escaping it would terminate the task process
+  // without an outcome, so it becomes a Status like everywhere else.
+  std::thread producer([&] {
+    Status st;
+    try {
+      st = produce();
+    } catch (const std::exception& e) {
+      st = Status::Internal(std::string("merge: unexpected exception while parsing: ") + e.what());
+    }
+    queue.Finish(std::move(st));
+  });
   Status write_status;
   while (auto batch = queue.Pop()) {
     for (size_t r = 0; r < batch->rows() && write_status.ok(); ++r) {

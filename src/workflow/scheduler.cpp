@@ -14,7 +14,6 @@
 #include <optional>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "alert/alert.h"
 #include "core/logging.h"
@@ -71,9 +70,6 @@ class Driver {
         not_before_(nodes_.size()),
         clock_(options.clock ? options.clock : SystemClock::Default()),
         logs_dir_(LogsDir(pipeline)) {}
-  ~Driver() {
-    if (failure_alert_.joinable()) failure_alert_.join();
-  }
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
@@ -447,20 +443,19 @@ class Driver {
 
   // The first instance to exhaust its retries pages people at once (a failed extract at 02:00
   // should not wait for the rest of a two-hour run); the run sends no second failure alert.
-  // The webhook's timeouts and retries run on a thread so attempts keep being reaped.
+  // Sent on this thread, like the duration warning: the executor forks task processes and reaps
+  // with waitpid(-1), so a second thread forking alert commands would race both (its child
+  // reaped by the executor, locks held across another thread's fork). Running attempts go on
+  // meanwhile; only launching and reaping wait for the webhook's timeout.
   void AlertFailureNow() {
     if (failure_alerted_ || !options_.send_alerts || pipeline_.settings.alerts.empty()) return;
     alert::Notifier notifier = MakeNotifier();
     if (!notifier.Wants("failure")) return;
     failure_alerted_ = true;
-    failure_alert_ =
-        std::thread([notifier = std::move(notifier), report = Report("running")]() mutable {
-          notifier.Notify("failure", report);
-        });
+    notifier.Notify("failure", Report("running"));
   }
 
   Result<RunOutcome> Finish() {
-    if (failure_alert_.joinable()) failure_alert_.join();
     if (stopping_) {
       // Instances that were waiting for a slot or a backoff go back to pending for repair.
       std::vector<InstanceRecord> waiting;
@@ -545,7 +540,6 @@ class Driver {
   bool stopping_ = false;
   bool duration_warned_ = false;
   bool failure_alerted_ = false;
-  std::thread failure_alert_;  // sends the run's one failure alert without stalling the loop
   Clock::TimePoint run_started_;
   Clock::TimePoint last_draw_;
   int live_lines_ = 0;
