@@ -1,6 +1,7 @@
 // The `wait_for_sources` sensor. See wait_for_sources.h.
 #include "tasks/wait_for_sources.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +77,19 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string&
     return Status::Ok();
   }
   if (rule.stable_seconds > 0) {
+    // The store's modification time already says how long the archive has not changed: one
+    // that landed well before the sensor started is complete at the first poke instead of
+    // after another stable_seconds of polling. An unknown (0) or future time (clock skew
+    // between the store and this machine) proves nothing; polling then decides.
+    if (head->mtime_ms > 0) {
+      int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            clock->WallNow().time_since_epoch())
+                            .count();
+      if (wall_ms - head->mtime_ms >= rule.stable_seconds * 1000) {
+        w.ready = true;
+        return Status::Ok();
+      }
+    }
     Clock::TimePoint now = clock->Now();
     if (!w.seen || head->size != w.size || head->mtime_ms != w.mtime_ms) {
       w.seen = true;

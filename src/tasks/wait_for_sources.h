@@ -4,7 +4,8 @@
 // ctx.partner for a for_each: partner task) until its archive is complete: present, and
 //   - with complete: {marker: F}, F exists beside it;
 //   - with complete: {stable_seconds: N}, its size and mtime did not change for N seconds of
-//     polling (measured on `clock`);
+//     polling (measured on `clock`), or its mtime is already N seconds older than the clock's
+//     wall time (an archive that landed earlier is complete at the first poke);
 //   - with no complete: rule, present is enough.
 // Params (task params in workflow.yaml): poke_interval_seconds (default 30), timeout_seconds
 // (default 21600, the sensor's own deadline), mode: all (default: every partner must arrive) |

@@ -1,6 +1,9 @@
 // The wait_for_sources sensor on a real local store and a fake clock: files arrive while it
 // polls (written by the clock's sleep hook, so no real sleeps), timeouts name the missing
 // partners, and the marker and stable rules hold.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <functional>
 
 #include "core/clock.h"
@@ -54,8 +57,17 @@ class Sensor : public testing::PipelineFixture {
     dir_.Write("workflow.yaml", kWorkflow);
     Load();
   }
+  // The archive lands "now" on the test's clock: its mtime is the fake wall time, as a real
+  // upload's would be the real one.
   void Deliver(const std::string& partner, const std::string& content = "archive") {
-    Land(partner, content);
+    Stamp(Land(partner, content), clock_.WallNow());
+  }
+  static void Stamp(const std::filesystem::path& file, std::chrono::system_clock::time_point t) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    struct timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    ASSERT_EQ(utimensat(AT_FDCWD, file.c_str(), times, 0), 0) << file;
   }
   void Mark(const std::string& partner) {
     dir_.Write("area/data/landing/" + partner + "/2026-11-24/_SUCCESS", "");
@@ -160,6 +172,30 @@ TEST_F(Sensor, StableRuleWaitsUntilSizeAndTimeStopChanging) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   // Last change seen at the 3rd poke (after sleep 2, t=120 s); stable for 120 s -> t=240 s.
   EXPECT_EQ(clock_.sleeps, 4);
+}
+
+TEST_F(Sensor, StableRuleTrustsAnOldModificationTime) {
+  UseStableRule("acme", 120);
+  Deliver("globex");
+  Mark("globex");
+  // acme's archive landed 5 minutes before the sensor started: complete at the first poke,
+  // not after another 120 s of polling.
+  Stamp(Land("acme", "archive"), clock_.WallNow() - std::chrono::minutes(5));
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+TEST_F(Sensor, StableRuleIgnoresAModificationTimeInTheFuture) {
+  UseStableRule("acme", 120);
+  Deliver("globex");
+  Mark("globex");
+  // The store's clock runs an hour ahead: the mtime proves nothing, so polling decides
+  // (unchanged from the first poke at t=0 until t=120 s: two pokes of 60 s).
+  Stamp(Land("acme", "archive"), clock_.WallNow() + std::chrono::hours(1));
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 2);
 }
 
 TEST_F(Sensor, StableRuleTimesOutWhileTheFileKeepsChanging) {
