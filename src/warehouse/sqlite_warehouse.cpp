@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -166,6 +167,70 @@ class SqliteWarehouse : public Warehouse {
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     return SqliteError(db_, rc, "looking up table " + std::string(table));
+  }
+
+  Result<std::vector<std::vector<std::string>>> UniqueKeys(std::string_view table) override {
+    std::vector<std::vector<std::string>> keys;
+    // Columns: name -> NOT NULL; the primary key in key order.
+    std::map<std::string, bool> not_null;
+    std::vector<std::pair<int, std::string>> pk;
+    std::string pk_type;
+    {
+      Stmt st;
+      SLUICE_RETURN_IF_ERROR(
+          st.Prepare(db_, "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)"));
+      sqlite3_bind_text(st.get(), 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+      int rc;
+      while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+        std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+        not_null[name] = sqlite3_column_int(st.get(), 2) != 0;
+        if (int k = sqlite3_column_int(st.get(), 3); k > 0) {
+          pk.emplace_back(k, name);
+          pk_type = ToLower(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
+        }
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading the columns of " + std::string(table));
+    }
+    auto all_not_null = [&](const std::vector<std::string>& cols) {
+      return std::all_of(cols.begin(), cols.end(), [&](const std::string& c) {
+        auto it = not_null.find(c);
+        return it != not_null.end() && it->second;
+      });
+    };
+    if (!pk.empty()) {
+      std::sort(pk.begin(), pk.end());
+      std::vector<std::string> cols;
+      for (auto& [k, name] : pk) cols.push_back(name);
+      // A single INTEGER primary key is the rowid, which is never NULL.
+      if ((cols.size() == 1 && pk_type == "integer") || all_not_null(cols)) keys.push_back(cols);
+    }
+    Stmt list;
+    SLUICE_RETURN_IF_ERROR(list.Prepare(
+        db_, "SELECT name FROM pragma_index_list(?) WHERE \"unique\" AND NOT partial"));
+    sqlite3_bind_text(list.get(), 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+      std::string index = reinterpret_cast<const char*>(sqlite3_column_text(list.get(), 0));
+      Stmt info;
+      SLUICE_RETURN_IF_ERROR(
+          info.Prepare(db_, "SELECT cid, name FROM pragma_index_info(?) ORDER BY seqno"));
+      sqlite3_bind_text(info.get(), 1, index.data(), static_cast<int>(index.size()), SQLITE_STATIC);
+      std::vector<std::string> cols;
+      bool plain = true;  // expression indexes (cid < 0) say nothing about columns
+      int irc;
+      while ((irc = sqlite3_step(info.get())) == SQLITE_ROW) {
+        if (sqlite3_column_int(info.get(), 0) < 0) plain = false;
+        const unsigned char* n = sqlite3_column_text(info.get(), 1);
+        cols.emplace_back(n ? reinterpret_cast<const char*>(n) : "");
+      }
+      if (irc != SQLITE_DONE) return SqliteError(db_, irc, "reading index " + index);
+      if (plain && !cols.empty() && all_not_null(cols) &&
+          std::find(keys.begin(), keys.end(), cols) == keys.end()) {
+        keys.push_back(cols);
+      }
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "listing the indexes of " + std::string(table));
+    return keys;
   }
 
   std::string Describe() const override { return "sqlite://" + path_.string(); }

@@ -93,6 +93,11 @@ class Warehouse {
   // Runs one or more statements in one transaction (the sql builtin).
   virtual Status Execute(std::string_view sql) = 0;
   virtual Result<bool> TableExists(std::string_view table) = 0;
+  // The column sets the table's own constraints keep unique and free of NULLs (its primary key,
+  // unique indexes without a WHERE clause, when every column is NOT NULL), each in declared
+  // order. Empty for a table without such a key or that does not exist. The check builtin
+  // passes a `unique` check over such a key without scanning the table.
+  virtual Result<std::vector<std::vector<std::string>>> UniqueKeys(std::string_view table) = 0;
   // "sqlite:///abs/warehouse/acme.db", for messages.
   virtual std::string Describe() const = 0;
 };

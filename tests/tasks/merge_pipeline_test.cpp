@@ -48,6 +48,9 @@ class FakeWarehouse : public warehouse::Warehouse {
   }
   Status Execute(std::string_view) override { return Status::Ok(); }
   Result<bool> TableExists(std::string_view) override { return true; }
+  Result<std::vector<std::vector<std::string>>> UniqueKeys(std::string_view) override {
+    return std::vector<std::vector<std::string>>{};
+  }
   std::string Describe() const override { return "fake"; }
   std::vector<std::string> seen;
 

@@ -410,6 +410,40 @@ TEST_F(MergeTest, ChecksFailOnErrorSeverityAndNameTheRows) {
   }
 }
 
+TEST_F(MergeTest, UniqueScansOnlyWhenTheTableDoesNotEnforceTheKey) {
+  // An append table has no key: a repeated id fails the check, naming the value.
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "status", "type": "string"}], "merge": "append",
+    "checks": [{"type": "unique", "columns": ["order_id"]},
+               {"type": "unique", "name": "pair", "columns": ["order_id", "status"]}]})JSON");
+  Extracted({{"orders.csv", "order_id,status\n1,paid\n2,paid\n2,lost\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(result["failed"], 1);
+  EXPECT_NE(st.message().find("1 duplicated value(s) of (order_id), e.g. (order_id=2, copies=2)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_TRUE(result["checks"][1]["passed"].get<bool>()) << result.dump();
+
+  // Keyed by order_id (globex), the same check passes from the table's own constraint, also
+  // for a superset of the key.
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "status", "type": "string"}], "primary_key": ["order_id"], "merge": "upsert",
+    "checks": [{"type": "unique", "columns": ["status", "order_id"]}]})JSON",
+         "globex");
+  Extracted({{"orders.csv", "order_id,status\n1,paid\n2,paid\n2,lost\n"}}, "globex");
+  ASSERT_TRUE(Run("merge", "globex").ok());
+  ASSERT_TRUE(Run("check", "globex", "{}", &result).ok()) << result.dump();
+  EXPECT_NE(result["checks"][0]["message"].get<std::string>().find(
+                "the table enforces (order_id) as unique and NOT NULL"),
+            std::string::npos)
+      << result.dump();
+}
+
 TEST_F(MergeTest, RowCountAndChangeVsPreviousFailWhenOutOfBounds) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append",

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,32 @@ TEST(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
   EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
   EXPECT_FALSE(OpenWarehouse("sqlite://./wh", dir.path(), "../etc").ok());
   EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
+}
+
+TEST(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  using Keys = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(*wh->UniqueKeys("missing"), Keys{});
+  ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kUpsert), {{1, "1.00"}}).ok());
+  EXPECT_EQ(*wh->UniqueKeys("orders"), Keys{{"order_id"}});  // INTEGER PRIMARY KEY: the rowid
+  ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kAppend, "events"), {{1, "1"}}).ok());
+  EXPECT_EQ(*wh->UniqueKeys("events"), Keys{});  // append: no key at all
+  ASSERT_TRUE(wh->Execute(R"(
+      CREATE TABLE t (a TEXT NOT NULL, b INTEGER NOT NULL, c TEXT, d TEXT NOT NULL,
+                      PRIMARY KEY (b, a));
+      CREATE UNIQUE INDEX t_d ON t (d);
+      CREATE UNIQUE INDEX t_c ON t (c);                 -- c may be NULL: NULLs never collide
+      CREATE UNIQUE INDEX t_d_part ON t (a) WHERE d > 'x';
+      CREATE UNIQUE INDEX t_expr ON t (lower(d));
+      CREATE INDEX t_plain ON t (a, d);
+      CREATE TABLE n (k TEXT PRIMARY KEY, v TEXT);     -- a TEXT key without NOT NULL
+  )")
+                  .ok());
+  Keys t = *wh->UniqueKeys("t");
+  std::sort(t.begin(), t.end());
+  EXPECT_EQ(t, (Keys{{"b", "a"}, {"d"}}));
+  EXPECT_EQ(*wh->UniqueKeys("n"), Keys{});
 }
 
 TEST(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
