@@ -1,5 +1,6 @@
 // SQLite back-end of the warehouse: one database file per partner, WAL mode, writers queued
 // on BEGIN IMMEDIATE with a long busy timeout.
+#include <malloc.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -12,6 +13,16 @@
 #include "warehouse/warehouse.h"
 
 namespace sluice::warehouse {
+
+void PrepareProcessForBulkWrites() {
+  // SQLITE_MISUSE once SQLite is initialised: then it simply keeps counting.
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  // glibc: serve the page cache's 64 KiB pages from the heap and keep up to 256 MiB of freed
+  // heap (the page cache is bounded at 64 MiB by cache_size; see OpenWarehouse).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+}
 
 std::string_view SqlType(const config::ColumnSchema& column) {
   switch (column.type) {

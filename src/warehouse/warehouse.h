@@ -113,6 +113,13 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  std::string_view partner,
                                                  const WarehouseOptions& options = {});
 
+// Process-wide settings for a process that bulk-writes the warehouse (a task attempt): turns
+// off SQLite's global allocation statistics (a mutex around every allocation) and keeps freed
+// heap memory instead of handing it back to the kernel after every 64 KiB page is released
+// (each round trip costs page faults and zeroing). Together ~15% of a merge's SQLite time.
+// Call once, before the process opens any database; a later call leaves SQLite as it is.
+void PrepareProcessForBulkWrites();
+
 // The SQL column type used for a schema column ("INTEGER", "REAL", "TEXT").
 std::string_view SqlType(const config::ColumnSchema& column);
 // "\"name\"" with inner quotes doubled.

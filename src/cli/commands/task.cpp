@@ -12,6 +12,7 @@
 #include "cli/commands/engine_common.h"
 #include "core/date.h"
 #include "tasks/task_context.h"
+#include "warehouse/warehouse.h"
 #include "workflow/attempt_files.h"
 
 namespace sluice::cli {
@@ -94,6 +95,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
       *exit_code = RunShellCommand(command);
       return;
     }
+    warehouse::PrepareProcessForBulkWrites();
     auto date = ParseDate(args->date);
     auto pipeline = LoadPipelineOrReport(args->dir, "task exec");
     workflow::Outcome outcome;
