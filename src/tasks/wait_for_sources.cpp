@@ -82,9 +82,9 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string&
     // after another stable_seconds of polling. An unknown (0) or future time (clock skew
     // between the store and this machine) proves nothing; polling then decides.
     if (head->mtime_ms > 0) {
-      int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            clock->WallNow().time_since_epoch())
-                            .count();
+      int64_t wall_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock->WallNow().time_since_epoch())
+              .count();
       if (wall_ms - head->mtime_ms >= rule.stable_seconds * 1000) {
         w.ready = true;
         return Status::Ok();

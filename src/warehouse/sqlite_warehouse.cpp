@@ -200,7 +200,8 @@ class SqliteWarehouse : public Warehouse {
           pk_type = ToLower(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)));
         }
       }
-      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading the columns of " + std::string(table));
+      if (rc != SQLITE_DONE)
+        return SqliteError(db_, rc, "reading the columns of " + std::string(table));
     }
     auto all_not_null = [&](const std::vector<std::string>& cols) {
       return std::all_of(cols.begin(), cols.end(), [&](const std::string& c) {
@@ -240,7 +241,8 @@ class SqliteWarehouse : public Warehouse {
         keys.push_back(cols);
       }
     }
-    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "listing the indexes of " + std::string(table));
+    if (rc != SQLITE_DONE)
+      return SqliteError(db_, rc, "listing the indexes of " + std::string(table));
     return keys;
   }
 
