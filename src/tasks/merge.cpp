@@ -59,6 +59,7 @@ struct RowBatch {
   std::vector<warehouse::Value> values;            // rows x columns
   std::vector<std::pair<size_t, size_t>> text;     // per value: offset and length in arena
   std::vector<std::pair<size_t, size_t>> rescued;  // per row
+  std::vector<std::string_view> rescued_views;     // per row, once sealed
   std::vector<int64_t> lines;                      // per row, for messages
   size_t rows() const { return lines.size(); }
   // Points every text view into the finished arena.
@@ -68,6 +69,8 @@ struct RowBatch {
         values[i].s = std::string_view(arena.data() + text[i].first, text[i].second);
       }
     }
+    rescued_views.clear();
+    for (size_t r = 0; r < rescued.size(); ++r) rescued_views.push_back(Rescued(r));
   }
   std::string_view Rescued(size_t row) const {
     return std::string_view(arena.data() + rescued[row].first, rescued[row].second);
@@ -135,7 +138,6 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                                         const std::function<void(int64_t, int64_t)>& progress) {
   TableMergeStats stats;
   SLUICE_ASSIGN_OR_RETURN(auto writer, warehouse->BeginMerge(target));
-  const size_t ncols = schema.columns.size();
   csv::TokenizerOptions topt;
   topt.delimiter = dialect.delimiter;
   topt.quote = dialect.quote;
@@ -254,10 +256,12 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   });
   Status write_status;
   while (auto batch = queue.Pop()) {
-    for (size_t r = 0; r < batch->rows() && write_status.ok(); ++r) {
-      Status st = writer->Add(std::span<const warehouse::Value>(&batch->values[r * ncols], ncols),
-                              *batch->source, batch->Rescued(r));
-      if (!st.ok()) write_status = FileError(std::move(st), *batch->source, batch->lines[r]);
+    size_t failed_row = 0;
+    Status st = writer->AddRows(batch->values, batch->rows(), *batch->source, batch->rescued_views,
+                                &failed_row);
+    if (!st.ok()) {
+      write_status = FileError(std::move(st), *batch->source,
+                               batch->lines[std::min(failed_row, batch->rows() - 1)]);
     }
     if (!write_status.ok()) {
       queue.Cancel();

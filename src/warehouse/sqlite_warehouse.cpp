@@ -46,9 +46,168 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
+Status TableWriter::AddRows(std::span<const Value> values, size_t rows,
+                            std::string_view source_file, std::span<const std::string_view> rescued,
+                            size_t* failed_row) {
+  if (rows == 0) return Status::Ok();
+  const size_t ncols = values.size() / rows;
+  for (size_t r = 0; r < rows; ++r) {
+    Status st = Add(values.subspan(r * ncols, ncols), source_file,
+                    rescued.empty() ? std::string_view() : rescued[r]);
+    if (!st.ok()) {
+      if (failed_row) *failed_row = r;
+      return st;
+    }
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 class SqliteWarehouse;
+
+// The rows AddRows() is adding, read by the sluice_rows_<N> virtual tables of the connection:
+// `INSERT INTO t SELECT ... FROM sluice_rows_<N>` runs one statement per batch instead of one
+// per row, which saves SQLite's per-statement setup and teardown on every row.
+struct RowSource {
+  const Value* values = nullptr;  // rows x ncols
+  size_t ncols = 0;
+  size_t rows = 0;
+  const std::string_view* rescued = nullptr;  // per row, or null: every rescued cell is NULL
+  size_t current = 0;                         // the row being read, for error messages
+};
+
+struct RowsVtab {
+  sqlite3_vtab base;
+  RowSource* source;
+  size_t ncols;
+};
+
+struct RowsCursor {
+  sqlite3_vtab_cursor base;
+  size_t row;
+};
+
+// Eponymous-only (no xCreate: nobody can CREATE VIRTUAL TABLE with it) and DIRECTONLY (not
+// usable from triggers or views), named sluice_rows_<N> for N schema columns plus "rescued".
+int RowsConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+                char** err) {
+  size_t ncols = 0;
+  std::string_view name = argc > 0 ? argv[0] : "";
+  constexpr std::string_view kPrefix = "sluice_rows_";
+  if (!StartsWith(name, kPrefix)) return SQLITE_ERROR;
+  for (char c : name.substr(kPrefix.size())) {
+    if (c < '0' || c > '9') return SQLITE_ERROR;
+    ncols = ncols * 10 + static_cast<size_t>(c - '0');
+  }
+  std::string ddl = "CREATE TABLE x(";
+  for (size_t i = 0; i < ncols; ++i) ddl += "c" + std::to_string(i) + ", ";
+  ddl += "rescued)";
+  int rc = sqlite3_declare_vtab(db, ddl.c_str());
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  auto* vtab = static_cast<RowsVtab*>(sqlite3_malloc(sizeof(RowsVtab)));
+  if (vtab == nullptr) return SQLITE_NOMEM;
+  *vtab = RowsVtab{};
+  vtab->source = static_cast<RowSource*>(aux);
+  vtab->ncols = ncols;
+  *out = &vtab->base;
+  (void)err;
+  return SQLITE_OK;
+}
+
+int RowsDisconnect(sqlite3_vtab* vtab) {
+  sqlite3_free(vtab);
+  return SQLITE_OK;
+}
+
+int RowsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  info->estimatedCost = 1000;
+  info->estimatedRows = 1000;
+  return SQLITE_OK;
+}
+
+int RowsOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  auto* cursor = static_cast<RowsCursor*>(sqlite3_malloc(sizeof(RowsCursor)));
+  if (cursor == nullptr) return SQLITE_NOMEM;
+  *cursor = RowsCursor{};
+  *out = &cursor->base;
+  return SQLITE_OK;
+}
+
+int RowsClose(sqlite3_vtab_cursor* cursor) {
+  sqlite3_free(cursor);
+  return SQLITE_OK;
+}
+
+RowSource& SourceOf(sqlite3_vtab_cursor* cursor) {
+  return *reinterpret_cast<RowsVtab*>(cursor->pVtab)->source;
+}
+
+int RowsFilter(sqlite3_vtab_cursor* cursor, int, const char*, int, sqlite3_value**) {
+  reinterpret_cast<RowsCursor*>(cursor)->row = 0;
+  SourceOf(cursor).current = 0;
+  return SQLITE_OK;
+}
+
+int RowsNext(sqlite3_vtab_cursor* cursor) {
+  SourceOf(cursor).current = ++reinterpret_cast<RowsCursor*>(cursor)->row;
+  return SQLITE_OK;
+}
+
+int RowsEof(sqlite3_vtab_cursor* cursor) {
+  return reinterpret_cast<RowsCursor*>(cursor)->row >= SourceOf(cursor).rows;
+}
+
+int RowsColumn(sqlite3_vtab_cursor* cursor, sqlite3_context* ctx, int col) {
+  const RowSource& src = SourceOf(cursor);
+  const size_t row = reinterpret_cast<RowsCursor*>(cursor)->row;
+  const size_t c = static_cast<size_t>(col);
+  if (c >= src.ncols) {  // "rescued", or a column of another schema width
+    if (c == src.ncols && src.rescued != nullptr && !src.rescued[row].empty()) {
+      const std::string_view r = src.rescued[row];
+      sqlite3_result_text(ctx, r.data(), static_cast<int>(r.size()), SQLITE_STATIC);
+    } else {
+      sqlite3_result_null(ctx);
+    }
+    return SQLITE_OK;
+  }
+  const Value& v = src.values[row * src.ncols + c];
+  switch (v.kind) {
+    case ValueKind::kNull:
+      sqlite3_result_null(ctx);
+      break;
+    case ValueKind::kInt:
+      sqlite3_result_int64(ctx, v.i);
+      break;
+    case ValueKind::kReal:
+      sqlite3_result_double(ctx, v.d);
+      break;
+    case ValueKind::kText:
+      sqlite3_result_text(ctx, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+      break;
+  }
+  return SQLITE_OK;
+}
+
+int RowsRowid(sqlite3_vtab_cursor* cursor, sqlite3_int64* rowid) {
+  *rowid = static_cast<sqlite3_int64>(reinterpret_cast<RowsCursor*>(cursor)->row);
+  return SQLITE_OK;
+}
+
+const sqlite3_module kRowsModule = {
+    /* iVersion */ 0, /* xCreate */ nullptr,
+    RowsConnect,      RowsBestIndex,
+    RowsDisconnect,   /* xDestroy */ nullptr,
+    RowsOpen,         RowsClose,
+    RowsFilter,       RowsNext,
+    RowsEof,          RowsColumn,
+    RowsRowid,        /* xUpdate .. */ nullptr,
+    nullptr,          nullptr,
+    nullptr,          nullptr,
+    nullptr,          nullptr,
+    nullptr,          nullptr,
+    nullptr,          nullptr};
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -251,10 +410,23 @@ class SqliteWarehouse : public Warehouse {
   // Creates the table or adds the schema's new nullable columns, in its own short transaction.
   Status EnsureTable(const config::TableSchema& schema);
 
+  RowSource& row_source() { return row_source_; }
+  // Registers sluice_rows_<ncols> on this connection (once) and returns its name.
+  Result<std::string> RowsTable(size_t ncols) {
+    std::string name = "sluice_rows_" + std::to_string(ncols);
+    if (registered_.insert(ncols).second) {
+      int rc = sqlite3_create_module_v2(db_, name.c_str(), &kRowsModule, &row_source_, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, "registering " + name);
+    }
+    return name;
+  }
+
  private:
   sqlite3* db_;
   std::filesystem::path path_;
   int64_t upserts_updated_ = 0;
+  RowSource row_source_;
+  std::set<size_t> registered_;
 };
 
 Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
@@ -339,10 +511,15 @@ class SqliteTableWriter : public TableWriter {
     for (const auto& c : schema_.columns) names.push_back(QuoteIdentifier(c.name));
     names.insert(names.end(), {"_ingest_date", "_run_id", "_source_file"});
     if (rescue_) names.push_back("_rescued");
-    std::string placeholders;
-    for (size_t i = 0; i < names.size(); ++i) placeholders += i ? ",?" : "?";
-    std::string sql =
-        "INSERT INTO " + table + " (" + Join(names, ",") + ") VALUES (" + placeholders + ")";
+    // Every row of a batch comes from the rows table; the lineage values are parameters.
+    SLUICE_ASSIGN_OR_RETURN(std::string rows_table, wh_->RowsTable(schema_.columns.size()));
+    std::string select;
+    for (size_t i = 0; i < schema_.columns.size(); ++i) select += "c" + std::to_string(i) + ",";
+    select += "?1,?2,?3";
+    if (rescue_) select += ",rescued";
+    // "WHERE true" keeps ON CONFLICT from being parsed as a join constraint.
+    std::string sql = "INSERT INTO " + table + " (" + Join(names, ",") + ") SELECT " + select +
+                      " FROM " + rows_table + " WHERE true";
     if (schema_.merge == config::MergeMode::kUpsert) {
       std::vector<std::string> keys, sets;
       for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
@@ -368,6 +545,10 @@ class SqliteTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(wh_->Exec("BEGIN IMMEDIATE"));
     open_ = true;
     SLUICE_RETURN_IF_ERROR(insert_.Prepare(wh_->db(), insert_sql_));
+    sqlite3_bind_text(insert_.get(), 1, target_.ingest_date.data(),
+                      static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_.get(), 2, target_.run_id.data(),
+                      static_cast<int>(target_.run_id.size()), SQLITE_STATIC);
     sqlite3* db = wh_->db();
     if (schema_.merge == config::MergeMode::kReplaceDate) {
       Stmt del;
@@ -398,44 +579,38 @@ class SqliteTableWriter : public TableWriter {
 
   Status Add(std::span<const Value> values, std::string_view source_file,
              std::string_view rescued) override {
+    return AddRows(values, 1, source_file, std::span<const std::string_view>(&rescued, 1), nullptr);
+  }
+
+  Status AddRows(std::span<const Value> values, size_t rows, std::string_view source_file,
+                 std::span<const std::string_view> rescued, size_t* failed_row) override {
+    if (rows == 0) return Status::Ok();
+    const size_t ncols = schema_.columns.size();
+    if (values.size() != rows * ncols || (!rescued.empty() && rescued.size() != rows)) {
+      return Status::Internal("AddRows: " + std::to_string(values.size()) + " values and " +
+                              std::to_string(rescued.size()) + " rescued for " +
+                              std::to_string(rows) + " rows of " + std::to_string(ncols) +
+                              " columns");
+    }
     if (!open_) SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    RowSource& src = wh_->row_source();
+    src.values = values.data();
+    src.ncols = ncols;
+    src.rows = rows;
+    src.rescued = rescued.empty() ? nullptr : rescued.data();
+    src.current = 0;
     sqlite3_stmt* st = insert_.get();
-    int idx = 1;
-    for (const Value& v : values) {
-      switch (v.kind) {
-        case ValueKind::kNull:
-          sqlite3_bind_null(st, idx);
-          break;
-        case ValueKind::kInt:
-          sqlite3_bind_int64(st, idx, v.i);
-          break;
-        case ValueKind::kReal:
-          sqlite3_bind_double(st, idx, v.d);
-          break;
-        case ValueKind::kText:
-          sqlite3_bind_text(st, idx, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
-          break;
-      }
-      ++idx;
-    }
-    sqlite3_bind_text(st, idx++, target_.ingest_date.data(),
-                      static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
-    sqlite3_bind_text(st, idx++, target_.run_id.data(), static_cast<int>(target_.run_id.size()),
+    sqlite3_bind_text(st, 3, source_file.data(), static_cast<int>(source_file.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(st, idx++, source_file.data(), static_cast<int>(source_file.size()),
-                      SQLITE_STATIC);
-    if (rescue_) {
-      if (rescued.empty()) {
-        sqlite3_bind_null(st, idx++);
-      } else {
-        sqlite3_bind_text(st, idx++, rescued.data(), static_cast<int>(rescued.size()),
-                          SQLITE_STATIC);
-      }
-    }
     int rc = sqlite3_step(st);
+    size_t at = src.current;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
-    ++counts_.loaded;
+    src = RowSource{};  // nothing may read the caller's rows after this call
+    if (rc != SQLITE_DONE) {
+      if (failed_row) *failed_row = std::min(at, rows - 1);
+      return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+    }
+    counts_.loaded += static_cast<int64_t>(rows);
     return Status::Ok();
   }
 
