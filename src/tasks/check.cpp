@@ -6,7 +6,8 @@
 //                               without a scan when the table enforces a key within the columns
 //   row_count                   rows of this date within min..max
 //   reject_ratio                rows_rejected / rows_read from the merge stats
-//   change_vs_previous          |rows(date) - rows(date-1)| / rows(date-1) in percent
+//   change_vs_previous          |loaded(date) - loaded(date-1)| / loaded(date-1) in percent, from
+//                               the merge stats (rows delivered each day, also for upserts)
 //   sql                         a query that must return no rows; {date}, {partner} and
 //                               {run_id} are replaced by quoted literals
 // A failed check with severity "error" fails the task, naming the check and sample rows;
@@ -18,6 +19,7 @@
 
 #include "core/logging.h"
 #include "core/strings.h"
+#include "csv/conform.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
 #include "warehouse/warehouse.h"
@@ -42,6 +44,76 @@ struct Outcome {
   bool passed = true;
   std::string message;
 };
+
+// The SQL literal of an accepted value as the merge stores it in `column`, so `values: [true]`
+// matches a bool column's 1, "1.5" a decimal(5,2) column's "1.50" and "07" an int64's 7.
+Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std::string& v) {
+  auto invalid = [&]() {
+    return Status::InvalidArgument("accepted value \"" + Printable(v, 60) + "\" is not a valid " +
+                                   column.TypeName() + " for column " + column.name +
+                                   "; write it as the CSV would")
+        .WithFile(column.loc.file, column.loc.line);
+  };
+  switch (column.type) {
+    case config::ColumnType::kInt64: {
+      int64_t i = 0;
+      if (!csv::ParseInt64(v, &i)) return invalid();
+      return std::to_string(i);
+    }
+    case config::ColumnType::kBool: {
+      int b = csv::ParseBool(v, column);
+      if (b < 0) return invalid();
+      return std::string(b ? "1" : "0");
+    }
+    case config::ColumnType::kFloat64: {
+      double d = 0;
+      if (!csv::ParseFloat64(v, &d) || !std::isfinite(d)) return invalid();
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.17g", d);
+      return std::string(buf);
+    }
+    case config::ColumnType::kDecimal: {
+      std::string out, error;
+      if (!csv::CanonicalDecimal(v, column.precision, column.scale, &out, &error)) return invalid();
+      return SqlLiteral(out);
+    }
+    case config::ColumnType::kDate:
+    case config::ColumnType::kTimestamp: {
+      // Written in ISO 8601 in the schema, or in the column's own format.
+      std::string out;
+      bool date = column.type == config::ColumnType::kDate;
+      auto parse = [&](const std::string& format) {
+        return date ? csv::ParseDateValue(v, format, &out)
+                    : csv::ParseTimestampValue(v, format, &out);
+      };
+      if (!parse("") && (column.format.empty() || !parse(column.format))) return invalid();
+      return SqlLiteral(out);
+    }
+    default:
+      return SqlLiteral(v);
+  }
+}
+
+// Rows the merge loaded for `date` (its merge stats), or nullopt when that day was not merged.
+// Counting `_ingest_date` in the table instead would miss an upsert table's rows that a later
+// day re-delivered (their _ingest_date moved on).
+Result<std::optional<int64_t>> LoadedRows(store::ObjectStore* base, const std::string& partner,
+                                          const std::string& date, const std::string& table) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::string key,
+      store::PartnerStore(base, partner).Key("manifests", date + "/merge/" + table + ".json"));
+  auto text = base->Get(key);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
+    return std::move(text).status();
+  }
+  auto stats = nlohmann::json::parse(*text, nullptr, false);
+  if (!stats.is_object() || !stats.contains("rows_loaded") ||
+      !stats["rows_loaded"].is_number_integer()) {
+    return Status::Corrupt(key + " has no rows_loaded; re-run that date's merge");
+  }
+  return std::optional<int64_t>(stats["rows_loaded"].get<int64_t>());
+}
 
 Result<int64_t> CountRows(warehouse::Warehouse* wh, const std::string& sql) {
   SLUICE_ASSIGN_OR_RETURN(auto r, wh->Query(sql, 1));
@@ -120,15 +192,27 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
         std::to_string(total) + " duplicated value(s) of (" + Join(check.columns, ", ") + ")";
     if (total > 0) out.message += ", e.g. " + RowsText(dup);
   } else if (check.type == "accepted_values") {
+    const config::ColumnSchema* column = nullptr;
+    for (const auto& c : schema.columns) {
+      if (ToLower(c.name) == ToLower(check.columns[0])) column = &c;
+    }
     std::vector<std::string> lits;
-    for (const auto& v : check.values) lits.push_back(SqlLiteral(v));
+    for (const auto& v : check.values) {
+      if (column == nullptr) {
+        lits.push_back(SqlLiteral(v));
+        continue;
+      }
+      SLUICE_ASSIGN_OR_RETURN(std::string lit, StoredLiteral(*column, v));
+      lits.push_back(std::move(lit));
+    }
     int64_t total = 0;
+    std::string value = column ? cols[0] : "CAST(" + cols[0] + " AS TEXT)";
     SLUICE_ASSIGN_OR_RETURN(
-        auto bad, wh->Query("SELECT " + cols[0] + ", count(*) AS rows FROM " + t +
-                                " WHERE _ingest_date=" + date + " AND " + cols[0] +
-                                " IS NOT NULL AND CAST(" + cols[0] + " AS TEXT) NOT IN (" +
-                                Join(lits, ", ") + ") GROUP BY 1 ORDER BY 2 DESC",
-                            5, &total));
+        auto bad,
+        wh->Query("SELECT " + cols[0] + ", count(*) AS rows FROM " + t +
+                      " WHERE _ingest_date=" + date + " AND " + cols[0] + " IS NOT NULL AND " +
+                      value + " NOT IN (" + Join(lits, ", ") + ") GROUP BY 1 ORDER BY 2 DESC",
+                  5, &total));
     out.passed = total == 0;
     out.message = std::to_string(total) + " value(s) of " + check.columns[0] + " outside [" +
                   Join(check.values, ", ") + "]";
@@ -141,15 +225,20 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
                   (check.min ? std::to_string(*check.min) : "-") + ", max " +
                   (check.max ? std::to_string(*check.max) : "-") + ")";
   } else if (check.type == "change_vs_previous") {
-    SLUICE_ASSIGN_OR_RETURN(
-        int64_t cur, CountRows(wh, "SELECT count(*) FROM " + t + " WHERE _ingest_date=" + date));
+    // Rows delivered (loaded by the merge) on each day, from the merge stats.
     std::string prev_date = ctx.date.AddDays(-1).ToString();
-    SLUICE_ASSIGN_OR_RETURN(int64_t prev,
-                            CountRows(wh, "SELECT count(*) FROM " + t +
-                                              " WHERE _ingest_date=" + SqlLiteral(prev_date)));
-    if (prev == 0) {
-      return Outcome{true, "no rows for " + prev_date + " to compare with"};
+    SLUICE_ASSIGN_OR_RETURN(auto cur_loaded,
+                            LoadedRows(base, partner.id, ctx.date.ToString(), schema.table));
+    if (!cur_loaded) {
+      return Outcome{false, "no merge stats for " + ctx.date.ToString() +
+                                "; did the merge task run for this date?"};
     }
+    SLUICE_ASSIGN_OR_RETURN(auto prev_loaded,
+                            LoadedRows(base, partner.id, prev_date, schema.table));
+    if (!prev_loaded || *prev_loaded == 0) {
+      return Outcome{true, "no rows loaded on " + prev_date + " to compare with"};
+    }
+    int64_t cur = *cur_loaded, prev = *prev_loaded;
     double change = 100.0 * static_cast<double>(cur - prev) / static_cast<double>(prev);
     out.passed = std::abs(change) <= *check.max_change_percent;
     char buf[160];

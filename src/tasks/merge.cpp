@@ -434,7 +434,6 @@ Status RunMerge(TaskContext& ctx) {
   target.schema = &schema;
   target.ingest_date = date;
   target.run_id = ctx.run_id;
-  for (const auto& f : files) target.source_files.push_back(f.key);
 
   SLUICE_ASSIGN_OR_RETURN(auto rejects_out, ps.Create("rejects", date + "/" + table + ".csv"));
   SLUICE_RETURN_IF_ERROR(rejects_out->Write(kRejectsHeader));

@@ -235,6 +235,10 @@ class Stmt {
     return Status::Ok();
   }
   sqlite3_stmt* get() const { return stmt_; }
+  void Reset(sqlite3_stmt* stmt) {
+    sqlite3_finalize(stmt_);
+    stmt_ = stmt;
+  }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
@@ -291,7 +295,7 @@ class SqliteWarehouse : public Warehouse {
 
   Result<QueryResult> Query(std::string_view sql, int64_t max_rows, int64_t* total_rows) override {
     Stmt st;
-    SLUICE_RETURN_IF_ERROR(st.Prepare(db_, sql));
+    SLUICE_RETURN_IF_ERROR(PrepareReadOnly(sql, &st));
     QueryResult out;
     int n = sqlite3_column_count(st.get());
     for (int i = 0; i < n; ++i) out.columns.emplace_back(sqlite3_column_name(st.get(), i));
@@ -316,6 +320,54 @@ class SqliteWarehouse : public Warehouse {
     }
     if (total_rows) *total_rows = total;
     return out;
+  }
+
+  // Prepares exactly one statement that only reads: an authorizer refuses writes, ATTACH,
+  // PRAGMA and everything else but reading tables and calling functions while it compiles.
+  Status PrepareReadOnly(std::string_view sql, Stmt* out) {
+    auto authorize = [](void*, int action, const char*, const char*, const char*,
+                        const char*) -> int {
+      switch (action) {
+        case SQLITE_SELECT:
+        case SQLITE_READ:
+        case SQLITE_FUNCTION:
+        case SQLITE_RECURSIVE:
+          return SQLITE_OK;
+        default:
+          return SQLITE_DENY;
+      }
+    };
+    sqlite3_set_authorizer(db_, authorize, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, &tail);
+    sqlite3_set_authorizer(db_, nullptr, nullptr);
+    const std::string shown = "\"" + Printable(sql, 200) + "\"";
+    if (rc != SQLITE_OK) {
+      std::string why = sqlite3_errmsg(db_);
+      sqlite3_finalize(stmt);
+      if ((rc & 0xff) == SQLITE_AUTH) {
+        return Status::InvalidArgument(
+            shown +
+            ": a query here may only read (SELECT/WITH); change data with the sql "
+            "builtin instead (" +
+            why + ")");
+      }
+      return SqliteError(db_, rc, "preparing " + shown);
+    }
+    if (stmt == nullptr) return Status::InvalidArgument("the query is empty: " + shown);
+    std::string_view rest(tail, static_cast<size_t>(sql.data() + sql.size() - tail));
+    if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+      sqlite3_finalize(stmt);
+      return Status::InvalidArgument(shown +
+                                     ": give one statement; nothing after the first \";\" runs");
+    }
+    if (!sqlite3_stmt_readonly(stmt)) {
+      sqlite3_finalize(stmt);
+      return Status::InvalidArgument(shown + ": a query here may only read (SELECT/WITH)");
+    }
+    out->Reset(stmt);
+    return Status::Ok();
   }
 
   Status Execute(std::string_view sql) override {
@@ -460,13 +512,47 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       return Status::Ok();
     }
     std::set<std::string> have;
+    std::vector<std::pair<int, std::string>> table_key;  // (position in the key, column)
+    std::vector<std::string> required;                   // NOT NULL columns of the table
     {
       Stmt st;
-      SLUICE_RETURN_IF_ERROR(st.Prepare(db_, "SELECT name FROM pragma_table_info(?)"));
+      SLUICE_RETURN_IF_ERROR(
+          st.Prepare(db_, "SELECT name, \"notnull\", pk FROM pragma_table_info(?)"));
       sqlite3_bind_text(st.get(), 1, schema.table.data(), static_cast<int>(schema.table.size()),
                         SQLITE_STATIC);
       while (sqlite3_step(st.get()) == SQLITE_ROW) {
-        have.insert(ToLower(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0))));
+        std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+        if (sqlite3_column_int(st.get(), 1) != 0) required.push_back(name);
+        if (int k = sqlite3_column_int(st.get(), 2); k > 0) table_key.emplace_back(k, name);
+        have.insert(ToLower(name));
+      }
+    }
+    // What the table enforces must still match the schema: a different key would make the
+    // upsert's ON CONFLICT (or plain inserts) fail on the first row with SQLite's words.
+    std::sort(table_key.begin(), table_key.end());
+    std::vector<std::string> key_cols, schema_key;
+    for (auto& [pos, name] : table_key) key_cols.push_back(ToLower(name));
+    for (const std::string& k : schema.primary_key) schema_key.push_back(ToLower(k));
+    if (key_cols != schema_key) {
+      std::vector<std::string> shown;
+      for (auto& [pos, name] : table_key) shown.push_back(name);
+      return Status::InvalidArgument(
+          "table " + schema.table + " in " + Describe() + " has primary key (" + Join(shown, ", ") +
+          ") but the schema says (" + Join(schema.primary_key, ", ") +
+          "); a key cannot change in place: restore the schema's primary_key, or migrate the "
+          "table with the sql builtin (create the new table, copy the rows, rename)");
+    }
+    for (const std::string& col : required) {
+      std::string lower = ToLower(col);
+      if (lower == "_ingest_date" || lower == "_run_id" || lower == "_source_file") continue;
+      bool listed =
+          std::any_of(schema.columns.begin(), schema.columns.end(),
+                      [&](const config::ColumnSchema& c) { return ToLower(c.name) == lower; });
+      if (!listed) {
+        return Status::InvalidArgument(
+            "table " + schema.table + " in " + Describe() + " has NOT NULL column \"" + col +
+            "\" that the schema no longer lists, so no row could be inserted; add the column "
+            "back to the schema, or migrate the table with the sql builtin");
       }
     }
     for (const config::ColumnSchema& c : schema.columns) {
@@ -550,7 +636,9 @@ class SqliteTableWriter : public TableWriter {
     sqlite3_bind_text(insert_.get(), 2, target_.run_id.data(),
                       static_cast<int>(target_.run_id.size()), SQLITE_STATIC);
     sqlite3* db = wh_->db();
-    if (schema_.merge == config::MergeMode::kReplaceDate) {
+    // append and replace_date: a re-run or a re-delivery of the date replaces the rows this
+    // table got for it, whatever files they came from, so the table equals a clean run.
+    if (schema_.merge != config::MergeMode::kUpsert) {
       Stmt del;
       SLUICE_RETURN_IF_ERROR(del.Prepare(db, "DELETE FROM " + table + " WHERE _ingest_date=?"));
       sqlite3_bind_text(del.get(), 1, target_.ingest_date.data(),
@@ -558,19 +646,6 @@ class SqliteTableWriter : public TableWriter {
       int rc = sqlite3_step(del.get());
       if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting the date's rows");
       counts_.deleted += sqlite3_changes(db);
-    } else if (schema_.merge == config::MergeMode::kAppend) {
-      Stmt del;
-      SLUICE_RETURN_IF_ERROR(
-          del.Prepare(db, "DELETE FROM " + table + " WHERE _ingest_date=? AND _source_file=?"));
-      for (const std::string& f : target_.source_files) {
-        sqlite3_reset(del.get());
-        sqlite3_bind_text(del.get(), 1, target_.ingest_date.data(),
-                          static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
-        sqlite3_bind_text(del.get(), 2, f.data(), static_cast<int>(f.size()), SQLITE_STATIC);
-        int rc = sqlite3_step(del.get());
-        if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting a re-run's rows");
-        counts_.deleted += sqlite3_changes(db);
-      }
     } else {
       wh_->upserts_updated() = 0;
     }

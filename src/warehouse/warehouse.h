@@ -14,9 +14,12 @@
 // One table merge is one transaction (TableWriter): all rows or none. Modes:
 //   upsert        by primary key; a key repeated within one merge: the last row wins and its
 //                 earlier occurrences count as updated. inserted = net new keys.
-//   append        rows of this date from the same source files are replaced first, so a re-run
-//                 never duplicates them.
-//   replace_date  every row with this _ingest_date is replaced.
+//   append        the delivery's rows are added; a re-run or re-delivery of the same date first
+//                 removes the rows this table got for that date (from any file), so the table
+//                 always equals a clean run, even when the new delivery's files are named
+//                 differently or one was dropped.
+//   replace_date  every row with this _ingest_date is replaced (the same effect, for tables
+//                 that are one partition per date).
 // Concurrency: several processes may merge different tables of one partner at once. SQLite
 // runs in WAL mode with a busy timeout longer than any merge, and writers queue on BEGIN
 // IMMEDIATE, so they wait instead of failing with "database is locked".
@@ -52,8 +55,6 @@ struct MergeTarget {
   const config::TableSchema* schema = nullptr;
   std::string ingest_date;  // "YYYY-MM-DD", the run's logical date
   std::string run_id;
-  // append mode: this date's rows from these files are replaced (idempotent re-runs).
-  std::vector<std::string> source_files;
 };
 
 struct MergeCounts {

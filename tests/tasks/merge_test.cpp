@@ -444,6 +444,76 @@ TEST_F(MergeTest, UniqueScansOnlyWhenTheTableDoesNotEnforceTheKey) {
       << result.dump();
 }
 
+TEST_F(MergeTest, ASqlCheckCannotChangeTheWarehouse) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "primary_key": ["order_id"],
+    "merge": "upsert",
+    "checks": [{"type": "sql", "severity": "warn", "sql": "DELETE FROM orders RETURNING order_id"}]})JSON");
+  Extracted({{"orders.csv", "order_id\n1\n2\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Status st = Run("check", "acme", "{}");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("may only read"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Query("SELECT count(*) FROM orders")[0][0], "2");
+}
+
+TEST_F(MergeTest, AcceptedValuesAreComparedAsTheColumnStoresThem) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "paid", "type": "bool"}, {"name": "rate", "type": "decimal(5,2)"},
+    {"name": "qty", "type": "int64"}],
+    "primary_key": ["order_id"], "merge": "upsert",
+    "checks": [{"type": "accepted_values", "column": "paid", "values": [true, false]},
+               {"type": "accepted_values", "column": "rate", "values": ["0.5", "1"]},
+               {"type": "accepted_values", "column": "qty", "values": ["01", "2"]}]})JSON");
+  Extracted({{"orders.csv", "order_id,paid,rate,qty\n1,true,0.5,1\n2,false,1.00,2\n3,,,\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  nlohmann::json result;
+  ASSERT_TRUE(Run("check", "acme", "{}", &result).ok()) << result.dump();
+
+  // A value outside the list still fails, shown as stored.
+  Extracted({{"orders.csv", "order_id,paid,rate,qty\n1,true,0.75,3\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(result["failed"], 2);
+  EXPECT_NE(st.message().find("rate=0.75"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("qty=3"), std::string::npos) << st.message();
+
+  // An accepted value the column could never hold is a configuration error.
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}, {"name": "paid", "type": "bool"},
+    {"name": "rate", "type": "decimal(5,2)"}, {"name": "qty", "type": "int64"}],
+    "primary_key": ["order_id"], "merge": "upsert",
+    "checks": [{"type": "accepted_values", "column": "paid", "values": ["maybe"]}]})JSON");
+  st = Run("check", "acme", "{}");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("accepted value \"maybe\" is not a valid bool for column paid"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(MergeTest, ChangeVsPreviousCountsDeliveredRowsAlsoForUpserts) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "primary_key": ["order_id"],
+    "merge": "upsert", "checks": [{"type": "change_vs_previous", "max_change_percent": 50}]})JSON");
+  std::string day1 = "order_id\n", day2 = "order_id\n";
+  for (int i = 1; i <= 10; ++i) day1 += std::to_string(i) + "\n";
+  for (int i = 1; i <= 100; ++i) day2 += std::to_string(i) + "\n";  // day 1's keys again + 90
+  date_ = "2026-11-23";
+  Extracted({{"orders.csv", day1}});
+  ASSERT_TRUE(Run("merge").ok());
+  date_ = kDate;
+  Extracted({{"orders.csv", day2}});
+  ASSERT_TRUE(Run("merge").ok());
+  // Every row now carries _ingest_date 2026-11-24, yet 10 rows were delivered the day before.
+  EXPECT_EQ(Query("SELECT count(*) FROM orders WHERE _ingest_date = '2026-11-23'")[0][0], "0");
+  Status st = Run("check", "acme", "{}");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("100 rows vs 10 on 2026-11-23: +900.0%"), std::string::npos)
+      << st.message();
+}
+
 TEST_F(MergeTest, RowCountAndChangeVsPreviousFailWhenOutOfBounds) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append",

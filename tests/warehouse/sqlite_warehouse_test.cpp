@@ -46,7 +46,6 @@ Result<MergeCounts> Merge(Warehouse* wh, const config::TableSchema& schema,
   t.schema = &schema;
   t.ingest_date = date;
   t.run_id = "run1";
-  t.source_files = {file};
   SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
   for (const Row& r : rows) {
     Value v[2];
@@ -175,7 +174,7 @@ TEST(SqliteWarehouse, RollbackLeavesTableUnchanged) {
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   {
-    MergeTarget t{&schema, "2026-11-24", "run2", {"f"}};
+    MergeTarget t{&schema, "2026-11-24", "run2"};
     auto w = *wh->BeginMerge(t);
     Value v[2] = {{ValueKind::kInt, 5, 0, {}}, {ValueKind::kText, 0, 0, "5.00"}};
     ASSERT_TRUE(w->Add(v, "f", "").ok());
@@ -196,7 +195,7 @@ TEST(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
   if (pid == 0) {
     auto wh = OpenWarehouse("sqlite://wh", dir.path(), "acme");
     if (!wh.ok()) _exit(3);
-    MergeTarget t{&schema, "2026-11-24", "run2", {"f"}};
+    MergeTarget t{&schema, "2026-11-24", "run2"};
     auto w = (*wh)->BeginMerge(t);
     if (!w.ok()) _exit(4);
     for (int i = 0; i < 5000; ++i) {
@@ -259,7 +258,7 @@ TEST(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   config::ColumnSchema note;
   note.name = "note";
   wider.columns.push_back(note);
-  MergeTarget t{&wider, "2026-11-24", "run2", {"f"}};
+  MergeTarget t{&wider, "2026-11-24", "run2"};
   auto w = wh->BeginMerge(t);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   Value v[3] = {{ValueKind::kInt, 2, 0, {}},
@@ -277,10 +276,84 @@ TEST(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   must.name = "must";
   must.nullable = false;
   strict.columns.push_back(must);
-  MergeTarget t2{&strict, "2026-11-24", "run3", {"f"}};
+  MergeTarget t2{&strict, "2026-11-24", "run3"};
   auto bad = wh->BeginMerge(t2);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
+}
+
+TEST(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kAppend);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{9, "9.00"}}, "2026-11-23").ok());
+  ASSERT_TRUE(
+      Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}, "2026-11-24", "raw/acme/d/t_0900.csv")
+          .ok());
+  // The day is delivered again, corrected, in a file with another name.
+  auto c = Merge(wh.get(), schema, {{1, "1.50"}}, "2026-11-24", "raw/acme/d/t_1400.csv");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->deleted, 2);
+  auto rows = Rows(wh.get(), "SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+  ASSERT_EQ(rows.size(), 2u);  // the other day's row and the new delivery's
+  EXPECT_EQ(*rows[0][0], "1");
+  EXPECT_EQ(*rows[0][1], "1.50");
+  EXPECT_EQ(*rows[0][2], "raw/acme/d/t_1400.csv");
+  EXPECT_EQ(*rows[1][0], "9");
+}
+
+TEST(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  schema.columns[1].nullable = false;  // amount NOT NULL
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+
+  auto rekeyed = schema;
+  rekeyed.primary_key = {"order_id", "amount"};
+  auto bad = Merge(wh.get(), rekeyed, {{2, "2.00"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find(
+                "has primary key (order_id) but the schema says (order_id, amount)"),
+            std::string::npos)
+      << bad.status().message();
+
+  auto unkeyed = Schema(config::MergeMode::kAppend);  // no primary key at all
+  unkeyed.columns[1].nullable = false;
+  bad = Merge(wh.get(), unkeyed, {{1, "1.00"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("but the schema says ()"), std::string::npos)
+      << bad.status().message();
+
+  auto narrower = schema;
+  narrower.columns.pop_back();  // amount is gone
+  MergeTarget t{&narrower, "2026-11-24", "run2"};
+  auto w = wh->BeginMerge(t);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("NOT NULL column \"amount\" that the schema no longer"),
+            std::string::npos)
+      << w.status().message();
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");  // untouched
+}
+
+TEST(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kUpsert), {{1, "1.00"}}).ok());
+  EXPECT_TRUE(wh->Query("SELECT count(*) FROM orders").ok());
+  EXPECT_TRUE(wh->Query("WITH x AS (SELECT order_id FROM orders) SELECT * FROM x;").ok());
+  for (const char* sql : {"DELETE FROM orders RETURNING order_id", "DROP TABLE orders",
+                          "UPDATE orders SET amount = '0'", "SELECT 1; DELETE FROM orders",
+                          "ATTACH DATABASE 'other.db' AS o", "PRAGMA journal_mode=DELETE",
+                          "CREATE TABLE x(y)", "   ", "-- only a comment"}) {
+    auto r = wh->Query(sql);
+    EXPECT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument)
+        << sql << ": " << r.status().ToString();
+  }
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "other.db"));
 }
 
 TEST(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
