@@ -19,7 +19,16 @@ BuiltinFn FindBuiltin(std::string_view name) {
 }
 
 Result<std::vector<const config::PartnerConfig*>> TaskContext::TargetPartners() const {
-  if (partner.empty()) return pipeline->EnabledPartners();
+  if (partner.empty()) {
+    if (run_partners.empty()) return pipeline->EnabledPartners();
+    std::vector<const config::PartnerConfig*> out;
+    for (const std::string& id : run_partners) {
+      const config::PartnerConfig* p = pipeline->FindPartner(id);
+      if (p == nullptr) return Status::NotFound("unknown partner " + id + " in the run's partners");
+      out.push_back(p);
+    }
+    return out;
+  }
   const config::PartnerConfig* p = partner_config();
   if (p == nullptr) return Status::NotFound("unknown partner " + partner);
   return std::vector<const config::PartnerConfig*>{p};

@@ -32,6 +32,8 @@ struct TaskContext {
   std::string run_id;
   Date date;
   std::string partner;  // set for for_each: partner tasks, empty otherwise
+  // The run's partners (`sluice run --partners`); empty: every enabled partner.
+  std::vector<std::string> run_partners;
   int attempt = 1;
   // Results the scheduler stores with the attempt (a JSON object).
   nlohmann::json result = nlohmann::json::object();
@@ -45,8 +47,9 @@ struct TaskContext {
   void ReportProgress(const Progress& p) const {
     if (progress) progress(p);
   }
-  // The partners this attempt works on: its own partner for a per-partner task, every enabled
-  // partner otherwise. NotFound when the task's partner is not configured.
+  // The partners this attempt works on: its own partner for a per-partner task, else the run's
+  // partners (every enabled partner when the run did not choose). NotFound when a partner is not
+  // configured.
   Result<std::vector<const config::PartnerConfig*>> TargetPartners() const;
 };
 

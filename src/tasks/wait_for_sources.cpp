@@ -115,14 +115,10 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string&
 Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store) {
   SLUICE_ASSIGN_OR_RETURN(SensorParams params, ReadParams(ctx));
   const config::Pipeline& pipeline = *ctx.pipeline;
-  std::vector<const config::PartnerConfig*> partners;
-  if (!ctx.partner.empty()) {
-    const config::PartnerConfig* p = ctx.partner_config();
-    if (p == nullptr) return Status::InvalidArgument("unknown partner \"" + ctx.partner + "\"");
-    partners.push_back(p);
-  } else {
-    partners = pipeline.EnabledPartners();
-  }
+  // Its own partner, or the run's partners (`sluice run --partners`).
+  auto targets = ctx.TargetPartners();
+  if (!targets.ok()) return Status::InvalidArgument(targets.status().message());
+  std::vector<const config::PartnerConfig*> partners = std::move(*targets);
   std::unique_ptr<store::ObjectStore> owned;
   if (store == nullptr) {
     SLUICE_ASSIGN_OR_RETURN(

@@ -230,6 +230,19 @@ class Driver {
     return ledger_.PutInstances(changed);
   }
 
+  // The run's partners (--partners, or every enabled one when it was created), comma-separated:
+  // what a task that is not per partner works on.
+  std::string RunPartners() const {
+    std::vector<std::string> out;
+    auto params = nlohmann::json::parse(run_.params, nullptr, false);
+    if (params.is_object() && params.contains("partners") && params["partners"].is_array()) {
+      for (const auto& p : params["partners"]) {
+        if (p.is_string()) out.push_back(p.get<std::string>());
+      }
+    }
+    return Join(out, ",");
+  }
+
   Status StartAttempt(int idx) {
     const InstanceNode& node = nodes_[idx];
     InstanceRecord& rec = records_[idx];
@@ -279,6 +292,7 @@ class Driver {
     spec.extra_env = {"SLUICE_RUN_ID=" + run_.run_id,
                       "SLUICE_DATE=" + run_.logical_date,
                       "SLUICE_PARTNER=" + node.partner,
+                      "SLUICE_PARTNERS=" + RunPartners(),
                       "SLUICE_TASK=" + node.task->task_key,
                       "SLUICE_ATTEMPT=" + std::to_string(n),
                       "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),

@@ -130,6 +130,28 @@ TEST(InitExampleRun, CleanRunSucceedsAndRecordsRejects) {
   EXPECT_NE(tables.find("서울"), std::string::npos);  // cp949 text arrived as UTF-8
 }
 
+TEST(InitExampleRun, ARunOfChosenPartnersWaitsOnlyForThem) {
+  TempDir tmp;
+  fs::path dir = tmp / "example";
+  InitExample(dir);
+  // Only acme delivered; the sensor gives up on anyone else within 3 s.
+  for (const char* partner : {"globex", "hanbit", "initech"}) {
+    fs::remove_all(dir / "data/landing" / partner);
+  }
+  std::string workflow = dir / "workflow.yaml";
+  auto sed =
+      RunCommand("sed -i 's/timeout_seconds: 3500}/timeout_seconds: 3}/' " + Quote(workflow));
+  ASSERT_EQ(sed.exit_code, 0) << sed.output;
+  auto run = RunCommand(Sluice() + " run " + Quote(dir) + " --date " + kDay1 + " --partners acme");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto states = States(dir, NewestRunId(dir));
+  EXPECT_EQ((states[{"wait_for_all_sources", ""}]), "success");
+  EXPECT_EQ((states[{"post_merge_check", "acme"}]), "success");
+  EXPECT_EQ(states.count({"merge_table_1", "globex"}), 0u);
+  EXPECT_TRUE(fs::exists(dir / "warehouse/acme.db"));
+  EXPECT_FALSE(fs::exists(dir / "warehouse/globex.db"));
+}
+
 TEST(InitExampleRun, BrokenArchiveFailsOnlyItsPartnerAndRepairMatchesACleanRun) {
   TempDir tmp;
   fs::path dir = tmp / "broken";

@@ -37,6 +37,16 @@ TEST(TaskContext, TargetPartnersIsOwnPartnerOrEveryEnabledOne) {
   EXPECT_EQ((*one)[0]->id, "globex");
   ctx.partner = "nobody";
   EXPECT_EQ(ctx.TargetPartners().status().code(), StatusCode::kNotFound);
+
+  // A run of chosen partners (sluice run --partners): whole-run tasks work on those only.
+  ctx.partner = "";
+  ctx.run_partners = {"globex"};
+  auto chosen = ctx.TargetPartners();
+  ASSERT_TRUE(chosen.ok());
+  ASSERT_EQ(chosen->size(), 1u);
+  EXPECT_EQ((*chosen)[0]->id, "globex");
+  ctx.partner = "acme";  // a per-partner task still works on its own partner
+  EXPECT_EQ((*ctx.TargetPartners())[0]->id, "acme");
 }
 
 }  // namespace

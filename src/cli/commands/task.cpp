@@ -11,6 +11,7 @@
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
 #include "core/date.h"
+#include "core/strings.h"
 #include "tasks/task_context.h"
 #include "warehouse/warehouse.h"
 #include "workflow/attempt_files.h"
@@ -125,6 +126,9 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     ctx.run_id = args->run_id;
     ctx.date = *date;
     ctx.partner = args->partner;
+    for (const std::string& p : Split(EnvOr("SLUICE_PARTNERS"), ',')) {
+      if (!p.empty()) ctx.run_partners.push_back(p);
+    }
     ctx.attempt = args->attempt;
     std::string progress_path = EnvOr("SLUICE_PROGRESS_FILE");
     auto last_write = std::chrono::steady_clock::time_point{};
