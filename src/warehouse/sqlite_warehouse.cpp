@@ -4,9 +4,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -772,7 +774,22 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   // 53 with 16 KiB, 59.5 with 64 KiB). Takes effect when the database file is new; existing
   // files keep their page size.
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA page_size=65536"));
-  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA journal_mode=WAL"));
+  // Two first merges of a new partner database race to switch it to WAL; SQLite then answers
+  // "database is locked" without calling the busy handler, so wait here like it would.
+  {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(std::min<int64_t>(options.busy_timeout_ms, 600000));
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+      Status st = wh->Exec("PRAGMA journal_mode=WAL");
+      if (st.ok()) break;
+      if (st.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() > deadline) {
+        return st;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
+  }
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA synchronous=NORMAL"));
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
   SLUICE_RETURN_IF_ERROR(wh->RegisterCounter());
