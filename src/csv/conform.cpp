@@ -92,7 +92,7 @@ bool ParseOffset(std::string_view s, size_t* pos, DateTime* dt) {
 bool ValidDateTime(const DateTime& dt) {
   return dt.year >= 1 && dt.year <= 9999 && dt.month >= 1 && dt.month <= 12 && dt.day >= 1 &&
          dt.day <= DaysInMonth(dt.year, dt.month) && dt.hour <= 23 && dt.minute <= 59 &&
-         dt.second <= 60;
+         dt.second <= 59;  // no leap second: SQLite's date functions reject :60 too
 }
 
 bool ParseFraction(std::string_view s, size_t* pos, DateTime* dt) {
@@ -349,6 +349,9 @@ bool ParseTimestampValue(std::string_view text, const std::string& format, std::
   e = Put2(dt.minute, e);
   *e++ = ':';
   e = Put2(dt.second, e);
+  // The stored text is an upsert key, so one instant must have one spelling: trailing zeros of
+  // the fraction are dropped, and the '.' with them when nothing remains (.500 -> .5, .0 -> "").
+  while (!dt.fraction.empty() && dt.fraction.back() == '0') dt.fraction.remove_suffix(1);
   if (!dt.fraction.empty()) {  // at most 9 digits
     *e++ = '.';
     std::memcpy(e, dt.fraction.data(), dt.fraction.size());

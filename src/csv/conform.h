@@ -13,8 +13,10 @@
 //   bool       true/false/1/0 in any case, plus the column's true_values/false_values; 1 or 0
 //   date       ISO YYYY-MM-DD, or the column's strptime-style format; stored "YYYY-MM-DD"
 //   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
-//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Stored as
-//              "YYYY-MM-DD HH:MM:SS[.fraction]"; with an offset it is converted to UTC.
+//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Seconds 0..59 (no
+//              leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction without
+//              trailing zeros (and no '.' when it is all zeros) so one instant has one text;
+//              with an offset it is converted to UTC.
 //   string     valid UTF-8, at most max_length bytes
 // A field equal to one of the dialect's null_values (and not quoted) is NULL; a NULL in a
 // non-nullable column rejects the row. Rows are data: Convert() returns a Diagnostic.
@@ -62,7 +64,8 @@ bool CanonicalDecimal(std::string_view text, int precision, int scale, std::stri
 int ParseBool(std::string_view text, const config::ColumnSchema& column);
 // "YYYY-MM-DD" into *out; `format` "" means ISO.
 bool ParseDateValue(std::string_view text, const std::string& format, std::string* out);
-// "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset) into *out.
+// "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset; f without trailing zeros) into
+// *out.
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
 // True when `s` is valid UTF-8 (fast path for ASCII).
 bool ValidUtf8(std::string_view s);

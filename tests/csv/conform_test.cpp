@@ -297,5 +297,52 @@ TEST(CsvTypes, TimestampsIsoWithOffsetsAndFormat) {
   EXPECT_EQ(out, "2026-11-24 07:05:00");
 }
 
+TEST(CsvTypes, TimestampFractionsAreCanonicalSoOneInstantIsOneKey) {
+  std::string out;
+  for (const char* text : {"2026-01-01T10:00:00.5", "2026-01-01T10:00:00.500",
+                           "2026-01-01 10:00:00,50", "2026-01-01T10:00:00.500000000Z"}) {
+    EXPECT_TRUE(ParseTimestampValue(text, "", &out)) << text;
+    EXPECT_EQ(out, "2026-01-01 10:00:00.5") << text;
+  }
+  for (const char* text : {"2026-01-01T10:00:00", "2026-01-01T10:00:00.0",
+                           "2026-01-01T10:00:00.000000000", "2026-01-01T10:00"}) {
+    EXPECT_TRUE(ParseTimestampValue(text, "", &out)) << text;
+    EXPECT_EQ(out, "2026-01-01 10:00:00") << text;
+  }
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T10:00:00.120", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.12");
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T10:00:00.010", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.01");
+  // With an offset converted to UTC.
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T19:00:00.2500+09:00", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.25");
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T19:00:00.000+09:00", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00");
+  // With a format.
+  EXPECT_TRUE(ParseTimestampValue("01/01/2026 10:00:00.500", "%d/%m/%Y %H:%M:%S.%f", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.5");
+  EXPECT_TRUE(ParseTimestampValue("01/01/2026 10:00:00.00", "%d/%m/%Y %H:%M:%S.%f", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00");
+  EXPECT_TRUE(ParseTimestampValue("20260101 190000.100 +0900", "%Y%m%d %H%M%S.%f %z", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.1");
+}
+
+TEST(CsvTypes, TimestampWithLeapSecondIsATypeError) {
+  std::string out;
+  EXPECT_TRUE(ParseTimestampValue("2016-12-31T23:59:59", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2016-12-31T23:59:60", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2016-12-31T23:59:60Z", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2017-01-01T08:59:60+09:00", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("31/12/2016 23:59:60", "%d/%m/%Y %H:%M:%S", &out));
+  Fixture f;
+  f.schema.columns.push_back(Col("at", config::ColumnType::kTimestamp));
+  ASSERT_TRUE(f.Map({"order_id", "at"}).ok());
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "2016-12-31 23:59:60"}, &d));
+  EXPECT_EQ(d.column, "at");
+  EXPECT_EQ(d.code, "type");
+  EXPECT_NE(d.message.find("is not a timestamp"), std::string::npos) << d.message;
+}
+
 }  // namespace
 }  // namespace sluice::csv
