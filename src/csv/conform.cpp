@@ -188,6 +188,19 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   return p == s.size() && ValidDateTime(*dt);
 }
 
+// True when `header` (trimmed) maps to a column of `schema` by any rule of the header mapping:
+// its name or an alias, exactly or case- and space-insensitively.
+bool MatchesAnyColumn(const config::TableSchema& schema, std::string_view header) {
+  std::string folded = FoldHeader(header);
+  for (const config::ColumnSchema& col : schema.columns) {
+    if (folded == FoldHeader(col.name)) return true;
+    for (const std::string& a : col.aliases) {
+      if (folded == FoldHeader(a)) return true;
+    }
+  }
+  return false;
+}
+
 char* Put2(int v, char* o) {
   o[0] = static_cast<char>('0' + v / 10);
   o[1] = static_cast<char>('0' + v % 10);
@@ -455,10 +468,23 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
                                      Printable(h) + "\"; check the partner's csv.encoding");
     }
     auto [it, inserted] = seen_exact.emplace(h, f);
-    if (!inserted) {
-      return Status::InvalidArgument("duplicate header \"" + h + "\" (fields " +
-                                     std::to_string(it->second + 1) + " and " +
-                                     std::to_string(f + 1) + "); each column must appear once");
+    if (inserted) continue;
+    // A repeated header is ambiguous only when its values are used. One the schema does not know
+    // is dropped under on_extra_columns: ignore anyway, so it is accepted there (the mapping below
+    // leaves both fields unclaimed and they become one extra column).
+    std::string where = "duplicate header \"" + h + "\" (fields " + std::to_string(it->second + 1) +
+                        " and " + std::to_string(f + 1) + ")";
+    if (MatchesAnyColumn(schema, h)) {
+      return Status::InvalidArgument(where + "; each column must appear once");
+    }
+    if (schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue) {
+      return Status::InvalidArgument(
+          where + ": on_extra_columns \"rescue\" keeps extra columns as one JSON object in " +
+          "_rescued, which cannot hold two values under one JSON key; rename one in the file, or " +
+          "use \"ignore\" to drop them");
+    }
+    if (schema.on_extra_columns == config::ExtraColumnsPolicy::kFail) {
+      return Status::InvalidArgument(where + "; each column must appear once");
     }
   }
   auto claim = [&](size_t f, size_t c) -> Status {
@@ -503,7 +529,10 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   for (size_t f = 0; f < header->size(); ++f) {
     if (column_of[f] != -1) continue;
     std::string h(TrimSpaces((*header)[f]));
-    rc->extra_.push_back(h);
+    // A repeated extra header (accepted under ignore only) is reported once.
+    if (std::find(rc->extra_.begin(), rc->extra_.end(), h) == rc->extra_.end()) {
+      rc->extra_.push_back(h);
+    }
     rc->extra_fields_.push_back(static_cast<int>(f));
     std::string json;
     AppendJsonString(h, &json);

@@ -2,10 +2,11 @@
 //
 // Header mapping, in order: exact name, then case- and space-insensitive, then aliases (exact,
 // then insensitive). A header that maps to a column already mapped is an error (duplicate
-// header). Missing columns: a non-nullable one always fails; nullable ones become NULL under
-// on_missing_columns: null and fail under on_missing_columns: fail. Extra columns: ignored,
-// kept as a JSON object in `_rescued` (rescue), or an error (fail).
-// Typed conversion (per cell, no binary floating point for decimals):
+// header); so is a header repeated exactly, unless the schema does not know it and
+// on_extra_columns is ignore (then it is dropped like any extra column). Missing columns: a
+// non-nullable one always fails; nullable ones become NULL under on_missing_columns: null and fail
+// under on_missing_columns: fail. Extra columns: ignored, kept as a JSON object in `_rescued`
+// (rescue), or an error (fail). Typed conversion (per cell, no binary floating point for decimals):
 //   int64      [+-]digits, surrounding spaces allowed
 //   float64    fast_float; nan/inf rejected
 //   decimal    [+-]digits[.digits], at most p-s integer digits and s fraction digits (trailing
@@ -76,9 +77,11 @@ std::string FoldHeader(std::string_view header);
 class RowConverter {
  public:
   // Maps `header` (the file's first record; nullptr when the dialect has no header, then the
-  // columns are taken in schema order) onto `schema`. InvalidArgument for a duplicate header, a
-  // missing non-nullable column, or a missing/extra column the schema's policy refuses; the
-  // message names the columns and the fix. Callers add file, partner and table.
+  // columns are taken in schema order) onto `schema`. InvalidArgument for a duplicate header
+  // (except a repeated header the schema does not know under on_extra_columns: ignore, which is
+  // listed once in extra_columns()), a missing non-nullable column, or a missing/extra column the
+  // schema's policy refuses; the message names the columns and the fix. Callers add file,
+  // partner and table.
   static Result<std::unique_ptr<RowConverter>> Create(const config::TableSchema& schema,
                                                       const config::CsvDialect& dialect,
                                                       const std::vector<std::string_view>* header);

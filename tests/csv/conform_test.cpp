@@ -82,6 +82,54 @@ TEST(CsvConform, DuplicateHeaderIsAnError) {
       << st.message();
 }
 
+TEST(CsvConform, DuplicateUnknownHeadersAreIgnoredUnderIgnorePolicy) {
+  Fixture f;  // on_extra_columns defaults to ignore
+  ASSERT_EQ(f.schema.on_extra_columns, config::ExtraColumnsPolicy::kIgnore);
+  Status st = f.Map({"order_id", "amount", "status", "zz", "zz", " zz", "yy"});
+  ASSERT_TRUE(st.ok()) << st.message();
+  // Reported once each, in header order.
+  EXPECT_EQ(f.rc->extra_columns(), (std::vector<std::string>{"zz", "yy"}));
+  ASSERT_TRUE(f.Row({"1", "2", "paid", "a", "b", "c", "d"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 1);
+  EXPECT_EQ(f.rc->cells()[1].s, "2.00");
+  EXPECT_EQ(f.rc->cells()[2].s, "paid");
+  EXPECT_EQ(f.rc->rescued(), "");
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "2", "paid", "a", "b", "c"}, &d));
+  EXPECT_EQ(d.code, "field_count");
+}
+
+TEST(CsvConform, DuplicateHeaderOfASchemaColumnFailsEvenUnderIgnore) {
+  Fixture f;
+  Status st = f.Map({"order_id", "status", "amount", "status"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"status\" (fields 2 and 4)"), std::string::npos)
+      << st.message();
+  // A duplicated alias of a schema column, too.
+  Fixture g;
+  st = g.Map({"OrderID", "amount", "OrderID"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"OrderID\""), std::string::npos) << st.message();
+}
+
+TEST(CsvConform, DuplicateUnknownHeadersFailUnderRescueAndFail) {
+  Fixture rescue;
+  rescue.schema.on_extra_columns = config::ExtraColumnsPolicy::kRescue;
+  Status st = rescue.Map({"order_id", "zz", "amount", "zz"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"zz\" (fields 2 and 4)"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("rescue"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("one JSON key"), std::string::npos) << st.message();
+
+  Fixture fail;
+  fail.schema.on_extra_columns = config::ExtraColumnsPolicy::kFail;
+  st = fail.Map({"order_id", "zz", "amount", "zz"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"zz\" (fields 2 and 4)"), std::string::npos)
+      << st.message();
+}
+
 TEST(CsvConform, MissingNullableColumnBecomesNull) {
   Fixture f;
   ASSERT_TRUE(f.Map({"order_id", "amount"}).ok());
