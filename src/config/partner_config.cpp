@@ -169,6 +169,21 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
         if (!IsValidIdentifier(item.key)) {
           diags->Error(item.key_loc, "table name \"" + Printable(item.key) +
                                          "\" must be letters, digits and _ (a SQL identifier)");
+        } else if (ToLower(item.key).starts_with("sqlite_")) {
+          // SQLite refuses to create these (its check ignores case).
+          diags->Error(item.key_loc, "table name \"" + item.key +
+                                         "\" is reserved: SQLite keeps names starting with "
+                                         "\"sqlite_\" (in any case) for itself; rename the table");
+        }
+        for (const TableSource& other : p.tables) {
+          // SQLite table names are case-insensitive: both would be one table of the partner's
+          // database, with two schemas fighting over it.
+          if (other.name != item.key && ToLower(other.name) == ToLower(item.key)) {
+            diags->Error(item.key_loc,
+                         "tables \"" + other.name + "\" and \"" + item.key +
+                             "\" differ only in case, and SQLite table names are "
+                             "case-insensitive, so they would be one table; rename one");
+          }
         }
         if (item.value.IsScalar()) {
           src.file = item.value.scalar();  // shorthand: `orders: "orders*.csv"`

@@ -207,17 +207,41 @@ TableSchema ReadSchema(const Node& root, Diagnostics* diags) {
   s.file = root.location().file;
   MapReader r(root, "schema", diags);
   if (auto v = r.String("table", true)) s.table = *v;
+  // Columns listed twice; SQLite compares column names case-insensitively, so "Amount" and
+  // "amount" are one column and CREATE TABLE would fail at run time.
+  std::set<size_t> repeated;
   if (const Node* cols = r.Value("columns", true)) {
     if (!cols->IsSequence() || cols->items().empty()) {
       r.ErrorAt(*cols, "\"columns\" must be a non-empty list of columns");
     } else {
-      for (const Node& item : cols->items()) s.columns.push_back(ReadColumn(item, diags));
+      std::map<std::string, size_t> first_of;  // lower-case name -> index
+      for (const Node& item : cols->items()) {
+        s.columns.push_back(ReadColumn(item, diags));
+        const ColumnSchema& c = s.columns.back();
+        if (c.name.empty()) continue;
+        auto [it, inserted] = first_of.emplace(ToLower(c.name), s.columns.size() - 1);
+        if (inserted) continue;
+        repeated.insert(s.columns.size() - 1);
+        const ColumnSchema& first = s.columns[it->second];
+        std::string message = "column \"" + c.name +
+                              "\" is listed twice in \"columns\" (also at line " +
+                              std::to_string(first.loc.line);
+        if (first.name != c.name) {
+          message += " as \"" + first.name +
+                     "\"); SQLite column names are case-insensitive, so both are one column";
+        } else {
+          message += ")";
+        }
+        diags->Error(item.KeyLocation("name"), message + ": remove or rename one");
+      }
     }
   }
   // Every name and alias must map to one column, compared case- and space-insensitively,
   // because header matching is that loose.
   std::map<std::string, std::string> spellings;
-  for (const ColumnSchema& c : s.columns) {
+  for (size_t i = 0; i < s.columns.size(); ++i) {
+    if (repeated.count(i) != 0) continue;  // already reported
+    const ColumnSchema& c = s.columns[i];
     std::vector<std::string> names = c.aliases;
     names.insert(names.begin(), c.name);
     for (const std::string& n : names) {

@@ -159,6 +159,70 @@ TEST_F(PipelineTest, AliasClashIsAnError) {
   EXPECT_NE(Errors().find("is already used by column \"a\""), std::string::npos) << Errors();
 }
 
+// A schema for table orders with `columns` and `extra` (more top-level keys) spliced in.
+std::string OrdersSchema(const std::string& columns, const std::string& extra = "") {
+  return "{\"table\": \"orders\",\n \"columns\": [\n" + columns + "\n ]" + extra + "}\n";
+}
+
+TEST_F(PipelineTest, ColumnListedTwiceIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"string\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"int64\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"amount\" is listed twice in \"columns\" (also at line 4): remove or "
+                   "rename one"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(PipelineTest, ColumnListedTwiceInDifferentCaseIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"Amount\", \"type\": \"string\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"int64\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"amount\" is listed twice in \"columns\" (also at line 4 as "
+                   "\"Amount\"); SQLite column names are case-insensitive"),
+            std::string::npos)
+      << e;
+  // Reported once, not again as an alias clash.
+  EXPECT_EQ(e.find("is already used by column"), std::string::npos) << e;
+}
+
+TEST_F(PipelineTest, TableNamesDifferingOnlyInCaseAreAnError) {
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
+             "  orders: {file: \"orders*.csv\"}\n  Orders: {file: \"Orders*.csv\"}\n");
+  dir_.Write("partners/acme/schemas/Orders.json",
+             R"({"table": "Orders", "columns": [{"name": "a", "type": "string"}]})");
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/partner.yaml:5:3: tables \"orders\" and \"Orders\" differ only "
+                   "in case"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(PipelineTest, TableNamesStartingWithSqliteAreReserved) {
+  for (const char* name : {"sqlite_stats", "SQLite_x"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
+                           "  orders: {file: \"orders*.csv\"}\n  ") +
+                   name + ": {file: \"s*.csv\"}\n");
+    dir_.Write(std::string("partners/acme/schemas/") + name + ".json",
+               std::string("{\"table\": \"") + name +
+                   "\", \"columns\": [{\"name\": \"a\", \"type\": \"string\"}]}");
+    std::string e = Errors();
+    EXPECT_NE(e.find(std::string("partners/acme/partner.yaml:5:3: table name \"") + name +
+                     "\" is reserved"),
+              std::string::npos)
+        << e;
+    std::filesystem::remove(dir_ / (std::string("partners/acme/schemas/") + name + ".json"));
+  }
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());
