@@ -181,12 +181,19 @@ CheckConfig ReadCheck(const Node& node, const TableSchema& schema, Diagnostics* 
     need(!c.values.empty(), "needs a non-empty \"values\" list");
   } else if (c.type == "row_count") {
     need(c.min.has_value() || c.max.has_value(), "needs \"min\" and/or \"max\"");
+    if (c.min && c.max) {
+      need(*c.min <= *c.max, "\"min\" (" + std::to_string(*c.min) + ") is greater than \"max\" (" +
+                                 std::to_string(*c.max) +
+                                 "), so no row count can pass; swap them or fix one");
+    }
   } else if (c.type == "reject_ratio") {
     need(c.max_ratio.has_value(), "needs \"max_ratio\" (0..1)");
   } else if (c.type == "change_vs_previous") {
     need(c.max_change_percent.has_value(), "needs \"max_change_percent\"");
   } else if (c.type == "sql") {
-    need(!c.sql.empty(), "needs \"sql\" (a query that returns the offending rows)");
+    // A blank query is no check at all (and fails when run); say so before the run.
+    need(!Trim(c.sql).empty(),
+         "needs \"sql\": a query, not empty or blank, that returns the offending rows");
   }
   for (const std::string& col : c.columns) {
     if (schema.FindColumn(col) == nullptr) {

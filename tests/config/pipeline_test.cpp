@@ -223,6 +223,34 @@ TEST_F(PipelineTest, TableNamesStartingWithSqliteAreReserved) {
   }
 }
 
+TEST_F(PipelineTest, SqlCheckWithBlankQueryIsAnError) {
+  for (const char* sql : {"", "   ", " \\n\\t "}) {
+    dir_.Write("partners/acme/schemas/orders.json",
+               OrdersSchema(
+                   "  {\"name\": \"id\", \"type\": \"int64\"}",
+                   ",\n \"checks\": [{\"type\": \"sql\", \"sql\": \"" + std::string(sql) + "\"}]"));
+    std::string e = Errors();
+    EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:13: check \"sql\": needs \"sql\""),
+              std::string::npos)
+        << "sql \"" << sql << "\": " << e;
+  }
+}
+
+TEST_F(PipelineTest, RowCountCheckWithMinAboveMaxIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"}",
+                          ",\n \"checks\": [{\"type\": \"row_count\", \"min\": 10, \"max\": 5}]"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:13: check \"row_count\": \"min\" (10) is "
+                   "greater than \"max\" (5)"),
+            std::string::npos)
+      << e;
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"}",
+                          ",\n \"checks\": [{\"type\": \"row_count\", \"min\": 5, \"max\": 5}]"));
+  EXPECT_EQ(Errors(), "");
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());
