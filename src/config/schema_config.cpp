@@ -136,6 +136,34 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
   if (auto v = r.StringList("false_values")) c.false_values = *v;
   if ((!c.true_values.empty() || !c.false_values.empty()) && c.type != ColumnType::kBool) {
     diags->Error(c.loc, what + ": \"true_values\"/\"false_values\" apply only to bool columns");
+  } else if (c.type == ColumnType::kBool) {
+    // Values are matched case-insensitively, built-in spellings first, then true_values, then
+    // false_values: a spelling on both sides would silently always read one way.
+    static const std::vector<std::string> kBuiltinTrue = {"true", "1"};
+    static const std::vector<std::string> kBuiltinFalse = {"false", "0"};
+    auto contains = [](const std::vector<std::string>& list, const std::string& v) {
+      return std::any_of(list.begin(), list.end(),
+                         [&](const std::string& x) { return ToLower(x) == ToLower(v); });
+    };
+    for (const std::string& v : c.true_values) {
+      if (contains(kBuiltinFalse, v)) {
+        r.ErrorAtKey("true_values", "\"" + Printable(v) +
+                                        "\" in \"true_values\" is always read as false (a built-in "
+                                        "spelling of false); remove it");
+      }
+    }
+    for (const std::string& v : c.false_values) {
+      if (contains(kBuiltinTrue, v)) {
+        r.ErrorAtKey("false_values", "\"" + Printable(v) +
+                                         "\" in \"false_values\" is always read as true (a "
+                                         "built-in spelling of true); remove it");
+      } else if (contains(c.true_values, v)) {
+        r.ErrorAtKey("false_values",
+                     "\"" + Printable(v) +
+                         "\" is in both \"true_values\" and \"false_values\" (compared "
+                         "case-insensitively); keep it in one of them");
+      }
+    }
   }
   r.Allow("description");
   r.Finish();

@@ -251,6 +251,30 @@ TEST_F(PipelineTest, RowCountCheckWithMinAboveMaxIsAnError) {
   EXPECT_EQ(Errors(), "");
 }
 
+TEST_F(PipelineTest, OverlappingBoolSpellingsAreAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"Y\", "
+                          "\"yes\"], \"false_values\": [\"N\", \"y\"]}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"vip\": \"y\" is in both \"true_values\" and \"false_values\""),
+            std::string::npos)
+      << e;
+  // A spelling that the built-in ones already read the other way is shadowed just the same.
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"0\"], "
+                          "\"false_values\": [\"TRUE\"]}"));
+  e = Errors();
+  EXPECT_NE(e.find("column \"vip\": \"0\" in \"true_values\" is always read as false"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("column \"vip\": \"TRUE\" in \"false_values\" is always read as true"),
+            std::string::npos)
+      << e;
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());
