@@ -275,6 +275,27 @@ TEST_F(PipelineTest, OverlappingBoolSpellingsAreAnError) {
       << e;
 }
 
+TEST_F(PipelineTest, NullValuesMustBeAList) {
+  // A YAML null spelled NULL or ~ was dropped as if the key were absent.
+  for (const char* value : {"NULL", "~", "null", "\"N/A\"", "N/A"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+                           "csv: {encoding: utf-8, null_values: ") +
+                   value + "}\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+    std::string e = Errors();
+    EXPECT_NE(e.find("partners/acme/partner.yaml:3:"), std::string::npos) << value << ": " << e;
+    EXPECT_NE(e.find("\"null_values\" must be a list of strings"), std::string::npos)
+        << value << ": " << e;
+  }
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+             "csv: {encoding: utf-8, null_values: [NULL, \"\"]}\n"
+             "tables:\n  orders: {file: \"orders*.csv\"}\n");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->partners.at("acme").csv.null_values, (std::vector<std::string>{"NULL", ""}));
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());
