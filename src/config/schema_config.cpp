@@ -85,6 +85,23 @@ bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* e
   return false;
 }
 
+std::string CheckTimeFormat(std::string_view format) {
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') continue;
+    if (i + 1 == format.size()) return "ends with a lone %; write %% for a literal %";
+    char d = format[++i];
+    if (std::string_view(kTimeFormatDirectives).find(d) == std::string_view::npos) {
+      size_t n = 1;  // the whole character when it is multi-byte UTF-8
+      while (i + n < format.size() && (static_cast<unsigned char>(format[i + n]) & 0xC0) == 0x80) {
+        ++n;
+      }
+      return "has unknown directive %" + std::string(format.substr(i, n)) +
+             "; use %Y %m %d %H %M %S %y %f %z, or %% for a literal %";
+    }
+  }
+  return "";
+}
+
 namespace {
 
 const std::vector<std::string>& CheckTypes() {
@@ -124,6 +141,8 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
     c.format = *v;
     if (c.type != ColumnType::kDate && c.type != ColumnType::kTimestamp) {
       r.ErrorAtKey("format", "\"format\" applies only to date and timestamp columns");
+    } else if (std::string why = CheckTimeFormat(*v); !why.empty()) {
+      r.ErrorAtKey("format", "\"format\" \"" + Printable(*v) + "\" " + why);
     }
   }
   if (auto v = r.Int("max_length", false, 1)) {

@@ -132,7 +132,8 @@ bool ParseIso(std::string_view s, bool want_time, DateTime* dt) {
   return p == s.size() && ValidDateTime(*dt);
 }
 
-// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters.
+// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters. sluice validate
+// accepts exactly config::kTimeFormatDirectives; keep the two in step (a test checks).
 bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   size_t p = 0;
   dt->year = 1970;

@@ -296,6 +296,30 @@ TEST_F(PipelineTest, NullValuesMustBeAList) {
   EXPECT_EQ(p->partners.at("acme").csv.null_values, (std::vector<std::string>{"NULL", ""}));
 }
 
+TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": \"%Y-%m-%d "
+                          "%H:%M:%S.%Q\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": \"%d/%m/%Y%\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"at\": \"format\" \"%Y-%m-%d %H:%M:%S.%Q\" has unknown directive %Q"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("column \"day\": \"format\" \"%d/%m/%Y%\" ends with a lone %"),
+            std::string::npos)
+      << e;
+  // Every directive the parser knows passes.
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": "
+                          "\"%%%Y%y%m%d%H%M%S%f%z\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": \"%d.%m.%y\"}"));
+  EXPECT_EQ(Errors(), "");
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());

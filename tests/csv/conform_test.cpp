@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -390,6 +391,29 @@ TEST(CsvTypes, TimestampWithLeapSecondIsATypeError) {
   EXPECT_EQ(d.column, "at");
   EXPECT_EQ(d.code, "type");
   EXPECT_NE(d.message.find("is not a timestamp"), std::string::npos) << d.message;
+}
+
+// `sluice validate` accepts exactly config::kTimeFormatDirectives in a format; each must be one
+// the parser reads, or a validated config would reject every row at run time.
+TEST(CsvTypes, FormatParserReadsEveryDirectiveValidationAccepts) {
+  const std::map<char, std::pair<const char*, const char*>> kSample = {
+      {'Y', {"2026", "2026-01-01 00:00:00"}},  {'y', {"26", "2026-01-01 00:00:00"}},
+      {'m', {"11", "1970-11-01 00:00:00"}},    {'d', {"24", "1970-01-24 00:00:00"}},
+      {'H', {"13", "1970-01-01 13:00:00"}},    {'M', {"45", "1970-01-01 00:45:00"}},
+      {'S', {"30", "1970-01-01 00:00:30"}},    {'f', {"250", "1970-01-01 00:00:00.25"}},
+      {'z', {"+0100", "1969-12-31 23:00:00"}}, {'%', {"%", "1970-01-01 00:00:00"}},
+  };
+  for (const char* p = config::kTimeFormatDirectives; *p != '\0'; ++p) {
+    auto it = kSample.find(*p);
+    ASSERT_NE(it, kSample.end()) << "no sample for %" << *p;
+    std::string format = std::string("%") + *p, out;
+    EXPECT_TRUE(ParseTimestampValue(it->second.first, format, &out)) << format;
+    EXPECT_EQ(out, it->second.second) << format;
+    EXPECT_EQ(config::CheckTimeFormat(format), "") << format;
+  }
+  EXPECT_NE(config::CheckTimeFormat("%Q"), "");
+  std::string out;
+  EXPECT_FALSE(ParseTimestampValue("x", "%Q", &out));
 }
 
 }  // namespace
