@@ -139,6 +139,14 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
     if (auto v = ReadSingleChar(cr, "delimiter")) p.csv.delimiter = *v;
     if (auto v = ReadSingleChar(cr, "quote")) p.csv.quote = *v;
     if (auto v = cr.Bool("header")) p.csv.header = *v;
+    // YAML reads a bare NULL, null or ~ as "no value", which would silently keep the default
+    // null_values; a user who wrote one meant the text NULL (or a list), so say so.
+    if (const Node* nv = c->IsMap() ? c->Get("null_values") : nullptr;
+        nv != nullptr && nv->IsNull() && !nv->scalar().empty()) {
+      cr.ErrorAt(*nv, "\"null_values\" must be a list of strings, got " + nv->scalar() +
+                          " (YAML null); write null_values: [\"\", \"" + nv->scalar() +
+                          "\"] to read empty fields and the text " + nv->scalar() + " as NULL");
+    }
     if (auto v = cr.StringList("null_values")) p.csv.null_values = *v;
     if (p.csv.delimiter == p.csv.quote) {
       diags->Error(c->location(), "partner.yaml csv: delimiter and quote must differ");
@@ -169,6 +177,21 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
         if (!IsValidIdentifier(item.key)) {
           diags->Error(item.key_loc, "table name \"" + Printable(item.key) +
                                          "\" must be letters, digits and _ (a SQL identifier)");
+        } else if (ToLower(item.key).starts_with("sqlite_")) {
+          // SQLite refuses to create these (its check ignores case).
+          diags->Error(item.key_loc, "table name \"" + item.key +
+                                         "\" is reserved: SQLite keeps names starting with "
+                                         "\"sqlite_\" (in any case) for itself; rename the table");
+        }
+        for (const TableSource& other : p.tables) {
+          // SQLite table names are case-insensitive: both would be one table of the partner's
+          // database, with two schemas fighting over it.
+          if (other.name != item.key && ToLower(other.name) == ToLower(item.key)) {
+            diags->Error(item.key_loc,
+                         "tables \"" + other.name + "\" and \"" + item.key +
+                             "\" differ only in case, and SQLite table names are "
+                             "case-insensitive, so they would be one table; rename one");
+          }
         }
         if (item.value.IsScalar()) {
           src.file = item.value.scalar();  // shorthand: `orders: "orders*.csv"`

@@ -211,6 +211,13 @@ WorkflowConfig ReadWorkflow(const Node& root, Diagnostics* diags);
 PartnerConfig ReadPartner(const Node& root, Diagnostics* diags);
 TableSchema ReadSchema(const Node& root, Diagnostics* diags);
 
+// The % directives (the letters after %) of a date/timestamp column's `format`, exactly those
+// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z %%.
+inline constexpr char kTimeFormatDirectives[] = "YmdHMSyfz%";
+// "" when `format` uses only kTimeFormatDirectives; otherwise why not ("has unknown directive
+// %Q; ..."), for a message that names the column.
+std::string CheckTimeFormat(std::string_view format);
+
 // Parses "int64", "decimal(12,2)", ...; false when unknown.
 bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* error);
 

@@ -85,6 +85,23 @@ bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* e
   return false;
 }
 
+std::string CheckTimeFormat(std::string_view format) {
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') continue;
+    if (i + 1 == format.size()) return "ends with a lone %; write %% for a literal %";
+    char d = format[++i];
+    if (std::string_view(kTimeFormatDirectives).find(d) == std::string_view::npos) {
+      size_t n = 1;  // the whole character when it is multi-byte UTF-8
+      while (i + n < format.size() && (static_cast<unsigned char>(format[i + n]) & 0xC0) == 0x80) {
+        ++n;
+      }
+      return "has unknown directive %" + std::string(format.substr(i, n)) +
+             "; use %Y %m %d %H %M %S %y %f %z, or %% for a literal %";
+    }
+  }
+  return "";
+}
+
 namespace {
 
 const std::vector<std::string>& CheckTypes() {
@@ -124,6 +141,8 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
     c.format = *v;
     if (c.type != ColumnType::kDate && c.type != ColumnType::kTimestamp) {
       r.ErrorAtKey("format", "\"format\" applies only to date and timestamp columns");
+    } else if (std::string why = CheckTimeFormat(*v); !why.empty()) {
+      r.ErrorAtKey("format", "\"format\" \"" + Printable(*v) + "\" " + why);
     }
   }
   if (auto v = r.Int("max_length", false, 1)) {
@@ -136,6 +155,34 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
   if (auto v = r.StringList("false_values")) c.false_values = *v;
   if ((!c.true_values.empty() || !c.false_values.empty()) && c.type != ColumnType::kBool) {
     diags->Error(c.loc, what + ": \"true_values\"/\"false_values\" apply only to bool columns");
+  } else if (c.type == ColumnType::kBool) {
+    // Values are matched case-insensitively, built-in spellings first, then true_values, then
+    // false_values: a spelling on both sides would silently always read one way.
+    static const std::vector<std::string> kBuiltinTrue = {"true", "1"};
+    static const std::vector<std::string> kBuiltinFalse = {"false", "0"};
+    auto contains = [](const std::vector<std::string>& list, const std::string& v) {
+      return std::any_of(list.begin(), list.end(),
+                         [&](const std::string& x) { return ToLower(x) == ToLower(v); });
+    };
+    for (const std::string& v : c.true_values) {
+      if (contains(kBuiltinFalse, v)) {
+        r.ErrorAtKey("true_values", "\"" + Printable(v) +
+                                        "\" in \"true_values\" is always read as false (a built-in "
+                                        "spelling of false); remove it");
+      }
+    }
+    for (const std::string& v : c.false_values) {
+      if (contains(kBuiltinTrue, v)) {
+        r.ErrorAtKey("false_values", "\"" + Printable(v) +
+                                         "\" in \"false_values\" is always read as true (a "
+                                         "built-in spelling of true); remove it");
+      } else if (contains(c.true_values, v)) {
+        r.ErrorAtKey("false_values",
+                     "\"" + Printable(v) +
+                         "\" is in both \"true_values\" and \"false_values\" (compared "
+                         "case-insensitively); keep it in one of them");
+      }
+    }
   }
   r.Allow("description");
   r.Finish();
@@ -181,12 +228,19 @@ CheckConfig ReadCheck(const Node& node, const TableSchema& schema, Diagnostics* 
     need(!c.values.empty(), "needs a non-empty \"values\" list");
   } else if (c.type == "row_count") {
     need(c.min.has_value() || c.max.has_value(), "needs \"min\" and/or \"max\"");
+    if (c.min && c.max) {
+      need(*c.min <= *c.max, "\"min\" (" + std::to_string(*c.min) + ") is greater than \"max\" (" +
+                                 std::to_string(*c.max) +
+                                 "), so no row count can pass; swap them or fix one");
+    }
   } else if (c.type == "reject_ratio") {
     need(c.max_ratio.has_value(), "needs \"max_ratio\" (0..1)");
   } else if (c.type == "change_vs_previous") {
     need(c.max_change_percent.has_value(), "needs \"max_change_percent\"");
   } else if (c.type == "sql") {
-    need(!c.sql.empty(), "needs \"sql\" (a query that returns the offending rows)");
+    // A blank query is no check at all (and fails when run); say so before the run.
+    need(!Trim(c.sql).empty(),
+         "needs \"sql\": a query, not empty or blank, that returns the offending rows");
   }
   for (const std::string& col : c.columns) {
     if (schema.FindColumn(col) == nullptr) {
@@ -207,17 +261,41 @@ TableSchema ReadSchema(const Node& root, Diagnostics* diags) {
   s.file = root.location().file;
   MapReader r(root, "schema", diags);
   if (auto v = r.String("table", true)) s.table = *v;
+  // Columns listed twice; SQLite compares column names case-insensitively, so "Amount" and
+  // "amount" are one column and CREATE TABLE would fail at run time.
+  std::set<size_t> repeated;
   if (const Node* cols = r.Value("columns", true)) {
     if (!cols->IsSequence() || cols->items().empty()) {
       r.ErrorAt(*cols, "\"columns\" must be a non-empty list of columns");
     } else {
-      for (const Node& item : cols->items()) s.columns.push_back(ReadColumn(item, diags));
+      std::map<std::string, size_t> first_of;  // lower-case name -> index
+      for (const Node& item : cols->items()) {
+        s.columns.push_back(ReadColumn(item, diags));
+        const ColumnSchema& c = s.columns.back();
+        if (c.name.empty()) continue;
+        auto [it, inserted] = first_of.emplace(ToLower(c.name), s.columns.size() - 1);
+        if (inserted) continue;
+        repeated.insert(s.columns.size() - 1);
+        const ColumnSchema& first = s.columns[it->second];
+        std::string message = "column \"" + c.name +
+                              "\" is listed twice in \"columns\" (also at line " +
+                              std::to_string(first.loc.line);
+        if (first.name != c.name) {
+          message += " as \"" + first.name +
+                     "\"); SQLite column names are case-insensitive, so both are one column";
+        } else {
+          message += ")";
+        }
+        diags->Error(item.KeyLocation("name"), message + ": remove or rename one");
+      }
     }
   }
   // Every name and alias must map to one column, compared case- and space-insensitively,
   // because header matching is that loose.
   std::map<std::string, std::string> spellings;
-  for (const ColumnSchema& c : s.columns) {
+  for (size_t i = 0; i < s.columns.size(); ++i) {
+    if (repeated.count(i) != 0) continue;  // already reported
+    const ColumnSchema& c = s.columns[i];
     std::vector<std::string> names = c.aliases;
     names.insert(names.begin(), c.name);
     for (const std::string& n : names) {

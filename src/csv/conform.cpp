@@ -92,7 +92,7 @@ bool ParseOffset(std::string_view s, size_t* pos, DateTime* dt) {
 bool ValidDateTime(const DateTime& dt) {
   return dt.year >= 1 && dt.year <= 9999 && dt.month >= 1 && dt.month <= 12 && dt.day >= 1 &&
          dt.day <= DaysInMonth(dt.year, dt.month) && dt.hour <= 23 && dt.minute <= 59 &&
-         dt.second <= 60;
+         dt.second <= 59;  // no leap second: SQLite's date functions reject :60 too
 }
 
 bool ParseFraction(std::string_view s, size_t* pos, DateTime* dt) {
@@ -132,7 +132,8 @@ bool ParseIso(std::string_view s, bool want_time, DateTime* dt) {
   return p == s.size() && ValidDateTime(*dt);
 }
 
-// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters.
+// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters. sluice validate
+// accepts exactly config::kTimeFormatDirectives; keep the two in step (a test checks).
 bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   size_t p = 0;
   dt->year = 1970;
@@ -186,6 +187,19 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
     if (!ok) return false;
   }
   return p == s.size() && ValidDateTime(*dt);
+}
+
+// True when `header` (trimmed) maps to a column of `schema` by any rule of the header mapping:
+// its name or an alias, exactly or case- and space-insensitively.
+bool MatchesAnyColumn(const config::TableSchema& schema, std::string_view header) {
+  std::string folded = FoldHeader(header);
+  for (const config::ColumnSchema& col : schema.columns) {
+    if (folded == FoldHeader(col.name)) return true;
+    for (const std::string& a : col.aliases) {
+      if (folded == FoldHeader(a)) return true;
+    }
+  }
+  return false;
 }
 
 char* Put2(int v, char* o) {
@@ -349,6 +363,9 @@ bool ParseTimestampValue(std::string_view text, const std::string& format, std::
   e = Put2(dt.minute, e);
   *e++ = ':';
   e = Put2(dt.second, e);
+  // The stored text is an upsert key, so one instant must have one spelling: trailing zeros of
+  // the fraction are dropped, and the '.' with them when nothing remains (.500 -> .5, .0 -> "").
+  while (!dt.fraction.empty() && dt.fraction.back() == '0') dt.fraction.remove_suffix(1);
   if (!dt.fraction.empty()) {  // at most 9 digits
     *e++ = '.';
     std::memcpy(e, dt.fraction.data(), dt.fraction.size());
@@ -452,10 +469,23 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
                                      Printable(h) + "\"; check the partner's csv.encoding");
     }
     auto [it, inserted] = seen_exact.emplace(h, f);
-    if (!inserted) {
-      return Status::InvalidArgument("duplicate header \"" + h + "\" (fields " +
-                                     std::to_string(it->second + 1) + " and " +
-                                     std::to_string(f + 1) + "); each column must appear once");
+    if (inserted) continue;
+    // A repeated header is ambiguous only when its values are used. One the schema does not know
+    // is dropped under on_extra_columns: ignore anyway, so it is accepted there (the mapping below
+    // leaves both fields unclaimed and they become one extra column).
+    std::string where = "duplicate header \"" + h + "\" (fields " + std::to_string(it->second + 1) +
+                        " and " + std::to_string(f + 1) + ")";
+    if (MatchesAnyColumn(schema, h)) {
+      return Status::InvalidArgument(where + "; each column must appear once");
+    }
+    if (schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue) {
+      return Status::InvalidArgument(
+          where + ": on_extra_columns \"rescue\" keeps extra columns as one JSON object in " +
+          "_rescued, which cannot hold two values under one JSON key; rename one in the file, or " +
+          "use \"ignore\" to drop them");
+    }
+    if (schema.on_extra_columns == config::ExtraColumnsPolicy::kFail) {
+      return Status::InvalidArgument(where + "; each column must appear once");
     }
   }
   auto claim = [&](size_t f, size_t c) -> Status {
@@ -500,7 +530,10 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   for (size_t f = 0; f < header->size(); ++f) {
     if (column_of[f] != -1) continue;
     std::string h(TrimSpaces((*header)[f]));
-    rc->extra_.push_back(h);
+    // A repeated extra header (accepted under ignore only) is reported once.
+    if (std::find(rc->extra_.begin(), rc->extra_.end(), h) == rc->extra_.end()) {
+      rc->extra_.push_back(h);
+    }
     rc->extra_fields_.push_back(static_cast<int>(f));
     std::string json;
     AppendJsonString(h, &json);

@@ -2,10 +2,11 @@
 //
 // Header mapping, in order: exact name, then case- and space-insensitive, then aliases (exact,
 // then insensitive). A header that maps to a column already mapped is an error (duplicate
-// header). Missing columns: a non-nullable one always fails; nullable ones become NULL under
-// on_missing_columns: null and fail under on_missing_columns: fail. Extra columns: ignored,
-// kept as a JSON object in `_rescued` (rescue), or an error (fail).
-// Typed conversion (per cell, no binary floating point for decimals):
+// header); so is a header repeated exactly, unless the schema does not know it and
+// on_extra_columns is ignore (then it is dropped like any extra column). Missing columns: a
+// non-nullable one always fails; nullable ones become NULL under on_missing_columns: null and fail
+// under on_missing_columns: fail. Extra columns: ignored, kept as a JSON object in `_rescued`
+// (rescue), or an error (fail). Typed conversion (per cell, no binary floating point for decimals):
 //   int64      [+-]digits, surrounding spaces allowed
 //   float64    fast_float; nan/inf rejected
 //   decimal    [+-]digits[.digits], at most p-s integer digits and s fraction digits (trailing
@@ -13,8 +14,10 @@
 //   bool       true/false/1/0 in any case, plus the column's true_values/false_values; 1 or 0
 //   date       ISO YYYY-MM-DD, or the column's strptime-style format; stored "YYYY-MM-DD"
 //   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
-//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Stored as
-//              "YYYY-MM-DD HH:MM:SS[.fraction]"; with an offset it is converted to UTC.
+//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Seconds 0..59 (no
+//              leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction without
+//              trailing zeros (and no '.' when it is all zeros) so one instant has one text;
+//              with an offset it is converted to UTC.
 //   string     valid UTF-8, at most max_length bytes
 // A field equal to one of the dialect's null_values (and not quoted) is NULL; a NULL in a
 // non-nullable column rejects the row. Rows are data: Convert() returns a Diagnostic.
@@ -62,7 +65,8 @@ bool CanonicalDecimal(std::string_view text, int precision, int scale, std::stri
 int ParseBool(std::string_view text, const config::ColumnSchema& column);
 // "YYYY-MM-DD" into *out; `format` "" means ISO.
 bool ParseDateValue(std::string_view text, const std::string& format, std::string* out);
-// "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset) into *out.
+// "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset; f without trailing zeros) into
+// *out.
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
 // True when `s` is valid UTF-8 (fast path for ASCII).
 bool ValidUtf8(std::string_view s);
@@ -73,9 +77,11 @@ std::string FoldHeader(std::string_view header);
 class RowConverter {
  public:
   // Maps `header` (the file's first record; nullptr when the dialect has no header, then the
-  // columns are taken in schema order) onto `schema`. InvalidArgument for a duplicate header, a
-  // missing non-nullable column, or a missing/extra column the schema's policy refuses; the
-  // message names the columns and the fix. Callers add file, partner and table.
+  // columns are taken in schema order) onto `schema`. InvalidArgument for a duplicate header
+  // (except a repeated header the schema does not know under on_extra_columns: ignore, which is
+  // listed once in extra_columns()), a missing non-nullable column, or a missing/extra column the
+  // schema's policy refuses; the message names the columns and the fix. Callers add file,
+  // partner and table.
   static Result<std::unique_ptr<RowConverter>> Create(const config::TableSchema& schema,
                                                       const config::CsvDialect& dialect,
                                                       const std::vector<std::string_view>* header);

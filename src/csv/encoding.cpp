@@ -108,9 +108,12 @@ class IconvSource : public ByteSource {
 Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::string_view encoding) {
   SLUICE_ASSIGN_OR_RETURN(std::string canonical, CanonicalEncoding(encoding));
   if (canonical == "utf-8") return std::unique_ptr<ByteSource>(new PassThrough(inner));
-  const char* from = canonical == "cp949"    ? "CP949"
-                     : canonical == "euc-kr" ? "EUC-KR"
-                                             : "ISO-8859-1";
+  // euc-kr is decoded as CP949, its superset, as browsers do (the WHATWG Encoding Standard maps
+  // the label euc-kr to windows-949): files labelled EUC-KR are in practice written by cp949
+  // encoders and hold UHC Hangul such as 똠 (0x8C 0x63). glibc's strict EUC-KR would turn each
+  // such lead byte into a C1 control (0x8C -> U+008C) and keep the trail byte, silently
+  // corrupting the text. Bytes invalid in CP949 are still marked.
+  const char* from = canonical == "cp949" || canonical == "euc-kr" ? "CP949" : "ISO-8859-1";
   iconv_t cd = iconv_open("UTF-8", from);
   if (cd == reinterpret_cast<iconv_t>(-1)) {
     return Status::FromErrno(errno, std::string("iconv_open(UTF-8, ") + from + ")");

@@ -1,6 +1,7 @@
 // csv/encoding.h: converts a partner's text encoding to UTF-8 while streaming (iconv).
 //
-// Supported: utf-8 (passed through untouched), cp949, euc-kr, latin-1 (iso-8859-1).
+// Supported: utf-8 (passed through untouched), cp949, euc-kr, latin-1 (iso-8859-1). euc-kr is
+// decoded as cp949, its superset, as the WHATWG Encoding Standard (browsers) does.
 // A byte sequence that is invalid in the source encoding becomes the byte 0xFF in the output:
 // 0xFF never occurs in valid UTF-8, so the row holding it fails UTF-8 validation later and is
 // rejected with its line number instead of being silently altered or stopping the file.

@@ -159,6 +159,167 @@ TEST_F(PipelineTest, AliasClashIsAnError) {
   EXPECT_NE(Errors().find("is already used by column \"a\""), std::string::npos) << Errors();
 }
 
+// A schema for table orders with `columns` and `extra` (more top-level keys) spliced in.
+std::string OrdersSchema(const std::string& columns, const std::string& extra = "") {
+  return "{\"table\": \"orders\",\n \"columns\": [\n" + columns + "\n ]" + extra + "}\n";
+}
+
+TEST_F(PipelineTest, ColumnListedTwiceIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"string\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"int64\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"amount\" is listed twice in \"columns\" (also at line 4): remove or "
+                   "rename one"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(PipelineTest, ColumnListedTwiceInDifferentCaseIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"Amount\", \"type\": \"string\"},\n"
+                          "  {\"name\": \"amount\", \"type\": \"int64\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"amount\" is listed twice in \"columns\" (also at line 4 as "
+                   "\"Amount\"); SQLite column names are case-insensitive"),
+            std::string::npos)
+      << e;
+  // Reported once, not again as an alias clash.
+  EXPECT_EQ(e.find("is already used by column"), std::string::npos) << e;
+}
+
+TEST_F(PipelineTest, TableNamesDifferingOnlyInCaseAreAnError) {
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
+             "  orders: {file: \"orders*.csv\"}\n  Orders: {file: \"Orders*.csv\"}\n");
+  dir_.Write("partners/acme/schemas/Orders.json",
+             R"({"table": "Orders", "columns": [{"name": "a", "type": "string"}]})");
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/partner.yaml:5:3: tables \"orders\" and \"Orders\" differ only "
+                   "in case"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(PipelineTest, TableNamesStartingWithSqliteAreReserved) {
+  for (const char* name : {"sqlite_stats", "SQLite_x"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
+                           "  orders: {file: \"orders*.csv\"}\n  ") +
+                   name + ": {file: \"s*.csv\"}\n");
+    dir_.Write(std::string("partners/acme/schemas/") + name + ".json",
+               std::string("{\"table\": \"") + name +
+                   "\", \"columns\": [{\"name\": \"a\", \"type\": \"string\"}]}");
+    std::string e = Errors();
+    EXPECT_NE(e.find(std::string("partners/acme/partner.yaml:5:3: table name \"") + name +
+                     "\" is reserved"),
+              std::string::npos)
+        << e;
+    std::filesystem::remove(dir_ / (std::string("partners/acme/schemas/") + name + ".json"));
+  }
+}
+
+TEST_F(PipelineTest, SqlCheckWithBlankQueryIsAnError) {
+  for (const char* sql : {"", "   ", " \\n\\t "}) {
+    dir_.Write("partners/acme/schemas/orders.json",
+               OrdersSchema(
+                   "  {\"name\": \"id\", \"type\": \"int64\"}",
+                   ",\n \"checks\": [{\"type\": \"sql\", \"sql\": \"" + std::string(sql) + "\"}]"));
+    std::string e = Errors();
+    EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:13: check \"sql\": needs \"sql\""),
+              std::string::npos)
+        << "sql \"" << sql << "\": " << e;
+  }
+}
+
+TEST_F(PipelineTest, RowCountCheckWithMinAboveMaxIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"}",
+                          ",\n \"checks\": [{\"type\": \"row_count\", \"min\": 10, \"max\": 5}]"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:13: check \"row_count\": \"min\" (10) is "
+                   "greater than \"max\" (5)"),
+            std::string::npos)
+      << e;
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"}",
+                          ",\n \"checks\": [{\"type\": \"row_count\", \"min\": 5, \"max\": 5}]"));
+  EXPECT_EQ(Errors(), "");
+}
+
+TEST_F(PipelineTest, OverlappingBoolSpellingsAreAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"Y\", "
+                          "\"yes\"], \"false_values\": [\"N\", \"y\"]}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"vip\": \"y\" is in both \"true_values\" and \"false_values\""),
+            std::string::npos)
+      << e;
+  // A spelling that the built-in ones already read the other way is shadowed just the same.
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"0\"], "
+                          "\"false_values\": [\"TRUE\"]}"));
+  e = Errors();
+  EXPECT_NE(e.find("column \"vip\": \"0\" in \"true_values\" is always read as false"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("column \"vip\": \"TRUE\" in \"false_values\" is always read as true"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(PipelineTest, NullValuesMustBeAList) {
+  // A YAML null spelled NULL or ~ was dropped as if the key were absent.
+  for (const char* value : {"NULL", "~", "null", "\"N/A\"", "N/A"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+                           "csv: {encoding: utf-8, null_values: ") +
+                   value + "}\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+    std::string e = Errors();
+    EXPECT_NE(e.find("partners/acme/partner.yaml:3:"), std::string::npos) << value << ": " << e;
+    EXPECT_NE(e.find("\"null_values\" must be a list of strings"), std::string::npos)
+        << value << ": " << e;
+  }
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+             "csv: {encoding: utf-8, null_values: [NULL, \"\"]}\n"
+             "tables:\n  orders: {file: \"orders*.csv\"}\n");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->partners.at("acme").csv.null_values, (std::vector<std::string>{"NULL", ""}));
+}
+
+TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": \"%Y-%m-%d "
+                          "%H:%M:%S.%Q\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": \"%d/%m/%Y%\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("partners/acme/schemas/orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("column \"at\": \"format\" \"%Y-%m-%d %H:%M:%S.%Q\" has unknown directive %Q"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("column \"day\": \"format\" \"%d/%m/%Y%\" ends with a lone %"),
+            std::string::npos)
+      << e;
+  // Every directive the parser knows passes.
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": "
+                          "\"%%%Y%y%m%d%H%M%S%f%z\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": \"%d.%m.%y\"}"));
+  EXPECT_EQ(Errors(), "");
+}
+
 TEST_F(PipelineTest, MissingFolderIsNotFound) {
   auto p = LoadPipeline(dir_ / "nope");
   ASSERT_FALSE(p.ok());

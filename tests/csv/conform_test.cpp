@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,54 @@ TEST(CsvConform, DuplicateHeaderIsAnError) {
   st = g.Map({"order_id", "OrderID"});
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("both map to column \"order_id\""), std::string::npos)
+      << st.message();
+}
+
+TEST(CsvConform, DuplicateUnknownHeadersAreIgnoredUnderIgnorePolicy) {
+  Fixture f;  // on_extra_columns defaults to ignore
+  ASSERT_EQ(f.schema.on_extra_columns, config::ExtraColumnsPolicy::kIgnore);
+  Status st = f.Map({"order_id", "amount", "status", "zz", "zz", " zz", "yy"});
+  ASSERT_TRUE(st.ok()) << st.message();
+  // Reported once each, in header order.
+  EXPECT_EQ(f.rc->extra_columns(), (std::vector<std::string>{"zz", "yy"}));
+  ASSERT_TRUE(f.Row({"1", "2", "paid", "a", "b", "c", "d"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 1);
+  EXPECT_EQ(f.rc->cells()[1].s, "2.00");
+  EXPECT_EQ(f.rc->cells()[2].s, "paid");
+  EXPECT_EQ(f.rc->rescued(), "");
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "2", "paid", "a", "b", "c"}, &d));
+  EXPECT_EQ(d.code, "field_count");
+}
+
+TEST(CsvConform, DuplicateHeaderOfASchemaColumnFailsEvenUnderIgnore) {
+  Fixture f;
+  Status st = f.Map({"order_id", "status", "amount", "status"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"status\" (fields 2 and 4)"), std::string::npos)
+      << st.message();
+  // A duplicated alias of a schema column, too.
+  Fixture g;
+  st = g.Map({"OrderID", "amount", "OrderID"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"OrderID\""), std::string::npos) << st.message();
+}
+
+TEST(CsvConform, DuplicateUnknownHeadersFailUnderRescueAndFail) {
+  Fixture rescue;
+  rescue.schema.on_extra_columns = config::ExtraColumnsPolicy::kRescue;
+  Status st = rescue.Map({"order_id", "zz", "amount", "zz"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"zz\" (fields 2 and 4)"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("rescue"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("one JSON key"), std::string::npos) << st.message();
+
+  Fixture fail;
+  fail.schema.on_extra_columns = config::ExtraColumnsPolicy::kFail;
+  st = fail.Map({"order_id", "zz", "amount", "zz"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("duplicate header \"zz\" (fields 2 and 4)"), std::string::npos)
       << st.message();
 }
 
@@ -295,6 +344,76 @@ TEST(CsvTypes, TimestampsIsoWithOffsetsAndFormat) {
   EXPECT_FALSE(ParseTimestampValue("2026-11-24X10:00:00", "", &out));
   EXPECT_TRUE(ParseTimestampValue("24.11.2026 07:05", "%d.%m.%Y %H:%M", &out));
   EXPECT_EQ(out, "2026-11-24 07:05:00");
+}
+
+TEST(CsvTypes, TimestampFractionsAreCanonicalSoOneInstantIsOneKey) {
+  std::string out;
+  for (const char* text : {"2026-01-01T10:00:00.5", "2026-01-01T10:00:00.500",
+                           "2026-01-01 10:00:00,50", "2026-01-01T10:00:00.500000000Z"}) {
+    EXPECT_TRUE(ParseTimestampValue(text, "", &out)) << text;
+    EXPECT_EQ(out, "2026-01-01 10:00:00.5") << text;
+  }
+  for (const char* text : {"2026-01-01T10:00:00", "2026-01-01T10:00:00.0",
+                           "2026-01-01T10:00:00.000000000", "2026-01-01T10:00"}) {
+    EXPECT_TRUE(ParseTimestampValue(text, "", &out)) << text;
+    EXPECT_EQ(out, "2026-01-01 10:00:00") << text;
+  }
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T10:00:00.120", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.12");
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T10:00:00.010", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.01");
+  // With an offset converted to UTC.
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T19:00:00.2500+09:00", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.25");
+  EXPECT_TRUE(ParseTimestampValue("2026-01-01T19:00:00.000+09:00", "", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00");
+  // With a format.
+  EXPECT_TRUE(ParseTimestampValue("01/01/2026 10:00:00.500", "%d/%m/%Y %H:%M:%S.%f", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.5");
+  EXPECT_TRUE(ParseTimestampValue("01/01/2026 10:00:00.00", "%d/%m/%Y %H:%M:%S.%f", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00");
+  EXPECT_TRUE(ParseTimestampValue("20260101 190000.100 +0900", "%Y%m%d %H%M%S.%f %z", &out));
+  EXPECT_EQ(out, "2026-01-01 10:00:00.1");
+}
+
+TEST(CsvTypes, TimestampWithLeapSecondIsATypeError) {
+  std::string out;
+  EXPECT_TRUE(ParseTimestampValue("2016-12-31T23:59:59", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2016-12-31T23:59:60", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2016-12-31T23:59:60Z", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("2017-01-01T08:59:60+09:00", "", &out));
+  EXPECT_FALSE(ParseTimestampValue("31/12/2016 23:59:60", "%d/%m/%Y %H:%M:%S", &out));
+  Fixture f;
+  f.schema.columns.push_back(Col("at", config::ColumnType::kTimestamp));
+  ASSERT_TRUE(f.Map({"order_id", "at"}).ok());
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"1", "2016-12-31 23:59:60"}, &d));
+  EXPECT_EQ(d.column, "at");
+  EXPECT_EQ(d.code, "type");
+  EXPECT_NE(d.message.find("is not a timestamp"), std::string::npos) << d.message;
+}
+
+// `sluice validate` accepts exactly config::kTimeFormatDirectives in a format; each must be one
+// the parser reads, or a validated config would reject every row at run time.
+TEST(CsvTypes, FormatParserReadsEveryDirectiveValidationAccepts) {
+  const std::map<char, std::pair<const char*, const char*>> kSample = {
+      {'Y', {"2026", "2026-01-01 00:00:00"}},  {'y', {"26", "2026-01-01 00:00:00"}},
+      {'m', {"11", "1970-11-01 00:00:00"}},    {'d', {"24", "1970-01-24 00:00:00"}},
+      {'H', {"13", "1970-01-01 13:00:00"}},    {'M', {"45", "1970-01-01 00:45:00"}},
+      {'S', {"30", "1970-01-01 00:00:30"}},    {'f', {"250", "1970-01-01 00:00:00.25"}},
+      {'z', {"+0100", "1969-12-31 23:00:00"}}, {'%', {"%", "1970-01-01 00:00:00"}},
+  };
+  for (const char* p = config::kTimeFormatDirectives; *p != '\0'; ++p) {
+    auto it = kSample.find(*p);
+    ASSERT_NE(it, kSample.end()) << "no sample for %" << *p;
+    std::string format = std::string("%") + *p, out;
+    EXPECT_TRUE(ParseTimestampValue(it->second.first, format, &out)) << format;
+    EXPECT_EQ(out, it->second.second) << format;
+    EXPECT_EQ(config::CheckTimeFormat(format), "") << format;
+  }
+  EXPECT_NE(config::CheckTimeFormat("%Q"), "");
+  std::string out;
+  EXPECT_FALSE(ParseTimestampValue("x", "%Q", &out));
 }
 
 }  // namespace

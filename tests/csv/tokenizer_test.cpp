@@ -184,6 +184,40 @@ TEST(CsvEncoding, MarksInvalidBytesInsteadOfFailing) {
   EXPECT_FALSE(MakeUtf8Source(&inner, "klingon").ok());
 }
 
+// Reads everything `src` yields.
+std::string ReadAll(ByteSource* src) {
+  std::string out;
+  char buf[64];
+  while (true) {
+    auto n = src->Read(buf, sizeof buf);
+    if (!n.ok() || *n == 0) break;
+    out.append(buf, *n);
+  }
+  return out;
+}
+
+TEST(CsvEncoding, EucKrDecodesCp949OnlyHangulLikeBrowsers) {
+  // "김똠": 똠 (0x8C 0x63) exists only in cp949 (UHC). WHATWG decodes the label euc-kr as
+  // windows-949; strict EUC-KR would turn 0x8C into U+008C and keep 'c'.
+  std::string data = "id,name\n1,\xB1\xE8\x8C\x63\n";
+  StringSource inner(data);
+  auto src = MakeUtf8Source(&inner, "euc-kr");
+  ASSERT_TRUE(src.ok());
+  EXPECT_EQ(ReadAll(src->get()), "id,name\n1,김똠\n");
+}
+
+TEST(CsvEncoding, EucKrStillMarksBytesInvalidInCp949) {
+  // 0x80 is no lead byte in cp949; 0xC9 0xA1 is KS X 1001's user-defined area, unmapped.
+  std::string data =
+      "a\x80"
+      "b,\xC9\xA1\n";
+  StringSource inner(data);
+  auto src = MakeUtf8Source(&inner, "euc-kr");
+  ASSERT_TRUE(src.ok());
+  const std::string m(1, kInvalidByteMarker);
+  EXPECT_EQ(ReadAll(src->get()), "a" + m + "b," + m + m + "\n");
+}
+
 TEST(CsvEncoding, Latin1BecomesUtf8) {
   std::string latin = "caf\xE9\n";
   StringSource inner(latin);
