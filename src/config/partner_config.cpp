@@ -198,6 +198,7 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
         } else {
           MapReader tr(item.value, "table \"" + item.key + "\"", diags);
           if (auto v = tr.String("file", true)) src.file = *v;
+          if (auto v = tr.Bool("optional")) src.optional = *v;
           tr.Finish();
         }
         if (std::string why = CheckFilePattern(src.file); !why.empty()) {

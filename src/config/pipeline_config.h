@@ -112,6 +112,9 @@ struct CompletionRule {
 struct TableSource {
   std::string name;
   std::string file;  // glob matched against archive members
+  // True when the partner may leave the table out of a delivery: its merge then succeeds and
+  // says so. Otherwise a delivery without a file for the table fails the table's merge.
+  bool optional = false;
   Location loc;
 };
 

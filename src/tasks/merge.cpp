@@ -408,7 +408,35 @@ Status RunMerge(TaskContext& ctx) {
 
   if (files.empty()) {
     // The archive had no file for this table: leave the table alone (a replace_date merge
-    // would otherwise empty the day) and say so.
+    // would otherwise empty the day), and fail unless the partner may leave it out.
+    const config::TableSource* source = nullptr;
+    for (const auto& t : partner->tables) {
+      if (t.name == table) source = &t;
+    }
+    if (source == nullptr || !source->optional) {
+      std::vector<std::string> members;
+      for (const char* list : {"files", "skipped"}) {
+        if (!manifest.contains(list) || !manifest[list].is_array()) continue;
+        for (const auto& f : manifest[list]) {
+          if (f.is_object() && f.contains("member") && f["member"].is_string()) {
+            members.push_back(Printable(f["member"].get<std::string>(), 80));
+          }
+        }
+      }
+      if (members.size() > 20) {
+        size_t more = members.size() - 20;
+        members.resize(20);
+        members.push_back("... " + std::to_string(more) + " more");
+      }
+      std::string pattern = source ? source->file : "";
+      return Status::InvalidArgument(
+                 "the delivery for " + date + " has no file for table " + table + " (pattern \"" +
+                 Printable(pattern) + "\", case-sensitive; the archive had: " +
+                 (members.empty() ? std::string("nothing") : Join(members, ", ")) +
+                 "); nothing was merged. Ask the partner for the table, fix the pattern in "
+                 "partner.yaml, or mark the table `optional: true` if it may be left out")
+          .WithTable(table);
+    }
     nlohmann::json stats = {{"partner", partner->id},
                             {"date", date},
                             {"run_id", ctx.run_id},
@@ -423,7 +451,7 @@ Status RunMerge(TaskContext& ctx) {
                             ps.Key("manifests", date + "/merge/" + table + ".json"));
     SLUICE_RETURN_IF_ERROR(base_store->Put(stats_key, stats.dump(2) + "\n"));
     ctx.result = stats;
-    log::Warn("merge: the extract of {} for {} has no file for table {}; nothing merged",
+    log::Warn("merge: the extract of {} for {} has no file for table {} (optional); nothing merged",
               partner->id, date, table);
     return Status::Ok();
   }

@@ -337,8 +337,23 @@ TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "replace_date"})JSON");
   Extracted({{"orders.csv", "order_id\n1\n2\n"}});
   ASSERT_TRUE(Run("merge").ok());
-  Extracted({});
+  // The next delivery has no orders file (an upper-case .CSV does not match the pattern).
+  Extracted({{"ORDERS.CSV", "order_id\n3\n"}}, "acme", "none");
   nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);  // not retried: the delivery is what it is
+  EXPECT_NE(st.message().find("no file for table orders (pattern \"orders*.csv\", "
+                              "case-sensitive; the archive had: ORDERS.CSV)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("optional: true"), std::string::npos) << st.message();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+
+  // A table the partner may leave out: success, said in the stats, the table left alone.
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
+  dir_.Write("partners/acme/partner.yaml", yaml);
   ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
   EXPECT_EQ(result["files"], 0);
   EXPECT_NE(result.value("note", "").find("no file"), std::string::npos);
