@@ -122,8 +122,28 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
   }
 
-  // Cross-file checks: merge tasks must name tables that partners have.
+  // Cross-file checks: builtins' params, and merge tasks must name tables that partners have.
   for (const TaskConfig& t : p.workflow.tasks) {
+    if ((t.builtin == "merge" || t.builtin == "extract") && !t.for_each_partner) {
+      diags->Error(t.loc, "task \"" + t.task_key + "\": builtin " + t.builtin +
+                              " works on one partner at a time; add \"for_each: partner\"");
+    }
+    if (t.builtin == "wait_for_sources") {
+      (void)ReadSensorParams(t.params, "task \"" + t.task_key + "\" params", diags);
+    }
+    if (t.builtin == "check") {
+      if (const Node* table = t.params.Get("table"); table != nullptr && table->IsScalar()) {
+        bool any = false;
+        for (const auto& [id, partner] : p.partners) {
+          any |= partner.FindTable(table->scalar()) != nullptr;
+        }
+        if (!any && !p.partners.empty()) {
+          diags->Error(table->location(), "task \"" + t.task_key + "\": no partner has table \"" +
+                                              table->scalar() +
+                                              "\", so the check would check nothing");
+        }
+      }
+    }
     if (t.builtin == "merge") {
       const Node* table = t.params.Get("table");
       if (table == nullptr || !table->IsScalar()) {
@@ -142,6 +162,23 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   }
 
   if (diags->HasErrors()) return diags->ToStatus();
+  return p;
+}
+
+SensorParams ReadSensorParams(const Node& params, const std::string& what, Diagnostics* diags) {
+  SensorParams p;
+  if (params.IsNull()) return p;
+  MapReader r(params, what, diags);
+  if (auto v = r.Int("poke_interval_seconds", false, 1, 86400)) p.poke_interval_seconds = *v;
+  if (auto v = r.Int("timeout_seconds", false, 0, 7 * 86400)) p.timeout_seconds = *v;
+  if (auto v = r.String("mode")) {
+    if (*v == "each") {
+      p.each = true;
+    } else if (*v != "all") {
+      r.ErrorAtKey("mode", "\"mode\" must be all or each, got \"" + Printable(*v) + "\"");
+    }
+  }
+  r.Finish();
   return p;
 }
 

@@ -233,4 +233,14 @@ Status CheckNamePattern(std::string_view pattern);
 Result<std::string> ExpandNamePattern(std::string_view pattern, std::string_view partner,
                                       const Date& date);
 
+// Params of the wait_for_sources builtin (workflow.yaml), checked by LoadPipeline and read by
+// the sensor: poke_interval_seconds 1..86400 (default 30), timeout_seconds 0..7 days (default
+// 6 h, the sensor's own deadline), mode all (default) | each.
+struct SensorParams {
+  int64_t poke_interval_seconds = 30;
+  int64_t timeout_seconds = 6 * 3600;
+  bool each = false;
+};
+SensorParams ReadSensorParams(const Node& params, const std::string& what, Diagnostics* diags);
+
 }  // namespace sluice::config

@@ -17,27 +17,11 @@ namespace sluice::tasks {
 
 namespace {
 
-struct SensorParams {
-  int64_t poke_interval_seconds = 30;
-  int64_t timeout_seconds = 6 * 3600;
-  bool each = false;
-};
-
-Result<SensorParams> ReadParams(const TaskContext& ctx) {
-  SensorParams p;
-  if (ctx.task == nullptr || ctx.task->params.IsNull()) return p;
+Result<config::SensorParams> ReadParams(const TaskContext& ctx) {
+  if (ctx.task == nullptr) return config::SensorParams{};
   config::Diagnostics diags;
-  config::MapReader r(ctx.task->params, "task \"" + ctx.task->task_key + "\" params", &diags);
-  if (auto v = r.Int("poke_interval_seconds", false, 1, 86400)) p.poke_interval_seconds = *v;
-  if (auto v = r.Int("timeout_seconds", false, 0, 7 * 86400)) p.timeout_seconds = *v;
-  if (auto v = r.String("mode")) {
-    if (*v == "each") {
-      p.each = true;
-    } else if (*v != "all") {
-      r.ErrorAtKey("mode", "\"mode\" must be all or each, got \"" + Printable(*v) + "\"");
-    }
-  }
-  r.Finish();
+  config::SensorParams p = config::ReadSensorParams(
+      ctx.task->params, "task \"" + ctx.task->task_key + "\" params", &diags);
   SLUICE_RETURN_IF_ERROR(diags.ToStatus());
   return p;
 }
@@ -113,7 +97,7 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string&
 }  // namespace
 
 Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store) {
-  SLUICE_ASSIGN_OR_RETURN(SensorParams params, ReadParams(ctx));
+  SLUICE_ASSIGN_OR_RETURN(config::SensorParams params, ReadParams(ctx));
   const config::Pipeline& pipeline = *ctx.pipeline;
   // Its own partner, or the run's partners (`sluice run --partners`).
   auto targets = ctx.TargetPartners();

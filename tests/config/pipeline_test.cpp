@@ -60,6 +60,27 @@ TEST_F(PipelineTest, UnknownKeyInTaskSuggestsTheFix) {
       << Errors();
 }
 
+TEST_F(PipelineTest, BuiltinsThatCannotRunAsConfiguredAreValidationErrors) {
+  dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) +
+                                  "  - task_key: merge_all\n    builtin: merge\n"
+                                  "    params: {table: orders}\n"
+                                  "  - task_key: check_typo\n    builtin: check\n"
+                                  "    params: {table: ordrs}\n"
+                                  "  - task_key: wait\n    builtin: wait_for_sources\n"
+                                  "    params: {poke_interval_seconds: 0, timout_seconds: 5}\n");
+  std::string e = Errors();
+  EXPECT_NE(e.find("task \"merge_all\": builtin merge works on one partner at a time; add "
+                   "\"for_each: partner\""),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("task \"check_typo\": no partner has table \"ordrs\""), std::string::npos) << e;
+  EXPECT_NE(e.find("poke_interval_seconds"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key \"timout_seconds\" in task \"wait\" params (did you mean "
+                   "\"timeout_seconds\"?)"),
+            std::string::npos)
+      << e;
+}
+
 TEST_F(PipelineTest, WrongTypeNamesFileAndLine) {
   dir_.Write("sluice.yaml", "name: x\nparallelism: lots\n");
   EXPECT_NE(Errors().find("sluice.yaml:2:14: sluice.yaml: \"parallelism\" must be an integer"),

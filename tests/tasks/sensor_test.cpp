@@ -45,9 +45,6 @@ tasks:
     builtin: wait_for_sources
     for_each: partner
     params: {poke_interval_seconds: 10, timeout_seconds: 100}
-  - task_key: wait_bad
-    builtin: wait_for_sources
-    params: {mode: any, poke_every: 3}
 )";
 
 class Sensor : public testing::PipelineFixture {
@@ -236,13 +233,18 @@ TEST_F(Sensor, DefaultsApplyWhenNoParamsAreGiven) {
   EXPECT_EQ(clock_.sleeps, 21600 / 30);
 }
 
-TEST_F(Sensor, BadParamsAreRejectedWithFileAndLine) {
-  Status st = Wait("wait_bad");
-  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(st.ToString().find("workflow.yaml:"), std::string::npos) << st.ToString();
-  EXPECT_NE(st.ToString().find("\"mode\" must be all or each"), std::string::npos) << st.ToString();
-  EXPECT_NE(st.ToString().find("poke_every"), std::string::npos) << st.ToString();
-  EXPECT_EQ(clock_.sleeps, 0);
+TEST_F(Sensor, BadParamsAreRejectedByValidateWithFileAndLine) {
+  dir_.Write("workflow.yaml", std::string(kWorkflow) + R"(  - task_key: wait_bad
+    builtin: wait_for_sources
+    params: {mode: any, poke_every: 3, timeout_seconds: -1}
+)");
+  auto p = config::LoadPipeline(dir_.path());
+  ASSERT_FALSE(p.ok());
+  std::string msg = p.status().ToString();
+  EXPECT_NE(msg.find("workflow.yaml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"mode\" must be all or each"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown key \"poke_every\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("timeout_seconds"), std::string::npos) << msg;
 }
 
 }  // namespace
