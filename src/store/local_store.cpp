@@ -26,6 +26,14 @@ namespace {
 
 std::atomic<uint64_t> g_temp_counter{0};
 
+// A fresh temporary file name for the destination folder. It is never derived from the
+// destination's name: any valid name (up to 255 bytes) must leave room for it, and ".sluice-tmp-"
+// plus the pid and a counter stays under 50 bytes.
+std::string TempName() {
+  return std::string(kInternalPrefix) + "tmp-" + std::to_string(::getpid()) + "." +
+         std::to_string(++g_temp_counter);
+}
+
 Status Errno(int err, const std::string& what, const fs::path& path) {
   if (err == ENOENT) return Status::NotFound(what + " " + path.string() + ": not found");
   if (err == EACCES || err == EPERM) {
@@ -207,8 +215,7 @@ class LocalStore final : public ObjectStore {
         ::close(dir_fd);
         return err;
       }
-      named_temp = std::string(kInternalPrefix) + "tmp-" + base + "." + std::to_string(::getpid()) +
-                   "." + std::to_string(++g_temp_counter);
+      named_temp = TempName();
       fd = ::openat(dir_fd, named_temp.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0) {
@@ -395,8 +402,7 @@ Status LocalOutputStream::Commit() {
   if (named_temp_.empty()) {
     // Give the unnamed file a temporary name, then rename it over the destination (linkat cannot
     // replace an existing file).
-    std::string temp = std::string(kInternalPrefix) + "tmp-" + base_ + "." +
-                       std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter);
+    std::string temp = TempName();
     std::string proc = "/proc/self/fd/" + std::to_string(fd_);
     if (::linkat(AT_FDCWD, proc.c_str(), dir_fd_, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       return Errno(errno, "link temporary file as", dest_.parent_path() / temp);

@@ -110,6 +110,11 @@ Status ValidateKey(std::string_view key) {
         key.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (seg.empty()) return bad("empty path segment (\"//\" or trailing \"/\")");
     if (seg == "." || seg == "..") return bad("\".\" or \"..\" segment");
+    if (seg.size() > kMaxSegmentBytes) {
+      return bad("a path segment is " + std::to_string(seg.size()) + " bytes, more than " +
+                 std::to_string(kMaxSegmentBytes) +
+                 " (the file name limit of common file systems)");
+    }
     if (StartsWith(seg, kInternalPrefix)) {
       return bad("segments starting with \"" + std::string(kInternalPrefix) +
                  "\" are reserved for the store");

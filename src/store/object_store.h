@@ -90,8 +90,13 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
 // refuses them and List() never returns them.
 inline constexpr std::string_view kInternalPrefix = ".sluice-";
 
+// The longest key segment (file or folder name) any back-end accepts: NAME_MAX of Linux file
+// systems, so a key that works on one store works on every other.
+inline constexpr size_t kMaxSegmentBytes = 255;
+
 // Validates a relative key: no empty segments, no "." or "..", no leading "/", no backslash,
-// no control characters or NUL, valid UTF-8, no segment starting with kInternalPrefix.
+// no control characters or NUL, valid UTF-8, no segment starting with kInternalPrefix, no
+// segment longer than kMaxSegmentBytes.
 // InvalidArgument naming the rule otherwise.
 Status ValidateKey(std::string_view key);
 // Same for a List()/DeletePrefix() prefix: "" (everything) and one trailing "/" are allowed.

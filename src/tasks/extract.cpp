@@ -73,6 +73,13 @@ class StagingSink final : public archive::EntrySink {
       return false;
     }
     // The key is built from the validated base name only; the member path stays metadata.
+    if (e.base_name.size() > store::kMaxSegmentBytes) {
+      return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
+                                     Printable(e.member) + "\": name_too_long: the file name is " +
+                                     std::to_string(e.base_name.size()) + " bytes, more than the " +
+                                     std::to_string(store::kMaxSegmentBytes) +
+                                     " a file system allows; ask the partner to shorten it");
+    }
     Status valid = store::ValidateKey(e.base_name);
     if (!valid.ok()) {
       return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +

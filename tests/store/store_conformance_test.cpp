@@ -149,6 +149,25 @@ TEST_P(StoreConformance, PublishPrefixReplacesTheSetWhole) {
   EXPECT_EQ(*store_->Get("raw/a/e/f.csv"), "f");
 }
 
+TEST_P(StoreConformance, TheLongestValidFileNameRoundTrips) {
+  // 255 bytes is the file system's limit; the store's temporary name must not eat into it.
+  for (size_t len : {236u, 255u}) {
+    std::string key = "raw/acme/2026-11-24/" + std::string(len - 4, 'x') + ".csv";
+    Status put = store_->Put(key, "data");
+    ASSERT_TRUE(put.ok()) << len << ": " << put.ToString();
+    EXPECT_EQ(*store_->Get(key), "data");
+  }
+  EXPECT_EQ(Keys().size(), 2u);
+}
+
+TEST_P(StoreConformance, ANameLongerThan255BytesIsInvalidNotAnIoError) {
+  std::string key = "raw/acme/2026-11-24/" + std::string(252, 'x') + ".csv";  // 256 bytes
+  Status put = store_->Put(key, "data");
+  EXPECT_EQ(put.code(), StatusCode::kInvalidArgument) << put.ToString();
+  EXPECT_NE(put.message().find("256 bytes, more than 255"), std::string::npos) << put.message();
+  EXPECT_TRUE(Keys().empty());
+}
+
 TEST_P(StoreConformance, RefusesUnsafeKeysOnEveryOperation) {
   for (const std::string& bad : std::vector<std::string>{
            "", "/etc/passwd", "a/../b", "./a", "a//b", "a/", "a\\b", std::string("a\0b", 3), "a\nb",

@@ -160,6 +160,26 @@ TEST_F(Extract, ARerunReplacesThePublishedSetWhole) {
   EXPECT_EQ(Manifest()["files"].size(), 2u);
 }
 
+TEST_F(Extract, AnyValidFileNameUpTo255BytesIsExtracted) {
+  // Partners' generated names get long; the store's temporary names must leave room for them.
+  std::string name = "orders_" + std::string(229, 'x') + ".csv";  // 240 bytes
+  Land("acme", BuildArchive({{"export/" + name, Rows(1, 5)}}, Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24" / name), Rows(1, 5));
+}
+
+TEST_F(Extract, AFileNameOver255BytesIsRefusedOnceWithItsRule) {
+  std::string name = "orders_" + std::string(245, 'x') + ".csv";  // 256 bytes
+  Land("acme", BuildArchive({{name, Rows(1, 5)}}, Format::kTarGz));
+  Status st = Run();
+  // InvalidArgument: the task runner does not retry it (the same archive fails the same way).
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find(": name_too_long: the file name is 256 bytes"), std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
+}
+
 // ---- hostile archives through the whole task ----------------------------------------------
 
 struct HostileCase {
