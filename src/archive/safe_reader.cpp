@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 
 #include <algorithm>
@@ -128,6 +129,8 @@ class Feeder {
   int64_t compressed_bytes() const { return compressed_; }
   const Status& error() const { return error_; }
   bool is_zip() const { return keep_tail_; }
+  // True once the source has reported its end.
+  bool at_eof() const { return eof_; }
   // The last bytes of a zip archive (at least kZipTailBytes, or all of it when shorter).
   std::string_view tail() const { return tail_; }
 
@@ -239,27 +242,68 @@ uint64_t Le(std::string_view s, size_t pos, int bytes) {
   return v;
 }
 
+std::string Hex32(uint64_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08llx", static_cast<unsigned long long>(v & 0xffffffffu));
+  return buf;
+}
+
+// The position of the zip end of central directory record in `tail` (the archive's last bytes),
+// npos when there is none (the archive is cut short, or not a zip).
+size_t FindEndRecord(std::string_view tail) {
+  if (tail.size() < 22) return std::string_view::npos;
+  size_t lowest = tail.size() > 22 + 65535 ? tail.size() - 22 - 65535 : 0;
+  for (size_t i = tail.size() - 22 + 1; i-- > lowest;) {
+    if (tail.substr(i, 4) == std::string_view("PK\x05\x06", 4)) return i;
+  }
+  return std::string_view::npos;
+}
+
+// What the stream gave for one zip entry, to hold against its central directory record.
+struct ZipEntrySeen {
+  std::string member;
+  bool is_file = false;
+  uint32_t crc = 0;  // CRC-32 of the bytes read
+  int64_t size = 0;  // bytes read
+};
+
+// The uncompressed size of central directory record `rec` (46 fixed bytes, then name, extra):
+// the 32-bit field, or the zip64 extra field's when the field is 0xffffffff. -1 when the zip64
+// value is missing.
+int64_t CentralUncompressedSize(std::string_view tail, size_t rec) {
+  uint64_t size = Le(tail, rec + 24, 4);
+  if (size != 0xffffffff) return static_cast<int64_t>(size);
+  const size_t name_len = Le(tail, rec + 28, 2);
+  const size_t extra_len = Le(tail, rec + 30, 2);
+  size_t x = rec + 46 + name_len;
+  const size_t end = std::min(tail.size(), x + extra_len);
+  while (x + 4 <= end) {
+    const uint64_t id = Le(tail, x, 2);
+    const size_t len = Le(tail, x + 2, 2);
+    // Zip64 extended information: the uncompressed size comes first when it is present.
+    if (id == 0x0001 && len >= 8 && x + 4 + 8 <= end)
+      return static_cast<int64_t>(Le(tail, x + 4, 8));
+    x += 4 + len;
+  }
+  return -1;
+}
+
 }  // namespace
 
 // Zip entry types (symlink, device...) live only in the central directory, which libarchive's
 // streaming reader skips; a zip symlink would otherwise pass as a small regular file. This walks
 // the directory in `tail` (the archive's last bytes; `total` is the archive's size) and applies
-// the type and name rules to every record, and checks it lists as many entries as were read.
-Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_seen,
-                         const ReadOptions& o) {
+// the type and name rules to every record, holds each file's CRC-32 and uncompressed size
+// against what the stream gave for the entry in the same position (`seen`), and checks it lists
+// as many entries as were read.
+Status CheckZipDirectory(std::string_view tail, int64_t total,
+                         const std::vector<ZipEntrySeen>& seen, const ReadOptions& o) {
+  const auto entries_seen = static_cast<int64_t>(seen.size());
   auto refuse = [&](std::string_view why) {
     return Status::InvalidArgument("archive " + o.archive_name +
                                    " refused: zip_directory: " + std::string(why));
   };
-  if (tail.size() < 22) return refuse("no end of central directory record");
-  size_t eocd = std::string_view::npos;
-  size_t lowest = tail.size() > 22 + 65535 ? tail.size() - 22 - 65535 : 0;
-  for (size_t i = tail.size() - 22 + 1; i-- > lowest;) {
-    if (tail.substr(i, 4) == std::string_view("PK\x05\x06", 4)) {
-      eocd = i;
-      break;
-    }
-  }
+  const size_t eocd = FindEndRecord(tail);
   if (eocd == std::string_view::npos) return refuse("no end of central directory record");
   uint64_t count = Le(tail, eocd + 10, 2);
   uint64_t cd_offset = Le(tail, eocd + 16, 4);
@@ -309,6 +353,25 @@ Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_s
       size_t colon = msg.find(": ");
       return Refuse(o, name, index, msg.substr(0, colon),
                     msg.substr(colon + 2) + " (central directory)");
+    }
+    if (k < seen.size() && seen[k].is_file) {
+      // The streaming reader checked the data against the local header or data descriptor;
+      // the central directory is what `unzip` and most tools trust, so it must agree too.
+      const ZipEntrySeen& got = seen[k];
+      const uint64_t crc = Le(tail, p + 16, 4);
+      if (crc != got.crc) {
+        return Refuse(o, got.member, index, "crc_mismatch",
+                      "the data's CRC-32 is " + Hex32(got.crc) +
+                          " but the central directory says " + Hex32(crc) +
+                          "; the archive is damaged, ask the partner to deliver it again");
+      }
+      const int64_t size = CentralUncompressedSize(tail, p);
+      if (size != got.size) {
+        return Refuse(o, got.member, index, "size_mismatch",
+                      "the entry holds " + std::to_string(got.size) +
+                          " bytes but the central directory says " + std::to_string(size) +
+                          "; the archive is damaged, ask the partner to deliver it again");
+      }
     }
     p += 46 + name_len + extra_len + comment_len;
   }
@@ -392,6 +455,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   }
 
   std::unordered_set<std::string> seen;
+  std::vector<ZipEntrySeen> zip_seen;  // zip only: every entry in archive order
   int64_t next_progress = kProgressEvery;
   std::string head;
   while (true) {
@@ -418,6 +482,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     const int64_t index = stats.entries++;
     Result<std::string> member = EntryName(e);
     std::string shown = member.ok() ? *member : std::string("?");
+    if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())
       return Refuse(options, shown, index, "invalid_utf8", member.status().message());
     if (stats.entries > limits.max_entries) {
@@ -469,6 +534,8 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                         "; raise limits.max_entry_bytes in partner.yaml if this is expected");
     }
     SLUICE_ASSIGN_OR_RETURN(bool want, sink->Begin(info));
+    const bool zip_entry = feeder.is_zip();
+    uint32_t crc = 0;
 
     int64_t entry_bytes = 0;
     head.clear();
@@ -486,6 +553,10 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
         return Refuse(options, shown, index, "max_total_bytes",
                       "the archive expands past " + FormatBytes(limits.max_total_bytes) +
                           "; raise limits.max_total_bytes in partner.yaml if this is expected");
+      }
+      if (zip_entry) {
+        crc = crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(chunk.data()),
+                              chunk.size());
       }
       int64_t in = std::max<int64_t>(feeder.compressed_bytes(), 1);
       if (stats.uncompressed_bytes > options.ratio_floor_bytes &&
@@ -521,6 +592,30 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       la_int64_t offset = 0;
       int dr = archive_read_data_block(a.get(), &buf, &size, &offset);
       if (dr == ARCHIVE_EOF) break;
+      if (zip_entry && dr != ARCHIVE_OK) {
+        // libarchive checks each zip entry's CRC-32 and sizes against its local header or data
+        // descriptor at the entry's end, and reports a difference only as a warning.
+        const char* msg = archive_error_string(a.get());
+        std::string why = msg ? msg : "";
+        if (dr == ARCHIVE_WARN) {
+          bool crc_rule = why.find("CRC") != std::string::npos;
+          return Refuse(options, shown, index, crc_rule ? "crc_mismatch" : "size_mismatch",
+                        why +
+                            " (local header); the archive is damaged, ask the partner to "
+                            "deliver it again");
+        }
+        // An entry whose size follows its data (a data descriptor) ends where a descriptor
+        // carrying the CRC-32 of the data read so far appears; damaged data or a damaged CRC
+        // means none ever does.
+        // libarchive then reads to the end of the file and calls it truncated; it is not when
+        // the archive's end record is there.
+        if (why.find("Truncated ZIP file data") == 0 && feeder.at_eof() &&
+            FindEndRecord(feeder.tail()) != std::string_view::npos) {
+          return Refuse(options, shown, index, "crc_mismatch",
+                        "no data descriptor with the CRC-32 of the entry's data follows it: the "
+                        "data or its CRC is damaged; ask the partner to deliver it again");
+        }
+      }
       if (dr != ARCHIVE_OK && dr != ARCHIVE_WARN) {
         return lib_error("cannot read entry \"" + Printable(shown) + "\"");
       }
@@ -543,6 +638,11 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                           " archive; nested archives are not extracted");
       }
     }
+    if (zip_entry) {
+      zip_seen.back().is_file = true;
+      zip_seen.back().crc = crc;
+      zip_seen.back().size = entry_bytes;
+    }
     if (want) SLUICE_RETURN_IF_ERROR(sink->End());
   }
   // Drain what follows the last entry so the checksum covers the whole file.
@@ -556,7 +656,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   stats.compressed_bytes = feeder.compressed_bytes();
   if (feeder.is_zip()) {
     SLUICE_RETURN_IF_ERROR(
-        CheckZipDirectory(feeder.tail(), stats.compressed_bytes, stats.entries, options));
+        CheckZipDirectory(feeder.tail(), stats.compressed_bytes, zip_seen, options));
   }
   stats.checksum = sum->Finish();
   return stats;

@@ -9,7 +9,9 @@
 // Every entry, wanted or not, is checked. Rules (the `rule` names appear in messages):
 //   empty_name, absolute_path, dotdot, backslash, control_char, invalid_utf8, duplicate_name,
 //   symlink, hardlink, device, fifo, socket, unsupported_type, nested_archive,
-//   max_entries, max_entry_bytes, max_total_bytes, max_ratio.
+//   max_entries, max_entry_bytes, max_total_bytes, max_ratio,
+//   crc_mismatch, size_mismatch (zip: every entry's CRC-32 and size, computed as its bytes flow,
+//   against its local header or data descriptor and against the central directory).
 // Compressed and expanded sizes are tracked as the bytes flow, so a bomb is stopped after at most
 // one extra read block, never after expanding.
 // Thread-safety: ReadArchive is reentrant; a sink is used by the calling thread only.

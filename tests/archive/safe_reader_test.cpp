@@ -107,7 +107,8 @@ TEST_P(EveryFormat, SkippedEntriesAreStillReadAndChecked) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, EveryFormat,
                          ::testing::Values(Format::kTar, Format::kTarGz, Format::kTarBz2,
-                                           Format::kTarZst, Format::kZip, Format::kTarGzTwoMembers),
+                                           Format::kTarZst, Format::kZip, Format::kTarGzTwoMembers,
+                                           Format::kZipStored),
                          [](const ::testing::TestParamInfo<Format>& p) {
                            return testing::FormatName(p.param);
                          });
@@ -300,6 +301,118 @@ TEST(ReadArchive, RealisticCsvCompressionIsNotMistakenForABomb) {
   auto stats = Read(BuildArchive({{"orders.csv", csv}}, Format::kTarGz), &sink, {}, 1 << 20);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(sink.files["orders.csv"], csv);
+}
+
+// ---- zip integrity: CRC-32 and sizes ---------------------------------------------------------
+
+// The three ways zips carry an entry's CRC-32: after the data in a data descriptor (deflated or
+// stored, libarchive's streaming writer), or in the local header (Python, Java, 7-Zip on a file).
+enum class ZipKind { kDeflatedDescriptor, kStoredDescriptor, kStoredLocalHeader };
+
+std::string ZipOf(ZipKind kind, const std::vector<Member>& members) {
+  switch (kind) {
+    case ZipKind::kDeflatedDescriptor:
+      return BuildArchive(members, Format::kZip);
+    case ZipKind::kStoredDescriptor:
+      return BuildArchive(members, Format::kZipStored);
+    case ZipKind::kStoredLocalHeader:
+      return testing::BuildPlainZip(members, /*utf8_flag=*/false);
+  }
+  return "";
+}
+
+void Flip(std::string* bytes, size_t pos) { (*bytes)[pos] = static_cast<char>((*bytes)[pos] ^ 1); }
+
+class ZipIntegrity : public ::testing::TestWithParam<ZipKind> {
+ protected:
+  void SetUp() override {
+    zip_ = ZipOf(GetParam(), {{"export/", "", Member::kDir},
+                              {"export/a.csv", Csv(50)},
+                              {"export/orders.csv", Csv(300)}});
+    layout_ = testing::ZipLayout(zip_);
+    ASSERT_EQ(layout_.size(), 3u);
+  }
+  // Where the CRC-32 that the streaming reader checks sits: the data descriptor when there is
+  // one, else the local header.
+  size_t StreamedCrcOffset(const testing::ZipEntryLayout& e) const {
+    if ((e.flags & 0x08) == 0) return e.local + 14;
+    size_t descriptor = e.data + testing::internal::GetLe(zip_, e.central + 20, 4);
+    return descriptor + (zip_.compare(descriptor, 4, "PK\x07\x08") == 0 ? 4 : 0);
+  }
+  void ExpectRefused(const std::string& bytes, const std::string& rule) {
+    MemorySink sink;
+    auto stats = Read(bytes, &sink);
+    ASSERT_FALSE(stats.ok()) << "accepted";
+    const std::string& msg = stats.status().message();
+    EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument) << msg;
+    EXPECT_NE(msg.find("refused: entry \"export/orders.csv\" (#3): " + rule + ": "),
+              std::string::npos)
+        << msg;
+  }
+  std::string zip_;
+  std::vector<testing::ZipEntryLayout> layout_;
+};
+
+TEST_P(ZipIntegrity, AnUndamagedZipIsRead) {
+  MemorySink sink;
+  auto stats = Read(zip_, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.files["export/orders.csv"], Csv(300));
+}
+
+TEST_P(ZipIntegrity, ADamagedByteOfStoredDataIsACrcMismatch) {
+  if (GetParam() == ZipKind::kDeflatedDescriptor) GTEST_SKIP() << "inflate itself fails";
+  Flip(&zip_, layout_[2].data + 100);
+  ExpectRefused(zip_, "crc_mismatch");
+}
+
+TEST_P(ZipIntegrity, ADamagedCrcFieldBesideTheDataIsACrcMismatch) {
+  Flip(&zip_, StreamedCrcOffset(layout_[2]));
+  ExpectRefused(zip_, "crc_mismatch");
+}
+
+TEST_P(ZipIntegrity, ADamagedCrcInTheCentralDirectoryIsACrcMismatch) {
+  Flip(&zip_, layout_[2].central + 16);
+  ExpectRefused(zip_, "crc_mismatch");
+}
+
+TEST_P(ZipIntegrity, AWrongSizeInTheCentralDirectoryIsASizeMismatch) {
+  Flip(&zip_, layout_[2].central + 24);
+  ExpectRefused(zip_, "size_mismatch");
+}
+
+TEST_P(ZipIntegrity, AZipCutShortIsCorruptNotACrcMismatch) {
+  MemorySink sink;
+  auto stats = Read(zip_.substr(0, layout_[2].data + 100), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ZipIntegrity,
+                         ::testing::Values(ZipKind::kDeflatedDescriptor, ZipKind::kStoredDescriptor,
+                                           ZipKind::kStoredLocalHeader),
+                         [](const ::testing::TestParamInfo<ZipKind>& p) {
+                           switch (p.param) {
+                             case ZipKind::kDeflatedDescriptor:
+                               return "deflated_descriptor";
+                             case ZipKind::kStoredDescriptor:
+                               return "stored_descriptor";
+                             case ZipKind::kStoredLocalHeader:
+                               return "stored_local_header";
+                           }
+                           return "?";
+                         });
+
+TEST(ZipIntegrityLocalHeader, AWrongUncompressedSizeInTheLocalHeaderIsASizeMismatch) {
+  std::string zip = testing::BuildPlainZip({{"a.csv", Csv(50)}, {"orders.csv", Csv(300)}}, false);
+  auto layout = testing::ZipLayout(zip);
+  Flip(&zip, layout[1].local + 22);
+  MemorySink sink;
+  auto stats = Read(zip, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("entry \"orders.csv\" (#2): size_mismatch: "),
+            std::string::npos)
+      << stats.status().message();
 }
 
 TEST(CheckMemberName, NormalisesHarmlessSpellings) {

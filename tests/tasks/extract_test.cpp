@@ -188,9 +188,18 @@ struct HostileCase {
   std::string rule;
 };
 
+// A zip as Python writes it (CRC-32 in the local header) with one byte of orders.csv damaged.
+std::string ZipWithADamagedByte() {
+  std::string zip = testing::BuildPlainZip({{"orders.csv", Rows(1, 50)}}, false);
+  size_t data = testing::ZipLayout(zip)[0].data;
+  zip[data + 40] = static_cast<char>(zip[data + 40] ^ 1);
+  return zip;
+}
+
 std::vector<HostileCase> HostileCases() {
   std::string zeros(64 << 20, '\0');
   return {
+      {"zip_bad_crc", ZipWithADamagedByte(), "crc_mismatch"},
       {"dotdot",
        BuildArchive({{"orders_1.csv", "1"}, {"../../../escape.csv", "x"}}, Format::kTarGz),
        "dotdot"},
