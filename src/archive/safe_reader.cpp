@@ -248,6 +248,17 @@ std::string Hex32(uint64_t v) {
   return buf;
 }
 
+// True for a name that only names the archive's own top folder: ".", "./", ".//." and so on.
+bool IsCurrentFolder(std::string_view name) {
+  if (name.empty() || name.front() == '/') return false;
+  bool dot = false;
+  for (char c : name) {
+    if (c != '.' && c != '/') return false;
+    dot = dot || c == '.';
+  }
+  return dot && name.find("..") == std::string_view::npos;
+}
+
 // The position of the zip end of central directory record in `tail` (the archive's last bytes),
 // npos when there is none (the archive is cut short, or not a zip).
 size_t FindEndRecord(std::string_view tail) {
@@ -339,6 +350,8 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
     }
     std::string name(tail.substr(p + 46, name_len));
     auto index = static_cast<int64_t>(k);
+    const bool is_dir = (!name.empty() && name.back() == '/') ||
+                        ((host == 3 || host == 19) && ((attrs >> 16) & 0170000) == 0040000);
     if (host == 3 || host == 19) {  // Unix, macOS: st_mode in the high 16 bits
       uint64_t type = (attrs >> 16) & 0170000;
       if (type == 0120000) return Refuse(o, name, index, "symlink", "symbolic link (zip)");
@@ -348,7 +361,7 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
       if (type == 0140000) return Refuse(o, name, index, "socket", "socket");
     }
     Result<std::string> checked = CheckMemberName(name);
-    if (!checked.ok()) {
+    if (!checked.ok() && !(is_dir && IsCurrentFolder(name))) {
       std::string msg = checked.status().message();
       size_t colon = msg.find(": ");
       return Refuse(o, name, index, msg.substr(0, colon),
@@ -490,6 +503,12 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                     "more than " + std::to_string(limits.max_entries) +
                         " entries; raise limits.max_entries in partner.yaml if this is expected");
     }
+    // `tar czf x.tar.gz -C dir .` stores the folder itself as "./" (or "."): nothing to check,
+    // nothing to extract.
+    if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == nullptr &&
+        archive_entry_symlink(e) == nullptr && IsCurrentFolder(*member)) {
+      continue;
+    }
     Result<std::string> normalized = CheckMemberName(*member);
     if (!normalized.ok()) {
       std::string msg = normalized.status().message();
@@ -511,11 +530,12 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     }
     if (type == AE_IFIFO) return Refuse(options, shown, index, "fifo", "named pipe (FIFO)");
     if (type == AE_IFSOCK) return Refuse(options, shown, index, "socket", "socket");
+    // Folders are never extracted, so one listed twice (tar -T lists, some zip tools) is harmless.
+    if (type == AE_IFDIR) continue;
     if (!seen.insert(*normalized).second) {
       return Refuse(options, shown, index, "duplicate_name",
                     "a previous entry has the same name \"" + Printable(*normalized) + "\"");
     }
-    if (type == AE_IFDIR) continue;
     if (type != AE_IFREG) {
       return Refuse(options, shown, index, "unsupported_type", "not a regular file or folder");
     }

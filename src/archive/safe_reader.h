@@ -6,7 +6,9 @@
 // filters). Nothing is written to disk here and the archive is never held in memory: the caller
 // supplies a read function and a sink, and builds object keys itself.
 //
-// Every entry, wanted or not, is checked. Rules (the `rule` names appear in messages):
+// Every entry, wanted or not, is checked; folders are never handed over, so the archive's own
+// folder ("./", ".") is skipped and a folder listed twice is no duplicate. Rules (the `rule` names
+// appear in messages):
 //   empty_name, absolute_path, dotdot, backslash, control_char, invalid_utf8, duplicate_name,
 //   symlink, hardlink, device, fifo, socket, unsupported_type, nested_archive,
 //   max_entries, max_entry_bytes, max_total_bytes, max_ratio,

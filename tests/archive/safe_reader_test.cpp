@@ -124,6 +124,43 @@ TEST_P(EveryFormat, KeepsNonAsciiUtf8NamesExactly) {
   EXPECT_EQ(sink.order, std::vector<std::string>{korean});
 }
 
+TEST_P(EveryFormat, TheArchivesOwnFolderEntryIsSkipped) {
+  // `tar czf x.tar.gz -C dir .` stores "./" first; some tools store "." too.
+  std::string bytes = BuildArchive({{"./", "", Member::kDir},
+                                    {"./orders.csv", "1\n"},
+                                    {"./export/", "", Member::kDir},
+                                    {"./export/a.csv", "2\n"},
+                                    {".", "", Member::kDir}},
+                                   GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, (std::vector<std::string>{"orders.csv", "export/a.csv"}));
+  EXPECT_EQ(stats->entries, 5);
+}
+
+TEST_P(EveryFormat, AFolderListedTwiceIsNotADuplicate) {
+  std::string bytes = BuildArchive({{"export/", "", Member::kDir},
+                                    {"export/orders.csv", "1\n"},
+                                    {"export/customers.csv", "2\n"},
+                                    {"export/", "", Member::kDir},
+                                    {"./export", "", Member::kDir},
+                                    {"export/products.csv", "3\n"}},
+                                   GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order.size(), 3u);
+}
+
+TEST(ReadArchive, AFileNamedLikeTheCurrentFolderIsStillRefused) {
+  MemorySink sink;
+  auto stats = Read(BuildArchive({{".", "x"}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": empty_name: "), std::string::npos)
+      << stats.status().message();
+}
+
 TEST(ReadArchive, SniffsTheFormatInsteadOfTrustingTheName) {
   // A zip named .tar.gz and a plain tar with a misleading name both read by content.
   std::string zip = BuildArchive({{"orders.csv", "1\n"}}, Format::kZip);

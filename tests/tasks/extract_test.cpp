@@ -122,6 +122,20 @@ TEST_F(Extract, FormatIsSniffedNotTakenFromTheName) {
   EXPECT_NE(Manifest()["archive"]["format"].get<std::string>().find("ZIP"), std::string::npos);
 }
 
+TEST_F(Extract, AnArchiveOfTheCurrentFolderIsExtracted) {
+  // What `tar czf acme_20261124.tar.gz -C export .` writes: "./" first, every name under it.
+  Land("acme", BuildArchive({{"./", "", Member::kDir},
+                             {"./orders_1.csv", Rows(1, 5)},
+                             {"./sub/", "", Member::kDir},
+                             {"./sub/", "", Member::kDir},
+                             {"./sub/orders_2.csv", Rows(6, 5)}},
+                            Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders_2.csv"), Rows(6, 5));
+}
+
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
