@@ -5,12 +5,14 @@
 #include <archive_entry.h>
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
+#include <locale.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -222,6 +224,33 @@ class Feeder {
   std::string tail_;
 };
 
+// Makes this thread's LC_CTYPE UTF-8 while it lives. libarchive converts a zip name flagged
+// UTF-8 (bit 11: Python, Java, 7-Zip, Windows) into the current locale's charset, and in the
+// "C" locale a program starts in, every non-ASCII name fails to convert and is lost. Only the
+// calling thread changes, only around libarchive's header parsing; the sink still runs in the
+// caller's locale (fnmatch there matches names byte by byte).
+class ScopedUtf8Ctype {
+ public:
+  ScopedUtf8Ctype() {
+    static const locale_t utf8 = [] {
+      locale_t l = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+      if (l == static_cast<locale_t>(nullptr)) {
+        l = ::newlocale(LC_CTYPE_MASK, "en_US.UTF-8", static_cast<locale_t>(nullptr));
+      }
+      return l;
+    }();
+    if (utf8 != static_cast<locale_t>(nullptr)) previous_ = ::uselocale(utf8);
+  }
+  ~ScopedUtf8Ctype() {
+    if (previous_ != static_cast<locale_t>(nullptr)) ::uselocale(previous_);
+  }
+  ScopedUtf8Ctype(const ScopedUtf8Ctype&) = delete;
+  ScopedUtf8Ctype& operator=(const ScopedUtf8Ctype&) = delete;
+
+ private:
+  locale_t previous_ = static_cast<locale_t>(nullptr);
+};
+
 la_ssize_t ReadCallback(struct archive*, void* client, const void** buf) {
   return static_cast<Feeder*>(client)->Next(buf);
 }
@@ -230,10 +259,13 @@ struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
+// The entry's name: UTF-8 when libarchive can give it so, else the bytes as stored (a tar or
+// unflagged zip name in a legacy code page). Called under ScopedUtf8Ctype.
 Result<std::string> EntryName(struct archive_entry* e) {
   if (const char* u = archive_entry_pathname_utf8(e)) return std::string(u);
   if (const char* m = archive_entry_pathname(e)) return std::string(m);
-  return Status::InvalidArgument("name cannot be decoded");
+  return Status::InvalidArgument(
+      "the name cannot be decoded (a zip entry flagged UTF-8 whose name is not UTF-8)");
 }
 
 uint64_t Le(std::string_view s, size_t pos, int bytes) {
@@ -247,6 +279,10 @@ std::string Hex32(uint64_t v) {
   std::snprintf(buf, sizeof buf, "0x%08llx", static_cast<unsigned long long>(v & 0xffffffffu));
   return buf;
 }
+
+// CheckMemberName, with the invalid_utf8 rule only when `require_utf8`: the other rules work on
+// bytes and hold for names in any encoding.
+Result<std::string> CheckName(std::string_view raw, bool require_utf8);
 
 // True for a name that only names the archive's own top folder: ".", "./", ".//." and so on.
 bool IsCurrentFolder(std::string_view name) {
@@ -360,7 +396,9 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
       if (type == 0010000) return Refuse(o, name, index, "fifo", "named pipe (FIFO)");
       if (type == 0140000) return Refuse(o, name, index, "socket", "socket");
     }
-    Result<std::string> checked = CheckMemberName(name);
+    // A name that is not UTF-8 is skipped or refused by the streaming pass, depending on
+    // whether the sink wants it; every other rule applies here too.
+    Result<std::string> checked = CheckName(name, /*require_utf8=*/false);
     if (!checked.ok() && !(is_dir && IsCurrentFolder(name))) {
       std::string msg = checked.status().message();
       size_t colon = msg.find(": ");
@@ -396,6 +434,12 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
 }
 
 Result<std::string> CheckMemberName(std::string_view raw) {
+  return CheckName(raw, /*require_utf8=*/true);
+}
+
+namespace {
+
+Result<std::string> CheckName(std::string_view raw, bool require_utf8) {
   auto bad = [](std::string_view rule, std::string_view why) {
     return Status::InvalidArgument(std::string(rule) + ": " + std::string(why));
   };
@@ -403,7 +447,7 @@ Result<std::string> CheckMemberName(std::string_view raw) {
   for (unsigned char c : raw) {
     if (c < 0x20 || c == 0x7f) return bad("control_char", "the name contains a control character");
   }
-  if (!IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
+  if (require_utf8 && !IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
   std::string name = FoldConfusables(raw);
   bool folded = name != raw;
   const char* after = folded ? " after Unicode normalisation" : "";
@@ -435,6 +479,8 @@ Result<std::string> CheckMemberName(std::string_view raw) {
   return normalized;
 }
 
+}  // namespace
+
 Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, EntrySink* sink) {
   const config::ExtractLimits& limits = options.limits;
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Checksum> sum, MakeChecksum(options.checksum));
@@ -463,8 +509,11 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                            "; expected tar, tar.gz, tar.bz2, tar.zst or zip");
   };
 
-  if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
-    return lib_error("cannot be opened");
+  {
+    ScopedUtf8Ctype utf8;  // libarchive takes the archive's charset from the first call
+    if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+      return lib_error("cannot be opened");
+    }
   }
 
   std::unordered_set<std::string> seen;
@@ -473,6 +522,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   std::string head;
   while (true) {
     struct archive_entry* e = nullptr;
+    std::optional<ScopedUtf8Ctype> utf8(std::in_place);
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return lib_error("cannot read the next entry");
@@ -494,6 +544,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     }
     const int64_t index = stats.entries++;
     Result<std::string> member = EntryName(e);
+    utf8.reset();
     std::string shown = member.ok() ? *member : std::string("?");
     if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())
@@ -509,7 +560,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
         archive_entry_symlink(e) == nullptr && IsCurrentFolder(*member)) {
       continue;
     }
-    Result<std::string> normalized = CheckMemberName(*member);
+    Result<std::string> normalized = CheckName(*member, /*require_utf8=*/false);
     if (!normalized.ok()) {
       std::string msg = normalized.status().message();
       size_t colon = msg.find(": ");
@@ -547,6 +598,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     info.base_name = slash == std::string::npos ? *normalized : normalized->substr(slash + 1);
     info.declared_size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
     info.index = index;
+    info.name_is_utf8 = IsValidUtf8(*member);
     if (info.declared_size > limits.max_entry_bytes) {
       return Refuse(options, shown, index, "max_entry_bytes",
                     "declares " + FormatBytes(info.declared_size) + ", more than " +
@@ -554,6 +606,10 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                         "; raise limits.max_entry_bytes in partner.yaml if this is expected");
     }
     SLUICE_ASSIGN_OR_RETURN(bool want, sink->Begin(info));
+    if (want && !info.name_is_utf8) {
+      return Refuse(options, shown, index, "invalid_utf8",
+                    "the name is not valid UTF-8 and the entry would be extracted");
+    }
     const bool zip_entry = feeder.is_zip();
     uint32_t crc = 0;
 

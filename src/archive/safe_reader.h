@@ -6,6 +6,8 @@
 // filters). Nothing is written to disk here and the archive is never held in memory: the caller
 // supplies a read function and a sink, and builds object keys itself.
 //
+// Names are read as UTF-8 (zip's UTF-8 flag included, whatever the process locale); a name that
+// is not UTF-8 (a legacy code page) is refused only when the sink wants the entry.
 // Every entry, wanted or not, is checked; folders are never handed over, so the archive's own
 // folder ("./", ".") is skipped and a folder listed twice is no duplicate. Rules (the `rule` names
 // appear in messages):
@@ -38,13 +40,17 @@ struct EntryInfo {
   std::string base_name;   // last segment of `normalized`
   int64_t declared_size = -1;  // from the header, -1 when unknown
   int64_t index = 0;           // 0-based position among the archive's entries
+  // false: `member` is not valid UTF-8 (a legacy code page); the sink should skip the entry and
+  // show the name escaped: wanting it refuses the archive (invalid_utf8).
+  bool name_is_utf8 = true;
 };
 
 class EntrySink {
  public:
   virtual ~EntrySink() = default;
   // A checked regular file starts. true: its bytes follow through Data() then End(); false: it
-  // is skipped (its bytes are still read, checked and counted against the limits).
+  // is skipped (its bytes are still read, checked and counted against the limits). true for an
+  // entry whose name is not UTF-8 refuses the archive instead: create nothing for it.
   virtual Result<bool> Begin(const EntryInfo& entry) = 0;
   virtual Status Data(std::string_view chunk) = 0;
   virtual Status End() = 0;

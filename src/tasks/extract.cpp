@@ -69,9 +69,18 @@ class StagingSink final : public archive::EntrySink {
   Result<bool> Begin(const archive::EntryInfo& e) override {
     const config::TableSource* table = MatchTable(*partner_, e);
     if (table == nullptr) {
+      if (!e.name_is_utf8) {
+        // A legacy code-page name (a cp949 readme from Windows): JSON holds only UTF-8.
+        skipped_.push_back(
+            {{"member", Printable(e.member, 4 * e.member.size() + 4)},
+             {"reason", "matches no table pattern (name not UTF-8, shown escaped)"}});
+        return false;
+      }
       skipped_.push_back({{"member", e.member}, {"reason", "matches no table pattern"}});
       return false;
     }
+    // The reader refuses a wanted entry whose name is not UTF-8 (invalid_utf8).
+    if (!e.name_is_utf8) return true;
     // The key is built from the validated base name only; the member path stays metadata.
     if (e.base_name.size() > store::kMaxSegmentBytes) {
       return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,12 +23,15 @@ using testing::Member;
 // Collects what the reader hands over, in order.
 class MemorySink final : public EntrySink {
  public:
-  explicit MemorySink(bool want_all = true) : want_all_(want_all) {}
+  explicit MemorySink(bool want_all = true)
+      : want_([want_all](const EntryInfo&) { return want_all; }) {}
+  explicit MemorySink(std::function<bool(const EntryInfo&)> want) : want_(std::move(want)) {}
   Result<bool> Begin(const EntryInfo& e) override {
     order.push_back(e.normalized);
+    if (!e.name_is_utf8) not_utf8.push_back(e.member);
     current_ = e.normalized;
     files[current_];
-    return want_all_;
+    return want_(e);
   }
   Status Data(std::string_view chunk) override {
     files[current_].append(chunk);
@@ -38,11 +42,12 @@ class MemorySink final : public EntrySink {
     return Status::Ok();
   }
   std::vector<std::string> order;
+  std::vector<std::string> not_utf8;  // members offered with name_is_utf8 false
   std::map<std::string, std::string> files;
   int ended = 0;
 
  private:
-  bool want_all_;
+  std::function<bool(const EntryInfo&)> want_;
   std::string current_;
 };
 
@@ -158,6 +163,60 @@ TEST(ReadArchive, AFileNamedLikeTheCurrentFolderIsStillRefused) {
   auto stats = Read(BuildArchive({{".", "x"}}, Format::kTar), &sink);
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().message().find(": empty_name: "), std::string::npos)
+      << stats.status().message();
+}
+
+// ---- names: UTF-8 flagged zips, legacy code pages -------------------------------------------
+
+const std::string kNotice = "\xEC\x95\x88\xEB\x82\xB4.txt";              // 안내.txt
+const std::string kKoreanCsv = "\xEC\xA3\xBC\xEB\xAC\xB8/orders_1.csv";  // 주문/orders_1.csv
+const std::string kCp949Notice = "\xBE\xC8\xB3\xBB.txt";                 // 안내.txt in cp949
+
+TEST(ReadArchive, ZipNamesFlaggedUtf8AreReadExactlyWhateverTheLocale) {
+  // What Python's zipfile, Java, 7-Zip and Windows write: bit 11 set, names in UTF-8.
+  std::string zip =
+      testing::BuildPlainZip({{"orders.csv", "1\n"}, {kKoreanCsv, "2\n"}, {kNotice, "readme"}},
+                             /*utf8_flag=*/true);
+  MemorySink sink;
+  auto stats = Read(zip, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, (std::vector<std::string>{"orders.csv", kKoreanCsv, kNotice}));
+  EXPECT_TRUE(sink.not_utf8.empty());
+  EXPECT_EQ(sink.files[kNotice], "readme");
+}
+
+TEST(ReadArchive, ANameNotInUtf8IsOfferedForSkippingNotRefused) {
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  for (const std::string& bytes :
+       {BuildArchive({{"orders.csv", "1\n"}, {kCp949Notice, "readme"}}, Format::kTarGz),
+        testing::BuildPlainZip({{"orders.csv", "1\n"}, {kCp949Notice, "readme"}}, false)}) {
+    MemorySink sink(csv_only);
+    auto stats = Read(bytes, &sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(sink.not_utf8, std::vector<std::string>{kCp949Notice});
+    EXPECT_EQ(sink.files["orders.csv"], "1\n");
+  }
+}
+
+TEST(ReadArchive, ANameNotInUtf8IsRefusedWhenItWouldBeExtracted) {
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  MemorySink sink(csv_only);
+  auto stats = Read(testing::BuildPlainZip({{"orders_\xC1\xD6.csv", "1\n"}}, false), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("entry \"orders_\\xC1\\xD6.csv\" (#1): invalid_utf8: "),
+            std::string::npos)
+      << stats.status().message();
+}
+
+TEST(ReadArchive, OtherNameRulesStillHoldForNamesNotInUtf8) {
+  MemorySink sink(/*want_all=*/false);
+  auto stats = Read(BuildArchive({{"../\xBE\xC8.txt", "x"}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": dotdot: "), std::string::npos)
       << stats.status().message();
 }
 

@@ -84,79 +84,6 @@ inline std::string Gzip(const std::string& data) {
 
 }  // namespace internal
 
-// The archive's bytes. Throws std::runtime_error when libarchive refuses to write something.
-inline std::string BuildArchive(const std::vector<Member>& members, Format format) {
-  using internal::Check;
-  std::string out;
-  struct archive* a = archive_write_new();
-  if (format == Format::kZip || format == Format::kZipStored) {
-    Check(a, archive_write_set_format_zip(a), "zip");
-    if (format == Format::kZipStored) Check(a, archive_write_zip_set_compression_store(a), "store");
-  } else {
-    Check(a, archive_write_set_format_gnutar(a), "gnutar");
-  }
-  if (format == Format::kTarGz) Check(a, archive_write_add_filter_gzip(a), "gzip");
-  if (format == Format::kTarBz2) Check(a, archive_write_add_filter_bzip2(a), "bzip2");
-  if (format == Format::kTarZst) Check(a, archive_write_add_filter_zstd(a), "zstd");
-  archive_write_set_bytes_in_last_block(a, 1);
-  Check(a, archive_write_open(a, &out, nullptr, internal::AppendCb, nullptr), "open");
-  for (const Member& m : members) {
-    struct archive_entry* e = archive_entry_new();
-    if (m.utf8_name) {
-      archive_entry_set_pathname_utf8(e, m.name.c_str());
-    } else {
-      archive_entry_copy_pathname(e, m.name.c_str());
-    }
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, 1'790'000'000, 0);
-    switch (m.type) {
-      case Member::kFile:
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_size(e, static_cast<la_int64_t>(m.data.size()));
-        break;
-      case Member::kDir:
-        archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, 0755);
-        break;
-      case Member::kSymlink:
-        archive_entry_set_filetype(e, AE_IFLNK);
-        archive_entry_copy_symlink(e, m.link.c_str());
-        break;
-      case Member::kHardlink:
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_copy_hardlink(e, m.link.c_str());
-        archive_entry_set_size(e, 0);
-        break;
-      case Member::kCharDevice:
-        archive_entry_set_filetype(e, AE_IFCHR);
-        archive_entry_set_rdev(e, 0x0103);
-        break;
-      case Member::kBlockDevice:
-        archive_entry_set_filetype(e, AE_IFBLK);
-        archive_entry_set_rdev(e, 0x0800);
-        break;
-      case Member::kFifo:
-        archive_entry_set_filetype(e, AE_IFIFO);
-        break;
-    }
-    Check(a, archive_write_header(a, e), ("header " + m.name).c_str());
-    if (m.type == Member::kFile && !m.data.empty()) {
-      if (archive_write_data(a, m.data.data(), m.data.size()) < 0) {
-        Check(a, ARCHIVE_FATAL, "data");
-      }
-    }
-    archive_entry_free(e);
-  }
-  Check(a, archive_write_close(a), "close");
-  archive_write_free(a);
-  if (format == Format::kTarGzTwoMembers) {
-    // pigz-style: the tar stream split in two, each half its own gzip member, concatenated.
-    size_t half = out.size() / 2 + 7;
-    return internal::Gzip(out.substr(0, half)) + internal::Gzip(out.substr(half));
-  }
-  return out;
-}
-
 // ---- zip surgery: for damaged and unusual zips ------------------------------------------------
 
 namespace internal {
@@ -260,6 +187,89 @@ inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_f
   PutLe(&out, central.size(), 4);
   PutLe(&out, cd_offset, 4);
   PutLe(&out, 0, 2);
+  return out;
+}
+
+// The archive's bytes. Throws std::runtime_error when libarchive refuses to write something.
+inline std::string BuildArchive(const std::vector<Member>& members, Format format) {
+  using internal::Check;
+  std::string out;
+  struct archive* a = archive_write_new();
+  if (format == Format::kZip || format == Format::kZipStored) {
+    Check(a, archive_write_set_format_zip(a), "zip");
+    if (format == Format::kZipStored) Check(a, archive_write_zip_set_compression_store(a), "store");
+  } else {
+    Check(a, archive_write_set_format_gnutar(a), "gnutar");
+  }
+  if (format == Format::kTarGz) Check(a, archive_write_add_filter_gzip(a), "gzip");
+  if (format == Format::kTarBz2) Check(a, archive_write_add_filter_bzip2(a), "bzip2");
+  if (format == Format::kTarZst) Check(a, archive_write_add_filter_zstd(a), "zstd");
+  archive_write_set_bytes_in_last_block(a, 1);
+  Check(a, archive_write_open(a, &out, nullptr, internal::AppendCb, nullptr), "open");
+  for (const Member& m : members) {
+    struct archive_entry* e = archive_entry_new();
+    if (m.utf8_name) {
+      archive_entry_set_pathname_utf8(e, m.name.c_str());
+    } else {
+      archive_entry_copy_pathname(e, m.name.c_str());
+    }
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, 1'790'000'000, 0);
+    switch (m.type) {
+      case Member::kFile:
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, static_cast<la_int64_t>(m.data.size()));
+        break;
+      case Member::kDir:
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
+        break;
+      case Member::kSymlink:
+        archive_entry_set_filetype(e, AE_IFLNK);
+        archive_entry_copy_symlink(e, m.link.c_str());
+        break;
+      case Member::kHardlink:
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_copy_hardlink(e, m.link.c_str());
+        archive_entry_set_size(e, 0);
+        break;
+      case Member::kCharDevice:
+        archive_entry_set_filetype(e, AE_IFCHR);
+        archive_entry_set_rdev(e, 0x0103);
+        break;
+      case Member::kBlockDevice:
+        archive_entry_set_filetype(e, AE_IFBLK);
+        archive_entry_set_rdev(e, 0x0800);
+        break;
+      case Member::kFifo:
+        archive_entry_set_filetype(e, AE_IFIFO);
+        break;
+    }
+    Check(a, archive_write_header(a, e), ("header " + m.name).c_str());
+    if (m.type == Member::kFile && !m.data.empty()) {
+      if (archive_write_data(a, m.data.data(), m.data.size()) < 0) {
+        Check(a, ARCHIVE_FATAL, "data");
+      }
+    }
+    archive_entry_free(e);
+  }
+  Check(a, archive_write_close(a), "close");
+  archive_write_free(a);
+  if (format == Format::kZip || format == Format::kZipStored) {
+    // libarchive writes the UTF-8 flag only in a UTF-8 locale; set bit 11 on the members that
+    // asked for it, as Python, Java and 7-Zip do.
+    std::vector<ZipEntryLayout> layout = ZipLayout(out);
+    for (size_t i = 0; i < layout.size() && i < members.size(); ++i) {
+      if (!members[i].utf8_name) continue;
+      out[layout[i].local + 7] = static_cast<char>(out[layout[i].local + 7] | 0x08);
+      out[layout[i].central + 9] = static_cast<char>(out[layout[i].central + 9] | 0x08);
+    }
+  }
+  if (format == Format::kTarGzTwoMembers) {
+    // pigz-style: the tar stream split in two, each half its own gzip member, concatenated.
+    size_t half = out.size() / 2 + 7;
+    return internal::Gzip(out.substr(0, half)) + internal::Gzip(out.substr(half));
+  }
   return out;
 }
 

@@ -136,6 +136,31 @@ TEST_F(Extract, AnArchiveOfTheCurrentFolderIsExtracted) {
   EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders_2.csv"), Rows(6, 5));
 }
 
+TEST_F(Extract, AZipWithUtf8NamesIsExtractedAndItsReadmeListedAsSkipped) {
+  const std::string notice = "\xEC\x95\x88\xEB\x82\xB4.txt";  // 안내.txt
+  Land("acme", testing::BuildPlainZip({{"orders_1.csv", Rows(1, 5)}, {notice, "readme"}},
+                                      /*utf8_flag=*/true));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 1u);
+  EXPECT_EQ(m["skipped"][0]["member"], notice);
+}
+
+TEST_F(Extract, AMemberNamedInALegacyCodePageIsSkippedAndShownEscaped) {
+  // A readme named in cp949 (Korean Windows, no UTF-8 flag) beside the tables.
+  Land("acme", BuildArchive({{"orders_1.csv", Rows(1, 5)}, {"\xBE\xC8\xB3\xBB.txt", "readme"}},
+                            Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 1u);
+  EXPECT_EQ(m["skipped"][0]["member"], "\\xBE\\xC8\\xB3\\xBB.txt");
+  EXPECT_NE(m["skipped"][0]["reason"].get<std::string>().find("not UTF-8"), std::string::npos);
+}
+
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
@@ -234,6 +259,9 @@ std::vector<HostileCase> HostileCases() {
       {"fifo", BuildArchive({{"orders.csv", "", Member::kFifo}}, Format::kTarBz2), "fifo"},
       {"control_char", BuildArchive({{"orders\r.csv", "x"}}, Format::kTarGz), "control_char"},
       {"invalid_utf8", BuildArchive({{"orders\xc3\x28.csv", "x"}}, Format::kTarZst),
+       "invalid_utf8"},
+      {"zip_invalid_utf8",
+       testing::BuildPlainZip({{"readme.txt", "x"}, {"orders_\xBE\xC8.csv", "x"}}, false),
        "invalid_utf8"},
       {"duplicate", BuildArchive({{"orders.csv", "1"}, {"./orders.csv", "2"}}, Format::kTarGz),
        "duplicate_name"},
