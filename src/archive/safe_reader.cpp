@@ -167,6 +167,26 @@ class Feeder {
     return avail_;
   }
 
+  // Reads the rest of the source, which must be all zeros; Corrupt naming the first other byte.
+  Status SkipZeroPadding() {
+    while (true) {
+      for (uint32_t i = 0; i < state_.avail_in; ++i) {
+        if (state_.next_in[i] != 0) {
+          int64_t at = compressed_ - static_cast<int64_t>(state_.avail_in) + i;
+          return Status::Corrupt("archive " + archive_name_ +
+                                 ": damaged gzip stream: zero padding after the last gzip member "
+                                 "is followed by other bytes at byte " +
+                                 std::to_string(at) + "; ask the partner to deliver it again");
+        }
+      }
+      state_.avail_in = 0;
+      SLUICE_RETURN_IF_ERROR(Refill());
+      if (avail_ == 0) return Status::Ok();
+      state_.next_in = reinterpret_cast<uint8_t*>(in_.data());
+      state_.avail_in = static_cast<uint32_t>(avail_);
+    }
+  }
+
   Result<size_t> NextInflated(const void** buf) {
     state_.next_out = out_.data();
     state_.avail_out = static_cast<uint32_t>(out_.size());
@@ -179,6 +199,12 @@ class Feeder {
         if (avail_ == 0) break;
       }
       if (member_done_) {
+        // Zero bytes after a member are padding (tape blocks, some upload tools); gzip -t and
+        // GNU tar accept them, so do we, as long as nothing but zeros follows.
+        if (*state_.next_in == 0) {
+          SLUICE_RETURN_IF_ERROR(SkipZeroPadding());
+          break;
+        }
         // Another gzip member follows (pigz, concatenated files): start afresh on the same input.
         uint8_t* next_in = state_.next_in;
         uint32_t avail_in = state_.avail_in;

@@ -2,9 +2,9 @@
 // regular file to a sink, refusing the whole archive at the first unsafe entry.
 //
 // Formats: tar (ustar, pax, GNU) and zip, sniffed from the bytes, never from the name; inside
-// gzip (inflated by ISA-L, multi-member streams handled), bzip2, zstd or xz (libarchive's own
-// filters). Nothing is written to disk here and the archive is never held in memory: the caller
-// supplies a read function and a sink, and builds object keys itself.
+// gzip (inflated by ISA-L, multi-member streams and trailing zero padding handled), bzip2, zstd or
+// xz (libarchive's own filters). Nothing is written to disk here and the archive is never held in
+// memory: the caller supplies a read function and a sink, and builds object keys itself.
 //
 // Names are read as UTF-8 (zip's UTF-8 flag included, whatever the process locale); a name that
 // is not UTF-8 (a legacy code page) is refused only when the sink wants the entry.

@@ -12,6 +12,7 @@
 
 #include "archive/checksum.h"
 #include "archive/test_archive_builder.h"
+#include "core/strings.h"
 
 namespace sluice::archive {
 namespace {
@@ -247,6 +248,33 @@ TEST(ReadArchive, TruncatedGzipIsCorruptNotASilentShortRead) {
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
   EXPECT_NE(stats.status().message().find("landing/acme/2026-11-24/a.tar.gz"), std::string::npos);
+}
+
+TEST(ReadArchive, ZeroPaddingAfterTheLastGzipMemberIsAccepted) {
+  // Tape-style padding after the gzip stream: gzip -t and GNU tar accept it.
+  for (Format f : {Format::kTarGz, Format::kTarGzTwoMembers}) {
+    std::string gz = BuildArchive({{"a.csv", Csv(100)}}, f);
+    std::string padded = gz + std::string(1024, '\0');
+    for (size_t chunk : {size_t{7}, size_t{4096}, size_t{1} << 20}) {
+      MemorySink sink;
+      auto stats = Read(padded, &sink, {}, chunk);
+      ASSERT_TRUE(stats.ok()) << testing::FormatName(f) << " " << chunk << ": "
+                              << stats.status().ToString();
+      EXPECT_EQ(sink.files["a.csv"], Csv(100));
+      EXPECT_EQ(stats->compressed_bytes, static_cast<int64_t>(padded.size()));
+    }
+  }
+}
+
+TEST(ReadArchive, AnythingButZerosAfterTheLastGzipMemberIsCorrupt) {
+  std::string gz = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGz);
+  for (const std::string& tail :
+       {std::string(600, '\0') + "garbage", std::string("garbage"), std::string("\0\0\x01", 3)}) {
+    MemorySink sink;
+    auto stats = Read(gz + tail, &sink, {}, 64);
+    ASSERT_FALSE(stats.ok()) << Printable(tail);
+    EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+  }
 }
 
 TEST(ReadArchive, DamagedGzipIsCorrupt) {
