@@ -669,7 +669,9 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                           ", a compression ratio above " + FormatRatio(limits.max_ratio) +
                           " (a decompression bomb?); raise limits.max_ratio if this is expected");
       }
-      if (!head_checked) {
+      // Only entries that would be extracted are sniffed: a compressed attachment that matches
+      // no table (notes.txt.gz) is skipped like any other unmatched member.
+      if (want && !head_checked) {
         head.append(chunk.substr(0, kSniffBytes - std::min(head.size(), kSniffBytes)));
         if (head.size() >= kSniffBytes) {
           head_checked = true;
@@ -733,7 +735,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       SLUICE_RETURN_IF_ERROR(account(chunk));
       if (want) SLUICE_RETURN_IF_ERROR(sink->Data(chunk));
     }
-    if (!head_checked) {
+    if (want && !head_checked) {
       if (const char* kind = NestedArchiveKind(head)) {
         return Refuse(options, shown, index, "nested_archive",
                       std::string("the entry is itself a ") + kind +

@@ -8,9 +8,10 @@
 //
 // Names are read as UTF-8 (zip's UTF-8 flag included, whatever the process locale); a name that
 // is not UTF-8 (a legacy code page) is refused only when the sink wants the entry.
-// Every entry, wanted or not, is checked; folders are never handed over, so the archive's own
-// folder ("./", ".") is skipped and a folder listed twice is no duplicate. Rules (the `rule` names
-// appear in messages):
+// Every entry, wanted or not, is checked (nested_archive only applies to wanted entries: an
+// archive inside is never opened, and a skipped one is never written); folders are never handed
+// over, so the archive's own folder ("./", ".") is skipped and a folder listed twice is no
+// duplicate. Rules (the `rule` names appear in messages):
 //   empty_name, absolute_path, dotdot, backslash, control_char, invalid_utf8, duplicate_name,
 //   symlink, hardlink, device, fifo, socket, unsupported_type, nested_archive,
 //   max_entries, max_entry_bytes, max_total_bytes, max_ratio,

@@ -221,6 +221,30 @@ TEST(ReadArchive, OtherNameRulesStillHoldForNamesNotInUtf8) {
       << stats.status().message();
 }
 
+TEST(ReadArchive, ANestedArchiveThatIsSkippedIsNotRefused) {
+  std::string gz = BuildArchive({{"x.csv", "1"}}, Format::kTarGz);
+  std::string zip = BuildArchive({{"x.csv", "1"}}, Format::kZip);
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  for (Format f : {Format::kTarGz, Format::kZip}) {
+    MemorySink sink(csv_only);
+    auto stats = Read(BuildArchive({{"orders.csv", "1\n"},
+                                    {"notes.txt.gz", gz},
+                                    {"attachments.zip", zip},
+                                    {"tiny.gz", "\x1f\x8b"}},
+                                   f),
+                      &sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(sink.order.size(), 4u);
+  }
+  // Wanted, it is refused as before.
+  MemorySink sink;
+  auto stats = Read(BuildArchive({{"orders.csv", gz}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": nested_archive: "), std::string::npos);
+}
+
 TEST(ReadArchive, SniffsTheFormatInsteadOfTrustingTheName) {
   // A zip named .tar.gz and a plain tar with a misleading name both read by content.
   std::string zip = BuildArchive({{"orders.csv", "1\n"}}, Format::kZip);

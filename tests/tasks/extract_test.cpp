@@ -161,6 +161,20 @@ TEST_F(Extract, AMemberNamedInALegacyCodePageIsSkippedAndShownEscaped) {
   EXPECT_NE(m["skipped"][0]["reason"].get<std::string>().find("not UTF-8"), std::string::npos);
 }
 
+TEST_F(Extract, CompressedAttachmentsThatMatchNoTableAreSkippedAndListed) {
+  Land("acme", BuildArchive({{"orders_1.csv", Rows(1, 5)},
+                             {"notes.txt.gz", BuildArchive({{"notes.txt", "see"}}, Format::kTarGz)},
+                             {"attachments.zip", BuildArchive({{"a.pdf", "%PDF"}}, Format::kZip)}},
+                            Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 2u);
+  EXPECT_EQ(m["skipped"][0]["member"], "notes.txt.gz");
+  EXPECT_EQ(m["skipped"][1]["member"], "attachments.zip");
+}
+
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
