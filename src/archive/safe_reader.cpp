@@ -512,6 +512,11 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Checksum> sum, MakeChecksum(options.checksum));
   Feeder feeder(read, sum.get(), options.archive_name);
   SLUICE_ASSIGN_OR_RETURN(bool is_gzip, feeder.Prime());
+  if (feeder.compressed_bytes() == 0) {
+    // libarchive would call it an unrecognized format; the fix is a new delivery, not a format.
+    return Status::Corrupt("archive " + options.archive_name +
+                           " is empty (0 bytes); ask the partner to deliver it again");
+  }
 
   ReadStats stats;
   std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());

@@ -80,8 +80,8 @@ struct ReadStats {
 };
 
 // Reads the whole archive. A broken rule gives InvalidArgument "archive <name> refused: entry
-// "<member>" (#<index>): <rule>: <why>"; a damaged stream gives Corrupt naming the archive; sink
-// and read errors are returned as they are.
+// "<member>" (#<index>): <rule>: <why>"; a damaged stream or an empty (0-byte) file gives Corrupt
+// naming the archive; sink and read errors are returned as they are.
 Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, EntrySink* sink);
 
 // Checks one member name against the name rules. Returns the normalized name, or

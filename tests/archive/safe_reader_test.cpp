@@ -310,6 +310,16 @@ TEST(ReadArchive, DamagedGzipIsCorrupt) {
   EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
 }
 
+TEST(ReadArchive, AnEmptyFileSaysItIsEmpty) {
+  MemorySink sink;
+  auto stats = Read("", &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(stats.status().message(),
+            "archive landing/acme/2026-11-24/a.tar.gz is empty (0 bytes); ask the partner to "
+            "deliver it again");
+}
+
 TEST(ReadArchive, APlainCsvIsNotAnArchive) {
   MemorySink sink;
   auto stats = Read(Csv(50), &sink);

@@ -175,6 +175,16 @@ TEST_F(Extract, CompressedAttachmentsThatMatchNoTableAreSkippedAndListed) {
   EXPECT_EQ(m["skipped"][1]["member"], "attachments.zip");
 }
 
+TEST_F(Extract, AnEmptyArchiveIsCorruptAndSaysSo) {
+  Land("acme", "");
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
+  EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124.tar.gz is empty (0 bytes)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
+}
+
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
