@@ -6,6 +6,8 @@
 // write manifests/<p>/<date>/extract.json last as the commit point. A refused archive or a crash
 // leaves only a staging folder, removed by the next attempt; the published set never mixes runs.
 // Every key goes through a PartnerStore, so no entry name can reach another partner's prefix.
+// Before any of it, the partner's completion rule is checked (CheckSourceOnce): an incomplete
+// delivery is NotFound and nothing is read.
 #include "tasks/extract.h"
 
 #include <fnmatch.h>
@@ -23,6 +25,7 @@
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/wait_for_sources.h"
 
 namespace sluice::tasks {
 
@@ -145,19 +148,36 @@ class StagingSink final : public archive::EntrySink {
   nlohmann::json skipped_ = nlohmann::json::array();
 };
 
-Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base) {
+Status NoArchive(const std::string& archive_key, store::ObjectStore* base,
+                 const std::string& date) {
+  return Status::NotFound("extract: no archive " + archive_key + " in " + base->Describe() +
+                          "; the partner has not delivered for " + date +
+                          " (run wait_for_sources first, or check partner.yaml \"archive\")");
+}
+
+Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base,
+               Clock* clock) {
   store::PartnerStore ps(base, partner.id);
   const std::string date = ctx.date.ToString();
   SLUICE_ASSIGN_OR_RETURN(std::string archive_name, partner.ArchiveName(ctx.date));
   SLUICE_ASSIGN_OR_RETURN(std::string archive_key, ps.Key("landing", date + "/" + archive_name));
 
+  // The partner's completion rule, checked here too: with the sensor in mode: each the run goes
+  // on without the partners it reported missing, and their extract must not load a delivery
+  // still being written.
+  SLUICE_ASSIGN_OR_RETURN(SourceCheck delivery,
+                          CheckSourceOnce(base, partner, ctx.date, clock->WallNow()));
+  if (!delivery.present) return NoArchive(archive_key, base, date);
+  if (!delivery.complete) {
+    return Status::NotFound("extract: partner " + partner.id + ", " + date +
+                            ": the delivery is not complete (" + delivery.missing +
+                            "); nothing was extracted. Wait for the partner to finish the "
+                            "delivery, then re-run (sluice repair)");
+  }
+
   Result<std::unique_ptr<store::InputStream>> in = ps.Open("landing", date + "/" + archive_name);
   if (!in.ok()) {
-    if (in.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound("extract: no archive " + archive_key + " in " + base->Describe() +
-                              "; the partner has not delivered for " + date +
-                              " (run wait_for_sources first, or check partner.yaml \"archive\")");
-    }
+    if (in.status().code() == StatusCode::kNotFound) return NoArchive(archive_key, base, date);
     return in.status();
   }
 
@@ -229,7 +249,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
 
 Status RunExtract(TaskContext& ctx) { return ExtractPartner(ctx, nullptr); }
 
-Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store) {
+Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store, Clock* clock) {
   const config::PartnerConfig* partner = ctx.partner_config();
   if (partner == nullptr) {
     return Status::InvalidArgument(
@@ -246,7 +266,7 @@ Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store) {
     owned = std::move(opened).value();
     store = owned.get();
   }
-  Status st = Extract(ctx, *partner, store);
+  Status st = Extract(ctx, *partner, store, clock ? clock : SystemClock::Default());
   if (!st.ok()) {
     st.WithPartner(partner->id);
     if (ctx.task) st.WithTask(ctx.task->task_key);

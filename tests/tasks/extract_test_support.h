@@ -136,6 +136,16 @@ class PipelineFixture : public ::testing::Test {
     return dir_.Write(
         "area/data/landing/" + partner + "/2026-11-24/" + partner + "_20261124.tar.gz", bytes);
   }
+  // Writes the partner's completion marker (the sample partners' rule) for 2026-11-24.
+  void MarkComplete(const std::string& partner) {
+    dir_.Write("area/data/landing/" + partner + "/2026-11-24/_SUCCESS", "");
+  }
+  // A complete delivery: the archive, then its marker.
+  std::filesystem::path LandComplete(const std::string& partner, const std::string& bytes) {
+    std::filesystem::path archive = Land(partner, bytes);
+    MarkComplete(partner);
+    return archive;
+  }
 
   TempDir dir_;
   config::Pipeline pipeline_;
