@@ -1,6 +1,7 @@
 // The file:// object store. See local_store.h for the crash-safety argument.
 #include "store/local_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>  // renameat2
@@ -317,6 +318,46 @@ class LocalStore final : public ObjectStore {
     }
     std::sort(out.begin(), out.end(),
               [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    return out;
+  }
+
+  Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+    if (prefix.empty() || prefix.back() != '/') {
+      return Status::InvalidArgument("ListFolders takes a folder prefix ending in \"/\"");
+    }
+    const std::string rel(prefix.substr(0, prefix.size() - 1));
+    const fs::path dir = root_ / rel;
+    int fd = OpenBeneath(root_, rel, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::vector<std::string>{};
+      if (errno == ELOOP || errno == EXDEV) {
+        return Status::PermissionDenied(
+            "list " + dir.string() + ": a symlink is on the path; the store never follows links");
+      }
+      return Errno(errno, "open folder", dir);
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      Status err = Errno(errno, "list folder", dir);
+      ::close(fd);
+      return err;
+    }
+    std::vector<std::string> out;
+    while (true) {
+      errno = 0;
+      struct dirent* ent = ::readdir(d);
+      if (ent == nullptr) break;
+      std::string_view name(ent->d_name);
+      if (name == "." || name == ".." || StartsWith(name, kInternalPrefix)) continue;
+      struct stat st;
+      if (::fstatat(::dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(st.st_mode)) out.emplace_back(name);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) return Errno(err, "list folder", dir);
+    std::sort(out.begin(), out.end());
     return out;
   }
 

@@ -511,6 +511,41 @@ TEST_F(Extract, SigkillMidArchiveThenRerunLeavesExactlyTheCleanResult) {
   EXPECT_EQ(recovered.count("raw/acme/2026-11-24/orders_4.csv"), 1u);
 }
 
+// A pid no process has: a child that has exited and been reaped.
+pid_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST_F(Extract, StagingFoldersOfProcessesThatAreGoneAreRemovedAndLiveOnesKept) {
+  namespace fs = std::filesystem;
+  const fs::path staging = StoreRoot() / "raw/acme/.staging";
+  const std::string dead = std::to_string(DeadPid());
+  // Killed extracts of other dates: one mid-file (a named temporary), one before any file.
+  dir_.Write("area/data/raw/acme/.staging/2026-11-20.run-a." + dead + "/orders_1.csv", "old");
+  dir_.Write("area/data/raw/acme/.staging/2026-11-20.run-a." + dead + "/.sluice-tmp-1.2", "x");
+  fs::create_directories(staging / ("2026-11-21.run-b." + dead));
+  // A process that is alive (pid 1 always is) may still be writing its folder.
+  dir_.Write("area/data/raw/acme/.staging/2026-11-22.run-c.1/orders_1.csv", "live");
+  // Not a name extract makes: not ours to judge.
+  dir_.Write("area/data/raw/acme/.staging/keep-me/x.csv", "x");
+  // Another partner's leftovers are its own extract's business.
+  dir_.Write("area/data/raw/globex/.staging/2026-11-20.run-a." + dead + "/orders_1.csv", "g");
+
+  LandComplete("acme", GoodArchive());
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(fs::exists(staging / ("2026-11-20.run-a." + dead)));
+  EXPECT_FALSE(fs::exists(staging / ("2026-11-21.run-b." + dead)));
+  EXPECT_TRUE(fs::exists(staging / "2026-11-22.run-c.1/orders_1.csv"));
+  EXPECT_TRUE(fs::exists(staging / "keep-me/x.csv"));
+  EXPECT_TRUE(fs::exists(StoreRoot() / ("raw/globex/.staging/2026-11-20.run-a." + dead)));
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+}
+
 TEST_F(Extract, SigkillDuringAReextractKeepsThePreviousCommittedSet) {
   LandComplete("acme", BuildArchive({{"orders_old.csv", "old\n"}}, Format::kTarGz));
   ASSERT_TRUE(Run().ok());

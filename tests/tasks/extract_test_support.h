@@ -65,6 +65,10 @@ class SpyStore final : public store::ObjectStore {
     touched.emplace_back(prefix);
     return inner_->List(prefix);
   }
+  Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+    touched.emplace_back(prefix);
+    return inner_->ListFolders(prefix);
+  }
   Status Delete(std::string_view key) override {
     touched.emplace_back(key);
     return inner_->Delete(key);
