@@ -518,10 +518,21 @@ TEST_P(ZipIntegrity, AnUndamagedZipIsRead) {
   EXPECT_EQ(sink.files["export/orders.csv"], Csv(300));
 }
 
-TEST_P(ZipIntegrity, ADamagedByteOfStoredDataIsACrcMismatch) {
-  if (GetParam() == ZipKind::kDeflatedDescriptor) GTEST_SKIP() << "inflate itself fails";
+TEST_P(ZipIntegrity, ADamagedDataByteIsRefused) {
   Flip(&zip_, layout_[2].data + 100);
-  ExpectRefused(zip_, "crc_mismatch");
+  if (GetParam() != ZipKind::kDeflatedDescriptor) {
+    ExpectRefused(zip_, "crc_mismatch");
+    return;
+  }
+  // Damaged deflate data usually breaks the inflater before the CRC can be compared: either
+  // way the archive is refused.
+  MemorySink sink;
+  auto stats = Read(zip_, &sink);
+  ASSERT_FALSE(stats.ok()) << "accepted";
+  const std::string& msg = stats.status().message();
+  EXPECT_TRUE(msg.find(": crc_mismatch: ") != std::string::npos ||
+              stats.status().code() == StatusCode::kCorrupt)
+      << msg;
 }
 
 TEST_P(ZipIntegrity, ADamagedCrcFieldBesideTheDataIsACrcMismatch) {
