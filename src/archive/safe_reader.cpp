@@ -3,13 +3,16 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
+#include <locale.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -128,6 +131,8 @@ class Feeder {
   int64_t compressed_bytes() const { return compressed_; }
   const Status& error() const { return error_; }
   bool is_zip() const { return keep_tail_; }
+  // True once the source has reported its end.
+  bool at_eof() const { return eof_; }
   // The last bytes of a zip archive (at least kZipTailBytes, or all of it when shorter).
   std::string_view tail() const { return tail_; }
 
@@ -162,6 +167,26 @@ class Feeder {
     return avail_;
   }
 
+  // Reads the rest of the source, which must be all zeros; Corrupt naming the first other byte.
+  Status SkipZeroPadding() {
+    while (true) {
+      for (uint32_t i = 0; i < state_.avail_in; ++i) {
+        if (state_.next_in[i] != 0) {
+          int64_t at = compressed_ - static_cast<int64_t>(state_.avail_in) + i;
+          return Status::Corrupt("archive " + archive_name_ +
+                                 ": damaged gzip stream: zero padding after the last gzip member "
+                                 "is followed by other bytes at byte " +
+                                 std::to_string(at) + "; ask the partner to deliver it again");
+        }
+      }
+      state_.avail_in = 0;
+      SLUICE_RETURN_IF_ERROR(Refill());
+      if (avail_ == 0) return Status::Ok();
+      state_.next_in = reinterpret_cast<uint8_t*>(in_.data());
+      state_.avail_in = static_cast<uint32_t>(avail_);
+    }
+  }
+
   Result<size_t> NextInflated(const void** buf) {
     state_.next_out = out_.data();
     state_.avail_out = static_cast<uint32_t>(out_.size());
@@ -174,6 +199,12 @@ class Feeder {
         if (avail_ == 0) break;
       }
       if (member_done_) {
+        // Zero bytes after a member are padding (tape blocks, some upload tools); gzip -t and
+        // GNU tar accept them, so do we, as long as nothing but zeros follows.
+        if (*state_.next_in == 0) {
+          SLUICE_RETURN_IF_ERROR(SkipZeroPadding());
+          break;
+        }
         // Another gzip member follows (pigz, concatenated files): start afresh on the same input.
         uint8_t* next_in = state_.next_in;
         uint32_t avail_in = state_.avail_in;
@@ -219,6 +250,33 @@ class Feeder {
   std::string tail_;
 };
 
+// Makes this thread's LC_CTYPE UTF-8 while it lives. libarchive converts a zip name flagged
+// UTF-8 (bit 11: Python, Java, 7-Zip, Windows) into the current locale's charset, and in the
+// "C" locale a program starts in, every non-ASCII name fails to convert and is lost. Only the
+// calling thread changes, only around libarchive's header parsing; the sink still runs in the
+// caller's locale (fnmatch there matches names byte by byte).
+class ScopedUtf8Ctype {
+ public:
+  ScopedUtf8Ctype() {
+    static const locale_t utf8 = [] {
+      locale_t l = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+      if (l == static_cast<locale_t>(nullptr)) {
+        l = ::newlocale(LC_CTYPE_MASK, "en_US.UTF-8", static_cast<locale_t>(nullptr));
+      }
+      return l;
+    }();
+    if (utf8 != static_cast<locale_t>(nullptr)) previous_ = ::uselocale(utf8);
+  }
+  ~ScopedUtf8Ctype() {
+    if (previous_ != static_cast<locale_t>(nullptr)) ::uselocale(previous_);
+  }
+  ScopedUtf8Ctype(const ScopedUtf8Ctype&) = delete;
+  ScopedUtf8Ctype& operator=(const ScopedUtf8Ctype&) = delete;
+
+ private:
+  locale_t previous_ = static_cast<locale_t>(nullptr);
+};
+
 la_ssize_t ReadCallback(struct archive*, void* client, const void** buf) {
   return static_cast<Feeder*>(client)->Next(buf);
 }
@@ -227,10 +285,13 @@ struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
+// The entry's name: UTF-8 when libarchive can give it so, else the bytes as stored (a tar or
+// unflagged zip name in a legacy code page). Called under ScopedUtf8Ctype.
 Result<std::string> EntryName(struct archive_entry* e) {
   if (const char* u = archive_entry_pathname_utf8(e)) return std::string(u);
   if (const char* m = archive_entry_pathname(e)) return std::string(m);
-  return Status::InvalidArgument("name cannot be decoded");
+  return Status::InvalidArgument(
+      "the name cannot be decoded (a zip entry flagged UTF-8 whose name is not UTF-8)");
 }
 
 uint64_t Le(std::string_view s, size_t pos, int bytes) {
@@ -239,27 +300,83 @@ uint64_t Le(std::string_view s, size_t pos, int bytes) {
   return v;
 }
 
+std::string Hex32(uint64_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08llx", static_cast<unsigned long long>(v & 0xffffffffu));
+  return buf;
+}
+
+// CheckMemberName, with the invalid_utf8 rule only when `require_utf8`: the other rules work on
+// bytes and hold for names in any encoding.
+Result<std::string> CheckName(std::string_view raw, bool require_utf8);
+
+// True for a name that only names the archive's own top folder: ".", "./", ".//." and so on.
+bool IsCurrentFolder(std::string_view name) {
+  if (name.empty() || name.front() == '/') return false;
+  bool dot = false;
+  for (char c : name) {
+    if (c != '.' && c != '/') return false;
+    dot = dot || c == '.';
+  }
+  return dot && name.find("..") == std::string_view::npos;
+}
+
+// The position of the zip end of central directory record in `tail` (the archive's last bytes),
+// npos when there is none (the archive is cut short, or not a zip).
+size_t FindEndRecord(std::string_view tail) {
+  if (tail.size() < 22) return std::string_view::npos;
+  size_t lowest = tail.size() > 22 + 65535 ? tail.size() - 22 - 65535 : 0;
+  for (size_t i = tail.size() - 22 + 1; i-- > lowest;) {
+    if (tail.substr(i, 4) == std::string_view("PK\x05\x06", 4)) return i;
+  }
+  return std::string_view::npos;
+}
+
+// What the stream gave for one zip entry, to hold against its central directory record.
+struct ZipEntrySeen {
+  std::string member;
+  bool is_file = false;
+  uint32_t crc = 0;  // CRC-32 of the bytes read
+  int64_t size = 0;  // bytes read
+};
+
+// The uncompressed size of central directory record `rec` (46 fixed bytes, then name, extra):
+// the 32-bit field, or the zip64 extra field's when the field is 0xffffffff. -1 when the zip64
+// value is missing.
+int64_t CentralUncompressedSize(std::string_view tail, size_t rec) {
+  uint64_t size = Le(tail, rec + 24, 4);
+  if (size != 0xffffffff) return static_cast<int64_t>(size);
+  const size_t name_len = Le(tail, rec + 28, 2);
+  const size_t extra_len = Le(tail, rec + 30, 2);
+  size_t x = rec + 46 + name_len;
+  const size_t end = std::min(tail.size(), x + extra_len);
+  while (x + 4 <= end) {
+    const uint64_t id = Le(tail, x, 2);
+    const size_t len = Le(tail, x + 2, 2);
+    // Zip64 extended information: the uncompressed size comes first when it is present.
+    if (id == 0x0001 && len >= 8 && x + 4 + 8 <= end)
+      return static_cast<int64_t>(Le(tail, x + 4, 8));
+    x += 4 + len;
+  }
+  return -1;
+}
+
 }  // namespace
 
 // Zip entry types (symlink, device...) live only in the central directory, which libarchive's
 // streaming reader skips; a zip symlink would otherwise pass as a small regular file. This walks
 // the directory in `tail` (the archive's last bytes; `total` is the archive's size) and applies
-// the type and name rules to every record, and checks it lists as many entries as were read.
-Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_seen,
-                         const ReadOptions& o) {
+// the type and name rules to every record, holds each file's CRC-32 and uncompressed size
+// against what the stream gave for the entry in the same position (`seen`), and checks it lists
+// as many entries as were read.
+Status CheckZipDirectory(std::string_view tail, int64_t total,
+                         const std::vector<ZipEntrySeen>& seen, const ReadOptions& o) {
+  const auto entries_seen = static_cast<int64_t>(seen.size());
   auto refuse = [&](std::string_view why) {
     return Status::InvalidArgument("archive " + o.archive_name +
                                    " refused: zip_directory: " + std::string(why));
   };
-  if (tail.size() < 22) return refuse("no end of central directory record");
-  size_t eocd = std::string_view::npos;
-  size_t lowest = tail.size() > 22 + 65535 ? tail.size() - 22 - 65535 : 0;
-  for (size_t i = tail.size() - 22 + 1; i-- > lowest;) {
-    if (tail.substr(i, 4) == std::string_view("PK\x05\x06", 4)) {
-      eocd = i;
-      break;
-    }
-  }
+  const size_t eocd = FindEndRecord(tail);
   if (eocd == std::string_view::npos) return refuse("no end of central directory record");
   uint64_t count = Le(tail, eocd + 10, 2);
   uint64_t cd_offset = Le(tail, eocd + 16, 4);
@@ -295,6 +412,8 @@ Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_s
     }
     std::string name(tail.substr(p + 46, name_len));
     auto index = static_cast<int64_t>(k);
+    const bool is_dir = (!name.empty() && name.back() == '/') ||
+                        ((host == 3 || host == 19) && ((attrs >> 16) & 0170000) == 0040000);
     if (host == 3 || host == 19) {  // Unix, macOS: st_mode in the high 16 bits
       uint64_t type = (attrs >> 16) & 0170000;
       if (type == 0120000) return Refuse(o, name, index, "symlink", "symbolic link (zip)");
@@ -303,12 +422,33 @@ Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_s
       if (type == 0010000) return Refuse(o, name, index, "fifo", "named pipe (FIFO)");
       if (type == 0140000) return Refuse(o, name, index, "socket", "socket");
     }
-    Result<std::string> checked = CheckMemberName(name);
-    if (!checked.ok()) {
+    // A name that is not UTF-8 is skipped or refused by the streaming pass, depending on
+    // whether the sink wants it; every other rule applies here too.
+    Result<std::string> checked = CheckName(name, /*require_utf8=*/false);
+    if (!checked.ok() && !(is_dir && IsCurrentFolder(name))) {
       std::string msg = checked.status().message();
       size_t colon = msg.find(": ");
       return Refuse(o, name, index, msg.substr(0, colon),
                     msg.substr(colon + 2) + " (central directory)");
+    }
+    if (k < seen.size() && seen[k].is_file) {
+      // The streaming reader checked the data against the local header or data descriptor;
+      // the central directory is what `unzip` and most tools trust, so it must agree too.
+      const ZipEntrySeen& got = seen[k];
+      const uint64_t crc = Le(tail, p + 16, 4);
+      if (crc != got.crc) {
+        return Refuse(o, got.member, index, "crc_mismatch",
+                      "the data's CRC-32 is " + Hex32(got.crc) +
+                          " but the central directory says " + Hex32(crc) +
+                          "; the archive is damaged, ask the partner to deliver it again");
+      }
+      const int64_t size = CentralUncompressedSize(tail, p);
+      if (size != got.size) {
+        return Refuse(o, got.member, index, "size_mismatch",
+                      "the entry holds " + std::to_string(got.size) +
+                          " bytes but the central directory says " + std::to_string(size) +
+                          "; the archive is damaged, ask the partner to deliver it again");
+      }
     }
     p += 46 + name_len + extra_len + comment_len;
   }
@@ -320,6 +460,12 @@ Status CheckZipDirectory(std::string_view tail, int64_t total, int64_t entries_s
 }
 
 Result<std::string> CheckMemberName(std::string_view raw) {
+  return CheckName(raw, /*require_utf8=*/true);
+}
+
+namespace {
+
+Result<std::string> CheckName(std::string_view raw, bool require_utf8) {
   auto bad = [](std::string_view rule, std::string_view why) {
     return Status::InvalidArgument(std::string(rule) + ": " + std::string(why));
   };
@@ -327,7 +473,7 @@ Result<std::string> CheckMemberName(std::string_view raw) {
   for (unsigned char c : raw) {
     if (c < 0x20 || c == 0x7f) return bad("control_char", "the name contains a control character");
   }
-  if (!IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
+  if (require_utf8 && !IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
   std::string name = FoldConfusables(raw);
   bool folded = name != raw;
   const char* after = folded ? " after Unicode normalisation" : "";
@@ -359,11 +505,18 @@ Result<std::string> CheckMemberName(std::string_view raw) {
   return normalized;
 }
 
+}  // namespace
+
 Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, EntrySink* sink) {
   const config::ExtractLimits& limits = options.limits;
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Checksum> sum, MakeChecksum(options.checksum));
   Feeder feeder(read, sum.get(), options.archive_name);
   SLUICE_ASSIGN_OR_RETURN(bool is_gzip, feeder.Prime());
+  if (feeder.compressed_bytes() == 0) {
+    // libarchive would call it an unrecognized format; the fix is a new delivery, not a format.
+    return Status::Corrupt("archive " + options.archive_name +
+                           " is empty (0 bytes); ask the partner to deliver it again");
+  }
 
   ReadStats stats;
   std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());
@@ -387,15 +540,20 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                            "; expected tar, tar.gz, tar.bz2, tar.zst or zip");
   };
 
-  if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
-    return lib_error("cannot be opened");
+  {
+    ScopedUtf8Ctype utf8;  // libarchive takes the archive's charset from the first call
+    if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+      return lib_error("cannot be opened");
+    }
   }
 
   std::unordered_set<std::string> seen;
+  std::vector<ZipEntrySeen> zip_seen;  // zip only: every entry in archive order
   int64_t next_progress = kProgressEvery;
   std::string head;
   while (true) {
     struct archive_entry* e = nullptr;
+    std::optional<ScopedUtf8Ctype> utf8(std::in_place);
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return lib_error("cannot read the next entry");
@@ -417,7 +575,9 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     }
     const int64_t index = stats.entries++;
     Result<std::string> member = EntryName(e);
+    utf8.reset();
     std::string shown = member.ok() ? *member : std::string("?");
+    if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())
       return Refuse(options, shown, index, "invalid_utf8", member.status().message());
     if (stats.entries > limits.max_entries) {
@@ -425,7 +585,13 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                     "more than " + std::to_string(limits.max_entries) +
                         " entries; raise limits.max_entries in partner.yaml if this is expected");
     }
-    Result<std::string> normalized = CheckMemberName(*member);
+    // `tar czf x.tar.gz -C dir .` stores the folder itself as "./" (or "."): nothing to check,
+    // nothing to extract.
+    if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == nullptr &&
+        archive_entry_symlink(e) == nullptr && IsCurrentFolder(*member)) {
+      continue;
+    }
+    Result<std::string> normalized = CheckName(*member, /*require_utf8=*/false);
     if (!normalized.ok()) {
       std::string msg = normalized.status().message();
       size_t colon = msg.find(": ");
@@ -446,11 +612,12 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     }
     if (type == AE_IFIFO) return Refuse(options, shown, index, "fifo", "named pipe (FIFO)");
     if (type == AE_IFSOCK) return Refuse(options, shown, index, "socket", "socket");
+    // Folders are never extracted, so one listed twice (tar -T lists, some zip tools) is harmless.
+    if (type == AE_IFDIR) continue;
     if (!seen.insert(*normalized).second) {
       return Refuse(options, shown, index, "duplicate_name",
                     "a previous entry has the same name \"" + Printable(*normalized) + "\"");
     }
-    if (type == AE_IFDIR) continue;
     if (type != AE_IFREG) {
       return Refuse(options, shown, index, "unsupported_type", "not a regular file or folder");
     }
@@ -462,6 +629,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     info.base_name = slash == std::string::npos ? *normalized : normalized->substr(slash + 1);
     info.declared_size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
     info.index = index;
+    info.name_is_utf8 = IsValidUtf8(*member);
     if (info.declared_size > limits.max_entry_bytes) {
       return Refuse(options, shown, index, "max_entry_bytes",
                     "declares " + FormatBytes(info.declared_size) + ", more than " +
@@ -469,6 +637,12 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                         "; raise limits.max_entry_bytes in partner.yaml if this is expected");
     }
     SLUICE_ASSIGN_OR_RETURN(bool want, sink->Begin(info));
+    if (want && !info.name_is_utf8) {
+      return Refuse(options, shown, index, "invalid_utf8",
+                    "the name is not valid UTF-8 and the entry would be extracted");
+    }
+    const bool zip_entry = feeder.is_zip();
+    uint32_t crc = 0;
 
     int64_t entry_bytes = 0;
     head.clear();
@@ -487,6 +661,10 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                       "the archive expands past " + FormatBytes(limits.max_total_bytes) +
                           "; raise limits.max_total_bytes in partner.yaml if this is expected");
       }
+      if (zip_entry) {
+        crc = crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(chunk.data()),
+                              chunk.size());
+      }
       int64_t in = std::max<int64_t>(feeder.compressed_bytes(), 1);
       if (stats.uncompressed_bytes > options.ratio_floor_bytes &&
           static_cast<double>(stats.uncompressed_bytes) >
@@ -496,7 +674,9 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
                           ", a compression ratio above " + FormatRatio(limits.max_ratio) +
                           " (a decompression bomb?); raise limits.max_ratio if this is expected");
       }
-      if (!head_checked) {
+      // Only entries that would be extracted are sniffed: a compressed attachment that matches
+      // no table (notes.txt.gz) is skipped like any other unmatched member.
+      if (want && !head_checked) {
         head.append(chunk.substr(0, kSniffBytes - std::min(head.size(), kSniffBytes)));
         if (head.size() >= kSniffBytes) {
           head_checked = true;
@@ -521,6 +701,30 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       la_int64_t offset = 0;
       int dr = archive_read_data_block(a.get(), &buf, &size, &offset);
       if (dr == ARCHIVE_EOF) break;
+      if (zip_entry && dr != ARCHIVE_OK) {
+        // libarchive checks each zip entry's CRC-32 and sizes against its local header or data
+        // descriptor at the entry's end, and reports a difference only as a warning.
+        const char* msg = archive_error_string(a.get());
+        std::string why = msg ? msg : "";
+        if (dr == ARCHIVE_WARN) {
+          bool crc_rule = why.find("CRC") != std::string::npos;
+          return Refuse(options, shown, index, crc_rule ? "crc_mismatch" : "size_mismatch",
+                        why +
+                            " (local header); the archive is damaged, ask the partner to "
+                            "deliver it again");
+        }
+        // An entry whose size follows its data (a data descriptor) ends where a descriptor
+        // carrying the CRC-32 of the data read so far appears; damaged data or a damaged CRC
+        // means none ever does.
+        // libarchive then reads to the end of the file and calls it truncated; it is not when
+        // the archive's end record is there.
+        if (why.find("Truncated ZIP file data") == 0 && feeder.at_eof() &&
+            FindEndRecord(feeder.tail()) != std::string_view::npos) {
+          return Refuse(options, shown, index, "crc_mismatch",
+                        "no data descriptor with the CRC-32 of the entry's data follows it: the "
+                        "data or its CRC is damaged; ask the partner to deliver it again");
+        }
+      }
       if (dr != ARCHIVE_OK && dr != ARCHIVE_WARN) {
         return lib_error("cannot read entry \"" + Printable(shown) + "\"");
       }
@@ -536,12 +740,17 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       SLUICE_RETURN_IF_ERROR(account(chunk));
       if (want) SLUICE_RETURN_IF_ERROR(sink->Data(chunk));
     }
-    if (!head_checked) {
+    if (want && !head_checked) {
       if (const char* kind = NestedArchiveKind(head)) {
         return Refuse(options, shown, index, "nested_archive",
                       std::string("the entry is itself a ") + kind +
                           " archive; nested archives are not extracted");
       }
+    }
+    if (zip_entry) {
+      zip_seen.back().is_file = true;
+      zip_seen.back().crc = crc;
+      zip_seen.back().size = entry_bytes;
     }
     if (want) SLUICE_RETURN_IF_ERROR(sink->End());
   }
@@ -556,7 +765,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   stats.compressed_bytes = feeder.compressed_bytes();
   if (feeder.is_zip()) {
     SLUICE_RETURN_IF_ERROR(
-        CheckZipDirectory(feeder.tail(), stats.compressed_bytes, stats.entries, options));
+        CheckZipDirectory(feeder.tail(), stats.compressed_bytes, zip_seen, options));
   }
   stats.checksum = sum->Finish();
   return stats;

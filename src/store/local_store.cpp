@@ -1,6 +1,7 @@
 // The file:// object store. See local_store.h for the crash-safety argument.
 #include "store/local_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>  // renameat2
@@ -25,6 +26,14 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<uint64_t> g_temp_counter{0};
+
+// A fresh temporary file name for the destination folder. It is never derived from the
+// destination's name: any valid name (up to 255 bytes) must leave room for it, and ".sluice-tmp-"
+// plus the pid and a counter stays under 50 bytes.
+std::string TempName() {
+  return std::string(kInternalPrefix) + "tmp-" + std::to_string(::getpid()) + "." +
+         std::to_string(++g_temp_counter);
+}
 
 Status Errno(int err, const std::string& what, const fs::path& path) {
   if (err == ENOENT) return Status::NotFound(what + " " + path.string() + ": not found");
@@ -207,8 +216,7 @@ class LocalStore final : public ObjectStore {
         ::close(dir_fd);
         return err;
       }
-      named_temp = std::string(kInternalPrefix) + "tmp-" + base + "." + std::to_string(::getpid()) +
-                   "." + std::to_string(++g_temp_counter);
+      named_temp = TempName();
       fd = ::openat(dir_fd, named_temp.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0) {
@@ -313,6 +321,46 @@ class LocalStore final : public ObjectStore {
     return out;
   }
 
+  Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+    SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+    if (prefix.empty() || prefix.back() != '/') {
+      return Status::InvalidArgument("ListFolders takes a folder prefix ending in \"/\"");
+    }
+    const std::string rel(prefix.substr(0, prefix.size() - 1));
+    const fs::path dir = root_ / rel;
+    int fd = OpenBeneath(root_, rel, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::vector<std::string>{};
+      if (errno == ELOOP || errno == EXDEV) {
+        return Status::PermissionDenied(
+            "list " + dir.string() + ": a symlink is on the path; the store never follows links");
+      }
+      return Errno(errno, "open folder", dir);
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      Status err = Errno(errno, "list folder", dir);
+      ::close(fd);
+      return err;
+    }
+    std::vector<std::string> out;
+    while (true) {
+      errno = 0;
+      struct dirent* ent = ::readdir(d);
+      if (ent == nullptr) break;
+      std::string_view name(ent->d_name);
+      if (name == "." || name == ".." || StartsWith(name, kInternalPrefix)) continue;
+      struct stat st;
+      if (::fstatat(::dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(st.st_mode)) out.emplace_back(name);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) return Errno(err, "list folder", dir);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   Status Delete(std::string_view key) override {
     SLUICE_RETURN_IF_ERROR(ValidateKey(key));
     fs::path p = root_ / key;
@@ -395,8 +443,7 @@ Status LocalOutputStream::Commit() {
   if (named_temp_.empty()) {
     // Give the unnamed file a temporary name, then rename it over the destination (linkat cannot
     // replace an existing file).
-    std::string temp = std::string(kInternalPrefix) + "tmp-" + base_ + "." +
-                       std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter);
+    std::string temp = TempName();
     std::string proc = "/proc/self/fd/" + std::to_string(fd_);
     if (::linkat(AT_FDCWD, proc.c_str(), dir_fd_, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       return Errno(errno, "link temporary file as", dest_.parent_path() / temp);

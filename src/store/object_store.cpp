@@ -22,6 +22,23 @@ Status ObjectStore::DeletePrefix(std::string_view prefix) {
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> ObjectStore::ListFolders(std::string_view prefix) {
+  SLUICE_RETURN_IF_ERROR(ValidateKeyPrefix(prefix));
+  if (prefix.empty() || prefix.back() != '/') {
+    return Status::InvalidArgument("ListFolders takes a folder prefix ending in \"/\"");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, List(prefix));
+  std::vector<std::string> out;
+  for (const ObjectInfo& o : objects) {
+    std::string_view rest = std::string_view(o.key).substr(prefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    std::string name(rest.substr(0, slash));
+    if (out.empty() || out.back() != name) out.push_back(std::move(name));  // List() is sorted
+  }
+  return out;
+}
+
 Status ObjectStore::PublishPrefix(std::string_view staging_prefix, std::string_view final_prefix) {
   // Generic fallback for stores without a directory rename: copy, then remove what the new set
   // does not contain, then drop the staging copies. Callers make a manifest the commit point.
@@ -110,6 +127,11 @@ Status ValidateKey(std::string_view key) {
         key.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (seg.empty()) return bad("empty path segment (\"//\" or trailing \"/\")");
     if (seg == "." || seg == "..") return bad("\".\" or \"..\" segment");
+    if (seg.size() > kMaxSegmentBytes) {
+      return bad("a path segment is " + std::to_string(seg.size()) + " bytes, more than " +
+                 std::to_string(kMaxSegmentBytes) +
+                 " (the file name limit of common file systems)");
+    }
     if (StartsWith(seg, kInternalPrefix)) {
       return bad("segments starting with \"" + std::string(kInternalPrefix) +
                  "\" are reserved for the store");
@@ -186,6 +208,15 @@ Result<std::vector<ObjectInfo>> PartnerStore::List(std::string_view area,
 Status PartnerStore::Delete(std::string_view area, std::string_view rel) {
   SLUICE_ASSIGN_OR_RETURN(std::string key, Key(area, rel));
   return store_->Delete(key);
+}
+
+Result<std::vector<std::string>> PartnerStore::ListFolders(std::string_view area,
+                                                           std::string_view rel_prefix) {
+  if (rel_prefix.empty() || rel_prefix.back() != '/') {
+    return Status::InvalidArgument("ListFolders takes a folder prefix ending in \"/\"");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string prefix, Prefix(area, rel_prefix));
+  return store_->ListFolders(prefix);
 }
 
 Status PartnerStore::DeletePrefix(std::string_view area, std::string_view rel_prefix) {

@@ -58,6 +58,11 @@ class ObjectStore {
   virtual Result<ObjectInfo> Head(std::string_view key) = 0;
   // Every object whose key starts with `prefix`, sorted by key.
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Names (not keys) of the folders directly under the folder prefix `prefix` (ending in "/"),
+  // sorted; empty when there is none. The local store includes empty folders and never lists
+  // symlinks or its own temporaries; the generic version derives folders from List(), so a
+  // store without real folders has no empty ones. InvalidArgument for a bad prefix.
+  virtual Result<std::vector<std::string>> ListFolders(std::string_view prefix);
   // Removes an object; Ok when it did not exist.
   virtual Status Delete(std::string_view key) = 0;
   // Removes every object under `prefix`.
@@ -90,8 +95,13 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
 // refuses them and List() never returns them.
 inline constexpr std::string_view kInternalPrefix = ".sluice-";
 
+// The longest key segment (file or folder name) any back-end accepts: NAME_MAX of Linux file
+// systems, so a key that works on one store works on every other.
+inline constexpr size_t kMaxSegmentBytes = 255;
+
 // Validates a relative key: no empty segments, no "." or "..", no leading "/", no backslash,
-// no control characters or NUL, valid UTF-8, no segment starting with kInternalPrefix.
+// no control characters or NUL, valid UTF-8, no segment starting with kInternalPrefix, no
+// segment longer than kMaxSegmentBytes.
 // InvalidArgument naming the rule otherwise.
 Status ValidateKey(std::string_view key);
 // Same for a List()/DeletePrefix() prefix: "" (everything) and one trailing "/" are allowed.
@@ -114,6 +124,8 @@ class PartnerStore {
   // Lists under "<area>/<partner>/<rel_prefix>"; keys returned are full store keys.
   Result<std::vector<ObjectInfo>> List(std::string_view area, std::string_view rel_prefix);
   Status Delete(std::string_view area, std::string_view rel);
+  // ObjectStore::ListFolders under "<area>/<partner>/<rel_prefix>" (rel_prefix ends in "/").
+  Result<std::vector<std::string>> ListFolders(std::string_view area, std::string_view rel_prefix);
   // Removes every object under "<area>/<partner>/<rel_prefix>".
   Status DeletePrefix(std::string_view area, std::string_view rel_prefix);
   // ObjectStore::PublishPrefix between two folders of the partner's area (both end in "/").

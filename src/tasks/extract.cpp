@@ -3,26 +3,36 @@
 // Steps: stream landing/<p>/<date>/<archive> through archive::ReadArchive (every entry checked),
 // write each entry matching a table pattern to a staging folder raw/<p>/.staging/<date>.<id>/,
 // then publish: drop the old manifest (un-commit), swap the staging folder into raw/<p>/<date>/,
-// write manifests/<p>/<date>/extract.json last as the commit point. A refused archive or a crash
-// leaves only a staging folder, removed by the next attempt; the published set never mixes runs.
+// write manifests/<p>/<date>/extract.json last as the commit point. A refused archive leaves
+// nothing; a killed attempt leaves only its staging folder raw/<p>/.staging/<date>.<run>.<pid>/,
+// which the partner's next extract (any date) removes once process <pid> is gone. The
+// published set never mixes runs.
 // Every key goes through a PartnerStore, so no entry name can reach another partner's prefix.
+// Before any of it, the partner's completion rule is checked (CheckSourceOnce): an incomplete
+// delivery is NotFound and nothing is read.
 #include "tasks/extract.h"
 
 #include <fnmatch.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "archive/checksum.h"
 #include "archive/safe_reader.h"
+#include "core/date.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/wait_for_sources.h"
 
 namespace sluice::tasks {
 
@@ -69,10 +79,26 @@ class StagingSink final : public archive::EntrySink {
   Result<bool> Begin(const archive::EntryInfo& e) override {
     const config::TableSource* table = MatchTable(*partner_, e);
     if (table == nullptr) {
+      if (!e.name_is_utf8) {
+        // A legacy code-page name (a cp949 readme from Windows): JSON holds only UTF-8.
+        skipped_.push_back(
+            {{"member", Printable(e.member, 4 * e.member.size() + 4)},
+             {"reason", "matches no table pattern (name not UTF-8, shown escaped)"}});
+        return false;
+      }
       skipped_.push_back({{"member", e.member}, {"reason", "matches no table pattern"}});
       return false;
     }
+    // The reader refuses a wanted entry whose name is not UTF-8 (invalid_utf8).
+    if (!e.name_is_utf8) return true;
     // The key is built from the validated base name only; the member path stays metadata.
+    if (e.base_name.size() > store::kMaxSegmentBytes) {
+      return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
+                                     Printable(e.member) + "\": name_too_long: the file name is " +
+                                     std::to_string(e.base_name.size()) + " bytes, more than the " +
+                                     std::to_string(store::kMaxSegmentBytes) +
+                                     " a file system allows; ask the partner to shorten it");
+    }
     Status valid = store::ValidateKey(e.base_name);
     if (!valid.ok()) {
       return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
@@ -129,28 +155,123 @@ class StagingSink final : public archive::EntrySink {
   nlohmann::json skipped_ = nlohmann::json::array();
 };
 
-Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base) {
+// Staging folders live in raw/<partner>/.staging/<date>.<run token>.<pid>/.
+constexpr std::string_view kStagingRoot = ".staging/";
+
+// The staging folders this process is writing right now ("<store> <key>"): a folder named after
+// our own pid is only stale when it is not one of them.
+std::mutex g_active_mu;
+std::set<std::string> g_active_staging;
+
+class ActiveStaging {
+ public:
+  explicit ActiveStaging(std::string id) : id_(std::move(id)) {
+    std::lock_guard<std::mutex> lock(g_active_mu);
+    g_active_staging.insert(id_);
+  }
+  ~ActiveStaging() {
+    std::lock_guard<std::mutex> lock(g_active_mu);
+    g_active_staging.erase(id_);
+  }
+  ActiveStaging(const ActiveStaging&) = delete;
+  ActiveStaging& operator=(const ActiveStaging&) = delete;
+
+ private:
+  std::string id_;
+};
+
+// The pid in a staging folder name "<YYYY-MM-DD>.<token>.<pid>", or 0 when the name is not one
+// extract makes (such folders are left alone).
+pid_t StagingOwner(std::string_view name) {
+  std::vector<std::string> parts = Split(name, '.');
+  if (parts.size() != 3 || !ParseDate(parts[0]).ok() || parts[1].empty()) return 0;
+  if (parts[2].empty() || parts[2].size() > 9) return 0;
+  pid_t pid = 0;
+  for (char c : parts[2]) {
+    if (c < '0' || c > '9') return 0;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid;
+}
+
+// True unless the process that made staging folder `id` is certainly gone. Another process is
+// alive while kill(pid, 0) finds it (a reused pid keeps a stale folder until that process
+// ends: never the other way round); our own pid is alive only for folders we are writing.
+bool OwnerAlive(pid_t pid, const std::string& id) {
+  if (pid == ::getpid()) {
+    std::lock_guard<std::mutex> lock(g_active_mu);
+    return g_active_staging.count(id) > 0;
+  }
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// Removes the partner's staging folders whose owning process is gone (killed mid-extract: a
+// timeout's SIGKILL, a crash, a reboot), whatever their date. Only folders named like ours
+// under raw/<partner>/.staging/ are considered. Failures are logged, never fatal: a stale folder
+// costs disk space, not correctness.
+void RemoveStaleStaging(store::PartnerStore& ps, store::ObjectStore* base) {
+  Result<std::vector<std::string>> folders = ps.ListFolders("raw", kStagingRoot);
+  if (!folders.ok()) {
+    log::Warn("extract {}: cannot list staging folders: {}", ps.partner(),
+              folders.status().message());
+    return;
+  }
+  for (const std::string& name : *folders) {
+    pid_t pid = StagingOwner(name);
+    if (pid <= 0) continue;
+    const std::string rel = std::string(kStagingRoot) + name + "/";
+    Result<std::string> key = ps.Prefix("raw", rel);
+    if (!key.ok() || OwnerAlive(pid, base->Describe() + " " + *key)) continue;
+    Status st = ps.DeletePrefix("raw", rel);
+    if (st.ok()) {
+      log::Info("extract {}: removed {} (left by process {}, which is gone)", ps.partner(), *key,
+                pid);
+    } else {
+      log::Warn("extract {}: cannot remove stale {}: {}", ps.partner(), *key, st.message());
+    }
+  }
+}
+
+Status NoArchive(const std::string& archive_key, store::ObjectStore* base,
+                 const std::string& date) {
+  return Status::NotFound("extract: no archive " + archive_key + " in " + base->Describe() +
+                          "; the partner has not delivered for " + date +
+                          " (run wait_for_sources first, or check partner.yaml \"archive\")");
+}
+
+Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base,
+               Clock* clock) {
   store::PartnerStore ps(base, partner.id);
   const std::string date = ctx.date.ToString();
   SLUICE_ASSIGN_OR_RETURN(std::string archive_name, partner.ArchiveName(ctx.date));
   SLUICE_ASSIGN_OR_RETURN(std::string archive_key, ps.Key("landing", date + "/" + archive_name));
 
+  // The partner's completion rule, checked here too: with the sensor in mode: each the run goes
+  // on without the partners it reported missing, and their extract must not load a delivery
+  // still being written.
+  SLUICE_ASSIGN_OR_RETURN(SourceCheck delivery,
+                          CheckSourceOnce(base, partner, ctx.date, clock->WallNow()));
+  if (!delivery.present) return NoArchive(archive_key, base, date);
+  if (!delivery.complete) {
+    return Status::NotFound("extract: partner " + partner.id + ", " + date +
+                            ": the delivery is not complete (" + delivery.missing +
+                            "); nothing was extracted. Wait for the partner to finish the "
+                            "delivery, then re-run (sluice repair)");
+  }
+
   Result<std::unique_ptr<store::InputStream>> in = ps.Open("landing", date + "/" + archive_name);
   if (!in.ok()) {
-    if (in.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound("extract: no archive " + archive_key + " in " + base->Describe() +
-                              "; the partner has not delivered for " + date +
-                              " (run wait_for_sources first, or check partner.yaml \"archive\")");
-    }
+    if (in.status().code() == StatusCode::kNotFound) return NoArchive(archive_key, base, date);
     return in.status();
   }
 
-  // Leftovers of attempts that died mid-way (staging folders of this date) go first.
-  const std::string staging_root = ".staging/";
-  SLUICE_RETURN_IF_ERROR(ps.DeletePrefix("raw", staging_root + date + "."));
-  const std::string staging =
-      staging_root + date + "." + SafeToken(ctx.run_id) + "." + std::to_string(::getpid()) + "/";
+  // Leftovers of attempts that died mid-way (any date of this partner) go first.
+  RemoveStaleStaging(ps, base);
+  const std::string staging = std::string(kStagingRoot) + date + "." + SafeToken(ctx.run_id) + "." +
+                              std::to_string(::getpid()) + "/";
   const std::string final_prefix = date + "/";
+  SLUICE_ASSIGN_OR_RETURN(std::string staging_key, ps.Prefix("raw", staging));
+  ActiveStaging active(base->Describe() + " " + staging_key);
 
   StagingSink sink(&ps, &partner, staging, final_prefix, archive_key);
   archive::ReadOptions options;
@@ -213,7 +334,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
 
 Status RunExtract(TaskContext& ctx) { return ExtractPartner(ctx, nullptr); }
 
-Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store) {
+Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store, Clock* clock) {
   const config::PartnerConfig* partner = ctx.partner_config();
   if (partner == nullptr) {
     return Status::InvalidArgument(
@@ -230,7 +351,7 @@ Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store) {
     owned = std::move(opened).value();
     store = owned.get();
   }
-  Status st = Extract(ctx, *partner, store);
+  Status st = Extract(ctx, *partner, store, clock ? clock : SystemClock::Default());
   if (!st.ok()) {
     st.WithPartner(partner->id);
     if (ctx.task) st.WithTask(ctx.task->task_key);

@@ -14,14 +14,17 @@
 // not supported (the scheduler never runs two attempts of one instance at once).
 #pragma once
 
+#include "core/clock.h"
 #include "store/object_store.h"
 #include "tasks/task_context.h"
 
 namespace sluice::tasks {
 
 // Ok with ctx.result {archive, files, skipped, bytes, archive_bytes}; NotFound when the archive
-// is absent; InvalidArgument naming archive, entry and rule when refused; Corrupt when damaged.
-// `store` is the pipeline's store when null.
-Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store);
+// is absent or the partner's completion rule does not hold (no marker beside it, or, for a
+// stable_seconds rule, modified less than that long ago on `clock`'s wall time): then nothing
+// is read or written; InvalidArgument naming archive, entry and rule when refused; Corrupt when
+// damaged. `store` is the pipeline's store and `clock` the system clock when null.
+Status ExtractPartner(TaskContext& ctx, store::ObjectStore* store, Clock* clock = nullptr);
 
 }  // namespace sluice::tasks

@@ -29,7 +29,6 @@ Result<config::SensorParams> ReadParams(const TaskContext& ctx) {
 // What the sensor remembers about one partner between pokes.
 struct Watch {
   const config::PartnerConfig* partner = nullptr;
-  std::string archive_rel;  // "<date>/<archive name>" under landing/<partner>/
   bool ready = false;
   bool seen = false;  // stable rule: last size/mtime observed
   int64_t size = -1;
@@ -39,62 +38,92 @@ struct Watch {
 };
 
 // One poke: updates `w.ready`. Store errors other than NotFound are returned.
-Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const std::string& date) {
-  store::PartnerStore ps(base, w.partner->id);
-  Result<store::ObjectInfo> head = ps.Head("landing", w.archive_rel);
-  if (!head.ok()) {
-    if (head.status().code() != StatusCode::kNotFound) return head.status();
+Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) {
+  SLUICE_ASSIGN_OR_RETURN(SourceCheck check,
+                          CheckSourceOnce(base, *w.partner, date, clock->WallNow()));
+  if (!check.present) {
     w.seen = false;
-    w.waiting_for = "no archive landing/" + w.partner->id + "/" + w.archive_rel;
+    w.waiting_for = check.missing;
     return Status::Ok();
   }
   const config::CompletionRule& rule = w.partner->complete;
-  if (!rule.marker.empty()) {
-    Result<store::ObjectInfo> marker = ps.Head("landing", date + "/" + rule.marker);
-    if (!marker.ok()) {
-      if (marker.status().code() != StatusCode::kNotFound) return marker.status();
-      w.waiting_for =
-          "archive present but no marker landing/" + w.partner->id + "/" + date + "/" + rule.marker;
-      return Status::Ok();
-    }
+  if (!rule.marker.empty() || rule.stable_seconds <= 0) {
+    w.ready = check.complete;
+    w.waiting_for = check.missing;
+    return Status::Ok();
+  }
+  // Stable rule. The store's modification time already says how long the archive has not
+  // changed: one that landed well before the sensor started is complete at the first poke
+  // instead of after another stable_seconds of polling. An unknown (0) or future time (clock
+  // skew between the store and this machine) proves nothing here; polling then decides.
+  const store::ObjectInfo& head = check.archive;
+  if (head.mtime_ms > 0 && check.complete) {
     w.ready = true;
     return Status::Ok();
   }
-  if (rule.stable_seconds > 0) {
-    // The store's modification time already says how long the archive has not changed: one
-    // that landed well before the sensor started is complete at the first poke instead of
-    // after another stable_seconds of polling. An unknown (0) or future time (clock skew
-    // between the store and this machine) proves nothing; polling then decides.
-    if (head->mtime_ms > 0) {
-      int64_t wall_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(clock->WallNow().time_since_epoch())
-              .count();
-      if (wall_ms - head->mtime_ms >= rule.stable_seconds * 1000) {
-        w.ready = true;
-        return Status::Ok();
-      }
-    }
-    Clock::TimePoint now = clock->Now();
-    if (!w.seen || head->size != w.size || head->mtime_ms != w.mtime_ms) {
-      w.seen = true;
-      w.size = head->size;
-      w.mtime_ms = head->mtime_ms;
-      w.unchanged_since = now;
-    }
-    if (now - w.unchanged_since >= std::chrono::seconds(rule.stable_seconds)) {
-      w.ready = true;
-    } else {
-      w.waiting_for = "archive landing/" + w.partner->id + "/" + w.archive_rel +
-                      " still changing (needs " + std::to_string(rule.stable_seconds) +
-                      "s without a change in size or time)";
-    }
-    return Status::Ok();
+  Clock::TimePoint now = clock->Now();
+  if (!w.seen || head.size != w.size || head.mtime_ms != w.mtime_ms) {
+    w.seen = true;
+    w.size = head.size;
+    w.mtime_ms = head.mtime_ms;
+    w.unchanged_since = now;
   }
-  w.ready = true;
+  if (now - w.unchanged_since >= std::chrono::seconds(rule.stable_seconds)) {
+    w.ready = true;
+  } else {
+    w.waiting_for = "archive " + check.archive_key + " still changing (needs " +
+                    std::to_string(rule.stable_seconds) + "s without a change in size or time)";
+  }
   return Status::Ok();
 }
 
 }  // namespace
+
+Result<SourceCheck> CheckSourceOnce(store::ObjectStore* base, const config::PartnerConfig& partner,
+                                    const Date& date,
+                                    std::chrono::system_clock::time_point wall_now) {
+  store::PartnerStore ps(base, partner.id);
+  const std::string day = date.ToString();
+  SLUICE_ASSIGN_OR_RETURN(std::string name, partner.ArchiveName(date));
+  SourceCheck check;
+  SLUICE_ASSIGN_OR_RETURN(check.archive_key, ps.Key("landing", day + "/" + name));
+  Result<store::ObjectInfo> head = ps.Head("landing", day + "/" + name);
+  if (!head.ok()) {
+    if (head.status().code() != StatusCode::kNotFound) return head.status();
+    check.missing = "no archive " + check.archive_key;
+    return check;
+  }
+  check.present = true;
+  check.archive = *head;
+  const config::CompletionRule& rule = partner.complete;
+  if (!rule.marker.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(std::string marker_key, ps.Key("landing", day + "/" + rule.marker));
+    Result<store::ObjectInfo> marker = ps.Head("landing", day + "/" + rule.marker);
+    if (!marker.ok()) {
+      if (marker.status().code() != StatusCode::kNotFound) return marker.status();
+      check.missing = "archive present but no marker " + marker_key;
+      return check;
+    }
+    check.complete = true;
+    return check;
+  }
+  if (rule.stable_seconds > 0 && head->mtime_ms > 0) {
+    const int64_t wall_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(wall_now.time_since_epoch()).count();
+    const int64_t age_ms = wall_ms - head->mtime_ms;
+    if (age_ms < rule.stable_seconds * 1000) {
+      check.missing = "archive " + check.archive_key +
+                      (age_ms < 0 ? " has a modification time " + std::to_string(-age_ms / 1000) +
+                                        "s in the future"
+                                  : " changed " + std::to_string(age_ms / 1000) + "s ago") +
+                      "; its completion rule needs " + std::to_string(rule.stable_seconds) +
+                      "s without a change";
+      return check;
+    }
+  }
+  check.complete = true;
+  return check;
+}
 
 Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store) {
   SLUICE_ASSIGN_OR_RETURN(config::SensorParams params, ReadParams(ctx));
@@ -112,10 +141,9 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
   const std::string date = ctx.date.ToString();
   std::vector<Watch> watches;
   for (const config::PartnerConfig* p : partners) {
+    SLUICE_RETURN_IF_ERROR(p->ArchiveName(ctx.date).status());  // a bad pattern fails at once
     Watch w;
     w.partner = p;
-    SLUICE_ASSIGN_OR_RETURN(std::string name, p->ArchiveName(ctx.date));
-    w.archive_rel = date + "/" + name;
     watches.push_back(std::move(w));
   }
 
@@ -123,7 +151,7 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
   while (true) {
     std::vector<std::string> ready, missing;
     for (Watch& w : watches) {
-      if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, date));
+      if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, ctx.date));
       (w.ready ? ready : missing).push_back(w.partner->id);
     }
     ctx.result["ready"] = ready;

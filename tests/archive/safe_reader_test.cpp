@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "archive/checksum.h"
 #include "archive/test_archive_builder.h"
+#include "core/strings.h"
 
 namespace sluice::archive {
 namespace {
@@ -22,12 +24,15 @@ using testing::Member;
 // Collects what the reader hands over, in order.
 class MemorySink final : public EntrySink {
  public:
-  explicit MemorySink(bool want_all = true) : want_all_(want_all) {}
+  explicit MemorySink(bool want_all = true)
+      : want_([want_all](const EntryInfo&) { return want_all; }) {}
+  explicit MemorySink(std::function<bool(const EntryInfo&)> want) : want_(std::move(want)) {}
   Result<bool> Begin(const EntryInfo& e) override {
     order.push_back(e.normalized);
+    if (!e.name_is_utf8) not_utf8.push_back(e.member);
     current_ = e.normalized;
     files[current_];
-    return want_all_;
+    return want_(e);
   }
   Status Data(std::string_view chunk) override {
     files[current_].append(chunk);
@@ -38,11 +43,12 @@ class MemorySink final : public EntrySink {
     return Status::Ok();
   }
   std::vector<std::string> order;
+  std::vector<std::string> not_utf8;  // members offered with name_is_utf8 false
   std::map<std::string, std::string> files;
   int ended = 0;
 
  private:
-  bool want_all_;
+  std::function<bool(const EntryInfo&)> want_;
   std::string current_;
 };
 
@@ -107,7 +113,8 @@ TEST_P(EveryFormat, SkippedEntriesAreStillReadAndChecked) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, EveryFormat,
                          ::testing::Values(Format::kTar, Format::kTarGz, Format::kTarBz2,
-                                           Format::kTarZst, Format::kZip, Format::kTarGzTwoMembers),
+                                           Format::kTarZst, Format::kZip, Format::kTarGzTwoMembers,
+                                           Format::kZipStored),
                          [](const ::testing::TestParamInfo<Format>& p) {
                            return testing::FormatName(p.param);
                          });
@@ -121,6 +128,121 @@ TEST_P(EveryFormat, KeepsNonAsciiUtf8NamesExactly) {
   auto stats = Read(bytes, &sink);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(sink.order, std::vector<std::string>{korean});
+}
+
+TEST_P(EveryFormat, TheArchivesOwnFolderEntryIsSkipped) {
+  // `tar czf x.tar.gz -C dir .` stores "./" first; some tools store "." too.
+  std::string bytes = BuildArchive({{"./", "", Member::kDir},
+                                    {"./orders.csv", "1\n"},
+                                    {"./export/", "", Member::kDir},
+                                    {"./export/a.csv", "2\n"},
+                                    {".", "", Member::kDir}},
+                                   GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, (std::vector<std::string>{"orders.csv", "export/a.csv"}));
+  EXPECT_EQ(stats->entries, 5);
+}
+
+TEST_P(EveryFormat, AFolderListedTwiceIsNotADuplicate) {
+  std::string bytes = BuildArchive({{"export/", "", Member::kDir},
+                                    {"export/orders.csv", "1\n"},
+                                    {"export/customers.csv", "2\n"},
+                                    {"export/", "", Member::kDir},
+                                    {"./export", "", Member::kDir},
+                                    {"export/products.csv", "3\n"}},
+                                   GetParam());
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order.size(), 3u);
+}
+
+TEST(ReadArchive, AFileNamedLikeTheCurrentFolderIsStillRefused) {
+  MemorySink sink;
+  auto stats = Read(BuildArchive({{".", "x"}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": empty_name: "), std::string::npos)
+      << stats.status().message();
+}
+
+// ---- names: UTF-8 flagged zips, legacy code pages -------------------------------------------
+
+const std::string kNotice = "\xEC\x95\x88\xEB\x82\xB4.txt";              // 안내.txt
+const std::string kKoreanCsv = "\xEC\xA3\xBC\xEB\xAC\xB8/orders_1.csv";  // 주문/orders_1.csv
+const std::string kCp949Notice = "\xBE\xC8\xB3\xBB.txt";                 // 안내.txt in cp949
+
+TEST(ReadArchive, ZipNamesFlaggedUtf8AreReadExactlyWhateverTheLocale) {
+  // What Python's zipfile, Java, 7-Zip and Windows write: bit 11 set, names in UTF-8.
+  std::string zip =
+      testing::BuildPlainZip({{"orders.csv", "1\n"}, {kKoreanCsv, "2\n"}, {kNotice, "readme"}},
+                             /*utf8_flag=*/true);
+  MemorySink sink;
+  auto stats = Read(zip, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, (std::vector<std::string>{"orders.csv", kKoreanCsv, kNotice}));
+  EXPECT_TRUE(sink.not_utf8.empty());
+  EXPECT_EQ(sink.files[kNotice], "readme");
+}
+
+TEST(ReadArchive, ANameNotInUtf8IsOfferedForSkippingNotRefused) {
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  for (const std::string& bytes :
+       {BuildArchive({{"orders.csv", "1\n"}, {kCp949Notice, "readme"}}, Format::kTarGz),
+        testing::BuildPlainZip({{"orders.csv", "1\n"}, {kCp949Notice, "readme"}}, false)}) {
+    MemorySink sink(csv_only);
+    auto stats = Read(bytes, &sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(sink.not_utf8, std::vector<std::string>{kCp949Notice});
+    EXPECT_EQ(sink.files["orders.csv"], "1\n");
+  }
+}
+
+TEST(ReadArchive, ANameNotInUtf8IsRefusedWhenItWouldBeExtracted) {
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  MemorySink sink(csv_only);
+  auto stats = Read(testing::BuildPlainZip({{"orders_\xC1\xD6.csv", "1\n"}}, false), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("entry \"orders_\\xC1\\xD6.csv\" (#1): invalid_utf8: "),
+            std::string::npos)
+      << stats.status().message();
+}
+
+TEST(ReadArchive, OtherNameRulesStillHoldForNamesNotInUtf8) {
+  MemorySink sink(/*want_all=*/false);
+  auto stats = Read(BuildArchive({{"../\xBE\xC8.txt", "x"}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": dotdot: "), std::string::npos)
+      << stats.status().message();
+}
+
+TEST(ReadArchive, ANestedArchiveThatIsSkippedIsNotRefused) {
+  std::string gz = BuildArchive({{"x.csv", "1"}}, Format::kTarGz);
+  std::string zip = BuildArchive({{"x.csv", "1"}}, Format::kZip);
+  std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
+    return e.base_name.ends_with(".csv");
+  };
+  for (Format f : {Format::kTarGz, Format::kZip}) {
+    MemorySink sink(csv_only);
+    auto stats = Read(BuildArchive({{"orders.csv", "1\n"},
+                                    {"notes.txt.gz", gz},
+                                    {"attachments.zip", zip},
+                                    {"tiny.gz", "\x1f\x8b"}},
+                                   f),
+                      &sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(sink.order.size(), 4u);
+  }
+  // Wanted, it is refused as before.
+  MemorySink sink;
+  auto stats = Read(BuildArchive({{"orders.csv", gz}}, Format::kTar), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(": nested_archive: "), std::string::npos);
 }
 
 TEST(ReadArchive, SniffsTheFormatInsteadOfTrustingTheName) {
@@ -152,6 +274,33 @@ TEST(ReadArchive, TruncatedGzipIsCorruptNotASilentShortRead) {
   EXPECT_NE(stats.status().message().find("landing/acme/2026-11-24/a.tar.gz"), std::string::npos);
 }
 
+TEST(ReadArchive, ZeroPaddingAfterTheLastGzipMemberIsAccepted) {
+  // Tape-style padding after the gzip stream: gzip -t and GNU tar accept it.
+  for (Format f : {Format::kTarGz, Format::kTarGzTwoMembers}) {
+    std::string gz = BuildArchive({{"a.csv", Csv(100)}}, f);
+    std::string padded = gz + std::string(1024, '\0');
+    for (size_t chunk : {size_t{7}, size_t{4096}, size_t{1} << 20}) {
+      MemorySink sink;
+      auto stats = Read(padded, &sink, {}, chunk);
+      ASSERT_TRUE(stats.ok()) << testing::FormatName(f) << " " << chunk << ": "
+                              << stats.status().ToString();
+      EXPECT_EQ(sink.files["a.csv"], Csv(100));
+      EXPECT_EQ(stats->compressed_bytes, static_cast<int64_t>(padded.size()));
+    }
+  }
+}
+
+TEST(ReadArchive, AnythingButZerosAfterTheLastGzipMemberIsCorrupt) {
+  std::string gz = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGz);
+  for (const std::string& tail :
+       {std::string(600, '\0') + "garbage", std::string("garbage"), std::string("\0\0\x01", 3)}) {
+    MemorySink sink;
+    auto stats = Read(gz + tail, &sink, {}, 64);
+    ASSERT_FALSE(stats.ok()) << Printable(tail);
+    EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+  }
+}
+
 TEST(ReadArchive, DamagedGzipIsCorrupt) {
   std::string bytes = BuildArchive({{"a.csv", Csv(20000)}}, Format::kTarGz);
   for (size_t i = 40; i < 60; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
@@ -159,6 +308,16 @@ TEST(ReadArchive, DamagedGzipIsCorrupt) {
   auto stats = Read(bytes, &sink);
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+}
+
+TEST(ReadArchive, AnEmptyFileSaysItIsEmpty) {
+  MemorySink sink;
+  auto stats = Read("", &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(stats.status().message(),
+            "archive landing/acme/2026-11-24/a.tar.gz is empty (0 bytes); ask the partner to "
+            "deliver it again");
 }
 
 TEST(ReadArchive, APlainCsvIsNotAnArchive) {
@@ -300,6 +459,129 @@ TEST(ReadArchive, RealisticCsvCompressionIsNotMistakenForABomb) {
   auto stats = Read(BuildArchive({{"orders.csv", csv}}, Format::kTarGz), &sink, {}, 1 << 20);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(sink.files["orders.csv"], csv);
+}
+
+// ---- zip integrity: CRC-32 and sizes ---------------------------------------------------------
+
+// The three ways zips carry an entry's CRC-32: after the data in a data descriptor (deflated or
+// stored, libarchive's streaming writer), or in the local header (Python, Java, 7-Zip on a file).
+enum class ZipKind { kDeflatedDescriptor, kStoredDescriptor, kStoredLocalHeader };
+
+std::string ZipOf(ZipKind kind, const std::vector<Member>& members) {
+  switch (kind) {
+    case ZipKind::kDeflatedDescriptor:
+      return BuildArchive(members, Format::kZip);
+    case ZipKind::kStoredDescriptor:
+      return BuildArchive(members, Format::kZipStored);
+    case ZipKind::kStoredLocalHeader:
+      return testing::BuildPlainZip(members, /*utf8_flag=*/false);
+  }
+  return "";
+}
+
+void Flip(std::string* bytes, size_t pos) { (*bytes)[pos] = static_cast<char>((*bytes)[pos] ^ 1); }
+
+class ZipIntegrity : public ::testing::TestWithParam<ZipKind> {
+ protected:
+  void SetUp() override {
+    zip_ = ZipOf(GetParam(), {{"export/", "", Member::kDir},
+                              {"export/a.csv", Csv(50)},
+                              {"export/orders.csv", Csv(300)}});
+    layout_ = testing::ZipLayout(zip_);
+    ASSERT_EQ(layout_.size(), 3u);
+  }
+  // Where the CRC-32 that the streaming reader checks sits: the data descriptor when there is
+  // one, else the local header.
+  size_t StreamedCrcOffset(const testing::ZipEntryLayout& e) const {
+    if ((e.flags & 0x08) == 0) return e.local + 14;
+    size_t descriptor = e.data + testing::internal::GetLe(zip_, e.central + 20, 4);
+    return descriptor + (zip_.compare(descriptor, 4, "PK\x07\x08") == 0 ? 4 : 0);
+  }
+  void ExpectRefused(const std::string& bytes, const std::string& rule) {
+    MemorySink sink;
+    auto stats = Read(bytes, &sink);
+    ASSERT_FALSE(stats.ok()) << "accepted";
+    const std::string& msg = stats.status().message();
+    EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument) << msg;
+    EXPECT_NE(msg.find("refused: entry \"export/orders.csv\" (#3): " + rule + ": "),
+              std::string::npos)
+        << msg;
+  }
+  std::string zip_;
+  std::vector<testing::ZipEntryLayout> layout_;
+};
+
+TEST_P(ZipIntegrity, AnUndamagedZipIsRead) {
+  MemorySink sink;
+  auto stats = Read(zip_, &sink);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.files["export/orders.csv"], Csv(300));
+}
+
+TEST_P(ZipIntegrity, ADamagedDataByteIsRefused) {
+  Flip(&zip_, layout_[2].data + 100);
+  if (GetParam() != ZipKind::kDeflatedDescriptor) {
+    ExpectRefused(zip_, "crc_mismatch");
+    return;
+  }
+  // Damaged deflate data usually breaks the inflater before the CRC can be compared: either
+  // way the archive is refused.
+  MemorySink sink;
+  auto stats = Read(zip_, &sink);
+  ASSERT_FALSE(stats.ok()) << "accepted";
+  const std::string& msg = stats.status().message();
+  EXPECT_TRUE(msg.find(": crc_mismatch: ") != std::string::npos ||
+              stats.status().code() == StatusCode::kCorrupt)
+      << msg;
+}
+
+TEST_P(ZipIntegrity, ADamagedCrcFieldBesideTheDataIsACrcMismatch) {
+  Flip(&zip_, StreamedCrcOffset(layout_[2]));
+  ExpectRefused(zip_, "crc_mismatch");
+}
+
+TEST_P(ZipIntegrity, ADamagedCrcInTheCentralDirectoryIsACrcMismatch) {
+  Flip(&zip_, layout_[2].central + 16);
+  ExpectRefused(zip_, "crc_mismatch");
+}
+
+TEST_P(ZipIntegrity, AWrongSizeInTheCentralDirectoryIsASizeMismatch) {
+  Flip(&zip_, layout_[2].central + 24);
+  ExpectRefused(zip_, "size_mismatch");
+}
+
+TEST_P(ZipIntegrity, AZipCutShortIsCorruptNotACrcMismatch) {
+  MemorySink sink;
+  auto stats = Read(zip_.substr(0, layout_[2].data + 100), &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ZipIntegrity,
+                         ::testing::Values(ZipKind::kDeflatedDescriptor, ZipKind::kStoredDescriptor,
+                                           ZipKind::kStoredLocalHeader),
+                         [](const ::testing::TestParamInfo<ZipKind>& p) {
+                           switch (p.param) {
+                             case ZipKind::kDeflatedDescriptor:
+                               return "deflated_descriptor";
+                             case ZipKind::kStoredDescriptor:
+                               return "stored_descriptor";
+                             case ZipKind::kStoredLocalHeader:
+                               return "stored_local_header";
+                           }
+                           return "?";
+                         });
+
+TEST(ZipIntegrityLocalHeader, AWrongUncompressedSizeInTheLocalHeaderIsASizeMismatch) {
+  std::string zip = testing::BuildPlainZip({{"a.csv", Csv(50)}, {"orders.csv", Csv(300)}}, false);
+  auto layout = testing::ZipLayout(zip);
+  Flip(&zip, layout[1].local + 22);
+  MemorySink sink;
+  auto stats = Read(zip, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("entry \"orders.csv\" (#2): size_mismatch: "),
+            std::string::npos)
+      << stats.status().message();
 }
 
 TEST(CheckMemberName, NormalisesHarmlessSpellings) {

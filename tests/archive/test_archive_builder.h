@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,7 +24,9 @@ struct Member {
   bool utf8_name = false;  // set the name as UTF-8 (zip writes the UTF-8 flag)
 };
 
-enum class Format { kTar, kTarGz, kTarBz2, kTarZst, kZip, kTarGzTwoMembers };
+// kZip deflates and writes each entry's CRC-32 and sizes in a data descriptor after its data
+// (libarchive's streaming writer); kZipStored does the same without compression.
+enum class Format { kTar, kTarGz, kTarBz2, kTarZst, kZip, kTarGzTwoMembers, kZipStored };
 
 inline const char* FormatName(Format f) {
   switch (f) {
@@ -39,6 +42,8 @@ inline const char* FormatName(Format f) {
       return "zip";
     case Format::kTarGzTwoMembers:
       return "tar_gz_two_members";
+    case Format::kZipStored:
+      return "zip_stored";
   }
   return "?";
 }
@@ -79,13 +84,120 @@ inline std::string Gzip(const std::string& data) {
 
 }  // namespace internal
 
+// ---- zip surgery: for damaged and unusual zips ------------------------------------------------
+
+namespace internal {
+
+inline uint32_t Crc32(const std::string& data) {
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char c : data) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+inline void PutLe(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline uint64_t GetLe(const std::string& s, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s.at(pos + i));
+  return v;
+}
+
+}  // namespace internal
+
+// Where one zip entry's records sit in the archive's bytes.
+struct ZipEntryLayout {
+  size_t local = 0;    // local file header ("PK\3\4")
+  size_t data = 0;     // first byte of the (compressed) data
+  size_t central = 0;  // central directory record ("PK\1\2")
+  uint16_t flags = 0;  // general purpose flags of the local header
+};
+
+// Walks the end record and the central directory; throws std::runtime_error on a broken zip.
+inline std::vector<ZipEntryLayout> ZipLayout(const std::string& zip) {
+  using internal::GetLe;
+  size_t eocd = zip.rfind(std::string("PK\x05\x06", 4));
+  if (eocd == std::string::npos) throw std::runtime_error("no end of central directory");
+  uint64_t count = GetLe(zip, eocd + 10, 2);
+  size_t p = GetLe(zip, eocd + 16, 4);
+  std::vector<ZipEntryLayout> out;
+  for (uint64_t k = 0; k < count; ++k) {
+    ZipEntryLayout e;
+    e.central = p;
+    e.local = GetLe(zip, p + 42, 4);
+    e.flags = static_cast<uint16_t>(GetLe(zip, e.local + 6, 2));
+    e.data = e.local + 30 + GetLe(zip, e.local + 26, 2) + GetLe(zip, e.local + 28, 2);
+    out.push_back(e);
+    p += 46 + GetLe(zip, p + 28, 2) + GetLe(zip, p + 30, 2) + GetLe(zip, p + 32, 2);
+  }
+  return out;
+}
+
+// A zip as Python's zipfile, Java and 7-Zip write it to a file: every entry stored, its CRC-32
+// and sizes in the local header (no data descriptor), and with `utf8_flag` the UTF-8 name flag
+// (bit 11) set on every entry. Names are written as given, byte for byte.
+inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_flag) {
+  using internal::PutLe;
+  std::string out, central;
+  const uint16_t flags = utf8_flag ? 0x0800 : 0;
+  for (const Member& m : members) {
+    bool dir = m.type == Member::kDir;
+    uint32_t crc = internal::Crc32(m.data);
+    size_t offset = out.size();
+    PutLe(&out, 0x04034b50, 4);
+    PutLe(&out, 20, 2);     // version needed
+    PutLe(&out, flags, 2);  // flags
+    PutLe(&out, 0, 2);      // stored
+    PutLe(&out, 0, 4);      // DOS time and date
+    PutLe(&out, crc, 4);
+    PutLe(&out, m.data.size(), 4);
+    PutLe(&out, m.data.size(), 4);
+    PutLe(&out, m.name.size(), 2);
+    PutLe(&out, 0, 2);  // extra length
+    out += m.name;
+    out += m.data;
+    PutLe(&central, 0x02014b50, 4);
+    PutLe(&central, 0x0314, 2);  // made by: Unix, 2.0
+    PutLe(&central, 20, 2);
+    PutLe(&central, flags, 2);
+    PutLe(&central, 0, 2);
+    PutLe(&central, 0, 4);
+    PutLe(&central, crc, 4);
+    PutLe(&central, m.data.size(), 4);
+    PutLe(&central, m.data.size(), 4);
+    PutLe(&central, m.name.size(), 2);
+    PutLe(&central, 0, 2);  // extra
+    PutLe(&central, 0, 2);  // comment
+    PutLe(&central, 0, 2);  // disk
+    PutLe(&central, 0, 2);  // internal attributes
+    PutLe(&central, (dir ? 0040755u : 0100644u) << 16 | (dir ? 0x10u : 0u), 4);
+    PutLe(&central, offset, 4);
+    central += m.name;
+  }
+  size_t cd_offset = out.size();
+  out += central;
+  PutLe(&out, 0x06054b50, 4);
+  PutLe(&out, 0, 4);
+  PutLe(&out, members.size(), 2);
+  PutLe(&out, members.size(), 2);
+  PutLe(&out, central.size(), 4);
+  PutLe(&out, cd_offset, 4);
+  PutLe(&out, 0, 2);
+  return out;
+}
+
 // The archive's bytes. Throws std::runtime_error when libarchive refuses to write something.
 inline std::string BuildArchive(const std::vector<Member>& members, Format format) {
   using internal::Check;
   std::string out;
   struct archive* a = archive_write_new();
-  if (format == Format::kZip) {
+  if (format == Format::kZip || format == Format::kZipStored) {
     Check(a, archive_write_set_format_zip(a), "zip");
+    if (format == Format::kZipStored) Check(a, archive_write_zip_set_compression_store(a), "store");
   } else {
     Check(a, archive_write_set_format_gnutar(a), "gnutar");
   }
@@ -143,6 +255,16 @@ inline std::string BuildArchive(const std::vector<Member>& members, Format forma
   }
   Check(a, archive_write_close(a), "close");
   archive_write_free(a);
+  if (format == Format::kZip || format == Format::kZipStored) {
+    // libarchive writes the UTF-8 flag only in a UTF-8 locale; set bit 11 on the members that
+    // asked for it, as Python, Java and 7-Zip do.
+    std::vector<ZipEntryLayout> layout = ZipLayout(out);
+    for (size_t i = 0; i < layout.size() && i < members.size(); ++i) {
+      if (!members[i].utf8_name) continue;
+      out[layout[i].local + 7] = static_cast<char>(out[layout[i].local + 7] | 0x08);
+      out[layout[i].central + 9] = static_cast<char>(out[layout[i].central + 9] | 0x08);
+    }
+  }
   if (format == Format::kTarGzTwoMembers) {
     // pigz-style: the tar stream split in two, each half its own gzip member, concatenated.
     size_t half = out.size() / 2 + 7;

@@ -149,6 +149,38 @@ TEST_P(StoreConformance, PublishPrefixReplacesTheSetWhole) {
   EXPECT_EQ(*store_->Get("raw/a/e/f.csv"), "f");
 }
 
+TEST_P(StoreConformance, TheLongestValidFileNameRoundTrips) {
+  // 255 bytes is the file system's limit; the store's temporary name must not eat into it.
+  for (size_t len : {236u, 255u}) {
+    std::string key = "raw/acme/2026-11-24/" + std::string(len - 4, 'x') + ".csv";
+    Status put = store_->Put(key, "data");
+    ASSERT_TRUE(put.ok()) << len << ": " << put.ToString();
+    EXPECT_EQ(*store_->Get(key), "data");
+  }
+  EXPECT_EQ(Keys().size(), 2u);
+}
+
+TEST_P(StoreConformance, ANameLongerThan255BytesIsInvalidNotAnIoError) {
+  std::string key = "raw/acme/2026-11-24/" + std::string(252, 'x') + ".csv";  // 256 bytes
+  Status put = store_->Put(key, "data");
+  EXPECT_EQ(put.code(), StatusCode::kInvalidArgument) << put.ToString();
+  EXPECT_NE(put.message().find("256 bytes, more than 255"), std::string::npos) << put.message();
+  EXPECT_TRUE(Keys().empty());
+}
+
+TEST_P(StoreConformance, ListFoldersNamesTheFoldersDirectlyUnderAPrefix) {
+  for (const char* k :
+       {"raw/a/.staging/d.2/sub/y.csv", "raw/a/.staging/d.1/x.csv", "raw/a/.staging/d.1/z.csv",
+        "raw/a/.staging/file.csv", "raw/ab/.staging/e/x"})
+    ASSERT_TRUE(store_->Put(k, "x").ok());
+  auto folders = store_->ListFolders("raw/a/.staging/");
+  ASSERT_TRUE(folders.ok()) << folders.status().ToString();
+  EXPECT_EQ(*folders, (std::vector<std::string>{"d.1", "d.2"}));
+  EXPECT_TRUE(store_->ListFolders("raw/none/").value().empty());
+  EXPECT_EQ(store_->ListFolders("raw/a").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ListFolders("../").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformance, RefusesUnsafeKeysOnEveryOperation) {
   for (const std::string& bad : std::vector<std::string>{
            "", "/etc/passwd", "a/../b", "./a", "a//b", "a/", "a\\b", std::string("a\0b", 3), "a\nb",
@@ -234,6 +266,22 @@ TEST(OpenStore, RefusesUnknownSchemesAndS3ForNow) {
   auto s3 = OpenStore("s3://bucket/p", dir.path());
   EXPECT_EQ(s3.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s3.status().message().find("not supported yet"), std::string::npos);
+}
+
+TEST(LocalStore, ListFoldersIncludesEmptyFoldersButNoLinksOrTemporaries) {
+  TempDir dir;
+  auto s = OpenLocalStore(dir / "store");
+  ASSERT_TRUE(s.ok());
+  std::filesystem::create_directories(dir / "store/raw/a/.staging/empty.1");
+  std::filesystem::create_directories(dir / "store/raw/a/.staging/.sluice-tmp-1");
+  std::filesystem::create_directories(dir / "elsewhere");
+  std::filesystem::create_directory_symlink(dir / "elsewhere", dir / "store/raw/a/.staging/link");
+  auto folders = (*s)->ListFolders("raw/a/.staging/");
+  ASSERT_TRUE(folders.ok()) << folders.status().ToString();
+  EXPECT_EQ(*folders, std::vector<std::string>{"empty.1"});
+  PartnerStore ps(s->get(), "a");
+  EXPECT_EQ(ps.ListFolders("raw", ".staging/").value(), std::vector<std::string>{"empty.1"});
+  EXPECT_EQ(ps.ListFolders("raw", "../").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(LocalStore, RefusesToFollowASymlinkPlantedAtAKey) {

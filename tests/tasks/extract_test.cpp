@@ -2,7 +2,9 @@
 // corpus leaving everything untouched, partner isolation, idempotence and SIGKILL recovery.
 #include "tasks/extract.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 
 #include "archive/checksum.h"
 #include "archive/test_archive_builder.h"
+#include "core/clock.h"
 #include "tasks/builtins.h"
 #include "tasks/extract_test_support.h"
 
@@ -60,7 +63,7 @@ class Extract : public testing::PipelineFixture {
 
 TEST_F(Extract, WritesMatchingFilesUnderRawAndTheManifestLast) {
   std::string archive = GoodArchive();
-  Land("acme", archive);
+  LandComplete("acme", archive);
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.ToString();
 
@@ -103,10 +106,10 @@ TEST_F(Extract, PatternsWithASlashMatchTheWholeMemberPath) {
              testing::PartnerYaml("acme").replace(testing::PartnerYaml("acme").find("orders*.csv"),
                                                   11, "export/orders_1*.csv"));
   Load();
-  Land("acme", BuildArchive({{"export/orders_1.csv", "a\n"},
-                             {"orders_1.csv", "b\n"},
-                             {"other/export/orders_1.csv", "c\n"}},
-                            Format::kTar));
+  LandComplete("acme", BuildArchive({{"export/orders_1.csv", "a\n"},
+                                     {"orders_1.csv", "b\n"},
+                                     {"other/export/orders_1.csv", "c\n"}},
+                                    Format::kTar));
   ASSERT_TRUE(Run().ok());
   nlohmann::json m = Manifest();
   ASSERT_EQ(m["files"].size(), 1u);
@@ -115,11 +118,76 @@ TEST_F(Extract, PatternsWithASlashMatchTheWholeMemberPath) {
 }
 
 TEST_F(Extract, FormatIsSniffedNotTakenFromTheName) {
-  Land("acme", BuildArchive({{"orders.csv", Rows(1, 3)}}, Format::kZip));  // named .tar.gz
+  LandComplete("acme", BuildArchive({{"orders.csv", Rows(1, 3)}}, Format::kZip));  // named .tar.gz
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders.csv"), Rows(1, 3));
   EXPECT_NE(Manifest()["archive"]["format"].get<std::string>().find("ZIP"), std::string::npos);
+}
+
+TEST_F(Extract, AnArchiveOfTheCurrentFolderIsExtracted) {
+  // What `tar czf acme_20261124.tar.gz -C export .` writes: "./" first, every name under it.
+  LandComplete("acme", BuildArchive({{"./", "", Member::kDir},
+                                     {"./orders_1.csv", Rows(1, 5)},
+                                     {"./sub/", "", Member::kDir},
+                                     {"./sub/", "", Member::kDir},
+                                     {"./sub/orders_2.csv", Rows(6, 5)}},
+                                    Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders_2.csv"), Rows(6, 5));
+}
+
+TEST_F(Extract, AZipWithUtf8NamesIsExtractedAndItsReadmeListedAsSkipped) {
+  const std::string notice = "\xEC\x95\x88\xEB\x82\xB4.txt";  // 안내.txt
+  LandComplete("acme", testing::BuildPlainZip({{"orders_1.csv", Rows(1, 5)}, {notice, "readme"}},
+                                              /*utf8_flag=*/true));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 1u);
+  EXPECT_EQ(m["skipped"][0]["member"], notice);
+}
+
+TEST_F(Extract, AMemberNamedInALegacyCodePageIsSkippedAndShownEscaped) {
+  // A readme named in cp949 (Korean Windows, no UTF-8 flag) beside the tables.
+  LandComplete("acme",
+               BuildArchive({{"orders_1.csv", Rows(1, 5)}, {"\xBE\xC8\xB3\xBB.txt", "readme"}},
+                            Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 1u);
+  EXPECT_EQ(m["skipped"][0]["member"], "\\xBE\\xC8\\xB3\\xBB.txt");
+  EXPECT_NE(m["skipped"][0]["reason"].get<std::string>().find("not UTF-8"), std::string::npos);
+}
+
+TEST_F(Extract, CompressedAttachmentsThatMatchNoTableAreSkippedAndListed) {
+  LandComplete("acme",
+               BuildArchive({{"orders_1.csv", Rows(1, 5)},
+                             {"notes.txt.gz", BuildArchive({{"notes.txt", "see"}}, Format::kTarGz)},
+                             {"attachments.zip", BuildArchive({{"a.pdf", "%PDF"}}, Format::kZip)}},
+                            Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u);
+  ASSERT_EQ(m["skipped"].size(), 2u);
+  EXPECT_EQ(m["skipped"][0]["member"], "notes.txt.gz");
+  EXPECT_EQ(m["skipped"][1]["member"], "attachments.zip");
+}
+
+TEST_F(Extract, AnEmptyArchiveIsCorruptAndSaysSo) {
+  LandComplete("acme", "");
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
+  EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124.tar.gz is empty (0 bytes)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
 }
 
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
@@ -130,6 +198,81 @@ TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
 }
 
+// ---- the partner's completion rule, checked by extract itself -------------------------------
+
+TEST_F(Extract, AnArchiveWithoutItsMarkerIsNotExtracted) {
+  LandComplete("acme", GoodArchive());
+  ASSERT_TRUE(Run().ok());
+  // The next delivery is still being written: archive there, marker not yet.
+  std::filesystem::remove(StoreRoot() / "landing/acme/2026-11-24/_SUCCESS");
+  Land("acme", BuildArchive({{"orders_partial.csv", Rows(1, 3)}}, Format::kTarGz));
+  auto before = Snapshot(dir_.path());
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("partner acme, 2026-11-24"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("no marker landing/acme/2026-11-24/_SUCCESS"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("nothing was extracted"), std::string::npos) << st.message();
+  EXPECT_EQ(Snapshot(dir_.path()), before);
+}
+
+class ExtractStableRule : public Extract {
+ protected:
+  void SetUp() override {
+    Extract::SetUp();
+    std::string yaml = testing::PartnerYaml("acme");
+    yaml.replace(yaml.find("{marker: _SUCCESS}"), 18, "{stable_seconds: 120}");
+    dir_.Write("partners/acme/partner.yaml", yaml);
+    Load();
+  }
+  // Lands acme's archive with the given modification time.
+  void LandModifiedAt(std::chrono::system_clock::time_point t) {
+    std::filesystem::path file = Land("acme", GoodArchive());
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    struct timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  }
+  Status RunAt() {
+    TaskContext ctx = Ctx("acme", "batch_extract");
+    return ExtractPartner(ctx, nullptr, &clock_);
+  }
+  FakeClock clock_;
+};
+
+TEST_F(ExtractStableRule, AnArchiveModifiedTooRecentlyIsNotExtracted) {
+  LandModifiedAt(clock_.WallNow() - std::chrono::seconds(30));
+  Status st = RunAt();
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("changed 30s ago; its completion rule needs 120s without a change"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("nothing was extracted"), std::string::npos) << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "manifests"));
+}
+
+TEST_F(ExtractStableRule, AnArchiveModifiedInTheFutureIsNotExtracted) {
+  LandModifiedAt(clock_.WallNow() + std::chrono::hours(1));
+  Status st = RunAt();
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("in the future"), std::string::npos) << st.message();
+}
+
+TEST_F(ExtractStableRule, AnArchiveUnchangedLongEnoughIsExtracted) {
+  LandModifiedAt(clock_.WallNow() - std::chrono::seconds(120));
+  Status st = RunAt();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+}
+
+TEST_F(ExtractStableRule, AnUnknownModificationTimeIsAccepted) {
+  LandModifiedAt(std::chrono::system_clock::time_point{});  // mtime 0: the store cannot tell
+  Status st = RunAt();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
 TEST_F(Extract, RefusesToRunWithoutAPartner) {
   TaskContext ctx = Ctx("", "batch_extract");
   Status st = RunExtract(ctx);
@@ -138,7 +281,7 @@ TEST_F(Extract, RefusesToRunWithoutAPartner) {
 }
 
 TEST_F(Extract, SameArchiveTwiceGivesByteIdenticalFilesAndChecksums) {
-  Land("acme", GoodArchive());
+  LandComplete("acme", GoodArchive());
   ASSERT_TRUE(Run().ok());
   auto first = Snapshot(StoreRoot());
   nlohmann::json m1 = Manifest();
@@ -150,14 +293,36 @@ TEST_F(Extract, SameArchiveTwiceGivesByteIdenticalFilesAndChecksums) {
 }
 
 TEST_F(Extract, ARerunReplacesThePublishedSetWhole) {
-  Land("acme", BuildArchive({{"orders_a.csv", "1\n"}, {"orders_b.csv", "2\n"}}, Format::kTarGz));
+  LandComplete("acme",
+               BuildArchive({{"orders_a.csv", "1\n"}, {"orders_b.csv", "2\n"}}, Format::kTarGz));
   ASSERT_TRUE(Run().ok());
-  Land("acme", BuildArchive({{"orders_b.csv", "22\n"}, {"orders_c.csv", "3\n"}}, Format::kTarGz));
+  LandComplete("acme",
+               BuildArchive({{"orders_b.csv", "22\n"}, {"orders_c.csv", "3\n"}}, Format::kTarGz));
   ASSERT_TRUE(Run().ok());
   auto snap = Snapshot(StoreRoot() / "raw/acme/2026-11-24");
   EXPECT_EQ(snap, (std::map<std::string, std::string>{{"orders_b.csv", "22\n"},
                                                       {"orders_c.csv", "3\n"}}));
   EXPECT_EQ(Manifest()["files"].size(), 2u);
+}
+
+TEST_F(Extract, AnyValidFileNameUpTo255BytesIsExtracted) {
+  // Partners' generated names get long; the store's temporary names must leave room for them.
+  std::string name = "orders_" + std::string(229, 'x') + ".csv";  // 240 bytes
+  LandComplete("acme", BuildArchive({{"export/" + name, Rows(1, 5)}}, Format::kTarGz));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24" / name), Rows(1, 5));
+}
+
+TEST_F(Extract, AFileNameOver255BytesIsRefusedOnceWithItsRule) {
+  std::string name = "orders_" + std::string(245, 'x') + ".csv";  // 256 bytes
+  LandComplete("acme", BuildArchive({{name, Rows(1, 5)}}, Format::kTarGz));
+  Status st = Run();
+  // InvalidArgument: the task runner does not retry it (the same archive fails the same way).
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find(": name_too_long: the file name is 256 bytes"), std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
 }
 
 // ---- hostile archives through the whole task ----------------------------------------------
@@ -168,9 +333,18 @@ struct HostileCase {
   std::string rule;
 };
 
+// A zip as Python writes it (CRC-32 in the local header) with one byte of orders.csv damaged.
+std::string ZipWithADamagedByte() {
+  std::string zip = testing::BuildPlainZip({{"orders.csv", Rows(1, 50)}}, false);
+  size_t data = testing::ZipLayout(zip)[0].data;
+  zip[data + 40] = static_cast<char>(zip[data + 40] ^ 1);
+  return zip;
+}
+
 std::vector<HostileCase> HostileCases() {
   std::string zeros(64 << 20, '\0');
   return {
+      {"zip_bad_crc", ZipWithADamagedByte(), "crc_mismatch"},
       {"dotdot",
        BuildArchive({{"orders_1.csv", "1"}, {"../../../escape.csv", "x"}}, Format::kTarGz),
        "dotdot"},
@@ -191,6 +365,9 @@ std::vector<HostileCase> HostileCases() {
       {"fifo", BuildArchive({{"orders.csv", "", Member::kFifo}}, Format::kTarBz2), "fifo"},
       {"control_char", BuildArchive({{"orders\r.csv", "x"}}, Format::kTarGz), "control_char"},
       {"invalid_utf8", BuildArchive({{"orders\xc3\x28.csv", "x"}}, Format::kTarZst),
+       "invalid_utf8"},
+      {"zip_invalid_utf8",
+       testing::BuildPlainZip({{"readme.txt", "x"}, {"orders_\xBE\xC8.csv", "x"}}, false),
        "invalid_utf8"},
       {"duplicate", BuildArchive({{"orders.csv", "1"}, {"./orders.csv", "2"}}, Format::kTarGz),
        "duplicate_name"},
@@ -214,9 +391,9 @@ class ExtractHostile : public Extract, public ::testing::WithParamInterface<Host
 TEST_P(ExtractHostile, IsRefusedAndLeavesEverythingAsItWas) {
   const HostileCase& c = GetParam();
   // A good set published earlier must survive a refused re-delivery untouched.
-  Land("acme", GoodArchive());
+  LandComplete("acme", GoodArchive());
   ASSERT_TRUE(Run().ok());
-  Land("acme", c.bytes);
+  LandComplete("acme", c.bytes);
   auto before = Snapshot(dir_.path());  // the pipeline folder, the store and all around it
   Status st = Run();
   ASSERT_FALSE(st.ok()) << c.name << " was accepted";
@@ -241,14 +418,14 @@ INSTANTIATE_TEST_SUITE_P(Corpus, ExtractHostile, ::testing::ValuesIn(HostileCase
 
 TEST_F(Extract, APartnerNeverReadsOrWritesAnotherPartnersPrefix) {
   // globex has its own published data and landing archive.
-  Land("globex", BuildArchive({{"orders.csv", "globex\n"}}, Format::kTarGz));
+  LandComplete("globex", BuildArchive({{"orders.csv", "globex\n"}}, Format::kTarGz));
   ASSERT_TRUE(Run("globex").ok());
   auto globex_before = Snapshot(StoreRoot());
   // acme's archive names its entries after globex's areas.
-  Land("acme", BuildArchive({{"globex/orders.csv", "acme-1\n"},
-                             {"raw/globex/2026-11-24/orders_x.csv", "acme-2\n"},
-                             {"manifests/globex/2026-11-24/orders_m.csv", "acme-3\n"}},
-                            Format::kTarGz));
+  LandComplete("acme", BuildArchive({{"globex/orders.csv", "acme-1\n"},
+                                     {"raw/globex/2026-11-24/orders_x.csv", "acme-2\n"},
+                                     {"manifests/globex/2026-11-24/orders_m.csv", "acme-3\n"}},
+                                    Format::kTarGz));
   auto base = OpenTheStore();
   testing::SpyStore spy(base.get());
   Status st = Run("acme", &spy);
@@ -318,7 +495,7 @@ TEST_F(Extract, SigkillMidArchiveThenRerunLeavesExactlyTheCleanResult) {
                                       {"orders_3.csv", Rows(5000, 1000)},
                                       {"orders_4.csv", Rows(9000, 1000)}},
                                      Format::kTarGz);
-  Land("acme", archive);
+  LandComplete("acme", archive);
   ExtractAndKillMidArchive([this] { return Ctx("acme", "batch_extract"); },
                            [this] { return OpenTheStore(); });
   // Killed mid-way: nothing is published, no manifest claims otherwise.
@@ -334,15 +511,50 @@ TEST_F(Extract, SigkillMidArchiveThenRerunLeavesExactlyTheCleanResult) {
   EXPECT_EQ(recovered.count("raw/acme/2026-11-24/orders_4.csv"), 1u);
 }
 
+// A pid no process has: a child that has exited and been reaped.
+pid_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST_F(Extract, StagingFoldersOfProcessesThatAreGoneAreRemovedAndLiveOnesKept) {
+  namespace fs = std::filesystem;
+  const fs::path staging = StoreRoot() / "raw/acme/.staging";
+  const std::string dead = std::to_string(DeadPid());
+  // Killed extracts of other dates: one mid-file (a named temporary), one before any file.
+  dir_.Write("area/data/raw/acme/.staging/2026-11-20.run-a." + dead + "/orders_1.csv", "old");
+  dir_.Write("area/data/raw/acme/.staging/2026-11-20.run-a." + dead + "/.sluice-tmp-1.2", "x");
+  fs::create_directories(staging / ("2026-11-21.run-b." + dead));
+  // A process that is alive (pid 1 always is) may still be writing its folder.
+  dir_.Write("area/data/raw/acme/.staging/2026-11-22.run-c.1/orders_1.csv", "live");
+  // Not a name extract makes: not ours to judge.
+  dir_.Write("area/data/raw/acme/.staging/keep-me/x.csv", "x");
+  // Another partner's leftovers are its own extract's business.
+  dir_.Write("area/data/raw/globex/.staging/2026-11-20.run-a." + dead + "/orders_1.csv", "g");
+
+  LandComplete("acme", GoodArchive());
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(fs::exists(staging / ("2026-11-20.run-a." + dead)));
+  EXPECT_FALSE(fs::exists(staging / ("2026-11-21.run-b." + dead)));
+  EXPECT_TRUE(fs::exists(staging / "2026-11-22.run-c.1/orders_1.csv"));
+  EXPECT_TRUE(fs::exists(staging / "keep-me/x.csv"));
+  EXPECT_TRUE(fs::exists(StoreRoot() / ("raw/globex/.staging/2026-11-20.run-a." + dead)));
+  EXPECT_EQ(Manifest()["files"].size(), 2u);
+}
+
 TEST_F(Extract, SigkillDuringAReextractKeepsThePreviousCommittedSet) {
-  Land("acme", BuildArchive({{"orders_old.csv", "old\n"}}, Format::kTarGz));
+  LandComplete("acme", BuildArchive({{"orders_old.csv", "old\n"}}, Format::kTarGz));
   ASSERT_TRUE(Run().ok());
   auto committed = Snapshot(StoreRoot() / "raw/acme/2026-11-24");
   std::string manifest = testing::ReadFile(StoreRoot() / "manifests/acme/2026-11-24/extract.json");
-  Land("acme", BuildArchive({{"orders_1.csv", Rows(1, 10)},
-                             {"orders_2.csv", Rows(20, 10)},
-                             {"orders_3.csv", Rows(40, 10)}},
-                            Format::kTarGz));
+  LandComplete("acme", BuildArchive({{"orders_1.csv", Rows(1, 10)},
+                                     {"orders_2.csv", Rows(20, 10)},
+                                     {"orders_3.csv", Rows(40, 10)}},
+                                    Format::kTarGz));
   ExtractAndKillMidArchive([this] { return Ctx("acme", "batch_extract"); },
                            [this] { return OpenTheStore(); });
   EXPECT_EQ(Snapshot(StoreRoot() / "raw/acme/2026-11-24"), committed);

@@ -65,6 +65,10 @@ class SpyStore final : public store::ObjectStore {
     touched.emplace_back(prefix);
     return inner_->List(prefix);
   }
+  Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+    touched.emplace_back(prefix);
+    return inner_->ListFolders(prefix);
+  }
   Status Delete(std::string_view key) override {
     touched.emplace_back(key);
     return inner_->Delete(key);
@@ -135,6 +139,16 @@ class PipelineFixture : public ::testing::Test {
   std::filesystem::path Land(const std::string& partner, const std::string& bytes) {
     return dir_.Write(
         "area/data/landing/" + partner + "/2026-11-24/" + partner + "_20261124.tar.gz", bytes);
+  }
+  // Writes the partner's completion marker (the sample partners' rule) for 2026-11-24.
+  void MarkComplete(const std::string& partner) {
+    dir_.Write("area/data/landing/" + partner + "/2026-11-24/_SUCCESS", "");
+  }
+  // A complete delivery: the archive, then its marker.
+  std::filesystem::path LandComplete(const std::string& partner, const std::string& bytes) {
+    std::filesystem::path archive = Land(partner, bytes);
+    MarkComplete(partner);
+    return archive;
   }
 
   TempDir dir_;

@@ -6,7 +6,9 @@
 
 #include <functional>
 
+#include "archive/test_archive_builder.h"
 #include "core/clock.h"
+#include "tasks/extract.h"
 #include "tasks/extract_test_support.h"
 #include "tasks/wait_for_sources.h"
 
@@ -45,6 +47,10 @@ tasks:
     builtin: wait_for_sources
     for_each: partner
     params: {poke_interval_seconds: 10, timeout_seconds: 100}
+  - task_key: batch_extract
+    builtin: extract
+    for_each: partner
+    depends_on: [wait_each]
 )";
 
 class Sensor : public testing::PipelineFixture {
@@ -145,6 +151,31 @@ TEST_F(Sensor, ModeEachContinuesWithThePartnersThatArrived) {
   // ... but still fails when nobody delivered.
   std::filesystem::remove_all(StoreRoot() / "landing");
   EXPECT_EQ(Wait("wait_each").code(), StatusCode::kTimeout);
+}
+
+TEST_F(Sensor, ModeEachDoesNotLetThePartnersItReportedMissingBeExtracted) {
+  Deliver("acme",
+          testing::BuildArchive({{"orders.csv", "order_id\n1\n"}}, testing::Format::kTarGz));
+  Mark("acme");
+  // globex's archive is there but the partner has not declared it complete.
+  Deliver("globex",
+          testing::BuildArchive({{"orders.csv", "order_id\n2\n"}}, testing::Format::kTarGz));
+  ASSERT_TRUE(Wait("wait_each").ok());
+  EXPECT_EQ(result_["missing"], std::vector<std::string>{"globex"});
+
+  TaskContext acme = Ctx("acme", "batch_extract");
+  Status st = ExtractPartner(acme, nullptr, &clock_);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  TaskContext globex = Ctx("globex", "batch_extract");
+  st = ExtractPartner(globex, nullptr, &clock_);
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("partner globex, 2026-11-24: the delivery is not complete (archive "
+                              "present but no marker landing/globex/2026-11-24/_SUCCESS); nothing "
+                              "was extracted"),
+            std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/globex"));
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "manifests/globex"));
 }
 
 TEST_F(Sensor, APerPartnerSensorWaitsOnlyForItsPartner) {
