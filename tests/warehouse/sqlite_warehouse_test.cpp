@@ -337,6 +337,42 @@ TEST(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");  // untouched
 }
 
+TEST(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
+  TempDir dir;
+  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  schema.columns[1].nullable = false;
+  MergeTarget t{&schema, "2026-11-24", "run1"};
+  auto w = wh->BeginMerge(t);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  // Rows x columns; the third row's amount is NULL in a NOT NULL column.
+  std::vector<Value> v = {{ValueKind::kInt, 1, 0, {}}, {ValueKind::kText, 0, 0, "1.00"},
+                          {ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"},
+                          {ValueKind::kInt, 3, 0, {}}, {ValueKind::kNull, 0, 0, {}},
+                          {ValueKind::kInt, 4, 0, {}}, {ValueKind::kText, 0, 0, "4.00"}};
+  size_t failed = 99;
+  Status st = (*w)->AddRows(v, 4, "raw/acme/d/orders.csv", {}, &failed);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(failed, 2u);
+  EXPECT_NE(st.message().find("NOT NULL"), std::string::npos) << st.message();
+  // A batch that fits the table goes in whole, with its lineage.
+  std::vector<Value> ok = {{ValueKind::kInt, 5, 0, {}},
+                           {ValueKind::kText, 0, 0, "5.00"},
+                           {ValueKind::kInt, 6, 0, {}},
+                           {ValueKind::kText, 0, 0, "6.00"}};
+  ASSERT_TRUE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
+  auto counts = (*w)->Commit();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->loaded, 2);
+  auto rows =
+      Rows(wh.get(), "SELECT order_id, amount, _source_file, _run_id FROM orders ORDER BY 1");
+  ASSERT_EQ(rows.size(), 2u);  // nothing of the failed batch
+  EXPECT_EQ(*rows[0][0], "5");
+  EXPECT_EQ(*rows[1][1], "6.00");
+  EXPECT_EQ(*rows[1][2], "raw/acme/d/orders_2.csv");
+  EXPECT_EQ(*rows[1][3], "run1");
+}
+
 TEST(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
   TempDir dir;
   auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
