@@ -182,6 +182,11 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
           diags->Error(item.key_loc, "table name \"" + item.key +
                                          "\" is reserved: SQLite keeps names starting with "
                                          "\"sqlite_\" (in any case) for itself; rename the table");
+        } else if (ToLower(item.key).starts_with("sluice_rows_")) {
+          // The merge reads its batches from virtual tables of these names.
+          diags->Error(item.key_loc, "table name \"" + item.key +
+                                         "\" is reserved: sluice's merge uses names starting "
+                                         "with \"sluice_rows_\"; rename the table");
         }
         for (const TableSource& other : p.tables) {
           // SQLite table names are case-insensitive: both would be one table of the partner's

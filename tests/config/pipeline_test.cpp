@@ -226,8 +226,8 @@ TEST_F(PipelineTest, TableNamesDifferingOnlyInCaseAreAnError) {
       << e;
 }
 
-TEST_F(PipelineTest, TableNamesStartingWithSqliteAreReserved) {
-  for (const char* name : {"sqlite_stats", "SQLite_x"}) {
+TEST_F(PipelineTest, TableNamesSqliteOrTheMergeUseAreReserved) {
+  for (const char* name : {"sqlite_stats", "SQLite_x", "sluice_rows_3"}) {
     dir_.Write("partners/acme/partner.yaml",
                std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
                            "  orders: {file: \"orders*.csv\"}\n  ") +
