@@ -94,25 +94,37 @@ Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std:
   }
 }
 
-// Rows the merge loaded for `date` (its merge stats), or nullopt when that day was not merged.
-// Counting `_ingest_date` in the table instead would miss an upsert table's rows that a later
-// day re-delivered (their _ingest_date moved on).
-Result<std::optional<int64_t>> LoadedRows(store::ObjectStore* base, const std::string& partner,
-                                          const std::string& date, const std::string& table) {
+// The merge stats of `table` for `date` (manifests/<partner>/<date>/merge/<table>.json), or
+// nullopt when that day's merge did not run.
+Result<std::optional<nlohmann::json>> MergeStats(store::ObjectStore* base,
+                                                 const std::string& partner,
+                                                 const std::string& date,
+                                                 const std::string& table) {
   SLUICE_ASSIGN_OR_RETURN(
       std::string key,
       store::PartnerStore(base, partner).Key("manifests", date + "/merge/" + table + ".json"));
   auto text = base->Get(key);
   if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
+    if (text.status().code() == StatusCode::kNotFound) return std::optional<nlohmann::json>();
     return std::move(text).status();
   }
   auto stats = nlohmann::json::parse(*text, nullptr, false);
-  if (!stats.is_object() || !stats.contains("rows_loaded") ||
-      !stats["rows_loaded"].is_number_integer()) {
-    return Status::Corrupt(key + " has no rows_loaded; re-run that date's merge");
+  if (!stats.is_object()) return Status::Corrupt(key + " is not a JSON object; re-run that merge");
+  return std::optional<nlohmann::json>(std::move(stats));
+}
+
+// Rows the merge loaded for `date`, or nullopt when that day was not merged. Counting
+// `_ingest_date` in the table instead would miss an upsert table's rows that a later day
+// re-delivered (their _ingest_date moved on).
+Result<std::optional<int64_t>> LoadedRows(store::ObjectStore* base, const std::string& partner,
+                                          const std::string& date, const std::string& table) {
+  SLUICE_ASSIGN_OR_RETURN(auto stats, MergeStats(base, partner, date, table));
+  if (!stats) return std::optional<int64_t>();
+  if (!stats->contains("rows_loaded") || !(*stats)["rows_loaded"].is_number_integer()) {
+    return Status::Corrupt("the merge stats of " + table + " for " + date +
+                           " have no rows_loaded; re-run that date's merge");
   }
-  return std::optional<int64_t>(stats["rows_loaded"].get<int64_t>());
+  return std::optional<int64_t>((*stats)["rows_loaded"].get<int64_t>());
 }
 
 Result<int64_t> CountRows(warehouse::Warehouse* wh, const std::string& sql) {
@@ -129,15 +141,13 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
   Outcome out;
   SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(schema.table));
   if (check.type == "reject_ratio") {
-    SLUICE_ASSIGN_OR_RETURN(std::string key, store::PartnerStore(base, partner.id)
-                                                 .Key("manifests", ctx.date.ToString() + "/merge/" +
-                                                                       schema.table + ".json"));
-    auto text = base->Get(key);
-    if (!text.ok()) {
-      return Outcome{false, "no merge stats at " + key + "; did the merge task run?"};
+    SLUICE_ASSIGN_OR_RETURN(auto stats,
+                            MergeStats(base, partner.id, ctx.date.ToString(), schema.table));
+    if (!stats) {
+      return Outcome{false, "no merge stats for " + schema.table + " on " + ctx.date.ToString() +
+                                "; did the merge task run?"};
     }
-    auto stats = nlohmann::json::parse(*text, nullptr, false);
-    double read = stats.value("rows_read", 0.0), rejected = stats.value("rows_rejected", 0.0);
+    double read = stats->value("rows_read", 0.0), rejected = stats->value("rows_rejected", 0.0);
     double ratio = read > 0 ? rejected / read : 0;
     out.passed = ratio <= *check.max_ratio;
     out.message = std::to_string(static_cast<int64_t>(rejected)) + " of " +
@@ -192,10 +202,7 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
         std::to_string(total) + " duplicated value(s) of (" + Join(check.columns, ", ") + ")";
     if (total > 0) out.message += ", e.g. " + RowsText(dup);
   } else if (check.type == "accepted_values") {
-    const config::ColumnSchema* column = nullptr;
-    for (const auto& c : schema.columns) {
-      if (ToLower(c.name) == ToLower(check.columns[0])) column = &c;
-    }
+    const config::ColumnSchema* column = schema.FindColumn(check.columns[0]);
     std::vector<std::string> lits;
     for (const auto& v : check.values) {
       if (column == nullptr) {

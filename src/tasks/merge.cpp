@@ -409,10 +409,7 @@ Status RunMerge(TaskContext& ctx) {
   if (files.empty()) {
     // The archive had no file for this table: leave the table alone (a replace_date merge
     // would otherwise empty the day), and fail unless the partner may leave it out.
-    const config::TableSource* source = nullptr;
-    for (const auto& t : partner->tables) {
-      if (t.name == table) source = &t;
-    }
+    const config::TableSource* source = partner->FindTable(table);
     if (source == nullptr || !source->optional) {
       std::vector<std::string> members;
       for (const char* list : {"files", "skipped"}) {

@@ -50,22 +50,6 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
-Status TableWriter::AddRows(std::span<const Value> values, size_t rows,
-                            std::string_view source_file, std::span<const std::string_view> rescued,
-                            size_t* failed_row) {
-  if (rows == 0) return Status::Ok();
-  const size_t ncols = values.size() / rows;
-  for (size_t r = 0; r < rows; ++r) {
-    Status st = Add(values.subspan(r * ncols, ncols), source_file,
-                    rescued.empty() ? std::string_view() : rescued[r]);
-    if (!st.ok()) {
-      if (failed_row) *failed_row = r;
-      return st;
-    }
-  }
-  return Status::Ok();
-}
-
 namespace {
 
 class SqliteWarehouse;
@@ -84,7 +68,6 @@ struct RowSource {
 struct RowsVtab {
   sqlite3_vtab base;
   RowSource* source;
-  size_t ncols;
 };
 
 struct RowsCursor {
@@ -114,7 +97,6 @@ int RowsConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlit
   if (vtab == nullptr) return SQLITE_NOMEM;
   *vtab = RowsVtab{};
   vtab->source = static_cast<RowSource*>(aux);
-  vtab->ncols = ncols;
   *out = &vtab->base;
   (void)err;
   return SQLITE_OK;
@@ -737,13 +719,17 @@ Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarg
 
 namespace {
 
-// A VFS over the default one whose database and WAL files start the kernel's writeback of what
-// SQLite wrote every 8 MiB, without waiting (sync_file_range, as RocksDB's bytes_per_sync): the
-// fsyncs of a merge's checkpoint then find little left to flush instead of ~100 MiB each, so a
-// core no longer idles on them. Durability is unchanged: SQLite still fsyncs where it did.
+// A VFS over the default one whose WAL files start the kernel's writeback of what SQLite wrote
+// every 8 MiB, without waiting (sync_file_range, as RocksDB's bytes_per_sync): the WAL fsync of
+// a merge's checkpoint then finds little left to flush instead of ~100 MiB, so a core no longer
+// idles on it. Durability is unchanged: SQLite still fsyncs where it did.
+// Only the WAL: writeback needs a descriptor of our own, and closing any descriptor of a file
+// drops every POSIX lock the process holds on it. SQLite locks the main database file (and the
+// -shm file), never the WAL, so a second descriptor of the database could release the locks of
+// another connection of this process.
 struct WritebackFile {
   sqlite3_file base;
-  int fd;                 // our own read-only descriptor of the same file, or -1
+  int fd;                 // our own read-only descriptor of the WAL, or -1
   sqlite3_int64 pending;  // bytes written since writeback was last started
 };
 constexpr size_t kWritebackHeader = (sizeof(WritebackFile) + 15) & ~size_t{15};
@@ -823,7 +809,7 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
   WritebackFile* w = Wb(f);
   w->fd = -1;
   w->pending = 0;
-  if (name != nullptr && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0) {
+  if (name != nullptr && (flags & SQLITE_OPEN_WAL) != 0) {
     w->fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   }
   f->pMethods = &kWritebackMethods;

@@ -56,6 +56,19 @@ std::string LastLogLine(const std::filesystem::path& log) {
 
 bool ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
+// The partners a run was created for (its --partners, or every enabled partner then), from the
+// run's params.
+std::vector<std::string> PartnersOfRun(const ledger::RunRecord& run) {
+  std::vector<std::string> out;
+  auto params = nlohmann::json::parse(run.params, nullptr, false);
+  if (params.is_object() && params.contains("partners") && params["partners"].is_array()) {
+    for (const auto& p : params["partners"]) {
+      if (p.is_string()) out.push_back(p.get<std::string>());
+    }
+  }
+  return out;
+}
+
 class Driver {
  public:
   Driver(const config::Pipeline& pipeline, ledger::Ledger& ledger, const SchedulerOptions& options,
@@ -69,7 +82,8 @@ class Driver {
         records_(std::move(records)),
         not_before_(nodes_.size()),
         clock_(options.clock ? options.clock : SystemClock::Default()),
-        logs_dir_(LogsDir(pipeline)) {}
+        logs_dir_(LogsDir(pipeline)),
+        partners_env_(Join(PartnersOfRun(run_), ",")) {}
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
@@ -230,19 +244,6 @@ class Driver {
     return ledger_.PutInstances(changed);
   }
 
-  // The run's partners (--partners, or every enabled one when it was created), comma-separated:
-  // what a task that is not per partner works on.
-  std::string RunPartners() const {
-    std::vector<std::string> out;
-    auto params = nlohmann::json::parse(run_.params, nullptr, false);
-    if (params.is_object() && params.contains("partners") && params["partners"].is_array()) {
-      for (const auto& p : params["partners"]) {
-        if (p.is_string()) out.push_back(p.get<std::string>());
-      }
-    }
-    return Join(out, ",");
-  }
-
   Status StartAttempt(int idx) {
     const InstanceNode& node = nodes_[idx];
     InstanceRecord& rec = records_[idx];
@@ -292,7 +293,7 @@ class Driver {
     spec.extra_env = {"SLUICE_RUN_ID=" + run_.run_id,
                       "SLUICE_DATE=" + run_.logical_date,
                       "SLUICE_PARTNER=" + node.partner,
-                      "SLUICE_PARTNERS=" + RunPartners(),
+                      "SLUICE_PARTNERS=" + partners_env_,
                       "SLUICE_TASK=" + node.task->task_key,
                       "SLUICE_ATTEMPT=" + std::to_string(n),
                       "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),
@@ -549,6 +550,9 @@ class Driver {
   std::vector<Clock::TimePoint> not_before_;
   Clock* clock_;
   std::filesystem::path logs_dir_;
+  // The run's partners, comma-separated, for SLUICE_PARTNERS: what tasks that are not per
+  // partner work on.
+  std::string partners_env_;
   std::unique_ptr<Executor> executor_;
   std::vector<Slot> slots_;
   bool stopping_ = false;
@@ -664,13 +668,8 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     }
   }
   std::vector<std::string> partners;
-  auto params = nlohmann::json::parse(run.params, nullptr, false);
-  if (!params.is_discarded() && params.contains("partners") && params["partners"].is_array()) {
-    for (const auto& p : params["partners"]) {
-      if (p.is_string() && pipeline.FindPartner(p.get<std::string>())) {
-        partners.push_back(p.get<std::string>());
-      }
-    }
+  for (std::string& p : PartnersOfRun(run)) {
+    if (pipeline.FindPartner(p)) partners.push_back(std::move(p));
   }
   SLUICE_ASSIGN_OR_RETURN(Date date, ParseDate(run.logical_date));
   (void)date;
