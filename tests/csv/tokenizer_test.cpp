@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,51 @@ TEST(CsvEncoding, EucKrStillMarksBytesInvalidInCp949) {
   ASSERT_TRUE(src.ok());
   const std::string m(1, kInvalidByteMarker);
   EXPECT_EQ(ReadAll(src->get()), "a" + m + "b," + m + m + "\n");
+}
+
+// Hands out at most `step` bytes per read, so multibyte characters straddle reads.
+class TrickleSource : public ByteSource {
+ public:
+  TrickleSource(std::string data, size_t step) : data_(std::move(data)), step_(step) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = std::min({n, step_, data_.size() - pos_});
+    std::memcpy(buf, data_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+
+ private:
+  std::string data_;
+  size_t step_;
+  size_t pos_ = 0;
+};
+
+TEST(CsvEncoding, Cp949MixedWithAsciiSurvivesEveryReadBoundary) {
+  // ASCII runs are copied around iconv; the two-byte characters (some with an ASCII-looking
+  // second byte, as 똠 = 0x8C 'c') must still decode whole wherever a read cuts them.
+  const std::pair<std::string, std::string> units[] = {
+      {"ab,", "ab,"},     {"\xB1\xE8", "김"},           {"\x8C\x63", "똠"},          {"\n", "\n"},
+      {"\xA1\x41", "좥"}, {"1234567890", "1234567890"}, {"\xBC\xAD\xBF\xEF", "서울"}};
+  std::string cp949, utf8;
+  uint32_t x = 12345;
+  while (cp949.size() < (size_t{1} << 20)) {  // past the 256 KiB input buffer several times
+    x = x * 1103515245 + 12345;
+    const auto& [in, out] = units[(x >> 16) % std::size(units)];
+    cp949 += in;
+    utf8 += out;
+  }
+  for (size_t step : {size_t{7}, size_t{1} << 20}) {
+    TrickleSource inner(cp949, step);
+    auto src = MakeUtf8Source(&inner, "cp949");
+    ASSERT_TRUE(src.ok());
+    EXPECT_TRUE(ReadAll(src->get()) == utf8) << "reads of " << step << " bytes";
+  }
+  // A lead byte whose partner never comes is marked, not dropped silently or merged with '\n'.
+  TrickleSource cut("x,\xB1\n\xB1", 3);
+  auto src = MakeUtf8Source(&cut, "cp949");
+  ASSERT_TRUE(src.ok());
+  const std::string m(1, kInvalidByteMarker);
+  EXPECT_EQ(ReadAll(src->get()), "x," + m + "\n" + m);
 }
 
 TEST(CsvEncoding, Latin1BecomesUtf8) {
