@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -719,17 +721,19 @@ Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarg
 
 namespace {
 
-// A VFS over the default one whose WAL files start the kernel's writeback of what SQLite wrote
-// every 8 MiB, without waiting (sync_file_range, as RocksDB's bytes_per_sync): the WAL fsync of
-// a merge's checkpoint then finds little left to flush instead of ~100 MiB, so a core no longer
-// idles on it. Durability is unchanged: SQLite still fsyncs where it did.
-// Only the WAL: writeback needs a descriptor of our own, and closing any descriptor of a file
-// drops every POSIX lock the process holds on it. SQLite locks the main database file (and the
-// -shm file), never the WAL, so a second descriptor of the database could release the locks of
-// another connection of this process.
+// A VFS over the default one whose WAL and database files start the kernel's writeback of what
+// SQLite wrote every 8 MiB, without waiting (sync_file_range, as RocksDB's bytes_per_sync): the
+// fsyncs of a merge's checkpoint then find little left to flush instead of ~100 MiB each, so a
+// core no longer idles on them. Durability is unchanged: SQLite still fsyncs where it did.
+// Writeback needs a descriptor of our own, and closing any descriptor of a file drops every
+// POSIX lock the process holds on it. SQLite locks the main database file (and the -shm file),
+// never the WAL: a WAL gets a descriptor per open file, closed with it; a database gets one
+// descriptor per inode for the life of the process (DatabaseWritebackFd), never closed, so no
+// connection's locks can be released by it.
 struct WritebackFile {
   sqlite3_file base;
-  int fd;                 // our own read-only descriptor of the WAL, or -1
+  int fd;                 // our own read-only descriptor of the file, or -1
+  bool owns_fd;           // true for a WAL's descriptor; a database's is shared and kept
   sqlite3_int64 pending;  // bytes written since writeback was last started
 };
 constexpr size_t kWritebackHeader = (sizeof(WritebackFile) + 15) & ~size_t{15};
@@ -747,7 +751,7 @@ const sqlite3_io_methods kWritebackMethods = {
     3,
     /* xClose */
     [](sqlite3_file* f) {
-      if (Wb(f)->fd >= 0) ::close(Wb(f)->fd);
+      if (Wb(f)->fd >= 0 && Wb(f)->owns_fd) ::close(Wb(f)->fd);
       Wb(f)->fd = -1;
       return SLUICE_FORWARD(xClose);
     },
@@ -792,6 +796,32 @@ const sqlite3_io_methods kWritebackMethods = {
 
 #undef SLUICE_FORWARD
 
+// A read-only descriptor of the database file `name`, one per inode for the life of the process
+// and never closed (see above), or -1. At most kMaxDatabaseFds files get one; later ones just
+// skip the early writeback. Holding the descriptor keeps a deleted file's inode, so an inode
+// number in the table can never be reused by another file meanwhile.
+int DatabaseWritebackFd(const char* name) {
+  constexpr size_t kMaxDatabaseFds = 64;
+  static std::mutex mu;
+  static std::map<std::pair<dev_t, ino_t>, int>* fds = new std::map<std::pair<dev_t, ino_t>, int>;
+  struct stat st {};
+  if (::stat(name, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = fds->find({st.st_dev, st.st_ino});
+  if (it != fds->end()) return it->second;
+  if (fds->size() >= kMaxDatabaseFds) return -1;
+  int fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  struct stat opened {};
+  // Renamed or replaced between the stat and the open: keep it out of the table (it would be
+  // filed under another inode) but still never close it, as it may be the database's inode.
+  if (::fstat(fd, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+    return -1;
+  }
+  fds->emplace(std::make_pair(st.st_dev, st.st_ino), fd);
+  return fd;
+}
+
 int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
                   int* out_flags) {
   sqlite3_file* real = RealFile(f);
@@ -808,9 +838,13 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
   }
   WritebackFile* w = Wb(f);
   w->fd = -1;
+  w->owns_fd = false;
   w->pending = 0;
   if (name != nullptr && (flags & SQLITE_OPEN_WAL) != 0) {
     w->fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    w->owns_fd = true;
+  } else if (name != nullptr && (flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    w->fd = DatabaseWritebackFd(name);
   }
   f->pMethods = &kWritebackMethods;
   return SQLITE_OK;

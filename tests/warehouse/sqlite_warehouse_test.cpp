@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -75,6 +76,46 @@ TEST(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
   EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
   EXPECT_FALSE(OpenWarehouse("sqlite://./wh", dir.path(), "../etc").ok());
   EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
+}
+
+// Whether another process sees a lock of ours on `path` (SQLite's lock bytes start at 1 GiB).
+bool OtherProcessSeesALock(const std::filesystem::path& path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(path.c_str(), O_RDWR);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0x40000000;
+    fl.l_len = 512;
+    if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0) _exit(2);
+    _exit(fl.l_type == F_UNLCK ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+TEST(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
+  // The writeback VFS holds descriptors of its own on the database; closing any descriptor of
+  // a file drops all of this process's POSIX locks on it, so none may be closed while another
+  // connection (here `a`, holding its WAL-mode shared lock) is open.
+  TempDir dir;
+  auto a = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(a->get(), schema, {{1, "1.00"}}).ok());
+  ASSERT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "1");
+  const auto db = dir / "wh/acme.db";
+  ASSERT_TRUE(OtherProcessSeesALock(db));
+  for (int i = 0; i < 3; ++i) {
+    auto b = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    ASSERT_TRUE(Merge(b->get(), schema, {{2, "2.00"}}).ok());
+  }  // b closed
+  EXPECT_TRUE(OtherProcessSeesALock(db)) << "a's lock on the database was dropped";
+  EXPECT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "2");
 }
 
 TEST(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
