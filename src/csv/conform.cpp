@@ -309,8 +309,9 @@ int ParseBool(std::string_view text, const config::ColumnSchema& column) {
   auto ieq = [](std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i]))) {
+      // ASCII case folding, inline: std::tolower goes through the locale on every call.
+      auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+      if (lower(a[i]) != lower(b[i])) {
         return false;
       }
     }

@@ -72,10 +72,21 @@ struct RowBatch {
     rescued_views.clear();
     for (size_t r = 0; r < rescued.size(); ++r) rescued_views.push_back(Rescued(r));
   }
+  // Empties the batch for the next rows, keeping every buffer's capacity.
+  void Clear() {
+    arena.clear();
+    values.clear();
+    text.clear();
+    rescued.clear();
+    rescued_views.clear();
+    lines.clear();
+  }
   std::string_view Rescued(size_t row) const {
     return std::string_view(arena.data() + rescued[row].first, rescued[row].second);
   }
 };
+
+constexpr size_t kBatchRows = 4096;
 
 // A bounded hand-off between one producer and one consumer.
 class BatchQueue {
@@ -99,6 +110,29 @@ class BatchQueue {
     cv_.notify_all();
     return batch;
   }
+  // Batches the consumer is done with go back to the producer, so their buffers (a few MiB
+  // per batch) are filled again instead of grown from empty and first-touched every time.
+  void Recycle(std::unique_ptr<RowBatch> batch) {
+    batch->Clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kCapacity + 2) free_.push_back(std::move(batch));
+  }
+  std::unique_ptr<RowBatch> Fresh(size_t cells_per_row) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        auto batch = std::move(free_.back());
+        free_.pop_back();
+        return batch;
+      }
+    }
+    auto batch = std::make_unique<RowBatch>();
+    batch->values.reserve(kBatchRows * cells_per_row);
+    batch->text.reserve(kBatchRows * cells_per_row);
+    batch->rescued.reserve(kBatchRows);
+    batch->lines.reserve(kBatchRows);
+    return batch;
+  }
   void Finish(Status status) {
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;
@@ -120,12 +154,11 @@ class BatchQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<RowBatch>> queue_;
+  std::vector<std::unique_ptr<RowBatch>> free_;
   bool done_ = false;
   bool cancelled_ = false;
   Status status_;
 };
-
-constexpr size_t kBatchRows = 4096;
 
 }  // namespace
 
@@ -154,12 +187,13 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   auto produce = [&]() -> Status {
     for (const MergeFile& file : files) {
       ++stats.files;
-      auto batch = std::make_unique<RowBatch>();
+      const size_t cells_per_row = schema.columns.size();
+      auto batch = queue.Fresh(cells_per_row);
       batch->source = &file.key;
       auto ship = [&]() -> bool {
         batch->Seal();
         bool ok = queue.Push(std::move(batch));
-        batch = std::make_unique<RowBatch>();
+        batch = queue.Fresh(cells_per_row);
         batch->source = &file.key;
         return ok;
       };
@@ -267,6 +301,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       queue.Cancel();
       break;
     }
+    queue.Recycle(std::move(batch));
   }
   producer.join();
   SLUICE_RETURN_IF_ERROR(write_status);
