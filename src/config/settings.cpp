@@ -4,6 +4,47 @@
 
 namespace sluice::config {
 
+Result<SqliteWarehouseUrl> ParseSqliteWarehouseUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "sqlite://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Status::InvalidArgument("\"" + std::string(url) + "\" is not a sqlite:// URL");
+  }
+  SqliteWarehouseUrl out;
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view query;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  out.dir = std::string(rest);
+  if (out.dir.empty()) {
+    return Status::InvalidArgument("sqlite:// needs a folder, as in sqlite://./warehouse");
+  }
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = param.find('=');
+    std::string_view key = param.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
+    if (key != "journal") {
+      return Status::InvalidArgument("unknown sqlite:// option \"" + std::string(key) +
+                                     "\"; the only option is journal=wal|rollback");
+    }
+    if (value == "wal") {
+      out.journal = SqliteJournal::kWal;
+    } else if (value == "rollback") {
+      out.journal = SqliteJournal::kRollback;
+    } else {
+      return Status::InvalidArgument("journal=" + std::string(value) +
+                                     " is not a journal mode; use journal=wal (readers never "
+                                     "wait) or journal=rollback (faster bulk loads)");
+    }
+  }
+  return out;
+}
+
 PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
   PipelineSettings s;
   s.loc = root.location();
@@ -37,6 +78,11 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
   check_scheme("store", s.store, {"file://", "s3://"});
   check_scheme("warehouse", s.warehouse, {"sqlite://", "postgresql://", "postgres://"});
   check_scheme("ledger", s.ledger, {"sqlite://", "postgresql://", "postgres://"});
+  if (s.warehouse.rfind("sqlite://", 0) == 0) {
+    if (auto parsed = ParseSqliteWarehouseUrl(s.warehouse); !parsed.ok()) {
+      r.ErrorAtKey("warehouse", parsed.status().message());
+    }
+  }
   if (const Node* alerts = r.Value("alerts")) {
     if (!alerts->IsSequence()) {
       r.ErrorAt(*alerts, "\"alerts\" must be a list, got " + alerts->KindName());

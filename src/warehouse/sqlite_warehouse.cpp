@@ -1,5 +1,5 @@
-// SQLite back-end of the warehouse: one database file per partner, WAL mode, writers queued
-// on BEGIN IMMEDIATE with a long busy timeout.
+// SQLite back-end of the warehouse: one database file per partner, WAL or rollback journal
+// (the URL's ?journal=), writers queued on BEGIN IMMEDIATE with a long busy timeout.
 #include <fcntl.h>
 #include <malloc.h>
 #include <sqlite3.h>
@@ -255,6 +255,55 @@ class SqliteWarehouse : public Warehouse {
         nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "registering sluice_updated()");
     return Status::Ok();
+  }
+
+  // journal=wal (the default): readers (checks, people) never wait for a merge. NORMAL sync
+  // in WAL mode survives a killed process (SIGKILL) and is synced at every checkpoint.
+  Status UseWal(int64_t busy_timeout_ms) {
+    // Two first merges of a new partner database race to switch it to WAL; SQLite then answers
+    // "database is locked" without calling the busy handler, so wait here like it would.
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(std::min<int64_t>(busy_timeout_ms, 600000));
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+      Status st = Exec("PRAGMA journal_mode=WAL");
+      if (st.ok()) break;
+      if (st.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() > deadline) {
+        return st;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
+    return Exec("PRAGMA synchronous=NORMAL");
+  }
+
+  // journal=rollback: SQLite's rollback journal keeps the original of every page that held data
+  // before the transaction; pages a merge appends are written once, to the database, instead of
+  // to the WAL and again at the checkpoint. FULL sync: the journal reaches the disk before the
+  // database is changed, and the database before the journal is deleted.
+  // A database still in WAL mode (made with journal=wal) is switched back when no other
+  // connection has it open; otherwise this connection keeps using the WAL, which is as correct.
+  Status UseRollbackJournal() {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=DELETE", -1, &st, nullptr);
+    std::string mode;
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(st, 0);
+      if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+    }
+    rc = sqlite3_finalize(st);
+    if (mode != "delete") {
+      int primary = rc & 0xff;
+      if (primary != SQLITE_OK && primary != SQLITE_BUSY && primary != SQLITE_LOCKED) {
+        return SqliteError(db_, rc, "warehouse: setting journal_mode=DELETE on " + Describe());
+      }
+      log::Info(
+          "warehouse: {} stays in WAL mode for now (another connection has it open); "
+          "journal=rollback takes effect once it is opened alone",
+          Describe());
+      return Exec("PRAGMA synchronous=NORMAL");
+    }
+    return Exec("PRAGMA synchronous=FULL");
   }
 
   Status Exec(std::string_view sql) {
@@ -721,13 +770,14 @@ Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarg
 
 namespace {
 
-// A VFS over the default one whose WAL and database files start the kernel's writeback of what
-// SQLite wrote every 8 MiB, without waiting (sync_file_range, as RocksDB's bytes_per_sync): the
-// fsyncs of a merge's checkpoint then find little left to flush instead of ~100 MiB each, so a
-// core no longer idles on them. Durability is unchanged: SQLite still fsyncs where it did.
-// Writeback needs a descriptor of our own, and closing any descriptor of a file drops every
-// POSIX lock the process holds on it. SQLite locks the main database file (and the -shm file),
-// never the WAL: a WAL gets a descriptor per open file, closed with it; a database gets one
+// A VFS over the default one whose database, WAL and rollback journal files start the kernel's
+// writeback of what SQLite wrote every 8 MiB, without waiting (sync_file_range, as RocksDB's
+// bytes_per_sync): the fsyncs at a merge's commit or checkpoint then find little left to flush
+// instead of ~100 MiB each, so a core no longer idles on them. Durability is unchanged: SQLite
+// still fsyncs where it did. Writeback needs a descriptor of our own, and closing any
+// descriptor of a file drops every POSIX lock the process holds on it. SQLite locks the main
+// database file (and the -shm file), never a WAL or journal: those get a descriptor per open
+// file, closed with it; a database gets one
 // descriptor per inode for the life of the process (DatabaseWritebackFd), never closed, so no
 // connection's locks can be released by it.
 struct WritebackFile {
@@ -840,7 +890,7 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
   w->fd = -1;
   w->owns_fd = false;
   w->pending = 0;
-  if (name != nullptr && (flags & SQLITE_OPEN_WAL) != 0) {
+  if (name != nullptr && (flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL)) != 0) {
     w->fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     w->owns_fd = true;
   } else if (name != nullptr && (flags & SQLITE_OPEN_MAIN_DB) != 0) {
@@ -927,8 +977,9 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
     return Status::InvalidArgument("warehouse: unknown URL \"" + url +
                                    "\"; use sqlite://DIR (one database file per partner)");
   }
-  std::filesystem::path dir(url.substr(9));
-  if (dir.empty()) return Status::InvalidArgument("warehouse: sqlite:// needs a folder");
+  auto parsed = config::ParseSqliteWarehouseUrl(url);
+  if (!parsed.ok()) return Status::InvalidArgument("warehouse: " + parsed.status().message());
+  std::filesystem::path dir(parsed->dir);
   if (dir.is_relative()) dir = base_dir / dir;
   dir = dir.lexically_normal();
   std::error_code ec;
@@ -946,30 +997,16 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   }
   auto wh = std::make_unique<SqliteWarehouse>(db, path);
   sqlite3_busy_timeout(db, static_cast<int>(std::min<int64_t>(options.busy_timeout_ms, INT32_MAX)));
-  // WAL lets readers (checks, summaries) run beside a writer; NORMAL sync is durable across a
-  // killed process (SIGKILL) and fast.
   // 64 KiB pages (SQLite's largest): fewer B-tree splits and page writes per row on bulk
   // upserts, which is what a warehouse of daily loads does (merge_bench: 45 MB/s with 4 KiB,
   // 53 with 16 KiB, 59.5 with 64 KiB). Takes effect when the database file is new; existing
   // files keep their page size.
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA page_size=65536"));
-  // Two first merges of a new partner database race to switch it to WAL; SQLite then answers
-  // "database is locked" without calling the busy handler, so wait here like it would.
-  {
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(std::min<int64_t>(options.busy_timeout_ms, 600000));
-    auto pause = std::chrono::milliseconds(1);
-    while (true) {
-      Status st = wh->Exec("PRAGMA journal_mode=WAL");
-      if (st.ok()) break;
-      if (st.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() > deadline) {
-        return st;
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(100));
-    }
+  if (parsed->journal == config::SqliteJournal::kRollback) {
+    SLUICE_RETURN_IF_ERROR(wh->UseRollbackJournal());
+  } else {
+    SLUICE_RETURN_IF_ERROR(wh->UseWal(options.busy_timeout_ms));
   }
-  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA synchronous=NORMAL"));
   SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
   SLUICE_RETURN_IF_ERROR(wh->RegisterCounter());
   return std::unique_ptr<Warehouse>(std::move(wh));

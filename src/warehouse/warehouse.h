@@ -3,6 +3,9 @@
 //
 //   sqlite://DIR         one database file per partner: DIR/<partner>.db (DIR relative to the
 //                        pipeline folder, or absolute as sqlite:///abs/dir)
+//   sqlite://DIR?journal=rollback   the same with SQLite's rollback journal instead of the WAL:
+//                        faster bulk loads, readers wait while a merge writes (see
+//                        config::SqliteJournal)
 //   postgresql://...     not supported yet (a clear InvalidArgument)
 //
 // Tables are created from the schema: typed columns (decimals, dates and timestamps as TEXT so

@@ -88,6 +88,24 @@ TEST_F(PipelineTest, WrongTypeNamesFileAndLine) {
       << Errors();
 }
 
+TEST_F(PipelineTest, WarehouseJournalOptionIsChecked) {
+  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?journal=rollback\n");
+  EXPECT_EQ(Errors(), "");
+  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?journal=off\n");
+  EXPECT_NE(Errors().find(
+                "sluice.yaml:2:1: sluice.yaml: journal=off is not a journal mode; use journal=wal"),
+            std::string::npos)
+      << Errors();
+  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?jornal=wal\n");
+  EXPECT_NE(Errors().find("unknown sqlite:// option \"jornal\""), std::string::npos) << Errors();
+  auto url = ParseSqliteWarehouseUrl("sqlite:///abs/wh?journal=wal");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->dir, "/abs/wh");
+  EXPECT_EQ(url->journal, SqliteJournal::kWal);
+  EXPECT_EQ(ParseSqliteWarehouseUrl("sqlite://wh")->journal, SqliteJournal::kWal);
+  EXPECT_FALSE(ParseSqliteWarehouseUrl("sqlite://?journal=wal").ok());
+}
+
 TEST_F(PipelineTest, MissingRequiredFieldNamesFileAndLine) {
   dir_.Write("partners/acme/partner.yaml", "id: acme\ntables:\n  orders: {file: o.csv}\n");
   EXPECT_NE(Errors().find("partners/acme/partner.yaml:1:1: missing required key \"archive\""),

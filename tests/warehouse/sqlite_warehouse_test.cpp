@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,16 +66,30 @@ std::vector<std::vector<std::optional<std::string>>> Rows(Warehouse* wh, const s
   return r.ok() ? r->rows : decltype(r->rows){};
 }
 
-TEST(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
+// Every test runs against both journal modes of the sqlite:// warehouse.
+class SqliteWarehouse : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Url(const std::string& dir) const { return "sqlite://" + dir + GetParam(); }
+};
+
+// The journal mode recorded in a database file's header: 1 rollback journal, 2 WAL.
+int HeaderJournalMode(const std::filesystem::path& db) {
+  std::ifstream in(db, std::ios::binary);
+  char header[20] = {};
+  in.read(header, sizeof header);
+  return in ? header[18] : -1;
+}
+
+TEST_P(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
   TempDir dir;
-  auto wh = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+  auto wh = OpenWarehouse(Url("./wh"), dir.path(), "acme");
   ASSERT_TRUE(wh.ok()) << wh.status().ToString();
   EXPECT_TRUE(std::filesystem::exists(dir / "wh/acme.db"));
   EXPECT_FALSE(std::filesystem::exists(dir / "wh/globex.db"));
   auto pg = OpenWarehouse("postgresql://u@h/db", dir.path(), "acme");
   ASSERT_FALSE(pg.ok());
   EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
-  EXPECT_FALSE(OpenWarehouse("sqlite://./wh", dir.path(), "../etc").ok());
+  EXPECT_FALSE(OpenWarehouse(Url("./wh"), dir.path(), "../etc").ok());
   EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
 }
 
@@ -97,30 +112,42 @@ bool OtherProcessSeesALock(const std::filesystem::path& path) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 1;
 }
 
-TEST(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
+TEST_P(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
   // The writeback VFS holds descriptors of its own on the database; closing any descriptor of
   // a file drops all of this process's POSIX locks on it, so none may be closed while another
-  // connection (here `a`, holding its WAL-mode shared lock) is open.
+  // connection (here `a`, in the middle of a merge) holds a lock.
   TempDir dir;
-  auto a = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+  auto a = OpenWarehouse(Url("./wh"), dir.path(), "acme");
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(a->get(), schema, {{1, "1.00"}}).ok());
-  ASSERT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "1");
+  MergeTarget t;
+  t.schema = &schema;
+  t.ingest_date = "2026-11-25";
+  t.run_id = "run2";
+  auto writer = (*a)->BeginMerge(t);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  Value v[2];
+  v[0].kind = ValueKind::kInt;
+  v[0].i = 2;
+  v[1].kind = ValueKind::kText;
+  v[1].s = "2.00";
+  ASSERT_TRUE((*writer)->Add(v, "raw/acme/2026-11-25/orders.csv", "").ok());
   const auto db = dir / "wh/acme.db";
   ASSERT_TRUE(OtherProcessSeesALock(db));
   for (int i = 0; i < 3; ++i) {
-    auto b = OpenWarehouse("sqlite://./wh", dir.path(), "acme");
+    auto b = OpenWarehouse(Url("./wh"), dir.path(), "acme");
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    ASSERT_TRUE(Merge(b->get(), schema, {{2, "2.00"}}).ok());
+    EXPECT_EQ(Rows(b->get(), "SELECT count(*) FROM orders")[0][0], "1");
   }  // b closed
   EXPECT_TRUE(OtherProcessSeesALock(db)) << "a's lock on the database was dropped";
+  ASSERT_TRUE((*writer)->Commit().ok());
   EXPECT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "2");
 }
 
-TEST(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
+TEST_P(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   using Keys = std::vector<std::vector<std::string>>;
   EXPECT_EQ(*wh->UniqueKeys("missing"), Keys{});
   ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kUpsert), {{1, "1.00"}}).ok());
@@ -144,9 +171,9 @@ TEST(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
   EXPECT_EQ(*wh->UniqueKeys("n"), Keys{});
 }
 
-TEST(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
+TEST_P(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "12.30"}, {2, "0.10"}}).ok());
   auto rows = Rows(wh.get(),
@@ -160,9 +187,9 @@ TEST(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
   EXPECT_EQ(*rows[0][4], "raw/acme/2026-11-24/orders.csv");
 }
 
-TEST(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
+TEST_P(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   auto c1 = Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}, {1, "9.00"}});
   ASSERT_TRUE(c1.ok()) << c1.status().ToString();
@@ -176,11 +203,11 @@ TEST(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "3");
 }
 
-TEST(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
+TEST_P(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
   for (auto mode :
        {config::MergeMode::kUpsert, config::MergeMode::kAppend, config::MergeMode::kReplaceDate}) {
     TempDir dir;
-    auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
     auto schema = Schema(mode);
     std::vector<Row> rows = {{1, "1.00"}, {2, "2.00"}};
     ASSERT_TRUE(Merge(wh.get(), schema, rows, "2026-11-23").ok());
@@ -194,9 +221,9 @@ TEST(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
   }
 }
 
-TEST(SqliteWarehouse, ReplaceDateReplacesOnlyThatDate) {
+TEST_P(SqliteWarehouse, ReplaceDateReplacesOnlyThatDate) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kReplaceDate);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-23").ok());
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}).ok());
@@ -209,9 +236,9 @@ TEST(SqliteWarehouse, ReplaceDateReplacesOnlyThatDate) {
   EXPECT_EQ(*rows[1][0], "3");
 }
 
-TEST(SqliteWarehouse, RollbackLeavesTableUnchanged) {
+TEST_P(SqliteWarehouse, RollbackLeavesTableUnchanged) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   {
@@ -224,17 +251,17 @@ TEST(SqliteWarehouse, RollbackLeavesTableUnchanged) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
 }
 
-TEST(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
+TEST_P(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
   TempDir dir;
   auto schema = Schema(config::MergeMode::kUpsert);
   {
-    auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
     ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   }
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto wh = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    auto wh = OpenWarehouse(Url("wh"), dir.path(), "acme");
     if (!wh.ok()) _exit(3);
     MergeTarget t{&schema, "2026-11-24", "run2"};
     auto w = (*wh)->BeginMerge(t);
@@ -249,13 +276,13 @@ TEST(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}).ok());
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "2");
 }
 
-TEST(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
+TEST_P(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   TempDir dir;
   std::vector<config::TableSchema> schemas;
   for (int t = 0; t < 3; ++t) {
@@ -265,7 +292,7 @@ TEST(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
-      auto wh = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+      auto wh = OpenWarehouse(Url("wh"), dir.path(), "acme");
       if (!wh.ok()) {
         results[t] = wh.status();
         return;
@@ -283,16 +310,16 @@ TEST(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < 3; ++t) EXPECT_TRUE(results[t].ok()) << results[t].ToString();
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   for (int t = 0; t < 3; ++t) {
     EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM merge_table_" + std::to_string(t + 1))[0][0],
               "2000");
   }
 }
 
-TEST(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
+TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   auto wider = schema;
@@ -323,9 +350,9 @@ TEST(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
 }
 
-TEST(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
+TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kAppend);
   ASSERT_TRUE(Merge(wh.get(), schema, {{9, "9.00"}}, "2026-11-23").ok());
   ASSERT_TRUE(
@@ -343,9 +370,9 @@ TEST(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   EXPECT_EQ(*rows[1][0], "9");
 }
 
-TEST(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
+TEST_P(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   schema.columns[1].nullable = false;  // amount NOT NULL
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
@@ -378,9 +405,9 @@ TEST(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");  // untouched
 }
 
-TEST(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
+TEST_P(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   schema.columns[1].nullable = false;
   MergeTarget t{&schema, "2026-11-24", "run1"};
@@ -414,9 +441,9 @@ TEST(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
   EXPECT_EQ(*rows[1][3], "run1");
 }
 
-TEST(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
+TEST_P(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kUpsert), {{1, "1.00"}}).ok());
   EXPECT_TRUE(wh->Query("SELECT count(*) FROM orders").ok());
   EXPECT_TRUE(wh->Query("WITH x AS (SELECT order_id FROM orders) SELECT * FROM x;").ok());
@@ -433,15 +460,66 @@ TEST(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "other.db"));
 }
 
-TEST(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
+TEST_P(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
   TempDir dir;
-  auto wh = *OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   ASSERT_TRUE(wh->Execute("CREATE TABLE t(x); INSERT INTO t VALUES (1);").ok());
   Status bad = wh->Execute("INSERT INTO t VALUES (2); INSERT INTO nope VALUES (3);");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("nope"), std::string::npos) << bad.message();
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM t")[0][0], "1");
 }
+
+TEST(SqliteWarehouseJournal, RollbackWritesOnceAndSwitchesAWalDatabaseWhenAlone) {
+  TempDir dir;
+  auto schema = Schema(config::MergeMode::kUpsert);
+  const auto db = dir / "wh/acme.db";
+  {
+    auto wal = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+    ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+    ASSERT_TRUE(Merge(wal->get(), schema, {{1, "1.00"}}).ok());
+    EXPECT_EQ(HeaderJournalMode(db), 2);
+    // journal=rollback while a WAL connection is open: the database stays in WAL mode and the
+    // merge still works.
+    auto busy = OpenWarehouse("sqlite://wh?journal=rollback", dir.path(), "acme");
+    ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+    ASSERT_TRUE(Merge(busy->get(), schema, {{2, "2.00"}}).ok());
+    EXPECT_EQ(HeaderJournalMode(db), 2);
+  }
+  // Alone, it switches the file to the rollback journal; the WAL is gone and the rows kept.
+  auto rb = OpenWarehouse("sqlite://wh?journal=rollback", dir.path(), "acme");
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  EXPECT_EQ(HeaderJournalMode(db), 1);
+  ASSERT_TRUE(Merge(rb->get(), schema, {{3, "3.00"}}).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "wh/acme.db-wal"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "wh/acme.db-journal"));
+  EXPECT_EQ(Rows(rb->get(), "SELECT group_concat(order_id) FROM orders")[0][0], "1,2,3");
+  // And the default switches it back to WAL.
+  rb->reset();
+  auto back = OpenWarehouse("sqlite://wh", dir.path(), "acme");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(HeaderJournalMode(db), 2);
+  EXPECT_EQ(Rows(back->get(), "SELECT count(*) FROM orders")[0][0], "3");
+}
+
+TEST(SqliteWarehouseJournal, BadUrlOptionsAreClearErrors) {
+  TempDir dir;
+  auto bad = OpenWarehouse("sqlite://wh?journal=memory", dir.path(), "acme");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("journal=wal"), std::string::npos)
+      << bad.status().ToString();
+  auto unknown = OpenWarehouse("sqlite://wh?cache=big", dir.path(), "acme");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown sqlite:// option \"cache\""),
+            std::string::npos)
+      << unknown.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir / "wh/acme.db"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Journal, SqliteWarehouse, ::testing::Values("", "?journal=rollback"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           return p.param.empty() ? std::string("wal") : std::string("rollback");
+                         });
 
 }  // namespace
 }  // namespace sluice::warehouse
