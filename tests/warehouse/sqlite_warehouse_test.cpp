@@ -282,6 +282,58 @@ TEST_P(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "2");
 }
 
+TEST_P(SqliteWarehouse, KilledAfterTheCacheSpilledRestoresEveryPage) {
+  // More than the 64 MiB page cache, so the killed merge has already overwritten pages of the
+  // database file (rollback journal) or appended them to the WAL before it dies.
+  constexpr int kRows = 72000;
+  const std::string before(1000, 'a'), after(1000, 'b');
+  TempDir dir;
+  auto schema = Schema(config::MergeMode::kUpsert);
+  auto load = [&](Warehouse* wh, const std::string& amount, bool commit) -> Status {
+    MergeTarget t{&schema, "2026-11-24", "run"};
+    SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
+    std::vector<Value> values(2 * 1000);
+    for (int i = 0; i < kRows; i += 1000) {
+      for (int r = 0; r < 1000; ++r) {
+        values[2 * r] = {ValueKind::kInt, i + r, 0, {}};
+        values[2 * r + 1] = {ValueKind::kText, 0, 0, amount};
+      }
+      SLUICE_RETURN_IF_ERROR(w->AddRows(values, 1000, "f", {}, nullptr));
+    }
+    if (commit) return w->Commit().status();
+    raise(SIGKILL);  // every row written, no commit
+    return Status::Ok();
+  };
+  {
+    auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+    ASSERT_TRUE(load(wh.get(), before, true).ok());
+  }
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto wh = OpenWarehouse(Url("wh"), dir.path(), "acme");
+    if (!wh.ok()) _exit(3);
+    (void)load(wh->get(), after, false);
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  // The killed merge reached the files: a hot rollback journal holding the originals of the
+  // pages it overwrote, or WAL frames of what did not fit in the page cache.
+  const bool rollback = GetParam().find("rollback") != std::string::npos;
+  const auto left = dir / (rollback ? "wh/acme.db-journal" : "wh/acme.db-wal");
+  ASSERT_TRUE(std::filesystem::exists(left));
+  EXPECT_GT(std::filesystem::file_size(left), 1u << 20);
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto rows =
+      Rows(wh.get(), "SELECT count(*), sum(amount = '" + before + "'), max(order_id) FROM orders");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], std::to_string(kRows));
+  EXPECT_EQ(rows[0][1], std::to_string(kRows)) << "rows of the killed merge are visible";
+  EXPECT_EQ(rows[0][2], std::to_string(kRows - 1));
+}
+
 TEST_P(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   TempDir dir;
   std::vector<config::TableSchema> schemas;
