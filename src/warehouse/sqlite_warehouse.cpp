@@ -24,7 +24,7 @@ void PrepareProcessForBulkWrites() {
   // SQLITE_MISUSE once SQLite is initialised: then it simply keeps counting.
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   // glibc: serve the page cache's 64 KiB pages from the heap and keep up to 256 MiB of freed
-  // heap (the page cache is bounded at 64 MiB by cache_size; see OpenWarehouse).
+  // heap (the page cache is bounded by cache_size: 64 MiB, up to 512 MiB for out-of-order upserts).
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 16 << 20);
@@ -66,6 +66,17 @@ struct RowSource {
   const std::string_view* rescued = nullptr;  // per row, or null: every rescued cell is NULL
   size_t current = 0;                         // the row being read, for error messages
 };
+
+// SQLite's page cache per connection: holds a merge's working set when rows arrive in key
+// order (the B-tree's right edge and the pages being filled); see AddAsBatch for the rest.
+constexpr int64_t kCacheBytes = int64_t{64} << 20;
+
+// Bytes SQLite wrote to statement journals on this thread (counted by the writeback VFS below).
+// A statement that adds many rows inside the merge's transaction keeps the original of every
+// page it changes there, so it can undo itself alone: cheap when the rows go to a few
+// neighbouring pages, ruinous when each row lands on another page (a whole 64 KiB page copied
+// per row). AddRows watches this to tell the two apart.
+thread_local int64_t t_statement_journal_bytes = 0;
 
 struct RowsVtab {
   sqlite3_vtab base;
@@ -304,6 +315,16 @@ class SqliteWarehouse : public Warehouse {
       return Exec("PRAGMA synchronous=NORMAL");
     }
     return Exec("PRAGMA synchronous=FULL");
+  }
+
+  // The database file's size from its page count (0 when unknown).
+  int64_t DatabaseBytes() {
+    auto pragma = [&](const char* sql) -> int64_t {
+      Stmt st;
+      if (!st.Prepare(db_, sql).ok() || sqlite3_step(st.get()) != SQLITE_ROW) return 0;
+      return sqlite3_column_int64(st.get(), 0);
+    };
+    return pragma("PRAGMA page_count") * pragma("PRAGMA page_size");
   }
 
   Status Exec(std::string_view sql) {
@@ -643,6 +664,13 @@ class SqliteTableWriter : public TableWriter {
     // "WHERE true" keeps ON CONFLICT from being parsed as a join constraint.
     std::string sql = "INSERT INTO " + table + " (" + Join(names, ",") + ") SELECT " + select +
                       " FROM " + rows_table + " WHERE true";
+    // The same for one row, from parameters: ?1..?3 lineage, ?4.. the columns, then rescued.
+    std::string values = "?4";
+    for (size_t i = 1; i < schema_.columns.size(); ++i) values += ",?" + std::to_string(4 + i);
+    values += ",?1,?2,?3";
+    if (rescue_) values += ",?" + std::to_string(4 + schema_.columns.size());
+    std::string row_sql =
+        "INSERT INTO " + table + " (" + Join(names, ",") + ") VALUES (" + values + ")";
     if (schema_.merge == config::MergeMode::kUpsert) {
       std::vector<std::string> keys, sets;
       for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
@@ -653,9 +681,13 @@ class SqliteTableWriter : public TableWriter {
           sets.push_back(n + "=excluded." + n);
         }
       }
-      sql += " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " + Join(sets, ",");
+      const std::string conflict =
+          " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " + Join(sets, ",");
+      sql += conflict;
+      row_sql += conflict;
     }
     insert_sql_ = std::move(sql);
+    row_insert_sql_ = std::move(row_sql);
     return Status::Ok();
   }
 
@@ -704,7 +736,31 @@ class SqliteTableWriter : public TableWriter {
                               std::to_string(rows) + " rows of " + std::to_string(ncols) +
                               " columns");
     }
+    if (failed_) {
+      return Status::Internal("merge of " + schema_.table +
+                              " already failed; roll it back instead of adding rows");
+    }
     if (!open_) SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    Status st = one_by_one_ ? AddOneByOne(values, rows, source_file, rescued, failed_row)
+                            : AddAsBatch(values, rows, source_file, rescued, failed_row);
+    if (!st.ok()) {
+      failed_ = true;
+      return st;
+    }
+    counts_.loaded += static_cast<int64_t>(rows);
+    return Status::Ok();
+  }
+
+  // One INSERT ... SELECT over the rows table for the whole batch. Switches the rest of the
+  // merge to one statement per row when the batch's statement journal shows its rows landed
+  // all over the table (input out of key order for an upsert into existing rows): then each
+  // batch would copy nearly every page of the table into the journal, while a one-row
+  // statement needs no statement journal at all. In key order it stays ~100-300 bytes a row.
+  Status AddAsBatch(std::span<const Value> values, size_t rows, std::string_view source_file,
+                    std::span<const std::string_view> rescued, size_t* failed_row) {
+    constexpr int64_t kMaxJournalBytesPerRow = 2048;
+    const size_t ncols = schema_.columns.size();
+    const int64_t journal_before = t_statement_journal_bytes;
     RowSource& src = wh_->row_source();
     src.values = values.data();
     src.ncols = ncols;
@@ -722,11 +778,83 @@ class SqliteTableWriter : public TableWriter {
       if (failed_row) *failed_row = std::min(at, rows - 1);
       return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
     }
-    counts_.loaded += static_cast<int64_t>(rows);
+    const int64_t journal = t_statement_journal_bytes - journal_before;
+    // (Small batches are allowed a few pages whatever their row count.)
+    if (journal > std::max(kMaxJournalBytesPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4)) {
+      one_by_one_ = true;
+      counts_.one_statement_per_row = true;
+      // Rows all over the table also miss the page cache, each miss a 64 KiB read and a 64 KiB
+      // write when the changed page is evicted: let the cache hold the database, up to a bound.
+      constexpr int64_t kMaxCacheBytes = int64_t{512} << 20;
+      const int64_t db_bytes = wh_->DatabaseBytes();
+      const int64_t cache = std::clamp(db_bytes + (db_bytes >> 3), kCacheBytes, kMaxCacheBytes);
+      if (cache > kCacheBytes) {
+        SLUICE_RETURN_IF_ERROR(wh_->Exec("PRAGMA cache_size=-" + std::to_string(cache >> 10)));
+      }
+      log::Info(
+          "warehouse: rows of {} arrive out of key order ({} KiB of statement journal for "
+          "{} rows); adding the rest one statement per row, page cache {} MiB",
+          schema_.table, journal >> 10, rows, cache >> 20);
+    }
+    return Status::Ok();
+  }
+
+  Status AddOneByOne(std::span<const Value> values, size_t rows, std::string_view source_file,
+                     std::span<const std::string_view> rescued, size_t* failed_row) {
+    const size_t ncols = schema_.columns.size();
+    if (row_insert_.get() == nullptr) {
+      SLUICE_RETURN_IF_ERROR(row_insert_.Prepare(wh_->db(), row_insert_sql_));
+      sqlite3_bind_text(row_insert_.get(), 1, target_.ingest_date.data(),
+                        static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+      sqlite3_bind_text(row_insert_.get(), 2, target_.run_id.data(),
+                        static_cast<int>(target_.run_id.size()), SQLITE_STATIC);
+    }
+    sqlite3_stmt* st = row_insert_.get();
+    sqlite3_bind_text(st, 3, source_file.data(), static_cast<int>(source_file.size()),
+                      SQLITE_STATIC);
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < ncols; ++c) {
+        const Value& v = values[r * ncols + c];
+        const int param = static_cast<int>(4 + c);
+        switch (v.kind) {
+          case ValueKind::kNull:
+            sqlite3_bind_null(st, param);
+            break;
+          case ValueKind::kInt:
+            sqlite3_bind_int64(st, param, v.i);
+            break;
+          case ValueKind::kReal:
+            sqlite3_bind_double(st, param, v.d);
+            break;
+          case ValueKind::kText:
+            sqlite3_bind_text(st, param, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+            break;
+        }
+      }
+      if (rescue_) {
+        const int param = static_cast<int>(4 + ncols);
+        if (rescued.empty() || rescued[r].empty()) {
+          sqlite3_bind_null(st, param);
+        } else {
+          sqlite3_bind_text(st, param, rescued[r].data(), static_cast<int>(rescued[r].size()),
+                            SQLITE_STATIC);
+        }
+      }
+      int rc = sqlite3_step(st);
+      sqlite3_reset(st);
+      if (rc != SQLITE_DONE) {
+        if (failed_row) *failed_row = r;
+        return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+      }
+    }
     return Status::Ok();
   }
 
   Result<MergeCounts> Commit() override {
+    if (failed_) {
+      return Status::Internal("merge of " + schema_.table +
+                              " failed while adding rows; it can only be rolled back");
+    }
     SLUICE_RETURN_IF_ERROR(EnsureOpen());
     if (schema_.merge == config::MergeMode::kUpsert) {
       counts_.updated = wh_->upserts_updated();
@@ -753,6 +881,10 @@ class SqliteTableWriter : public TableWriter {
   const config::TableSchema& schema_;
   Stmt insert_;
   std::string insert_sql_;
+  Stmt row_insert_;  // prepared once the merge goes one row per statement
+  std::string row_insert_sql_;
+  bool one_by_one_ = false;
+  bool failed_ = false;  // an AddRows failed: only Rollback() is left
   bool open_ = false;
   bool done_ = false;
   bool rescue_ = false;
@@ -782,9 +914,10 @@ namespace {
 // connection's locks can be released by it.
 struct WritebackFile {
   sqlite3_file base;
-  int fd;                 // our own read-only descriptor of the file, or -1
-  bool owns_fd;           // true for a WAL's descriptor; a database's is shared and kept
-  sqlite3_int64 pending;  // bytes written since writeback was last started
+  int fd;                  // our own read-only descriptor of the file, or -1
+  bool owns_fd;            // true for a WAL's descriptor; a database's is shared and kept
+  bool statement_journal;  // writes are counted in t_statement_journal_bytes
+  sqlite3_int64 pending;   // bytes written since writeback was last started
 };
 constexpr size_t kWritebackHeader = (sizeof(WritebackFile) + 15) & ~size_t{15};
 constexpr sqlite3_int64 kWritebackEvery = sqlite3_int64{8} << 20;
@@ -812,6 +945,7 @@ const sqlite3_io_methods kWritebackMethods = {
     [](sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
       int rc = SLUICE_FORWARD(xWrite, buf, amt, off);
       WritebackFile* w = Wb(f);
+      if (w->statement_journal) t_statement_journal_bytes += amt;
       if (rc == SQLITE_OK && w->fd >= 0 && (w->pending += amt) >= kWritebackEvery) {
         (void)::sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         w->pending = 0;
@@ -889,6 +1023,7 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
   WritebackFile* w = Wb(f);
   w->fd = -1;
   w->owns_fd = false;
+  w->statement_journal = (flags & SQLITE_OPEN_SUBJOURNAL) != 0;
   w->pending = 0;
   if (name != nullptr && (flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL)) != 0) {
     w->fd = ::open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1007,7 +1142,7 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   } else {
     SLUICE_RETURN_IF_ERROR(wh->UseWal(options.busy_timeout_ms));
   }
-  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-65536"));  // 64 MiB page cache
+  SLUICE_RETURN_IF_ERROR(wh->Exec("PRAGMA cache_size=-" + std::to_string(kCacheBytes >> 10)));
   SLUICE_RETURN_IF_ERROR(wh->RegisterCounter());
   return std::unique_ptr<Warehouse>(std::move(wh));
 }

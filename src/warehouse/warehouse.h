@@ -65,6 +65,9 @@ struct MergeCounts {
   int64_t inserted = 0;  // new rows in the table
   int64_t updated = 0;   // rows that replaced a row with the same key
   int64_t deleted = 0;   // rows removed first (replace_date, append re-runs)
+  // The rows came out of key order for the table's existing rows, so the back-end went one
+  // statement per row (SQLite: batches would copy most of the table into a statement journal).
+  bool one_statement_per_row = false;
 };
 
 class TableWriter {
@@ -76,7 +79,8 @@ class TableWriter {
   // Adds `rows` rows in order: `values` holds rows x columns in schema column order, `rescued`
   // is empty or one JSON text per row ("" for NULL), every row is from `source_file`. The same
   // effect as Add() per row; the SQLite back-end runs one statement per call (a quarter less
-  // SQLite time per row). On failure, *failed_row (when given) is the index of the failing row.
+  // SQLite time per row). On failure, *failed_row (when given) is the index of the failing row,
+  // and the writer can only be rolled back (rows before it may have been applied).
   virtual Status AddRows(std::span<const Value> values, size_t rows, std::string_view source_file,
                          std::span<const std::string_view> rescued, size_t* failed_row);
   // Commits the merge; the counts describe what it did.

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -470,27 +472,97 @@ TEST_P(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
                           {ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"},
                           {ValueKind::kInt, 3, 0, {}}, {ValueKind::kNull, 0, 0, {}},
                           {ValueKind::kInt, 4, 0, {}}, {ValueKind::kText, 0, 0, "4.00"}};
-  size_t failed = 99;
-  Status st = (*w)->AddRows(v, 4, "raw/acme/d/orders.csv", {}, &failed);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(failed, 2u);
-  EXPECT_NE(st.message().find("NOT NULL"), std::string::npos) << st.message();
   // A batch that fits the table goes in whole, with its lineage.
   std::vector<Value> ok = {{ValueKind::kInt, 5, 0, {}},
                            {ValueKind::kText, 0, 0, "5.00"},
                            {ValueKind::kInt, 6, 0, {}},
                            {ValueKind::kText, 0, 0, "6.00"}};
   ASSERT_TRUE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
-  auto counts = (*w)->Commit();
-  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
-  EXPECT_EQ(counts->loaded, 2);
   auto rows =
       Rows(wh.get(), "SELECT order_id, amount, _source_file, _run_id FROM orders ORDER BY 1");
-  ASSERT_EQ(rows.size(), 2u);  // nothing of the failed batch
+  ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(*rows[0][0], "5");
   EXPECT_EQ(*rows[1][1], "6.00");
   EXPECT_EQ(*rows[1][2], "raw/acme/d/orders_2.csv");
   EXPECT_EQ(*rows[1][3], "run1");
+  size_t failed = 99;
+  Status st = (*w)->AddRows(v, 4, "raw/acme/d/orders.csv", {}, &failed);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(failed, 2u);
+  EXPECT_NE(st.message().find("NOT NULL"), std::string::npos) << st.message();
+  // After a failure the merge can only be rolled back, which leaves nothing of it.
+  EXPECT_FALSE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
+  auto counts = (*w)->Commit();
+  ASSERT_FALSE(counts.ok());
+  EXPECT_NE(counts.status().message().find("can only be rolled back"), std::string::npos)
+      << counts.status().ToString();
+  (*w)->Rollback();
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "0");
+}
+
+TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
+  // Keys spread over a table of ~300 pages, in shuffled order: one batch statement would copy
+  // nearly every page into its statement journal, so the writer switches to a statement per row
+  // (and still names the failing row, and the last duplicate still wins).
+  constexpr int kRows = 20000;
+  const std::string wide(1000, 'a');
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  schema.columns[1].nullable = false;
+  auto merge = [&](const std::vector<int64_t>& keys, const std::string& amount,
+                   std::optional<size_t> null_at, size_t* failed) -> Result<MergeCounts> {
+    MergeTarget t{&schema, "2026-11-24", "run1"};
+    SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
+    std::vector<Value> values;
+    std::vector<std::string> texts;  // the text cells point here
+    texts.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      values.push_back({ValueKind::kInt, keys[i], 0, {}});
+      texts.push_back(amount + std::to_string(i));
+      if (null_at && *null_at == i) {
+        values.push_back({ValueKind::kNull, 0, 0, {}});
+      } else {
+        values.push_back({ValueKind::kText, 0, 0, texts.back()});
+      }
+    }
+    for (size_t at = 0; at < keys.size(); at += 4096) {
+      size_t n = std::min<size_t>(4096, keys.size() - at);
+      size_t row = 0;
+      Status st = w->AddRows(std::span<const Value>(values).subspan(2 * at, 2 * n), n,
+                             "raw/acme/d/orders.csv", {}, &row);
+      if (!st.ok()) {
+        if (failed) *failed = at + row;
+        return st;
+      }
+    }
+    return w->Commit();
+  };
+  std::vector<int64_t> keys(kRows);
+  for (int i = 0; i < kRows; ++i) keys[i] = i;
+  auto first = merge(keys, wide, std::nullopt, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->one_statement_per_row) << "keys in order stay batched";
+  std::mt19937 rng(42);
+  std::shuffle(keys.begin(), keys.end(), rng);
+  keys.push_back(keys[5000]);  // a duplicate: the later row wins
+  auto second = merge(keys, "b", std::nullopt, nullptr);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->one_statement_per_row);
+  EXPECT_EQ(second->updated, kRows + 1);
+  EXPECT_EQ(second->inserted, 0);
+  auto rows = Rows(wh.get(), "SELECT count(*), sum(amount LIKE 'b%') FROM orders");
+  EXPECT_EQ(rows[0][0], std::to_string(kRows));
+  EXPECT_EQ(rows[0][1], std::to_string(kRows));
+  EXPECT_EQ(Rows(wh.get(),
+                 "SELECT amount FROM orders WHERE order_id = " + std::to_string(keys[5000]))[0][0],
+            "b" + std::to_string(kRows));
+  // Row by row, a bad row is still named, and the merge still leaves nothing when rolled back.
+  size_t failed = 0;
+  auto third = merge(keys, "c", size_t{12345}, &failed);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(failed, 12345u);
+  EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM orders WHERE amount LIKE 'c%'")[0][0], "0");
 }
 
 TEST_P(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
