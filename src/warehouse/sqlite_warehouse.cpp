@@ -755,10 +755,14 @@ class SqliteTableWriter : public TableWriter {
   // merge to one statement per row when the batch's statement journal shows its rows landed
   // all over the table (input out of key order for an upsert into existing rows): then each
   // batch would copy nearly every page of the table into the journal, while a one-row
-  // statement needs no statement journal at all. In key order it stays ~100-300 bytes a row.
+  // statement needs no statement journal at all. In key order the journal is about the size of
+  // the rows themselves (the pages they fill); out of order, a 64 KiB page per row.
   Status AddAsBatch(std::span<const Value> values, size_t rows, std::string_view source_file,
                     std::span<const std::string_view> rescued, size_t* failed_row) {
-    constexpr int64_t kMaxJournalBytesPerRow = 2048;
+    // Out of order means a journal well past both ~a page per 32 rows and 8x the rows' own
+    // bytes (wide rows in key order journal about their own size).
+    constexpr int64_t kMaxJournalPerRow = 2048;
+    constexpr int64_t kMaxJournalPerRowByte = 8;
     const size_t ncols = schema_.columns.size();
     const int64_t journal_before = t_statement_journal_bytes;
     RowSource& src = wh_->row_source();
@@ -779,8 +783,13 @@ class SqliteTableWriter : public TableWriter {
       return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
     }
     const int64_t journal = t_statement_journal_bytes - journal_before;
-    // (Small batches are allowed a few pages whatever their row count.)
-    if (journal > std::max(kMaxJournalBytesPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4)) {
+    // (Small batches are allowed a few pages whatever their size.)
+    int64_t batch_bytes = 0;
+    for (const Value& v : values) {
+      batch_bytes += v.kind == ValueKind::kText ? static_cast<int64_t>(v.s.size()) : 8;
+    }
+    if (journal > std::max({kMaxJournalPerRowByte * batch_bytes,
+                            kMaxJournalPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4})) {
       one_by_one_ = true;
       counts_.one_statement_per_row = true;
       // Rows all over the table also miss the page cache, each miss a 64 KiB read and a 64 KiB

@@ -557,10 +557,20 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   EXPECT_EQ(Rows(wh.get(),
                  "SELECT amount FROM orders WHERE order_id = " + std::to_string(keys[5000]))[0][0],
             "b" + std::to_string(kRows));
+  // Wide rows updated in key order journal about their own size: still batched.
+  std::sort(keys.begin(), keys.end());
+  keys.pop_back();
+  auto in_order = merge(keys, wide, std::nullopt, nullptr);
+  ASSERT_TRUE(in_order.ok()) << in_order.status().ToString();
+  EXPECT_FALSE(in_order->one_statement_per_row);
+  EXPECT_EQ(in_order->updated, kRows);
   // Row by row, a bad row is still named, and the merge still leaves nothing when rolled back.
+  std::shuffle(keys.begin(), keys.end(), rng);
   size_t failed = 0;
   auto third = merge(keys, "c", size_t{12345}, &failed);
   ASSERT_FALSE(third.ok());
+  EXPECT_NE(third.status().message().find("NOT NULL"), std::string::npos)
+      << third.status().ToString();
   EXPECT_EQ(failed, 12345u);
   EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM orders WHERE amount LIKE 'c%'")[0][0], "0");
 }
