@@ -247,6 +247,16 @@ class SqliteWarehouse : public Warehouse {
  public:
   SqliteWarehouse(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   ~SqliteWarehouse() override { sqlite3_close_v2(db_); }
+
+  // Waits for a lock another connection holds like sqlite3_busy_timeout, but says so in the log
+  // after `warn_after_ms` and then every few minutes: a merge queued behind another merge of the
+  // partner, or (journal=rollback) behind a reader, is otherwise silent until its timeout.
+  void WaitForLocks(int64_t timeout_ms, int64_t warn_after_ms) {
+    busy_.timeout = std::chrono::milliseconds(timeout_ms);
+    busy_.warn_after = std::chrono::milliseconds(warn_after_ms);
+    busy_.what = Describe();
+    sqlite3_busy_handler(db_, &SqliteWarehouse::OnBusy, &busy_);
+  }
   SqliteWarehouse(const SqliteWarehouse&) = delete;
   SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
 
@@ -532,6 +542,40 @@ class SqliteWarehouse : public Warehouse {
   }
 
  private:
+  struct BusyWait {
+    std::chrono::milliseconds timeout{0};
+    std::chrono::milliseconds warn_after{0};
+    std::string what;
+    std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point next_warning;
+  };
+  static int OnBusy(void* arg, int count) {
+    auto* b = static_cast<BusyWait*>(arg);
+    const auto now = std::chrono::steady_clock::now();
+    if (count == 0) {
+      b->started = now;
+      b->next_warning = now + b->warn_after;
+    }
+    const auto waited = now - b->started;
+    if (waited >= b->timeout) return 0;
+    if (now >= b->next_warning) {
+      using Seconds = std::chrono::duration<double>;
+      log::Warn(
+          "warehouse: waiting {:.1f} s for a lock on {}: another merge of this partner or a "
+          "reader holds it (with journal=rollback, merges wait for open readers); giving up "
+          "after {:.1f} s",
+          Seconds(waited).count(), b->what, Seconds(b->timeout).count());
+      b->next_warning = now + std::max(b->warn_after, std::chrono::milliseconds(300000));
+    }
+    // SQLite's own busy_timeout steps: short waits first, then 100 ms.
+    static constexpr int kDelaysMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50};
+    const int delay = count < static_cast<int>(std::size(kDelaysMs)) ? kDelaysMs[count] : 100;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(delay), b->timeout - waited));
+    return 1;
+  }
+
+  BusyWait busy_;
   sqlite3* db_;
   std::filesystem::path path_;
   int64_t upserts_updated_ = 0;
@@ -1140,7 +1184,7 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
     return st;
   }
   auto wh = std::make_unique<SqliteWarehouse>(db, path);
-  sqlite3_busy_timeout(db, static_cast<int>(std::min<int64_t>(options.busy_timeout_ms, INT32_MAX)));
+  wh->WaitForLocks(options.busy_timeout_ms, options.lock_warning_ms);
   // 64 KiB pages (SQLite's largest): fewer B-tree splits and page writes per row on bulk
   // upserts, which is what a warehouse of daily loads does (merge_bench: 45 MB/s with 4 KiB,
   // 53 with 16 KiB, 59.5 with 64 KiB). Takes effect when the database file is new; existing

@@ -118,6 +118,7 @@ class Warehouse {
 
 struct WarehouseOptions {
   int64_t busy_timeout_ms = int64_t{6} * 3600 * 1000;  // outlasts any merge
+  int64_t lock_warning_ms = 30 * 1000;  // log a wait for another connection's lock after this
 };
 
 // Opens `partner`'s warehouse named by `url`, relative to `base_dir`. InvalidArgument for an

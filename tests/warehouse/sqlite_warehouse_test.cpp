@@ -336,6 +336,39 @@ TEST_P(SqliteWarehouse, KilledAfterTheCacheSpilledRestoresEveryPage) {
   EXPECT_EQ(rows[0][2], std::to_string(kRows - 1));
 }
 
+TEST_P(SqliteWarehouse, AMergeWaitingForALockSaysSoAndGivesUpAtItsTimeout) {
+  TempDir dir;
+  auto schema = Schema(config::MergeMode::kUpsert);
+  auto holder = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  ASSERT_TRUE(Merge(holder.get(), schema, {{1, "1.00"}}).ok());
+  MergeTarget t{&schema, "2026-11-25", "run2"};
+  auto held = holder->BeginMerge(t);
+  ASSERT_TRUE(held.ok());
+  Value v[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
+  ASSERT_TRUE((*held)->Add(v, "f", "").ok());  // holds the write lock until rolled back
+  WarehouseOptions options;
+  options.busy_timeout_ms = 400;
+  options.lock_warning_ms = 50;
+  auto waiter = *OpenWarehouse(Url("wh"), dir.path(), "acme", options);
+  ::testing::internal::CaptureStderr();
+  Status st;
+  if (auto w = waiter->BeginMerge(t); !w.ok()) {
+    st = w.status();
+  } else {
+    st = (*w)->Add(v, "f", "");
+  }
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(log.find("s for a lock on sqlite://" + (dir / "wh/acme.db").string()),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("giving up after 0.4 s"), std::string::npos) << log;
+  // Once the lock is free the same warehouse merges.
+  (*held)->Rollback();
+  EXPECT_TRUE(Merge(waiter.get(), schema, {{3, "3.00"}}).ok());
+}
+
 TEST_P(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   TempDir dir;
   std::vector<config::TableSchema> schemas;
