@@ -339,6 +339,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   stats.rows_inserted = counts.inserted;
   stats.rows_updated = counts.updated;
   stats.rows_deleted = counts.deleted;
+  stats.one_statement_per_row = counts.one_statement_per_row;
   return stats;
 }
 
@@ -354,7 +355,8 @@ nlohmann::json StatsJson(const TableMergeStats& s) {
           {"rows_rejected", s.rows_rejected},
           {"columns_missing", s.columns_missing},
           {"columns_extra", s.columns_extra},
-          {"bytes", s.bytes}};
+          {"bytes", s.bytes},
+          {"one_statement_per_row", s.one_statement_per_row}};
 }
 
 std::string_view ModeName(config::MergeMode m) {

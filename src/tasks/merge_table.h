@@ -29,6 +29,9 @@ struct TableMergeStats {
   int64_t rows_deleted = 0;
   int64_t rows_rejected = 0;
   int64_t bytes = 0;  // UTF-8 bytes tokenized
+  // Rows came out of key order for the table's existing rows: the warehouse went one statement
+  // per row (see warehouse::MergeCounts).
+  bool one_statement_per_row = false;
   std::vector<std::string> columns_missing;
   std::vector<std::string> columns_extra;
 };

@@ -125,6 +125,7 @@ TEST_F(MergeTest, MergesReorderedAliasedColumnsAndWritesStats) {
   auto stats = Store()->Get("manifests/acme/2026-11-24/merge/orders.json");
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(nlohmann::json::parse(*stats)["rows_loaded"], 2);
+  EXPECT_EQ(nlohmann::json::parse(*stats)["one_statement_per_row"], false);
 }
 
 TEST_F(MergeTest, BadRowsGoToRejectsWithLineColumnAndReason) {
