@@ -305,26 +305,21 @@ class SqliteWarehouse : public Warehouse {
   // A database still in WAL mode (made with journal=wal) is switched back when no other
   // connection has it open; otherwise this connection keeps using the WAL, which is as correct.
   Status UseRollbackJournal() {
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=DELETE", -1, &st, nullptr);
-    std::string mode;
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-      const unsigned char* text = sqlite3_column_text(st, 0);
-      if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+    Stmt st;
+    SLUICE_RETURN_IF_ERROR(st.Prepare(db_, "PRAGMA journal_mode=DELETE"));
+    int rc = sqlite3_step(st.get());
+    const unsigned char* mode = rc == SQLITE_ROW ? sqlite3_column_text(st.get(), 0) : nullptr;
+    if (mode != nullptr && std::string_view(reinterpret_cast<const char*>(mode)) == "delete") {
+      return Exec("PRAGMA synchronous=FULL");
     }
-    rc = sqlite3_finalize(st);
-    if (mode != "delete") {
-      int primary = rc & 0xff;
-      if (primary != SQLITE_OK && primary != SQLITE_BUSY && primary != SQLITE_LOCKED) {
-        return SqliteError(db_, rc, "warehouse: setting journal_mode=DELETE on " + Describe());
-      }
-      log::Info(
-          "warehouse: {} stays in WAL mode for now (another connection has it open); "
-          "journal=rollback takes effect once it is opened alone",
-          Describe());
-      return Exec("PRAGMA synchronous=NORMAL");
+    if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+      return SqliteError(db_, rc, "warehouse: setting journal_mode=DELETE on " + Describe());
     }
-    return Exec("PRAGMA synchronous=FULL");
+    log::Info(
+        "warehouse: {} stays in WAL mode for now (another connection has it open); "
+        "journal=rollback takes effect once it is opened alone",
+        Describe());
+    return Exec("PRAGMA synchronous=NORMAL");
   }
 
   // The database file's size from its page count (0 when unknown).
@@ -827,13 +822,17 @@ class SqliteTableWriter : public TableWriter {
       return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
     }
     const int64_t journal = t_statement_journal_bytes - journal_before;
-    // (Small batches are allowed a few pages whatever their size.)
-    int64_t batch_bytes = 0;
-    for (const Value& v : values) {
-      batch_bytes += v.kind == ValueKind::kText ? static_cast<int64_t>(v.s.size()) : 8;
-    }
-    if (journal > std::max({kMaxJournalPerRowByte * batch_bytes,
-                            kMaxJournalPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4})) {
+    // (Small batches are allowed a few pages whatever their size.) The rows' bytes are only
+    // summed when the cheap bounds are passed, so in-order batches pay nothing for the check.
+    auto batch_bytes = [&] {
+      int64_t n = 0;
+      for (const Value& v : values) {
+        n += v.kind == ValueKind::kText ? static_cast<int64_t>(v.s.size()) : 8;
+      }
+      return n;
+    };
+    if (journal > std::max(kMaxJournalPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4) &&
+        journal > kMaxJournalPerRowByte * batch_bytes()) {
       one_by_one_ = true;
       counts_.one_statement_per_row = true;
       // Rows all over the table also miss the page cache, each miss a 64 KiB read and a 64 KiB

@@ -68,6 +68,18 @@ std::vector<std::vector<std::optional<std::string>>> Rows(Warehouse* wh, const s
   return r.ok() ? r->rows : decltype(r->rows){};
 }
 
+// A merge of order 2 left open: it holds the write lock until committed or rolled back.
+std::unique_ptr<TableWriter> OpenMerge(Warehouse* wh, const config::TableSchema& schema) {
+  MergeTarget t{&schema, "2026-11-25", "run2"};
+  auto writer = wh->BeginMerge(t);
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  if (!writer.ok()) return nullptr;
+  Value v[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
+  Status st = (*writer)->Add(v, "raw/acme/2026-11-25/orders.csv", "");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return std::move(writer).value();
+}
+
 // Every test runs against both journal modes of the sqlite:// warehouse.
 class SqliteWarehouse : public ::testing::TestWithParam<std::string> {
  protected:
@@ -123,18 +135,8 @@ TEST_P(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(a->get(), schema, {{1, "1.00"}}).ok());
-  MergeTarget t;
-  t.schema = &schema;
-  t.ingest_date = "2026-11-25";
-  t.run_id = "run2";
-  auto writer = (*a)->BeginMerge(t);
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  Value v[2];
-  v[0].kind = ValueKind::kInt;
-  v[0].i = 2;
-  v[1].kind = ValueKind::kText;
-  v[1].s = "2.00";
-  ASSERT_TRUE((*writer)->Add(v, "raw/acme/2026-11-25/orders.csv", "").ok());
+  auto writer = OpenMerge(a->get(), schema);
+  ASSERT_NE(writer, nullptr);
   const auto db = dir / "wh/acme.db";
   ASSERT_TRUE(OtherProcessSeesALock(db));
   for (int i = 0; i < 3; ++i) {
@@ -143,7 +145,7 @@ TEST_P(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
     EXPECT_EQ(Rows(b->get(), "SELECT count(*) FROM orders")[0][0], "1");
   }  // b closed
   EXPECT_TRUE(OtherProcessSeesALock(db)) << "a's lock on the database was dropped";
-  ASSERT_TRUE((*writer)->Commit().ok());
+  ASSERT_TRUE(writer->Commit().ok());
   EXPECT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "2");
 }
 
@@ -341,11 +343,10 @@ TEST_P(SqliteWarehouse, AMergeWaitingForALockSaysSoAndGivesUpAtItsTimeout) {
   auto schema = Schema(config::MergeMode::kUpsert);
   auto holder = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   ASSERT_TRUE(Merge(holder.get(), schema, {{1, "1.00"}}).ok());
-  MergeTarget t{&schema, "2026-11-25", "run2"};
-  auto held = holder->BeginMerge(t);
-  ASSERT_TRUE(held.ok());
-  Value v[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
-  ASSERT_TRUE((*held)->Add(v, "f", "").ok());  // holds the write lock until rolled back
+  auto held = OpenMerge(holder.get(), schema);
+  ASSERT_NE(held, nullptr);
+  MergeTarget t{&schema, "2026-11-25", "run3"};
+  Value v[2] = {{ValueKind::kInt, 3, 0, {}}, {ValueKind::kText, 0, 0, "3.00"}};
   WarehouseOptions options;
   options.busy_timeout_ms = 400;
   options.lock_warning_ms = 50;
@@ -365,7 +366,7 @@ TEST_P(SqliteWarehouse, AMergeWaitingForALockSaysSoAndGivesUpAtItsTimeout) {
       << log;
   EXPECT_NE(log.find("giving up after 0.4 s"), std::string::npos) << log;
   // Once the lock is free the same warehouse merges.
-  (*held)->Rollback();
+  held->Rollback();
   EXPECT_TRUE(Merge(waiter.get(), schema, {{3, "3.00"}}).ok());
 }
 
