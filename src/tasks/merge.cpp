@@ -339,6 +339,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   stats.rows_inserted = counts.inserted;
   stats.rows_updated = counts.updated;
   stats.rows_deleted = counts.deleted;
+  stats.rows_kept_newer = counts.kept_newer;
   stats.one_statement_per_row = counts.one_statement_per_row;
   return stats;
 }
@@ -352,6 +353,7 @@ nlohmann::json StatsJson(const TableMergeStats& s) {
           {"rows_inserted", s.rows_inserted},
           {"rows_updated", s.rows_updated},
           {"rows_deleted", s.rows_deleted},
+          {"rows_kept_newer", s.rows_kept_newer},
           {"rows_rejected", s.rows_rejected},
           {"columns_missing", s.columns_missing},
           {"columns_extra", s.columns_extra},
@@ -537,9 +539,13 @@ Status RunMerge(TaskContext& ctx) {
   if (!st.ok() && result_status.ok()) result_status = st;
   ctx.result = stats;
   if (!result_status.ok()) return result_status;
-  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}",
+  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}",
             partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
-            merged->rows_inserted, merged->rows_updated, merged->rows_rejected);
+            merged->rows_inserted, merged->rows_updated, merged->rows_rejected,
+            merged->rows_kept_newer == 0
+                ? std::string()
+                : "; " + std::to_string(merged->rows_kept_newer) +
+                      " rows left as they were: a later date already loaded their keys");
   return Status::Ok();
 }
 

@@ -27,6 +27,7 @@ struct TableMergeStats {
   int64_t rows_inserted = 0;
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;
+  int64_t rows_kept_newer = 0;  // upsert: rows left out, their key holds a later date's row
   int64_t rows_rejected = 0;
   int64_t bytes = 0;  // UTF-8 bytes tokenized
   // Rows came out of key order for the table's existing rows: the warehouse went one statement

@@ -35,9 +35,9 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
       if (stats.is_discarded() || !stats.is_object()) {
         return Status::Corrupt(key + " is not valid JSON; re-run the merge of table " + name);
       }
-      for (const char* k :
-           {"status", "mode", "rows_read", "rows_loaded", "rows_inserted", "rows_updated",
-            "rows_rejected", "columns_missing", "columns_extra", "bytes", "seconds", "error"}) {
+      for (const char* k : {"status", "mode", "rows_read", "rows_loaded", "rows_inserted",
+                            "rows_updated", "rows_kept_newer", "rows_rejected", "columns_missing",
+                            "columns_extra", "bytes", "seconds", "error"}) {
         if (stats.contains(k)) row[k] = stats[k];
       }
       for (auto& [k, v] : totals.items()) {

@@ -720,8 +720,12 @@ class SqliteTableWriter : public TableWriter {
           sets.push_back(n + "=excluded." + n);
         }
       }
-      const std::string conflict =
-          " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " + Join(sets, ",");
+      // A row of an older date (a late delivery, or a repair of a day that failed before later
+      // days loaded) never overwrites what a later date loaded: the table ends the same
+      // whatever order the dates are merged in. Within one date the last row of a key wins.
+      const std::string conflict = " ON CONFLICT (" + Join(keys, ",") + ") DO UPDATE SET " +
+                                   Join(sets, ",") + " WHERE excluded._ingest_date >= " + table +
+                                   "._ingest_date";
       sql += conflict;
       row_sql += conflict;
     }
@@ -756,6 +760,7 @@ class SqliteTableWriter : public TableWriter {
       counts_.deleted += sqlite3_changes(db);
     } else {
       wh_->upserts_updated() = 0;
+      changes_at_begin_ = sqlite3_total_changes64(db);
     }
     return Status::Ok();
   }
@@ -909,8 +914,11 @@ class SqliteTableWriter : public TableWriter {
     }
     SLUICE_RETURN_IF_ERROR(EnsureOpen());
     if (schema_.merge == config::MergeMode::kUpsert) {
+      // Rows whose DO UPDATE was skipped (the key holds a later date's row) change nothing.
+      const int64_t changed = sqlite3_total_changes64(wh_->db()) - changes_at_begin_;
       counts_.updated = wh_->upserts_updated();
-      counts_.inserted = counts_.loaded - counts_.updated;
+      counts_.inserted = changed - counts_.updated;
+      counts_.kept_newer = counts_.loaded - changed;
     } else {
       counts_.inserted = counts_.loaded;
     }
@@ -936,7 +944,8 @@ class SqliteTableWriter : public TableWriter {
   Stmt row_insert_;  // prepared once the merge goes one row per statement
   std::string row_insert_sql_;
   bool one_by_one_ = false;
-  bool failed_ = false;  // an AddRows failed: only Rollback() is left
+  bool failed_ = false;           // an AddRows failed: only Rollback() is left
+  int64_t changes_at_begin_ = 0;  // sqlite3_total_changes64 when the upsert began
   bool open_ = false;
   bool done_ = false;
   bool rescue_ = false;

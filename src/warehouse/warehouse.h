@@ -65,6 +65,8 @@ struct MergeCounts {
   int64_t inserted = 0;  // new rows in the table
   int64_t updated = 0;   // rows that replaced a row with the same key
   int64_t deleted = 0;   // rows removed first (replace_date, append re-runs)
+  // upsert: rows not applied because the table already holds their key from a later date
+  int64_t kept_newer = 0;
   // The rows came out of key order for the table's existing rows, so the back-end went one
   // statement per row (SQLite: batches would copy most of the table into a statement journal).
   bool one_statement_per_row = false;

@@ -207,6 +207,36 @@ TEST_P(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "3");
 }
 
+TEST_P(SqliteWarehouse, UpsertOfAnOlderDateKeepsTheKeysALaterDateLoaded) {
+  // A repair of a day that failed, run after later days loaded, must give the table a clean run
+  // in date order gives: keys the later day loaded keep its values, new keys still arrive.
+  auto schema = Schema(config::MergeMode::kUpsert);
+  const std::vector<Row> day1 = {{1, "1.00"}, {2, "2.00"}, {3, "3.00"}};
+  const std::vector<Row> day2 = {{2, "20.00"}, {4, "40.00"}};
+  const std::string sql = "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1";
+  TempDir in_order_dir, repaired_dir;
+  auto in_order = *OpenWarehouse(Url("wh"), in_order_dir.path(), "acme");
+  ASSERT_TRUE(Merge(in_order.get(), schema, day1, "2026-11-23").ok());
+  ASSERT_TRUE(Merge(in_order.get(), schema, day2, "2026-11-24").ok());
+  auto repaired = *OpenWarehouse(Url("wh"), repaired_dir.path(), "acme");
+  ASSERT_TRUE(Merge(repaired.get(), schema, day2, "2026-11-24").ok());
+  auto late = Merge(repaired.get(), schema, day1, "2026-11-23");
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(late->loaded, 3);
+  EXPECT_EQ(late->inserted, 2);  // keys 1 and 3
+  EXPECT_EQ(late->updated, 0);
+  EXPECT_EQ(late->kept_newer, 1);  // key 2 keeps 2026-11-24's 20.00
+  EXPECT_EQ(Rows(repaired.get(), sql), Rows(in_order.get(), sql));
+  EXPECT_EQ(*Rows(repaired.get(), "SELECT amount FROM orders WHERE order_id=2")[0][0], "20.00");
+  // Re-running the older date again, and the later one, changes nothing more.
+  auto again = Merge(repaired.get(), schema, day1, "2026-11-23");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->updated, 2);  // keys 1 and 3 are its own
+  EXPECT_EQ(again->kept_newer, 1);
+  ASSERT_TRUE(Merge(repaired.get(), schema, day2, "2026-11-24").ok());
+  EXPECT_EQ(Rows(repaired.get(), sql), Rows(in_order.get(), sql));
+}
+
 TEST_P(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
   for (auto mode :
        {config::MergeMode::kUpsert, config::MergeMode::kAppend, config::MergeMode::kReplaceDate}) {
@@ -545,8 +575,9 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   auto schema = Schema(config::MergeMode::kUpsert);
   schema.columns[1].nullable = false;
   auto merge = [&](const std::vector<int64_t>& keys, const std::string& amount,
-                   std::optional<size_t> null_at, size_t* failed) -> Result<MergeCounts> {
-    MergeTarget t{&schema, "2026-11-24", "run1"};
+                   std::optional<size_t> null_at, size_t* failed,
+                   const std::string& date = "2026-11-24") -> Result<MergeCounts> {
+    MergeTarget t{&schema, date, "run1"};
     SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
     std::vector<Value> values;
     std::vector<std::string> texts;  // the text cells point here
@@ -591,6 +622,14 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   EXPECT_EQ(Rows(wh.get(),
                  "SELECT amount FROM orders WHERE order_id = " + std::to_string(keys[5000]))[0][0],
             "b" + std::to_string(kRows));
+  // Shuffled rows of an older date change no page (nothing to journal), so they stay batched
+  // and leave the keys the later date loaded as they are.
+  auto older = merge(keys, "z", std::nullopt, nullptr, "2026-11-20");
+  ASSERT_TRUE(older.ok()) << older.status().ToString();
+  EXPECT_FALSE(older->one_statement_per_row);
+  EXPECT_EQ(older->kept_newer, kRows + 1);
+  EXPECT_EQ(older->updated + older->inserted, 0);
+  EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM orders WHERE amount LIKE 'z%'")[0][0], "0");
   // Wide rows updated in key order journal about their own size: still batched.
   std::sort(keys.begin(), keys.end());
   keys.pop_back();
