@@ -147,10 +147,12 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     if (t.builtin == "merge") {
       const Node* table = t.params.Get("table");
       if (table == nullptr || !table->IsScalar()) {
-        diags->Error(t.loc,
-                     "task \"" + t.task_key + "\": builtin merge needs params: {table: NAME}");
+        diags->Error(t.loc, "task \"" + t.task_key +
+                                "\": builtin merge needs params: {table: NAME} (or {table: \"*\"} "
+                                "for every table no other merge task names)");
         continue;
       }
+      if (table->scalar() == kEveryOtherTable) continue;
       bool any = false;
       for (const auto& [id, partner] : p.partners)
         any |= partner.FindTable(table->scalar()) != nullptr;
@@ -161,8 +163,65 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
   }
 
+  // A table no merge task loads is extracted every day and never reaches the warehouse: say so
+  // here, and the partner's check task fails on it at run time (tasks/check.cpp).
+  if (!diags->HasErrors()) {
+    std::vector<std::string> merged;
+    for (const TaskConfig& t : p.workflow.tasks) {
+      const Node* table = t.params.Get("table");
+      if (t.builtin == "merge" && table != nullptr && table->IsScalar()) {
+        merged.push_back(table->scalar());
+      }
+    }
+    for (const auto& [id, partner] : p.partners) {
+      if (!partner.enabled) continue;
+      for (const std::string& name : TablesNeverMerged(p.workflow, partner)) {
+        const TableSource* source = partner.FindTable(name);
+        diags->Warn(source ? source->loc : partner.loc,
+                    "table \"" + name + "\" of partner " + id +
+                        " is merged by no task of workflow.yaml (its merge tasks name " +
+                        (merged.empty() ? std::string("no table") : Join(merged, ", ")) +
+                        "), so its rows would be extracted but never loaded; add a merge task "
+                        "with params: {table: " +
+                        name + "}, or one with {table: \"*\"} for every table no other task names");
+      }
+    }
+  }
+
   if (diags->HasErrors()) return diags->ToStatus();
   return p;
+}
+
+std::vector<std::string> TablesNoMergeTaskNames(const WorkflowConfig& workflow,
+                                                const PartnerConfig& partner) {
+  std::vector<std::string> left;
+  for (const TableSource& source : partner.tables) {
+    bool named =
+        std::any_of(workflow.tasks.begin(), workflow.tasks.end(), [&](const TaskConfig& t) {
+          const Node* table = t.params.Get("table");
+          return t.builtin == "merge" && table != nullptr && table->IsScalar() &&
+                 table->scalar() == source.name;
+        });
+    if (!named) left.push_back(source.name);
+  }
+  return left;
+}
+
+std::vector<std::string> TablesNeverMerged(const WorkflowConfig& workflow,
+                                           const PartnerConfig& partner) {
+  // A workflow without the merge builtin loads tables its own way (command tasks).
+  if (std::none_of(workflow.tasks.begin(), workflow.tasks.end(),
+                   [](const TaskConfig& t) { return t.builtin == "merge"; })) {
+    return {};
+  }
+  for (const TaskConfig& t : workflow.tasks) {
+    const Node* table = t.params.Get("table");
+    if (t.builtin == "merge" && table != nullptr && table->IsScalar() &&
+        table->scalar() == kEveryOtherTable) {
+      return {};
+    }
+  }
+  return TablesNoMergeTaskNames(workflow, partner);
 }
 
 SensorParams ReadSensorParams(const Node& params, const std::string& what, Diagnostics* diags) {

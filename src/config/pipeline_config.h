@@ -216,6 +216,18 @@ struct Pipeline {
   const PartnerConfig* FindPartner(std::string_view id) const;
 };
 
+// `params: {table: "*"}` of a merge task: every table of the partner that no other merge task
+// of the workflow names.
+inline constexpr char kEveryOtherTable[] = "*";
+// The tables of `partner` (in partner.yaml order) that no merge task of `workflow` names.
+std::vector<std::string> TablesNoMergeTaskNames(const WorkflowConfig& workflow,
+                                                const PartnerConfig& partner);
+// The tables of `partner` that no merge task loads: those no task names, unless a merge task
+// takes every other table ({table: "*"}), or the workflow has no merge task at all (it loads
+// tables its own way). Their rows would be extracted and never loaded.
+std::vector<std::string> TablesNeverMerged(const WorkflowConfig& workflow,
+                                           const PartnerConfig& partner);
+
 struct LoadOptions {
   // Warnings (ignored Databricks keys) are appended here when non-null.
   Diagnostics* diagnostics = nullptr;

@@ -283,6 +283,23 @@ Status RunCheck(TaskContext& ctx) {
   for (const config::PartnerConfig* p : partners) {
     SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
                                                               ctx.pipeline->dir, p->id));
+    // A table no merge task loads never reaches the warehouse: nothing else would say so.
+    for (const std::string& name : config::TablesNeverMerged(ctx.pipeline->workflow, *p)) {
+      if (!only_table.empty() && name != only_table) continue;
+      std::string message =
+          "no merge task of workflow.yaml loads this table, so its rows are extracted and never "
+          "loaded; add a merge task with params: {table: " +
+          name + "} (or {table: \"*\"} for every table no other merge task names)";
+      results.push_back({{"partner", p->id},
+                         {"table", name},
+                         {"check", "merged"},
+                         {"type", "merged"},
+                         {"severity", "error"},
+                         {"passed", false},
+                         {"message", message}});
+      log::Error("check failed: {}.{} merged: {}", p->id, name, message);
+      failures.push_back(p->id + "." + name + " merged: " + message);
+    }
     for (const auto& [name, schema] : p->schemas) {
       if (!only_table.empty() && name != only_table) continue;
       for (const config::CheckConfig& check : schema.checks) {

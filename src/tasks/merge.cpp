@@ -373,27 +373,15 @@ std::string_view ModeName(config::MergeMode m) {
   return "append";
 }
 
-}  // namespace
-
-Status RunMerge(TaskContext& ctx) {
-  const config::PartnerConfig* partner = ctx.partner_config();
-  if (partner == nullptr) {
-    return Status::InvalidArgument(
-        "the merge builtin runs per partner; add \"for_each: partner\" to task " +
-        ctx.task->task_key);
-  }
-  const config::Node* table_node = ctx.task->params.Get("table");
-  if (table_node == nullptr || !table_node->IsScalar() || table_node->scalar().empty()) {
-    return Status::InvalidArgument("merge needs params: {table: NAME}")
-        .WithFile(ctx.task->loc.file, ctx.task->loc.line);
-  }
-  const std::string table = table_node->scalar();
+// Merges one table of the partner for the run's date; `result` gets its stats.
+Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
+                     const std::string& table, nlohmann::json* result) {
   const std::string date = ctx.date.ToString();
-  ctx.result["table"] = table;
+  (*result)["table"] = table;
   auto schema_it = partner->schemas.find(table);
   if (schema_it == partner->schemas.end()) {
     // Schemas differ between partners: this one simply has no such table.
-    ctx.result["skipped"] = "partner " + partner->id + " has no schema for table " + table;
+    (*result)["skipped"] = "partner " + partner->id + " has no schema for table " + table;
     log::Info("merge: partner {} has no table {}; nothing to do", partner->id, table);
     return Status::Ok();
   }
@@ -486,7 +474,7 @@ Status RunMerge(TaskContext& ctx) {
     SLUICE_ASSIGN_OR_RETURN(std::string stats_key,
                             ps.Key("manifests", date + "/merge/" + table + ".json"));
     SLUICE_RETURN_IF_ERROR(base_store->Put(stats_key, stats.dump(2) + "\n"));
-    ctx.result = stats;
+    *result = stats;
     log::Warn("merge: the extract of {} for {} has no file for table {} (optional); nothing merged",
               partner->id, date, table);
     return Status::Ok();
@@ -537,7 +525,7 @@ Status RunMerge(TaskContext& ctx) {
                           ps.Key("manifests", date + "/merge/" + table + ".json"));
   st = base_store->Put(stats_key, stats.dump(2) + "\n");
   if (!st.ok() && result_status.ok()) result_status = st;
-  ctx.result = stats;
+  *result = stats;
   if (!result_status.ok()) return result_status;
   log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}",
             partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
@@ -547,6 +535,48 @@ Status RunMerge(TaskContext& ctx) {
                 : "; " + std::to_string(merged->rows_kept_newer) +
                       " rows left as they were: a later date already loaded their keys");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunMerge(TaskContext& ctx) {
+  const config::PartnerConfig* partner = ctx.partner_config();
+  if (partner == nullptr) {
+    return Status::InvalidArgument(
+        "the merge builtin runs per partner; add \"for_each: partner\" to task " +
+        ctx.task->task_key);
+  }
+  const config::Node* table_node = ctx.task->params.Get("table");
+  if (table_node == nullptr || !table_node->IsScalar() || table_node->scalar().empty()) {
+    return Status::InvalidArgument("merge needs params: {table: NAME}")
+        .WithFile(ctx.task->loc.file, ctx.task->loc.line);
+  }
+  const std::string table = table_node->scalar();
+  if (table != config::kEveryOtherTable) return MergeOneTable(ctx, partner, table, &ctx.result);
+  // {table: "*"}: every table of the partner that no other merge task names, one after another
+  // (they share the partner's database, which takes one writer at a time). A failed table does
+  // not stop the others; the task fails naming it, and a retry merges each table again, which
+  // gives the same rows (every merge is idempotent).
+  std::vector<std::string> tables =
+      config::TablesNoMergeTaskNames(ctx.pipeline->workflow, *partner);
+  nlohmann::json results = nlohmann::json::object();
+  Status first_error;
+  for (const std::string& name : tables) {
+    nlohmann::json one;
+    Status st = MergeOneTable(ctx, partner, name, &one);
+    if (!st.ok()) {
+      one["status"] = "failed";
+      one["error"] = st.ToString();
+      if (first_error.ok()) first_error = st;
+    }
+    results[name] = std::move(one);
+  }
+  ctx.result = {{"table", table}, {"tables", results}};
+  if (tables.empty()) {
+    ctx.result["skipped"] = "every table of partner " + partner->id + " has its own merge task";
+    log::Info("merge: every table of {} has its own merge task; nothing to do", partner->id);
+  }
+  return first_error;
 }
 
 }  // namespace sluice::tasks

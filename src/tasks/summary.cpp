@@ -3,6 +3,7 @@
 // sets ctx.result (stored in the ledger) and prints a table to stdout (the task's log).
 // Per partner (for_each: partner) it summarises that partner; otherwise every enabled partner,
 // and ctx.result holds {"partners": {id: summary}}.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,9 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
     nlohmann::json row = {{"table", name}};
     if (!text.ok()) {
       if (text.status().code() != StatusCode::kNotFound) return std::move(text).status();
-      row["status"] = "not_merged";
+      const auto never = config::TablesNeverMerged(ctx.pipeline->workflow, partner);
+      row["status"] = std::find(never.begin(), never.end(), name) != never.end() ? "no_merge_task"
+                                                                                 : "not_merged";
     } else {
       nlohmann::json stats = nlohmann::json::parse(*text, nullptr, false);
       if (stats.is_discarded() || !stats.is_object()) {

@@ -169,6 +169,47 @@ tasks:
   EXPECT_EQ(warnings, 3);
 }
 
+TEST_F(PipelineTest, ATableNoMergeTaskLoadsIsAWarningUntilACatchAllMergeExists) {
+  dir_.Write("partners/acme/partner.yaml",
+             sluice::testing::PartnerYaml("acme") + "  refunds: {file: \"refunds*.csv\"}\n");
+  std::string refunds = sluice::testing::kOrdersSchema;
+  refunds.replace(refunds.find("\"orders\""), 8, "\"refunds\"");
+  dir_.Write("partners/acme/schemas/refunds.json", refunds);
+  auto warnings = [&]() {
+    Diagnostics diags;
+    auto p = LoadPipeline(dir_.path(), {.diagnostics = &diags});
+    EXPECT_TRUE(p.ok()) << p.status().ToString();  // a warning: the other partners still run
+    std::vector<std::string> out;
+    for (const auto& d : diags.items()) {
+      if (d.severity == Diagnostic::Severity::kWarning) out.push_back(d.ToString());
+    }
+    return out;
+  };
+  auto w = warnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("partners/acme/partner.yaml:8:3"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("table \"refunds\" of partner acme is merged by no task of workflow.yaml "
+                      "(its merge tasks name orders)"),
+            std::string::npos)
+      << w[0];
+  EXPECT_NE(w[0].find("params: {table: refunds}"), std::string::npos) << w[0];
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(TablesNeverMerged(p->workflow, p->partners.at("acme")),
+            std::vector<std::string>{"refunds"});
+  EXPECT_TRUE(TablesNeverMerged(p->workflow, p->partners.at("globex")).empty());
+
+  dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) +
+                                  "  - task_key: merge_rest\n    builtin: merge\n"
+                                  "    for_each: partner\n    params: {table: \"*\"}\n");
+  EXPECT_TRUE(warnings().empty());
+  p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(TablesNeverMerged(p->workflow, p->partners.at("acme")).empty());
+  EXPECT_EQ(TablesNoMergeTaskNames(p->workflow, p->partners.at("acme")),
+            std::vector<std::string>{"refunds"});
+}
+
 TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
   dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
   std::string e = Errors();

@@ -333,6 +333,83 @@ TEST_F(MergeTest, PartnerWithoutTheTableSucceedsSayingSo) {
   EXPECT_NE(result.value("skipped", "").find("no schema for table customers"), std::string::npos);
 }
 
+// acme gets a second table, refunds, that no merge task of the workflow names.
+class MergeEveryOtherTableTest : public MergeTest {
+ protected:
+  void SetUp() override {
+    MergeTest::SetUp();
+    dir_.Write("partners/acme/partner.yaml",
+               testing::PartnerYaml("acme") + "  refunds: {file: \"refunds*.csv\"}\n");
+    dir_.Write("partners/acme/schemas/refunds.json", R"JSON({"table": "refunds", "columns": [
+      {"name": "refund_id", "type": "int64", "nullable": false},
+      {"name": "amount", "type": "decimal(12,2)"}],
+      "primary_key": ["refund_id"], "merge": "upsert",
+      "checks": [{"type": "row_count", "min": 1}]})JSON");
+    nlohmann::json m = {{"partner", "acme"}, {"date", date_}, {"run_id", "r1"}};
+    m["files"] = nlohmann::json::array();
+    for (auto [table, csv] : {std::pair<std::string, std::string>{"orders", "order_id\n1\n"},
+                              {"refunds", "refund_id,amount\n7,1.50\n8,x\n"}}) {
+      std::string key = "raw/acme/" + date_ + "/" + table + ".csv";
+      ASSERT_TRUE(Store()->Put(key, csv).ok());
+      m["files"].push_back({{"member", table + ".csv"}, {"key", key}, {"table", table}});
+    }
+    ASSERT_TRUE(Store()->Put("manifests/acme/" + date_ + "/extract.json", m.dump()).ok());
+  }
+  void AddCatchAllMerge() {
+    dir_.Write("workflow.yaml", std::string(testing::kWorkflowYaml) +
+                                    "  - task_key: merge_rest\n    builtin: merge\n"
+                                    "    for_each: partner\n    params: {table: \"*\"}\n");
+  }
+};
+
+TEST_F(MergeEveryOtherTableTest, CheckFailsOnATableNoMergeTaskLoads) {
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}").ok());
+  nlohmann::json result;
+  Status st = Run("check", "acme", "{}", &result);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("acme.refunds merged: no merge task of workflow.yaml loads this "
+                              "table"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("params: {table: refunds}"), std::string::npos) << st.message();
+  ::testing::internal::CaptureStdout();
+  ASSERT_TRUE(Run("summary", "acme", "{}", &result).ok());
+  ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(result["tables"][1]["table"], "refunds");
+  EXPECT_EQ(result["tables"][1]["status"], "no_merge_task");
+  // globex has only orders: its check is untouched.
+  EXPECT_TRUE(Run("check", "globex", "{}").ok());
+}
+
+TEST_F(MergeEveryOtherTableTest, StarMergesEveryTableNoOtherMergeTaskNames) {
+  AddCatchAllMerge();
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: \"*\"}", &result);
+  // refunds has one bad row of two, over max_reject_ratio: the task fails naming the table,
+  // after merging whatever else it had (nothing here: orders has its own task).
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("table refunds"), std::string::npos) << st.ToString();
+  EXPECT_EQ(result["tables"].size(), 1u) << result.dump();
+  EXPECT_EQ(result["tables"]["refunds"]["status"], "failed");
+  dir_.Write("partners/acme/schemas/refunds.json", R"JSON({"table": "refunds", "columns": [
+      {"name": "refund_id", "type": "int64", "nullable": false},
+      {"name": "amount", "type": "decimal(12,2)"}],
+      "primary_key": ["refund_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  st = Run("merge", "acme", "{table: \"*\"}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(result["tables"]["refunds"]["rows_inserted"], 1);
+  EXPECT_EQ(Scalar("SELECT amount FROM refunds WHERE refund_id=7"), "1.50");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sqlite_master WHERE name='orders'"), "0");
+  auto stats = Store()->Get("manifests/acme/2026-11-24/merge/refunds.json");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(nlohmann::json::parse(*stats)["rows_loaded"], 1);
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}").ok());
+  EXPECT_TRUE(Run("check", "acme", "{}").ok());
+  // A partner whose every table has its own task: nothing to do, and it says so.
+  ASSERT_TRUE(Run("merge", "globex", "{table: \"*\"}", &result).ok());
+  EXPECT_NE(result.value("skipped", "").find("own merge task"), std::string::npos) << result;
+}
+
 TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "replace_date"})JSON");
