@@ -77,6 +77,12 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     if (!outcome.ok()) {
       std::cerr << "sluice run: " << outcome.status().ToString() << "\n";
       *exit_code = ExitCodeFor(outcome.status());
+      if (*exit_code != kExitUsage) {
+        // The scheduler stopped mid-run (the ledger could not be written: a full disk, a lost
+        // mount); whatever it started is recorded as far as the ledger got.
+        std::cerr << "fix that, then `sluice run " << args->dir << " --date " << date->ToString()
+                  << " --resume` finishes the run (only what did not succeed runs again)\n";
+      }
       return;
     }
     std::cout << "run " << outcome->run_id << ": " << outcome->state << "\n";
