@@ -309,6 +309,14 @@ std::string Hex32(uint64_t v) {
 // CheckMemberName, with the invalid_utf8 rule only when `require_utf8`: the other rules work on
 // bytes and hold for names in any encoding.
 Result<std::string> CheckName(std::string_view raw, bool require_utf8);
+// Zip tools on Windows (PowerShell 5's Compress-Archive, older .NET) write "dir\file.csv";
+// unzip and Windows read the backslash as a folder separator, and so does sluice, before the
+// name rules (so "..\x" is still a ".." component). Tar names keep the backslash rule.
+std::string ZipSeparators(std::string_view name) {
+  std::string out(name);
+  std::replace(out.begin(), out.end(), '\\', '/');
+  return out;
+}
 
 // True for a name that only names the archive's own top folder: ".", "./", ".//." and so on.
 bool IsCurrentFolder(std::string_view name) {
@@ -410,7 +418,7 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
     if (p + 46 + name_len > tail.size()) {
       return refuse("central directory record " + std::to_string(k + 1) + " is damaged");
     }
-    std::string name(tail.substr(p + 46, name_len));
+    std::string name = ZipSeparators(tail.substr(p + 46, name_len));
     auto index = static_cast<int64_t>(k);
     const bool is_dir = (!name.empty() && name.back() == '/') ||
                         ((host == 3 || host == 19) && ((attrs >> 16) & 0170000) == 0040000);
@@ -591,7 +599,8 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
         archive_entry_symlink(e) == nullptr && IsCurrentFolder(*member)) {
       continue;
     }
-    Result<std::string> normalized = CheckName(*member, /*require_utf8=*/false);
+    Result<std::string> normalized =
+        CheckName(feeder.is_zip() ? ZipSeparators(*member) : *member, /*require_utf8=*/false);
     if (!normalized.ok()) {
       std::string msg = normalized.status().message();
       size_t colon = msg.find(": ");

@@ -186,6 +186,34 @@ TEST(ReadArchive, ZipNamesFlaggedUtf8AreReadExactlyWhateverTheLocale) {
   EXPECT_EQ(sink.files[kNotice], "readme");
 }
 
+TEST(ReadArchive, BackslashesInZipNamesAreFolderSeparatorsAndStillChecked) {
+  // PowerShell 5's Compress-Archive writes "export\orders.csv"; unzip and Windows read a folder.
+  for (bool windows : {true, false}) {
+    std::string zip = testing::BuildPlainZip(
+        {{"export\\", "", Member::kDir}, {"export\\orders.csv", "1\n"}}, true, windows);
+    MemorySink sink;
+    auto stats = Read(zip, &sink);
+    ASSERT_TRUE(stats.ok()) << "windows " << windows << ": " << stats.status().ToString();
+    EXPECT_EQ(sink.order, std::vector<std::string>{"export/orders.csv"}) << windows;
+    EXPECT_EQ(sink.files["export/orders.csv"], "1\n");
+    for (const char* evil : {"..\\..\\evil.csv", "export\\..\\..\\evil.csv"}) {
+      std::string bad = testing::BuildPlainZip({{evil, "x"}}, true, windows);
+      MemorySink none;
+      auto refused = Read(bad, &none);
+      ASSERT_FALSE(refused.ok()) << evil;
+      EXPECT_NE(refused.status().message().find("dotdot"), std::string::npos)
+          << refused.status().ToString();
+      EXPECT_TRUE(none.order.empty());
+    }
+    std::string absolute = testing::BuildPlainZip({{"\\etc\\x.csv", "x"}}, true, windows);
+    MemorySink none;
+    auto refused = Read(absolute, &none);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("absolute_path"), std::string::npos)
+        << refused.status().ToString();
+  }
+}
+
 TEST(ReadArchive, ANameNotInUtf8IsOfferedForSkippingNotRefused) {
   std::function<bool(const EntryInfo&)> csv_only = [](const EntryInfo& e) {
     return e.base_name.ends_with(".csv");

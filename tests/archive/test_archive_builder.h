@@ -140,7 +140,9 @@ inline std::vector<ZipEntryLayout> ZipLayout(const std::string& zip) {
 // A zip as Python's zipfile, Java and 7-Zip write it to a file: every entry stored, its CRC-32
 // and sizes in the local header (no data descriptor), and with `utf8_flag` the UTF-8 name flag
 // (bit 11) set on every entry. Names are written as given, byte for byte.
-inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_flag) {
+// `windows`: "made by" MS-DOS with DOS attributes, as Windows tools write it.
+inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_flag,
+                                 bool windows = false) {
   using internal::PutLe;
   std::string out, central;
   const uint16_t flags = utf8_flag ? 0x0800 : 0;
@@ -161,7 +163,7 @@ inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_f
     out += m.name;
     out += m.data;
     PutLe(&central, 0x02014b50, 4);
-    PutLe(&central, 0x0314, 2);  // made by: Unix, 2.0
+    PutLe(&central, windows ? 0x0014 : 0x0314, 2);  // made by: MS-DOS or Unix, 2.0
     PutLe(&central, 20, 2);
     PutLe(&central, flags, 2);
     PutLe(&central, 0, 2);
@@ -174,7 +176,10 @@ inline std::string BuildPlainZip(const std::vector<Member>& members, bool utf8_f
     PutLe(&central, 0, 2);  // comment
     PutLe(&central, 0, 2);  // disk
     PutLe(&central, 0, 2);  // internal attributes
-    PutLe(&central, (dir ? 0040755u : 0100644u) << 16 | (dir ? 0x10u : 0u), 4);
+    PutLe(
+        &central,
+        windows ? (dir ? 0x10u : 0x20u) : ((dir ? 0040755u : 0100644u) << 16 | (dir ? 0x10u : 0u)),
+        4);
     PutLe(&central, offset, 4);
     central += m.name;
   }
