@@ -46,6 +46,26 @@ TEST(Cli, ValidateReportsFileLineAndExitsTwo) {
   EXPECT_NE(r.output.find("\"max_entries\" must be an integer"), std::string::npos) << r.output;
 }
 
+TEST(Cli, ValidateAndRunWarnAboutATableNoMergeTaskLoads) {
+  TempDir dir;
+  testing::WriteSamplePipeline(dir);
+  dir.Write("partners/globex/partner.yaml",
+            testing::PartnerYaml("globex") + "  refunds: {file: \"refunds*.csv\"}\n");
+  std::string refunds = testing::kOrdersSchema;
+  refunds.replace(refunds.find("\"orders\""), 8, "\"refunds\"");
+  dir.Write("partners/globex/schemas/refunds.json", refunds);
+  const std::string warning =
+      "partners/globex/partner.yaml:8:3: warning: table \"refunds\" of partner globex is merged "
+      "by no task of workflow.yaml";
+  auto v = RunCommand(Sluice() + " validate '" + dir.path().string() + "'");
+  EXPECT_EQ(v.exit_code, 0) << v.output;  // other partners must still run
+  EXPECT_NE(v.output.find(warning), std::string::npos) << v.output;
+  // No delivery landed, so the run fails at extraction; the warning comes first all the same.
+  auto r = RunCommand(Sluice() + " run '" + dir.path().string() + "' --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(warning), std::string::npos) << r.output;
+}
+
 TEST(Cli, ValidateOfAMissingFolderExitsTwo) {
   auto r = RunCommand(Sluice() + " validate /nonexistent/sluice/pipeline");
   EXPECT_EQ(r.exit_code, 2);

@@ -20,9 +20,11 @@
 
 namespace sluice::cli {
 
-// Loads the pipeline folder, printing warnings and errors on stderr. nullopt after an error.
+// Loads the pipeline folder, printing errors on stderr (and warnings too, with `warnings`: the
+// commands that start work say what `sluice validate` would warn about). nullopt after an error.
 inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& dir,
-                                                            const char* command) {
+                                                            const char* command,
+                                                            bool warnings = false) {
   config::Diagnostics diags;
   auto pipeline = config::LoadPipeline(dir, {.diagnostics = &diags});
   if (!pipeline.ok()) {
@@ -31,6 +33,9 @@ inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& d
     std::cerr << "sluice " << command << ": " << dir
               << " has configuration errors; fix them (see `sluice validate " << dir << "`)\n";
     return std::nullopt;
+  }
+  if (warnings) {
+    for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
   }
   return std::move(pipeline).value();
 }

@@ -29,7 +29,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "repair");
+    auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;

@@ -29,7 +29,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
   cmd->add_flag("--resume", args->resume,
                 "Repair the newest unfinished run of this date instead of starting a new one");
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "run");
+    auto pipeline = LoadPipelineOrReport(args->dir, "run", /*warnings=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;
