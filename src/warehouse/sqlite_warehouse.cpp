@@ -609,20 +609,37 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       return Status::Ok();
     }
     std::set<std::string> have;
+    std::map<std::string, std::string> declared;         // lower-case column -> declared type
     std::vector<std::pair<int, std::string>> table_key;  // (position in the key, column)
     std::vector<std::string> required;                   // NOT NULL columns of the table
     {
       Stmt st;
       SLUICE_RETURN_IF_ERROR(
-          st.Prepare(db_, "SELECT name, \"notnull\", pk FROM pragma_table_info(?)"));
+          st.Prepare(db_, "SELECT name, \"notnull\", pk, type FROM pragma_table_info(?)"));
       sqlite3_bind_text(st.get(), 1, schema.table.data(), static_cast<int>(schema.table.size()),
                         SQLITE_STATIC);
       while (sqlite3_step(st.get()) == SQLITE_ROW) {
         std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
         if (sqlite3_column_int(st.get(), 1) != 0) required.push_back(name);
         if (int k = sqlite3_column_int(st.get(), 2); k > 0) table_key.emplace_back(k, name);
+        const unsigned char* type = sqlite3_column_text(st.get(), 3);
+        declared[ToLower(name)] = type ? reinterpret_cast<const char*>(type) : "";
         have.insert(ToLower(name));
       }
+    }
+    // A column whose storage class changed (int64 <-> string, say) would have SQLite convert
+    // values silently ("007" into an INTEGER column becomes 7): refused, naming the fix.
+    // Types stored alike (string, decimal, date, timestamp as TEXT; int64 and bool as INTEGER)
+    // can change freely.
+    for (const config::ColumnSchema& c : schema.columns) {
+      auto it = declared.find(ToLower(c.name));
+      if (it == declared.end() || ToLower(it->second) == ToLower(SqlType(c))) continue;
+      return Status::InvalidArgument(
+          "table " + schema.table + " in " + Describe() + " stores column \"" + c.name + "\" as " +
+          it->second + " but the schema now says " + c.TypeName() + " (stored as " +
+          std::string(SqlType(c)) +
+          "); SQLite would convert the values silently. Keep the old type in the schema, or "
+          "migrate the table with the sql builtin (create the new table, copy the rows, rename)");
     }
     // What the table enforces must still match the schema: a different key would make the
     // upsert's ON CONFLICT (or plain inserts) fail on the first row with SQLite's words.

@@ -488,6 +488,32 @@ TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   EXPECT_EQ(*rows[1][0], "9");
 }
 
+TEST_P(SqliteWarehouse, AColumnWhoseStorageChangedIsAClearErrorOtherTypeChangesLoad) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);  // amount decimal(12,2): TEXT
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "007"}}).ok());
+
+  auto as_real = schema;
+  as_real.columns[1].type = config::ColumnType::kFloat64;
+  auto bad = Merge(wh.get(), as_real, {{2, "2"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("stores column \"amount\" as TEXT but the schema now "
+                                        "says float64 (stored as REAL)"),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("migrate the table with the sql builtin"),
+            std::string::npos);
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
+
+  // decimal -> string: both stored as TEXT, the values keep their spelling.
+  auto as_string = schema;
+  as_string.columns[1].type = config::ColumnType::kString;
+  ASSERT_TRUE(Merge(wh.get(), as_string, {{2, "0042"}}).ok());
+  EXPECT_EQ(*Rows(wh.get(), "SELECT amount FROM orders WHERE order_id=2")[0][0], "0042");
+}
+
 TEST_P(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
   TempDir dir;
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
