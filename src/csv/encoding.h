@@ -1,4 +1,6 @@
-// csv/encoding.h: converts a partner's text encoding to UTF-8 while streaming (iconv).
+// csv/encoding.h: converts a partner's text encoding to UTF-8 while streaming, through a table
+// read off glibc's iconv once per process (so the mapping is glibc's, without a call per
+// character).
 //
 // Supported: utf-8 (passed through untouched), cp949, euc-kr, latin-1 (iso-8859-1). euc-kr is
 // decoded as cp949, its superset, as the WHATWG Encoding Standard (browsers) does.

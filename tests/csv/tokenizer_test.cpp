@@ -1,6 +1,7 @@
 #include "csv/tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <iconv.h>
 
 #include <cstring>
 #include <string>
@@ -262,6 +263,83 @@ TEST(CsvEncoding, Cp949MixedWithAsciiSurvivesEveryReadBoundary) {
   ASSERT_TRUE(src.ok());
   const std::string m(1, kInvalidByteMarker);
   EXPECT_EQ(ReadAll(src->get()), "x," + m + "\n" + m);
+}
+
+// What glibc's iconv makes of `in`, asked one character at a time: ASCII as is; else the byte
+// alone, or with the next one, when iconv converts exactly that; a two-byte code iconv skips as
+// invalid (it does for a few, such as 0xA2 0xE8) becomes one marker; any other byte one marker.
+std::string IconvReference(const std::string& in, const char* from) {
+  iconv_t cd = iconv_open("UTF-8", from);
+  EXPECT_NE(cd, reinterpret_cast<iconv_t>(-1));
+  std::string out;
+  size_t i = 0;
+  auto convert = [&](size_t n, std::string* got) {
+    std::string src = in.substr(i, n);
+    char* p = src.data();
+    size_t left = n;
+    char buf[16];
+    char* o = buf;
+    size_t o_left = sizeof buf;
+    iconv(cd, nullptr, nullptr, nullptr, nullptr);
+    size_t r = iconv(cd, &p, &left, &o, &o_left);
+    got->assign(buf, static_cast<size_t>(o - buf));
+    if (r != static_cast<size_t>(-1) && left == 0) return 1;  // converted
+    if (r == static_cast<size_t>(-1) && errno == EILSEQ && left == 0 && got->empty()) return 2;
+    return 0;
+  };
+  while (i < in.size()) {
+    if (static_cast<unsigned char>(in[i]) < 0x80) {
+      out.push_back(in[i++]);
+      continue;
+    }
+    std::string got;
+    if (convert(1, &got) == 1) {
+      out += got;
+      i += 1;
+      continue;
+    }
+    int two = i + 1 < in.size() ? convert(2, &got) : 0;
+    if (two == 1) {
+      out += got;
+      i += 2;
+    } else {
+      out.push_back(kInvalidByteMarker);
+      i += two == 2 ? 2 : 1;
+    }
+  }
+  iconv_close(cd);
+  return out;
+}
+
+TEST(CsvEncoding, EveryTwoByteSequenceDecodesAsIconvDoes) {
+  // The decoder reads glibc's mapping into a table once; check it against iconv itself for
+  // every byte >= 0x80 followed by every byte, between ASCII, and as the input's last bytes.
+  for (const char* encoding : {"cp949", "euc-kr", "latin-1"}) {
+    const char* glibc = std::strcmp(encoding, "latin-1") == 0 ? "ISO-8859-1" : "CP949";
+    for (int b1 = 0x80; b1 <= 0xFF; ++b1) {
+      std::string in = "a,";
+      for (int b2 = 0; b2 <= 0xFF; ++b2) {
+        in.push_back(static_cast<char>(b1));
+        in.push_back(static_cast<char>(b2));
+        in += "z\n";
+      }
+      for (const std::string& tail :
+           {std::string(1, static_cast<char>(b1)), std::string{static_cast<char>(b1), '\xA1'}}) {
+        for (size_t step : {size_t{3}, size_t{1} << 20}) {
+          TrickleSource inner(in + tail, step);
+          auto src = MakeUtf8Source(&inner, encoding);
+          ASSERT_TRUE(src.ok());
+          ASSERT_EQ(ReadAll(src->get()), IconvReference(in + tail, glibc))
+              << encoding << ": lead byte 0x" << std::hex << b1 << ", reads of " << step;
+        }
+      }
+    }
+  }
+  // The trail byte of a code glibc skips starts no character; ASCII after it is kept.
+  StringSource inner("x\xA2\xE8\xA1\xA1y\n");
+  auto src = MakeUtf8Source(&inner, "cp949");
+  ASSERT_TRUE(src.ok());
+  EXPECT_EQ(ReadAll(src->get()), "x" + std::string(1, kInvalidByteMarker) + "\xE3\x80\x80y\n");
 }
 
 TEST(CsvEncoding, Latin1BecomesUtf8) {
