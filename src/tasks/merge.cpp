@@ -52,37 +52,35 @@ Status FileError(Status st, const std::string& key, int64_t line) {
 }
 
 // Converted rows on their way from the parsing thread to the SQLite writer. Text cells point
-// into `arena`, which no longer changes once the batch is queued.
+// into `arena`, which never reallocates while the batch fills: a row that would not fit in its
+// capacity ships the batch first (see RowBatch::Fits).
 struct RowBatch {
+  static constexpr size_t kArenaBytes = size_t{4} << 20;
   const std::string* source = nullptr;  // the file's store key
   std::string arena;
-  std::vector<warehouse::Value> values;            // rows x columns
-  std::vector<std::pair<size_t, size_t>> text;     // per value: offset and length in arena
-  std::vector<std::pair<size_t, size_t>> rescued;  // per row
-  std::vector<std::string_view> rescued_views;     // per row, once sealed
-  std::vector<int64_t> lines;                      // per row, for messages
+  std::vector<warehouse::Value> values;         // rows x columns
+  std::vector<std::string_view> rescued_views;  // per row
+  std::vector<int64_t> lines;                   // per row, for messages
   size_t rows() const { return lines.size(); }
-  // Points every text view into the finished arena.
-  void Seal() {
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (values[i].kind == warehouse::ValueKind::kText) {
-        values[i].s = std::string_view(arena.data() + text[i].first, text[i].second);
-      }
-    }
-    rescued_views.clear();
-    for (size_t r = 0; r < rescued.size(); ++r) rescued_views.push_back(Rescued(r));
+  // Whether `bytes` more of text fit without moving the arena.
+  bool Fits(size_t bytes) const { return arena.size() + bytes <= arena.capacity(); }
+  // Copies `text` into the arena; the view stays valid as long as the batch.
+  std::string_view Keep(std::string_view text) {
+    const size_t at = arena.size();
+    arena.append(text);
+    return std::string_view(arena.data() + at, text.size());
   }
-  // Empties the batch for the next rows, keeping every buffer's capacity.
+  // Empties the batch for the next rows, keeping every buffer's capacity (an arena grown for
+  // one huge row goes back to the usual size).
   void Clear() {
+    if (arena.capacity() > 2 * kArenaBytes) {
+      std::string().swap(arena);
+      arena.reserve(kArenaBytes);
+    }
     arena.clear();
     values.clear();
-    text.clear();
-    rescued.clear();
     rescued_views.clear();
     lines.clear();
-  }
-  std::string_view Rescued(size_t row) const {
-    return std::string_view(arena.data() + rescued[row].first, rescued[row].second);
   }
 };
 
@@ -127,9 +125,9 @@ class BatchQueue {
       }
     }
     auto batch = std::make_unique<RowBatch>();
+    batch->arena.reserve(RowBatch::kArenaBytes);
     batch->values.reserve(kBatchRows * cells_per_row);
-    batch->text.reserve(kBatchRows * cells_per_row);
-    batch->rescued.reserve(kBatchRows);
+    batch->rescued_views.reserve(kBatchRows);
     batch->lines.reserve(kBatchRows);
     return batch;
   }
@@ -191,7 +189,6 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       auto batch = queue.Fresh(cells_per_row);
       batch->source = &file.key;
       auto ship = [&]() -> bool {
-        batch->Seal();
         bool ok = queue.Push(std::move(batch));
         batch = queue.Fresh(cells_per_row);
         batch->source = &file.key;
@@ -253,18 +250,26 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
           continue;
         }
         const auto& cells = rc->cells();
-        for (size_t i = 0; i < cells.size(); ++i) {
-          warehouse::Value v;
-          v.kind = static_cast<warehouse::ValueKind>(cells[i].kind);
-          v.i = cells[i].i;
-          v.d = cells[i].d;
-          batch->text.emplace_back(batch->arena.size(), cells[i].s.size());
-          if (v.kind == warehouse::ValueKind::kText) batch->arena.append(cells[i].s);
-          batch->values.push_back(v);
-        }
         std::string_view rescued = rc->rescued();
-        batch->rescued.emplace_back(batch->arena.size(), rescued.size());
-        batch->arena.append(rescued);
+        size_t text_bytes = rescued.size();
+        for (const csv::Cell& cell : cells) {
+          if (cell.kind == csv::CellKind::kText) text_bytes += cell.s.size();
+        }
+        if (!batch->Fits(text_bytes)) {
+          if (batch->rows() > 0 && !ship()) return Status::Cancelled("merge writer stopped");
+          if (!batch->Fits(text_bytes)) batch->arena.reserve(text_bytes);  // one huge row
+        }
+        const size_t base = batch->values.size();
+        batch->values.resize(base + cells.size());
+        warehouse::Value* out = batch->values.data() + base;
+        for (size_t i = 0; i < cells.size(); ++i) {
+          out[i].kind = static_cast<warehouse::ValueKind>(cells[i].kind);
+          out[i].i = cells[i].i;
+          out[i].d = cells[i].d;
+          out[i].s = out[i].kind == warehouse::ValueKind::kText ? batch->Keep(cells[i].s)
+                                                                : std::string_view();
+        }
+        batch->rescued_views.push_back(batch->Keep(rescued));
         batch->lines.push_back(rec.line);
         if (batch->rows() >= kBatchRows && !ship())
           return Status::Cancelled("merge writer stopped");
