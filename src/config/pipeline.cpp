@@ -166,13 +166,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   // A table no merge task loads is extracted every day and never reaches the warehouse: say so
   // here, and the partner's check task fails on it at run time (tasks/check.cpp).
   if (!diags->HasErrors()) {
-    std::vector<std::string> merged;
-    for (const TaskConfig& t : p.workflow.tasks) {
-      const Node* table = t.params.Get("table");
-      if (t.builtin == "merge" && table != nullptr && table->IsScalar()) {
-        merged.push_back(table->scalar());
-      }
-    }
+    const std::vector<std::string> merged = MergeTaskTables(p.workflow);
     for (const auto& [id, partner] : p.partners) {
       if (!partner.enabled) continue;
       for (const std::string& name : TablesNeverMerged(p.workflow, partner)) {
@@ -192,34 +186,38 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   return p;
 }
 
+std::vector<std::string> MergeTaskTables(const WorkflowConfig& workflow) {
+  std::vector<std::string> tables;
+  for (const TaskConfig& t : workflow.tasks) {
+    const Node* table = t.params.Get("table");
+    if (t.builtin == "merge" && table != nullptr && table->IsScalar()) {
+      tables.push_back(table->scalar());
+    }
+  }
+  return tables;
+}
+
 std::vector<std::string> TablesNoMergeTaskNames(const WorkflowConfig& workflow,
                                                 const PartnerConfig& partner) {
+  const std::vector<std::string> named = MergeTaskTables(workflow);
   std::vector<std::string> left;
   for (const TableSource& source : partner.tables) {
-    bool named =
-        std::any_of(workflow.tasks.begin(), workflow.tasks.end(), [&](const TaskConfig& t) {
-          const Node* table = t.params.Get("table");
-          return t.builtin == "merge" && table != nullptr && table->IsScalar() &&
-                 table->scalar() == source.name;
-        });
-    if (!named) left.push_back(source.name);
+    if (std::find(named.begin(), named.end(), source.name) == named.end()) {
+      left.push_back(source.name);
+    }
   }
   return left;
 }
 
 std::vector<std::string> TablesNeverMerged(const WorkflowConfig& workflow,
                                            const PartnerConfig& partner) {
-  // A workflow without the merge builtin loads tables its own way (command tasks).
-  if (std::none_of(workflow.tasks.begin(), workflow.tasks.end(),
-                   [](const TaskConfig& t) { return t.builtin == "merge"; })) {
+  const std::vector<std::string> named = MergeTaskTables(workflow);
+  // A workflow without the merge builtin loads tables its own way (command tasks), and one
+  // with {table: "*"} merges whatever the others do not name.
+  const bool any_merge = std::any_of(workflow.tasks.begin(), workflow.tasks.end(),
+                                     [](const TaskConfig& t) { return t.builtin == "merge"; });
+  if (!any_merge || std::find(named.begin(), named.end(), kEveryOtherTable) != named.end()) {
     return {};
-  }
-  for (const TaskConfig& t : workflow.tasks) {
-    const Node* table = t.params.Get("table");
-    if (t.builtin == "merge" && table != nullptr && table->IsScalar() &&
-        table->scalar() == kEveryOtherTable) {
-      return {};
-    }
   }
   return TablesNoMergeTaskNames(workflow, partner);
 }

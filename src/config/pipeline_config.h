@@ -219,6 +219,8 @@ struct Pipeline {
 // `params: {table: "*"}` of a merge task: every table of the partner that no other merge task
 // of the workflow names.
 inline constexpr char kEveryOtherTable[] = "*";
+// The `table` param of every merge task of `workflow`, in order ("*" included).
+std::vector<std::string> MergeTaskTables(const WorkflowConfig& workflow);
 // The tables of `partner` (in partner.yaml order) that no merge task of `workflow` names.
 std::vector<std::string> TablesNoMergeTaskNames(const WorkflowConfig& workflow,
                                                 const PartnerConfig& partner);
