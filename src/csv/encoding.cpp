@@ -47,15 +47,15 @@ struct DecodeTable {
     uint8_t invalid_bytes = 1;
     char utf8[4] = {};
   };
-  bool double_byte = false;
   Entry single[128];        // a byte >= 0x80 that is a character by itself
   bool lead[128] = {};      // a byte >= 0x80 that starts a two-byte character
-  std::vector<Entry> pair;  // [(lead - 0x80) * 256 + trail]
+  std::vector<Entry> pair;  // [(lead - 0x80) * 256 + trail], empty without lead bytes
 };
 
-// Converts `in` as one whole input; the UTF-8 entry, or len 0 when iconv refuses it, does not
-// consume all of it, or wants more.
-DecodeTable::Entry ConvertWhole(iconv_t cd, const unsigned char* bytes, size_t n) {
+// Converts `bytes` as one whole input: the UTF-8 entry, or len 0 when iconv refuses it, does
+// not consume all of it, or wants more (then *incomplete, when given, is set).
+DecodeTable::Entry ConvertWhole(iconv_t cd, const unsigned char* bytes, size_t n,
+                                bool* incomplete = nullptr) {
   DecodeTable::Entry e;
   char in_buf[2];
   std::memcpy(in_buf, bytes, n);
@@ -66,6 +66,7 @@ DecodeTable::Entry ConvertWhole(iconv_t cd, const unsigned char* bytes, size_t n
   iconv(cd, nullptr, nullptr, nullptr, nullptr);  // initial state
   size_t r = iconv(cd, &in, &in_left, &out, &out_left);
   if (r == static_cast<size_t>(-1) || in_left != 0) {
+    if (incomplete) *incomplete = r == static_cast<size_t>(-1) && errno == EINVAL;
     DecodeTable::Entry invalid;
     if (r == static_cast<size_t>(-1) && errno == EILSEQ && in_left == 0 && n == 2 &&
         out == e.utf8) {
@@ -77,20 +78,9 @@ DecodeTable::Entry ConvertWhole(iconv_t cd, const unsigned char* bytes, size_t n
   return e;
 }
 
-// True when iconv says `b` alone is the start of a longer, incomplete sequence.
-bool IsLeadByte(iconv_t cd, unsigned char b) {
-  char in_buf[1] = {static_cast<char>(b)};
-  char* in = in_buf;
-  size_t in_left = 1;
-  char out_buf[8];
-  char* out = out_buf;
-  size_t out_left = sizeof out_buf;
-  iconv(cd, nullptr, nullptr, nullptr, nullptr);
-  size_t r = iconv(cd, &in, &in_left, &out, &out_left);
-  return r == static_cast<size_t>(-1) && errno == EINVAL;
-}
-
-Result<const DecodeTable*> GetDecodeTable(const char* from, bool double_byte) {
+// The table of `from` (an iconv name), built on first use. Lead bytes are those iconv calls
+// incomplete on their own; each is tried with every trail byte.
+Result<const DecodeTable*> GetDecodeTable(const char* from) {
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<DecodeTable>> tables;
   std::lock_guard<std::mutex> lock(mu);
@@ -101,13 +91,13 @@ Result<const DecodeTable*> GetDecodeTable(const char* from, bool double_byte) {
     return Status::FromErrno(errno, std::string("iconv_open(UTF-8, ") + from + ")");
   }
   auto t = std::make_unique<DecodeTable>();
-  t->double_byte = double_byte;
-  if (double_byte) t->pair.resize(128 * 256);
   for (int b1 = 0x80; b1 <= 0xFF; ++b1) {
     const unsigned char one[1] = {static_cast<unsigned char>(b1)};
-    t->single[b1 - 0x80] = ConvertWhole(cd, one, 1);
-    if (!double_byte || t->single[b1 - 0x80].len > 0 || !IsLeadByte(cd, one[0])) continue;
+    bool incomplete = false;
+    t->single[b1 - 0x80] = ConvertWhole(cd, one, 1, &incomplete);
+    if (!incomplete) continue;
     t->lead[b1 - 0x80] = true;
+    if (t->pair.empty()) t->pair.resize(128 * 256);
     for (int b2 = 0; b2 <= 0xFF; ++b2) {
       const unsigned char two[2] = {static_cast<unsigned char>(b1), static_cast<unsigned char>(b2)};
       t->pair[(b1 - 0x80) * 256 + b2] = ConvertWhole(cd, two, 2);
@@ -229,8 +219,7 @@ Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::strin
   // such lead byte into a C1 control (0x8C -> U+008C) and keep the trail byte, silently
   // corrupting the text. Bytes invalid in CP949 are still marked.
   const char* from = canonical == "cp949" || canonical == "euc-kr" ? "CP949" : "ISO-8859-1";
-  SLUICE_ASSIGN_OR_RETURN(const DecodeTable* table,
-                          GetDecodeTable(from, std::strcmp(from, "CP949") == 0));
+  SLUICE_ASSIGN_OR_RETURN(const DecodeTable* table, GetDecodeTable(from));
   return std::unique_ptr<ByteSource>(new LegacySource(inner, table));
 }
 

@@ -23,6 +23,7 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
   nlohmann::json totals = {{"rows_read", 0},    {"rows_loaded", 0},   {"rows_inserted", 0},
                            {"rows_updated", 0}, {"rows_rejected", 0}, {"bytes", 0}};
   int failed = 0;
+  const std::vector<std::string> never = config::TablesNeverMerged(ctx.pipeline->workflow, partner);
   for (const auto& [name, schema] : partner.schemas) {
     SLUICE_ASSIGN_OR_RETURN(std::string key,
                             ps.Key("manifests", date + "/merge/" + name + ".json"));
@@ -30,7 +31,6 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
     nlohmann::json row = {{"table", name}};
     if (!text.ok()) {
       if (text.status().code() != StatusCode::kNotFound) return std::move(text).status();
-      const auto never = config::TablesNeverMerged(ctx.pipeline->workflow, partner);
       row["status"] = std::find(never.begin(), never.end(), name) != never.end() ? "no_merge_task"
                                                                                  : "not_merged";
     } else {

@@ -42,6 +42,24 @@ std::string_view SqlType(const config::ColumnSchema& column) {
   }
 }
 
+// The type affinity SQLite gives a column declared `declared` (the rules of "Determination Of
+// Column Affinity", https://sqlite.org/datatype3.html#determination_of_column_affinity), which
+// decides how it converts the values stored: "INT" and "BIGINT" store like "INTEGER".
+std::string_view Affinity(std::string_view declared) {
+  const std::string t = ToLower(declared);
+  if (t.find("int") != std::string::npos) return "INTEGER";
+  if (t.find("char") != std::string::npos || t.find("clob") != std::string::npos ||
+      t.find("text") != std::string::npos) {
+    return "TEXT";
+  }
+  if (t.empty() || t.find("blob") != std::string::npos) return "BLOB";
+  if (t.find("real") != std::string::npos || t.find("floa") != std::string::npos ||
+      t.find("doub") != std::string::npos) {
+    return "REAL";
+  }
+  return "NUMERIC";
+}
+
 std::string QuoteIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {
@@ -627,13 +645,16 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
         have.insert(ToLower(name));
       }
     }
-    // A column whose storage class changed (int64 <-> string, say) would have SQLite convert
-    // values silently ("007" into an INTEGER column becomes 7): refused, naming the fix.
-    // Types stored alike (string, decimal, date, timestamp as TEXT; int64 and bool as INTEGER)
-    // can change freely.
+    // A column whose affinity differs from the schema type's (int64 <-> string, say) would have
+    // SQLite convert values silently ("007" into an INTEGER column becomes 7): refused, naming
+    // the fix. Types stored alike (string, decimal, date, timestamp as TEXT; int64 and bool as
+    // INTEGER) can change freely, and so can a declared type of the same affinity (a table a
+    // user made with INT or VARCHAR(20)), or none (BLOB affinity converts nothing).
     for (const config::ColumnSchema& c : schema.columns) {
       auto it = declared.find(ToLower(c.name));
-      if (it == declared.end() || ToLower(it->second) == ToLower(SqlType(c))) continue;
+      if (it == declared.end()) continue;
+      const std::string_view affinity = Affinity(it->second);
+      if (affinity == "BLOB" || affinity == Affinity(SqlType(c))) continue;
       return Status::InvalidArgument(
           "table " + schema.table + " in " + Describe() + " stores column \"" + c.name + "\" as " +
           it->second + " but the schema now says " + c.TypeName() + " (stored as " +

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "testing/run_command.h"
@@ -109,6 +110,15 @@ std::string DumpTables(const fs::path& dir) {
   return dump;
 }
 
+// The tables of the example in `dir` after a clean run of day 1, then day 2: what a repaired or
+// reordered history must end equal to.
+std::string TablesOfARunInDateOrder(const fs::path& dir) {
+  InitExample(dir);
+  EXPECT_EQ(RunPipeline(dir, kDay1).exit_code, 0);
+  EXPECT_EQ(RunPipeline(dir, kDay2).exit_code, 0);
+  return DumpTables(dir);
+}
+
 TEST(InitExampleRun, CleanRunSucceedsAndRecordsRejects) {
   TempDir tmp;
   fs::path dir = tmp / "example";
@@ -155,9 +165,7 @@ TEST(InitExampleRun, ARunOfChosenPartnersWaitsOnlyForThem) {
 TEST(InitExampleRun, BrokenArchiveFailsOnlyItsPartnerAndRepairMatchesACleanRun) {
   TempDir tmp;
   fs::path dir = tmp / "broken";
-  fs::path clean = tmp / "clean";
   InitExample(dir);
-  InitExample(clean);
 
   auto first = RunPipeline(dir, kDay1);
   if (NotImplemented(first)) GTEST_SKIP() << "sluice run is not implemented in this build";
@@ -188,9 +196,7 @@ TEST(InitExampleRun, BrokenArchiveFailsOnlyItsPartnerAndRepairMatchesACleanRun) 
     EXPECT_EQ(state, "success") << key.first << " " << key.second;
   }
 
-  ASSERT_EQ(RunPipeline(clean, kDay1).exit_code, 0);
-  ASSERT_EQ(RunPipeline(clean, kDay2).exit_code, 0);
-  EXPECT_EQ(DumpTables(dir), DumpTables(clean));
+  EXPECT_EQ(DumpTables(dir), TablesOfARunInDateOrder(tmp / "clean"));
 }
 
 TEST(InitExampleRun, AnEarlierDayLoadedAfterALaterOneGivesTheTablesOfARunInDateOrder) {
@@ -198,22 +204,17 @@ TEST(InitExampleRun, AnEarlierDayLoadedAfterALaterOneGivesTheTablesOfARunInDateO
   // day 2's rows, so the tables equal those of running the days in order.
   TempDir tmp;
   fs::path late = tmp / "late";
-  fs::path in_order = tmp / "in_order";
   InitExample(late);
-  InitExample(in_order);
   auto run = RunPipeline(late, kDay2);
   if (NotImplemented(run)) GTEST_SKIP() << "sluice run is not implemented in this build";
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_EQ(RunPipeline(late, kDay1).exit_code, 0);
-  ASSERT_EQ(RunPipeline(in_order, kDay1).exit_code, 0);
-  ASSERT_EQ(RunPipeline(in_order, kDay2).exit_code, 0);
-  EXPECT_EQ(DumpTables(late), DumpTables(in_order));
+  EXPECT_EQ(DumpTables(late), TablesOfARunInDateOrder(tmp / "in_order"));
   // The late day's manifest says how many rows it left to the later day.
-  auto manifest =
-      RunCommand("cat " + Quote(late / "data/manifests/acme" / kDay1 / "merge/orders.json"));
-  json m = json::parse(manifest.output, nullptr, false);
-  ASSERT_TRUE(m.is_object()) << manifest.output;
-  EXPECT_GT(m.value("rows_kept_newer", 0), 0) << manifest.output;
+  std::ifstream manifest(late / "data/manifests/acme" / kDay1 / "merge/orders.json");
+  json m = json::parse(manifest, nullptr, false);
+  ASSERT_TRUE(m.is_object());
+  EXPECT_GT(m.value("rows_kept_newer", 0), 0) << m.dump();
   EXPECT_EQ(
       m.value("rows_kept_newer", 0) + m.value("rows_inserted", 0) + m.value("rows_updated", 0),
       m.value("rows_loaded", -1));

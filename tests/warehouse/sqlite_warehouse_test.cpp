@@ -512,6 +512,22 @@ TEST_P(SqliteWarehouse, AColumnWhoseStorageChangedIsAClearErrorOtherTypeChangesL
   as_string.columns[1].type = config::ColumnType::kString;
   ASSERT_TRUE(Merge(wh.get(), as_string, {{2, "0042"}}).ok());
   EXPECT_EQ(*Rows(wh.get(), "SELECT amount FROM orders WHERE order_id=2")[0][0], "0042");
+
+  // A table made by hand with other spellings of the same affinities loads as it is.
+  TempDir other;
+  auto own = *OpenWarehouse(Url("wh"), other.path(), "acme");
+  ASSERT_TRUE(own->Execute("CREATE TABLE orders (order_id INT NOT NULL PRIMARY KEY, "
+                           "amount VARCHAR(20), _ingest_date TEXT NOT NULL, _run_id TEXT NOT NULL, "
+                           "_source_file TEXT NOT NULL)")
+                  .ok());
+  auto loaded = Merge(own.get(), schema, {{1, "007"}});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(*Rows(own.get(), "SELECT amount FROM orders")[0][0], "007");
+  auto refused = Merge(own.get(), as_real, {{2, "2"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("as VARCHAR(20) but the schema now says float64"),
+            std::string::npos)
+      << refused.status().message();
 }
 
 TEST_P(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
