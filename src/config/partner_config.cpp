@@ -1,6 +1,7 @@
 // Reading and validation of partners/<id>/partner.yaml.
 #include <algorithm>
 
+#include "config/encodings.h"
 #include "config/pipeline_config.h"
 #include "core/strings.h"
 
@@ -128,11 +129,10 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
     MapReader cr(*c, "partner.yaml csv", diags);
     if (auto v = cr.String("encoding")) {
       std::string enc = ToLower(*v);
-      static const std::vector<std::string> kEncodings = {
-          "utf-8", "utf8", "cp949", "euc-kr", "latin-1", "latin1", "iso-8859-1"};
-      if (std::find(kEncodings.begin(), kEncodings.end(), enc) == kEncodings.end()) {
-        cr.ErrorAtKey("encoding", "unknown encoding \"" + *v + "\"" + DidYouMean(enc, kEncodings) +
-                                      "; use utf-8, cp949, euc-kr or latin-1");
+      if (!FindEncoding(enc)) {
+        cr.ErrorAtKey("encoding", "unknown encoding \"" + *v + "\"" +
+                                      DidYouMean(enc, EncodingLabels()) +
+                                      "; supported: " + SupportedEncodingsText());
       }
       p.csv.encoding = enc;
     }

@@ -2,8 +2,10 @@
 // read off glibc's iconv once per process (so the mapping is glibc's, without a call per
 // character).
 //
-// Supported: utf-8 (passed through untouched), cp949, euc-kr, latin-1 (iso-8859-1). euc-kr is
-// decoded as cp949, its superset, as the WHATWG Encoding Standard (browsers) does.
+// Supported: the encodings of config/encodings.h. UTF-8 is passed through untouched, UTF-16 is
+// decoded here, and the rest through their DecodeTable. A byte order mark at the start of the
+// input (UTF-8, UTF-16LE, UTF-16BE) decides the encoding whatever the label says, as browsers
+// do; UTF-16's mark is dropped, UTF-8's is left to the tokenizer.
 // A byte sequence that is invalid in the source encoding becomes the byte 0xFF in the output:
 // 0xFF never occurs in valid UTF-8, so the row holding it fails UTF-8 validation later and is
 // rejected with its line number instead of being silently altered or stopping the file.
@@ -19,12 +21,16 @@
 
 namespace sluice::csv {
 
-// The canonical name of a supported encoding ("utf-8", "cp949", "euc-kr", "latin-1"), or
+// The canonical name of a supported encoding ("utf-8", "cp949", "windows-1252", ...), or
 // InvalidArgument naming the supported ones.
 Result<std::string> CanonicalEncoding(std::string_view name);
 
-// A ByteSource yielding UTF-8. For utf-8 input returns a pass-through wrapper.
-Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::string_view encoding);
+// A ByteSource yielding UTF-8. Reads the first bytes of `inner` to look for a byte order mark;
+// `*decoded_as`, when given, is set to the encoding the input is decoded as: the label's
+// canonical name, or the one its byte order mark names ("utf-16" becomes "utf-16le" or
+// "utf-16be").
+Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::string_view encoding,
+                                                   std::string* decoded_as = nullptr);
 
 // The marker byte that replaces invalid input bytes.
 inline constexpr char kInvalidByteMarker = '\xFF';

@@ -196,8 +196,16 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       };
       FileReader fr;
       SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
-      auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding);
+      std::string decoded_as;
+      auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding, &decoded_as);
       if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
+      if (auto label = csv::CanonicalEncoding(dialect.encoding);
+          label.ok() && decoded_as != *label && !StartsWith(decoded_as, *label)) {
+        log::Warn(
+            "merge: {} starts with a {} byte order mark; decoding it as {}, not {} "
+            "(csv.encoding in partner.yaml)",
+            file.key, decoded_as, decoded_as, dialect.encoding);
+      }
       fr.utf8 = std::move(*utf8);
       fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
       csv::Record rec;

@@ -376,6 +376,28 @@ TEST_F(PipelineTest, NullValuesMustBeAList) {
   EXPECT_EQ(p->partners.at("acme").csv.null_values, (std::vector<std::string>{"NULL", ""}));
 }
 
+TEST_F(PipelineTest, EncodingIsOneOfTheSupportedOnes) {
+  auto partner = [&](const std::string& encoding) {
+    dir_.Write("partners/acme/partner.yaml",
+               "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+               "csv: {encoding: " +
+                   encoding + "}\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+  };
+  for (const char* ok : {"utf-8", "UTF_8", "utf-16", "utf-16le", "Shift_JIS", "windows-1252",
+                         "CP1252", "iso-8859-15", "gbk", "big5", "euc-kr", "koi8-r"}) {
+    partner(ok);
+    EXPECT_EQ(Errors(), "") << ok;
+  }
+  partner("gb18030");
+  std::string e = Errors();
+  EXPECT_NE(e.find("partners/acme/partner.yaml:3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown encoding \"gb18030\""), std::string::npos) << e;
+  EXPECT_NE(e.find("supported: utf-8, utf-16,"), std::string::npos) << e;
+  partner("windows-1525");
+  e = Errors();
+  EXPECT_NE(e.find("(did you mean \"windows-125"), std::string::npos) << e;
+}
+
 TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"

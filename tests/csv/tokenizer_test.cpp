@@ -4,9 +4,12 @@
 #include <iconv.h>
 
 #include <cstring>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "config/encodings.h"
 #include "csv/encoding.h"
 
 namespace sluice::csv {
@@ -314,8 +317,14 @@ std::string IconvReference(const std::string& in, const char* from) {
 TEST(CsvEncoding, EveryTwoByteSequenceDecodesAsIconvDoes) {
   // The decoder reads glibc's mapping into a table once; check it against iconv itself for
   // every byte >= 0x80 followed by every byte, between ASCII, and as the input's last bytes.
-  for (const char* encoding : {"cp949", "euc-kr", "latin-1"}) {
-    const char* glibc = std::strcmp(encoding, "latin-1") == 0 ? "ISO-8859-1" : "CP949";
+  std::map<std::string, const char*> encodings;  // every table-decoded encoding
+  for (const std::string& label : config::EncodingLabels()) {
+    auto enc = config::FindEncoding(label);
+    if (enc && enc->iconv != nullptr) encodings[enc->name] = enc->iconv;
+  }
+  ASSERT_GE(encodings.size(), 25u);
+  for (const auto& [name, glibc] : encodings) {
+    const char* encoding = name.c_str();
     for (int b1 = 0x80; b1 <= 0xFF; ++b1) {
       std::string in = "a,";
       for (int b2 = 0; b2 <= 0xFF; ++b2) {
@@ -350,6 +359,143 @@ TEST(CsvEncoding, Latin1BecomesUtf8) {
   char buf[64];
   auto n = (*src)->Read(buf, sizeof buf);
   EXPECT_EQ(std::string(buf, *n), "caf\xC3\xA9\n");
+}
+
+TEST(CsvEncoding, EveryLabelOpensAndKeepsAsciiAsIs) {
+  // The decoders copy bytes below 0x80 unchanged: true of every table-decoded encoding only if
+  // glibc maps each such byte to itself (SHIFT_JIS would not: 0x5C is the yen sign there).
+  for (const std::string& label : config::EncodingLabels()) {
+    auto enc = config::FindEncoding(label);
+    ASSERT_TRUE(enc.has_value()) << label;
+    if (enc->name.starts_with("utf-16")) continue;  // tested below
+    StringSource inner("id,name\n1,x\n");
+    std::string used;
+    auto src = MakeUtf8Source(&inner, label, &used);
+    ASSERT_TRUE(src.ok()) << label << ": " << src.status().ToString();
+    EXPECT_EQ(ReadAll(src->get()), "id,name\n1,x\n") << label;
+    EXPECT_EQ(used, enc->name) << label;
+    if (enc->iconv == nullptr) continue;
+    std::string ascii;
+    for (int b = 1; b < 0x80; ++b) ascii.push_back(static_cast<char>(b));
+    iconv_t cd = iconv_open("UTF-8", enc->iconv);
+    ASSERT_NE(cd, reinterpret_cast<iconv_t>(-1)) << enc->iconv;
+    std::string in = ascii, out(ascii.size() * 4, '\0');
+    char* ip = in.data();
+    char* op = out.data();
+    size_t il = in.size(), ol = out.size();
+    ASSERT_NE(iconv(cd, &ip, &il, &op, &ol), static_cast<size_t>(-1)) << label;
+    iconv_close(cd);
+    EXPECT_EQ(out.substr(0, out.size() - ol), ascii) << label;
+  }
+  EXPECT_TRUE(config::FindEncoding(" UTF_8 ").has_value());
+  EXPECT_EQ(config::FindEncoding("Shift_JIS")->name, "shift_jis");
+  EXPECT_EQ(config::FindEncoding("CP1252")->name, "windows-1252");
+  EXPECT_FALSE(config::FindEncoding("gb18030").has_value());  // four-byte sequences
+  StringSource inner("x");
+  auto bad = MakeUtf8Source(&inner, "euc-jp");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("windows-1252"), std::string::npos)
+      << bad.status().message();
+}
+
+std::string Iconv(const std::string& in, const char* from, const char* to) {
+  iconv_t cd = iconv_open(to, from);
+  EXPECT_NE(cd, reinterpret_cast<iconv_t>(-1));
+  std::string src = in, out(in.size() * 4 + 16, '\0');
+  char* ip = src.data();
+  char* op = out.data();
+  size_t il = src.size(), ol = out.size();
+  EXPECT_NE(iconv(cd, &ip, &il, &op, &ol), static_cast<size_t>(-1));
+  iconv_close(cd);
+  return out.substr(0, out.size() - ol);
+}
+
+std::string Decode(const std::string& in, const char* encoding, size_t step,
+                   std::string* used = nullptr) {
+  TrickleSource inner(in, step);
+  auto src = MakeUtf8Source(&inner, encoding, used);
+  EXPECT_TRUE(src.ok()) << src.status().ToString();
+  return src.ok() ? ReadAll(src->get()) : "";
+}
+
+TEST(CsvEncoding, Utf16InEitherOrderFollowsTheByteOrderMark) {
+  const std::string text = "id\tname\r\n1\tcaf\xC3\xA9 \xED\x95\x9C \xF0\x9F\x98\x80\r\n";
+  const std::string le = Iconv(text, "UTF-8", "UTF-16LE");
+  const std::string be = Iconv(text, "UTF-8", "UTF-16BE");
+  for (size_t step : {size_t{1}, size_t{3}, size_t{1} << 20}) {
+    std::string used;
+    EXPECT_EQ(Decode("\xFF\xFE" + le, "utf-16", step, &used), text) << step;
+    EXPECT_EQ(used, "utf-16le");
+    EXPECT_EQ(Decode("\xFE\xFF" + be, "utf-16", step, &used), text) << step;
+    EXPECT_EQ(used, "utf-16be");
+    EXPECT_EQ(Decode(le, "utf-16", step), text) << "no mark: little-endian";
+    EXPECT_EQ(Decode(be, "utf-16be", step), text);
+    EXPECT_EQ(Decode(le, "UTF-16LE", step), text);
+    // The mark wins over the label, whatever it says.
+    EXPECT_EQ(Decode("\xFE\xFF" + be, "utf-16le", step), text);
+    EXPECT_EQ(Decode("\xFF\xFE" + le, "utf-8", step, &used), text);
+    EXPECT_EQ(used, "utf-16le");
+  }
+}
+
+TEST(CsvEncoding, Utf16MarksLoneSurrogatesAndAnOddLastByte) {
+  const std::string m(1, kInvalidByteMarker);
+  // a, a high surrogate then b, a low surrogate alone, c, and half a code unit.
+  const std::string le = std::string(
+                             "a\0\x3D\xD8"
+                             "b\0\x00\xDC"
+                             "c\0",
+                             10) +
+                         "\x41";
+  for (size_t step : {size_t{1}, size_t{2}, size_t{3}, size_t{1} << 20}) {
+    EXPECT_EQ(Decode(le, "utf-16le", step), "a" + m + "b" + m + "c" + m) << step;
+  }
+  // A high surrogate as the last code unit.
+  EXPECT_EQ(Decode(std::string("a\0\x3D\xD8", 4), "utf-16le", 1), "a" + m);
+  EXPECT_EQ(Decode("", "utf-16", 1), "");
+  EXPECT_EQ(Decode("\xFF\xFE", "utf-16", 1), "");
+}
+
+TEST(CsvEncoding, Utf16MatchesIconvOnRandomText) {
+  std::mt19937 rng(7);
+  const uint32_t kRanges[][2] = {{0x20, 0x7E},     {0xA0, 0x7FF},       {0x800, 0xD7FF},
+                                 {0xE000, 0xFFFD}, {0x10000, 0x10FFFF}, {'\n', '\n'}};
+  for (int round = 0; round < 20; ++round) {
+    std::string utf32;
+    for (int i = 0; i < 2000; ++i) {
+      const auto& r = kRanges[rng() % 6];
+      uint32_t cp = r[0] + static_cast<uint32_t>(rng() % (r[1] - r[0] + 1));
+      utf32.append(reinterpret_cast<const char*>(&cp), 4);
+    }
+    const std::string text = Iconv(utf32, "UTF-32LE", "UTF-8");
+    for (const char* order : {"UTF-16LE", "UTF-16BE"}) {
+      const std::string in = Iconv(text, "UTF-8", order);
+      const char* label = std::strcmp(order, "UTF-16LE") == 0 ? "utf-16le" : "utf-16be";
+      EXPECT_EQ(Decode(in, label, 1 + rng() % 9), text) << order << " round " << round;
+      EXPECT_EQ(Decode(in, label, size_t{1} << 20), text) << order << " round " << round;
+    }
+  }
+}
+
+TEST(CsvEncoding, AUtf8ByteOrderMarkWinsOverALegacyLabel) {
+  // A cp949 partner that starts sending UTF-8 (with Excel's mark) still loads as UTF-8; the
+  // mark stays for the tokenizer to drop.
+  const std::string text = "\xEF\xBB\xBFname\n\xED\x95\x9C\xEA\xB8\x80\n";
+  std::string used;
+  EXPECT_EQ(Decode(text, "cp949", 1, &used), text);
+  EXPECT_EQ(used, "utf-8");
+  EXPECT_EQ(Decode(text, "windows-1252", 1 << 20, &used), text);
+  // Without a mark the label holds: the same bytes in cp949 are other characters.
+  EXPECT_NE(Decode(text.substr(3), "cp949", 1, &used), text.substr(3));
+  EXPECT_EQ(used, "cp949");
+}
+
+TEST(CsvEncoding, Windows1252HasTheCharactersLatin1LeavesAsControls) {
+  // Excel's smart quotes and euro sign: U+2018/U+2019 and U+20AC in windows-1252, C1 controls
+  // in latin-1.
+  EXPECT_EQ(Decode("\x91x\x92 \x80\n", "windows-1252", 1),
+            "\xE2\x80\x98x\xE2\x80\x99 \xE2\x82\xAC\n");
+  EXPECT_EQ(Decode("\x80", "latin-1", 1), "\xC2\x80");
 }
 
 }  // namespace

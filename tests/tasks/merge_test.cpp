@@ -199,6 +199,74 @@ TEST_F(MergeTest, Cp949FileWithKoreanText) {
   EXPECT_EQ(Scalar("SELECT status FROM orders"), "서울");
 }
 
+// Text in UTF-16 (little-endian, two bytes per ASCII character), the way Excel's "Unicode
+// text" saves it.
+std::string Utf16Le(std::string_view ascii_or_utf8) {
+  std::string out;
+  for (size_t i = 0; i < ascii_or_utf8.size();) {
+    const auto c = static_cast<unsigned char>(ascii_or_utf8[i]);
+    uint32_t cp = c;
+    size_t n = 1;
+    if (c >= 0xF0) {
+      cp = c & 0x07, n = 4;
+    } else if (c >= 0xE0) {
+      cp = c & 0x0F, n = 3;
+    } else if (c >= 0xC0) {
+      cp = c & 0x1F, n = 2;
+    }
+    for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (ascii_or_utf8[i + k] & 0x3F);
+    i += n;
+    auto unit = [&](uint32_t u) {
+      out.push_back(static_cast<char>(u & 0xFF));
+      out.push_back(static_cast<char>(u >> 8));
+    };
+    if (cp >= 0x10000) {
+      unit(0xD800 + ((cp - 0x10000) >> 10));
+      unit(0xDC00 + ((cp - 0x10000) & 0x3FF));
+    } else {
+      unit(cp);
+    }
+  }
+  return out;
+}
+
+TEST_F(MergeTest, Utf16TabSeparatedTextLoadsWithLineNumbers) {
+  PartnerCsv("csv: {encoding: utf-16, delimiter: \"\\t\", header: true}");
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  Extracted({{"orders.txt", "\xFF\xFE" + Utf16Le("order_id\tamount\tstatus\r\n1\t1.00\t서울\r\n"
+                                                 "2\tnot a number\tx\r\n3\t3.00\tcafé 😀\r\n")}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT status FROM orders WHERE order_id=1"), "서울");
+  EXPECT_EQ(Scalar("SELECT status FROM orders WHERE order_id=3"), "café 😀");
+  EXPECT_EQ(result["rows_rejected"], 1);
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find("orders.txt,3,amount,"), std::string::npos) << *rejects;
+  EXPECT_NE(rejects->find("2\tnot a number\tx"), std::string::npos) << *rejects;
+}
+
+TEST_F(MergeTest, AByteOrderMarkOverridesTheDeclaredEncoding) {
+  // Declared cp949, delivered as UTF-16 with its mark: the mark says what the bytes are.
+  PartnerCsv("csv: {encoding: cp949, delimiter: \",\", header: true}");
+  Extracted({{"orders.csv", "\xFF\xFE" + Utf16Le("order_id,amount,status\n1,1.00,서울\n")}});
+  Status st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT status FROM orders"), "서울");
+}
+
+TEST_F(MergeTest, Windows1252SmartQuotesAndEuro) {
+  PartnerCsv("csv: {encoding: windows-1252, delimiter: \";\", header: true}");
+  Extracted({{"orders.csv", "order_id;amount;status\n1;1.00;\x93paid\x94 \x80\n"}});
+  Status st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT status FROM orders"), "\xE2\x80\x9Cpaid\xE2\x80\x9D \xE2\x82\xAC");
+}
+
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
