@@ -147,6 +147,10 @@ struct ColumnSchema {
   int64_t max_length = 0;                 // string: 0 means unlimited (bytes of UTF-8)
   std::vector<std::string> true_values;   // bool: extra spellings of true
   std::vector<std::string> false_values;  // bool: extra spellings of false
+  // int64/float64/decimal written the local way ("1.234,56"): the decimal mark ('.' or ',')
+  // and the digit-grouping character ("" for none; " " also matches no-break spaces).
+  char decimal_separator = '.';
+  std::string thousands_separator;
   Location loc;
   // "int64", "decimal(12,2)", ...
   std::string TypeName() const;

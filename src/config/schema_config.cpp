@@ -151,6 +151,38 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
       r.ErrorAtKey("max_length", "\"max_length\" applies only to string columns");
     }
   }
+  const bool numeric = c.type == ColumnType::kInt64 || c.type == ColumnType::kFloat64 ||
+                       c.type == ColumnType::kDecimal;
+  if (auto v = r.String("decimal_separator")) {
+    if (*v != "." && *v != ",") {
+      r.ErrorAtKey("decimal_separator", "\"decimal_separator\" must be \".\" or \",\"");
+    } else if (c.type != ColumnType::kFloat64 && c.type != ColumnType::kDecimal) {
+      r.ErrorAtKey("decimal_separator",
+                   "\"decimal_separator\" applies only to float64 and decimal columns");
+    } else {
+      c.decimal_separator = (*v)[0];
+    }
+  }
+  if (auto v = r.String("thousands_separator")) {
+    // One character: one byte that does not continue a UTF-8 sequence.
+    const bool one_char =
+        IsValidUtf8(*v) && std::count_if(v->begin(), v->end(), [](char ch) {
+                             return (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+                           }) == 1;
+    if (!numeric) {
+      r.ErrorAtKey("thousands_separator",
+                   "\"thousands_separator\" applies only to int64, float64 and decimal columns");
+    } else if (!one_char || v->find_first_of("0123456789+-eE") != std::string::npos) {
+      r.ErrorAtKey("thousands_separator", "\"thousands_separator\" \"" + Printable(*v) +
+                                              "\" must be one character, not a digit, sign or e");
+    } else if (c.type != ColumnType::kInt64 && *v == std::string(1, c.decimal_separator)) {
+      r.ErrorAtKey("thousands_separator",
+                   "\"thousands_separator\" \"" + *v +
+                       "\" is also the decimal mark; set \"decimal_separator\" to the other one");
+    } else {
+      c.thousands_separator = *v;
+    }
+  }
   if (auto v = r.StringList("true_values")) c.true_values = *v;
   if (auto v = r.StringList("false_values")) c.false_values = *v;
   if ((!c.true_values.empty() || !c.false_values.empty()) && c.type != ColumnType::kBool) {

@@ -245,6 +245,56 @@ bool ParseInt64(std::string_view text, int64_t* out) {
   return true;
 }
 
+bool PlainNumber(std::string_view text, const config::ColumnSchema& column, std::string* out,
+                 std::string* error) {
+  text = TrimSpaces(text);
+  out->clear();
+  const std::string& sep = column.thousands_separator;
+  const char mark = column.decimal_separator;
+  size_t p = 0;
+  if (p < text.size() && (text[p] == '+' || text[p] == '-')) out->push_back(text[p++]);
+  auto bad_groups = [&] {
+    *error = "digits must be grouped by \"" + sep + "\" in threes (1 to 3 digits, then 3 each)";
+    return false;
+  };
+  size_t group = 0;  // digits since the last separator
+  bool grouped = false;
+  while (p < text.size()) {
+    if (IsDigit(text[p])) {
+      out->push_back(text[p++]);
+      ++group;
+      continue;
+    }
+    size_t len = 0;
+    if (!sep.empty() && text.substr(p, sep.size()) == sep) {
+      len = sep.size();
+    } else if (sep == " " && text.substr(p, 2) == "\xC2\xA0") {  // no-break space
+      len = 2;
+    } else if (sep == " " && text.substr(p, 3) == "\xE2\x80\xAF") {  // narrow no-break space
+      len = 3;
+    }
+    if (len == 0) break;
+    if (group == 0 || (grouped ? group != 3 : group > 3)) return bad_groups();
+    grouped = true;
+    group = 0;
+    p += len;
+  }
+  if (grouped && group != 3) return bad_groups();
+  if (p < text.size() && text[p] == mark) {
+    out->push_back('.');
+    ++p;
+  }
+  for (; p < text.size(); ++p) {
+    if (text[p] == '.' && mark != '.') {
+      *error = "\".\" is not the decimal mark here (\"decimal_separator\" is \"" +
+               std::string(1, mark) + "\")";
+      return false;
+    }
+    out->push_back(text[p]);  // the fraction and exponent; the parser judges them
+  }
+  return true;
+}
+
 bool ParseFloat64(std::string_view text, double* out) {
   text = TrimSpaces(text);
   if (!text.empty() && text[0] == '+') text.remove_prefix(1);
@@ -580,6 +630,17 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
     diag->message = std::move(message);
     return false;
   };
+  // A number in the column's local notation ("1.234,5") becomes plain text first.
+  auto plain = [&](const config::ColumnSchema& col, std::string_view* number) {
+    if (col.decimal_separator == '.' && col.thousands_separator.empty()) return true;
+    std::string error;
+    if (!PlainNumber(*number, col, &number_, &error)) {
+      return fail(col.name, "type",
+                  "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error);
+    }
+    *number = number_;
+    return true;
+  };
   if (record.error != RowError::kNone) {
     std::string col;
     if (record.error_field >= 0) col = "field " + std::to_string(record.error_field + 1);
@@ -614,6 +675,7 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       cell.kind = CellKind::kNull;
       continue;
     }
+    std::string_view number = field;  // numbers: in plain notation
     switch (col.type) {
       case config::ColumnType::kString:
         if (col.max_length > 0 && static_cast<int64_t>(field.size()) > col.max_length) {
@@ -625,20 +687,23 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
         cell.s = field;
         break;
       case config::ColumnType::kInt64:
-        if (!ParseInt64(field, &cell.i)) {
+        if (!plain(col, &number)) return false;
+        if (!ParseInt64(number, &cell.i)) {
           return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not an int64");
         }
         cell.kind = CellKind::kInt;
         break;
       case config::ColumnType::kFloat64:
-        if (!ParseFloat64(field, &cell.d)) {
+        if (!plain(col, &number)) return false;
+        if (!ParseFloat64(number, &cell.d)) {
           return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not a float64");
         }
         cell.kind = CellKind::kReal;
         break;
       case config::ColumnType::kDecimal: {
+        if (!plain(col, &number)) return false;
         std::string error;
-        if (!CanonicalDecimal(field, col.precision, col.scale, &text_[c], &error)) {
+        if (!CanonicalDecimal(number, col.precision, col.scale, &text_[c], &error)) {
           return fail(col.name, "type",
                       "\"" + Printable(field, 40) + "\" is not a " + col.TypeName() + ": " + error);
         }

@@ -61,6 +61,12 @@ bool ParseFloat64(std::string_view text, double* out);
 // Canonical text of a decimal(p,s) value into *out, or false with *error set.
 bool CanonicalDecimal(std::string_view text, int precision, int scale, std::string* out,
                       std::string* error);
+// A number written with `column`'s thousands_separator and decimal_separator ("1.234,56") as
+// the plain "[+-]digits[.digits]..." the parsers above read ("1234.56"), into *out. False, with
+// *error, when the digit groups are not 1 to 3 digits then groups of exactly 3, or when '.'
+// stands where ',' is the decimal mark: "1.5" or "1,50" are never guessed at.
+bool PlainNumber(std::string_view text, const config::ColumnSchema& column, std::string* out,
+                 std::string* error);
 // 1 for true, 0 for false, -1 when not a bool spelling of `column`.
 int ParseBool(std::string_view text, const config::ColumnSchema& column);
 // "YYYY-MM-DD" into *out; `format` "" means ISO.
@@ -105,6 +111,7 @@ class RowConverter {
   const config::TableSchema& schema_;
   config::CsvDialect dialect_;
   size_t expected_fields_ = 0;
+  std::string number_;                         // a cell's number in plain notation
   std::vector<int> source_of_;                 // per schema column: field index or -1
   std::vector<int> extra_fields_;              // field indexes of extra columns
   std::vector<std::string> extra_names_json_;  // their header names, JSON-escaped

@@ -398,6 +398,41 @@ TEST_F(PipelineTest, EncodingIsOneOfTheSupportedOnes) {
   EXPECT_NE(e.find("(did you mean \"windows-125"), std::string::npos) << e;
 }
 
+TEST_F(PipelineTest, NumberSeparatorsAreCheckedAgainstTheColumnType) {
+  dir_.Write(
+      "partners/acme/schemas/orders.json",
+      OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\", \"thousands_separator\": \".\"},\n"
+                   "  {\"name\": \"amount\", \"type\": \"decimal(12,2)\", "
+                   "\"decimal_separator\": \",\", \"thousands_separator\": \"\u00a0\"},\n"
+                   "  {\"name\": \"ratio\", \"type\": \"float64\", \"decimal_separator\": \",\"}"));
+  ASSERT_EQ(Errors(), "");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const auto& cols = p->partners.at("acme").schemas.at("orders").columns;
+  EXPECT_EQ(cols[0].thousands_separator, ".");
+  EXPECT_EQ(cols[1].decimal_separator, ',');
+  EXPECT_EQ(cols[1].thousands_separator, "\xC2\xA0");
+  dir_.Write(
+      "partners/acme/schemas/orders.json",
+      OrdersSchema(
+          "  {\"name\": \"id\", \"type\": \"int64\", \"decimal_separator\": \",\"},\n"
+          "  {\"name\": \"a\", \"type\": \"float64\", \"decimal_separator\": \";\"},\n"
+          "  {\"name\": \"b\", \"type\": \"float64\", \"thousands_separator\": \".\"},\n"
+          "  {\"name\": \"c\", \"type\": \"string\", \"thousands_separator\": \",\"},\n"
+          "  {\"name\": \"d\", \"type\": \"decimal(9,2)\", \"thousands_separator\": \"ab\"},\n"
+          "  {\"name\": \"e\", \"type\": \"int64\", \"thousands_separator\": \"0\"}"));
+  std::string e = Errors();
+  for (const char* want :
+       {"orders.json:3:", "\"decimal_separator\" applies only to float64 and decimal columns",
+        "orders.json:4:", "\"decimal_separator\" must be \".\" or \",\"", "orders.json:5:",
+        "\"thousands_separator\" \".\" is also the decimal mark", "orders.json:6:",
+        "\"thousands_separator\" applies only to int64, float64 and decimal columns",
+        "orders.json:7:", "\"thousands_separator\" \"ab\" must be one character",
+        "orders.json:8:", "\"thousands_separator\" \"0\" must be one character"}) {
+    EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
+  }
+}
+
 TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"

@@ -300,6 +300,90 @@ TEST(CsvTypes, DecimalsAreExactCanonicalText) {
   EXPECT_EQ(out, "42");
 }
 
+TEST(CsvTypes, LocalNumberNotationsBecomePlain) {
+  auto col = [](const char* thousands, char mark) {
+    config::ColumnSchema c = Col("x", config::ColumnType::kDecimal);
+    c.thousands_separator = thousands;
+    c.decimal_separator = mark;
+    return c;
+  };
+  const auto german = col(".", ','), us = col(",", '.'), french = col(" ", ','),
+             swiss = col("'", '.'), comma_only = col("", ',');
+  struct Case {
+    const config::ColumnSchema* column;
+    const char* in;
+    const char* out;  // nullptr: refused
+  };
+  const Case cases[] = {
+      {&german, "1.234,56", "1234.56"},
+      {&german, " -1.234.567,8 ", "-1234567.8"},
+      {&german, "1234,5", "1234.5"},
+      {&german, "+12,5e3", "+12.5e3"},
+      {&german, "0,5", "0.5"},
+      {&german, "1.5", nullptr},      // a group of one digit: 15 or 1.5? never guessed
+      {&german, "12.34,5", nullptr},  // a group of two
+      {&german, "1.2345", nullptr},   // a group of four
+      {&german, ".123", nullptr},     // no digits before the separator
+      {&german, "1.234.", nullptr},   // ends in a separator
+      {&german, "1,234.5", nullptr},  // the other convention
+      {&us, "1,234,567.89", "1234567.89"},
+      {&us, "1,23", nullptr},
+      {&us, "1234.5", "1234.5"},
+      {&french, "1 234,5", "1234.5"},
+      {&french,
+       "1\xC2\xA0"
+       "234,5",
+       "1234.5"},  // no-break space
+      {&french,
+       "1\xE2\x80\xAF"
+       "234,5",
+       "1234.5"},  // narrow no-break space
+      {&swiss, "1'234.50", "1234.50"},
+      {&comma_only, "3,25", "3.25"},
+      {&comma_only, "3.25", nullptr},
+  };
+  for (const Case& c : cases) {
+    std::string out, error;
+    const bool ok = PlainNumber(c.in, *c.column, &out, &error);
+    if (c.out == nullptr) {
+      EXPECT_FALSE(ok) << c.in << " -> " << out;
+      EXPECT_FALSE(error.empty()) << c.in;
+    } else {
+      EXPECT_TRUE(ok) << c.in << ": " << error;
+      EXPECT_EQ(out, c.out) << c.in;
+    }
+  }
+}
+
+TEST(CsvConform, NumbersInTheColumnsLocalNotation) {
+  Fixture f;
+  f.schema.columns[1].decimal_separator = ',';  // amount decimal(12,2)
+  f.schema.columns[1].thousands_separator = ".";
+  f.schema.columns[0].thousands_separator = ".";  // order_id int64
+  auto ratio = Col("ratio", config::ColumnType::kFloat64);
+  ratio.decimal_separator = ',';
+  f.schema.columns.push_back(ratio);
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status", "ratio"}).ok());
+  ASSERT_TRUE(f.Row({"1.000.042", "1.234,5", "paid", "0,25"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 1000042);
+  EXPECT_EQ(f.rc->cells()[1].s, "1234.50");
+  EXPECT_EQ(f.rc->cells()[3].d, 0.25);
+  Diagnostic d;
+  EXPECT_FALSE(f.Row({"7", "1.5", "paid", "0,25"}, &d));
+  EXPECT_EQ(d.column, "amount");
+  EXPECT_EQ(d.code, "type");
+  EXPECT_NE(d.message.find("\"1.5\" is not a decimal(12,2): digits must be grouped by \".\""),
+            std::string::npos)
+      << d.message;
+  EXPECT_FALSE(f.Row({"7", "1,5", "paid", "0.25"}, &d));
+  EXPECT_EQ(d.column, "ratio");
+  EXPECT_NE(d.message.find("\".\" is not the decimal mark here"), std::string::npos) << d.message;
+  // The plain parser still judges what is left.
+  EXPECT_FALSE(f.Row({"7", "1,5x", "paid", "0,25"}, &d));
+  EXPECT_EQ(d.column, "amount");
+  EXPECT_NE(d.message.find("\"1,5x\" is not a decimal(12,2)"), std::string::npos) << d.message;
+}
+
 TEST(CsvTypes, BoolsInAnyCaseAndSchemaSpellings) {
   config::ColumnSchema c;
   c.true_values = {"Y", "yes"};

@@ -267,6 +267,28 @@ TEST_F(MergeTest, Windows1252SmartQuotesAndEuro) {
   EXPECT_EQ(Scalar("SELECT status FROM orders"), "\xE2\x80\x9Cpaid\xE2\x80\x9D \xE2\x82\xAC");
 }
 
+TEST_F(MergeTest, GermanNumbersWithSemicolons) {
+  PartnerCsv("csv: {encoding: windows-1252, delimiter: \";\", header: true}");
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false, "thousands_separator": "."},
+    {"name": "amount", "type": "decimal(12,2)", "decimal_separator": ",",
+     "thousands_separator": "."}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  Extracted({{"orders.csv",
+              "order_id;amount;status\n1.001;1.234,5;bezahlt \x80\n"
+              "2;7,25;offen\n3;1.5;falsch\n"}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT amount || ' ' || status FROM orders WHERE order_id=1001"),
+            "1234.50 bezahlt €");
+  EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=2"), "7.25");
+  EXPECT_EQ(result["rows_rejected"], 1);
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find("orders.csv,4,amount,"), std::string::npos) << *rejects;
+}
+
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
