@@ -137,7 +137,15 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
       p.csv.encoding = enc;
     }
     if (auto v = ReadSingleChar(cr, "delimiter")) p.csv.delimiter = *v;
-    if (auto v = ReadSingleChar(cr, "quote")) p.csv.quote = *v;
+    // `quote: none` (or "") turns quoting off: database dumps in TSV write a field that starts
+    // with a quote character as plain text, which CSV quoting would read to the next quote.
+    if (const Node* q = c->IsMap() ? c->Get("quote") : nullptr;
+        q != nullptr && q->IsScalar() && (q->scalar().empty() || ToLower(q->scalar()) == "none")) {
+      p.csv.quoting = false;
+      cr.Allow("quote");
+    } else if (auto v = ReadSingleChar(cr, "quote")) {
+      p.csv.quote = *v;
+    }
     if (auto v = cr.Bool("header")) p.csv.header = *v;
     // YAML reads a bare NULL, null or ~ as "no value", which would silently keep the default
     // null_values; a user who wrote one meant the text NULL (or a list), so say so.
@@ -148,7 +156,7 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
                           "\"] to read empty fields and the text " + nv->scalar() + " as NULL");
     }
     if (auto v = cr.StringList("null_values")) p.csv.null_values = *v;
-    if (p.csv.delimiter == p.csv.quote) {
+    if (p.csv.quoting && p.csv.delimiter == p.csv.quote) {
       diags->Error(c->location(), "partner.yaml csv: delimiter and quote must differ");
     }
     cr.Finish();

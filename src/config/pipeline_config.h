@@ -106,9 +106,10 @@ struct WorkflowConfig {
 // ---- partners/<id>/partner.yaml ------------------------------------------------------------
 
 struct CsvDialect {
-  std::string encoding = "utf-8";  // utf-8 | cp949 | euc-kr | latin-1
+  std::string encoding = "utf-8";  // a label of config/encodings.h
   char delimiter = ',';
   char quote = '"';
+  bool quoting = true;  // false (`quote: none`): quote characters are plain text (TSV dumps)
   bool header = true;
   std::vector<std::string> null_values = {""};
 };
@@ -143,7 +144,9 @@ struct ColumnSchema {
   int scale = 0;
   bool nullable = true;
   std::vector<std::string> aliases;
-  std::string format;                     // strptime-style for date/timestamp; "" means ISO 8601
+  // date/timestamp: strptime-style formats, tried in order (a partner that changed its format
+  // keeps both); empty means ISO 8601. Written "format": "..." or "format": ["...", "..."].
+  std::vector<std::string> formats;
   int64_t max_length = 0;                 // string: 0 means unlimited (bytes of UTF-8)
   std::vector<std::string> true_values;   // bool: extra spellings of true
   std::vector<std::string> false_values;  // bool: extra spellings of false
@@ -249,8 +252,9 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags);
 TableSchema ReadSchema(const Node& root, Diagnostics* diags);
 
 // The % directives (the letters after %) of a date/timestamp column's `format`, exactly those
-// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z %%.
-inline constexpr char kTimeFormatDirectives[] = "YmdHMSyfz%";
+// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z, %I
+// with %p (12-hour clock, AM/PM), %b/%B (English month names or abbreviations) and %%.
+inline constexpr char kTimeFormatDirectives[] = "YmdHMSyfzIpbB%";
 // "" when `format` uses only kTimeFormatDirectives; otherwise why not ("has unknown directive
 // %Q; ..."), for a message that names the column.
 std::string CheckTimeFormat(std::string_view format);

@@ -96,9 +96,14 @@ std::string CheckTimeFormat(std::string_view format) {
         ++n;
       }
       return "has unknown directive %" + std::string(format.substr(i, n)) +
-             "; use %Y %m %d %H %M %S %y %f %z, or %% for a literal %";
+             "; use %Y %m %d %H %M %S %y %f %z %I %p %b %B, or %% for a literal %";
     }
   }
+  const bool twelve = format.find("%I") != std::string_view::npos;
+  const bool ampm = format.find("%p") != std::string_view::npos;
+  if (twelve != ampm)
+    return twelve ? "uses %I (12-hour clock) without %p (AM/PM)" : "uses %p without %I";
+  if (twelve && format.find("%H") != std::string_view::npos) return "uses both %H and %I";
   return "";
 }
 
@@ -137,12 +142,18 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
   }
   if (auto v = r.Bool("nullable")) c.nullable = *v;
   if (auto v = r.StringList("aliases")) c.aliases = *v;
-  if (auto v = r.String("format")) {
-    c.format = *v;
+  if (auto v = r.StringList("format", false, /*allow_scalar=*/true)) {
+    c.formats = *v;
     if (c.type != ColumnType::kDate && c.type != ColumnType::kTimestamp) {
       r.ErrorAtKey("format", "\"format\" applies only to date and timestamp columns");
-    } else if (std::string why = CheckTimeFormat(*v); !why.empty()) {
-      r.ErrorAtKey("format", "\"format\" \"" + Printable(*v) + "\" " + why);
+    } else if (v->empty()) {
+      r.ErrorAtKey("format", "\"format\" lists no format; remove it for ISO 8601");
+    }
+    for (const std::string& f : *v) {
+      if (c.type != ColumnType::kDate && c.type != ColumnType::kTimestamp) break;
+      if (std::string why = CheckTimeFormat(f); !why.empty()) {
+        r.ErrorAtKey("format", "\"format\" \"" + Printable(f) + "\" " + why);
+      }
     }
   }
   if (auto v = r.Int("max_length", false, 1)) {

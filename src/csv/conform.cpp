@@ -134,11 +134,39 @@ bool ParseIso(std::string_view s, bool want_time, DateTime* dt) {
 
 // strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters. sluice validate
 // accepts exactly config::kTimeFormatDirectives; keep the two in step (a test checks).
+// An English month name or its three-letter abbreviation (any case) at *pos, as 1..12.
+bool MonthName(std::string_view s, size_t* pos, int* month) {
+  static const char* const kNames[] = {"january",   "february", "march",    "april",
+                                       "may",       "june",     "july",     "august",
+                                       "september", "october",  "november", "december"};
+  auto matches = [&](std::string_view name) {
+    if (s.size() - *pos < name.size()) return false;
+    for (size_t k = 0; k < name.size(); ++k) {
+      if (std::tolower(static_cast<unsigned char>(s[*pos + k])) != name[k]) return false;
+    }
+    return true;
+  };
+  for (int m = 0; m < 12; ++m) {
+    const std::string_view full = kNames[m];
+    for (std::string_view name :
+         {full, std::string_view(m == 8 ? "sept" : ""), full.substr(0, 3)}) {
+      if (!name.empty() && matches(name)) {
+        *pos += name.size();
+        *month = m + 1;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   size_t p = 0;
   dt->year = 1970;
   dt->month = 1;
   dt->day = 1;
+  int hour12 = -1;  // %I, made 0..23 by %p
+  int pm = -1;      // %p: 0 AM, 1 PM
   for (size_t i = 0; i < f.size(); ++i) {
     if (f[i] != '%' || i + 1 == f.size()) {
       if (p >= s.size() || s[p] != f[i]) return false;
@@ -166,6 +194,31 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
       case 'H':
         ok = Digits(s, &p, 2, &dt->hour, true);
         break;
+      case 'I':
+        ok = Digits(s, &p, 2, &hour12, true) && hour12 >= 1 && hour12 <= 12;
+        break;
+      case 'p': {
+        // AM/PM, any case, also written a.m./p.m.
+        auto at = [&](size_t k) {
+          return p + k < s.size()
+                     ? static_cast<char>(std::tolower(static_cast<unsigned char>(s[p + k])))
+                     : '\0';
+        };
+        if ((at(0) == 'a' || at(0) == 'p') && at(1) == 'm') {
+          pm = at(0) == 'p';
+          p += 2;
+        } else if ((at(0) == 'a' || at(0) == 'p') && at(1) == '.' && at(2) == 'm' && at(3) == '.') {
+          pm = at(0) == 'p';
+          p += 4;
+        } else {
+          ok = false;
+        }
+        break;
+      }
+      case 'b':
+      case 'B':
+        ok = MonthName(s, &p, &dt->month);
+        break;
       case 'M':
         ok = Digits(s, &p, 2, &dt->minute, true);
         break;
@@ -185,6 +238,10 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
         return false;
     }
     if (!ok) return false;
+  }
+  if (hour12 >= 0) {
+    if (pm < 0) return false;  // validation makes %I come with %p
+    dt->hour = hour12 % 12 + (pm == 1 ? 12 : 0);
   }
   return p == s.size() && ValidDateTime(*dt);
 }
@@ -387,6 +444,18 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
   char* e = PutDate(dt.year, dt.month, dt.day, buf);
   out->assign(buf, static_cast<size_t>(e - buf));
   return true;
+}
+
+bool ParseTimeValue(std::string_view text, const config::ColumnSchema& column, std::string* out) {
+  const bool date = column.type == config::ColumnType::kDate;
+  auto parse = [&](const std::string& format) {
+    return date ? ParseDateValue(text, format, out) : ParseTimestampValue(text, format, out);
+  };
+  if (column.formats.empty()) return parse("");
+  for (const std::string& format : column.formats) {
+    if (parse(format)) return true;
+  }
+  return false;
 }
 
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out) {
@@ -723,23 +792,19 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
         break;
       }
       case config::ColumnType::kDate:
-        if (!ParseDateValue(field, col.format, &text_[c])) {
+      case config::ColumnType::kTimestamp: {
+        const bool date = col.type == config::ColumnType::kDate;
+        if (!ParseTimeValue(field, col, &text_[c])) {
+          std::string expected = date ? "YYYY-MM-DD" : "ISO 8601";
+          if (!col.formats.empty()) expected = Join(col.formats, " or ");
           return fail(col.name, "type",
-                      "\"" + Printable(field, 40) + "\" is not a date (" +
-                          (col.format.empty() ? "YYYY-MM-DD" : col.format) + ")");
+                      "\"" + Printable(field, 40) + "\" is not a " + (date ? "date" : "timestamp") +
+                          " (" + expected + ")");
         }
         cell.kind = CellKind::kText;
         cell.s = text_[c];
         break;
-      case config::ColumnType::kTimestamp:
-        if (!ParseTimestampValue(field, col.format, &text_[c])) {
-          return fail(col.name, "type",
-                      "\"" + Printable(field, 40) + "\" is not a timestamp (" +
-                          (col.format.empty() ? "ISO 8601" : col.format) + ")");
-        }
-        cell.kind = CellKind::kText;
-        cell.s = text_[c];
-        break;
+      }
     }
   }
   if (rescue_) {

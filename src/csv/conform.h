@@ -69,6 +69,9 @@ bool PlainNumber(std::string_view text, const config::ColumnSchema& column, std:
                  std::string* error);
 // 1 for true, 0 for false, -1 when not a bool spelling of `column`.
 int ParseBool(std::string_view text, const config::ColumnSchema& column);
+// A date or timestamp `column`'s value, read by the first of its `formats` that reads it whole
+// (ISO 8601 without formats), as ParseDateValue/ParseTimestampValue write it.
+bool ParseTimeValue(std::string_view text, const config::ColumnSchema& column, std::string* out);
 // "YYYY-MM-DD" into *out; `format` "" means ISO.
 bool ParseDateValue(std::string_view text, const std::string& format, std::string* out);
 // "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset; f without trailing zeros) into

@@ -123,6 +123,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
   const char* b = buf_.data();
   const size_t end = end_;
   const char delim = options_.delimiter;
+  const bool quoting = options_.quoting;
   const char quote = options_.quote;
   size_t p = pos_;
 
@@ -173,7 +174,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
   // of the current field, with the fields found so far kept.
   {
     const __m128i vd = _mm_set1_epi8(delim);
-    const __m128i vq = _mm_set1_epi8(quote);
+    const __m128i vq = _mm_set1_epi8(quoting ? quote : delim);  // delim: no quote to find
     const __m128i vcr = _mm_set1_epi8('\r');
     const __m128i vlf = _mm_set1_epi8('\n');
     const __m128i vz = _mm_setzero_si128();
@@ -187,7 +188,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
     };
     size_t field_start = p;
     size_t block = p;
-    if (block + 16 <= end && b[p] != quote) {
+    if (block + 16 <= end && !(quoting && b[p] == quote)) {
       uint32_t mask = mask_at(block);
       while (true) {
         if (mask == 0) {
@@ -205,7 +206,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
           quoted_flags.push_back(0);
           field_start = k + 1;
           // The next field must start plainly and have a full block after it.
-          if (k + 17 > end || b[k + 1] == quote) break;
+          if (k + 17 > end || (quoting && b[k + 1] == quote)) break;
           continue;
         }
         if (c == '\n' || (c == '\r' && k + 1 < end)) {
@@ -228,7 +229,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
   while (!complete) {
     std::string_view field;
     uint8_t quoted = 0;
-    if (p < end && b[p] == quote) {
+    if (quoting && p < end && b[p] == quote) {
       quoted = 1;
       ++p;
       size_t start = p;

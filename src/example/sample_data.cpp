@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "config/encodings.h"
 #include "config/node.h"
 #include "config/reader.h"
 #include "core/strings.h"
@@ -113,8 +114,12 @@ const Vocabulary& Korean() {
 
 // ---- formatting -------------------------------------------------------------------------------
 
-// strftime subset for generated values: %Y %m %d %H %M %S %y %%.
+// strftime for generated values, every directive a column's format may use (config's
+// kTimeFormatDirectives): %Y %m %d %H %M %S %y %f %z %I %p %b %B %%.
 std::string FormatTime(std::string_view format, const Date& d, int hour, int minute, int second) {
+  static const char* const kMonths[] = {"January",   "February", "March",    "April",
+                                        "May",       "June",     "July",     "August",
+                                        "September", "October",  "November", "December"};
   std::string out;
   char buf[8];
   for (size_t i = 0; i < format.size(); ++i) {
@@ -144,6 +149,25 @@ std::string FormatTime(std::string_view format, const Date& d, int hour, int min
         break;
       case 'S':
         std::snprintf(buf, sizeof buf, "%02d", second);
+        break;
+      case 'f':
+        std::snprintf(buf, sizeof buf, "%03d", (hour * 7 + minute * 13 + second) % 1000);
+        break;
+      case 'z':
+        std::snprintf(buf, sizeof buf, "+0000");
+        break;
+      case 'I':
+        std::snprintf(buf, sizeof buf, "%02d", hour % 12 == 0 ? 12 : hour % 12);
+        break;
+      case 'p':
+        std::snprintf(buf, sizeof buf, "%s", hour < 12 ? "AM" : "PM");
+        break;
+      case 'b':
+        std::snprintf(buf, sizeof buf, "%.3s", kMonths[d.month - 1]);
+        break;
+      case 'B':
+        out += kMonths[d.month - 1];
+        buf[0] = '\0';
         break;
       default:
         buf[0] = f;
@@ -299,6 +323,23 @@ std::string Decimal(Rng& rng, int precision, int scale) {
   return out;
 }
 
+// A plain number ("-1234567.5") in `column`'s decimal_separator and thousands_separator.
+std::string LocalNotation(const std::string& plain, const config::ColumnSchema& column) {
+  if (column.decimal_separator == '.' && column.thousands_separator.empty()) return plain;
+  const size_t sign = !plain.empty() && (plain[0] == '-' || plain[0] == '+') ? 1 : 0;
+  size_t int_end = plain.find_first_not_of("0123456789", sign);
+  if (int_end == std::string::npos) int_end = plain.size();
+  std::string out = plain.substr(0, sign);
+  for (size_t i = sign; i < int_end; ++i) {
+    if (i > sign && (int_end - i) % 3 == 0) out += column.thousands_separator;
+    out += plain[i];
+  }
+  for (size_t i = int_end; i < plain.size(); ++i) {
+    out += plain[i] == '.' ? column.decimal_separator : plain[i];
+  }
+  return out;
+}
+
 std::string GenerateValue(const ColumnGen& g, RowContext& r) {
   Rng& rng = *r.rng;
   const Vocabulary& v = *r.vocab;
@@ -333,14 +374,15 @@ std::string GenerateValue(const ColumnGen& g, RowContext& r) {
     }
     case Kind::kDate: {
       Date d = r.date->AddDays(-static_cast<int>(rng.Below(1500)));
-      out = FormatTime(g.schema->format.empty() ? "%Y-%m-%d" : g.schema->format, d, 0, 0, 0);
+      out = FormatTime(g.schema->formats.empty() ? "%Y-%m-%d" : g.schema->formats.front(), d, 0, 0,
+                       0);
       break;
     }
     case Kind::kTimestamp: {
       Date d = r.date->AddDays(-static_cast<int>(rng.Below(2)));
       int secs = static_cast<int>(rng.Below(86400));
-      out = FormatTime(g.schema->format.empty() ? "%Y-%m-%d %H:%M:%S" : g.schema->format, d,
-                       secs / 3600, secs / 60 % 60, secs % 60);
+      out = FormatTime(g.schema->formats.empty() ? "%Y-%m-%d %H:%M:%S" : g.schema->formats.front(),
+                       d, secs / 3600, secs / 60 % 60, secs % 60);
       break;
     }
     case Kind::kEmail:
@@ -386,25 +428,33 @@ std::string GenerateValue(const ColumnGen& g, RowContext& r) {
   if (g.schema != nullptr && g.schema->type == ColumnType::kString) {
     TruncateUtf8(&out, g.schema->max_length);
   }
+  if (g.schema != nullptr && (g.kind == Kind::kKeyInt || g.kind == Kind::kInt ||
+                              g.kind == Kind::kDecimal || g.kind == Kind::kFloat)) {
+    out = LocalNotation(out, *g.schema);
+  }
   return out;
 }
 
 // ---- encodings --------------------------------------------------------------------------------
 
-// The iconv name for a partner encoding, or "" when the text stays UTF-8.
+// The iconv name for a partner encoding, or "" when the text stays UTF-8. Characters the
+// encoding lacks (Korean names in windows-1252) are transliterated rather than refused.
 std::string IconvName(const std::string& encoding) {
-  if (encoding == "cp949") return "CP949";
-  if (encoding == "euc-kr") return "EUC-KR";
-  if (encoding == "latin-1" || encoding == "latin1" || encoding == "iso-8859-1") {
-    return "ISO-8859-1";
-  }
-  return "";
+  auto enc = config::FindEncoding(encoding);
+  if (!enc || enc->name == "utf-8") return "";
+  if (enc->name == "utf-16" || enc->name == "utf-16le") return "UTF-16LE";
+  if (enc->name == "utf-16be") return "UTF-16BE";
+  // Strict EUC-KR, so the files are what an EUC-KR encoder writes (a subset of cp949).
+  if (enc->name == "euc-kr") return "EUC-KR";
+  return std::string(enc->iconv) + "//TRANSLIT";
 }
 
 // Converts UTF-8 text into the partner's encoding, chunk by chunk (chunks end at row ends).
+// UTF-16 files start with their byte order mark when the label is plain utf-16 (the reader
+// takes the order from it) or when the profile asks for one.
 class Encoder {
  public:
-  static Result<std::unique_ptr<Encoder>> Open(const std::string& encoding) {
+  static Result<std::unique_ptr<Encoder>> Open(const std::string& encoding, bool bom) {
     auto e = std::unique_ptr<Encoder>(new Encoder());
     e->target_ = IconvName(encoding);
     if (!e->target_.empty()) {
@@ -413,6 +463,10 @@ class Encoder {
         return Status::InvalidArgument("this system's iconv cannot convert UTF-8 to " + e->target_ +
                                        " (encoding \"" + encoding + "\")");
       }
+    }
+    auto enc = config::FindEncoding(encoding);
+    if (enc && enc->name.starts_with("utf-16") && (bom || enc->name == "utf-16")) {
+      e->pending_bom_ = enc->name == "utf-16be" ? "\xFE\xFF" : "\xFF\xFE";
     }
     return e;
   }
@@ -424,6 +478,8 @@ class Encoder {
 
   // Appends `utf8` converted to the target encoding to *out.
   Status Convert(const std::string& utf8, std::string* out) {
+    out->append(pending_bom_);
+    pending_bom_.clear();
     if (target_.empty()) {
       out->append(utf8);
       return Status::Ok();
@@ -446,13 +502,19 @@ class Encoder {
  private:
   Encoder() = default;
   std::string target_;
+  std::string pending_bom_;  // written before the first text
   iconv_t cd_ = reinterpret_cast<iconv_t>(-1);
 };
 
 // ---- CSV writing ------------------------------------------------------------------------------
 
+// `quote` '\0': the partner does not quote (its values hold no delimiter or line break).
 void AppendField(std::string* line, std::string_view value, char delimiter, char quote) {
   bool needs_quotes = false;
+  if (quote == '\0') {
+    line->append(value);
+    return;
+  }
   for (char c : value) {
     if (c == delimiter || c == quote || c == '\n' || c == '\r') {
       needs_quotes = true;
@@ -549,13 +611,14 @@ Result<GeneratedTable> WriteTableCsv(const PartnerConfig& partner, const Deliver
   }
 
   const char delimiter = partner.csv.delimiter;
-  const char quote = partner.csv.quote;
+  const char quote = partner.csv.quoting ? partner.csv.quote : '\0';
   const std::string eol = profile.crlf ? "\r\n" : "\n";
   const std::string null_text =
       partner.csv.null_values.empty() ? std::string() : partner.csv.null_values.back();
   const Vocabulary& vocab = profile.korean_text ? Korean() : Latin();
 
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Encoder> encoder, Encoder::Open(partner.csv.encoding));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Encoder> encoder,
+                          Encoder::Open(partner.csv.encoding, profile.bom));
   FilePtr file(std::fopen(job.temp_csv.c_str(), "wb"));
   if (!file) return Status::FromErrno(errno, "cannot create " + job.temp_csv.string());
 

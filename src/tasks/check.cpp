@@ -86,7 +86,7 @@ Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std:
         return date ? csv::ParseDateValue(v, format, &out)
                     : csv::ParseTimestampValue(v, format, &out);
       };
-      if (!parse("") && (column.format.empty() || !parse(column.format))) return invalid();
+      if (!parse("") && !csv::ParseTimeValue(v, column, &out)) return invalid();
       return SqlLiteral(out);
     }
     default:

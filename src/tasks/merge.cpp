@@ -172,6 +172,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   csv::TokenizerOptions topt;
   topt.delimiter = dialect.delimiter;
   topt.quote = dialect.quote;
+  topt.quoting = dialect.quoting;
   std::string reject_buf;
   std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
   auto flush_rejects = [&]() -> Status {

@@ -433,6 +433,59 @@ TEST_F(PipelineTest, NumberSeparatorsAreCheckedAgainstTheColumnType) {
   }
 }
 
+TEST_F(PipelineTest, FormatIsOneOrAListOfFormats) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": [\"%d.%m.%Y\", "
+                          "\"%Y-%m-%d\"]},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": \"%m/%d/%Y "
+                          "%I:%M %p\"}"));
+  ASSERT_EQ(Errors(), "");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const auto& cols = p->partners.at("acme").schemas.at("orders").columns;
+  EXPECT_EQ(cols[1].formats, (std::vector<std::string>{"%d.%m.%Y", "%Y-%m-%d"}));
+  EXPECT_EQ(cols[2].formats, (std::vector<std::string>{"%m/%d/%Y %I:%M %p"}));
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"day\", \"type\": \"date\", \"format\": []},\n"
+                          "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": [\"%Y\", "
+                          "\"%I:%M\"]},\n"
+                          "  {\"name\": \"n\", \"type\": \"int64\", \"format\": [\"%Y\"]}"));
+  std::string e = Errors();
+  for (const char* want :
+       {"orders.json:4:", "\"format\" lists no format",
+        "orders.json:5:", "\"format\" \"%I:%M\" uses %I (12-hour clock) without %p (AM/PM)",
+        "orders.json:6:", "\"format\" applies only to date and timestamp columns"}) {
+    EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
+  }
+}
+
+TEST_F(PipelineTest, QuoteNoneTurnsQuotingOff) {
+  for (const char* quote : {"none", "\"\"", "NONE"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+                           "csv: {delimiter: \"\\t\", quote: ") +
+                   quote + "}\ntables:\n  orders: {file: \"orders*.tsv\"}\n");
+    ASSERT_EQ(Errors(), "") << quote;
+    auto p = LoadPipeline(dir_.path());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_FALSE(p->partners.at("acme").csv.quoting) << quote;
+    EXPECT_EQ(p->partners.at("acme").csv.delimiter, '\t');
+  }
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+             "csv: {quote: \"'\"}\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->partners.at("acme").csv.quoting);
+  EXPECT_EQ(p->partners.at("acme").csv.quote, '\'');
+  dir_.Write("partners/acme/partner.yaml",
+             "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\n"
+             "csv: {quote: \"no\"}\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+  EXPECT_NE(Errors().find("\"quote\" must be one ASCII character"), std::string::npos);
+}
+
 TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"

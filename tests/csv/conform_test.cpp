@@ -480,24 +480,90 @@ TEST(CsvTypes, TimestampWithLeapSecondIsATypeError) {
 // `sluice validate` accepts exactly config::kTimeFormatDirectives in a format; each must be one
 // the parser reads, or a validated config would reject every row at run time.
 TEST(CsvTypes, FormatParserReadsEveryDirectiveValidationAccepts) {
-  const std::map<char, std::pair<const char*, const char*>> kSample = {
-      {'Y', {"2026", "2026-01-01 00:00:00"}},  {'y', {"26", "2026-01-01 00:00:00"}},
-      {'m', {"11", "1970-11-01 00:00:00"}},    {'d', {"24", "1970-01-24 00:00:00"}},
-      {'H', {"13", "1970-01-01 13:00:00"}},    {'M', {"45", "1970-01-01 00:45:00"}},
-      {'S', {"30", "1970-01-01 00:00:30"}},    {'f', {"250", "1970-01-01 00:00:00.25"}},
-      {'z', {"+0100", "1969-12-31 23:00:00"}}, {'%', {"%", "1970-01-01 00:00:00"}},
+  struct Sample {
+    const char* format;
+    const char* in;
+    const char* out;
+  };
+  const std::map<char, Sample> kSample = {
+      {'Y', {"%Y", "2026", "2026-01-01 00:00:00"}},
+      {'y', {"%y", "26", "2026-01-01 00:00:00"}},
+      {'m', {"%m", "11", "1970-11-01 00:00:00"}},
+      {'d', {"%d", "24", "1970-01-24 00:00:00"}},
+      {'H', {"%H", "13", "1970-01-01 13:00:00"}},
+      {'M', {"%M", "45", "1970-01-01 00:45:00"}},
+      {'S', {"%S", "30", "1970-01-01 00:00:30"}},
+      {'f', {"%f", "250", "1970-01-01 00:00:00.25"}},
+      {'z', {"%z", "+0100", "1969-12-31 23:00:00"}},
+      {'I', {"%I %p", "1 PM", "1970-01-01 13:00:00"}},
+      {'p', {"%I%p", "12am", "1970-01-01 00:00:00"}},
+      {'b', {"%b", "nov", "1970-11-01 00:00:00"}},
+      {'B', {"%B", "November", "1970-11-01 00:00:00"}},
+      {'%', {"%%", "%", "1970-01-01 00:00:00"}},
   };
   for (const char* p = config::kTimeFormatDirectives; *p != '\0'; ++p) {
     auto it = kSample.find(*p);
     ASSERT_NE(it, kSample.end()) << "no sample for %" << *p;
-    std::string format = std::string("%") + *p, out;
-    EXPECT_TRUE(ParseTimestampValue(it->second.first, format, &out)) << format;
-    EXPECT_EQ(out, it->second.second) << format;
-    EXPECT_EQ(config::CheckTimeFormat(format), "") << format;
+    const Sample& sample = it->second;
+    std::string out;
+    EXPECT_TRUE(ParseTimestampValue(sample.in, sample.format, &out)) << sample.format;
+    EXPECT_EQ(out, sample.out) << sample.format;
+    EXPECT_EQ(config::CheckTimeFormat(sample.format), "") << sample.format;
   }
   EXPECT_NE(config::CheckTimeFormat("%Q"), "");
   std::string out;
   EXPECT_FALSE(ParseTimestampValue("x", "%Q", &out));
+}
+
+TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
+  struct Case {
+    const char* format;
+    const char* in;
+    const char* out;  // nullptr: not a timestamp
+  };
+  const Case cases[] = {
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 12:05 AM", "2026-11-24 00:05:00"},
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 12:05 PM", "2026-11-24 12:05:00"},
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 3:15 pm", "2026-11-24 15:15:00"},
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 3:15 p.m.", "2026-11-24 15:15:00"},
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 13:15 PM", nullptr},  // no 13 o'clock
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 0:15 AM", nullptr},
+      {"%m/%d/%Y %I:%M %p", "11/24/2026 3:15 XM", nullptr},
+      {"%d-%b-%Y", "24-NOV-2026", "2026-11-24 00:00:00"},
+      {"%d-%b-%Y", "24-Sept-2026", "2026-09-24 00:00:00"},
+      {"%d-%b-%Y", "24-Nov.-2026", nullptr},
+      {"%d %B %Y", "1 february 2026", "2026-02-01 00:00:00"},
+      {"%d %B %Y", "31 February 2026", nullptr},
+      {"%B %d, %Y", "May 5, 2026", "2026-05-05 00:00:00"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    const bool ok = ParseTimestampValue(c.in, c.format, &out);
+    if (c.out == nullptr) {
+      EXPECT_FALSE(ok) << c.in << " -> " << out;
+    } else {
+      EXPECT_TRUE(ok) << c.in;
+      EXPECT_EQ(out, c.out) << c.in;
+    }
+  }
+  EXPECT_NE(config::CheckTimeFormat("%I:%M"), "");  // which half of the day?
+  EXPECT_NE(config::CheckTimeFormat("%H %p"), "");
+  EXPECT_NE(config::CheckTimeFormat("%H:%I %p"), "");
+}
+
+TEST(CsvConform, ATimeColumnTriesEachOfItsFormatsInOrder) {
+  Fixture f;
+  auto day = Col("day", config::ColumnType::kDate);
+  day.formats = {"%d.%m.%Y", "%Y-%m-%d"};  // the partner switched formats on some date
+  f.schema.columns.push_back(day);
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status", "day"}).ok());
+  ASSERT_TRUE(f.Row({"1", "1", "x", "24.11.2026"}));
+  EXPECT_EQ(f.rc->cells()[3].s, "2026-11-24");
+  ASSERT_TRUE(f.Row({"1", "1", "x", "2026-11-25"}));
+  EXPECT_EQ(f.rc->cells()[3].s, "2026-11-25");
+  Diagnostic d;
+  ASSERT_FALSE(f.Row({"1", "1", "x", "11/24/2026"}, &d));
+  EXPECT_NE(d.message.find("is not a date (%d.%m.%Y or %Y-%m-%d)"), std::string::npos) << d.message;
 }
 
 }  // namespace

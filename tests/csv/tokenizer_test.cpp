@@ -119,6 +119,31 @@ TEST(CsvTokenizer, ConfigurableDelimiterAndQuote) {
   EXPECT_EQ(Tokenize("a\tb\n", o).rows, (Rows{{"a", "b"}}));
 }
 
+TEST(CsvTokenizer, WithoutQuotingQuotesArePlainText) {
+  // A TSV database dump: a field may start with a quote that never closes.
+  TokenizerOptions o;
+  o.delimiter = '\t';
+  o.quoting = false;
+  const std::string long_field(40, 'x');
+  const std::string data = "1\t\"Big\" deal\t" + long_field + "\n2\t\"\t\"unclosed " + long_field +
+                           "\n3\t5\" screen\t\"\"\n";
+  Parsed p = Tokenize(data, o);
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_EQ(p.rows, (Rows{{"1", "\"Big\" deal", long_field},
+                          {"2", "\"", "\"unclosed " + long_field},
+                          {"3", "5\" screen", "\"\""}}));
+  EXPECT_EQ(p.errors, (std::vector<RowError>{RowError::kNone, RowError::kNone, RowError::kNone}));
+  EXPECT_EQ(p.lines, (std::vector<int64_t>{1, 2, 3}));
+  // The same bytes with quoting on: the second line's quotes enclose a tab, then text follows.
+  o.quoting = true;
+  Parsed quoted = Tokenize(data, o);
+  ASSERT_EQ(quoted.errors.size(), 3u);
+  EXPECT_EQ(quoted.errors[1], RowError::kTextAfterQuote);
+  EXPECT_FALSE(Tokenize("1\t\"unclosed\n2\tx\n", o).status.ok());
+  o.quoting = false;
+  EXPECT_EQ(Tokenize("1\t\"unclosed\n2\tx\n", o).rows, (Rows{{"1", "\"unclosed"}, {"2", "x"}}));
+}
+
 TEST(CsvTokenizer, RejectsUnterminatedQuoteAtEndOfFile) {
   Parsed p = Tokenize("a,b\n1,2\n3,\"open\n4,5\n");
   ASSERT_FALSE(p.status.ok());

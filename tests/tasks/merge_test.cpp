@@ -289,6 +289,18 @@ TEST_F(MergeTest, GermanNumbersWithSemicolons) {
   EXPECT_NE(rejects->find("orders.csv,4,amount,"), std::string::npos) << *rejects;
 }
 
+TEST_F(MergeTest, TsvDumpWithoutQuotingKeepsQuotesAsText) {
+  PartnerCsv("csv: {delimiter: \"\\t\", quote: none, header: true}");
+  Extracted({{"orders.csv",
+              "order_id\tamount\tstatus\n1\t1.00\t\"Big\" deal\n2\t2.00\t\"\n"
+              "3\t3.00\t5\" tv\n"}});
+  Status st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT group_concat(status, '|') FROM (SELECT status FROM orders ORDER BY "
+                   "order_id)"),
+            "\"Big\" deal|\"|5\" tv");
+}
+
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
