@@ -447,13 +447,15 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
 }
 
 bool ParseTimeValue(std::string_view text, const config::ColumnSchema& column, std::string* out) {
+  static const std::string kIso;
   const bool date = column.type == config::ColumnType::kDate;
-  auto parse = [&](const std::string& format) {
-    return date ? ParseDateValue(text, format, out) : ParseTimestampValue(text, format, out);
-  };
-  if (column.formats.empty()) return parse("");
+  if (column.formats.empty()) {
+    return date ? ParseDateValue(text, kIso, out) : ParseTimestampValue(text, kIso, out);
+  }
   for (const std::string& format : column.formats) {
-    if (parse(format)) return true;
+    if (date ? ParseDateValue(text, format, out) : ParseTimestampValue(text, format, out)) {
+      return true;
+    }
   }
   return false;
 }
@@ -690,6 +692,26 @@ bool RowConverter::IsNull(std::string_view field, bool quoted) const {
   return false;
 }
 
+namespace {
+
+// PlainNumber for Convert, setting the row's diagnostic when the number is not plain-able.
+[[gnu::noinline]] bool LocalToPlain(const config::ColumnSchema& col, std::string_view* number,
+                                    std::string* scratch, Diagnostic* diag, const Record& record) {
+  std::string error;
+  if (PlainNumber(*number, col, scratch, &error)) {
+    *number = *scratch;
+    return true;
+  }
+  diag->line = record.line;
+  diag->byte_offset = record.byte_offset;
+  diag->column = col.name;
+  diag->code = "type";
+  diag->message = "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error;
+  return false;
+}
+
+}  // namespace
+
 bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   auto fail = [&](std::string column, const char* code, std::string message) {
     diag->line = record.line;
@@ -699,16 +721,13 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
     diag->message = std::move(message);
     return false;
   };
-  // A number in the column's local notation ("1.234,5") becomes plain text first.
+  // A number in the column's local notation ("1.234,5") becomes plain text first (rare: kept
+  // out of line so the usual path stays tight).
   auto plain = [&](const config::ColumnSchema& col, std::string_view* number) {
-    if (col.decimal_separator == '.' && col.thousands_separator.empty()) return true;
-    std::string error;
-    if (!PlainNumber(*number, col, &number_, &error)) {
-      return fail(col.name, "type",
-                  "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error);
+    if (col.decimal_separator == '.' && col.thousands_separator.empty()) [[likely]] {
+      return true;
     }
-    *number = number_;
-    return true;
+    return LocalToPlain(col, number, &number_, diag, record);
   };
   if (record.error != RowError::kNone) {
     std::string col;

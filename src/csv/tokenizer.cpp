@@ -171,10 +171,11 @@ int Tokenizer::Parse(Record* record, Status* status) {
   // Fast path for runs of plain unquoted fields: one 16-byte mask of stop bytes (delimiter, CR,
   // LF, quote, NUL) serves every field ending inside the block. Anything unusual (a quote, a
   // NUL, a long field, the end of the buffer) hands over to the general loop below at the start
-  // of the current field, with the fields found so far kept.
+  // of the current field, with the fields found so far kept. Without quoting a quote still
+  // hands over: only the general loop decides what it means.
   {
     const __m128i vd = _mm_set1_epi8(delim);
-    const __m128i vq = _mm_set1_epi8(quoting ? quote : delim);  // delim: no quote to find
+    const __m128i vq = _mm_set1_epi8(quote);
     const __m128i vcr = _mm_set1_epi8('\r');
     const __m128i vlf = _mm_set1_epi8('\n');
     const __m128i vz = _mm_setzero_si128();
@@ -188,7 +189,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
     };
     size_t field_start = p;
     size_t block = p;
-    if (block + 16 <= end && !(quoting && b[p] == quote)) {
+    if (block + 16 <= end && b[p] != quote) {
       uint32_t mask = mask_at(block);
       while (true) {
         if (mask == 0) {
@@ -206,7 +207,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
           quoted_flags.push_back(0);
           field_start = k + 1;
           // The next field must start plainly and have a full block after it.
-          if (k + 17 > end || (quoting && b[k + 1] == quote)) break;
+          if (k + 17 > end || b[k + 1] == quote) break;
           continue;
         }
         if (c == '\n' || (c == '\r' && k + 1 < end)) {
