@@ -522,6 +522,15 @@ std::string FoldHeader(std::string_view header) {
   return out;
 }
 
+std::string LooseHeader(std::string_view header) {
+  std::string out;
+  for (char c : header) {
+    if (c == ' ' || c == '\t' || c == '_' || c == '-' || c == '.' || c == '/') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
 void AppendJsonString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -641,6 +650,30 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
           break;
         }
       }
+    }
+  }
+  // Last, ignoring punctuation too ("Order-ID", "order.id", "Order ID" for order_id): only a
+  // column still unclaimed, and only when exactly one column (by name, then by alias) fits;
+  // anything else stays an extra column.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t f = 0; f < header->size(); ++f) {
+      if (column_of[f] != -1) continue;
+      const std::string loose = LooseHeader(TrimSpaces((*header)[f]));
+      if (loose.empty()) continue;
+      int found = -1;
+      int matches = 0;
+      for (size_t c = 0; c < ncols; ++c) {
+        if (rc->source_of_[c] != -1) continue;
+        const config::ColumnSchema& col = schema.columns[c];
+        bool match = pass == 0 && loose == LooseHeader(col.name);
+        for (const std::string& a : col.aliases)
+          match = match || (pass == 1 && loose == LooseHeader(a));
+        if (match) {
+          found = static_cast<int>(c);
+          ++matches;
+        }
+      }
+      if (matches == 1) SLUICE_RETURN_IF_ERROR(claim(f, static_cast<size_t>(found)));
     }
   }
   std::vector<std::string> missing_required;

@@ -82,6 +82,8 @@ bool ValidUtf8(std::string_view s);
 
 // Folds a header for loose matching: lower case, spaces and tabs removed.
 std::string FoldHeader(std::string_view header);
+// FoldHeader without '_', '-', '.' and '/' as well: the last, loosest header match.
+std::string LooseHeader(std::string_view header);
 
 class RowConverter {
  public:

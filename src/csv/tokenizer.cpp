@@ -1,5 +1,7 @@
 #include "csv/tokenizer.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -50,6 +52,26 @@ Result<bool> Tokenizer::Next(Record* record) {
     started_ = true;
     while (!eof_ && end_ < 3) SLUICE_RETURN_IF_ERROR(Fill());
     if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
+    // Excel's delimiter line, "sep=;", before the header: not a record. The caller compares
+    // the delimiter it declares with its own (declared_delimiter()).
+    while (!eof_ && end_ - pos_ < 7) SLUICE_RETURN_IF_ERROR(Fill());
+    const char* b = buf_.data() + pos_;
+    const size_t n = end_ - pos_;
+    if (n >= 5 && strncasecmp(b, "sep=", 4) == 0 && b[4] != '\r' && b[4] != '\n') {
+      size_t eol = 0;
+      if (n == 5) {
+        eol = 5;  // the whole file
+      } else if (b[5] == '\n') {
+        eol = 6;
+      } else if (b[5] == '\r') {
+        eol = n >= 7 && b[6] == '\n' ? 7 : 6;
+      }
+      if (eol != 0) {
+        declared_delimiter_ = b[4];
+        pos_ += eol;
+        ++line_;
+      }
+    }
   }
   while (true) {
     if (pos_ == end_) {

@@ -82,6 +82,9 @@ class Tokenizer {
 
   // Bytes consumed so far.
   int64_t bytes_consumed() const { return base_offset_ + static_cast<int64_t>(pos_); }
+  // The delimiter an Excel "sep=X" first line declared ('\0' without one); that line is
+  // skipped, not a record. Known after the first Next().
+  char declared_delimiter() const { return declared_delimiter_; }
 
  private:
   // Tries to parse one record starting at pos_. Returns 1 when parsed, 0 when more input is
@@ -98,6 +101,7 @@ class Tokenizer {
   bool started_ = false;     // BOM checked
   int64_t base_offset_ = 0;  // input offset of buf_[0]
   int64_t line_ = 1;
+  char declared_delimiter_ = '\0';
   std::string unescaped_;         // holds fields whose doubled quotes were collapsed
   std::array<bool, 256> stop_{};  // stop bytes of an unquoted field: delimiter, CR, LF, NUL
   bool stop_ready_ = false;

@@ -211,9 +211,24 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
       csv::Record rec;
       std::unique_ptr<csv::RowConverter> rc;
+      // Excel's "sep=;" line names the file's delimiter: one other than the partner's would
+      // misread every row.
+      auto check_declared = [&]() -> Status {
+        const char declared = fr.tokenizer->declared_delimiter();
+        if (declared == '\0' || declared == dialect.delimiter) return Status::Ok();
+        return FileError(
+            Status::InvalidArgument(
+                std::string("the file's first line \"sep=") + declared +
+                "\" (Excel's delimiter line) names a delimiter other than csv.delimiter \"" +
+                (dialect.delimiter == '\t' ? std::string("\\t")
+                                           : std::string(1, dialect.delimiter)) +
+                "\"; set csv.delimiter in partner.yaml to what the partner sends"),
+            file.key, 1);
+      };
       if (dialect.header) {
         auto has = fr.tokenizer->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);
+        SLUICE_RETURN_IF_ERROR(check_declared());
         if (!*has) {
           log::Warn("merge: {} is empty (no header); nothing to load", file.key);
           continue;
@@ -239,9 +254,14 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         }
       }
       csv::Diagnostic diag;
+      bool declared_checked = dialect.header;
       while (true) {
         auto has = fr.tokenizer->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);
+        if (!declared_checked) {
+          SLUICE_RETURN_IF_ERROR(check_declared());
+          declared_checked = true;
+        }
         if (!*has) break;
         ++stats.rows_read;
         if (!rc->Convert(rec, &diag)) {

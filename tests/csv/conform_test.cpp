@@ -71,6 +71,28 @@ TEST(CsvConform, MapsCaseAndSpaceInsensitiveAndAliases) {
   EXPECT_TRUE(g.rc->extra_columns().empty());
 }
 
+TEST(CsvConform, PunctuationInHeadersIsTheLastResort) {
+  Fixture f;
+  f.schema.columns[2].aliases = {"Order Status"};
+  ASSERT_TRUE(f.Map({"Order-ID", "amount", "order_status"}).ok());
+  EXPECT_TRUE(f.rc->extra_columns().empty());
+  ASSERT_TRUE(f.Row({"42", "1.5", "paid"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 42);
+  EXPECT_EQ(f.rc->cells()[2].s, "paid");
+  // A column a stronger rule already took leaves the loose spelling an extra column.
+  Fixture g;
+  ASSERT_TRUE(g.Map({"order.id", "order_id", "amount"}).ok());
+  EXPECT_EQ(g.rc->extra_columns(), (std::vector<std::string>{"order.id"}));
+  ASSERT_TRUE(g.Row({"x", "7", "1"}));
+  EXPECT_EQ(g.rc->cells()[0].i, 7);
+  // Two columns that fit the same loose spelling: neither is guessed.
+  Fixture h;
+  h.schema.columns.push_back(Col("ab", config::ColumnType::kString));
+  h.schema.columns.push_back(Col("a_b", config::ColumnType::kString));
+  ASSERT_TRUE(h.Map({"order_id", "a-b"}).ok());
+  EXPECT_EQ(h.rc->extra_columns(), (std::vector<std::string>{"a-b"}));
+}
+
 TEST(CsvConform, DuplicateHeaderIsAnError) {
   Fixture f;
   Status st = f.Map({"order_id", "amount", "amount"});

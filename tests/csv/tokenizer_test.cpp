@@ -144,6 +144,29 @@ TEST(CsvTokenizer, WithoutQuotingQuotesArePlainText) {
   EXPECT_EQ(Tokenize("1\t\"unclosed\n2\tx\n", o).rows, (Rows{{"1", "\"unclosed"}, {"2", "x"}}));
 }
 
+TEST(CsvTokenizer, SkipsExcelsSepLineAndReportsItsDelimiter) {
+  TokenizerOptions o;
+  o.delimiter = ';';
+  for (std::string first : {"sep=;\n", "SEP=;\r\n", "\xEF\xBB\xBFsep=;\r\n"}) {
+    Parsed p = Tokenize(first + "a;b\n1;2\n", o);
+    EXPECT_EQ(p.rows, (Rows{{"a", "b"}, {"1", "2"}})) << first;
+    EXPECT_EQ(p.lines, (std::vector<int64_t>{2, 3})) << first;
+  }
+  StringSource src("sep=|\na|b\n");
+  Tokenizer tok(&src, o);
+  Record rec;
+  ASSERT_TRUE(*tok.Next(&rec));
+  EXPECT_EQ(tok.declared_delimiter(), '|');
+  // Only a whole line of exactly that shape.
+  EXPECT_EQ(Tokenize("sep=;x\n1\n", o).rows, (Rows{{"sep=", "x"}, {"1"}}));
+  EXPECT_EQ(Tokenize("a;sep=;\n", o).rows, (Rows{{"a", "sep=", ""}}));
+  EXPECT_EQ(Tokenize("sep=;", o).rows, Rows{});
+  StringSource plain("a;b\n");
+  Tokenizer tok2(&plain, o);
+  ASSERT_TRUE(*tok2.Next(&rec));
+  EXPECT_EQ(tok2.declared_delimiter(), '\0');
+}
+
 TEST(CsvTokenizer, RejectsUnterminatedQuoteAtEndOfFile) {
   Parsed p = Tokenize("a,b\n1,2\n3,\"open\n4,5\n");
   ASSERT_FALSE(p.status.ok());

@@ -301,6 +301,30 @@ TEST_F(MergeTest, TsvDumpWithoutQuotingKeepsQuotesAsText) {
             "\"Big\" deal|\"|5\" tv");
 }
 
+TEST_F(MergeTest, ExcelSepLineIsSkippedOrNamesTheWrongDelimiter) {
+  PartnerCsv("csv: {delimiter: \";\", header: true}");
+  Extracted({{"orders.csv", "sep=;\r\norder_id;amount;status\r\n1;1.00;a\r\n2;x;b\r\n"}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_FALSE(st.ok());  // one bad row of two is over the ratio: the line number is what counts
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find("orders.csv,4,amount,"), std::string::npos) << *rejects;
+  Extracted({{"orders.csv", "sep=;\r\norder_id;amount;status\r\n1;1.00;a\r\n"}});
+  st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT status FROM orders WHERE order_id=1"), "a");
+  PartnerCsv("csv: {delimiter: \",\", header: true}");
+  st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("raw/acme/2026-11-24/orders.csv:1"), std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.ToString().find("\"sep=;\" (Excel's delimiter line) names a delimiter other than "
+                               "csv.delimiter \",\""),
+            std::string::npos)
+      << st.ToString();
+}
+
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
