@@ -132,8 +132,6 @@ bool ParseIso(std::string_view s, bool want_time, DateTime* dt) {
   return p == s.size() && ValidDateTime(*dt);
 }
 
-// strptime-style subset: %Y %m %d %H %M %S %y %f %z %% and literal characters. sluice validate
-// accepts exactly config::kTimeFormatDirectives; keep the two in step (a test checks).
 // An English month name or its three-letter abbreviation (any case) at *pos, as 1..12.
 bool MonthName(std::string_view s, size_t* pos, int* month) {
   static const char* const kNames[] = {"january",   "february", "march",    "april",
@@ -160,6 +158,9 @@ bool MonthName(std::string_view s, size_t* pos, int* month) {
   return false;
 }
 
+// strptime-style subset: %Y %m %d %H %M %S %y %f %z, %I with %p, %b/%B, %% and literal
+// characters. sluice validate accepts exactly config::kTimeFormatDirectives; keep the two in
+// step (a test checks).
 bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
   size_t p = 0;
   dt->year = 1970;
