@@ -243,7 +243,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
                Clock* clock) {
   store::PartnerStore ps(base, partner.id);
   const std::string date = ctx.date.ToString();
-  SLUICE_ASSIGN_OR_RETURN(std::string archive_name, partner.ArchiveName(ctx.date));
+  SLUICE_ASSIGN_OR_RETURN(std::string archive_name, FindArchiveName(base, partner, ctx.date));
   SLUICE_ASSIGN_OR_RETURN(std::string archive_key, ps.Key("landing", date + "/" + archive_name));
 
   // The partner's completion rule, checked here too: with the sensor in mode: each the run goes

@@ -1,6 +1,9 @@
 // The `wait_for_sources` sensor. See wait_for_sources.h.
 #include "tasks/wait_for_sources.h"
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -79,12 +82,46 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) 
 
 }  // namespace
 
+Result<std::string> FindArchiveName(store::ObjectStore* base, const config::PartnerConfig& partner,
+                                    const Date& date) {
+  SLUICE_ASSIGN_OR_RETURN(std::string pattern, partner.ArchiveName(date));
+  if (pattern.find_first_of("*?[") == std::string::npos) return pattern;
+  store::PartnerStore ps(base, partner.id);
+  const std::string folder = date.ToString() + "/";
+  SLUICE_ASSIGN_OR_RETURN(std::string folder_key, ps.Prefix("landing", folder));
+  Result<std::vector<store::ObjectInfo>> listed = ps.List("landing", folder);
+  if (!listed.ok()) {
+    if (listed.status().code() == StatusCode::kNotFound) return pattern;
+    return listed.status();
+  }
+  std::vector<std::string> matches;
+  for (const store::ObjectInfo& info : *listed) {
+    if (!info.key.starts_with(folder_key)) continue;
+    const std::string name = info.key.substr(folder_key.size());
+    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.' ||
+        name == partner.complete.marker) {
+      continue;
+    }
+    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) matches.push_back(name);
+  }
+  if (matches.empty()) return pattern;
+  if (matches.size() > 1) {
+    std::sort(matches.begin(), matches.end());
+    return Status::InvalidArgument(
+        "partner " + partner.id + ", " + date.ToString() + ": " + std::to_string(matches.size()) +
+        " files in " + folder_key + " match archive \"" + pattern + "\" (" + Join(matches, ", ") +
+        "); sluice loads one archive per partner and day: remove the extra ones or make "
+        "partner.yaml \"archive\" more specific");
+  }
+  return matches.front();
+}
+
 Result<SourceCheck> CheckSourceOnce(store::ObjectStore* base, const config::PartnerConfig& partner,
                                     const Date& date,
                                     std::chrono::system_clock::time_point wall_now) {
   store::PartnerStore ps(base, partner.id);
   const std::string day = date.ToString();
-  SLUICE_ASSIGN_OR_RETURN(std::string name, partner.ArchiveName(date));
+  SLUICE_ASSIGN_OR_RETURN(std::string name, FindArchiveName(base, partner, date));
   SourceCheck check;
   SLUICE_ASSIGN_OR_RETURN(check.archive_key, ps.Key("landing", day + "/" + name));
   Result<store::ObjectInfo> head = ps.Head("landing", day + "/" + name);

@@ -41,6 +41,14 @@ struct SourceCheck {
   std::string missing;
 };
 
+// The name of `partner`'s archive for `date` in landing/<partner>/<date>/: partner.yaml's
+// `archive` expanded for the date; when that holds a glob (`*`, `?`, `[`: names with a time of
+// export, "export_{date:%Y%m%d}_*.zip"), the one file there it matches (neither the marker nor
+// a hidden file), or the pattern itself when none does yet. InvalidArgument naming them when
+// several match: sluice loads one archive per partner and day and never guesses which.
+Result<std::string> FindArchiveName(store::ObjectStore* store, const config::PartnerConfig& partner,
+                                    const Date& date);
+
 // Checks `partner`'s completion rule for `date` once, remembering nothing: the archive must be
 // present and, with complete: {marker: F}, F must exist beside it; with {stable_seconds: N}, its
 // mtime must be N seconds older than `wall_now` (an unknown mtime, 0, passes; one in the future

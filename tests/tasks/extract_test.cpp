@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "tasks/builtins.h"
 #include "tasks/extract_test_support.h"
+#include "tasks/wait_for_sources.h"
 
 namespace sluice::tasks {
 namespace {
@@ -196,6 +197,48 @@ TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124.tar.gz"), std::string::npos);
   EXPECT_EQ(st.context().partner, "acme");
   EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
+}
+
+TEST_F(Extract, AnArchiveNameWithAGlobFindsTheOneFileItMatches) {
+  // Names carrying the time of export cannot be spelled in advance.
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml.replace(yaml.find("acme_{date:%Y%m%d}.tar.gz"), 25, "acme_{date:%Y%m%d}_*.tar.gz");
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  Load();
+  auto store = OpenTheStore();
+  const config::PartnerConfig& acme = pipeline_.partners.at("acme");
+  const Date day{2026, 11, 24};
+  // Nothing there yet: the pattern itself, so messages name what is expected.
+  auto none = FindArchiveName(store.get(), acme, day);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, "acme_20261124_*.tar.gz");
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124_*.tar.gz"), std::string::npos)
+      << st.message();
+  // The marker, a hidden upload in progress and other days' files are not candidates.
+  dir_.Write("area/data/landing/acme/2026-11-24/.acme_20261124_0915.tar.gz.part", "x");
+  dir_.Write("area/data/landing/acme/2026-11-23/acme_20261123_2200.tar.gz", "x");
+  dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124_031522.tar.gz", GoodArchive());
+  MarkComplete("acme");
+  auto one = FindArchiveName(store.get(), acme, day);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(*one, "acme_20261124_031522.tar.gz");
+  st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Manifest()["archive"]["key"], "landing/acme/2026-11-24/acme_20261124_031522.tar.gz")
+      << Manifest().dump();
+  // A second match is never guessed between.
+  dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124_091500.tar.gz", GoodArchive());
+  auto two = FindArchiveName(store.get(), acme, day);
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.status().message().find("2 files in landing/acme/2026-11-24/ match archive "
+                                        "\"acme_20261124_*.tar.gz\" (acme_20261124_031522.tar.gz, "
+                                        "acme_20261124_091500.tar.gz)"),
+            std::string::npos)
+      << two.status().message();
+  st = Run();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
 }
 
 // ---- the partner's completion rule, checked by extract itself -------------------------------

@@ -115,6 +115,30 @@ TEST_F(Sensor, SucceedsWhenTheArchiveArrivesWhileItPolls) {
   EXPECT_TRUE(result_["missing"].empty());
 }
 
+TEST_F(Sensor, AGlobArchiveWaitsForItsFileAndRefusesTwo) {
+  std::string yaml = testing::PartnerYaml("globex");
+  yaml.replace(yaml.find("globex_{date:%Y%m%d}.tar.gz"), 27, "globex_{date:%Y%m%d}_*.tar.gz");
+  dir_.Write("partners/globex/partner.yaml", yaml);
+  Load();
+  Deliver("acme");
+  Mark("acme");
+  clock_.on_sleep = [&](int n) {
+    if (n == 2) {
+      dir_.Write("area/data/landing/globex/2026-11-24/globex_20261124_0315.tar.gz", "archive");
+      Mark("globex");
+    }
+  };
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 2);
+  dir_.Write("area/data/landing/globex/2026-11-24/globex_20261124_0915.tar.gz", "archive");
+  st = Wait("wait_all");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("globex_20261124_0315.tar.gz, globex_20261124_0915.tar.gz"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST_F(Sensor, FailsOnTimeoutNamingTheMissingPartner) {
   Deliver("acme");
   Mark("acme");
