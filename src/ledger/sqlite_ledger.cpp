@@ -86,6 +86,13 @@ class SqliteLedger final : public Ledger {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errmsg(db_);
       sqlite3_free(err);
+      const int code = sqlite3_errcode(db_) & 0xff;
+      if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+        return Status::Corrupt("ledger: " + msg +
+                               ": the run ledger is damaged. Move it aside and sluice starts a new "
+                               "one; the history of past runs (sluice runs/show/repair of them) "
+                               "goes with it, the warehouse and the store are not affected");
+      }
       return Status::IoError("ledger: " + msg);
     }
     return Status::Ok();

@@ -235,6 +235,14 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   if (primary == SQLITE_CONSTRAINT || primary == SQLITE_ERROR || primary == SQLITE_MISMATCH) {
     return Status::InvalidArgument(msg);
   }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    // Damage does not go away by retrying; say which file and how to get the data back.
+    const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+    return Status::Corrupt(
+        msg + ": the database file " + (file && *file ? std::string(file) : std::string("")) +
+        " is damaged. Restore it from a backup, or move it aside and load the dates it held again "
+        "(sluice run DIR --date D for each; the partner's archives stay in landing/)");
+  }
   return Status::IoError(msg);
 }
 
@@ -357,7 +365,8 @@ class SqliteWarehouse : public Warehouse {
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
-      Status st = SqliteError(nullptr, rc, "\"" + Printable(s, 200) + "\"");
+      Status st = SqliteError(db_, rc, "\"" + Printable(s, 200) + "\"");
+      if (st.code() == StatusCode::kCorrupt) return st;  // names the file already
       return Status(st.code(), "\"" + Printable(s, 200) + "\": " + msg + " (" + Describe() + ")");
     }
     return Status::Ok();

@@ -201,4 +201,17 @@ TEST(LedgerStates, NamesRoundTrip) {
 }
 
 }  // namespace
+TEST(LedgerFactory, ADamagedLedgerIsCorruptAndSaysWhatMovingItAsideCosts) {
+  testing::TempDir dir;
+  dir.Write("state/ledger.db",
+            std::string("SQLite format 3") + std::string(1, '\0') + std::string(4000, '\x5a'));
+  auto l = OpenLedger("sqlite://./state/ledger.db", dir.path());
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), StatusCode::kCorrupt) << l.status().ToString();
+  EXPECT_NE(l.status().message().find("state/ledger.db"), std::string::npos);
+  EXPECT_NE(l.status().message().find("the warehouse and the store are not affected"),
+            std::string::npos)
+      << l.status().message();
+}
+
 }  // namespace sluice::ledger

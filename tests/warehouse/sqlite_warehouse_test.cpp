@@ -107,6 +107,32 @@ TEST_P(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
   EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
 }
 
+TEST_P(SqliteWarehouse, ADamagedDatabaseIsCorruptNamingTheFileAndTheWayBack) {
+  TempDir dir;
+  {
+    auto wh = OpenWarehouse(Url("./wh"), dir.path(), "acme");
+    ASSERT_TRUE(wh.ok());
+    auto schema = Schema(config::MergeMode::kUpsert);
+    std::vector<Row> rows;
+    for (int i = 0; i < 5000; ++i) rows.push_back({i, "1.00"});
+    ASSERT_TRUE(Merge(wh->get(), schema, rows).ok());
+  }
+  const auto db = dir / "wh/acme.db";
+  std::filesystem::resize_file(db, std::filesystem::file_size(db) / 2);
+  Status st;
+  auto wh = OpenWarehouse(Url("./wh"), dir.path(), "acme");
+  if (!wh.ok()) {
+    st = wh.status();
+  } else {
+    auto schema = Schema(config::MergeMode::kUpsert);
+    st = Merge(wh->get(), schema, {{1, "2.00"}}).status();
+    if (st.ok()) st = (*wh)->Query("SELECT count(*), sum(length(amount)) FROM orders").status();
+  }
+  ASSERT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
+  EXPECT_NE(st.message().find(db.string() + " is damaged"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("move it aside"), std::string::npos) << st.message();
+}
+
 // Whether another process sees a lock of ours on `path` (SQLite's lock bytes start at 1 GiB).
 bool OtherProcessSeesALock(const std::filesystem::path& path) {
   pid_t pid = fork();
