@@ -147,6 +147,7 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
       p.csv.quote = *v;
     }
     if (auto v = cr.Bool("header")) p.csv.header = *v;
+    if (auto v = cr.Int("skip_lines", false, 0, 1000)) p.csv.skip_lines = static_cast<int>(*v);
     // YAML reads a bare NULL, null or ~ as "no value", which would silently keep the default
     // null_values; a user who wrote one meant the text NULL (or a list), so say so.
     if (const Node* nv = c->IsMap() ? c->Get("null_values") : nullptr;

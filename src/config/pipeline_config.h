@@ -111,6 +111,9 @@ struct CsvDialect {
   char quote = '"';
   bool quoting = true;  // false (`quote: none`): quote characters are plain text (TSV dumps)
   bool header = true;
+  // Records before the header (or the first row) that are not data: a report title, a
+  // "generated at" line. Blank lines are skipped anyway and not counted.
+  int skip_lines = 0;
   std::vector<std::string> null_values = {""};
 };
 

@@ -225,6 +225,12 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                 "\"; set csv.delimiter in partner.yaml to what the partner sends"),
             file.key, 1);
       };
+      // Lines before the header that are not part of the table (csv.skip_lines).
+      for (int skip = 0; skip < dialect.skip_lines; ++skip) {
+        auto has = fr.tokenizer->Next(&rec);
+        if (!has.ok()) return FileError(has.status(), file.key, 0);
+        if (!*has) break;
+      }
       if (dialect.header) {
         auto has = fr.tokenizer->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);

@@ -486,6 +486,23 @@ TEST_F(PipelineTest, QuoteNoneTurnsQuotingOff) {
   EXPECT_NE(Errors().find("\"quote\" must be one ASCII character"), std::string::npos);
 }
 
+TEST_F(PipelineTest, SkipLinesIsASmallCount) {
+  auto partner = [&](const std::string& csv) {
+    dir_.Write("partners/acme/partner.yaml",
+               "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ncsv: " + csv +
+                   "\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+  };
+  partner("{skip_lines: 3}");
+  ASSERT_EQ(Errors(), "");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->partners.at("acme").csv.skip_lines, 3);
+  partner("{skip_lines: -1}");
+  EXPECT_NE(Errors().find("partners/acme/partner.yaml:3:"), std::string::npos);
+  partner("{skip_lines: two}");
+  EXPECT_NE(Errors().find("skip_lines"), std::string::npos);
+}
+
 TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"

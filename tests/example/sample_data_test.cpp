@@ -347,7 +347,8 @@ TEST(SampleData, FilesAreInThePartnersEncodingAndLoadBack) {
     TempDir dir;
     testing::WriteSamplePipeline(dir);
     std::string yaml = testing::PartnerYaml("acme");
-    yaml.replace(yaml.find("encoding: utf-8"), 15, std::string("encoding: ") + encoding);
+    yaml.replace(yaml.find("encoding: utf-8"), 15,
+                 std::string("encoding: ") + encoding + ", skip_lines: 1");
     dir.Write("partners/acme/partner.yaml", yaml);
     dir.Write("partners/acme/sample_data.yaml", "text: korean\n");
     auto p = config::LoadPipeline(dir.path());
@@ -366,6 +367,8 @@ TEST(SampleData, FilesAreInThePartnersEncodingAndLoadBack) {
     ASSERT_TRUE(decoded.ok());
     csv::Tokenizer tok(decoded->get(), {});
     csv::Record rec;
+    ASSERT_TRUE(*tok.Next(&rec));  // the line skip_lines skips
+    EXPECT_EQ(rec.fields.size(), 1u) << encoding;
     ASSERT_TRUE(*tok.Next(&rec));
     auto rc = csv::RowConverter::Create(p->partners.at("acme").schemas.at("orders"),
                                         p->partners.at("acme").csv, &rec.fields);

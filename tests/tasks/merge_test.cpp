@@ -325,6 +325,28 @@ TEST_F(MergeTest, ExcelSepLineIsSkippedOrNamesTheWrongDelimiter) {
       << st.ToString();
 }
 
+TEST_F(MergeTest, SkipLinesDropsAReportTitleAboveTheHeader) {
+  PartnerCsv("csv: {delimiter: \",\", header: true, skip_lines: 2}");
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  Extracted({{"orders.csv",
+              "Orders report, all regions\nGenerated 2026-11-24 03:00\n\n"
+              "order_id,amount,status\n1,1.00,a\n2,x,b\n3,3.00,c\n"}});
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find("orders.csv,6,amount,"), std::string::npos) << *rejects;
+  // A file shorter than the lines to skip has no header: nothing to load, no error.
+  Extracted({{"orders.csv", "Orders report\n"}});
+  st = Run("merge", "acme", "{table: orders}", &result);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   // Declared utf-8, delivered in CP949: every row with Korean text is invalid.
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
