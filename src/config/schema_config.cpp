@@ -86,10 +86,12 @@ bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* e
 }
 
 std::string CheckTimeFormat(std::string_view format) {
+  std::string used;  // the directives, in order
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') continue;
     if (i + 1 == format.size()) return "ends with a lone %; write %% for a literal %";
     char d = format[++i];
+    used.push_back(d);
     if (std::string_view(kTimeFormatDirectives).find(d) == std::string_view::npos) {
       size_t n = 1;  // the whole character when it is multi-byte UTF-8
       while (i + n < format.size() && (static_cast<unsigned char>(format[i + n]) & 0xC0) == 0x80) {
@@ -99,11 +101,12 @@ std::string CheckTimeFormat(std::string_view format) {
              "; use %Y %m %d %H %M %S %y %f %z %I %p %b %B, or %% for a literal %";
     }
   }
-  const bool twelve = format.find("%I") != std::string_view::npos;
-  const bool ampm = format.find("%p") != std::string_view::npos;
-  if (twelve != ampm)
+  const bool twelve = used.find('I') != std::string::npos;
+  const bool ampm = used.find('p') != std::string::npos;
+  if (twelve != ampm) {
     return twelve ? "uses %I (12-hour clock) without %p (AM/PM)" : "uses %p without %I";
-  if (twelve && format.find("%H") != std::string_view::npos) return "uses both %H and %I";
+  }
+  if (twelve && used.find('H') != std::string::npos) return "uses both %H and %I";
   return "";
 }
 

@@ -571,6 +571,7 @@ TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
   EXPECT_NE(config::CheckTimeFormat("%I:%M"), "");  // which half of the day?
   EXPECT_NE(config::CheckTimeFormat("%H %p"), "");
   EXPECT_NE(config::CheckTimeFormat("%H:%I %p"), "");
+  EXPECT_EQ(config::CheckTimeFormat("%H:%M 100%%Iso"), "");  // %%I is a literal %, then I
 }
 
 TEST(CsvConform, ATimeColumnTriesEachOfItsFormatsInOrder) {
