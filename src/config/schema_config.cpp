@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <set>
 
 #include "config/pipeline_config.h"
@@ -48,10 +49,31 @@ const ColumnSchema* TableSchema::FindColumn(std::string_view column) const {
 
 bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* error) {
   std::string t = ToLower(Trim(text));
+  // The types, and the SQL and programming spellings people write for them.
   static const std::pair<const char*, ColumnType> kSimple[] = {
-      {"string", ColumnType::kString},   {"int64", ColumnType::kInt64},
-      {"float64", ColumnType::kFloat64}, {"bool", ColumnType::kBool},
-      {"date", ColumnType::kDate},       {"timestamp", ColumnType::kTimestamp}};
+      {"string", ColumnType::kString},       {"text", ColumnType::kString},
+      {"varchar", ColumnType::kString},      {"str", ColumnType::kString},
+      {"int64", ColumnType::kInt64},         {"integer", ColumnType::kInt64},
+      {"int", ColumnType::kInt64},           {"bigint", ColumnType::kInt64},
+      {"long", ColumnType::kInt64},          {"float64", ColumnType::kFloat64},
+      {"double", ColumnType::kFloat64},      {"float", ColumnType::kFloat64},
+      {"real", ColumnType::kFloat64},        {"bool", ColumnType::kBool},
+      {"boolean", ColumnType::kBool},        {"date", ColumnType::kDate},
+      {"timestamp", ColumnType::kTimestamp}, {"datetime", ColumnType::kTimestamp}};
+  // varchar(n) and char(n): a string. n counts characters in SQL and max_length counts bytes,
+  // so no limit is derived from it (set max_length for one).
+  for (const char* prefix : {"varchar(", "char("}) {
+    if (t.starts_with(prefix) && t.ends_with(")")) {
+      const std::string n = t.substr(std::strlen(prefix), t.size() - std::strlen(prefix) - 1);
+      int64_t len = 0;
+      auto r = std::from_chars(n.data(), n.data() + n.size(), len);
+      if (r.ec == std::errc() && r.ptr == n.data() + n.size() && len >= 1) {
+        column->type = ColumnType::kString;
+        return true;
+      }
+    }
+  }
+  if (t.starts_with("numeric(")) t = "decimal(" + t.substr(8);
   for (const auto& [name, type] : kSimple) {
     if (t == name) {
       column->type = type;

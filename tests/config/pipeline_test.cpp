@@ -503,6 +503,37 @@ TEST_F(PipelineTest, SkipLinesIsASmallCount) {
   EXPECT_NE(Errors().find("skip_lines"), std::string::npos);
 }
 
+TEST_F(PipelineTest, SqlSpellingsOfTypesAreRead) {
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"BIGINT\"},\n"
+                          "  {\"name\": \"a\", \"type\": \"integer\"},\n"
+                          "  {\"name\": \"b\", \"type\": \"varchar(20)\"},\n"
+                          "  {\"name\": \"c\", \"type\": \"text\"},\n"
+                          "  {\"name\": \"d\", \"type\": \"numeric(10, 3)\"},\n"
+                          "  {\"name\": \"e\", \"type\": \"double\"},\n"
+                          "  {\"name\": \"f\", \"type\": \"boolean\"},\n"
+                          "  {\"name\": \"g\", \"type\": \"datetime\"}"));
+  ASSERT_EQ(Errors(), "");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::vector<std::string> types;
+  for (const auto& c : p->partners.at("acme").schemas.at("orders").columns) {
+    types.push_back(c.TypeName());
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"int64", "int64", "string", "string", "decimal(10,3)",
+                                             "float64", "bool", "timestamp"}));
+  EXPECT_EQ(p->partners.at("acme").schemas.at("orders").columns[2].max_length, 0);
+  dir_.Write("partners/acme/schemas/orders.json",
+             OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
+                          "  {\"name\": \"b\", \"type\": \"varchar(x)\"},\n"
+                          "  {\"name\": \"d\", \"type\": \"numeric(50,2)\"}"));
+  std::string e = Errors();
+  EXPECT_NE(e.find("orders.json:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown type \"varchar(x)\""), std::string::npos) << e;
+  EXPECT_NE(e.find("orders.json:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("decimal needs precision 1..38"), std::string::npos) << e;
+}
+
 TEST_F(PipelineTest, UnknownFormatDirectiveIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
