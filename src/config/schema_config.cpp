@@ -226,21 +226,23 @@ ColumnSchema ReadColumn(const Node& node, Diagnostics* diags) {
   } else if (c.type == ColumnType::kBool) {
     // Values are matched case-insensitively, built-in spellings first, then true_values, then
     // false_values: a spelling on both sides would silently always read one way.
-    static const std::vector<std::string> kBuiltinTrue = {"true", "1"};
-    static const std::vector<std::string> kBuiltinFalse = {"false", "0"};
+    static const std::vector<std::string> builtin_true(std::begin(kBuiltinTrue),
+                                                       std::end(kBuiltinTrue));
+    static const std::vector<std::string> builtin_false(std::begin(kBuiltinFalse),
+                                                        std::end(kBuiltinFalse));
     auto contains = [](const std::vector<std::string>& list, const std::string& v) {
       return std::any_of(list.begin(), list.end(),
                          [&](const std::string& x) { return ToLower(x) == ToLower(v); });
     };
     for (const std::string& v : c.true_values) {
-      if (contains(kBuiltinFalse, v)) {
+      if (contains(builtin_false, v)) {
         r.ErrorAtKey("true_values", "\"" + Printable(v) +
                                         "\" in \"true_values\" is always read as false (a built-in "
                                         "spelling of false); remove it");
       }
     }
     for (const std::string& v : c.false_values) {
-      if (contains(kBuiltinTrue, v)) {
+      if (contains(builtin_true, v)) {
         r.ErrorAtKey("false_values", "\"" + Printable(v) +
                                          "\" in \"false_values\" is always read as true (a "
                                          "built-in spelling of true); remove it");

@@ -425,8 +425,12 @@ int ParseBool(std::string_view text, const config::ColumnSchema& column) {
     }
     return true;
   };
-  if (ieq(text, "true") || text == "1") return 1;
-  if (ieq(text, "false") || text == "0") return 0;
+  for (std::string_view v : config::kBuiltinTrue) {
+    if (ieq(text, v)) return 1;
+  }
+  for (std::string_view v : config::kBuiltinFalse) {
+    if (ieq(text, v)) return 0;
+  }
   for (const std::string& v : column.true_values) {
     if (ieq(text, v)) return 1;
   }
@@ -838,7 +842,8 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
         if (b < 0) {
           return fail(col.name, "type",
                       "\"" + Printable(field, 40) +
-                          "\" is not a bool (true/false/1/0, or the column's true_values)");
+                          "\" is not a bool (true/false, yes/no, y/n, t/f, 1/0, or the column's "
+                          "true_values/false_values)");
         }
         cell.kind = CellKind::kInt;
         cell.i = b;

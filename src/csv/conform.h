@@ -11,9 +11,10 @@
 //   float64    fast_float; nan/inf rejected
 //   decimal    [+-]digits[.digits], at most p-s integer digits and s fraction digits (trailing
 //              zeros beyond s are dropped); stored as canonical text "-12.30"
-//   bool       true/false/1/0 in any case, plus the column's true_values/false_values; 1 or 0
-//   date       ISO YYYY-MM-DD, or the column's strptime-style format; stored "YYYY-MM-DD"
-//   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
+//   bool       true/false, yes/no, y/n, t/f, 1/0 in any case, plus the column's
+//   true_values/false_values; 1 or 0 date       ISO YYYY-MM-DD, or the column's strptime-style
+//   format; stored "YYYY-MM-DD" timestamp  ISO with 'T' or ' ', optional .fraction (up to 9
+//   digits), optional Z or +hh:mm;
 //              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Seconds 0..59 (no
 //              leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction without
 //              trailing zeros (and no '.' when it is all zeros) so one instant has one text;

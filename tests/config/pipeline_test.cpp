@@ -334,11 +334,11 @@ TEST_F(PipelineTest, RowCountCheckWithMinAboveMaxIsAnError) {
 TEST_F(PipelineTest, OverlappingBoolSpellingsAreAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
-                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"Y\", "
-                          "\"yes\"], \"false_values\": [\"N\", \"y\"]}"));
+                          "  {\"name\": \"vip\", \"type\": \"bool\", \"true_values\": [\"Oui\", "
+                          "\"si\"], \"false_values\": [\"Non\", \"oui\"]}"));
   std::string e = Errors();
   EXPECT_NE(e.find("partners/acme/schemas/orders.json:4:"), std::string::npos) << e;
-  EXPECT_NE(e.find("column \"vip\": \"y\" is in both \"true_values\" and \"false_values\""),
+  EXPECT_NE(e.find("column \"vip\": \"oui\" is in both \"true_values\" and \"false_values\""),
             std::string::npos)
       << e;
   // A spelling that the built-in ones already read the other way is shadowed just the same.

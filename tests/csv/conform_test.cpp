@@ -417,8 +417,11 @@ TEST(CsvTypes, BoolsInAnyCaseAndSchemaSpellings) {
   EXPECT_EQ(ParseBool("y", c), 1);
   EXPECT_EQ(ParseBool("n", c), 0);
   EXPECT_EQ(ParseBool("maybe", c), -1);
-  config::ColumnSchema plain;
-  EXPECT_EQ(ParseBool("yes", plain), -1);
+  config::ColumnSchema plain;  // the usual spellings need no configuration
+  for (const char* t : {"yes", "Y", "t", "TRUE", "1"}) EXPECT_EQ(ParseBool(t, plain), 1) << t;
+  for (const char* f : {"No", "n", "F", "false", "0"}) EXPECT_EQ(ParseBool(f, plain), 0) << f;
+  EXPECT_EQ(ParseBool("maybe", plain), -1);
+  EXPECT_EQ(ParseBool("10", plain), -1);
 }
 
 TEST(CsvTypes, DatesIsoAndFormat) {
