@@ -1,24 +1,27 @@
 // csv/conform.h: conforms tokenized CSV records to a partner's table schema.
 //
 // Header mapping, in order: exact name, then case- and space-insensitive, then aliases (exact,
-// then insensitive). A header that maps to a column already mapped is an error (duplicate
+// then insensitive), and last, for columns still unmatched, ignoring _ - . / as well when exactly
+// one column fits. A header that maps to a column already mapped is an error (duplicate
 // header); so is a header repeated exactly, unless the schema does not know it and
 // on_extra_columns is ignore (then it is dropped like any extra column). Missing columns: a
 // non-nullable one always fails; nullable ones become NULL under on_missing_columns: null and fail
 // under on_missing_columns: fail. Extra columns: ignored, kept as a JSON object in `_rescued`
 // (rescue), or an error (fail). Typed conversion (per cell, no binary floating point for decimals):
-//   int64      [+-]digits, surrounding spaces allowed
-//   float64    fast_float; nan/inf rejected
+//   int64      [+-]digits, surrounding spaces allowed; grouped by the column's
+//              thousands_separator when it has one
+//   float64    fast_float; nan/inf rejected; the column's decimal_separator/thousands_separator
 //   decimal    [+-]digits[.digits], at most p-s integer digits and s fraction digits (trailing
 //              zeros beyond s are dropped); stored as canonical text "-12.30"
 //   bool       true/false, yes/no, y/n, t/f, 1/0 in any case, plus the column's
-//   true_values/false_values; 1 or 0 date       ISO YYYY-MM-DD, or the column's strptime-style
-//   format; stored "YYYY-MM-DD" timestamp  ISO with 'T' or ' ', optional .fraction (up to 9
-//   digits), optional Z or +hh:mm;
-//              or the column's format (%Y %m %d %H %M %S %y %f %z %%). Seconds 0..59 (no
-//              leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction without
-//              trailing zeros (and no '.' when it is all zeros) so one instant has one text;
-//              with an offset it is converted to UTC.
+//              true_values/false_values; 1 or 0
+//   date       ISO YYYY-MM-DD, or the first of the column's strptime-style formats that reads
+//              it; stored "YYYY-MM-DD"
+//   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
+//              or the column's formats (%Y %m %d %H %M %S %y %f %z %I %p %b %B %%). Seconds
+//              0..59 (no leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction
+//              without trailing zeros (and no '.' when it is all zeros) so one instant has one
+//              text; with an offset it is converted to UTC.
 //   string     valid UTF-8, at most max_length bytes
 // A field equal to one of the dialect's null_values (and not quoted) is NULL; a NULL in a
 // non-nullable column rejects the row. Rows are data: Convert() returns a Diagnostic.
