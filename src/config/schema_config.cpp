@@ -120,7 +120,7 @@ std::string CheckTimeFormat(std::string_view format) {
         ++n;
       }
       return "has unknown directive %" + std::string(format.substr(i, n)) +
-             "; use %Y %m %d %H %M %S %y %f %z %I %p %b %B, or %% for a literal %";
+             "; use %Y %m %d %H %M %S %y %f %z %I %p %b %B %s, or %% for a literal %";
     }
   }
   const bool twelve = used.find('I') != std::string::npos;

@@ -220,6 +220,30 @@ bool ParseWithFormat(std::string_view s, std::string_view f, DateTime* dt) {
       case 'B':
         ok = MonthName(s, &p, &dt->month);
         break;
+      case 's': {
+        // Seconds since 1970-01-01 UTC (Unix time), optionally negative: the date and time,
+        // in UTC (a %f after a '.' may add the fraction).
+        bool negative = p < s.size() && s[p] == '-';
+        if (negative) ++p;
+        const size_t start = p;
+        int64_t secs = 0;
+        while (p < s.size() && IsDigit(s[p]) && p - start < 12) secs = secs * 10 + (s[p++] - '0');
+        ok = p > start && (p == s.size() || !IsDigit(s[p]));
+        if (ok) {
+          if (negative) secs = -secs;
+          int64_t days = secs / 86400, rest = secs % 86400;
+          if (rest < 0) {
+            rest += 86400;
+            --days;
+          }
+          CivilFromDays(days, &dt->year, &dt->month, &dt->day);
+          dt->hour = static_cast<int>(rest / 3600);
+          dt->minute = static_cast<int>(rest / 60 % 60);
+          dt->second = static_cast<int>(rest % 60);
+          dt->has_offset = true;  // UTC
+        }
+        break;
+      }
       case 'M':
         ok = Digits(s, &p, 2, &dt->minute, true);
         break;

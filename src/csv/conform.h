@@ -18,10 +18,10 @@
 //   date       ISO YYYY-MM-DD, or the first of the column's strptime-style formats that reads
 //              it; stored "YYYY-MM-DD"
 //   timestamp  ISO with 'T' or ' ', optional .fraction (up to 9 digits), optional Z or +hh:mm;
-//              or the column's formats (%Y %m %d %H %M %S %y %f %z %I %p %b %B %%). Seconds
-//              0..59 (no leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the fraction
-//              without trailing zeros (and no '.' when it is all zeros) so one instant has one
-//              text; with an offset it is converted to UTC.
+//              or the column's formats (%Y %m %d %H %M %S %y %f %z %I %p %b %B %s %%).
+//              Seconds 0..59 (no leap second). Stored as "YYYY-MM-DD HH:MM:SS[.fraction]", the
+//              fraction without trailing zeros (and no '.' when it is all zeros) so one instant
+//              has one text; with an offset (or %s, Unix time) it is converted to UTC.
 //   string     valid UTF-8, at most max_length bytes
 // A field equal to one of the dialect's null_values (and not quoted) is NULL; a NULL in a
 // non-nullable column rejects the row. Rows are data: Convert() returns a Diagnostic.

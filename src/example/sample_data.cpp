@@ -115,7 +115,7 @@ const Vocabulary& Korean() {
 // ---- formatting -------------------------------------------------------------------------------
 
 // strftime for generated values, every directive a column's format may use (config's
-// kTimeFormatDirectives): %Y %m %d %H %M %S %y %f %z %I %p %b %B %%.
+// kTimeFormatDirectives): %Y %m %d %H %M %S %y %f %z %I %p %b %B %s %%.
 std::string FormatTime(std::string_view format, const Date& d, int hour, int minute, int second) {
   static const char* const kMonths[] = {"January",   "February", "March",    "April",
                                         "May",       "June",     "July",     "August",
@@ -167,6 +167,10 @@ std::string FormatTime(std::string_view format, const Date& d, int hour, int min
         break;
       case 'B':
         out += kMonths[d.month - 1];
+        buf[0] = '\0';
+        break;
+      case 's':
+        out += std::to_string(DayNumber(d) * 86400 + hour * 3600 + minute * 60 + second);
         buf[0] = '\0';
         break;
       default:

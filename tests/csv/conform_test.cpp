@@ -524,6 +524,7 @@ TEST(CsvTypes, FormatParserReadsEveryDirectiveValidationAccepts) {
       {'p', {"%I%p", "12am", "1970-01-01 00:00:00"}},
       {'b', {"%b", "nov", "1970-11-01 00:00:00"}},
       {'B', {"%B", "November", "1970-11-01 00:00:00"}},
+      {'s', {"%s", "1764000000", "2025-11-24 16:00:00"}},
       {'%', {"%%", "%", "1970-01-01 00:00:00"}},
   };
   for (const char* p = config::kTimeFormatDirectives; *p != '\0'; ++p) {
@@ -575,6 +576,38 @@ TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
   EXPECT_NE(config::CheckTimeFormat("%H %p"), "");
   EXPECT_NE(config::CheckTimeFormat("%H:%I %p"), "");
   EXPECT_EQ(config::CheckTimeFormat("%H:%M 100%%Iso"), "");  // %%I is a literal %, then I
+}
+
+TEST(CsvTypes, UnixTimeIsUtc) {
+  struct Case {
+    const char* format;
+    const char* in;
+    const char* out;  // nullptr: not a timestamp
+  };
+  const Case cases[] = {
+      {"%s", "0", "1970-01-01 00:00:00"},
+      {"%s", "-1", "1969-12-31 23:59:59"},
+      {"%s", " 1764000000 ", "2025-11-24 16:00:00"},
+      {"%s.%f", "1764000000.250", "2025-11-24 16:00:00.25"},
+      {"%s", "1764000000.250", nullptr},  // a fraction needs %f
+      {"%s", "1764000000123", nullptr},   // milliseconds: 13 digits are not seconds
+      {"%s", "253402300800", nullptr},    // year 10000
+      {"%s", "", nullptr},
+      {"%s", "-", nullptr},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    const bool ok = ParseTimestampValue(c.in, c.format, &out);
+    if (c.out == nullptr) {
+      EXPECT_FALSE(ok) << c.in << " -> " << out;
+    } else {
+      EXPECT_TRUE(ok) << c.in;
+      EXPECT_EQ(out, c.out) << c.in;
+    }
+  }
+  std::string day;
+  EXPECT_TRUE(ParseDateValue("1764000000", "%s", &day));
+  EXPECT_EQ(day, "2025-11-24");
 }
 
 TEST(CsvConform, ATimeColumnTriesEachOfItsFormatsInOrder) {

@@ -302,7 +302,8 @@ TEST(SampleData, ValuesFollowTheSchemasNumberNotationsAndTimeFormats) {
     {"name": "ratio", "type": "float64", "decimal_separator": ","},
     {"name": "ordered_at", "type": "timestamp", "format": ["%m/%d/%Y %I:%M:%S %p", "%Y"]},
     {"name": "shipped", "type": "date", "format": "%d-%b-%Y"},
-    {"name": "stamp", "type": "timestamp", "format": "%d %B %Y %H:%M:%S.%f%z"}],
+    {"name": "stamp", "type": "timestamp", "format": "%d %B %Y %H:%M:%S.%f%z"},
+    {"name": "epoch", "type": "timestamp", "format": "%s"}],
     "primary_key": ["order_id"], "merge": "upsert"})JSON");
   auto p = config::LoadPipeline(dir.path());
   ASSERT_TRUE(p.ok()) << p.status().ToString();
