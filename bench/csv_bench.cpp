@@ -40,6 +40,58 @@ void Report(const char* name, double mb, int64_t rows, double secs, double basel
               static_cast<double>(rows) / secs, 100.0 * (mb / secs) / baseline_mbs);
 }
 
+// `in` converted whole by glibc's iconv (test data only: no error handling needed).
+std::string IconvAll(const std::string& in, const char* from, const char* to) {
+  iconv_t cd = iconv_open(to, from);
+  std::string out(in.size() * 4 + 16, '\0');
+  char* ip = const_cast<char*>(in.data());
+  char* op = out.data();
+  size_t il = in.size(), ol = out.size();
+  iconv(cd, &ip, &il, &op, &ol);
+  iconv_close(cd);
+  out.resize(out.size() - ol);
+  return out;
+}
+
+// CPU seconds csv::MakeUtf8Source(`encoding`) takes to decode `data` through *out; *bytes gets
+// the UTF-8 size.
+double TimeMakeUtf8Source(const std::string& data, const char* encoding, std::vector<char>* out,
+                          size_t* bytes) {
+  csv::StringSource src(data);
+  auto decoded = csv::MakeUtf8Source(&src, encoding);
+  if (!decoded.ok()) {
+    std::printf("%s\n", decoded.status().ToString().c_str());
+    std::exit(1);
+  }
+  double t0 = CpuNow();
+  size_t total = 0;
+  while (size_t n = *(*decoded)->Read(out->data(), out->size())) total += n;
+  *bytes = total;
+  return CpuNow() - t0;
+}
+
+// The same with glibc's iconv from `from`, 512 KiB per call (its best case).
+double TimeIconvBulk(const std::string& data, const char* from, std::vector<char>* out,
+                     size_t* bytes) {
+  iconv_t cd = iconv_open("UTF-8", from);
+  double t0 = CpuNow();
+  size_t total = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    size_t chunk = std::min(data.size() - pos, size_t{1} << 19);
+    char* ip = const_cast<char*>(data.data()) + pos;
+    size_t il = chunk;
+    char* op = out->data();
+    size_t ol = out->size();
+    iconv(cd, &ip, &il, &op, &ol);  // may stop inside a character: the rest comes next
+    pos += chunk - il;
+    total += out->size() - ol;
+  }
+  double seconds = CpuNow() - t0;
+  iconv_close(cd);
+  *bytes = total;
+  return seconds;
+}
+
 // cp949 rows of Korean names, cities and notes, about `mb` MB.
 std::string Cp949Rows(double mb) {
   const char* utf8_words[] = {"김민준",
@@ -52,18 +104,8 @@ std::string Cp949Rows(double mb) {
                               "박지호",
                               "인천",
                               "똠방각하"};
-  iconv_t cd = iconv_open("CP949", "UTF-8");
   std::vector<std::string> words;
-  for (const char* w : utf8_words) {
-    std::string in(w), out(64, '\0');
-    char* ip = in.data();
-    char* op = out.data();
-    size_t il = in.size(), ol = out.size();
-    iconv(cd, &ip, &il, &op, &ol);
-    out.resize(out.size() - ol);
-    words.push_back(out);
-  }
-  iconv_close(cd);
+  for (const char* w : utf8_words) words.push_back(IconvAll(w, "UTF-8", "CP949"));
   std::string data = "id,name,city,note\n";
   uint32_t x = 7;
   for (int64_t id = 1; static_cast<double>(data.size()) < mb * 1e6; ++id) {
@@ -85,34 +127,8 @@ int DecodeCp949(double mb_target) {
   double best_sluice = 1e30, best_bulk = 1e30, best_runs = 1e30;
   size_t sluice_bytes = 0, bulk_bytes = 0;
   for (int rep = 0; rep < 3; ++rep) {
-    {
-      csv::StringSource src(data);
-      auto utf8 = csv::MakeUtf8Source(&src, "cp949");
-      if (!utf8.ok()) return 1;
-      double t0 = CpuNow();
-      size_t total = 0;
-      while (size_t n = *(*utf8)->Read(out.data(), out.size())) total += n;
-      best_sluice = std::min(best_sluice, CpuNow() - t0);
-      sluice_bytes = total;
-    }
-    {
-      iconv_t cd = iconv_open("UTF-8", "CP949");
-      double t0 = CpuNow();
-      size_t total = 0;
-      for (size_t pos = 0; pos < data.size();) {
-        size_t chunk = std::min(data.size() - pos, size_t{1} << 19);
-        char* ip = const_cast<char*>(data.data()) + pos;
-        size_t il = chunk;
-        char* op = out.data();
-        size_t ol = out.size();
-        iconv(cd, &ip, &il, &op, &ol);  // may stop inside a character: the rest comes next
-        pos += chunk - il;
-        total += out.size() - ol;
-      }
-      best_bulk = std::min(best_bulk, CpuNow() - t0);
-      bulk_bytes = total;
-      iconv_close(cd);
-    }
+    best_sluice = std::min(best_sluice, TimeMakeUtf8Source(data, "cp949", &out, &sluice_bytes));
+    best_bulk = std::min(best_bulk, TimeIconvBulk(data, "CP949", &out, &bulk_bytes));
     {
       iconv_t cd = iconv_open("UTF-8", "CP949");
       double t0 = CpuNow();
@@ -152,51 +168,14 @@ int DecodeCp949(double mb_target) {
 // UTF-16LE (Excel's "Unicode text") to UTF-8: csv::MakeUtf8Source beside glibc's iconv in
 // 512 KiB calls, over `utf8` (the benchmark's CSV, mostly ASCII) and Korean rows.
 int DecodeUtf16(const std::string& utf8, const char* what) {
-  auto convert = [](const std::string& in, const char* from, const char* to) {
-    iconv_t cd = iconv_open(to, from);
-    std::string out(in.size() * 4, '\0');
-    char* ip = const_cast<char*>(in.data());
-    char* op = out.data();
-    size_t il = in.size(), ol = out.size();
-    iconv(cd, &ip, &il, &op, &ol);
-    iconv_close(cd);
-    out.resize(out.size() - ol);
-    return out;
-  };
-  const std::string data = convert(utf8, "UTF-8", "UTF-16LE");
+  const std::string data = IconvAll(utf8, "UTF-8", "UTF-16LE");
   const double mb = static_cast<double>(data.size()) / 1e6;
   std::vector<char> out(size_t{1} << 20);
   double best_sluice = 1e30, best_bulk = 1e30;
   size_t sluice_bytes = 0, bulk_bytes = 0;
   for (int rep = 0; rep < 3; ++rep) {
-    {
-      csv::StringSource src(data);
-      auto decoded = csv::MakeUtf8Source(&src, "utf-16le");
-      if (!decoded.ok()) return 1;
-      double t0 = CpuNow();
-      size_t total = 0;
-      while (size_t n = *(*decoded)->Read(out.data(), out.size())) total += n;
-      best_sluice = std::min(best_sluice, CpuNow() - t0);
-      sluice_bytes = total;
-    }
-    {
-      iconv_t cd = iconv_open("UTF-8", "UTF-16LE");
-      double t0 = CpuNow();
-      size_t total = 0;
-      for (size_t pos = 0; pos < data.size();) {
-        size_t chunk = std::min(data.size() - pos, size_t{1} << 19);
-        char* ip = const_cast<char*>(data.data()) + pos;
-        size_t il = chunk;
-        char* op = out.data();
-        size_t ol = out.size();
-        iconv(cd, &ip, &il, &op, &ol);  // may stop inside a surrogate pair: the rest comes next
-        pos += chunk - il;
-        total += out.size() - ol;
-      }
-      best_bulk = std::min(best_bulk, CpuNow() - t0);
-      bulk_bytes = total;
-      iconv_close(cd);
-    }
+    best_sluice = std::min(best_sluice, TimeMakeUtf8Source(data, "utf-16le", &out, &sluice_bytes));
+    best_bulk = std::min(best_bulk, TimeIconvBulk(data, "UTF-16LE", &out, &bulk_bytes));
   }
   std::printf("\nutf-16le (%s) to UTF-8, %.1f MB of UTF-16:\n", what, mb);
   std::printf("%-36s %9.1f MB/s\n", "baseline: iconv, 512 KiB per call", mb / best_bulk);

@@ -254,14 +254,14 @@ WorkflowConfig ReadWorkflow(const Node& root, Diagnostics* diags);
 PartnerConfig ReadPartner(const Node& root, Diagnostics* diags);
 TableSchema ReadSchema(const Node& root, Diagnostics* diags);
 
-// The % directives (the letters after %) of a date/timestamp column's `format`, exactly those
-// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z, %I
-// with %p (12-hour clock, AM/PM), %b/%B (English month names or abbreviations), %s (Unix time)
-// and %%.
 // A bool column reads these (any case) without true_values/false_values.
 inline constexpr std::string_view kBuiltinTrue[] = {"true", "1", "yes", "y", "t"};
 inline constexpr std::string_view kBuiltinFalse[] = {"false", "0", "no", "n", "f"};
 
+// The % directives (the letters after %) of a date/timestamp column's `format`, exactly those
+// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z, %I
+// with %p (12-hour clock, AM/PM), %b/%B (English month names or abbreviations), %s (Unix time)
+// and %%.
 inline constexpr char kTimeFormatDirectives[] = "YmdHMSyfzIpbBs%";
 // "" when `format` uses only kTimeFormatDirectives; otherwise why not ("has unknown directive
 // %Q; ..."), for a message that names the column.

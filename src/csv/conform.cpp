@@ -694,9 +694,10 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
       for (size_t c = 0; c < ncols; ++c) {
         if (rc->source_of_[c] != -1) continue;
         const config::ColumnSchema& col = schema.columns[c];
-        bool match = pass == 0 && loose == LooseHeader(col.name);
-        for (const std::string& a : col.aliases)
-          match = match || (pass == 1 && loose == LooseHeader(a));
+        const bool match =
+            pass == 0 ? loose == LooseHeader(col.name)
+                      : std::any_of(col.aliases.begin(), col.aliases.end(),
+                                    [&](const std::string& a) { return loose == LooseHeader(a); });
         if (match) {
           found = static_cast<int>(c);
           ++matches;
@@ -756,32 +757,35 @@ bool RowConverter::IsNull(std::string_view field, bool quoted) const {
 
 namespace {
 
-// PlainNumber for Convert, setting the row's diagnostic when the number is not plain-able.
-[[gnu::noinline]] bool LocalToPlain(const config::ColumnSchema& col, std::string_view* number,
-                                    std::string* scratch, Diagnostic* diag, const Record& record) {
-  std::string error;
-  if (PlainNumber(*number, col, scratch, &error)) {
-    *number = *scratch;
-    return true;
-  }
+// Fills `diag` for a rejected row of `record`; false, for `return Reject(...)`.
+bool Reject(const Record& record, Diagnostic* diag, std::string column, const char* code,
+            std::string message) {
   diag->line = record.line;
   diag->byte_offset = record.byte_offset;
-  diag->column = col.name;
-  diag->code = "type";
-  diag->message = "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error;
+  diag->column = std::move(column);
+  diag->code = code;
+  diag->message = std::move(message);
   return false;
+}
+
+// PlainNumber for Convert: rewrites *number (into *scratch), or rejects the row saying why.
+// Out of line: local notations are rare and the usual path stays tight.
+[[gnu::noinline]] bool ToPlain(const config::ColumnSchema& col, std::string_view* number,
+                               std::string* scratch, const Record& record, Diagnostic* diag) {
+  std::string error;
+  if (!PlainNumber(*number, col, scratch, &error)) {
+    return Reject(record, diag, col.name, "type",
+                  "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error);
+  }
+  *number = *scratch;
+  return true;
 }
 
 }  // namespace
 
 bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   auto fail = [&](std::string column, const char* code, std::string message) {
-    diag->line = record.line;
-    diag->byte_offset = record.byte_offset;
-    diag->column = std::move(column);
-    diag->code = code;
-    diag->message = std::move(message);
-    return false;
+    return Reject(record, diag, std::move(column), code, std::move(message));
   };
   // A number in the column's local notation ("1.234,5") becomes plain text first (rare: kept
   // out of line so the usual path stays tight).
@@ -789,7 +793,7 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
     if (col.decimal_separator == '.' && col.thousands_separator.empty()) [[likely]] {
       return true;
     }
-    return LocalToPlain(col, number, &number_, diag, record);
+    return ToPlain(col, number, &number_, record, diag);
   };
   if (record.error != RowError::kNone) {
     std::string col;

@@ -366,7 +366,7 @@ class SniffedSource : public ByteSource {
 Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::string_view encoding,
                                                    std::string* decoded_as) {
   auto found = config::FindEncoding(encoding);
-  if (!found) SLUICE_RETURN_IF_ERROR(CanonicalEncoding(encoding).status());
+  if (!found) return CanonicalEncoding(encoding).status();
   std::string name = found->name;
   const char* iconv_name = found->iconv;
   // A byte order mark names the file's encoding whatever the label says, as in browsers (the

@@ -81,12 +81,10 @@ Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std:
     case config::ColumnType::kTimestamp: {
       // Written in ISO 8601 in the schema, or in the column's own format.
       std::string out;
-      bool date = column.type == config::ColumnType::kDate;
-      auto parse = [&](const std::string& format) {
-        return date ? csv::ParseDateValue(v, format, &out)
-                    : csv::ParseTimestampValue(v, format, &out);
-      };
-      if (!parse("") && !csv::ParseTimeValue(v, column, &out)) return invalid();
+      const bool iso = column.type == config::ColumnType::kDate
+                           ? csv::ParseDateValue(v, "", &out)
+                           : csv::ParseTimestampValue(v, "", &out);
+      if (!iso && !csv::ParseTimeValue(v, column, &out)) return invalid();
       return SqlLiteral(out);
     }
     default:

@@ -239,7 +239,7 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
     // Damage does not go away by retrying; say which file and how to get the data back.
     const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
     return Status::Corrupt(
-        msg + ": the database file " + (file && *file ? std::string(file) : std::string("")) +
+        msg + ": the database file" + (file && *file ? " " + std::string(file) : std::string()) +
         " is damaged. Restore it from a backup, or move it aside and load the dates it held again "
         "(sluice run DIR --date D for each; the partner's archives stay in landing/)");
   }
@@ -635,7 +635,6 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       log::Info("warehouse: created table {} in {}", schema.table, Describe());
       return Status::Ok();
     }
-    std::set<std::string> have;
     std::map<std::string, std::string> declared;         // lower-case column -> declared type
     std::vector<std::pair<int, std::string>> table_key;  // (position in the key, column)
     std::vector<std::string> required;                   // NOT NULL columns of the table
@@ -651,7 +650,6 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
         if (int k = sqlite3_column_int(st.get(), 2); k > 0) table_key.emplace_back(k, name);
         const unsigned char* type = sqlite3_column_text(st.get(), 3);
         declared[ToLower(name)] = type ? reinterpret_cast<const char*>(type) : "";
-        have.insert(ToLower(name));
       }
     }
     // A column whose affinity differs from the schema type's (int64 <-> string, say) would have
@@ -700,7 +698,7 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       }
     }
     for (const config::ColumnSchema& c : schema.columns) {
-      if (have.count(ToLower(c.name))) continue;
+      if (declared.count(ToLower(c.name))) continue;
       if (!c.nullable) {
         return Status::InvalidArgument(
             "table " + schema.table + " exists without non-nullable column \"" + c.name +
@@ -712,7 +710,7 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       log::Info("warehouse: table {} gained column {} {} (new in the schema)", schema.table, c.name,
                 SqlType(c));
     }
-    if (rescue && !have.count("_rescued")) {
+    if (rescue && !declared.count("_rescued")) {
       SLUICE_RETURN_IF_ERROR(Exec("ALTER TABLE " + table + " ADD COLUMN _rescued TEXT"));
       log::Info("warehouse: table {} gained column _rescued", schema.table);
     }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -541,13 +542,28 @@ TEST(CsvTypes, FormatParserReadsEveryDirectiveValidationAccepts) {
   EXPECT_FALSE(ParseTimestampValue("x", "%Q", &out));
 }
 
+// A timestamp format, an input, and what it reads as (nullptr: not a timestamp).
+struct TimeCase {
+  const char* format;
+  const char* in;
+  const char* out;
+};
+
+void ExpectTimestamps(std::span<const TimeCase> cases) {
+  for (const TimeCase& c : cases) {
+    std::string out;
+    const bool ok = ParseTimestampValue(c.in, c.format, &out);
+    if (c.out == nullptr) {
+      EXPECT_FALSE(ok) << c.format << ": " << c.in << " -> " << out;
+    } else {
+      EXPECT_TRUE(ok) << c.format << ": " << c.in;
+      EXPECT_EQ(out, c.out) << c.format << ": " << c.in;
+    }
+  }
+}
+
 TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
-  struct Case {
-    const char* format;
-    const char* in;
-    const char* out;  // nullptr: not a timestamp
-  };
-  const Case cases[] = {
+  const TimeCase cases[] = {
       {"%m/%d/%Y %I:%M %p", "11/24/2026 12:05 AM", "2026-11-24 00:05:00"},
       {"%m/%d/%Y %I:%M %p", "11/24/2026 12:05 PM", "2026-11-24 12:05:00"},
       {"%m/%d/%Y %I:%M %p", "11/24/2026 3:15 pm", "2026-11-24 15:15:00"},
@@ -562,16 +578,7 @@ TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
       {"%d %B %Y", "31 February 2026", nullptr},
       {"%B %d, %Y", "May 5, 2026", "2026-05-05 00:00:00"},
   };
-  for (const Case& c : cases) {
-    std::string out;
-    const bool ok = ParseTimestampValue(c.in, c.format, &out);
-    if (c.out == nullptr) {
-      EXPECT_FALSE(ok) << c.in << " -> " << out;
-    } else {
-      EXPECT_TRUE(ok) << c.in;
-      EXPECT_EQ(out, c.out) << c.in;
-    }
-  }
+  ExpectTimestamps(cases);
   EXPECT_NE(config::CheckTimeFormat("%I:%M"), "");  // which half of the day?
   EXPECT_NE(config::CheckTimeFormat("%H %p"), "");
   EXPECT_NE(config::CheckTimeFormat("%H:%I %p"), "");
@@ -579,12 +586,7 @@ TEST(CsvTypes, TwelveHourClocksAndMonthNames) {
 }
 
 TEST(CsvTypes, UnixTimeIsUtc) {
-  struct Case {
-    const char* format;
-    const char* in;
-    const char* out;  // nullptr: not a timestamp
-  };
-  const Case cases[] = {
+  const TimeCase cases[] = {
       {"%s", "0", "1970-01-01 00:00:00"},
       {"%s", "-1", "1969-12-31 23:59:59"},
       {"%s", " 1764000000 ", "2025-11-24 16:00:00"},
@@ -595,16 +597,7 @@ TEST(CsvTypes, UnixTimeIsUtc) {
       {"%s", "", nullptr},
       {"%s", "-", nullptr},
   };
-  for (const Case& c : cases) {
-    std::string out;
-    const bool ok = ParseTimestampValue(c.in, c.format, &out);
-    if (c.out == nullptr) {
-      EXPECT_FALSE(ok) << c.in << " -> " << out;
-    } else {
-      EXPECT_TRUE(ok) << c.in;
-      EXPECT_EQ(out, c.out) << c.in;
-    }
-  }
+  ExpectTimestamps(cases);
   std::string day;
   EXPECT_TRUE(ParseDateValue("1764000000", "%s", &day));
   EXPECT_EQ(day, "2025-11-24");
