@@ -526,22 +526,6 @@ bool ParseTimestampValue(std::string_view text, const std::string& format, std::
   return true;
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  // ASCII fast path, eight bytes at a time.
-  while (i + 8 <= n) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (w & 0x8080808080808080ULL) break;
-    i += 8;
-  }
-  for (; i < n; ++i) {
-    if (static_cast<unsigned char>(s[i]) >= 0x80) return IsValidUtf8(s.substr(i));
-  }
-  return true;
-}
-
 std::string FoldHeader(std::string_view header) {
   std::string out;
   for (char c : header) {
@@ -623,7 +607,7 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   std::map<std::string, size_t> seen_exact;
   for (size_t f = 0; f < header->size(); ++f) {
     std::string h(TrimSpaces((*header)[f]));
-    if (!ValidUtf8(h)) {
+    if (!IsValidUtf8(h)) {
       return Status::InvalidArgument("header field " + std::to_string(f + 1) +
                                      " is not valid text in encoding " + dialect.encoding + ": \"" +
                                      Printable(h) + "\"; check the partner's csv.encoding");
@@ -806,7 +790,7 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
                     std::to_string(record.fields.size()));
   }
   // One check of the whole record catches invalid bytes in any field (and iconv's marker).
-  if (!ValidUtf8(record.raw)) {
+  if (!IsValidUtf8(record.raw)) {
     return fail("", "encoding", "invalid bytes for encoding " + dialect_.encoding);
   }
   const size_t ncols = schema_.columns.size();

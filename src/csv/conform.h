@@ -81,8 +81,6 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
 // "YYYY-MM-DD HH:MM:SS[.f]" (UTC when the input had an offset; f without trailing zeros) into
 // *out.
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
-// True when `s` is valid UTF-8 (fast path for ASCII).
-bool ValidUtf8(std::string_view s);
 
 // Folds a header for loose matching: lower case, spaces and tabs removed.
 std::string FoldHeader(std::string_view header);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <map>
@@ -52,32 +53,38 @@ Status FileError(Status st, const std::string& key, int64_t line) {
 }
 
 // Converted rows on their way from the parsing thread to the SQLite writer. Text cells point
-// into `arena`, which never reallocates while the batch fills: a row that would not fit in its
-// capacity ships the batch first (see RowBatch::Fits).
+// into `arena`, which never moves while the batch fills: a row that would not fit in what is
+// left ships the batch first (see RowBatch::Fits), so no view is ever left dangling.
 struct RowBatch {
   static constexpr size_t kArenaBytes = size_t{4} << 20;
   const std::string* source = nullptr;  // the file's store key
-  std::string arena;
+  std::unique_ptr<char[]> arena;
+  size_t arena_used = 0;
+  size_t arena_capacity = 0;
   std::vector<warehouse::Value> values;         // rows x columns
   std::vector<std::string_view> rescued_views;  // per row
   std::vector<int64_t> lines;                   // per row, for messages
   size_t rows() const { return lines.size(); }
   // Whether `bytes` more of text fit without moving the arena.
-  bool Fits(size_t bytes) const { return arena.size() + bytes <= arena.capacity(); }
-  // Copies `text` into the arena; the view stays valid as long as the batch.
+  bool Fits(size_t bytes) const { return arena_used + bytes <= arena_capacity; }
+  // A new arena of `bytes`; only while no row points into the old one.
+  void Reserve(size_t bytes) {
+    arena = std::make_unique_for_overwrite<char[]>(bytes);
+    arena_capacity = bytes;
+    arena_used = 0;
+  }
+  // Copies `text` into the arena (which Fits() it); the view stays valid as long as the batch.
   std::string_view Keep(std::string_view text) {
-    const size_t at = arena.size();
-    arena.append(text);
-    return std::string_view(arena.data() + at, text.size());
+    char* at = arena.get() + arena_used;
+    std::memcpy(at, text.data(), text.size());
+    arena_used += text.size();
+    return std::string_view(at, text.size());
   }
   // Empties the batch for the next rows, keeping every buffer's capacity (an arena grown for
   // one huge row goes back to the usual size).
   void Clear() {
-    if (arena.capacity() > 2 * kArenaBytes) {
-      std::string().swap(arena);
-      arena.reserve(kArenaBytes);
-    }
-    arena.clear();
+    if (arena_capacity != kArenaBytes) Reserve(kArenaBytes);
+    arena_used = 0;
     values.clear();
     rescued_views.clear();
     lines.clear();
@@ -125,7 +132,7 @@ class BatchQueue {
       }
     }
     auto batch = std::make_unique<RowBatch>();
-    batch->arena.reserve(RowBatch::kArenaBytes);
+    batch->Reserve(RowBatch::kArenaBytes);
     batch->values.reserve(kBatchRows * cells_per_row);
     batch->rescued_views.reserve(kBatchRows);
     batch->lines.reserve(kBatchRows);
@@ -288,23 +295,23 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         std::string_view rescued = rc->rescued();
         size_t text_bytes = rescued.size();
         for (const csv::Cell& cell : cells) {
-          if (cell.kind == csv::CellKind::kText) text_bytes += cell.s.size();
+          text_bytes += cell.kind == csv::CellKind::kText ? cell.s.size() : 0;
         }
         if (!batch->Fits(text_bytes)) {
           if (batch->rows() > 0 && !ship()) return Status::Cancelled("merge writer stopped");
-          if (!batch->Fits(text_bytes)) batch->arena.reserve(text_bytes);  // one huge row
+          if (!batch->Fits(text_bytes)) batch->Reserve(text_bytes);  // one huge row
         }
         const size_t base = batch->values.size();
         batch->values.resize(base + cells.size());
         warehouse::Value* out = batch->values.data() + base;
-        for (size_t i = 0; i < cells.size(); ++i) {
-          out[i].kind = static_cast<warehouse::ValueKind>(cells[i].kind);
-          out[i].i = cells[i].i;
-          out[i].d = cells[i].d;
-          out[i].s = out[i].kind == warehouse::ValueKind::kText ? batch->Keep(cells[i].s)
-                                                                : std::string_view();
+        for (const csv::Cell& cell : cells) {
+          out->kind = static_cast<warehouse::ValueKind>(cell.kind);
+          out->i = cell.i;
+          out->d = cell.d;
+          if (cell.kind == csv::CellKind::kText) out->s = batch->Keep(cell.s);
+          ++out;
         }
-        batch->rescued_views.push_back(batch->Keep(rescued));
+        batch->rescued_views.push_back(rescued.empty() ? std::string_view() : batch->Keep(rescued));
         batch->lines.push_back(rec.line);
         if (batch->rows() >= kBatchRows && !ship())
           return Status::Cancelled("merge writer stopped");

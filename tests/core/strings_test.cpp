@@ -63,6 +63,60 @@ TEST(Strings, Utf8Validation) {
   EXPECT_FALSE(IsValidUtf8("\xFF"));
 }
 
+// The definition, spelled out: decode each sequence and check its range.
+bool ReferenceUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80             ? 0
+            : (c & 0xE0) == 0xC0 ? 1
+            : (c & 0xF0) == 0xE0 ? 2
+            : (c & 0xF8) == 0xF0 ? 3
+                                 : -1;
+    if (n < 0 || i + static_cast<size_t>(n) >= s.size()) return false;  // bad lead, truncated
+    uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1Fu) : n == 2 ? (c & 0x0Fu) : (c & 0x07u);
+    for (int k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<size_t>(n) + 1;
+  }
+  return true;
+}
+
+TEST(Strings, Utf8ValidationAgreesWithTheDefinition) {
+  // Every one- and two-byte string, every three-byte string starting with a lead byte, and a
+  // sample of four-byte ones; each also behind ASCII of every length up to 9 (the fast path
+  // reads eight bytes at a time) and followed by ASCII.
+  int checked = 0;
+  auto check = [&](const std::string& seq) {
+    for (size_t pad = 0; pad <= 9; pad += 3) {
+      const std::string s = std::string(pad, 'a') + seq + std::string(pad % 5, 'z');
+      ASSERT_EQ(IsValidUtf8(s), ReferenceUtf8(s)) << "bytes: " << Printable(s);
+      ++checked;
+    }
+  };
+  for (int a = 0; a < 256; ++a) {
+    check(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 256; ++b) check({static_cast<char>(a), static_cast<char>(b)});
+  }
+  for (int a = 0xC0; a < 0x100; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      for (int c = 0x70; c < 0xD0; c += 0x0F) {
+        check({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+        for (int d : {0x41, 0x7F, 0x80, 0x8F, 0x90, 0xBF, 0xC0}) {
+          check({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c),
+                 static_cast<char>(d)});
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 500000);
+}
+
 TEST(Date, ParseFormatAndArithmetic) {
   auto d = ParseDate("2026-11-24");
   ASSERT_TRUE(d.ok());
