@@ -13,7 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "archive/checksum.h"
@@ -27,6 +27,7 @@ constexpr size_t kInBufferSize = size_t{1} << 20;
 constexpr size_t kOutBufferSize = size_t{1} << 20;
 constexpr int64_t kProgressEvery = int64_t{64} << 20;
 constexpr size_t kSniffBytes = 262;
+constexpr size_t kTarBlock = 512;
 constexpr size_t kZipTailBytes = size_t{16} << 20;  // "ustar" sits at offset 257 of a tar header
 
 Status Refuse(const ReadOptions& o, std::string_view member, int64_t index, std::string_view rule,
@@ -88,6 +89,34 @@ const char* NestedArchiveKind(std::string_view head) {
   return nullptr;
 }
 
+constexpr const char* kNestedAdvice =
+    " archive; nested archives are not extracted: ask the partner to put the CSV files in the "
+    "archive itself";
+
+// libarchive's last error on one line (some span lines; `sluice show` prints the first).
+std::string LibMessage(struct archive* a) {
+  const char* msg = archive_error_string(a);
+  std::string out = msg ? msg : "unknown error";
+  for (char& c : out) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return Printable(out, 400);
+}
+
+// What to do about an archive libarchive cannot read, from what it said.
+std::string LibErrorAdvice(std::string_view msg) {
+  auto has = [&](std::string_view word) { return msg.find(word) != std::string_view::npos; };
+  if (has("assphrase") || has("ncrypt")) {
+    return "encrypted archives are not supported: ask the partner to send it without a password";
+  }
+  if (has("nsupported") || has("not supported")) {
+    return "the archive uses a feature sluice cannot read: ask the partner to send a standard "
+           "tar.gz, or a zip with Deflate (or no) compression";
+  }
+  return "the archive is damaged or truncated: ask the partner to deliver it again";
+}
+
 // Feeds libarchive: reads the source, checksums and counts the raw bytes, and (for gzip)
 // inflates with ISA-L so libarchive only parses the tar stream.
 class Feeder {
@@ -98,6 +127,8 @@ class Feeder {
   // Reads the first block so the compression can be sniffed. Returns true for gzip.
   Result<bool> Prime() {
     SLUICE_RETURN_IF_ERROR(Refill());
+    // A source may hand over fewer bytes than the magic numbers take (a pipe, a slow stream).
+    while (avail_ > 0 && avail_ < 4 && !eof_) SLUICE_RETURN_IF_ERROR(Refill(avail_));
     primed_ = true;
     if (avail_ >= 4 && std::string_view(in_.data(), 4) == std::string_view("PK\x03\x04", 4)) {
       // Zip keeps entry types in its central directory at the end, which the streaming reader
@@ -137,21 +168,23 @@ class Feeder {
   std::string_view tail() const { return tail_; }
 
  private:
-  Status Refill() {
+  // Reads the next block into the input buffer from `keep` on (the bytes before it stay).
+  Status Refill(size_t keep = 0) {
     if (eof_) {
-      avail_ = 0;
+      avail_ = keep;
       return Status::Ok();
     }
-    SLUICE_ASSIGN_OR_RETURN(size_t n, read_(in_.data(), in_.size()));
-    avail_ = n;
+    char* at = in_.data() + keep;
+    SLUICE_ASSIGN_OR_RETURN(size_t n, read_(at, in_.size() - keep));
+    avail_ = keep + n;
     if (n == 0) {
       eof_ = true;
       return Status::Ok();
     }
-    sum_->Update(in_.data(), n);
+    sum_->Update(at, n);
     compressed_ += static_cast<int64_t>(n);
     if (keep_tail_ && compressed_ > static_cast<int64_t>(n)) {
-      tail_.append(in_.data(), n);
+      tail_.append(at, n);
       if (tail_.size() > 2 * kZipTailBytes) tail_.erase(0, tail_.size() - kZipTailBytes);
     }
     return Status::Ok();
@@ -206,6 +239,12 @@ class Feeder {
           break;
         }
         // Another gzip member follows (pigz, concatenated files): start afresh on the same input.
+        // Anything else (a second file appended, a stray byte) is not part of the archive.
+        if (state_.next_in[0] != 0x1f || (state_.avail_in >= 2 && state_.next_in[1] != 0x8b) ||
+            (state_.avail_in == 1 && eof_)) {
+          return TrailingBytes();
+        }
+        later_member_at_ = compressed_ - static_cast<int64_t>(state_.avail_in);
         uint8_t* next_in = state_.next_in;
         uint32_t avail_in = state_.avail_in;
         isal_inflate_reset(&state_);
@@ -217,20 +256,70 @@ class Feeder {
         member_done_ = false;
       }
       int rc = isal_inflate(&state_);
-      if (rc < 0) {
-        return Status::Corrupt("archive " + archive_name_ + ": damaged gzip stream (isa-l error " +
-                               std::to_string(rc) + ") near byte " + std::to_string(compressed_) +
-                               "; ask the partner to deliver it again");
-      }
+      if (rc < 0) return InflateError(rc);
       if (state_.block_state == ISAL_BLOCK_FINISH) member_done_ = true;
     }
     size_t produced = out_.size() - state_.avail_out;
     if (produced == 0 && eof_ && !member_done_) {
       return Status::Corrupt("archive " + archive_name_ + ": gzip stream is truncated after " +
-                             std::to_string(compressed_) + " bytes; the upload may be incomplete");
+                             std::to_string(compressed_) + " bytes" +
+                             (later_member_at_ >= 0 ? " (in the gzip member that starts at byte " +
+                                                          std::to_string(later_member_at_) + ")"
+                                                    : std::string()) +
+                             "; the upload may be incomplete: ask the partner to deliver it again");
     }
+    if (produced == 0 && member_done_ && inflated_ % kTarBlock != 0) {
+      // Reading on past a tar's end marker (concatenated archives) needs whole 512-byte blocks;
+      // a tar padded with a few zeros more (complete: the gzip trailer vouched for every byte)
+      // gets the rest of its last block, so zeros read as zeros and anything else as damage.
+      produced = kTarBlock - static_cast<size_t>(inflated_ % kTarBlock);
+      std::memset(out_.data(), 0, produced);
+    }
+    inflated_ += static_cast<int64_t>(produced);
     *buf = out_.data();
     return produced;
+  }
+
+  // Where in the file the bytes libarchive has not consumed begin.
+  int64_t UnreadAt() const { return compressed_ - static_cast<int64_t>(state_.avail_in); }
+
+  Status TrailingBytes() const {
+    return Status::Corrupt("archive " + archive_name_ + ": bytes at offset " +
+                           std::to_string(UnreadAt()) +
+                           " after the end of the gzip stream are neither another gzip member nor "
+                           "zero padding (something appended to the file?); ask the partner to "
+                           "deliver it again");
+  }
+
+  Status InflateError(int rc) const {
+    std::string what;
+    switch (rc) {
+      case ISAL_INVALID_BLOCK:
+      case ISAL_INVALID_SYMBOL:
+      case ISAL_INVALID_LOOKBACK:
+        what = "the compressed data is damaged (invalid deflate data)";
+        break;
+      case ISAL_INVALID_WRAPPER:
+        if (later_member_at_ >= 0) {
+          return Status::Corrupt(
+              "archive " + archive_name_ + ": bytes at offset " + std::to_string(later_member_at_) +
+              " after the end of the gzip stream start like a gzip member but are not one; ask "
+              "the partner to deliver it again");
+        }
+        what = "the gzip header is damaged";
+        break;
+      case ISAL_UNSUPPORTED_METHOD:
+        what = "the gzip header names a compression method other than deflate";
+        break;
+      case ISAL_INCORRECT_CHECKSUM:
+        what = "the CRC-32 or length in a gzip trailer does not match the data (damaged data)";
+        break;
+      default:
+        what = "damaged gzip stream (isa-l error " + std::to_string(rc) + ")";
+        break;
+    }
+    return Status::Corrupt("archive " + archive_name_ + ": " + what + ", near byte " +
+                           std::to_string(UnreadAt()) + "; ask the partner to deliver it again");
   }
 
   const ReadFn& read_;
@@ -244,6 +333,8 @@ class Feeder {
   Status error_;
   bool gzip_ = false;
   bool member_done_ = false;
+  int64_t later_member_at_ = -1;  // where the last member after the first began
+  int64_t inflated_ = 0;          // bytes handed to libarchive
   inflate_state state_{};
   std::vector<uint8_t> out_;
   bool keep_tail_ = false;
@@ -481,7 +572,11 @@ Result<std::string> CheckName(std::string_view raw, bool require_utf8) {
   for (unsigned char c : raw) {
     if (c < 0x20 || c == 0x7f) return bad("control_char", "the name contains a control character");
   }
-  if (require_utf8 && !IsValidUtf8(raw)) return bad("invalid_utf8", "the name is not valid UTF-8");
+  const bool utf8 = IsValidUtf8(raw);
+  if (utf8 && HasC1Control(raw)) {
+    return bad("control_char", "the name contains a control character (U+0080..U+009F)");
+  }
+  if (require_utf8 && !utf8) return bad("invalid_utf8", "the name is not valid UTF-8");
   std::string name = FoldConfusables(raw);
   bool folded = name != raw;
   const char* after = folded ? " after Unicode normalisation" : "";
@@ -540,23 +635,30 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     archive_read_support_filter_xz(a.get());
   }
 
+  // `cat a.tar b.tar` (or two .tar.gz files): tar readers stop at the first end-of-archive
+  // marker and silently drop the rest; read on instead, so every member is seen and checked.
+  archive_read_set_format_option(a.get(), "tar", "read_concatenated_archives", "1");
+
   auto lib_error = [&](std::string_view what) -> Status {
     if (!feeder.error().ok()) return feeder.error();
-    const char* msg = archive_error_string(a.get());
+    const std::string msg = LibMessage(a.get());
     return Status::Corrupt("archive " + options.archive_name + ": " + std::string(what) + ": " +
-                           (msg ? msg : "unknown error") +
-                           "; expected tar, tar.gz, tar.bz2, tar.zst or zip");
+                           msg + "; " + LibErrorAdvice(msg));
   };
 
   {
     ScopedUtf8Ctype utf8;  // libarchive takes the archive's charset from the first call
     if (archive_read_open(a.get(), &feeder, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
-      return lib_error("cannot be opened");
+      if (!feeder.error().ok()) return feeder.error();
+      return Status::Corrupt("archive " + options.archive_name +
+                             ": cannot be opened: " + LibMessage(a.get()) +
+                             "; expected a tar (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz, .tar.zst) "
+                             "or a zip file");
     }
   }
 
-  std::unordered_set<std::string> seen;
-  std::vector<ZipEntrySeen> zip_seen;  // zip only: every entry in archive order
+  std::unordered_map<std::string, std::string> seen;  // normalized name -> as the archive has it
+  std::vector<ZipEntrySeen> zip_seen;                 // zip only: every entry in archive order
   int64_t next_progress = kProgressEvery;
   std::string head;
   while (true) {
@@ -623,9 +725,13 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     if (type == AE_IFSOCK) return Refuse(options, shown, index, "socket", "socket");
     // Folders are never extracted, so one listed twice (tar -T lists, some zip tools) is harmless.
     if (type == AE_IFDIR) continue;
-    if (!seen.insert(*normalized).second) {
+    if (auto [it, added] = seen.emplace(*normalized, shown); !added) {
       return Refuse(options, shown, index, "duplicate_name",
-                    "a previous entry has the same name \"" + Printable(*normalized) + "\"");
+                    "an earlier entry, \"" + Printable(it->second) + "\", has the same name" +
+                        (it->second == *normalized && shown == *normalized
+                             ? std::string()
+                             : " (both are \"" + Printable(*normalized) + "\")") +
+                        "; ask the partner to send each file once");
     }
     if (type != AE_IFREG) {
       return Refuse(options, shown, index, "unsupported_type", "not a regular file or folder");
@@ -648,7 +754,8 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     SLUICE_ASSIGN_OR_RETURN(bool want, sink->Begin(info));
     if (want && !info.name_is_utf8) {
       return Refuse(options, shown, index, "invalid_utf8",
-                    "the name is not valid UTF-8 and the entry would be extracted");
+                    "the name is not valid UTF-8 and the entry would be extracted; ask the partner "
+                    "for UTF-8 or ASCII file names (in zip tools: Unicode names)");
     }
     const bool zip_entry = feeder.is_zip();
     uint32_t crc = 0;
@@ -691,8 +798,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
           head_checked = true;
           if (const char* kind = NestedArchiveKind(head)) {
             return Refuse(options, shown, index, "nested_archive",
-                          std::string("the entry is itself a ") + kind +
-                              " archive; nested archives are not extracted");
+                          std::string("the entry is itself a ") + kind + kNestedAdvice);
           }
         }
       }
@@ -713,8 +819,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       if (zip_entry && dr != ARCHIVE_OK) {
         // libarchive checks each zip entry's CRC-32 and sizes against its local header or data
         // descriptor at the entry's end, and reports a difference only as a warning.
-        const char* msg = archive_error_string(a.get());
-        std::string why = msg ? msg : "";
+        std::string why = LibMessage(a.get());
         if (dr == ARCHIVE_WARN) {
           bool crc_rule = why.find("CRC") != std::string::npos;
           return Refuse(options, shown, index, crc_rule ? "crc_mismatch" : "size_mismatch",
@@ -752,8 +857,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     if (want && !head_checked) {
       if (const char* kind = NestedArchiveKind(head)) {
         return Refuse(options, shown, index, "nested_archive",
-                      std::string("the entry is itself a ") + kind +
-                          " archive; nested archives are not extracted");
+                      std::string("the entry is itself a ") + kind + kNestedAdvice);
       }
     }
     if (zip_entry) {

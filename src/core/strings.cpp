@@ -226,18 +226,46 @@ bool IsValidUtf8(std::string_view s) {
 
 std::string Printable(std::string_view s, size_t max_len) {
   std::string out;
-  for (size_t i = 0; i < s.size() && out.size() < max_len; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
+  // Text in another encoding (a cp949 file name) is escaped whole: a few of its byte pairs
+  // that happen to be UTF-8 would otherwise show as unrelated letters.
+  const bool utf8 = IsValidUtf8(s);
+  size_t i = 0;
+  while (i < s.size() && out.size() < max_len) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F) {
       out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
+      ++i;
+      continue;
+    }
+    // A letter of any script stays as it is; control characters (C0, DEL, C1) and bytes that
+    // are not UTF-8 become \xHH. The result is the same when printed again.
+    const size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                     : c >= 0xE0 && c <= 0xEF ? 3
+                     : c >= 0xF0 && c <= 0xF4 ? 4
+                                              : 0;
+    if (utf8 && n > 0 && i + n <= s.size() && !HasC1Control(s.substr(i, n))) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", c);
+    out += buf;
+    ++i;
+  }
+  if (i < s.size()) out += "...";
+  return out;
+}
+
+bool HasC1Control(std::string_view utf8) {
+  for (size_t i = 0; i + 1 < utf8.size(); ++i) {
+    if (static_cast<unsigned char>(utf8[i]) == 0xC2 &&
+        static_cast<unsigned char>(utf8[i + 1]) < 0xA0 &&
+        static_cast<unsigned char>(utf8[i + 1]) >= 0x80) {
+      return true;
     }
   }
-  if (out.size() >= max_len) out += "...";
-  return out;
+  return false;
 }
 
 }  // namespace sluice

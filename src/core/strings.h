@@ -42,8 +42,13 @@ bool IsValidPartnerId(std::string_view id);
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates).
 bool IsValidUtf8(std::string_view s);
+// True when valid UTF-8 `utf8` holds a C1 control character (U+0080..U+009F), which prints as
+// nothing or moves the cursor like C0 ones.
+bool HasC1Control(std::string_view utf8);
 
-// Renders `s` for an error message: printable ASCII kept, everything else as \xNN.
+// Renders `s` for an error message: printable ASCII and (when `s` is UTF-8) letters of any
+// script kept; control characters, and every non-ASCII byte of text that is not UTF-8, as \xNN;
+// about `max_len` bytes, then "...". Idempotent.
 std::string Printable(std::string_view s, size_t max_len = 120);
 
 }  // namespace sluice

@@ -120,6 +120,7 @@ Status ValidateKey(std::string_view key) {
     if (c == '\\') return bad("contains a backslash");
   }
   if (!IsValidUtf8(key)) return bad("is not valid UTF-8");
+  if (HasC1Control(key)) return bad("contains a control character (U+0080..U+009F)");
   size_t start = 0;
   while (true) {
     size_t end = key.find('/', start);

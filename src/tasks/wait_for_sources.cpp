@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -38,12 +39,31 @@ struct Watch {
   int64_t mtime_ms = -1;
   Clock::TimePoint unchanged_since{};
   std::string waiting_for;  // why it is not ready yet, for the timeout message
+  std::string problem;      // a landing folder waiting cannot fix (its extract will say so)
 };
+
+// Problems in one partner's landing folder that no amount of waiting fixes: two files match a
+// glob `archive`, or a link stands where the archive should be. They are that partner's, so
+// they must not stop the others: the sensor lets the partner through and its extract, which
+// looks at the same folder, fails with the same message.
+bool IsPartnersOwnProblem(const Status& st) {
+  return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kPermissionDenied;
+}
 
 // One poke: updates `w.ready`. Store errors other than NotFound are returned.
 Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) {
-  SLUICE_ASSIGN_OR_RETURN(SourceCheck check,
-                          CheckSourceOnce(base, *w.partner, date, clock->WallNow()));
+  Result<SourceCheck> checked = CheckSourceOnce(base, *w.partner, date, clock->WallNow());
+  if (!checked.ok() && IsPartnersOwnProblem(checked.status())) {
+    w.ready = true;
+    w.problem = checked.status().message();
+    log::Warn(
+        "wait_for_sources: partner {}, {}: {}; its extract fails with this until it is "
+        "fixed, the other partners go on",
+        w.partner->id, date.ToString(), w.problem);
+    return Status::Ok();
+  }
+  if (!checked.ok()) return checked.status();
+  SourceCheck& check = *checked;
   if (!check.present) {
     w.seen = false;
     w.waiting_for = check.missing;
@@ -78,6 +98,29 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) 
                     std::to_string(rule.stable_seconds) + "s without a change in size or time)";
   }
   return Status::Ok();
+}
+
+// " (the folder holds: a.tgz, notes.txt)": what did land, when the archive did not — a name
+// that differs from the pattern (.tgz for .tar.gz, another date format) is then plain to see.
+std::string DescribeLandingFolder(store::ObjectStore* base, const config::PartnerConfig& partner,
+                                  const Date& date) {
+  store::PartnerStore ps(base, partner.id);
+  const std::string folder = date.ToString() + "/";
+  Result<std::string> folder_key = ps.Prefix("landing", folder);
+  Result<std::vector<store::ObjectInfo>> listed = ps.List("landing", folder);
+  if (!folder_key.ok() || !listed.ok()) return "";
+  std::vector<std::string> names;
+  for (const store::ObjectInfo& info : *listed) {
+    if (info.key.starts_with(*folder_key)) names.push_back(info.key.substr(folder_key->size()));
+  }
+  if (names.empty()) return " (the folder " + *folder_key + " is empty or missing)";
+  std::sort(names.begin(), names.end());
+  const size_t total = names.size();
+  if (total > 10) names.resize(10);
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + Printable(n, 80);
+  if (total > 10) list += ", ... " + std::to_string(total - 10) + " more";
+  return " (the folder holds: " + list + ")";
 }
 
 }  // namespace
@@ -187,12 +230,15 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
   const Clock::TimePoint deadline = clock->Now() + std::chrono::seconds(params.timeout_seconds);
   while (true) {
     std::vector<std::string> ready, missing;
+    nlohmann::json problems = nlohmann::json::object();
     for (Watch& w : watches) {
       if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, ctx.date));
       (w.ready ? ready : missing).push_back(w.partner->id);
+      if (!w.problem.empty()) problems[w.partner->id] = w.problem;
     }
     ctx.result["ready"] = ready;
     ctx.result["missing"] = missing;
+    if (!problems.empty()) ctx.result["problems"] = problems;
     if (missing.empty()) return Status::Ok();
     Progress progress;
     progress.note = "waiting for " + Join(missing, ", ");
@@ -200,7 +246,10 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
     if (clock->Now() >= deadline) {
       std::string why;
       for (const Watch& w : watches) {
-        if (!w.ready) why += "\n  " + w.partner->id + ": " + w.waiting_for;
+        if (!w.ready) {
+          why += "\n  " + w.partner->id + ": " + w.waiting_for +
+                 DescribeLandingFolder(store, *w.partner, ctx.date);
+        }
       }
       if (params.each && !ready.empty()) {
         log::Warn("wait_for_sources: {} not complete for {} after {}s; continuing with {}",

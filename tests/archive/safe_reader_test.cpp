@@ -329,6 +329,96 @@ TEST(ReadArchive, AnythingButZerosAfterTheLastGzipMemberIsCorrupt) {
   }
 }
 
+TEST(ReadArchive, ABytePastTheGzipStreamIsTrailingDataNotATruncation) {
+  // A stray byte after the last member used to read as "truncated; the upload may be
+  // incomplete": the wrong advice for a complete upload with something appended.
+  std::string gz = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGz);
+  for (const std::string& tail : {std::string("\x01"), std::string("GARBAGE")}) {
+    for (size_t chunk : {size_t{1}, size_t{64}, size_t{1} << 20}) {
+      MemorySink sink;
+      auto stats = Read(gz + tail, &sink, {}, chunk);
+      ASSERT_FALSE(stats.ok()) << Printable(tail) << " in chunks of " << chunk;
+      EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt);
+      const std::string& m = stats.status().message();
+      EXPECT_NE(m.find("after the end of the gzip stream"), std::string::npos) << m;
+      EXPECT_NE(m.find("offset " + std::to_string(gz.size())), std::string::npos) << m;
+      EXPECT_EQ(m.find("truncated"), std::string::npos) << m;
+    }
+  }
+}
+
+TEST(ReadArchive, ACutShortSecondGzipMemberIsATruncationNamingWhereItStarts) {
+  std::string gz = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGz);
+  std::string second = testing::internal::Gzip(std::string(4096, 'x'));
+  MemorySink sink;
+  auto stats = Read(gz + second.substr(0, second.size() / 2), &sink, {}, 64);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("truncated after " +
+                                          std::to_string(gz.size() + second.size() / 2) +
+                                          " bytes (in the gzip member that starts at byte " +
+                                          std::to_string(gz.size()) + ")"),
+            std::string::npos)
+      << stats.status().message();
+}
+
+TEST(ReadArchive, AWrongGzipCrcSaysSoInWords) {
+  std::string gz = BuildArchive({{"a.csv", Csv(100)}}, Format::kTarGz);
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0x01);  // the trailer's CRC-32
+  MemorySink sink;
+  auto stats = Read(gz, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("CRC-32"), std::string::npos) << stats.status().message();
+  EXPECT_EQ(stats.status().message().find("isa-l"), std::string::npos);
+}
+
+TEST(ReadArchive, ConcatenatedTarsAreReadWhole) {
+  // `cat day.tar late.tar`: a reader that stops at the first end-of-archive marker would drop
+  // late.csv without a word.
+  std::string first = BuildArchive({{"a.csv", Csv(10)}}, Format::kTar);
+  std::string second = BuildArchive({{"late.csv", Csv(20)}}, Format::kTar);
+  for (const std::string& bytes :
+       {first + second, testing::internal::Gzip(first + second),
+        testing::internal::Gzip(first) + testing::internal::Gzip(second)}) {
+    MemorySink sink;
+    auto stats = Read(bytes, &sink);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(sink.order, (std::vector<std::string>{"a.csv", "late.csv"}));
+    EXPECT_EQ(sink.files["late.csv"], Csv(20));
+  }
+}
+
+TEST(ReadArchive, ZerosAfterTheTarEndAreStillFine) {
+  std::string tar = BuildArchive({{"a.csv", Csv(10)}}, Format::kTar);
+  for (size_t zeros : {size_t{1}, size_t{100}, size_t{512}, size_t{10240 + 7}}) {
+    // Inside gzip, whose trailer proves the tar complete, any number of zeros; a bare tar
+    // only in whole blocks (a partial one could be a cut-off tar as well).
+    for (bool gzip : {true, false}) {
+      if (!gzip && zeros % 512 != 0) continue;
+      std::string padded = tar + std::string(zeros, '\0');
+      MemorySink sink;
+      auto stats = Read(gzip ? testing::internal::Gzip(padded) : padded, &sink);
+      ASSERT_TRUE(stats.ok()) << zeros << ": " << stats.status().ToString();
+      EXPECT_EQ(sink.files["a.csv"], Csv(10));
+    }
+  }
+}
+
+TEST(ReadArchive, SomethingAfterTheTarEndIsRefusedNotDropped) {
+  std::string tar = BuildArchive({{"a.csv", Csv(10)}}, Format::kTar);
+  for (const std::string& bytes :
+       {tar + std::string(512, 'x'), testing::internal::Gzip(tar + std::string(2048, 'x')),
+        testing::internal::Gzip(tar + "x"),
+        testing::internal::Gzip(tar + std::string(700, '\0') + "x")}) {
+    MemorySink sink;
+    auto stats = Read(bytes, &sink);
+    ASSERT_FALSE(stats.ok());
+    EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+    EXPECT_NE(stats.status().message().find("ask the partner to deliver it again"),
+              std::string::npos)
+        << stats.status().message();
+  }
+}
+
 TEST(ReadArchive, DamagedGzipIsCorrupt) {
   std::string bytes = BuildArchive({{"a.csv", Csv(20000)}}, Format::kTarGz);
   for (size_t i = 40; i < 60; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
@@ -353,7 +443,7 @@ TEST(ReadArchive, APlainCsvIsNotAnArchive) {
   auto stats = Read(Csv(50), &sink);
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt);
-  EXPECT_NE(stats.status().message().find("expected tar"), std::string::npos)
+  EXPECT_NE(stats.status().message().find("expected a tar"), std::string::npos)
       << stats.status().message();
 }
 
@@ -610,6 +700,23 @@ TEST(ZipIntegrityLocalHeader, AWrongUncompressedSizeInTheLocalHeaderIsASizeMisma
   EXPECT_NE(stats.status().message().find("entry \"orders.csv\" (#2): size_mismatch: "),
             std::string::npos)
       << stats.status().message();
+  // On one line: `sluice show` prints an error's first line, and the advice comes last.
+  EXPECT_EQ(stats.status().message().find('\n'), std::string::npos) << stats.status().message();
+  EXPECT_NE(stats.status().message().find("deliver it again"), std::string::npos);
+}
+
+TEST(ReadArchive, ADuplicateNamesBothSpellings) {
+  std::string tar =
+      BuildArchive({{"export/orders.csv", Csv(5)}, {"./export//orders.csv", Csv(6)}}, Format::kTar);
+  MemorySink sink;
+  auto stats = Read(tar, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find(
+                "entry \"./export//orders.csv\" (#2): duplicate_name: an earlier entry, "
+                "\"export/orders.csv\", has the same name (both are \"export/orders.csv\"); ask "
+                "the partner to send each file once"),
+            std::string::npos)
+      << stats.status().message();
 }
 
 TEST(CheckMemberName, NormalisesHarmlessSpellings) {
@@ -631,6 +738,9 @@ TEST(CheckMemberName, NamesTheRule) {
                 .substr(0, 9),
             "backslash");
   EXPECT_EQ(CheckMemberName("/x").status().message().substr(0, 13), "absolute_path");
+  EXPECT_EQ(CheckMemberName("orders_\xC2\x85.csv").status().message().substr(0, 12),
+            "control_char");                                     // U+0085, a C1 control
+  EXPECT_TRUE(CheckMemberName("caf\xC3\xA9\xC2\xA0.csv").ok());  // é and a no-break space
   EXPECT_EQ(CheckMemberName("\xEF\xBC\x8Fx").status().message().substr(0, 13), "absolute_path");
 }
 

@@ -63,6 +63,23 @@ TEST(Strings, Utf8Validation) {
   EXPECT_FALSE(IsValidUtf8("\xFF"));
 }
 
+TEST(Strings, PrintableKeepsLettersAndEscapesControlsAndBadBytes) {
+  EXPECT_EQ(Printable("\xEC\xA3\xBC\xEB\xAC\xB8*.csv"), "\xEC\xA3\xBC\xEB\xAC\xB8*.csv");  // 주문
+  EXPECT_EQ(Printable("a\nb\x7F\xC2\x85"
+                      "c"),
+            "a\\x0Ab\\x7F\\xC2\\x85c");                    // C0, DEL, C1
+  EXPECT_EQ(Printable("\xC1\xD6.csv"), "\\xC1\\xD6.csv");  // cp949, not UTF-8
+  EXPECT_EQ(Printable("export\\orders.csv"), "export\\orders.csv");
+  EXPECT_EQ(Printable("\xE2\x82"), "\\xE2\\x82");  // a truncated sequence
+  for (std::string s : {"\xC1\xD6 \xEC\xA3\xBC", "a\tb", "x\\x41"}) {
+    EXPECT_EQ(Printable(Printable(s)), Printable(s)) << s;
+  }
+  EXPECT_EQ(Printable(std::string(10, 'a'), 4), "aaaa...");
+  EXPECT_EQ(Printable("abcd", 4), "abcd");
+  // A letter is never cut in half: the limit may be passed by the rest of one.
+  EXPECT_EQ(Printable("\xEC\xA3\xBC\xEB\xAC\xB8x", 4), "\xEC\xA3\xBC\xEB\xAC\xB8...");
+}
+
 // The definition, spelled out: decode each sequence and check its range.
 bool ReferenceUtf8(std::string_view s) {
   size_t i = 0;

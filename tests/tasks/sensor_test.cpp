@@ -131,10 +131,57 @@ TEST_F(Sensor, AGlobArchiveWaitsForItsFileAndRefusesTwo) {
   Status st = Wait("wait_all");
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(clock_.sleeps, 2);
+  // Two matches: no waiting fixes that. It is globex's problem, so the sensor lets acme go on
+  // and globex's extract stops with the two names.
   dir_.Write("area/data/landing/globex/2026-11-24/globex_20261124_0915.tar.gz", "archive");
   st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(result_["ready"], (std::vector<std::string>{"acme", "globex"}));
+  ASSERT_TRUE(result_["problems"].contains("globex")) << result_.dump();
+  EXPECT_FALSE(result_["problems"].contains("acme"));
+  TaskContext globex = Ctx("globex", "batch_extract");
+  st = ExtractPartner(globex, nullptr, &clock_);
   ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.message().find("globex_20261124_0315.tar.gz, globex_20261124_0915.tar.gz"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(result_["problems"]["globex"], st.message());
+}
+
+TEST_F(Sensor, ALinkInOnePartnersLandingFolderDoesNotStopTheOthers) {
+  Deliver("acme");
+  Mark("acme");
+  Deliver("globex");
+  Mark("globex");
+  // acme's archive is replaced by a link to globex's: never followed, and only acme's problem.
+  const auto landing = StoreRoot() / "landing";
+  std::filesystem::remove(landing / "acme/2026-11-24/acme_20261124.tar.gz");
+  std::filesystem::create_symlink(landing / "globex/2026-11-24/globex_20261124.tar.gz",
+                                  landing / "acme/2026-11-24/acme_20261124.tar.gz");
+  Status st = Wait("wait_all");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(clock_.sleeps, 0);
+  ASSERT_TRUE(result_["problems"].contains("acme")) << result_.dump();
+  EXPECT_NE(result_["problems"]["acme"].get<std::string>().find("symlink"), std::string::npos);
+  TaskContext acme = Ctx("acme", "batch_extract");
+  st = ExtractPartner(acme, nullptr, &clock_);
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << st.ToString();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme"));
+}
+
+TEST_F(Sensor, TheTimeoutSaysWhatLandedInsteadOfTheArchive) {
+  // The partner sent .tgz where partner.yaml says .tar.gz.
+  dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124.tgz", "archive");
+  Mark("acme");
+  Status st = Wait("wait_all");
+  ASSERT_EQ(st.code(), StatusCode::kTimeout);
+  EXPECT_NE(st.message().find("acme: no archive landing/acme/2026-11-24/acme_20261124.tar.gz "
+                              "(the folder holds: _SUCCESS, acme_20261124.tgz)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("globex: no archive landing/globex/2026-11-24/"
+                              "globex_20261124.tar.gz (the folder landing/globex/2026-11-24/ is "
+                              "empty or missing)"),
             std::string::npos)
       << st.message();
 }
