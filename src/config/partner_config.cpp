@@ -1,4 +1,6 @@
 // Reading and validation of partners/<id>/partner.yaml.
+#include <fnmatch.h>
+
 #include <algorithm>
 
 #include "config/encodings.h"
@@ -12,6 +14,15 @@ const TableSource* PartnerConfig::FindTable(std::string_view table) const {
     if (t.name == table) return &t;
   }
   return nullptr;
+}
+
+bool TableSource::Matches(std::string_view normalized_path) const {
+  const bool full = file.find('/') != std::string::npos;
+  const size_t slash = normalized_path.rfind('/');
+  const std::string subject(full || slash == std::string_view::npos
+                                ? normalized_path
+                                : normalized_path.substr(slash + 1));
+  return ::fnmatch(file.c_str(), subject.c_str(), full ? FNM_PATHNAME : 0) == 0;
 }
 
 Result<std::string> PartnerConfig::ArchiveName(const Date& date) const {
@@ -91,6 +102,29 @@ std::string CheckFilePattern(std::string_view pattern) {
     if (seg == "..") return "must not contain \"..\"";
   }
   return "";
+}
+
+// A name the glob `pattern` matches, its wildcards filled the plainest way ("orders*.csv" ->
+// "orders.csv"); empty when a bracket set makes that a guess.
+std::string ExampleName(std::string_view pattern) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '*') continue;
+    if (c == '?') {
+      out += 'x';
+    } else if (c == '[') {
+      const size_t close = pattern.find(']', i + 2);
+      if (close == std::string_view::npos || pattern[i + 1] == '!' || pattern[i + 1] == '^') {
+        return "";
+      }
+      out += pattern[i + 1];
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -225,6 +259,17 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
                          "tables \"" + other.name + "\" and \"" + item.key +
                              "\" use the same file pattern \"" + Printable(src.file) +
                              "\"; each archive member must belong to one table");
+          } else if (const std::string example = ExampleName(src.file);
+                     !src.file.empty() && !example.empty() && other.Matches(example)) {
+            // The first table whose pattern matches takes a member: this one would lose its
+            // files (e.g. "shipments*.csv" listed before "shipments_extra*.csv").
+            diags->Warn(item.value.location(),
+                        "table \"" + item.key + "\" would get no file named like \"" +
+                            Printable(example) + "\": table \"" + other.name +
+                            "\", listed before it, has the pattern \"" + Printable(other.file) +
+                            "\", which matches it too, and the first match takes a file; list "
+                            "\"" +
+                            item.key + "\" first or make the patterns exclusive");
           }
         }
         p.tables.push_back(std::move(src));

@@ -136,6 +136,9 @@ struct TableSource {
   // says so. Otherwise a delivery without a file for the table fails the table's merge.
   bool optional = false;
   Location loc;
+  // Whether an archive member belongs to this table by its pattern: the member's base name is
+  // matched, or its whole normalized path when the pattern holds a '/'.
+  bool Matches(std::string_view normalized_path) const;
 };
 
 enum class ColumnType { kString, kInt64, kFloat64, kDecimal, kBool, kDate, kTimestamp };

@@ -44,15 +44,24 @@ namespace {
 constexpr std::string_view kFileChecksum = "xxh128";
 constexpr std::string_view kArchiveChecksum = "xxh128";
 
-// The table whose pattern matches the member: the base name, or the whole normalized path when
-// the pattern contains '/'. First table in partner.yaml order wins; nullptr when none.
+// The table whose pattern matches the member (config::TableSource::Matches). First table in
+// partner.yaml order wins, with a warning when a later one matches too; nullptr when none.
 const config::TableSource* MatchTable(const config::PartnerConfig& p, const archive::EntryInfo& e) {
+  const config::TableSource* first = nullptr;
   for (const config::TableSource& t : p.tables) {
-    bool full = t.file.find('/') != std::string::npos;
-    const std::string& subject = full ? e.normalized : e.base_name;
-    if (::fnmatch(t.file.c_str(), subject.c_str(), full ? FNM_PATHNAME : 0) == 0) return &t;
+    if (!t.Matches(e.normalized)) continue;
+    if (first == nullptr) {
+      first = &t;
+      continue;
+    }
+    log::Warn(
+        "extract {}: \"{}\" matches the file patterns of tables {} (\"{}\") and {} (\"{}\"); "
+        "{} is listed first in partner.yaml and gets it. If it belongs to {}, list that table "
+        "first or make the patterns exclusive",
+        p.id, Printable(e.normalized), first->name, first->file, t.name, t.file, first->name,
+        t.name);
   }
-  return nullptr;
+  return first;
 }
 
 std::string SafeToken(std::string_view s) {

@@ -167,13 +167,11 @@ class BatchQueue {
 
 }  // namespace
 
-Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
-                                        const config::CsvDialect& dialect,
-                                        warehouse::Warehouse* warehouse,
-                                        const warehouse::MergeTarget& target,
-                                        const std::vector<MergeFile>& files,
-                                        const RejectSink& rejects,
-                                        const std::function<void(int64_t, int64_t)>& progress) {
+Result<TableMergeStats> MergeTableFiles(
+    const config::TableSchema& schema, const config::CsvDialect& dialect,
+    warehouse::Warehouse* warehouse, const warehouse::MergeTarget& target,
+    const std::vector<MergeFile>& files, const RejectSink& rejects,
+    const std::function<void(int64_t, int64_t)>& progress, bool empty_files_ok) {
   TableMergeStats stats;
   SLUICE_ASSIGN_OR_RETURN(auto writer, warehouse->BeginMerge(target));
   csv::TokenizerOptions topt;
@@ -233,7 +231,8 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
             file.key, 1);
       };
       // Lines before the header that are not part of the table (csv.skip_lines).
-      for (int skip = 0; skip < dialect.skip_lines; ++skip) {
+      int skipped = 0;
+      for (; skipped < dialect.skip_lines; ++skipped) {
         auto has = fr.tokenizer->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);
         if (!*has) break;
@@ -243,7 +242,23 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         if (!has.ok()) return FileError(has.status(), file.key, 0);
         SLUICE_RETURN_IF_ERROR(check_declared());
         if (!*has) {
-          log::Warn("merge: {} is empty (no header); nothing to load", file.key);
+          // An export that failed on the partner's side often leaves exactly this: loading
+          // "nothing" would report a successful day without its rows.
+          if (!empty_files_ok) {
+            const std::string what =
+                skipped > 0
+                    ? "the file has no header line after the " +
+                          std::to_string(dialect.skip_lines) + " line(s) csv.skip_lines drops"
+                    : std::string("the file is empty: no header line and no rows");
+            return FileError(
+                Status::InvalidArgument(
+                    what + "; ask the partner to send the table again, or mark the table "
+                           "`optional: true` in partner.yaml if an empty file means it has "
+                           "no data that day"),
+                file.key, 0);
+          }
+          log::Warn("merge: {} is empty (no header); the table is optional: nothing to load",
+                    file.key);
           continue;
         }
         auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
@@ -500,12 +515,31 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
         members.push_back("... " + std::to_string(more) + " more");
       }
       std::string pattern = source ? source->file : "";
+      // A file named like this table's that an earlier table's pattern took.
+      std::string taken;
+      if (source != nullptr && manifest.contains("files") && manifest["files"].is_array()) {
+        for (const auto& f : manifest["files"]) {
+          if (!f.is_object() || !f.contains("member") || !f["member"].is_string()) continue;
+          const std::string member = f["member"].get<std::string>();
+          const std::string other = f.value("table", "");
+          if (other != table && source->Matches(member)) {
+            taken = " \"" + Printable(member, 80) + "\" matches the pattern but went to table " +
+                    other +
+                    ", whose pattern comes first in partner.yaml and matches it too: list " +
+                    table + " before " + other + ", or make the patterns exclusive.";
+            break;
+          }
+        }
+      }
       return Status::InvalidArgument(
                  "the delivery for " + date + " has no file for table " + table + " (pattern \"" +
                  Printable(pattern) + "\", case-sensitive; the archive had: " +
                  (members.empty() ? std::string("nothing") : Join(members, ", ")) +
-                 "); nothing was merged. Ask the partner for the table, fix the pattern in "
-                 "partner.yaml, or mark the table `optional: true` if it may be left out")
+                 "); nothing was merged." +
+                 (taken.empty() ? std::string(" Ask the partner for the table, fix the pattern in "
+                                              "partner.yaml, or mark the table `optional: true` if "
+                                              "it may be left out")
+                                : taken))
           .WithTable(table);
     }
     nlohmann::json stats = {{"partner", partner->id},
@@ -545,7 +579,10 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
     ctx.ReportProgress(p);
   };
 
-  auto merged = MergeTableFiles(schema, partner->csv, wh.get(), target, files, sink, progress);
+  const config::TableSource* source = partner->FindTable(table);
+  const bool optional = source != nullptr && source->optional;
+  auto merged =
+      MergeTableFiles(schema, partner->csv, wh.get(), target, files, sink, progress, optional);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json stats = {{"partner", partner->id},         {"date", date},

@@ -50,13 +50,12 @@ using RejectSink = std::function<Status(std::string_view)>;
 inline constexpr const char* kRejectsHeader = "file,line,column,reason,raw_line\n";
 
 // Merges `files` into `schema.table` of `warehouse` as one transaction. `progress`, when set, is
-// called every few thousand rows with (rows_read, bytes).
-Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
-                                        const config::CsvDialect& dialect,
-                                        warehouse::Warehouse* warehouse,
-                                        const warehouse::MergeTarget& target,
-                                        const std::vector<MergeFile>& files,
-                                        const RejectSink& rejects,
-                                        const std::function<void(int64_t, int64_t)>& progress = {});
+// called every few thousand rows with (rows_read, bytes). A file without even a header (when the
+// dialect has one) fails the merge unless `empty_files_ok` (the table is optional).
+Result<TableMergeStats> MergeTableFiles(
+    const config::TableSchema& schema, const config::CsvDialect& dialect,
+    warehouse::Warehouse* warehouse, const warehouse::MergeTarget& target,
+    const std::vector<MergeFile>& files, const RejectSink& rejects,
+    const std::function<void(int64_t, int64_t)>& progress = {}, bool empty_files_ok = false);
 
 }  // namespace sluice::tasks

@@ -210,6 +210,46 @@ TEST_F(PipelineTest, ATableNoMergeTaskLoadsIsAWarningUntilACatchAllMergeExists) 
             std::vector<std::string>{"refunds"});
 }
 
+TEST_F(PipelineTest, ATablePatternThatTakesALaterTablesFilesIsAWarning) {
+  // "orders*.csv" listed first would take orders_extra.csv too: orders_extra never gets a file.
+  auto warnings = [&](const std::string& tables) {
+    std::string yaml = sluice::testing::PartnerYaml("acme");
+    yaml.replace(yaml.find("tables:"), std::string::npos, tables);
+    dir_.Write("partners/acme/partner.yaml", yaml);
+    std::string extra = sluice::testing::kOrdersSchema;
+    extra.replace(extra.find("\"orders\""), 8, "\"orders_extra\"");
+    dir_.Write("partners/acme/schemas/orders_extra.json", extra);
+    Diagnostics diags;
+    auto p = LoadPipeline(dir_.path(), {.diagnostics = &diags});
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& d : diags.items()) {
+      const std::string text = d.ToString();
+      if (d.severity == Diagnostic::Severity::kWarning &&
+          text.find("would get no file") != std::string::npos) {
+        out.push_back(text);
+      }
+    }
+    return out;
+  };
+  auto w = warnings(
+      "tables:\n  orders: {file: \"orders*.csv\"}\n  orders_extra: {file: "
+      "\"orders_extra*.csv\"}\n");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("table \"orders_extra\" would get no file named like \"orders_extra.csv\": "
+                      "table \"orders\", listed before it, has the pattern \"orders*.csv\""),
+            std::string::npos)
+      << w[0];
+  EXPECT_NE(w[0].find("list \"orders_extra\" first"), std::string::npos) << w[0];
+  // The specific pattern first, the general one after: each table gets its own files.
+  EXPECT_TRUE(warnings("tables:\n  orders_extra: {file: \"orders_extra*.csv\"}\n  orders: {file: "
+                       "\"orders*.csv\"}\n")
+                  .empty());
+  EXPECT_TRUE(warnings("tables:\n  orders: {file: \"orders_2*.csv\"}\n  orders_extra: {file: "
+                       "\"orders_extra*.csv\"}\n")
+                  .empty());
+}
+
 TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
   dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
   std::string e = Errors();

@@ -13,7 +13,8 @@ namespace {
 
 class FakeWriter : public warehouse::TableWriter {
  public:
-  FakeWriter(int64_t fail_at, std::vector<std::string>* seen) : fail_at_(fail_at), seen_(seen) {}
+  FakeWriter(int64_t fail_at, std::vector<std::string>* seen, bool* committed)
+      : fail_at_(fail_at), seen_(seen), committed_(committed) {}
   Status Add(std::span<const warehouse::Value> values, std::string_view source_file,
              std::string_view) override {
     if (++added_ == fail_at_) return Status::IoError("disk full");
@@ -24,6 +25,7 @@ class FakeWriter : public warehouse::TableWriter {
     return Status::Ok();
   }
   Result<warehouse::MergeCounts> Commit() override {
+    *committed_ = true;
     warehouse::MergeCounts c;
     c.loaded = c.inserted = added_;
     return c;
@@ -34,6 +36,7 @@ class FakeWriter : public warehouse::TableWriter {
   int64_t fail_at_;
   int64_t added_ = 0;
   std::vector<std::string>* seen_;
+  bool* committed_;
 };
 
 class FakeWarehouse : public warehouse::Warehouse {
@@ -41,7 +44,7 @@ class FakeWarehouse : public warehouse::Warehouse {
   explicit FakeWarehouse(int64_t fail_at) : fail_at_(fail_at) {}
   Result<std::unique_ptr<warehouse::TableWriter>> BeginMerge(
       const warehouse::MergeTarget&) override {
-    return std::unique_ptr<warehouse::TableWriter>(new FakeWriter(fail_at_, &seen));
+    return std::unique_ptr<warehouse::TableWriter>(new FakeWriter(fail_at_, &seen, &committed));
   }
   Result<warehouse::QueryResult> Query(std::string_view, int64_t, int64_t*) override {
     return warehouse::QueryResult{};
@@ -53,6 +56,7 @@ class FakeWarehouse : public warehouse::Warehouse {
   }
   std::string Describe() const override { return "fake"; }
   std::vector<std::string> seen;
+  bool committed = false;
 
  private:
   int64_t fail_at_;
@@ -189,6 +193,33 @@ TEST(MergePipeline, ParseFailureAfterManyBatchesIsReported) {
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().ToString().find("a.csv"), std::string::npos)
       << stats.status().ToString();
+}
+
+TEST(MergePipeline, AnEmptyFileFailsTheMergeUnlessTheTableIsOptional) {
+  config::TableSchema schema = Schema();
+  warehouse::MergeTarget target;
+  target.schema = &schema;
+  auto a = std::make_shared<std::string>(Csv(3));
+  auto empty = std::make_shared<std::string>();
+  {
+    FakeWarehouse wh(/*fail_at=*/-1);
+    auto stats =
+        MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a), File("b.csv", empty)}, {});
+    ASSERT_FALSE(stats.ok());
+    EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(stats.status().ToString().find("b.csv: the file is empty: no header line and no "
+                                             "rows; ask the partner to send the table again"),
+              std::string::npos)
+        << stats.status().ToString();
+    EXPECT_FALSE(wh.committed);
+  }
+  {
+    FakeWarehouse wh(/*fail_at=*/-1);
+    auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a), File("b.csv", empty)},
+                                 {}, {}, /*empty_files_ok=*/true);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->rows_loaded, 3);
+  }
 }
 
 }  // namespace

@@ -341,10 +341,53 @@ TEST_F(MergeTest, SkipLinesDropsAReportTitleAboveTheHeader) {
   auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
   ASSERT_TRUE(rejects.ok());
   EXPECT_NE(rejects->find("orders.csv,6,amount,"), std::string::npos) << *rejects;
-  // A file shorter than the lines to skip has no header: nothing to load, no error.
+  // A file shorter than the lines to skip has no header: like an empty file, an error (the
+  // table is not optional), and the rows loaded before stay.
   Extracted({{"orders.csv", "Orders report\n"}});
   st = Run("merge", "acme", "{table: orders}", &result);
-  EXPECT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("the file has no header line after the 2 line(s) csv.skip_lines "
+                              "drops"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+}
+
+TEST_F(MergeTest, AFileAnEarlierTablesPatternTookIsNamedWithTheFix) {
+  // partner.yaml lists orders ("orders*.csv") first: extract gave orders_extra.csv to orders.
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml += "  orders_extra: {file: \"orders_extra*.csv\"}\n";
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  std::string extra = testing::kOrdersSchema;
+  extra.replace(extra.find("\"orders\""), 8, "\"orders_extra\"");
+  dir_.Write("partners/acme/schemas/orders_extra.json", extra);
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n"},
+             {"orders_extra.csv", "order_id,amount,status\n2,2.00,b\n"}});
+  Status st = Run("merge", "acme", "{table: orders_extra}");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("\"orders_extra.csv\" matches the pattern but went to table orders, "
+                              "whose pattern comes first in partner.yaml and matches it too: list "
+                              "orders_extra before orders, or make the patterns exclusive."),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(MergeTest, AnEmptyFileFailsTheTableUnlessItIsOptional) {
+  Extracted({{"orders.csv", ""}});
+  Status st = Run("merge");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.ToString().find("raw/acme/2026-11-24/orders.csv: the file is empty: no header "
+                               "line and no rows"),
+            std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.ToString().find("(partner acme, table orders"), std::string::npos);
+  // Marked optional, an empty file means no data that day.
+  std::string yaml = testing::PartnerYaml("acme");
+  const std::string table = "{file: \"orders*.csv\"}";
+  yaml.replace(yaml.find(table), table.size(), "{file: \"orders*.csv\", optional: true}");
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
 }
 
 TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
