@@ -182,6 +182,14 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
     }
     if (auto v = cr.Bool("header")) p.csv.header = *v;
     if (auto v = cr.Int("skip_lines", false, 0, 1000)) p.csv.skip_lines = static_cast<int>(*v);
+    if (auto v = cr.ByteSize("max_record_bytes")) {
+      if (*v < 1024 || *v > (int64_t{1} << 30)) {
+        cr.ErrorAtKey("max_record_bytes",
+                      "\"max_record_bytes\" must be between 1KiB and 1GiB (default 16MiB)");
+      } else {
+        p.csv.max_record_bytes = *v;
+      }
+    }
     // YAML reads a bare NULL, null or ~ as "no value", which would silently keep the default
     // null_values; a user who wrote one meant the text NULL (or a list), so say so.
     if (const Node* nv = c->IsMap() ? c->Get("null_values") : nullptr;

@@ -115,6 +115,9 @@ struct CsvDialect {
   // "generated at" line. Blank lines are skipped anyway and not counted.
   int skip_lines = 0;
   std::vector<std::string> null_values = {""};
+  // The longest record (line, or lines inside quotes) a file may hold; a longer one fails the
+  // file, naming its line. Bounds the merge's memory.
+  int64_t max_record_bytes = int64_t{16} << 20;
 };
 
 struct ExtractLimits {

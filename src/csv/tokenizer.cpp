@@ -25,14 +25,20 @@ Tokenizer::Tokenizer(ByteSource* source, TokenizerOptions options)
   buf_.resize(std::max<size_t>(options_.buffer_bytes, 1));
 }
 
+Status Tokenizer::TooLong() const {
+  return Status::Corrupt("line " + std::to_string(line_) +
+                         ": a record starting here is longer than " +
+                         FormatBytes(static_cast<int64_t>(options_.max_record_bytes)) +
+                         ": a quote that is never closed, or a field really that long (then raise "
+                         "csv.max_record_bytes in partner.yaml, up to 1GiB)");
+}
+
 Status Tokenizer::Fill() {
   // Keep the unconsumed tail, then read after it. The buffer grows only when one record does
   // not fit, so memory stays bounded by max_record_bytes.
   size_t tail = end_ - pos_;
   if (tail >= options_.max_record_bytes) {
-    return Status::Corrupt("line " + std::to_string(line_) + ": a record is longer than " +
-                           FormatBytes(static_cast<int64_t>(options_.max_record_bytes)) +
-                           "; a quote is probably not closed (or raise max_record_bytes)");
+    return TooLong();
   }
   if (pos_ > 0) {
     std::memmove(buf_.data(), buf_.data() + pos_, tail);
@@ -348,9 +354,7 @@ int Tokenizer::Parse(Record* record, Status* status) {
   }
 
   if (p - pos_ > options_.max_record_bytes) {
-    *status = Status::Corrupt("line " + std::to_string(line_) + ": a record is longer than " +
-                              FormatBytes(static_cast<int64_t>(options_.max_record_bytes)) +
-                              "; a quote is probably not closed (or raise max_record_bytes)");
+    *status = TooLong();
     return -1;
   }
   if (record->error == RowError::kNone) {

@@ -91,6 +91,7 @@ class Tokenizer {
   // needed, and sets *status for file-level errors.
   int Parse(Record* record, Status* status);
   Status Fill();
+  Status TooLong() const;  // the error for a record over max_record_bytes
 
   ByteSource* source_;
   TokenizerOptions options_;

@@ -314,6 +314,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
       {"archive",
        {{"key", archive_key},
         {"bytes", stats->compressed_bytes},
+        {"mtime_ms", delivery.archive.mtime_ms},  // the merge notices a re-delivery by it
         {"checksum", stats->checksum},
         {"format", stats->format},
         {"filter", stats->filter},

@@ -26,6 +26,7 @@
 #include "store/object_store.h"
 #include "tasks/builtins.h"
 #include "tasks/merge_table.h"
+#include "tasks/wait_for_sources.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
@@ -178,6 +179,7 @@ Result<TableMergeStats> MergeTableFiles(
   topt.delimiter = dialect.delimiter;
   topt.quote = dialect.quote;
   topt.quoting = dialect.quoting;
+  topt.max_record_bytes = static_cast<size_t>(dialect.max_record_bytes);
   std::string reject_buf;
   std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
   auto flush_rejects = [&]() -> Status {
@@ -435,6 +437,47 @@ std::string_view ModeName(config::MergeMode m) {
   return "append";
 }
 
+// The merge loads what the extract took from landing/. When the partner has delivered again
+// since (another size or time, or another file for a glob archive), merging would load the
+// old files while the new ones sit there: say so, and how to extract again.
+Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
+                              const config::PartnerConfig& partner,
+                              const nlohmann::json& manifest) {
+  if (!manifest.contains("archive") || !manifest["archive"].is_object()) return Status::Ok();
+  const nlohmann::json& extracted = manifest["archive"];
+  const std::string extracted_key = extracted.value("key", "");
+  const int64_t extracted_bytes = extracted.value("bytes", int64_t{-1});
+  const int64_t extracted_mtime = extracted.value("mtime_ms", int64_t{0});
+  Result<std::string> name = FindArchiveName(base, partner, ctx.date);
+  if (!name.ok() || extracted_key.empty()) return Status::Ok();  // the extract will say why
+  store::PartnerStore ps(base, partner.id);
+  SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key("landing", ctx.date.ToString() + "/" + *name));
+  Result<store::ObjectInfo> now = ps.Head("landing", ctx.date.ToString() + "/" + *name);
+  if (!now.ok()) return Status::Ok();  // cleaned up after extraction: nothing newer waits
+  std::string change;
+  if (key != extracted_key) {
+    change = key + " arrived after " + extracted_key + " was extracted";
+  } else if (now->size != extracted_bytes ||
+             (extracted_mtime > 0 && now->mtime_ms > 0 && now->mtime_ms != extracted_mtime)) {
+    change = key + " changed after it was extracted (now " + std::to_string(now->size) +
+             " bytes; extracted: " + std::to_string(extracted_bytes) + " bytes)";
+  } else {
+    return Status::Ok();
+  }
+  std::string extract_task = "the extract task";
+  for (const config::TaskConfig& t : ctx.pipeline->workflow.tasks) {
+    if (t.builtin == "extract") {
+      extract_task = t.task_key;
+      break;
+    }
+  }
+  return Status::InvalidArgument(
+      "the partner delivered again: " + change +
+      "; this merge would load the files of the earlier delivery, so nothing was merged. "
+      "Extract the new one first: sluice repair " +
+      ctx.pipeline->dir.string() + " " + ctx.run_id + " --tasks " + extract_task + " --downstream");
+}
+
 // Merges one table of the partner for the run's date; `result` gets its stats.
 Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                      const std::string& table, nlohmann::json* result) {
@@ -473,6 +516,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
       return Status::Corrupt(key + " is not valid JSON; re-run the extract task").WithTable(table);
     }
   }
+  SLUICE_RETURN_IF_ERROR(
+      CheckDeliveryUnchanged(ctx, base_store.get(), *partner, manifest).WithTable(table));
   std::vector<MergeFile> files;
   const std::string raw_prefix = "raw/" + partner->id + "/";
   if (manifest.contains("files") && manifest["files"].is_array()) {

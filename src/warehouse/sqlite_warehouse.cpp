@@ -697,6 +697,33 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
             "back to the schema, or migrate the table with the sql builtin");
       }
     }
+    // A column the schema dropped or renamed stays with its old values and gets NULL in new
+    // rows; a renamed one (the new column lists the old name as an alias) wants a RENAME.
+    for (const auto& [lower, type] : declared) {
+      if (lower.starts_with("_")) continue;  // lineage
+      bool listed = false;
+      const config::ColumnSchema* renamed = nullptr;
+      for (const config::ColumnSchema& c : schema.columns) {
+        listed |= ToLower(c.name) == lower;
+        for (const std::string& a : c.aliases) {
+          if (ToLower(a) == lower && !declared.count(ToLower(c.name))) renamed = &c;
+        }
+      }
+      if (listed) continue;
+      const std::string fix =
+          renamed != nullptr
+              ? "the schema's column \"" + renamed->name +
+                    "\" lists it as an alias: to keep one column, rename it with the sql builtin "
+                    "(ALTER TABLE " +
+                    table + " RENAME COLUMN " + QuoteIdentifier(lower) + " TO " +
+                    QuoteIdentifier(renamed->name) + ") before this merge"
+              : "drop it with the sql builtin (ALTER TABLE " + table + " DROP COLUMN " +
+                    QuoteIdentifier(lower) + ") if it is no longer wanted";
+      log::Warn(
+          "warehouse: table {} in {} has column \"{}\" that the schema no longer lists; it keeps "
+          "its old values and new rows leave it NULL; {}",
+          schema.table, Describe(), lower, fix);
+    }
     for (const config::ColumnSchema& c : schema.columns) {
       if (declared.count(ToLower(c.name))) continue;
       if (!c.nullable) {

@@ -543,6 +543,26 @@ TEST_F(PipelineTest, SkipLinesIsASmallCount) {
   EXPECT_NE(Errors().find("skip_lines"), std::string::npos);
 }
 
+TEST_F(PipelineTest, MaxRecordBytesIsASizeWithinBounds) {
+  auto partner = [&](const std::string& csv) {
+    dir_.Write("partners/acme/partner.yaml",
+               "id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ncsv: " + csv +
+                   "\ntables:\n  orders: {file: \"orders*.csv\"}\n");
+  };
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->partners.at("acme").csv.max_record_bytes, int64_t{16} << 20);  // the default
+  partner("{max_record_bytes: 256MiB}");
+  ASSERT_EQ(Errors(), "");
+  p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->partners.at("acme").csv.max_record_bytes, int64_t{256} << 20);
+  partner("{max_record_bytes: 2GiB}");
+  EXPECT_NE(Errors().find("\"max_record_bytes\" must be between 1KiB and 1GiB"), std::string::npos);
+  partner("{max_record_bytes: 12}");
+  EXPECT_NE(Errors().find("partners/acme/partner.yaml:3:"), std::string::npos);
+}
+
 TEST_F(PipelineTest, SqlSpellingsOfTypesAreRead) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"BIGINT\"},\n"

@@ -372,6 +372,57 @@ TEST_F(MergeTest, AFileAnEarlierTablesPatternTookIsNamedWithTheFix) {
       << st.message();
 }
 
+TEST_F(MergeTest, ARedeliveryAfterTheExtractIsNotMergedFromTheOldFiles) {
+  // The extract took a 7-byte archive; the partner has since sent a corrected one.
+  ASSERT_TRUE(Store()->Put("landing/acme/2026-11-24/acme_20261124.tar.gz", "archive").ok());
+  auto head = Store()->Head("landing/acme/2026-11-24/acme_20261124.tar.gz");
+  ASSERT_TRUE(head.ok());
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n"}});
+  auto manifest = nlohmann::json::parse(*Store()->Get("manifests/acme/2026-11-24/extract.json"));
+  manifest["archive"] = {{"key", "landing/acme/2026-11-24/acme_20261124.tar.gz"},
+                         {"bytes", head->size},
+                         {"mtime_ms", head->mtime_ms}};
+  ASSERT_TRUE(Store()->Put("manifests/acme/2026-11-24/extract.json", manifest.dump()).ok());
+  Status st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();  // unchanged: merged as usual
+
+  ASSERT_TRUE(
+      Store()->Put("landing/acme/2026-11-24/acme_20261124.tar.gz", "corrected archive").ok());
+  st = Run("merge");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("the partner delivered again: "
+                              "landing/acme/2026-11-24/acme_20261124.tar.gz changed after it was "
+                              "extracted (now 17 bytes; extracted: 7 bytes)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find(" --tasks batch_extract --downstream"), std::string::npos)
+      << st.message();
+  // Cleaned out of landing after the extract: nothing newer waits, the merge goes on.
+  ASSERT_TRUE(Store()->Delete("landing/acme/2026-11-24/acme_20261124.tar.gz").ok());
+  EXPECT_TRUE(Run("merge").ok());
+}
+
+TEST_F(MergeTest, ARecordLongerThanTheLimitNamesItsLineAndTheSettingThatRaisesIt) {
+  const std::string note(3000, 'n');  // no quote anywhere: a long field, not an open quote
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert"})JSON");
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,2.00," + note + "\n"}});
+  PartnerCsv("csv: {delimiter: \",\", header: true, max_record_bytes: 2KiB}");
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("raw/acme/2026-11-24/orders.csv: line 3: a record starting here "
+                               "is longer than 2.0 KiB"),
+            std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.message().find("raise csv.max_record_bytes in partner.yaml"), std::string::npos);
+  PartnerCsv("csv: {delimiter: \",\", header: true, max_record_bytes: 4KiB}");
+  st = Run("merge");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Scalar("SELECT length(status) FROM orders WHERE order_id = 2"), "3000");
+}
+
 TEST_F(MergeTest, AnEmptyFileFailsTheTableUnlessItIsOptional) {
   Extracted({{"orders.csv", ""}});
   Status st = Run("merge");

@@ -494,6 +494,37 @@ TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
 }
 
+TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedOrDroppedIsNamedWithItsFix) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  // "amount" renamed to "total", the old name kept as an alias (how partners' renames are
+  // followed): the old column would keep day 1's values with NULL in every new row.
+  auto renamed = schema;
+  renamed.columns[1].name = "total";
+  renamed.columns[1].aliases = {"amount"};
+  ::testing::internal::CaptureStderr();
+  Status st = Merge(wh.get(), renamed, {{2, "2.00"}}).status();
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_NE(log.find("table orders in sqlite://" + (dir / "wh/acme.db").string() +
+                     " has column \"amount\" that the schema no longer lists; it keeps its old "
+                     "values and new rows leave it NULL; the schema's column \"total\" lists it "
+                     "as an alias"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("RENAME COLUMN \"amount\" TO \"total\""), std::string::npos) << log;
+  // Dropped outright: the fix is a DROP COLUMN. Lineage columns are never named.
+  auto dropped = schema;
+  dropped.columns.pop_back();
+  ::testing::internal::CaptureStderr();
+  st = Merge(wh.get(), dropped, {}).status();
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("DROP COLUMN \"amount\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("_ingest_date"), std::string::npos) << log;
+}
+
 TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   TempDir dir;
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
