@@ -612,6 +612,7 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
                                      " is not valid text in encoding " + dialect.encoding + ": \"" +
                                      Printable(h) + "\"; check the partner's csv.encoding");
     }
+    if (h.empty()) continue;  // unnamed (a trailing delimiter): see unnamed_fields_
     auto [it, inserted] = seen_exact.emplace(h, f);
     if (inserted) continue;
     // A repeated header is ambiguous only when its values are used. One the schema does not know
@@ -699,6 +700,12 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   for (size_t f = 0; f < header->size(); ++f) {
     if (column_of[f] != -1) continue;
     std::string h(TrimSpaces((*header)[f]));
+    if (h.empty()) {
+      // No header: most often every line ends with a delimiter. Not an extra column; a row that
+      // does put a value there is handled per on_extra_columns in Convert().
+      rc->unnamed_fields_.push_back(static_cast<int>(f));
+      continue;
+    }
     // A repeated extra header (accepted under ignore only) is reported once.
     if (std::find(rc->extra_.begin(), rc->extra_.end(), h) == rc->extra_.end()) {
       rc->extra_.push_back(h);
@@ -759,7 +766,9 @@ bool Reject(const Record& record, Diagnostic* diag, std::string column, const ch
   std::string error;
   if (!PlainNumber(*number, col, scratch, &error)) {
     return Reject(record, diag, col.name, "type",
-                  "\"" + Printable(*number, 40) + "\" is not a " + col.TypeName() + ": " + error);
+                  "\"" + Printable(*number, 40) + "\" is not " +
+                      (col.type == config::ColumnType::kInt64 ? "an " : "a ") + col.TypeName() +
+                      ": " + error);
   }
   *number = *scratch;
   return true;
@@ -877,22 +886,52 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       }
     }
   }
+  if (!unnamed_fields_.empty() && !ConvertUnnamed(record, diag)) return false;
   if (rescue_) {
     rescued_.clear();
-    if (!extra_fields_.empty()) {
-      rescued_.push_back('{');
-      for (size_t k = 0; k < extra_fields_.size(); ++k) {
-        if (k > 0) rescued_.push_back(',');
-        rescued_.append(extra_names_json_[k]);
-        rescued_.push_back(':');
-        size_t f = static_cast<size_t>(extra_fields_[k]);
-        if (IsNull(record.fields[f], record.quoted[f])) {
-          rescued_.append("null");
-        } else {
-          AppendJsonString(record.fields[f], &rescued_);
-        }
+    for (size_t k = 0; k < extra_fields_.size(); ++k) {
+      rescued_.push_back(k == 0 ? '{' : ',');
+      rescued_.append(extra_names_json_[k]);
+      rescued_.push_back(':');
+      size_t f = static_cast<size_t>(extra_fields_[k]);
+      if (IsNull(record.fields[f], record.quoted[f])) {
+        rescued_.append("null");
+      } else {
+        AppendJsonString(record.fields[f], &rescued_);
       }
-      rescued_.push_back('}');
+    }
+    for (const auto& [name_json, f] : unnamed_values_) {
+      rescued_.push_back(rescued_.empty() ? '{' : ',');
+      rescued_.append(name_json);
+      rescued_.push_back(':');
+      AppendJsonString(record.fields[f], &rescued_);
+    }
+    if (!rescued_.empty()) rescued_.push_back('}');
+  }
+  return true;
+}
+
+bool RowConverter::ConvertUnnamed(const Record& record, Diagnostic* diag) {
+  unnamed_values_.clear();
+  for (int f : unnamed_fields_) {
+    const std::string_view field = record.fields[static_cast<size_t>(f)];
+    if (IsNull(field, record.quoted[static_cast<size_t>(f)]) || TrimSpaces(field).empty()) {
+      continue;
+    }
+    const std::string name = "column " + std::to_string(f + 1);
+    switch (schema_.on_extra_columns) {
+      case config::ExtraColumnsPolicy::kIgnore:
+        break;
+      case config::ExtraColumnsPolicy::kFail:
+        return Reject(record, diag, name, "extra_column",
+                      "a value in field " + std::to_string(f + 1) +
+                          ", which has no header, and on_extra_columns is \"fail\"");
+      case config::ExtraColumnsPolicy::kRescue: {
+        std::string json;
+        AppendJsonString(name, &json);
+        unnamed_values_.emplace_back(std::move(json), static_cast<size_t>(f));
+        break;
+      }
     }
   }
   return true;

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/pipeline_config.h"
@@ -122,6 +123,11 @@ class RowConverter {
   std::vector<int> source_of_;                 // per schema column: field index or -1
   std::vector<int> extra_fields_;              // field indexes of extra columns
   std::vector<std::string> extra_names_json_;  // their header names, JSON-escaped
+  // Fields whose header is blank (a delimiter at the end of every line): not extra columns, but
+  // a value a row puts there is rescued as "column N", ignored, or rejects the row under fail.
+  std::vector<int> unnamed_fields_;
+  std::vector<std::pair<std::string, size_t>> unnamed_values_;  // this row's: JSON name, field
+  bool ConvertUnnamed(const Record& record, Diagnostic* diag);
   std::vector<std::string> missing_;
   std::vector<std::string> extra_;
   bool rescue_ = false;

@@ -168,11 +168,13 @@ class BatchQueue {
 
 }  // namespace
 
-Result<TableMergeStats> MergeTableFiles(
-    const config::TableSchema& schema, const config::CsvDialect& dialect,
-    warehouse::Warehouse* warehouse, const warehouse::MergeTarget& target,
-    const std::vector<MergeFile>& files, const RejectSink& rejects,
-    const std::function<void(int64_t, int64_t)>& progress, bool empty_files_ok) {
+Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
+                                        const config::CsvDialect& dialect,
+                                        warehouse::Warehouse* warehouse,
+                                        const warehouse::MergeTarget& target,
+                                        const std::vector<MergeFile>& files,
+                                        const RejectSink& rejects, const MergeOptions& options) {
+  const auto& progress = options.progress;
   TableMergeStats stats;
   SLUICE_ASSIGN_OR_RETURN(auto writer, warehouse->BeginMerge(target));
   csv::TokenizerOptions topt;
@@ -246,7 +248,7 @@ Result<TableMergeStats> MergeTableFiles(
         if (!*has) {
           // An export that failed on the partner's side often leaves exactly this: loading
           // "nothing" would report a successful day without its rows.
-          if (!empty_files_ok) {
+          if (!options.empty_files_ok) {
             const std::string what =
                 skipped > 0
                     ? "the file has no header line after the " +
@@ -303,7 +305,11 @@ Result<TableMergeStats> MergeTableFiles(
           reject_buf.push_back(',');
           csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
           reject_buf.push_back(',');
-          csv::AppendCsvField(rec.raw, &reject_buf);
+          // The rejects file stays UTF-8: a line rejected for its bytes shows them as \xHH.
+          csv::AppendCsvField(diag.code == "encoding"
+                                  ? std::string_view(Printable(rec.raw, 4 * rec.raw.size() + 4))
+                                  : rec.raw,
+                              &reject_buf);
           reject_buf.push_back('\n');
           if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
           continue;
@@ -393,10 +399,9 @@ Result<TableMergeStats> MergeTableFiles(
     return Status::InvalidArgument(
         std::to_string(stats.rows_rejected) + " of " + std::to_string(stats.rows_read) +
         " rows rejected (" + ratio + "; " + Join(reasons, ", ") + ") is over max_reject_ratio (" +
-        limit +
-        "); nothing was merged. Read the rejects file for line and reason, fix the data or the "
-        "schema, then re-run." +
-        hint);
+        limit + "); nothing was merged. Read the rejects file" +
+        (options.rejects_name.empty() ? std::string() : " " + options.rejects_name) +
+        " for line and reason, fix the data or the schema, then re-run." + hint);
   }
   SLUICE_ASSIGN_OR_RETURN(warehouse::MergeCounts counts, writer->Commit());
   stats.rows_loaded = counts.loaded;
@@ -625,9 +630,13 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   };
 
   const config::TableSource* source = partner->FindTable(table);
-  const bool optional = source != nullptr && source->optional;
-  auto merged =
-      MergeTableFiles(schema, partner->csv, wh.get(), target, files, sink, progress, optional);
+  MergeOptions options;
+  options.progress = progress;
+  options.empty_files_ok = source != nullptr && source->optional;
+  if (auto key = ps.Key("rejects", date + "/" + table + ".csv"); key.ok()) {
+    options.rejects_name = *key;
+  }
+  auto merged = MergeTableFiles(schema, partner->csv, wh.get(), target, files, sink, options);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json stats = {{"partner", partner->id},         {"date", date},

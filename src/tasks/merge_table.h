@@ -49,13 +49,23 @@ using RejectSink = std::function<Status(std::string_view)>;
 // The header line of the rejects file.
 inline constexpr const char* kRejectsHeader = "file,line,column,reason,raw_line\n";
 
-// Merges `files` into `schema.table` of `warehouse` as one transaction. `progress`, when set, is
-// called every few thousand rows with (rows_read, bytes). A file without even a header (when the
-// dialect has one) fails the merge unless `empty_files_ok` (the table is optional).
-Result<TableMergeStats> MergeTableFiles(
-    const config::TableSchema& schema, const config::CsvDialect& dialect,
-    warehouse::Warehouse* warehouse, const warehouse::MergeTarget& target,
-    const std::vector<MergeFile>& files, const RejectSink& rejects,
-    const std::function<void(int64_t, int64_t)>& progress = {}, bool empty_files_ok = false);
+struct MergeOptions {
+  // Called every few thousand rows with (rows_read, bytes).
+  std::function<void(int64_t, int64_t)> progress;
+  // A file without even a header (when the dialect has one) fails the merge unless this is set
+  // (the table is optional).
+  bool empty_files_ok = false;
+  // Where the rejects go, for messages ("data/rejects/acme/2026-11-24/orders.csv").
+  std::string rejects_name;
+};
+
+// Merges `files` into `schema.table` of `warehouse` as one transaction.
+Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
+                                        const config::CsvDialect& dialect,
+                                        warehouse::Warehouse* warehouse,
+                                        const warehouse::MergeTarget& target,
+                                        const std::vector<MergeFile>& files,
+                                        const RejectSink& rejects,
+                                        const MergeOptions& options = {});
 
 }  // namespace sluice::tasks

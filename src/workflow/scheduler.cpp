@@ -372,7 +372,10 @@ class Driver {
         a.error = fmt::format("exited with code {}", exit.exit_code);
       }
       std::string last = LastLogLine(slot.paths.log);
-      if (!last.empty() && a.error.find(last) == std::string::npos) {
+      // Not when the line only repeats the error ("task t failed: <error>").
+      if (!last.empty() && a.error.find(last) == std::string::npos &&
+          last.find(a.error.substr(0, std::min<size_t>(a.error.size(), 80))) ==
+              std::string::npos) {
         a.error += "; last log line: " + last;
       }
     }
@@ -633,10 +636,34 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
   }
   Status created = ledger.CreateRun(run, records);
   if (created.code() == StatusCode::kAlreadyExists) {
-    return Status::AlreadyExists("refusing to start a second run: " + created.message() +
-                                 "; wait for it to finish, or if its scheduler is gone, finish "
-                                 "it with `sluice repair " +
-                                 pipeline.dir.string() + " <RUN_ID>`");
+    // Name the active run and whether its scheduler still lives (a killed `sluice run` leaves
+    // its run `running` until repaired).
+    std::string advice =
+        "wait for it to finish, or if its scheduler is gone, continue it with "
+        "`sluice run " +
+        pipeline.dir.string() + " --date " + run.logical_date + " --resume`";
+    if (auto runs = ledger.ListRuns(1000); runs.ok()) {
+      for (const ledger::RunRecord& r : *runs) {
+        if (r.state != "running" || r.workflow != run.workflow ||
+            r.logical_date != run.logical_date) {
+          continue;
+        }
+        const bool here = r.host == Hostname();
+        if (here && ProcessAlive(r.scheduler_pid)) {
+          advice = "its scheduler (pid " + std::to_string(r.scheduler_pid) +
+                   ") is running it: wait for it to finish, or stop it (kill -INT " +
+                   std::to_string(r.scheduler_pid) + ")";
+        } else if (here) {
+          advice = "its scheduler (pid " + std::to_string(r.scheduler_pid) +
+                   ") is gone: continue the run with `sluice run " + pipeline.dir.string() +
+                   " --date " + run.logical_date + " --resume` (or `sluice repair " +
+                   pipeline.dir.string() + " " + r.run_id + "`)";
+        }
+        break;
+      }
+    }
+    return Status::AlreadyExists("refusing to start a second run: " + created.message() + "; " +
+                                 advice);
   }
   SLUICE_RETURN_IF_ERROR(created);
   log::Info("run {}: workflow {} for {}, {} instances, {} partners, parallelism {}", run.run_id,

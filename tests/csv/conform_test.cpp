@@ -195,6 +195,43 @@ TEST(CsvConform, ExtraColumnPolicies) {
   EXPECT_NE(st.message().find("coupon"), std::string::npos);
 }
 
+TEST(CsvConform, ABlankHeaderIsNoExtraColumnButAValueUnderItIsNotLost) {
+  // "order_id,amount,status," with every line ending in a delimiter: under every policy the
+  // empty trailing field is nothing (it used to put {"":null} in every row's _rescued, and
+  // failed the file under on_extra_columns: fail; two of them were "duplicate headers").
+  for (auto policy : {config::ExtraColumnsPolicy::kIgnore, config::ExtraColumnsPolicy::kRescue,
+                      config::ExtraColumnsPolicy::kFail}) {
+    Fixture f;
+    f.schema.on_extra_columns = policy;
+    ASSERT_TRUE(f.Map({"order_id", "amount", "status", "", " "}).ok());
+    EXPECT_TRUE(f.rc->extra_columns().empty());
+    ASSERT_TRUE(f.Row({"1", "2.50", "paid", "", ""}));
+    EXPECT_EQ(f.rc->rescued(), "");
+    // A row that does put a value there.
+    Diagnostic d;
+    const bool ok = f.Row({"2", "2.50", "paid", "", "stray"}, &d);
+    switch (policy) {
+      case config::ExtraColumnsPolicy::kIgnore:
+        EXPECT_TRUE(ok);
+        break;
+      case config::ExtraColumnsPolicy::kRescue:
+        EXPECT_TRUE(ok);
+        EXPECT_EQ(f.rc->rescued(), "{\"column 5\":\"stray\"}");
+        break;
+      case config::ExtraColumnsPolicy::kFail:
+        EXPECT_FALSE(ok);
+        EXPECT_EQ(d.code, "extra_column");
+        EXPECT_EQ(d.column, "column 5");
+        break;
+    }
+  }
+  Fixture both;
+  both.schema.on_extra_columns = config::ExtraColumnsPolicy::kRescue;
+  ASSERT_TRUE(both.Map({"order_id", "coupon", ""}).ok());
+  ASSERT_TRUE(both.Row({"1", "X1", "y"}));
+  EXPECT_EQ(both.rc->rescued(), "{\"coupon\":\"X1\",\"column 3\":\"y\"}");
+}
+
 TEST(CsvConform, EmptyValueInNonNullableColumnRejectsRow) {
   Fixture f;
   ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());

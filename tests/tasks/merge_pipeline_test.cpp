@@ -215,8 +215,10 @@ TEST(MergePipeline, AnEmptyFileFailsTheMergeUnlessTheTableIsOptional) {
   }
   {
     FakeWarehouse wh(/*fail_at=*/-1);
+    MergeOptions optional;
+    optional.empty_files_ok = true;
     auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a), File("b.csv", empty)},
-                                 {}, {}, /*empty_files_ok=*/true);
+                                 {}, optional);
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     EXPECT_EQ(stats->rows_loaded, 3);
   }

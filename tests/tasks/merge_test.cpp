@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
 #include "testing/pipeline_fixture.h"
@@ -453,6 +454,14 @@ TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   ASSERT_TRUE(rejects.ok());
   EXPECT_NE(rejects->find(",2,,encoding: invalid bytes for encoding utf-8,"), std::string::npos)
       << *rejects;
+  // The rejects file stays UTF-8 (spreadsheets and JSON tools read it); the bytes show as \xHH.
+  EXPECT_TRUE(IsValidUtf8(*rejects)) << *rejects;
+  EXPECT_NE(rejects->find("1,1.00,\\xBC\\xAD"), std::string::npos) << *rejects;
+  // The message says where the rejects are.
+  EXPECT_NE(st.message().find("Read the rejects file rejects/acme/2026-11-24/orders.csv for line "
+                              "and reason"),
+            std::string::npos)
+      << st.message();
 }
 
 TEST_F(MergeTest, RescuedColumnsAreKeptAsJson) {

@@ -3,6 +3,8 @@
 #include "workflow/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -191,12 +193,36 @@ tasks:
   other.pipeline_dir = pipeline_.dir.string();
   other.logical_date = "2026-11-24";
   other.params = "{}";
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  other.host = host;
+  // Its scheduler was killed: a process that has exited.
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  other.scheduler_pid = gone;
   ASSERT_TRUE(ledger_->CreateRun(other, {}).ok());
   auto out = StartRun(pipeline_, *ledger_, Request(), Options());
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kAlreadyExists);
-  EXPECT_NE(out.status().message().find("other-run"), std::string::npos) << out.status().message();
-  EXPECT_NE(out.status().message().find("sluice repair"), std::string::npos);
+  const std::string m = out.status().message();
+  EXPECT_NE(m.find("run other-run of workflow \"one\" for 2026-11-24 is still active"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("its scheduler (pid " + std::to_string(gone) +
+                   ") is gone: continue the run with `sluice run " + pipeline_.dir.string() +
+                   " --date 2026-11-24 --resume` (or `sluice repair " + pipeline_.dir.string() +
+                   " other-run`)"),
+            std::string::npos)
+      << m;
+  // While its scheduler lives, the advice is to wait (or stop it), not to resume.
+  ASSERT_TRUE(ledger_->ClaimRun("other-run", gone, getpid()).ok());
+  out = StartRun(pipeline_, *ledger_, Request(), Options());
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("is running it: wait for it to finish"), std::string::npos)
+      << out.status().message();
+  EXPECT_EQ(out.status().message().find("--resume"), std::string::npos);
 }
 
 TEST_F(SchedulerTest, RepairWithTasksAndDownstreamRerunsOnlyThose) {

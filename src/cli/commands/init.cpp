@@ -55,8 +55,7 @@ int RunInit(const InitArgs& args) {
     Result<Date> date =
         args.date.empty() ? Today(pipeline->settings.timezone) : ParseDate(args.date);
     if (!date.ok()) {
-      std::cerr << "sluice init: --date: " << date.status().ToString()
-                << "; use YYYY-MM-DD, e.g. --date 2026-11-24\n";
+      std::cerr << "sluice init: --date: " << date.status().ToString() << "\n";
       return kExitUsage;
     }
     date_text = date->ToString();

@@ -37,7 +37,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     Result<Date> date =
         args->date.empty() ? Today(pipeline->settings.timezone) : ParseDate(args->date);
     if (!date.ok()) {
-      std::cerr << "sluice run: --date: " << date.status().message() << " (use YYYY-MM-DD)\n";
+      std::cerr << "sluice run: --date: " << date.status().message() << "\n";
       *exit_code = kExitUsage;
       return;
     }
