@@ -686,6 +686,11 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     const int64_t index = stats.entries++;
     Result<std::string> member = EntryName(e);
     utf8.reset();
+    if (member.ok() && options.decode_name && !IsValidUtf8(*member)) {
+      // Decoded before any check: a code page's second byte may be '\' (0x5C in cp932) and
+      // only the decoded name says what the folders really are.
+      if (std::optional<std::string> decoded = options.decode_name(*member)) *member = *decoded;
+    }
     std::string shown = member.ok() ? *member : std::string("?");
     if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())

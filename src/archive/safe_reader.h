@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,11 @@ struct ReadOptions {
   bool use_isal = true;  // false: libarchive's zlib filter for gzip (benchmark baseline)
   // Called about every 64 MiB of output with (uncompressed bytes so far, compressed bytes so far).
   std::function<void(int64_t, int64_t)> progress;
+  // Reads a member name that is not UTF-8 (a zip from Korean or Japanese Windows names its files
+  // in the code page) as UTF-8, or nullopt when it cannot. The decoded name is the one checked,
+  // offered to the sink and extracted; without it such names are offered as they are and refused
+  // when the sink wants them.
+  std::function<std::optional<std::string>(std::string_view)> decode_name;
 };
 
 struct ReadStats {

@@ -12,14 +12,15 @@
 // delivery is NotFound and nothing is read.
 #include "tasks/extract.h"
 
-#include <fnmatch.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -27,9 +28,11 @@
 
 #include "archive/checksum.h"
 #include "archive/safe_reader.h"
+#include "config/encodings.h"
 #include "core/date.h"
 #include "core/logging.h"
 #include "core/strings.h"
+#include "csv/encoding.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
 #include "tasks/wait_for_sources.h"
@@ -62,6 +65,31 @@ const config::TableSource* MatchTable(const config::PartnerConfig& p, const arch
         t.name);
   }
   return first;
+}
+
+// File names in the partner's code page, when csv.encoding is one (cp949, shift_jis, a Windows
+// code page): zip tools on such systems write names in it without the UTF-8 flag. UTF-8 and
+// UTF-16 partners get no decoder (a UTF-16 file name is not a thing in tar or zip).
+std::function<std::optional<std::string>(std::string_view)> NameDecoder(
+    const config::PartnerConfig& partner) {
+  std::optional<config::Encoding> enc = config::FindEncoding(partner.csv.encoding);
+  if (!enc || enc->name == "utf-8" || enc->name.starts_with("utf-16")) return nullptr;
+  const std::string encoding = enc->name;
+  return [encoding](std::string_view name) -> std::optional<std::string> {
+    csv::StringSource raw(name);
+    auto source = csv::MakeUtf8Source(&raw, encoding, nullptr);
+    if (!source.ok()) return std::nullopt;
+    std::string out;
+    char buf[1024];
+    while (true) {
+      Result<size_t> n = (*source)->Read(buf, sizeof buf);
+      if (!n.ok()) return std::nullopt;
+      if (*n == 0) break;
+      out.append(buf, *n);
+    }
+    if (out.empty() || !IsValidUtf8(out)) return std::nullopt;  // bytes the code page lacks
+    return out;
+  };
 }
 
 std::string SafeToken(std::string_view s) {
@@ -287,6 +315,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   options.limits = partner.limits;
   options.archive_name = archive_key;
   options.checksum = std::string(kArchiveChecksum);
+  options.decode_name = NameDecoder(partner);
   options.progress = [&ctx, &archive_key](int64_t out, int64_t in_bytes) {
     Progress p;
     p.bytes_done = out;

@@ -241,6 +241,26 @@ TEST(ReadArchive, ANameNotInUtf8IsRefusedWhenItWouldBeExtracted) {
       << stats.status().message();
 }
 
+TEST(ReadArchive, ANameDecoderRunsBeforeTheChecks) {
+  // cp932 "表.csv" is 95 5C 2E 63 73 76: its second byte is '\\', a folder separator in a zip
+  // name were it read before decoding. And a decoded name is checked like any other.
+  ReadOptions options;
+  options.decode_name = [](std::string_view raw) -> std::optional<std::string> {
+    if (raw == "\x95\x5C.csv") return std::string("\xE8\xA1\xA8.csv");
+    if (raw == "\x81\x81.csv") return std::string("../x.csv");
+    return std::nullopt;
+  };
+  MemorySink sink;
+  auto stats = Read(testing::BuildPlainZip({{"\x95\x5C.csv", "1\n"}}, false), &sink, options);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(sink.order, std::vector<std::string>{"\xE8\xA1\xA8.csv"});
+  EXPECT_TRUE(sink.not_utf8.empty());
+  MemorySink bad;
+  stats = Read(testing::BuildPlainZip({{"\x81\x81.csv", "1\n"}}, false), &bad, options);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("dotdot"), std::string::npos) << stats.status().message();
+}
+
 TEST(ReadArchive, OtherNameRulesStillHoldForNamesNotInUtf8) {
   MemorySink sink(/*want_all=*/false);
   auto stats = Read(BuildArchive({{"../\xBE\xC8.txt", "x"}}, Format::kTar), &sink);

@@ -166,6 +166,28 @@ TEST_F(Extract, AMemberNamedInALegacyCodePageIsSkippedAndShownEscaped) {
   EXPECT_NE(m["skipped"][0]["reason"].get<std::string>().find("not UTF-8"), std::string::npos);
 }
 
+TEST_F(Extract, NamesInThePartnersCodePageAreReadInIt) {
+  // A zip from Korean Windows: "주문_1.csv" in cp949, without the UTF-8 flag. A cp949 partner's
+  // pattern can name it in Korean, and it lands under its UTF-8 name.
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml.replace(yaml.find("encoding: utf-8"), 15, "encoding: cp949");
+  yaml.replace(yaml.find("orders*.csv"), 11, "\xEC\xA3\xBC\xEB\xAC\xB8*.csv");  // 주문*.csv
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  Load();
+  LandComplete("acme", testing::BuildPlainZip({{"\xC1\xD6\xB9\xAE_1.csv", Rows(1, 5)},
+                                               {"\xBE\xC8\xB3\xBB.txt", "readme"}},
+                                              false));
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  nlohmann::json m = Manifest();
+  ASSERT_EQ(m["files"].size(), 1u) << m.dump();
+  EXPECT_EQ(m["files"][0]["member"], "\xEC\xA3\xBC\xEB\xAC\xB8_1.csv");
+  EXPECT_EQ(m["files"][0]["key"], "raw/acme/2026-11-24/\xEC\xA3\xBC\xEB\xAC\xB8_1.csv");
+  EXPECT_EQ(m["skipped"][0]["member"], "\xEC\x95\x88\xEB\x82\xB4.txt");  // 안내.txt
+  EXPECT_TRUE(std::filesystem::exists(StoreRoot() / "raw/acme/2026-11-24" /
+                                      "\xEC\xA3\xBC\xEB\xAC\xB8_1.csv"));
+}
+
 TEST_F(Extract, CompressedAttachmentsThatMatchNoTableAreSkippedAndListed) {
   LandComplete("acme",
                BuildArchive({{"orders_1.csv", Rows(1, 5)},
