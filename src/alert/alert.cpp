@@ -163,6 +163,7 @@ Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view e
   if (pid < 0) return Status::FromErrno(errno, "alert: fork");
   if (pid == 0) {
     setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);  // ignored by the scheduler, not by the alert's command
     if (!options_.working_dir.empty() && chdir(options_.working_dir.c_str()) != 0) _exit(127);
     setenv("SLUICE_ALERT_EVENT", std::string(event).c_str(), 1);
     setenv("SLUICE_ALERT_JSON", json.c_str(), 1);

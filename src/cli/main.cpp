@@ -1,10 +1,16 @@
 // sluice: a multi-partner data ingestion pipeline. main only parses arguments and dispatches.
+#include <signal.h>
+
 #include <exception>
 #include <iostream>
 
 #include "cli/commands/commands.h"
 
 int main(int argc, char** argv) {
+  // `sluice run ... | head`: a reader that goes away must not kill a scheduler mid-run (its run
+  // would stay `running`) nor a task between its commit and its outcome; writes to the closed
+  // pipe fail instead. Every command a task or alert starts gets the default back.
+  signal(SIGPIPE, SIG_IGN);
   int exit_code = sluice::cli::kExitOk;
   try {
     CLI::App app{"sluice: ingest partners' daily archives into their own tables"};

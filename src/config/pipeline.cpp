@@ -1,5 +1,8 @@
 // LoadPipeline: reads every file of a pipeline folder and validates them against each other.
 #include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
 
 #include "config/pipeline_config.h"
 #include "core/strings.h"
@@ -178,6 +181,34 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
                         "), so its rows would be extracted but never loaded; add a merge task "
                         "with params: {table: " +
                         name + "}, or one with {table: \"*\"} for every table no other task names");
+      }
+    }
+  }
+
+  // A summary or check task reads what the merges wrote: one that does not wait for a merge
+  // task may run before it ends, and report or check the day without that merge's tables.
+  if (!diags->HasErrors()) {
+    std::map<std::string, const TaskConfig*> by_key;
+    for (const TaskConfig& t : p.workflow.tasks) by_key[t.task_key] = &t;
+    for (const TaskConfig& t : p.workflow.tasks) {
+      if (t.builtin != "summary" && t.builtin != "check") continue;
+      std::set<std::string> upstream;
+      std::vector<std::string> todo = t.depends_on;
+      while (!todo.empty()) {
+        std::string k = std::move(todo.back());
+        todo.pop_back();
+        if (!upstream.insert(k).second) continue;
+        if (auto it = by_key.find(k); it != by_key.end()) {
+          todo.insert(todo.end(), it->second->depends_on.begin(), it->second->depends_on.end());
+        }
+      }
+      for (const TaskConfig& m : p.workflow.tasks) {
+        if (m.builtin != "merge" || upstream.count(m.task_key)) continue;
+        diags->Warn(t.loc, "task \"" + t.task_key + "\" (builtin " + t.builtin +
+                               ") does not depend on merge task \"" + m.task_key +
+                               "\", so it may run before that merge ends and miss its tables; "
+                               "add \"" +
+                               m.task_key + "\" to its depends_on");
       }
     }
   }

@@ -171,6 +171,7 @@ class LocalExecutor final : public Executor {
                                    int log_fd, int lock_fd) {
     setpgid(0, 0);
     signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);  // the scheduler ignores it; `cmd | head` in a task relies on it
     // Like `sluice task exec`: SIGTERM is for the command; we stay to record how it ended.
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);

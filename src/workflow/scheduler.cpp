@@ -88,7 +88,7 @@ class Driver {
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
     struct sigaction old_int {
-    }, old_term{};
+    }, old_term{}, old_pipe{};
     if (options_.handle_signals) {
       g_stop_signal = 0;
       struct sigaction sa {};
@@ -96,11 +96,18 @@ class Driver {
       sigemptyset(&sa.sa_mask);
       sigaction(SIGINT, &sa, &old_int);
       sigaction(SIGTERM, &sa, &old_term);
+      // `sluice run ... | head`: a closed stdout must not kill the scheduler mid-run (the run
+      // would stay `running` with its tasks unrecorded); writes to it just fail.
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(SIGPIPE, &ignore, &old_pipe);
     }
     Status st = Loop();
     if (options_.handle_signals) {
       sigaction(SIGINT, &old_int, nullptr);
       sigaction(SIGTERM, &old_term, nullptr);
+      sigaction(SIGPIPE, &old_pipe, nullptr);
     }
     if (!st.ok()) return st;
     return Finish();
@@ -374,8 +381,7 @@ class Driver {
       std::string last = LastLogLine(slot.paths.log);
       // Not when the line only repeats the error ("task t failed: <error>").
       if (!last.empty() && a.error.find(last) == std::string::npos &&
-          last.find(a.error.substr(0, std::min<size_t>(a.error.size(), 80))) ==
-              std::string::npos) {
+          last.find(a.error.substr(0, std::min<size_t>(a.error.size(), 80))) == std::string::npos) {
         a.error += "; last log line: " + last;
       }
     }

@@ -250,6 +250,41 @@ TEST_F(PipelineTest, ATablePatternThatTakesALaterTablesFilesIsAWarning) {
                   .empty());
 }
 
+TEST_F(PipelineTest, ASummaryOrCheckThatDoesNotWaitForAMergeIsAWarning) {
+  // README "Add a partner": a new merge task, but merge_summary and post_merge_check were not
+  // told to wait for it; they could run first and report the day without its tables.
+  auto warnings = [&](const std::string& summary_deps) {
+    dir_.Write("workflow.yaml",
+               std::string(sluice::testing::kWorkflowYaml) +
+                   "  - task_key: merge_rest\n    depends_on: [batch_extract]\n"
+                   "    builtin: merge\n    for_each: partner\n"
+                   "    params: {table: \"*\"}\n"
+                   "  - task_key: merge_summary\n    depends_on: " +
+                   summary_deps +
+                   "\n    builtin: summary\n"
+                   "  - task_key: post_merge_check\n    depends_on: [merge_summary]\n"
+                   "    builtin: check\n    for_each: partner\n");
+    Diagnostics diags;
+    auto p = LoadPipeline(dir_.path(), {.diagnostics = &diags});
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& d : diags.items()) {
+      if (d.severity == Diagnostic::Severity::kWarning) out.push_back(d.ToString());
+    }
+    return out;
+  };
+  auto w = warnings("[merge_orders]");
+  ASSERT_EQ(w.size(), 2u) << ::testing::PrintToString(w);
+  EXPECT_NE(w[0].find("task \"merge_summary\" (builtin summary) does not depend on merge task "
+                      "\"merge_rest\", so it may run before that merge ends and miss its tables; "
+                      "add \"merge_rest\" to its depends_on"),
+            std::string::npos)
+      << w[0];
+  EXPECT_NE(w[1].find("task \"post_merge_check\" (builtin check)"), std::string::npos) << w[1];
+  // Waiting for both (the check through the summary) is enough.
+  EXPECT_TRUE(warnings("[merge_orders, merge_rest]").empty());
+}
+
 TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
   dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
   std::string e = Errors();

@@ -109,6 +109,29 @@ TEST(EngineRun, ParallelismTwoIsReachedAndNeverExceeded) {
   EXPECT_EQ(MaxConcurrentAttempts(show), 2);
 }
 
+TEST(EngineRun, AClosedOutputPipeDoesNotKillTheScheduler) {
+  // `sluice run ... | head -1`: the reader goes away after one line. The scheduler used to die
+  // of SIGPIPE and leave the run `running`; it must finish the run (and tasks still get their
+  // own default SIGPIPE: `yes | head` ends).
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: piped
+tasks:
+  - task_key: a
+    command: 'yes | head -3 > /dev/null; echo a'
+  - task_key: b
+    depends_on: [a]
+    command: 'echo b'
+  - task_key: c
+    depends_on: [b]
+    command: 'echo c'
+)");
+  auto r = RunCommand("(" + Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24; echo $? > " +
+                      Q(dir.path() / "rc") + ") 2>&1 | head -c 1");
+  EXPECT_EQ(ReadFile(dir.path() / "rc"), "0\n");
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show["state"], "success") << show.dump();
+}
+
 TEST(EngineRun, ExhaustedRetriesExitOneAndShowTheError) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: fail

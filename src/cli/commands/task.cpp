@@ -46,6 +46,7 @@ int RunShellCommand(const std::string& command) {
   if (pid == 0) {
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);  // ignored by sluice itself (main.cpp)
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
