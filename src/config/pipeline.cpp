@@ -1,10 +1,12 @@
 // LoadPipeline: reads every file of a pipeline folder and validates them against each other.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "config/reader.h"
 #include "core/strings.h"
 
 namespace sluice::config {
@@ -133,6 +135,33 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
     if (t.builtin == "wait_for_sources") {
       (void)ReadSensorParams(t.params, "task \"" + t.task_key + "\" params", diags);
+    } else if (!t.builtin.empty() && t.params.IsMap()) {
+      // The other builtins' params: a misspelt key would be dropped without a word (a check
+      // meant for one table checking every table).
+      static const std::map<std::string, std::vector<std::string>> kParams = {
+          {"set_date", {}}, {"extract", {}},      {"merge", {"table"}},
+          {"summary", {}},  {"check", {"table"}}, {"sql", {"sql", "file"}}};
+      if (auto known = kParams.find(t.builtin); known != kParams.end()) {
+        MapReader r(t.params, "task \"" + t.task_key + "\" params (builtin " + t.builtin + ")",
+                    diags);
+        for (const std::string& key : known->second) r.Allow(key);
+        r.Finish();
+      }
+    }
+    if (t.builtin == "sql") {
+      const Node* sql = t.params.Get("sql");
+      const Node* file = t.params.Get("file");
+      const bool has_sql = sql != nullptr && sql->IsScalar() && !sql->scalar().empty();
+      const bool has_file = file != nullptr && file->IsScalar() && !file->scalar().empty();
+      if (has_sql == has_file) {
+        diags->Error(t.loc, "task \"" + t.task_key + "\": builtin sql needs exactly one of " +
+                                "params: {sql: \"...\"} or {file: PATH}");
+      } else if (has_file && !std::filesystem::is_regular_file(p.Resolve(file->scalar()))) {
+        diags->Error(file->location(), "task \"" + t.task_key + "\": sql file " +
+                                           p.Resolve(file->scalar()).string() +
+                                           " does not exist (paths are relative to the pipeline "
+                                           "folder)");
+      }
     }
     if (t.builtin == "check") {
       if (const Node* table = t.params.Get("table"); table != nullptr && table->IsScalar()) {

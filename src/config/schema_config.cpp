@@ -108,6 +108,8 @@ bool ParseColumnType(std::string_view text, ColumnSchema* column, std::string* e
 }
 
 std::string CheckTimeFormat(std::string_view format) {
+  if (format.empty())
+    return "is empty; give one such as \"%Y-%m-%d\", or drop \"format\" for ISO 8601";
   std::string used;  // the directives, in order
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') continue;

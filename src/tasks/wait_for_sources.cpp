@@ -56,10 +56,11 @@ Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) 
   if (!checked.ok() && IsPartnersOwnProblem(checked.status())) {
     w.ready = true;
     w.problem = checked.status().message();
+    // (The problem's message already names the partner and date.)
     log::Warn(
-        "wait_for_sources: partner {}, {}: {}; its extract fails with this until it is "
-        "fixed, the other partners go on",
-        w.partner->id, date.ToString(), w.problem);
+        "wait_for_sources: {} (partner {}: its extract fails with this until it is fixed; the "
+        "other partners go on)",
+        w.problem, w.partner->id);
     return Status::Ok();
   }
   if (!checked.ok()) return checked.status();

@@ -285,6 +285,28 @@ TEST_F(PipelineTest, ASummaryOrCheckThatDoesNotWaitForAMergeIsAWarning) {
   EXPECT_TRUE(warnings("[merge_orders, merge_rest]").empty());
 }
 
+TEST_F(PipelineTest, BuiltinParamsAreCheckedLikeEveryOtherKey) {
+  auto with = [&](const std::string& task) {
+    dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) + task);
+    return Errors();
+  };
+  // A misspelt key used to be dropped silently: this check would have checked every table.
+  std::string e = with(
+      "  - task_key: chk\n    depends_on: [merge_orders]\n    builtin: check\n"
+      "    for_each: partner\n    params: {tabel: orders}\n");
+  EXPECT_NE(e.find("workflow.yaml:20:14:"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key \"tabel\""), std::string::npos) << e;
+  EXPECT_NE(e.find("(did you mean \"table\"?)"), std::string::npos) << e;
+  e = with("  - task_key: s\n    builtin: summary\n    params: {table: orders}\n");
+  EXPECT_NE(e.find("unknown key \"table\""), std::string::npos) << e;
+  e = with("  - task_key: q\n    builtin: sql\n    params: {sql: \"SELECT 1\", file: x.sql}\n");
+  EXPECT_NE(e.find("builtin sql needs exactly one of"), std::string::npos) << e;
+  e = with("  - task_key: q\n    builtin: sql\n    params: {file: nosuch.sql}\n");
+  EXPECT_NE(e.find("nosuch.sql does not exist"), std::string::npos) << e;
+  dir_.Write("migrate.sql", "ALTER TABLE orders ADD COLUMN note TEXT;");
+  EXPECT_EQ(with("  - task_key: q\n    builtin: sql\n    params: {file: migrate.sql}\n"), "");
+}
+
 TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
   dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
   std::string e = Errors();
@@ -526,12 +548,14 @@ TEST_F(PipelineTest, FormatIsOneOrAListOfFormats) {
                           "  {\"name\": \"day\", \"type\": \"date\", \"format\": []},\n"
                           "  {\"name\": \"at\", \"type\": \"timestamp\", \"format\": [\"%Y\", "
                           "\"%I:%M\"]},\n"
-                          "  {\"name\": \"n\", \"type\": \"int64\", \"format\": [\"%Y\"]}"));
+                          "  {\"name\": \"n\", \"type\": \"int64\", \"format\": [\"%Y\"]},\n"
+                          "  {\"name\": \"e\", \"type\": \"date\", \"format\": \"\"}"));
   std::string e = Errors();
   for (const char* want :
        {"orders.json:4:", "\"format\" lists no format",
         "orders.json:5:", "\"format\" \"%I:%M\" uses %I (12-hour clock) without %p (AM/PM)",
-        "orders.json:6:", "\"format\" applies only to date and timestamp columns"}) {
+        "orders.json:6:", "\"format\" applies only to date and timestamp columns",
+        "orders.json:7:", "\"format\" \"\" is empty"}) {
     EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
   }
 }

@@ -162,13 +162,14 @@ tasks:
 }
 
 TEST(EngineRun, PermanentBuiltinFailuresAreNotRetried) {
-  // A builtin that fails with a code no retry can cure (here: the sql builtin without its
-  // params, InvalidArgument) ends after one attempt; a command's failure is still retried.
+  // A builtin that fails with a code no retry can cure (here: SQL naming a table that does not
+  // exist, InvalidArgument) ends after one attempt; a command's failure is still retried.
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: permanent
 tasks:
   - task_key: transform
     builtin: sql
+    params: {sql: "UPDATE no_such_table SET x = 1"}
     max_retries: 3
     min_retry_interval_millis: 1
   - task_key: flaky
@@ -238,6 +239,13 @@ TEST(EngineRun, UsageAndConfigErrorsExitTwo) {
   EXPECT_NE(unknown.output.find("did you mean \"globex\""), std::string::npos) << unknown.output;
   auto bad_date = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-02-30");
   EXPECT_EQ(bad_date.exit_code, 2) << bad_date.output;
+  // An empty --partners (a script's empty variable) is not "every partner".
+  auto none = RunCommand(Sluice() + " run " + Q(dir.path()) + " --partners ''");
+  EXPECT_EQ(none.exit_code, 2) << none.output;
+  EXPECT_NE(none.output.find("--partners names no partner"), std::string::npos) << none.output;
+  auto zero = RunCommand(Sluice() + " run " + Q(dir.path()) + " --parallelism 0");
+  EXPECT_EQ(zero.exit_code, 2) << zero.output;
+  EXPECT_EQ(zero.output.find("1797693"), std::string::npos) << zero.output;
   dir.Write("workflow.yaml",
             "name: x\ntasks:\n  - task_key: a\n    depends_on: [b]\n    command: 'true'\n");
   auto bad = RunCommand(Sluice() + " run " + Q(dir.path()));

@@ -68,6 +68,8 @@ TEST(Init, BadUsageExitsTwo) {
       RunCommand(Sluice() + " init " + Quote(tmp / "c") + " --sample-data --date 2026-02-30");
   EXPECT_EQ(bad_date.exit_code, 2) << bad_date.output;
   EXPECT_NE(bad_date.output.find("--date"), std::string::npos) << bad_date.output;
+  // Checked before anything is written: no half-made folder to clean up.
+  EXPECT_FALSE(std::filesystem::exists(tmp / "c")) << bad_date.output;
 }
 
 TEST(Init, WidensToMorePartnersForBenchmarks) {

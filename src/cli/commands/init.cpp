@@ -119,6 +119,14 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                 "partners and schemas); implies --sample-data");
   cmd->callback([args, exit_code] {
     if (args->data_only) args->sample_data = true;
+    // Before anything is written: a bad --date must not leave a half-made folder behind.
+    if (!args->date.empty()) {
+      if (Result<Date> date = ParseDate(args->date); !date.ok()) {
+        std::cerr << "sluice init: --date: " << date.status().ToString() << "\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+    }
     *exit_code = RunInit(*args);
   });
 }

@@ -18,7 +18,7 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
   cmd->add_option("TASK", args->task, "Task key")->required();
   cmd->add_option("--partner", args->partner, "Partner, for per-partner tasks");
   cmd->add_option("--attempt", args->attempt, "Attempt number (default: the last)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "logs");
     if (!pipeline) {

@@ -23,11 +23,11 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_flag("--downstream", args->downstream, "With --tasks: also what depends on them");
   cmd->add_flag("--dry-run", args->dry_run, "Print the plan without running it");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--executor", args->executor, "local (default) or slurm");
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 86400.0));
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true);
     if (!pipeline) {

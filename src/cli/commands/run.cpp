@@ -15,17 +15,19 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     int parallelism = 0;
     double grace_seconds = 10;
     bool resume = false;
+    CLI::Option* partners_option = nullptr;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
   cmd->add_option("--date", args->date, "Logical date YYYY-MM-DD (default: today in the timezone)");
-  cmd->add_option("--partners", args->partners, "Only these partners, comma-separated");
+  args->partners_option =
+      cmd->add_option("--partners", args->partners, "Only these partners, comma-separated");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--executor", args->executor, "local (default) or slurm");
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 86400.0));
   cmd->add_flag("--resume", args->resume,
                 "Repair the newest unfinished run of this date instead of starting a new one");
   cmd->callback([args, exit_code] {
@@ -50,7 +52,18 @@ void RegisterRun(CLI::App& app, int* exit_code) {
         MakeSchedulerOptions(*pipeline, args->parallelism, args->executor, args->grace_seconds);
     workflow::RunRequest request;
     request.date = *date;
-    if (!args->partners.empty()) request.partners = Split(args->partners, ',');
+    if (args->partners_option->count() > 0) {
+      // "--partners $LIST" with an empty variable must not quietly mean every partner.
+      for (const std::string& id : Split(args->partners, ',')) {
+        if (!Trim(id).empty()) request.partners.push_back(std::string(Trim(id)));
+      }
+      if (request.partners.empty()) {
+        std::cerr << "sluice run: --partners names no partner; leave it out to run every "
+                     "enabled partner\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+    }
     if (args->resume) {
       auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date);
       if (!resumable.ok()) {

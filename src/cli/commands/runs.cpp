@@ -17,7 +17,7 @@ void RegisterRuns(CLI::App& app, int* exit_code) {
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
   cmd->add_flag("--json", args->json, "Machine-readable output (docs/cli.md)");
   cmd->add_option("--limit", args->limit, "At most this many runs (default 50)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "runs");
     if (!pipeline) {

@@ -86,7 +86,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
   exec->add_option("--run", args->run_id, "Run id")->required();
   exec->add_option("--task", args->task, "Task key")->required();
   exec->add_option("--partner", args->partner, "Partner (per-partner tasks)");
-  exec->add_option("--attempt", args->attempt, "Attempt number")->check(CLI::PositiveNumber);
+  exec->add_option("--attempt", args->attempt, "Attempt number")->check(CLI::Range(1, 1000000));
   exec->add_option("--date", args->date, "Logical date YYYY-MM-DD")->required();
   exec->callback([args, exit_code] {
     // Command tasks: the scheduler passes the command, so the pipeline is not parsed again per
