@@ -78,9 +78,9 @@ std::optional<char> ReadSingleChar(MapReader& r, std::string_view key) {
   if (*v == "\\t" || *v == "tab" || *v == "\t") return '\t';
   if (v->size() != 1 || static_cast<unsigned char>((*v)[0]) >= 0x80 || (*v)[0] == '\n' ||
       (*v)[0] == '\r') {
-    r.ErrorAtKey(key, "\"" + std::string(key) +
-                          "\" must be one ASCII character (or \"\\t\"), got \"" + Printable(*v) +
-                          "\"");
+    r.ErrorAtKey(key, "\"" + std::string(key) + "\" must be one ASCII character (or \"\\t\"" +
+                          (key == "quote" ? std::string(", or none to turn quoting off") : "") +
+                          "), got \"" + Printable(*v) + "\"");
     return std::nullopt;
   }
   return (*v)[0];
