@@ -2,6 +2,7 @@
 #include "alert/alert.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,11 +125,22 @@ int64_t Notifier::DurationThresholdSeconds() const {
   return best;
 }
 
-int Notifier::Notify(std::string_view event, const RunReport& report) {
+void Notifier::RegisterSecrets() const {
+  for (const auto& a : alerts_) {
+    if (a.webhook.empty()) continue;
+    if (auto url = ExpandEnv(a.webhook); url.ok()) log::RegisterSecret(*url);
+  }
+}
+
+int Notifier::Notify(std::string_view event, const RunReport& report, Channel channel) {
   std::string json = RenderJson(event, report);
   int sent = 0;
   for (const auto& a : alerts_) {
     if (std::find(a.on.begin(), a.on.end(), event) == a.on.end()) continue;
+    if ((channel == Channel::kWebhooks && a.webhook.empty()) ||
+        (channel == Channel::kCommands && !a.webhook.empty())) {
+      continue;
+    }
     std::string where = a.loc.file.empty() ? std::string("sluice.yaml")
                                            : a.loc.file + ":" + std::to_string(a.loc.line);
     Status st = a.webhook.empty() ? RunCommand(a, event, report, json) : SendWebhook(a, json);
@@ -164,6 +176,16 @@ Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view e
   if (pid == 0) {
     setpgid(0, 0);
     signal(SIGPIPE, SIG_DFL);  // ignored by the scheduler, not by the alert's command
+    const int out = options_.command_output.empty()
+                        ? open("/dev/null", O_WRONLY)
+                        : open(options_.command_output.c_str(),
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    const int in = open("/dev/null", O_RDONLY);
+    if (in >= 0) dup2(in, 0);
     if (!options_.working_dir.empty() && chdir(options_.working_dir.c_str()) != 0) _exit(127);
     setenv("SLUICE_ALERT_EVENT", std::string(event).c_str(), 1);
     setenv("SLUICE_ALERT_JSON", json.c_str(), 1);

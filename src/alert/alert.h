@@ -55,14 +55,22 @@ struct NotifierOptions {
   int webhook_tries = 3;
   Clock::Duration retry_base = std::chrono::milliseconds(500);  // doubled per try
   std::filesystem::path working_dir;                            // for command alerts
+  // Where command alerts' stdout and stderr go (appended); empty: /dev/null. Never the
+  // scheduler's own: a command's background child would hold a `sluice run | ...` pipe open.
+  std::filesystem::path command_output;
 };
+
+enum class Channel { kAll, kWebhooks, kCommands };
 
 class Notifier {
  public:
   Notifier(std::vector<config::AlertConfig> alerts, NotifierOptions options);
   // Sends every alert subscribed to `event`. Returns how many were delivered; failures are
   // logged as warnings naming the alert's place in sluice.yaml.
-  int Notify(std::string_view event, const RunReport& report);
+  int Notify(std::string_view event, const RunReport& report, Channel channel = Channel::kAll);
+  // Registers every webhook URL (after ${VAR} expansion) as a secret for the logs, so none is
+  // printed before its first alert is sent.
+  void RegisterSecrets() const;
   // True when some alert listens for `event`.
   bool Wants(std::string_view event) const;
   // The smallest duration_warning threshold in seconds (0 when none).

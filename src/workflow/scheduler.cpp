@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -87,6 +88,8 @@ class Driver {
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
+    // Webhook URLs carry tokens: known to the log filter before any task output is echoed.
+    if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
     struct sigaction old_int {
     }, old_term{}, old_pipe{};
     if (options_.handle_signals) {
@@ -384,6 +387,9 @@ class Driver {
           last.find(a.error.substr(0, std::min<size_t>(a.error.size(), 80))) == std::string::npos) {
         a.error += "; last log line: " + last;
       }
+      // What a task printed may hold a secret (an alert's webhook URL, a registered password):
+      // the ledger, `sluice show` and alerts get the error as the logs would.
+      a.error = log::Redact(std::move(a.error));
     }
     Clock::Duration took = clock_->Now() - slot.started;
     const config::TaskConfig& task = *node.task;
@@ -442,8 +448,8 @@ class Driver {
       f.attempts = rec.attempts;
       f.error = rec.error;
       if (rec.attempts > 0) {
-        f.log_tail = alert::TailOfFile(
-            PathsFor(logs_dir_, run_.run_id, rec.task_key, rec.partner, rec.attempts).log);
+        f.log_tail = log::Redact(alert::TailOfFile(
+            PathsFor(logs_dir_, run_.run_id, rec.task_key, rec.partner, rec.attempts).log));
       }
       r.failed.push_back(std::move(f));
     }
@@ -453,7 +459,25 @@ class Driver {
   alert::Notifier MakeNotifier() {
     alert::NotifierOptions o;
     o.working_dir = pipeline_.dir;
+    o.command_output = logs_dir_ / run_.run_id / "alerts.log";
     return alert::Notifier(pipeline_.settings.alerts, o);
+  }
+
+  // Commands on this thread (the executor reaps children with waitpid(-1): a command forked
+  // elsewhere could be reaped by it), bounded by their timeout_seconds; webhooks on a thread of
+  // their own, so a slow or silent endpoint (up to three tries of timeout_seconds) never holds
+  // up launching, reaping or timing out tasks. Finish() waits for those still in flight.
+  void SendAlert(std::string_view event, const alert::RunReport& report) {
+    alert::Notifier notifier = MakeNotifier();
+    notifier.Notify(event, report, alert::Channel::kCommands);
+    webhooks_in_flight_.push_back(
+        std::async(std::launch::async, [notifier, event = std::string(event), report]() mutable {
+          try {
+            notifier.Notify(event, report, alert::Channel::kWebhooks);
+          } catch (const std::exception& e) {
+            log::Warn("alert {} for run {} was not delivered: {}", event, report.run_id, e.what());
+          }
+        }));
   }
 
   void MaybeWarnDuration(Clock::TimePoint now) {
@@ -462,7 +486,7 @@ class Driver {
     int64_t threshold = notifier.DurationThresholdSeconds();
     if (threshold <= 0 || now - run_started_ < std::chrono::seconds(threshold)) return;
     duration_warned_ = true;
-    notifier.Notify("duration_warning", Report("running"));
+    SendAlert("duration_warning", Report("running"));
   }
 
   // The first instance to exhaust its retries pages people at once (a failed extract at 02:00
@@ -476,7 +500,7 @@ class Driver {
     alert::Notifier notifier = MakeNotifier();
     if (!notifier.Wants("failure")) return;
     failure_alerted_ = true;
-    notifier.Notify("failure", Report("running"));
+    SendAlert("failure", Report("running"));
   }
 
   Result<RunOutcome> Finish() {
@@ -500,12 +524,12 @@ class Driver {
                     records_.size(), out.failed_instances,
                     FormatSeconds(clock_->Now() - run_started_)));
     if (options_.send_alerts && !pipeline_.settings.alerts.empty()) {
-      alert::Notifier notifier = MakeNotifier();
       // One failure alert per run: sent already when the first instance exhausted its retries;
       // here only when the run failed without that (e.g. every failure was upstream_failed).
-      if (out.state == "failed" && !failure_alerted_) notifier.Notify("failure", Report(out.state));
-      if (out.state == "success") notifier.Notify("success", Report(out.state));
+      if (out.state == "failed" && !failure_alerted_) SendAlert("failure", Report(out.state));
+      if (out.state == "success") SendAlert("success", Report(out.state));
     }
+    for (auto& in_flight : webhooks_in_flight_) in_flight.wait();
     return out;
   }
 
@@ -567,6 +591,7 @@ class Driver {
   bool stopping_ = false;
   bool duration_warned_ = false;
   bool failure_alerted_ = false;
+  std::vector<std::future<void>> webhooks_in_flight_;
   Clock::TimePoint run_started_;
   Clock::TimePoint last_draw_;
   int live_lines_ = 0;

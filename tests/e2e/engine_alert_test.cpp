@@ -1,5 +1,9 @@
 // End-to-end: command alerts for success and duration_warning, fired by `sluice run`.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "e2e/engine_e2e_util.h"
 
@@ -41,6 +45,45 @@ tasks:
   auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "alerted")) << "a retried failure is not an alert";
+}
+
+TEST(EngineAlert, ASilentWebhookHoldsUpNoTaskAndItsUrlIsNeverPrinted) {
+  // An endpoint that takes the connection and never answers: each of the webhook's three tries
+  // waits its whole timeout. Meanwhile a task must still be timed out on time, and the URL
+  // (a token) must not show up even in what a task printed before the first alert went out.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 16), 0);  // never accept()ed: the kernel completes the handshake
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hooks/T0KEN-s3cret";
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: silent
+tasks:
+  - task_key: fails
+    command: 'echo "posting to $HOOK" >&2; sleep 0.3; exit 1'
+  - task_key: slow
+    command: 'sleep 30'
+    timeout_seconds: 1
+)",
+                      "alerts:\n  - on: [failure]\n    webhook: ${HOOK}\n    timeout_seconds: 3\n");
+  auto r = RunCommand("HOOK='" + url + "' " + Sluice() + " run " + Q(dir.path()) +
+                      " --date 2026-11-24 --kill-grace-seconds 0 --parallelism 2");
+  close(listener);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find("T0KEN-s3cret"), std::string::npos) << r.output;
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_EQ(show.dump().find("T0KEN-s3cret"), std::string::npos) << show.dump();
+  auto inst = InstancesByName(show);
+  EXPECT_EQ(inst["slow"]["state"], "timed_out");
+  // Timed out after about its 1 s, not after the webhook's ~10 s of tries.
+  const auto& h = inst["slow"]["history"][0];
+  EXPECT_LT(h["ended_ms"].get<int64_t>() - h["started_ms"].get<int64_t>(), 6000) << h.dump();
 }
 
 }  // namespace
