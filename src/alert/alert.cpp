@@ -176,6 +176,7 @@ Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view e
   if (pid == 0) {
     setpgid(0, 0);
     signal(SIGPIPE, SIG_DFL);  // ignored by the scheduler, not by the alert's command
+    signal(SIGHUP, SIG_DFL);
     const int out = options_.command_output.empty()
                         ? open("/dev/null", O_WRONLY)
                         : open(options_.command_output.c_str(),

@@ -172,6 +172,7 @@ class LocalExecutor final : public Executor {
     setpgid(0, 0);
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);  // the scheduler ignores it; `cmd | head` in a task relies on it
+    signal(SIGHUP, SIG_DFL);   // ignored by the scheduler too
     // Like `sluice task exec`: SIGTERM is for the command; we stay to record how it ended.
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,17 @@ std::string LastLogLine(const std::filesystem::path& log) {
 
 bool ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
+// Whether `pid` is still a run's scheduler: alive, and (where /proc says) a sluice process. After
+// a reboot the pid of a scheduler that died may belong to anything, which must not keep the
+// date blocked or be suggested for kill -INT.
+bool SchedulerAlive(int pid) {
+  if (!ProcessAlive(pid)) return false;
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (!comm || !std::getline(comm, name)) return true;  // no /proc: trust kill()
+  return name.find("sluice") != std::string::npos;
+}
+
 // The partners a run was created for (its --partners, or every enabled partner then), from the
 // run's params.
 std::vector<std::string> PartnersOfRun(const ledger::RunRecord& run) {
@@ -91,7 +103,7 @@ class Driver {
     // Webhook URLs carry tokens: known to the log filter before any task output is echoed.
     if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
     struct sigaction old_int {
-    }, old_term{}, old_pipe{};
+    }, old_term{}, old_pipe{}, old_hup{};
     if (options_.handle_signals) {
       g_stop_signal = 0;
       struct sigaction sa {};
@@ -105,12 +117,16 @@ class Driver {
       ignore.sa_handler = SIG_IGN;
       sigemptyset(&ignore.sa_mask);
       sigaction(SIGPIPE, &ignore, &old_pipe);
+      // A closed terminal (an SSH session that ends) does not stop tonight's ingestion: the run
+      // goes on as if started with nohup. SIGINT/SIGTERM still cancel it.
+      sigaction(SIGHUP, &ignore, &old_hup);
     }
     Status st = Loop();
     if (options_.handle_signals) {
       sigaction(SIGINT, &old_int, nullptr);
       sigaction(SIGTERM, &old_term, nullptr);
       sigaction(SIGPIPE, &old_pipe, nullptr);
+      sigaction(SIGHUP, &old_hup, nullptr);
     }
     if (!st.ok()) return st;
     return Finish();
@@ -620,16 +636,20 @@ std::string Hostname() {
 
 }  // namespace
 
-Result<std::optional<std::string>> FindResumableRun(const config::Pipeline& pipeline,
-                                                    ledger::Ledger& ledger, const Date& date) {
+Result<std::optional<ledger::RunRecord>> FindResumableRun(
+    const config::Pipeline& pipeline, ledger::Ledger& ledger, const Date& date,
+    const std::vector<std::string>& partners) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> wanted, ResolvePartners(pipeline, partners));
+  std::sort(wanted.begin(), wanted.end());
   SLUICE_ASSIGN_OR_RETURN(std::vector<ledger::RunRecord> runs, ledger.ListRuns(1000));
   const std::string workflow = WorkflowName(pipeline);
   for (const ledger::RunRecord& r : runs) {  // newest first
     if (r.workflow != workflow || r.logical_date != date.ToString()) continue;
-    if (r.state == "success") return std::optional<std::string>();
-    return std::optional<std::string>(r.run_id);
+    std::vector<std::string> covered = PartnersOfRun(r);
+    std::sort(covered.begin(), covered.end());
+    if (covered == wanted) return std::optional<ledger::RunRecord>(r);
   }
-  return std::optional<std::string>();
+  return std::optional<ledger::RunRecord>();
 }
 
 std::filesystem::path LogsDir(const config::Pipeline& pipeline) {
@@ -680,7 +700,7 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
           continue;
         }
         const bool here = r.host == Hostname();
-        if (here && ProcessAlive(r.scheduler_pid)) {
+        if (here && SchedulerAlive(r.scheduler_pid)) {
           advice = "its scheduler (pid " + std::to_string(r.scheduler_pid) +
                    ") is running it: wait for it to finish, or stop it (kill -INT " +
                    std::to_string(r.scheduler_pid) + ")";
@@ -710,7 +730,7 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   if (plan == nullptr) plan = &local_plan;
   SLUICE_ASSIGN_OR_RETURN(ledger::RunRecord run, ledger.GetRun(request.run_id));
   if (run.state == "running" && run.scheduler_pid != getpid() && run.host == Hostname() &&
-      ProcessAlive(run.scheduler_pid)) {
+      SchedulerAlive(run.scheduler_pid)) {
     return Status::AlreadyExists("run " + run.run_id + " is active: scheduler pid " +
                                  std::to_string(run.scheduler_pid) +
                                  " is still running it; wait for it to finish or stop it "
@@ -761,11 +781,18 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     if (a.state != State::kRunning && a.state != State::kQueued) continue;
     AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
     int fd = open(paths.lock.c_str(), O_RDWR | O_CLOEXEC);
+    bool still_running = false;
     if (fd >= 0) {
       const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
       bool warned = false;
       while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (request.dry_run) break;
+        // The attempt writes its outcome last: once it is there, whatever still holds the lock
+        // is something the attempt left running (a daemon it started), not the attempt.
+        if (ReadOutcome(paths.outcome)) break;
+        if (request.dry_run) {
+          still_running = true;
+          break;
+        }
         if (!warned) {
           log::Info("repair: attempt {} of {}{} (pid {}) is still running; waiting for it",
                     a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]", a.pid);
@@ -779,6 +806,13 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
         SystemClock::Default()->SleepFor(std::chrono::milliseconds(50));
       }
       close(fd);
+    }
+    if (still_running) {
+      plan->recovered.push_back(
+          a.task_key + (a.partner.empty() ? "" : "[" + a.partner + "]") + " attempt " +
+          std::to_string(a.attempt) +
+          ": still running (repair would wait for it, then read its outcome)");
+      continue;
     }
     std::optional<Outcome> outcome = ReadOutcome(paths.outcome);
     a.ended_ms = WallMs(SystemClock::Default());

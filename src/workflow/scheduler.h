@@ -80,10 +80,13 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
                              const RepairRequest& request, const SchedulerOptions& options,
                              RepairPlan* plan);
 
-// The newest run of this pipeline's workflow for `date` that did not succeed (the one
-// `sluice run --resume` repairs), or nullopt when there is none.
-Result<std::optional<std::string>> FindResumableRun(const config::Pipeline& pipeline,
-                                                    ledger::Ledger& ledger, const Date& date);
+// The newest run of this pipeline's workflow for `date` over the same partners as `partners`
+// would give (`--partners`, or every enabled partner when empty), in any state, or nullopt
+// when there is none: what `sluice run --resume` looks at (success: nothing to do; otherwise
+// repair it). InvalidArgument for an unknown partner.
+Result<std::optional<ledger::RunRecord>> FindResumableRun(const config::Pipeline& pipeline,
+                                                          ledger::Ledger& ledger, const Date& date,
+                                                          const std::vector<std::string>& partners);
 
 // The logs folder of the pipeline (settings.logs resolved against the folder).
 std::filesystem::path LogsDir(const config::Pipeline& pipeline);

@@ -107,6 +107,40 @@ tasks:
   EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\nc\n");
 }
 
+TEST(EngineRecovery, RepairBelievesAFinishedAttemptsOutcomeEvenWhileItsDaemonLives) {
+  // The task starts a daemon that leaves its process group (setsid) but keeps the attempt's log,
+  // so the log's lock stays held; the attempt itself finishes and writes its outcome. A repair
+  // after its scheduler died must take that outcome, not wait for the daemon.
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: daemon
+tasks:
+  - task_key: a
+    command: 'setsid sleep 300 & echo $! > daemon.pid; echo started > a.fifo; cat go.fifo > /dev/null; echo a >> side.txt'
+  - task_key: b
+    depends_on: [a]
+    command: 'echo b >> side.txt'
+)");
+  MakeFifo(dir / "a.fifo");
+  MakeFifo(dir / "go.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  std::string run_id = LatestRunId(dir);
+  WriteFifo(dir / "go.fifo", "go");
+  const auto outcome = dir / ("logs/" + run_id + "/a/1.outcome.json");
+  for (int i = 0; i < 4000 && !std::filesystem::exists(outcome); ++i) usleep(1000);
+  ASSERT_TRUE(std::filesystem::exists(outcome));
+  auto repair = RunCommand("timeout 60 " + Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  pid_t daemon = ReadPid(dir / "daemon.pid");
+  if (daemon > 0) kill(daemon, SIGKILL);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["a"]["state"], "success");
+  EXPECT_EQ(inst["a"]["attempts"], 1);
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
+}
+
 TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: crash2
@@ -267,10 +301,20 @@ tasks:
       << resumed.output;
   EXPECT_EQ(LatestRunId(dir), run_id) << "no new run was created";
   EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
-  // Nothing left to resume: --resume starts a fresh run.
-  auto fresh = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
-  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  // Done: a second --resume (cron making sure the date is loaded) repeats nothing.
+  auto again = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24 --resume");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("run " + run_id + " of 2026-11-24 already succeeded; nothing to do"),
+            std::string::npos)
+      << again.output;
+  EXPECT_EQ(LatestRunId(dir), run_id);
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
+  // Another set of partners is another run: --resume starts it instead of touching this one.
+  auto other = RunCommand(Sluice() + " run " + Q(dir.path()) +
+                          " --date 2026-11-24 --partners globex --resume");
+  EXPECT_EQ(other.exit_code, 0) << other.output;
   EXPECT_NE(LatestRunId(dir), run_id);
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\na\nb\n");
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include "workflow/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -223,6 +225,27 @@ tasks:
   EXPECT_NE(out.status().message().find("is running it: wait for it to finish"), std::string::npos)
       << out.status().message();
   EXPECT_EQ(out.status().message().find("--resume"), std::string::npos);
+  // A pid that now belongs to another program (reused after a reboot) is no scheduler.
+  const pid_t other_program = fork();
+  if (other_program == 0) {
+    execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(other_program, 0);
+  // Wait until it is `sleep` (the exec is done), not our forked copy.
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream comm("/proc/" + std::to_string(other_program) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "sleep") break;
+    usleep(1000);
+  }
+  ASSERT_TRUE(ledger_->ClaimRun("other-run", getpid(), other_program).ok());
+  out = StartRun(pipeline_, *ledger_, Request(), Options());
+  kill(other_program, SIGKILL);
+  waitpid(other_program, nullptr, 0);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("is gone: continue the run"), std::string::npos)
+      << out.status().message();
 }
 
 TEST_F(SchedulerTest, RepairWithTasksAndDownstreamRerunsOnlyThose) {

@@ -65,15 +65,23 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       }
     }
     if (args->resume) {
-      auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date);
+      auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date, request.partners);
       if (!resumable.ok()) {
         std::cerr << "sluice run: " << resumable.status().ToString() << "\n";
-        *exit_code = kExitFailures;
+        *exit_code = ExitCodeFor(resumable.status());
+        return;
+      }
+      if (resumable->has_value() && (*resumable)->state == "success") {
+        // "Make sure this date is done": a second --resume repeats nothing.
+        std::cout << "run " << (*resumable)->run_id << " of " << date->ToString()
+                  << " already succeeded; nothing to do (without --resume, sluice run loads "
+                     "the date again)\n";
+        *exit_code = kExitOk;
         return;
       }
       if (resumable->has_value()) {
         workflow::RepairRequest repair;
-        repair.run_id = **resumable;
+        repair.run_id = (*resumable)->run_id;
         std::cerr << "sluice run --resume: repairing run " << repair.run_id << "\n";
         auto repaired = workflow::RepairRun(*pipeline, *ledger, repair, options, nullptr);
         if (!repaired.ok()) {
