@@ -96,7 +96,11 @@ class Driver {
         not_before_(nodes_.size()),
         clock_(options.clock ? options.clock : SystemClock::Default()),
         logs_dir_(LogsDir(pipeline)),
-        partners_env_(Join(PartnersOfRun(run_), ",")) {}
+        partners_env_(Join(PartnersOfRun(run_), ",")) {
+    // A repair is a new round: each instance it runs again gets its max_retries afresh (one
+    // whose retries were used up by a transient failure would otherwise get a single try).
+    for (const InstanceRecord& rec : records_) attempts_before_.push_back(rec.attempts);
+  }
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
@@ -374,6 +378,12 @@ class Driver {
       outcome = ReadOutcome(slot.paths.outcome);
     }
     if (outcome) a.result = outcome->result;
+    // The shim of a command task exits 128+N when its command died of signal N; the outcome it
+    // wrote says which signal it was.
+    if (outcome && outcome->signal != 0 && exit.signal == 0) {
+      a.exit_code = outcome->exit_code;
+      a.signal = outcome->signal;
+    }
     if (!launch_error.empty()) {
       a.state = State::kFailed;
       a.error = launch_error;
@@ -410,10 +420,11 @@ class Driver {
     Clock::Duration took = clock_->Now() - slot.started;
     const config::TaskConfig& task = *node.task;
     bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed;
+    const int tries = a.attempt - attempts_before_[slot.idx];  // in this run or repair
     bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ && !permanent &&
-                 a.attempt < task.max_retries + 1 &&
+                 tries < task.max_retries + 1 &&
                  (a.state != State::kTimedOut || task.retry_on_timeout);
-    if (permanent && a.attempt < task.max_retries + 1) {
+    if (permanent && tries < task.max_retries + 1) {
       a.error +=
           "; not retried: the same input would fail the same way (fix it, then `sluice "
           "repair`)";
@@ -426,11 +437,11 @@ class Driver {
                       FormatSeconds(took)));
     } else if (retry) {
       rec.state = State::kQueued;
-      Clock::Duration backoff = Backoff(task, a.attempt);
+      Clock::Duration backoff = Backoff(task, tries);
       not_before_[slot.idx] = clock_->Now() + backoff;
       Say(fmt::format("run {}: {} attempt {} {}: {}; retrying in {} ({} of {} retries left)",
                       run_.run_id, node.Name(), a.attempt, ledger::StateName(a.state),
-                      FirstLine(a.error), FormatSeconds(backoff), task.max_retries + 1 - a.attempt,
+                      FirstLine(a.error), FormatSeconds(backoff), task.max_retries + 1 - tries,
                       task.max_retries));
     } else {
       rec.state = a.state;
@@ -607,6 +618,7 @@ class Driver {
   bool stopping_ = false;
   bool duration_warned_ = false;
   bool failure_alerted_ = false;
+  std::vector<int> attempts_before_;  // per instance: attempts made before this drive
   std::vector<std::future<void>> webhooks_in_flight_;
   Clock::TimePoint run_started_;
   Clock::TimePoint last_draw_;

@@ -141,6 +141,28 @@ tasks:
   EXPECT_EQ(ReadFile(dir / "side.txt"), "a\nb\n");
 }
 
+TEST(EngineRecovery, ARepairGivesEachInstanceItsRetriesAfresh) {
+  // Two failures used up max_retries: 1 in the run; the repair's first try fails too (the
+  // transient problem is not over yet) and its retry succeeds.
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: again
+tasks:
+  - task_key: flaky
+    command: 'n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ge 3 ]'
+    max_retries: 1
+    min_retry_interval_millis: 1
+)");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  std::string run_id = LatestRunId(dir);
+  EXPECT_EQ(InstancesByName(ShowJson(dir, run_id))["flaky"]["attempts"], 2);
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["flaky"]["state"], "success");
+  EXPECT_EQ(inst["flaky"]["attempts"], 4);  // attempt numbers continue
+}
+
 TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: crash2

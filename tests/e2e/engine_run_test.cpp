@@ -1,5 +1,6 @@
 // End-to-end tests of `sluice run`, `show`, `runs` and `logs` with command-task workflows.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "e2e/engine_e2e_util.h"
 
@@ -130,6 +131,18 @@ tasks:
   EXPECT_EQ(ReadFile(dir.path() / "rc"), "0\n");
   auto show = ShowJson(dir, LatestRunId(dir));
   EXPECT_EQ(show["state"], "success") << show.dump();
+}
+
+TEST(EngineRun, ACommandKilledByASignalIsRecordedWithThatSignal) {
+  TempDir dir;
+  WriteEnginePipeline(dir,
+                      "name: sig\ntasks:\n  - task_key: crash\n    command: 'kill -SEGV $$'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto inst = InstancesByName(ShowJson(dir, LatestRunId(dir)));
+  const auto& h = inst["crash"]["history"][0];
+  EXPECT_EQ(h["signal"], SIGSEGV) << h.dump();  // not "exit code 139, signal 0"
+  EXPECT_NE(h["error"].get<std::string>().find("signal 11"), std::string::npos) << h.dump();
 }
 
 TEST(EngineRun, ExhaustedRetriesExitOneAndShowTheError) {
