@@ -132,7 +132,13 @@ class Driver {
       sigaction(SIGPIPE, &old_pipe, nullptr);
       sigaction(SIGHUP, &old_hup, nullptr);
     }
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      // The scheduler cannot go on (no log folder, a ledger write failed): the run is over, so
+      // it must not stay `running` with nothing driving it. When the ledger itself is what
+      // failed this write fails too, and `--resume` later takes the run over.
+      (void)ledger_.FinishRun(run_.run_id, "failed", WallMs(clock_));
+      return st;
+    }
     return Finish();
   }
 
@@ -553,7 +559,10 @@ class Driver {
     if (options_.send_alerts && !pipeline_.settings.alerts.empty()) {
       // One failure alert per run: sent already when the first instance exhausted its retries;
       // here only when the run failed without that (e.g. every failure was upstream_failed).
-      if (out.state == "failed" && !failure_alerted_) SendAlert("failure", Report(out.state));
+      // A cancelled run did not load the day either: its failure alert says "cancelled".
+      if ((out.state == "failed" || out.state == "cancelled") && !failure_alerted_) {
+        SendAlert("failure", Report(out.state));
+      }
       if (out.state == "success") SendAlert("success", Report(out.state));
     }
     for (auto& in_flight : webhooks_in_flight_) in_flight.wait();
@@ -784,6 +793,20 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
       records.push_back(std::move(r));
     }
   }
+  // Instances of tasks workflow.yaml no longer has: not run again, and not left `failed` in a
+  // run the repair may call a success.
+  std::vector<InstanceRecord> removed;
+  for (auto& [key, r] : by_key) {
+    if (index.count(key) || r.state == State::kSuccess || r.state == State::kSkipped) continue;
+    log::Warn(
+        "repair: task {}{} is no longer in workflow.yaml; its {} instance is marked skipped, "
+        "not run again",
+        key.first, key.second.empty() ? "" : "[" + key.second + "]", ledger::StateName(r.state));
+    r.state = State::kSkipped;
+    r.error = "task removed from workflow.yaml after this run started; not run again";
+    removed.push_back(r);
+  }
+  if (!request.dry_run && !removed.empty()) SLUICE_RETURN_IF_ERROR(ledger.PutInstances(removed));
 
   // Attempts a dead scheduler left "running": wait while their processes live (they hold the
   // flock on the attempt's log), then believe their outcome file.

@@ -163,6 +163,40 @@ tasks:
   EXPECT_EQ(inst["flaky"]["attempts"], 4);  // attempt numbers continue
 }
 
+TEST(EngineRecovery, ATaskRemovedFromTheWorkflowIsNotLeftFailedInARepairedRun) {
+  TempDir dir;
+  WriteEnginePipeline(dir,
+                      "name: edit\ntasks:\n  - task_key: a\n    command: 'true'\n"
+                      "  - task_key: x\n    command: 'exit 1'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  std::string run_id = LatestRunId(dir);
+  dir.Write("workflow.yaml", "name: edit\ntasks:\n  - task_key: a\n    command: 'true'\n");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  EXPECT_NE(repair.output.find("task x is no longer in workflow.yaml"), std::string::npos)
+      << repair.output;
+  auto show = ShowJson(dir, run_id);
+  EXPECT_EQ(show["state"], "success");
+  auto inst = InstancesByName(show);
+  EXPECT_EQ(inst["x"]["state"], "skipped") << inst["x"].dump();
+  EXPECT_NE(inst["x"]["error"].get<std::string>().find("removed from workflow.yaml"),
+            std::string::npos);
+}
+
+TEST(EngineRecovery, ARunItsSchedulerCannotDriveIsNotLeftRunning) {
+  // The log folder cannot be made (a file is in the way): the scheduler stops at the first
+  // attempt. The run is recorded failed (it used to stay `running`, driven by nothing).
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: nolog\ntasks:\n  - task_key: a\n    command: 'true'\n",
+                      "logs: ./blocked/logs\n");
+  dir.Write("blocked", "a file, not a folder");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("cannot create log folder"), std::string::npos) << r.output;
+  EXPECT_EQ(ShowJson(dir, LatestRunId(dir))["state"], "failed");
+}
+
 TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: crash2
@@ -192,20 +226,24 @@ tasks:
 
 TEST(EngineRecovery, SigintStopsTheRunRecordsItAndRepairFinishesIt) {
   TempDir dir;
-  WriteEnginePipeline(dir, R"(name: stop
+  WriteEnginePipeline(
+      dir, R"(name: stop
 tasks:
   - task_key: a
     command: 'if [ -e ok ]; then exit 0; fi; echo $$ > a.pid; echo started > a.fifo; sleep 300'
   - task_key: b
     depends_on: [a]
     command: 'echo b >> side.txt'
-)");
+)",
+      "alerts:\n  - on: [failure]\n    command: 'echo \"$SLUICE_STATE\" > alerted'\n");
   MakeFifo(dir / "a.fifo");
   pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
   ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
   kill(pid, SIGINT);
   EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
   EXPECT_TRUE(ProcessGone(ReadPid(dir / "a.pid")));
+  // The day was not loaded: whoever gets failure alerts hears of the cancelled run.
+  EXPECT_EQ(ReadFile(dir / "alerted"), "cancelled\n");
   std::string run_id = LatestRunId(dir);
   auto show = ShowJson(dir, run_id);
   EXPECT_EQ(show["state"], "cancelled");
