@@ -124,6 +124,12 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
     if (p.partners.empty() && !diags->HasErrors()) {
       diags->Error(Location{"partners/"}, "no partners: add partners/<id>/partner.yaml");
+    } else if (!p.partners.empty() &&
+               std::none_of(p.partners.begin(), p.partners.end(),
+                            [](const auto& kv) { return kv.second.enabled; })) {
+      diags->Warn(Location{"partners/"},
+                  "every partner has enabled: false, so a run would load nothing; enable one in "
+                  "its partner.yaml");
     }
   }
 

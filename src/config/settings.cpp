@@ -91,7 +91,14 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
         AlertConfig a;
         a.loc = item.location();
         MapReader ar(item, "alert", diags);
-        if (auto v = ar.StringList("on", true, true)) a.on = *v;
+        if (auto v = ar.StringList("on", true, true)) {
+          a.on = *v;
+          if (v->empty()) {
+            ar.ErrorAtKey("on",
+                          "\"on\" lists no event, so the alert would never be sent; use "
+                          "failure, success or duration_warning");
+          }
+        }
         for (const std::string& event : a.on) {
           if (event != "failure" && event != "success" && event != "duration_warning") {
             ar.ErrorAtKey(

@@ -182,7 +182,9 @@ TaskConfig ReadTask(const Node& node, Diagnostics* diags) {
     r.Ignore(key, "Databricks-only; sluice runs the task's builtin or command");
   }
   if (r.ok()) {
-    if (t.builtin.empty() && t.command.empty()) {
+    if (t.builtin.empty() && t.command.empty() && r.Has("command")) {
+      diags->Error(t.loc, what + ": \"command\" is empty; give the shell command to run");
+    } else if (t.builtin.empty() && t.command.empty()) {
       diags->Error(t.loc, what + ": set one of \"builtin\" (" + Join(BuiltinNames(), ", ") +
                               ") or \"command\"");
     } else if (!t.builtin.empty() && !t.command.empty()) {

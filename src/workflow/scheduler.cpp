@@ -817,6 +817,7 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
     int fd = open(paths.lock.c_str(), O_RDWR | O_CLOEXEC);
     bool still_running = false;
+    bool killed_for_timeout = false;
     if (fd >= 0) {
       const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
       bool warned = false;
@@ -836,6 +837,14 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
         int64_t now_ms = WallMs(SystemClock::Default());
         if (task && task->timeout_seconds > 0 && a.pid > 0 &&
             now_ms - a.started_ms > task->timeout_seconds * 1000) {
+          if (!killed_for_timeout) {
+            log::Warn(
+                "repair: attempt {} of {}{} ran past its timeout_seconds ({}s) while its "
+                "scheduler was gone; killing it",
+                a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]",
+                task->timeout_seconds);
+          }
+          killed_for_timeout = true;
           kill(-a.pid, SIGKILL);
         }
         SystemClock::Default()->SleepFor(std::chrono::milliseconds(50));
@@ -862,6 +871,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
         a.signal = outcome->signal;
         a.error = outcome->error.empty() ? "exited with code " + std::to_string(a.exit_code)
                                          : outcome->error;
+      } else if (killed_for_timeout) {
+        a.state = State::kTimedOut;
+        a.error = "timed out (timeout_seconds) while its scheduler was gone; repair killed it";
       } else {
         a.error = "the scheduler died and the attempt's process is gone without an outcome";
       }

@@ -307,6 +307,28 @@ TEST_F(PipelineTest, BuiltinParamsAreCheckedLikeEveryOtherKey) {
   EXPECT_EQ(with("  - task_key: q\n    builtin: sql\n    params: {file: migrate.sql}\n"), "");
 }
 
+TEST_F(PipelineTest, ConfigurationsThatWouldDoNothingAreCalledOut) {
+  dir_.Write("sluice.yaml", std::string(sluice::testing::kSluiceYaml) +
+                                "alerts:\n  - on: []\n    command: 'true'\n");
+  EXPECT_NE(Errors().find("\"on\" lists no event"), std::string::npos) << Errors();
+  dir_.Write("sluice.yaml", sluice::testing::kSluiceYaml);
+  dir_.Write("workflow.yaml", "name: w\ntasks:\n  - task_key: a\n    command: ''\n");
+  EXPECT_NE(Errors().find("\"command\" is empty"), std::string::npos) << Errors();
+  dir_.Write("workflow.yaml", sluice::testing::kWorkflowYaml);
+  for (const char* id : {"acme", "globex"}) {
+    dir_.Write(std::string("partners/") + id + "/partner.yaml",
+               sluice::testing::PartnerYaml(id) + "enabled: false\n");
+  }
+  Diagnostics diags;
+  auto p = LoadPipeline(dir_.path(), {.diagnostics = &diags});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  bool warned = false;
+  for (const auto& d : diags.items()) {
+    warned |= d.ToString().find("every partner has enabled: false") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+}
+
 TEST_F(PipelineTest, PartnerIdMustMatchFolderAndRule) {
   dir_.Write("partners/acme/partner.yaml", sluice::testing::PartnerYaml("Acme"));
   std::string e = Errors();

@@ -197,6 +197,28 @@ TEST(EngineRecovery, ARunItsSchedulerCannotDriveIsNotLeftRunning) {
   EXPECT_EQ(ShowJson(dir, LatestRunId(dir))["state"], "failed");
 }
 
+TEST(EngineRecovery, AnOrphanPastItsTimeoutIsKilledByRepairAndRecordedTimedOut) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: orphan
+tasks:
+  - task_key: a
+    command: 'echo started > a.fifo; exec sleep 300'
+    timeout_seconds: 1
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  std::string run_id = LatestRunId(dir);
+  auto repair = RunCommand("timeout 60 " + Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_NE(repair.output.find("ran past its timeout_seconds (1s) while its scheduler was gone"),
+            std::string::npos)
+      << repair.output;
+  auto inst = InstancesByName(ShowJson(dir, run_id));
+  EXPECT_EQ(inst["a"]["history"][0]["state"], "timed_out") << inst["a"].dump();
+}
+
 TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: crash2
