@@ -154,8 +154,9 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
       diags->Error(c->location(),
                    "partner.yaml complete: set exactly one of \"marker\" and \"stable_seconds\"");
     }
-    if (p.complete.marker.find('/') != std::string::npos) {
-      cr.ErrorAtKey("marker", "\"marker\" must be a file name without \"/\"");
+    if (p.complete.marker.find_first_of("/\\") != std::string::npos || p.complete.marker == "." ||
+        p.complete.marker == "..") {
+      cr.ErrorAtKey("marker", "\"marker\" must be a file name (not \".\" or \"..\", no \"/\")");
     }
     cr.Finish();
   }
@@ -233,6 +234,12 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
           diags->Error(item.key_loc, "table name \"" + item.key +
                                          "\" is reserved: SQLite keeps names starting with "
                                          "\"sqlite_\" (in any case) for itself; rename the table");
+        } else if (ToLower(item.key) == "excluded") {
+          // In an upsert, excluded.col names the incoming row: a table of that name would
+          // update each row with itself, silently.
+          diags->Error(item.key_loc, "table name \"" + item.key +
+                                         "\" is reserved: SQLite's upsert calls the incoming row "
+                                         "\"excluded\"; rename the table");
         } else if (ToLower(item.key).starts_with("sluice_rows_")) {
           // The merge reads its batches from virtual tables of these names.
           diags->Error(item.key_loc, "table name \"" + item.key +

@@ -618,8 +618,8 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     // A repeated header is ambiguous only when its values are used. One the schema does not know
     // is dropped under on_extra_columns: ignore anyway, so it is accepted there (the mapping below
     // leaves both fields unclaimed and they become one extra column).
-    std::string where = "duplicate header \"" + h + "\" (fields " + std::to_string(it->second + 1) +
-                        " and " + std::to_string(f + 1) + ")";
+    std::string where = "duplicate header \"" + Printable(h) + "\" (fields " +
+                        std::to_string(it->second + 1) + " and " + std::to_string(f + 1) + ")";
     if (MatchesAnyColumn(schema, h)) {
       return Status::InvalidArgument(where + "; each column must appear once");
     }
@@ -637,8 +637,8 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     if (column_of[f] != -1) return Status::Ok();
     if (rc->source_of_[c] != -1) {
       return Status::InvalidArgument(
-          "duplicate header: \"" + std::string((*header)[rc->source_of_[c]]) + "\" and \"" +
-          std::string((*header)[f]) + "\" both map to column \"" + schema.columns[c].name +
+          "duplicate header: \"" + Printable((*header)[rc->source_of_[c]]) + "\" and \"" +
+          Printable((*header)[f]) + "\" both map to column \"" + schema.columns[c].name +
           "\"; remove one or fix the schema's aliases");
     }
     rc->source_of_[c] = static_cast<int>(f);
@@ -729,10 +729,10 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   if (!rc->extra_.empty() && schema.on_extra_columns == config::ExtraColumnsPolicy::kFail) {
     std::string hint;
     if (!rc->extra_.empty()) hint = DidYouMean(rc->extra_[0], names);
-    return Status::InvalidArgument(
-        "the header has column(s) not in the schema: " + Join(rc->extra_, ", ") + hint +
-        " and on_extra_columns is \"fail\"; add them to the schema, "
-        "map them with \"aliases\", or use \"ignore\" or \"rescue\"");
+    return Status::InvalidArgument("the header has column(s) not in the schema: " +
+                                   Printable(Join(rc->extra_, ", "), 400) + hint +
+                                   " and on_extra_columns is \"fail\"; add them to the schema, "
+                                   "map them with \"aliases\", or use \"ignore\" or \"rescue\"");
   }
   return rc;
 }

@@ -415,12 +415,16 @@ class SqliteWarehouse : public Warehouse {
   // Prepares exactly one statement that only reads: an authorizer refuses writes, ATTACH,
   // PRAGMA and everything else but reading tables and calling functions while it compiles.
   Status PrepareReadOnly(std::string_view sql, Stmt* out) {
-    auto authorize = [](void*, int action, const char*, const char*, const char*,
+    auto authorize = [](void*, int action, const char*, const char* name, const char*,
                         const char*) -> int {
       switch (action) {
+        case SQLITE_FUNCTION:
+          // fts3_tokenizer() reads and sets a function pointer of the process (a partner's
+          // check could point SQLite at any address).
+          return name != nullptr && sqlite3_stricmp(name, "fts3_tokenizer") == 0 ? SQLITE_DENY
+                                                                                 : SQLITE_OK;
         case SQLITE_SELECT:
         case SQLITE_READ:
-        case SQLITE_FUNCTION:
         case SQLITE_RECURSIVE:
           return SQLITE_OK;
         default:
@@ -1254,15 +1258,30 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError("warehouse: cannot create " + dir.string() + ": " + ec.message());
   std::filesystem::path path = dir / (std::string(partner) + ".db");
+  // Each partner's rows go to its own file: a link in its place (warehouse/initech.db ->
+  // globex.db, or to a file outside the pipeline) is refused, never written through.
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    const std::string p = path.string() + suffix;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return Status::PermissionDenied(
+          "warehouse: " + p + " is " + (S_ISLNK(st.st_mode) ? "a symbolic link" : "not a file") +
+          "; sluice writes each partner's database only to a file of its own: remove it (or "
+          "move the real file there)");
+    }
+  }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           WritebackVfsName());
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+      WritebackVfsName());
   if (rc != SQLITE_OK) {
     Status st = SqliteError(db, rc, "warehouse: opening " + path.string());
     sqlite3_close_v2(db);
     return st;
   }
+  // The two-argument fts3_tokenizer() sets a function pointer: off, whatever the build allows.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, nullptr);
   auto wh = std::make_unique<SqliteWarehouse>(db, path);
   wh->WaitForLocks(options.busy_timeout_ms, options.lock_warning_ms);
   // 64 KiB pages (SQLite's largest): fewer B-tree splits and page writes per row on bulk

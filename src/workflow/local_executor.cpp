@@ -57,7 +57,9 @@ class LocalExecutor final : public Executor {
   }
 
   Result<int> Launch(const LaunchSpec& spec) override {
-    int log_fd = open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a link planted where the log goes must not carry the task's output elsewhere.
+    int log_fd =
+        open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (log_fd < 0) return Status::FromErrno(errno, "cannot open attempt log " + spec.log.string());
     int lock_fd = -1;
     if (!spec.lock.empty() && spec.lock == spec.log) {

@@ -405,7 +405,8 @@ TEST_F(PipelineTest, TableNamesDifferingOnlyInCaseAreAnError) {
 }
 
 TEST_F(PipelineTest, TableNamesSqliteOrTheMergeUseAreReserved) {
-  for (const char* name : {"sqlite_stats", "SQLite_x", "sluice_rows_3"}) {
+  // "excluded": SQLite's name for the incoming row of an upsert.
+  for (const char* name : {"sqlite_stats", "SQLite_x", "sluice_rows_3", "excluded", "Excluded"}) {
     dir_.Write("partners/acme/partner.yaml",
                std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
                            "  orders: {file: \"orders*.csv\"}\n  ") +
@@ -419,6 +420,15 @@ TEST_F(PipelineTest, TableNamesSqliteOrTheMergeUseAreReserved) {
               std::string::npos)
         << e;
     std::filesystem::remove(dir_ / (std::string("partners/acme/schemas/") + name + ".json"));
+  }
+}
+
+TEST_F(PipelineTest, AMarkerIsAPlainFileName) {
+  for (const char* marker : {"..", ".", "a/b", "a\\\\b"}) {
+    std::string yaml = sluice::testing::PartnerYaml("acme");
+    yaml.replace(yaml.find("{marker: _SUCCESS}"), 18, std::string("{marker: \"") + marker + "\"}");
+    dir_.Write("partners/acme/partner.yaml", yaml);
+    EXPECT_NE(Errors().find("\"marker\" must be a file name"), std::string::npos) << marker;
   }
 }
 

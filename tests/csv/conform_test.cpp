@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace sluice::csv {
 namespace {
 
@@ -230,6 +232,25 @@ TEST(CsvConform, ABlankHeaderIsNoExtraColumnButAValueUnderItIsNotLost) {
   ASSERT_TRUE(both.Map({"order_id", "coupon", ""}).ok());
   ASSERT_TRUE(both.Row({"1", "X1", "y"}));
   EXPECT_EQ(both.rc->rescued(), "{\"coupon\":\"X1\",\"column 3\":\"y\"}");
+}
+
+TEST(CsvConform, HeaderTextInMessagesCannotDriveTheTerminal) {
+  // A header with escape sequences (retitle the window, clear the screen) reaches the operator
+  // only escaped.
+  const std::string evil = "\x1b]0;PWNED\x07\x1b[2Jok";
+  for (auto policy : {config::ExtraColumnsPolicy::kFail, config::ExtraColumnsPolicy::kRescue}) {
+    Fixture f;
+    f.schema.on_extra_columns = policy;
+    Status st = f.Map({"order_id", evil, evil});
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.message().find('\x1b'), std::string::npos) << Printable(st.message());
+    EXPECT_NE(st.message().find("\\x1B[2Jok"), std::string::npos) << st.message();
+  }
+  Fixture extra;
+  extra.schema.on_extra_columns = config::ExtraColumnsPolicy::kFail;
+  Status st = extra.Map({"order_id", evil});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().find('\x1b'), std::string::npos) << Printable(st.message());
 }
 
 TEST(CsvConform, EmptyValueInNonNullableColumnRejectsRow) {

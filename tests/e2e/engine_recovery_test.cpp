@@ -219,6 +219,20 @@ tasks:
   EXPECT_EQ(inst["a"]["history"][0]["state"], "timed_out") << inst["a"].dump();
 }
 
+TEST(EngineRecovery, ALinkPlantedWhereAnAttemptLogGoesIsNotWrittenThrough) {
+  TempDir dir;
+  WriteEnginePipeline(dir,
+                      "name: leak\ntasks:\n  - task_key: t\n    command: 'echo secret output'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string run_id = LatestRunId(dir);
+  dir.Write("outside.txt", "");
+  std::filesystem::create_symlink(dir / "outside.txt", dir / ("logs/" + run_id + "/t/2.log"));
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id + " --tasks t");
+  EXPECT_NE(repair.exit_code, 0) << repair.output;
+  EXPECT_EQ(ReadFile(dir / "outside.txt"), "") << "the task's output went through the link";
+}
+
 TEST(EngineRecovery, AttemptKilledWithItsSchedulerIsRetriedByRepair) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: crash2

@@ -525,6 +525,39 @@ TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedOrDroppedIsNamedWithItsFix) {
   EXPECT_EQ(log.find("_ingest_date"), std::string::npos) << log;
 }
 
+TEST_P(SqliteWarehouse, ALinkInPlaceOfAPartnersDatabaseIsRefusedNotWrittenThrough) {
+  // warehouse/initech.db -> globex.db would merge initech's rows into globex's tables.
+  TempDir dir;
+  auto globex = *OpenWarehouse(Url("wh"), dir.path(), "globex");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  ASSERT_TRUE(Merge(globex.get(), schema, {{1, "1.00"}}).ok());
+  std::filesystem::create_symlink("globex.db", dir / "wh/initech.db");
+  auto initech = OpenWarehouse(Url("wh"), dir.path(), "initech");
+  ASSERT_FALSE(initech.ok());
+  EXPECT_EQ(initech.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(initech.status().message().find("initech.db is a symbolic link"), std::string::npos)
+      << initech.status().message();
+  // A link where a journal will be written is refused too.
+  std::filesystem::create_symlink("/tmp/elsewhere", dir / "wh/hanbit.db-journal");
+  EXPECT_EQ(OpenWarehouse(Url("wh"), dir.path(), "hanbit").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Rows(globex.get(), "SELECT count(*) FROM orders")[0][0], "1");
+}
+
+TEST_P(SqliteWarehouse, ACheckCannotCallFts3Tokenizer) {
+  // Its two-argument form sets a function pointer inside the process; the one-argument form
+  // shows one (an address leak). Neither is a question about a partner's data.
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  for (const char* sql : {"SELECT fts3_tokenizer('simple', x'4141414141414141')",
+                          "SELECT hex(FTS3_TOKENIZER('simple'))"}) {
+    auto r = wh->Query(sql, 10, nullptr);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  }
+  EXPECT_TRUE(wh->Query("SELECT upper('ok')", 10, nullptr).ok());
+}
+
 TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   TempDir dir;
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
