@@ -93,6 +93,15 @@ constexpr const char* kNestedAdvice =
     " archive; nested archives are not extracted: ask the partner to put the CSV files in the "
     "archive itself";
 
+// The member name every check and the sink see: `raw`, or, when it is not UTF-8 and the options
+// can read its code page, the decoding. Decoded before any check: a code page's second byte may
+// be '\' (0x5C in cp932), and only the decoded name says what the folders really are.
+std::string DecodedName(const ReadOptions& options, std::string raw) {
+  if (!options.decode_name || IsValidUtf8(raw)) return raw;
+  std::optional<std::string> decoded = options.decode_name(raw);
+  return decoded ? std::move(*decoded) : std::move(raw);
+}
+
 // libarchive's last error on one line (some span lines; `sluice show` prints the first).
 std::string LibMessage(struct archive* a) {
   const char* msg = archive_error_string(a);
@@ -509,7 +518,7 @@ Status CheckZipDirectory(std::string_view tail, int64_t total,
     if (p + 46 + name_len > tail.size()) {
       return refuse("central directory record " + std::to_string(k + 1) + " is damaged");
     }
-    std::string name = ZipSeparators(tail.substr(p + 46, name_len));
+    std::string name = ZipSeparators(DecodedName(o, std::string(tail.substr(p + 46, name_len))));
     auto index = static_cast<int64_t>(k);
     const bool is_dir = (!name.empty() && name.back() == '/') ||
                         ((host == 3 || host == 19) && ((attrs >> 16) & 0170000) == 0040000);
@@ -686,11 +695,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     const int64_t index = stats.entries++;
     Result<std::string> member = EntryName(e);
     utf8.reset();
-    if (member.ok() && options.decode_name && !IsValidUtf8(*member)) {
-      // Decoded before any check: a code page's second byte may be '\' (0x5C in cp932) and
-      // only the decoded name says what the folders really are.
-      if (std::optional<std::string> decoded = options.decode_name(*member)) *member = *decoded;
-    }
+    if (member.ok()) *member = DecodedName(options, std::move(*member));
     std::string shown = member.ok() ? *member : std::string("?");
     if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())

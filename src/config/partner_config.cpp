@@ -104,29 +104,6 @@ std::string CheckFilePattern(std::string_view pattern) {
   return "";
 }
 
-// A name the glob `pattern` matches, its wildcards filled the plainest way ("orders*.csv" ->
-// "orders.csv"); empty when a bracket set makes that a guess.
-std::string ExampleName(std::string_view pattern) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '*') continue;
-    if (c == '?') {
-      out += 'x';
-    } else if (c == '[') {
-      const size_t close = pattern.find(']', i + 2);
-      if (close == std::string_view::npos || pattern[i + 1] == '!' || pattern[i + 1] == '^') {
-        return "";
-      }
-      out += pattern[i + 1];
-      i = close;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
@@ -274,10 +251,11 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
                          "tables \"" + other.name + "\" and \"" + item.key +
                              "\" use the same file pattern \"" + Printable(src.file) +
                              "\"; each archive member must belong to one table");
-          } else if (const std::string example = ExampleName(src.file);
-                     !src.file.empty() && !example.empty() && other.Matches(example)) {
+          } else if (const std::string example = NameMatchingGlob(src.file, "", 'x').value_or("");
+                     !example.empty() && other.Matches(example)) {
             // The first table whose pattern matches takes a member: this one would lose its
-            // files (e.g. "shipments*.csv" listed before "shipments_extra*.csv").
+            // files (e.g. "shipments*.csv" listed before "shipments_extra*.csv"). Checked on
+            // its plainest file name ("shipments_extra.csv").
             diags->Warn(item.value.location(),
                         "table \"" + item.key + "\" would get no file named like \"" +
                             Printable(example) + "\": table \"" + other.name +

@@ -257,6 +257,27 @@ std::string Printable(std::string_view s, size_t max_len) {
   return out;
 }
 
+std::optional<std::string> NameMatchingGlob(std::string_view pattern, std::string_view star,
+                                            char one) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const size_t close = c == '[' ? pattern.find(']', i + 2) : std::string_view::npos;
+    if (c == '*') {
+      out += star;
+    } else if (c == '?') {
+      out += one;
+    } else if (close != std::string_view::npos) {
+      if (pattern[i + 1] == '!' || pattern[i + 1] == '^') return std::nullopt;
+      out += pattern[i + 1];
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool HasC1Control(std::string_view utf8) {
   for (size_t i = 0; i + 1 < utf8.size(); ++i) {
     if (static_cast<unsigned char>(utf8[i]) == 0xC2 &&

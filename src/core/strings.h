@@ -46,6 +46,12 @@ bool IsValidUtf8(std::string_view s);
 // nothing or moves the cursor like C0 ones.
 bool HasC1Control(std::string_view utf8);
 
+// A name the glob `pattern` (fnmatch's * ? [set]) matches: each * filled with `star`, each ?
+// with `one`, a [set] with its first member, an unclosed [ as itself. nullopt for a negated set
+// ([!...] or [^...]), whose members the pattern does not list.
+std::optional<std::string> NameMatchingGlob(std::string_view pattern, std::string_view star,
+                                            char one);
+
 // Renders `s` for an error message: printable ASCII and (when `s` is UTF-8) letters of any
 // script kept; control characters, and every non-ASCII byte of text that is not UTF-8, as \xNN;
 // about `max_len` bytes, then "...". Idempotent.

@@ -831,41 +831,18 @@ Status WriteEmptyFile(const fs::path& path) {
   return Status::Ok();
 }
 
-// A file name that the glob `pattern` (an `archive` with a time of export, "x_*.zip") matches:
-// `*` as "000000", `?` as '0', a [class] as its first character.
-std::string NameMatching(const std::string& pattern) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '*') {
-      out += "000000";
-    } else if (c == '?') {
-      out += '0';
-    } else if (c == '[') {
-      size_t close = pattern.find(']', i + 2);
-      if (close == std::string::npos) {
-        out += c;
-        continue;
-      }
-      size_t first = i + 1;
-      if (pattern[first] == '!' || pattern[first] == '^') {
-        out += '0';  // a negated class: take a digit, which such patterns rarely exclude
-      } else {
-        out += pattern[first];
-      }
-      i = close;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Result<GeneratedArchive> GeneratePartner(const PartnerConfig& partner, const fs::path& landing,
                                          const SampleDataOptions& options) {
   SLUICE_ASSIGN_OR_RETURN(DeliveryProfile profile, LoadDeliveryProfile(partner));
   SLUICE_ASSIGN_OR_RETURN(std::string archive_name, partner.ArchiveName(options.date));
-  archive_name = NameMatching(archive_name);
+  // A glob `archive` (a time of export, "x_*.zip") gets a name it matches: `*` as "000000".
+  std::optional<std::string> matching = NameMatchingGlob(archive_name, "000000", '0');
+  if (!matching) {
+    return Status::InvalidArgument("partner " + partner.id + ": archive pattern \"" + archive_name +
+                                   "\" has a negated [!...] set; sample data cannot name a file "
+                                   "for it");
+  }
+  archive_name = *matching;
   SLUICE_ASSIGN_OR_RETURN(ArchiveKind kind, KindOf(archive_name));
   fs::path dir = landing / partner.id / options.date.ToString();
   std::error_code ec;

@@ -572,7 +572,10 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
           if (!f.is_object() || !f.contains("member") || !f["member"].is_string()) continue;
           const std::string member = f["member"].get<std::string>();
           const std::string other = f.value("table", "");
-          if (other != table && source->Matches(member)) {
+          // A base-name pattern is matched against the extracted file's name (the member's,
+          // with a zip's backslash folders and a code page already resolved).
+          const bool whole_path = source->file.find('/') != std::string::npos;
+          if (other != table && source->Matches(whole_path ? member : f.value("key", member))) {
             taken = " \"" + Printable(member, 80) + "\" matches the pattern but went to table " +
                     other +
                     ", whose pattern comes first in partner.yaml and matches it too: list " +

@@ -7,9 +7,13 @@
 
 namespace sluice::workflow {
 
-std::string InstanceNode::Name() const {
-  return partner.empty() ? task->task_key : task->task_key + "[" + partner + "]";
+std::string InstanceName(std::string_view task, std::string_view partner) {
+  std::string name(task);
+  if (!partner.empty()) name += "[" + std::string(partner) + "]";
+  return name;
 }
+
+std::string InstanceNode::Name() const { return InstanceName(task->task_key, partner); }
 
 std::vector<InstanceNode> BuildInstances(const config::WorkflowConfig& workflow,
                                          const std::vector<std::string>& partners) {

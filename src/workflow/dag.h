@@ -17,6 +17,9 @@
 
 namespace sluice::workflow {
 
+// "merge_orders[acme]", or "pre_set_date" for a task that is not per partner: for messages.
+std::string InstanceName(std::string_view task, std::string_view partner);
+
 struct InstanceNode {
   const config::TaskConfig* task = nullptr;
   std::string partner;

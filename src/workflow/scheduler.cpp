@@ -107,7 +107,7 @@ class Driver {
     // Webhook URLs carry tokens: known to the log filter before any task output is echoed.
     if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
     struct sigaction old_int {
-    }, old_term{}, old_pipe{}, old_hup{};
+    }, old_term{}, old_hup{};
     if (options_.handle_signals) {
       g_stop_signal = 0;
       struct sigaction sa {};
@@ -115,12 +115,10 @@ class Driver {
       sigemptyset(&sa.sa_mask);
       sigaction(SIGINT, &sa, &old_int);
       sigaction(SIGTERM, &sa, &old_term);
-      // `sluice run ... | head`: a closed stdout must not kill the scheduler mid-run (the run
-      // would stay `running` with its tasks unrecorded); writes to it just fail.
+      // (SIGPIPE is ignored by the whole CLI, main.cpp: `sluice run | head` must not kill it.)
       struct sigaction ignore {};
       ignore.sa_handler = SIG_IGN;
       sigemptyset(&ignore.sa_mask);
-      sigaction(SIGPIPE, &ignore, &old_pipe);
       // A closed terminal (an SSH session that ends) does not stop tonight's ingestion: the run
       // goes on as if started with nohup. SIGINT/SIGTERM still cancel it.
       sigaction(SIGHUP, &ignore, &old_hup);
@@ -129,7 +127,6 @@ class Driver {
     if (options_.handle_signals) {
       sigaction(SIGINT, &old_int, nullptr);
       sigaction(SIGTERM, &old_term, nullptr);
-      sigaction(SIGPIPE, &old_pipe, nullptr);
       sigaction(SIGHUP, &old_hup, nullptr);
     }
     if (!st.ok()) {
@@ -799,9 +796,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   for (auto& [key, r] : by_key) {
     if (index.count(key) || r.state == State::kSuccess || r.state == State::kSkipped) continue;
     log::Warn(
-        "repair: task {}{} is no longer in workflow.yaml; its {} instance is marked skipped, "
-        "not run again",
-        key.first, key.second.empty() ? "" : "[" + key.second + "]", ledger::StateName(r.state));
+        "repair: task {} is no longer in workflow.yaml; its {} instance is marked skipped, not "
+        "run again",
+        InstanceName(key.first, key.second), ledger::StateName(r.state));
     r.state = State::kSkipped;
     r.error = "task removed from workflow.yaml after this run started; not run again";
     removed.push_back(r);
@@ -830,8 +827,8 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
           break;
         }
         if (!warned) {
-          log::Info("repair: attempt {} of {}{} (pid {}) is still running; waiting for it",
-                    a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]", a.pid);
+          log::Info("repair: attempt {} of {} (pid {}) is still running; waiting for it", a.attempt,
+                    InstanceName(a.task_key, a.partner), a.pid);
           warned = true;
         }
         int64_t now_ms = WallMs(SystemClock::Default());
@@ -839,10 +836,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
             now_ms - a.started_ms > task->timeout_seconds * 1000) {
           if (!killed_for_timeout) {
             log::Warn(
-                "repair: attempt {} of {}{} ran past its timeout_seconds ({}s) while its "
+                "repair: attempt {} of {} ran past its timeout_seconds ({}s) while its "
                 "scheduler was gone; killing it",
-                a.attempt, a.task_key, a.partner.empty() ? "" : "[" + a.partner + "]",
-                task->timeout_seconds);
+                a.attempt, InstanceName(a.task_key, a.partner), task->timeout_seconds);
           }
           killed_for_timeout = true;
           kill(-a.pid, SIGKILL);
@@ -852,10 +848,10 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
       close(fd);
     }
     if (still_running) {
-      plan->recovered.push_back(
-          a.task_key + (a.partner.empty() ? "" : "[" + a.partner + "]") + " attempt " +
-          std::to_string(a.attempt) +
-          ": still running (repair would wait for it, then read its outcome)");
+      plan->recovered.push_back(InstanceName(a.task_key, a.partner) + " attempt " +
+                                std::to_string(a.attempt) +
+                                ": still running (repair would wait for it, then read its "
+                                "outcome)");
       continue;
     }
     std::optional<Outcome> outcome = ReadOutcome(paths.outcome);

@@ -80,6 +80,14 @@ TEST(Strings, PrintableKeepsLettersAndEscapesControlsAndBadBytes) {
   EXPECT_EQ(Printable("\xEC\xA3\xBC\xEB\xAC\xB8x", 4), "\xEC\xA3\xBC\xEB\xAC\xB8...");
 }
 
+TEST(Strings, NameMatchingGlobFillsWildcardsThePlainestWay) {
+  EXPECT_EQ(NameMatchingGlob("orders*.csv", "", 'x'), "orders.csv");
+  EXPECT_EQ(NameMatchingGlob("x_??_[0-9]*.zip", "000000", '0'), "x_00_0000000.zip");
+  EXPECT_EQ(NameMatchingGlob("a[b", "", 'x'), "a[b");  // unclosed: fnmatch reads it literally
+  EXPECT_EQ(NameMatchingGlob("a[!0-9].zip", "", 'x'), std::nullopt);
+  EXPECT_EQ(NameMatchingGlob("a[^0-9].zip", "", 'x'), std::nullopt);
+}
+
 // The definition, spelled out: decode each sequence and check its range.
 bool ReferenceUtf8(std::string_view s) {
   size_t i = 0;
