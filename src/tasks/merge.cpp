@@ -442,6 +442,19 @@ std::string_view ModeName(config::MergeMode m) {
   return "append";
 }
 
+// The command that extracts the run's delivery again and merges what depends on it.
+std::string ExtractAgain(const TaskContext& ctx) {
+  std::string extract_task = "the extract task";
+  for (const config::TaskConfig& t : ctx.pipeline->workflow.tasks) {
+    if (t.builtin == "extract") {
+      extract_task = t.task_key;
+      break;
+    }
+  }
+  return "sluice repair " + ctx.pipeline->dir.string() + " " + ctx.run_id + " --tasks " +
+         extract_task + " --downstream";
+}
+
 // The merge loads what the extract took from landing/. When the partner has delivered again
 // since (another size or time, or another file for a glob archive), merging would load the
 // old files while the new ones sit there: say so, and how to extract again.
@@ -469,18 +482,11 @@ Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
   } else {
     return Status::Ok();
   }
-  std::string extract_task = "the extract task";
-  for (const config::TaskConfig& t : ctx.pipeline->workflow.tasks) {
-    if (t.builtin == "extract") {
-      extract_task = t.task_key;
-      break;
-    }
-  }
   return Status::InvalidArgument(
       "the partner delivered again: " + change +
       "; this merge would load the files of the earlier delivery, so nothing was merged. "
-      "Extract the new one first: sluice repair " +
-      ctx.pipeline->dir.string() + " " + ctx.run_id + " --tasks " + extract_task + " --downstream");
+      "Extract the new one first: " +
+      ExtractAgain(ctx));
 }
 
 // Merges one table of the partner for the run's date; `result` gets its stats.
@@ -546,8 +552,7 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   }
 
   if (files.empty()) {
-    // The archive had no file for this table: leave the table alone (a replace_date merge
-    // would otherwise empty the day), and fail unless the partner may leave it out.
+    // The archive had no file for this table: fail unless the partner may leave it out.
     const config::TableSource* source = partner->FindTable(table);
     if (source == nullptr || !source->optional) {
       std::vector<std::string> members;
@@ -584,6 +589,24 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
           }
         }
       }
+      // A member the extract skipped that the pattern takes now: partner.yaml changed since.
+      if (taken.empty() && source != nullptr && manifest.contains("skipped") &&
+          manifest["skipped"].is_array()) {
+        for (const auto& f : manifest["skipped"]) {
+          if (!f.is_object() || !f.contains("member") || !f["member"].is_string()) continue;
+          const std::string member = f["member"].get<std::string>();
+          const bool whole_path = source->file.find('/') != std::string::npos;
+          const std::string name =
+              whole_path ? member : member.substr(member.find_last_of('/') + 1);
+          if (source->Matches(name)) {
+            taken = " The extract skipped \"" + Printable(member, 80) +
+                    "\", which the pattern matches now: partner.yaml changed after the extract. "
+                    "Extract again, then merge: " +
+                    ExtractAgain(ctx);
+            break;
+          }
+        }
+      }
       return Status::InvalidArgument(
                  "the delivery for " + date + " has no file for table " + table + " (pattern \"" +
                  Printable(pattern) + "\", case-sensitive; the archive had: " +
@@ -595,6 +618,27 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                                 : taken))
           .WithTable(table);
     }
+    // An optional table left out means no rows that day. A re-delivery that leaves it out
+    // replaces an earlier one that had it: replace_date and append then drop the rows the
+    // earlier delivery loaded for the date, as a clean run of the new delivery would have none
+    // (upsert keeps keys a delivery leaves out, whatever its files). Its rejects go too.
+    TableMergeStats emptied;
+    if (schema.merge != config::MergeMode::kUpsert) {
+      SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
+                                                                ctx.pipeline->dir, partner->id));
+      SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(table));
+      if (exists) {
+        warehouse::MergeTarget target{&schema, date, ctx.run_id};
+        SLUICE_ASSIGN_OR_RETURN(emptied, MergeTableFiles(schema, partner->csv, wh.get(), target, {},
+                                                         RejectSink(), MergeOptions()));
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string rejects_key,
+                            ps.Key("rejects", date + "/" + table + ".csv"));
+    if (Status st = base_store->Delete(rejects_key);
+        !st.ok() && st.code() != StatusCode::kNotFound) {
+      return st.WithTable(table);
+    }
     nlohmann::json stats = {{"partner", partner->id},
                             {"date", date},
                             {"run_id", ctx.run_id},
@@ -602,15 +646,19 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                             {"mode", ModeName(schema.merge)},
                             {"status", "success"},
                             {"note", "the extract manifest lists no file for this table"}};
-    stats.update(StatsJson(TableMergeStats{}));
+    stats.update(StatsJson(emptied));
     stats["source_files"] = nlohmann::json::array();
     stats["seconds"] = 0.0;
     SLUICE_ASSIGN_OR_RETURN(std::string stats_key,
                             ps.Key("manifests", date + "/merge/" + table + ".json"));
     SLUICE_RETURN_IF_ERROR(base_store->Put(stats_key, stats.dump(2) + "\n"));
     *result = stats;
-    log::Warn("merge: the extract of {} for {} has no file for table {} (optional); nothing merged",
-              partner->id, date, table);
+    log::Warn(
+        "merge: the extract of {} for {} has no file for table {} (optional); nothing merged{}",
+        partner->id, date, table,
+        emptied.rows_deleted == 0 ? std::string()
+                                  : "; removed the " + std::to_string(emptied.rows_deleted) +
+                                        " row(s) an earlier delivery of the date had loaded");
     return Status::Ok();
   }
 

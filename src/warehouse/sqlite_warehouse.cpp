@@ -640,22 +640,65 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
       return Status::Ok();
     }
     std::map<std::string, std::string> declared;         // lower-case column -> declared type
+    std::map<std::string, std::string> spelled;          // lower-case column -> its name
     std::vector<std::pair<int, std::string>> table_key;  // (position in the key, column)
     std::vector<std::string> required;                   // NOT NULL columns of the table
-    {
+    auto read_columns = [&]() -> Status {
+      declared.clear();
+      spelled.clear();
+      table_key.clear();
+      required.clear();
       Stmt st;
       SLUICE_RETURN_IF_ERROR(
           st.Prepare(db_, "SELECT name, \"notnull\", pk, type FROM pragma_table_info(?)"));
       sqlite3_bind_text(st.get(), 1, schema.table.data(), static_cast<int>(schema.table.size()),
                         SQLITE_STATIC);
-      while (sqlite3_step(st.get()) == SQLITE_ROW) {
+      int rc;
+      while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
         std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
         if (sqlite3_column_int(st.get(), 1) != 0) required.push_back(name);
         if (int k = sqlite3_column_int(st.get(), 2); k > 0) table_key.emplace_back(k, name);
         const unsigned char* type = sqlite3_column_text(st.get(), 3);
         declared[ToLower(name)] = type ? reinterpret_cast<const char*>(type) : "";
+        spelled[ToLower(name)] = name;
       }
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading the columns of " + table);
+      return Status::Ok();
+    };
+    SLUICE_RETURN_IF_ERROR(read_columns());
+    // A column renamed in the schema, its old name kept as an alias (so files with the old
+    // header still map): the table's column of the old name becomes the new one, keeping its
+    // values, instead of a second column that would split the history in two. Only when the
+    // new name is not in the table yet and the old one is no column of the schema.
+    auto listed_in_schema = [&](const std::string& lower) {
+      return std::any_of(schema.columns.begin(), schema.columns.end(),
+                         [&](const config::ColumnSchema& c) { return ToLower(c.name) == lower; });
+    };
+    bool renamed_any = false;
+    for (const config::ColumnSchema& c : schema.columns) {
+      if (declared.count(ToLower(c.name))) continue;
+      std::vector<std::string> old_names;
+      for (const std::string& a : c.aliases) {
+        const std::string lower = ToLower(a);
+        if (declared.count(lower) && !listed_in_schema(lower) &&
+            std::find(old_names.begin(), old_names.end(), lower) == old_names.end()) {
+          old_names.push_back(lower);
+        }
+      }
+      if (old_names.size() != 1) continue;  // none, or ambiguous: see the warning below
+      const std::string& old_name = spelled[old_names[0]];
+      SLUICE_RETURN_IF_ERROR(Exec("ALTER TABLE " + table + " RENAME COLUMN " +
+                                  QuoteIdentifier(old_name) + " TO " + QuoteIdentifier(c.name)));
+      log::Warn(
+          "warehouse: renamed column \"{}\" of table {} in {} to \"{}\": the schema's column of "
+          "that name lists \"{}\" as an alias; its values are kept (queries and views naming "
+          "the old column need the new name)",
+          old_name, schema.table, Describe(), c.name, old_name);
+      declared[ToLower(c.name)] = declared[old_names[0]];
+      declared.erase(old_names[0]);
+      renamed_any = true;
     }
+    if (renamed_any) SLUICE_RETURN_IF_ERROR(read_columns());
     // A column whose affinity differs from the schema type's (int64 <-> string, say) would have
     // SQLite convert values silently ("007" into an INTEGER column becomes 7): refused, naming
     // the fix. Types stored alike (string, decimal, date, timestamp as TEXT; int64 and bool as
@@ -688,6 +731,22 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
           "); a key cannot change in place: restore the schema's primary_key, or migrate the "
           "table with the sql builtin (create the new table, copy the rows, rename)");
     }
+    // A column the schema now lets be empty that the table keeps NOT NULL: the first row
+    // without a value would fail the whole merge with SQLite's words.
+    for (const config::ColumnSchema& c : schema.columns) {
+      if (!c.nullable) continue;  // made NOT NULL: the merge rejects rows without a value
+      const bool table_requires =
+          std::any_of(required.begin(), required.end(),
+                      [&](const std::string& r) { return ToLower(r) == ToLower(c.name); });
+      if (table_requires) {
+        return Status::InvalidArgument(
+            "table " + schema.table + " in " + Describe() + " has column \"" + c.name +
+            "\" NOT NULL but the schema now lets it be empty (nullable), so the first row "
+            "without a value would fail the merge; keep \"nullable\": false in the schema, or "
+            "migrate the table with the sql builtin (create it anew without NOT NULL, copy the "
+            "rows, rename)");
+      }
+    }
     for (const std::string& col : required) {
       std::string lower = ToLower(col);
       if (lower == "_ingest_date" || lower == "_run_id" || lower == "_source_file") continue;
@@ -701,28 +760,30 @@ Status SqliteWarehouse::EnsureTable(const config::TableSchema& schema) {
             "back to the schema, or migrate the table with the sql builtin");
       }
     }
-    // A column the schema dropped or renamed stays with its old values and gets NULL in new
-    // rows; a renamed one (the new column lists the old name as an alias) wants a RENAME.
+    // A column the schema dropped stays with its old values and gets NULL in new rows. One an
+    // alias names whose new column is in the table already (two columns of one history, from
+    // before renames were applied here, or an alias shared by two columns) wants its values
+    // moved before it is dropped.
     for (const auto& [lower, type] : declared) {
       if (lower.starts_with("_")) continue;  // lineage
-      bool listed = false;
+      if (listed_in_schema(lower)) continue;
       const config::ColumnSchema* renamed = nullptr;
       for (const config::ColumnSchema& c : schema.columns) {
-        listed |= ToLower(c.name) == lower;
         for (const std::string& a : c.aliases) {
-          if (ToLower(a) == lower && !declared.count(ToLower(c.name))) renamed = &c;
+          if (ToLower(a) == lower) renamed = &c;
         }
       }
-      if (listed) continue;
+      const std::string old_column = QuoteIdentifier(spelled[lower]);
       const std::string fix =
           renamed != nullptr
               ? "the schema's column \"" + renamed->name +
-                    "\" lists it as an alias: to keep one column, rename it with the sql builtin "
-                    "(ALTER TABLE " +
-                    table + " RENAME COLUMN " + QuoteIdentifier(lower) + " TO " +
-                    QuoteIdentifier(renamed->name) + ") before this merge"
+                    "\" lists it as an alias: to keep one column, move its values and drop it "
+                    "with the sql builtin (UPDATE " +
+                    table + " SET " + QuoteIdentifier(renamed->name) + " = " + old_column +
+                    " WHERE " + QuoteIdentifier(renamed->name) + " IS NULL; ALTER TABLE " + table +
+                    " DROP COLUMN " + old_column + ")"
               : "drop it with the sql builtin (ALTER TABLE " + table + " DROP COLUMN " +
-                    QuoteIdentifier(lower) + ") if it is no longer wanted";
+                    old_column + ") if it is no longer wanted";
       log::Warn(
           "warehouse: table {} in {} has column \"{}\" that the schema no longer lists; it keeps "
           "its old values and new rows leave it NULL; {}",
@@ -841,6 +902,23 @@ class SqliteTableWriter : public TableWriter {
     return Status::Ok();
   }
 
+  // SQLite's words, and for a repeated key in an append or replace_date table (an upsert
+  // replaces the row instead) what the key means there and what to change.
+  Status InsertError(int rc) {
+    Status st = SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+    const int extended = sqlite3_extended_errcode(wh_->db());
+    if (schema_.merge != config::MergeMode::kUpsert && !schema_.primary_key.empty() &&
+        extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Status::InvalidArgument(
+          st.message() + ": the row's key is already in the table. A " +
+          (schema_.merge == config::MergeMode::kAppend ? "append" : "replace_date") +
+          " table keeps every date's rows, so its primary key (" + Join(schema_.primary_key, ", ") +
+          ") must be unique across all dates and within the file; to keep the latest row of "
+          "each key use \"merge\": \"upsert\", or remove \"primary_key\" from the schema");
+    }
+    return st;
+  }
+
   Status Add(std::span<const Value> values, std::string_view source_file,
              std::string_view rescued) override {
     return AddRows(values, 1, source_file, std::span<const std::string_view>(&rescued, 1), nullptr);
@@ -900,7 +978,7 @@ class SqliteTableWriter : public TableWriter {
     src = RowSource{};  // nothing may read the caller's rows after this call
     if (rc != SQLITE_DONE) {
       if (failed_row) *failed_row = std::min(at, rows - 1);
-      return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+      return InsertError(rc);
     }
     const int64_t journal = t_statement_journal_bytes - journal_before;
     // (Small batches are allowed a few pages whatever their size.) The rows' bytes are only
@@ -977,7 +1055,7 @@ class SqliteTableWriter : public TableWriter {
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) {
         if (failed_row) *failed_row = r;
-        return SqliteError(wh_->db(), rc, "inserting into " + schema_.table);
+        return InsertError(rc);
       }
     }
     return Status::Ok();

@@ -679,14 +679,67 @@ TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
   EXPECT_NE(st.message().find("optional: true"), std::string::npos) << st.message();
   EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
 
-  // A table the partner may leave out: success, said in the stats, the table left alone.
+  // A table the partner may leave out: success, said in the stats. This delivery of the date
+  // replaces the one that had the file, so the table ends as a clean run of it would: without
+  // the date's rows (and without the rejects the earlier file had).
+  ASSERT_TRUE(Store()->Put("rejects/acme/2026-11-24/orders.csv", "file,line\n").ok());
   std::string yaml = testing::PartnerYaml("acme");
   yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
   dir_.Write("partners/acme/partner.yaml", yaml);
   ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
   EXPECT_EQ(result["files"], 0);
   EXPECT_NE(result.value("note", "").find("no file"), std::string::npos);
+  EXPECT_EQ(result["rows_deleted"], 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
+  EXPECT_EQ(Store()->Head("rejects/acme/2026-11-24/orders.csv").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(MergeTest, AnOptionalTableLeftOutOfARedeliveryKeepsItsKeysUnderUpsert) {
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,2.00,b\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  // upsert never removes keys a delivery leaves out (docs/config.md): nor a whole file.
+  Extracted({{"notes.txt", "x"}}, "acme", "none");
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
+  EXPECT_EQ(result["rows_deleted"], 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+  // A table not created yet is not created by a day without its file.
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append"})JSON",
+         "globex");
+  std::string gy = testing::PartnerYaml("globex");
+  gy.replace(gy.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
+  dir_.Write("partners/globex/partner.yaml", gy);
+  Extracted({{"notes.txt", "x"}}, "globex", "none");
+  ASSERT_TRUE(Run("merge", "globex", "{table: orders}", &result).ok());
+  auto wh = warehouse::OpenWarehouse("sqlite://./warehouse", dir_.path(), "globex");
+  ASSERT_TRUE(wh.ok()) << wh.status().ToString();
+  EXPECT_FALSE(*(*wh)->TableExists("orders"));
+}
+
+TEST_F(MergeTest, AFileTheExtractSkippedThatAChangedPatternTakesNamesTheExtractToRerun) {
+  // The extract ran with orders*.csv and skipped ORDERS_20261124.csv; partner.yaml now says
+  // [oO][rR]*: the merge cannot load a file the extract never took out of the archive.
+  nlohmann::json m = {{"partner", "acme"}, {"date", date_}, {"run_id", "r1"}};
+  m["files"] = nlohmann::json::array();
+  m["skipped"] = {
+      {{"member", "export/ORDERS_20261124.csv"}, {"reason", "matches no table pattern"}}};
+  ASSERT_TRUE(Store()->Put("manifests/acme/2026-11-24/extract.json", m.dump()).ok());
+  std::string yaml = testing::PartnerYaml("acme");
+  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"[oO][rR]*.[cC][sS][vV]\"}");
+  dir_.Write("partners/acme/partner.yaml", yaml);
+  Status st = Run("merge");
+  ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("The extract skipped \"export/ORDERS_20261124.csv\", which the "
+                              "pattern matches now: partner.yaml changed after the extract. "
+                              "Extract again, then merge: sluice repair "),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find(" --downstream"), std::string::npos) << st.message();
 }
 
 TEST_F(MergeTest, MergeForOnePartnerNeverTouchesAnother) {

@@ -494,13 +494,13 @@ TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
 }
 
-TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedOrDroppedIsNamedWithItsFix) {
+TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedKeepsItsValuesOneDroppedIsNamedWithItsFix) {
   TempDir dir;
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   // "amount" renamed to "total", the old name kept as an alias (how partners' renames are
-  // followed): the old column would keep day 1's values with NULL in every new row.
+  // followed): the table's column is renamed, so day 1's value stays in the one column.
   auto renamed = schema;
   renamed.columns[1].name = "total";
   renamed.columns[1].aliases = {"amount"};
@@ -508,21 +508,98 @@ TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedOrDroppedIsNamedWithItsFix) {
   Status st = Merge(wh.get(), renamed, {{2, "2.00"}}).status();
   std::string log = ::testing::internal::GetCapturedStderr();
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_NE(log.find("table orders in sqlite://" + (dir / "wh/acme.db").string() +
-                     " has column \"amount\" that the schema no longer lists; it keeps its old "
-                     "values and new rows leave it NULL; the schema's column \"total\" lists it "
-                     "as an alias"),
+  EXPECT_NE(log.find("renamed column \"amount\" of table orders in sqlite://" +
+                     (dir / "wh/acme.db").string() + " to \"total\""),
             std::string::npos)
       << log;
-  EXPECT_NE(log.find("RENAME COLUMN \"amount\" TO \"total\""), std::string::npos) << log;
+  EXPECT_EQ(Rows(wh.get(), "SELECT order_id, total FROM orders ORDER BY order_id"),
+            (std::vector<std::vector<std::optional<std::string>>>{{"1", "1.00"}, {"2", "2.00"}}));
+  EXPECT_EQ(Rows(wh.get(),
+                 "SELECT count(*) FROM pragma_table_info('orders') WHERE name = "
+                 "'amount'")[0][0],
+            "0");
+  // The next merge finds nothing to rename or warn about.
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(Merge(wh.get(), renamed, {{3, "3.00"}}).ok());
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(log.find("amount"), std::string::npos) << log;
+
+  // Two columns of one history (the new one added by hand, or by a version that did not
+  // rename): the fix moves the old values before dropping the column.
+  ASSERT_TRUE(wh->Execute("ALTER TABLE orders ADD COLUMN amount TEXT").ok());
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(Merge(wh.get(), renamed, {{4, "4.00"}}).ok());
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("has column \"amount\" that the schema no longer lists; it keeps its old "
+                     "values and new rows leave it NULL; the schema's column \"total\" lists it "
+                     "as an alias: to keep one column, move its values and drop it with the sql "
+                     "builtin (UPDATE \"orders\" SET \"total\" = \"amount\" WHERE \"total\" IS "
+                     "NULL; ALTER TABLE \"orders\" DROP COLUMN \"amount\")"),
+            std::string::npos)
+      << log;
   // Dropped outright: the fix is a DROP COLUMN. Lineage columns are never named.
-  auto dropped = schema;
+  auto dropped = renamed;
   dropped.columns.pop_back();
   ::testing::internal::CaptureStderr();
   st = Merge(wh.get(), dropped, {}).status();
   log = ::testing::internal::GetCapturedStderr();
-  EXPECT_NE(log.find("DROP COLUMN \"amount\""), std::string::npos) << log;
+  EXPECT_NE(log.find("DROP COLUMN \"total\""), std::string::npos) << log;
   EXPECT_EQ(log.find("_ingest_date"), std::string::npos) << log;
+}
+
+TEST_P(SqliteWarehouse, AColumnTheSchemaMadeNullableWhileTheTableRequiresItIsAClearError) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  schema.columns[1].nullable = false;  // amount NOT NULL in the table
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  // Relaxed in the schema: the first row without an amount would fail on SQLite's constraint,
+  // so the merge says so before it starts, whatever the day's rows.
+  auto relaxed = schema;
+  relaxed.columns[1].nullable = true;
+  auto bad = Merge(wh.get(), relaxed, {{2, "2.00"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find(
+                "has column \"amount\" NOT NULL but the schema now lets it be empty (nullable)"),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("keep \"nullable\": false"), std::string::npos);
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
+  // Tightened (the table allows NULL, the schema no longer): loads; the merge itself rejects
+  // rows without a value.
+  auto loose = Schema(config::MergeMode::kUpsert, "loose");
+  ASSERT_TRUE(Merge(wh.get(), loose, {{1, "1.00"}}).ok());
+  loose.columns[1].nullable = false;
+  EXPECT_TRUE(Merge(wh.get(), loose, {{2, "2.00"}}).ok());
+}
+
+TEST_P(SqliteWarehouse, ARepeatedKeyInAnAppendOrReplaceDateTableSaysWhatTheKeyMeansThere) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  for (auto mode : {config::MergeMode::kReplaceDate, config::MergeMode::kAppend}) {
+    for (bool text_key : {false, true}) {
+      auto schema = Schema(mode, std::string(mode == config::MergeMode::kAppend ? "a" : "r") +
+                                     (text_key ? "_text" : "_int"));
+      schema.primary_key = {text_key ? "amount" : "order_id"};
+      schema.columns[1].nullable = false;
+      ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-24").ok());
+      // The same date again replaces its rows: no conflict.
+      ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-24").ok());
+      // The next day sends the same key: it cannot be a second row.
+      auto bad = Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-25");
+      ASSERT_FALSE(bad.ok()) << schema.table;
+      EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_NE(bad.status().message().find(
+                    "the row's key is already in the table. A " +
+                    std::string(mode == config::MergeMode::kAppend ? "append" : "replace_date") +
+                    " table keeps every date's rows, so its primary key (" + schema.primary_key[0] +
+                    ") must be unique across all dates and within the file; to keep the latest "
+                    "row of each key use \"merge\": \"upsert\""),
+                std::string::npos)
+          << bad.status().message();
+    }
+  }
 }
 
 TEST_P(SqliteWarehouse, ALinkInPlaceOfAPartnersDatabaseIsRefusedNotWrittenThrough) {
