@@ -818,7 +818,15 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       null = true;  // "" or spaces are no number, date or bool
     }
     if (null) {
-      if (!col.nullable) return fail(col.name, "null", "empty value in a non-nullable column");
+      if (!col.nullable) {
+        // "NULL" (one of csv.null_values) is no empty field: say which rule made it NULL.
+        return fail(col.name, "null",
+                    TrimSpaces(field).empty()
+                        ? std::string("empty value in a non-nullable column")
+                        : "\"" + Printable(field, 40) +
+                              "\" is one of csv.null_values, so no value, in a non-nullable "
+                              "column");
+      }
       cell.kind = CellKind::kNull;
       continue;
     }

@@ -268,6 +268,11 @@ TEST(CsvConform, EmptyValueInNonNullableColumnRejectsRow) {
   ASSERT_TRUE(g.Row({"1", "NULL", "NULL"}));
   EXPECT_EQ(g.rc->cells()[1].kind, CellKind::kNull);
   EXPECT_EQ(g.rc->cells()[2].kind, CellKind::kNull);
+  EXPECT_EQ(d.message, "empty value in a non-nullable column");
+  // A null token is no empty field: the reason names the rule that made it NULL.
+  EXPECT_FALSE(g.Row({"NULL", "1", "x"}, &d));
+  EXPECT_EQ(d.code, "null");
+  EXPECT_EQ(d.message, "\"NULL\" is one of csv.null_values, so no value, in a non-nullable column");
 }
 
 TEST(CsvConform, WrongFieldCountAndBadTypesAreRejectsWithReason) {
