@@ -217,11 +217,12 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
           diags->Error(item.key_loc, "table name \"" + item.key +
                                          "\" is reserved: SQLite's upsert calls the incoming row "
                                          "\"excluded\"; rename the table");
-        } else if (ToLower(item.key).starts_with("sluice_rows_")) {
-          // The merge reads its batches from virtual tables of these names.
+        } else if (ToLower(item.key).starts_with("sluice_")) {
+          // The merge reads its batches from virtual tables named sluice_rows_N and keeps
+          // what each date's merge did in sluice_merges.
           diags->Error(item.key_loc, "table name \"" + item.key +
-                                         "\" is reserved: sluice's merge uses names starting "
-                                         "with \"sluice_rows_\"; rename the table");
+                                         "\" is reserved: sluice's own tables in a partner's "
+                                         "database start with \"sluice_\"; rename the table");
         }
         for (const TableSource& other : p.tables) {
           // SQLite table names are case-insensitive: both would be one table of the partner's

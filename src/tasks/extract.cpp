@@ -31,6 +31,7 @@
 #include "config/encodings.h"
 #include "core/date.h"
 #include "core/logging.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "csv/encoding.h"
 #include "store/object_store.h"
@@ -232,14 +233,15 @@ pid_t StagingOwner(std::string_view name) {
 }
 
 // True unless the process that made staging folder `id` is certainly gone. Another process is
-// alive while kill(pid, 0) finds it (a reused pid keeps a stale folder until that process
+// alive while it runs (ProcessRunning: a zombie, dead but not yet reaped, is gone; a reused
+// pid keeps a stale folder until that process
 // ends: never the other way round); our own pid is alive only for folders we are writing.
 bool OwnerAlive(pid_t pid, const std::string& id) {
   if (pid == ::getpid()) {
     std::lock_guard<std::mutex> lock(g_active_mu);
     return g_active_staging.count(id) > 0;
   }
-  return ::kill(pid, 0) == 0 || errno == EPERM;
+  return ProcessRunning(pid);
 }
 
 // Removes the partner's staging folders whose owning process is gone (killed mid-extract: a

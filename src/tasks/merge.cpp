@@ -12,6 +12,9 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -410,6 +413,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   stats.rows_deleted = counts.deleted;
   stats.rows_kept_newer = counts.kept_newer;
   stats.one_statement_per_row = counts.one_statement_per_row;
+  stats.same_inputs_as_run = counts.same_inputs_as_run;
   return stats;
 }
 
@@ -453,6 +457,35 @@ std::string ExtractAgain(const TaskContext& ctx) {
   }
   return "sluice repair " + ctx.pipeline->dir.string() + " " + ctx.run_id + " --tasks " +
          extract_task + " --downstream";
+}
+
+// What a merge of `table` loads, for MergeTarget::inputs: the extract's files for it with
+// their checksums, and the text of the configuration that turns them into rows (the table's
+// schema file and partner.yaml, for csv settings and patterns). Any change gives other inputs.
+std::string MergeInputs(const std::filesystem::path& pipeline_dir,
+                        const config::PartnerConfig& partner, const config::TableSchema& schema,
+                        const nlohmann::json& manifest, const std::string& table) {
+  std::string inputs;
+  if (manifest.contains("files") && manifest["files"].is_array()) {
+    for (const auto& f : manifest["files"]) {
+      if (!f.is_object() || f.value("table", "") != table) continue;
+      inputs += f.value("key", "") + " " + f.value("checksum", "") + " " +
+                std::to_string(f.value("bytes", int64_t{0})) + "\n";
+    }
+  }
+  // FNV-1a of the files' text: the text itself can be long, and only equality matters.
+  uint64_t h = 1469598103934665603ULL;
+  for (const std::filesystem::path& file :
+       {std::filesystem::path(schema.file), partner.dir / "partner.yaml"}) {
+    std::ifstream in(file.is_absolute() ? file : pipeline_dir / file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (unsigned char c : text + '\0') {
+      h = (h ^ c) * 1099511628211ULL;
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return inputs + "config " + hex;
 }
 
 // The merge loads what the extract took from landing/. When the partner has delivered again
@@ -628,7 +661,9 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                                                                 ctx.pipeline->dir, partner->id));
       SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(table));
       if (exists) {
-        warehouse::MergeTarget target{&schema, date, ctx.run_id};
+        warehouse::MergeTarget target{
+            &schema, date, ctx.run_id,
+            MergeInputs(ctx.pipeline->dir, *partner, schema, manifest, table)};
         SLUICE_ASSIGN_OR_RETURN(emptied, MergeTableFiles(schema, partner->csv, wh.get(), target, {},
                                                          RejectSink(), MergeOptions()));
       }
@@ -668,6 +703,7 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   target.schema = &schema;
   target.ingest_date = date;
   target.run_id = ctx.run_id;
+  target.inputs = MergeInputs(ctx.pipeline->dir, *partner, schema, manifest, table);
 
   SLUICE_ASSIGN_OR_RETURN(auto rejects_out, ps.Create("rejects", date + "/" + table + ".csv"));
   SLUICE_RETURN_IF_ERROR(rejects_out->Write(kRejectsHeader));
@@ -716,13 +752,18 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   if (!st.ok() && result_status.ok()) result_status = st;
   *result = stats;
   if (!result_status.ok()) return result_status;
-  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}",
+  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}{}",
             partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
             merged->rows_inserted, merged->rows_updated, merged->rows_rejected,
             merged->rows_kept_newer == 0
                 ? std::string()
                 : "; " + std::to_string(merged->rows_kept_newer) +
-                      " rows left as they were: a later date already loaded their keys");
+                      " rows left as they were: a later date already loaded their keys",
+            merged->same_inputs_as_run.empty()
+                ? std::string()
+                : "; the same files and configuration as the date's merge in run " +
+                      merged->same_inputs_as_run +
+                      ", which these rows replaced one for one: its counts are reported");
   return Status::Ok();
 }
 

@@ -33,6 +33,8 @@ struct TableMergeStats {
   // Rows came out of key order for the table's existing rows: the warehouse went one statement
   // per row (see warehouse::MergeCounts).
   bool one_statement_per_row = false;
+  // The date's last committed merge (this run) had the same inputs; the counts are its own.
+  std::string same_inputs_as_run;
   std::vector<std::string> columns_missing;
   std::vector<std::string> columns_extra;
 };

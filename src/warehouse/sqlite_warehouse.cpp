@@ -1076,10 +1076,71 @@ class SqliteTableWriter : public TableWriter {
     } else {
       counts_.inserted = counts_.loaded;
     }
+    if (!target_.inputs.empty()) SLUICE_RETURN_IF_ERROR(RecordOrRepeatCounts());
     SLUICE_RETURN_IF_ERROR(wh_->Exec("COMMIT"));
     open_ = false;
     done_ = true;
     return counts_;
+  }
+
+  // In the merge's transaction: keeps what this merge of the date did in sluice_merges, or,
+  // when the date's last committed merge had the same inputs, takes that merge's counts (its
+  // rows were the ones just loaded again: a re-run deletes or updates its own rows).
+  Status RecordOrRepeatCounts() {
+    sqlite3* db = wh_->db();
+    SLUICE_RETURN_IF_ERROR(wh_->Exec(
+        "CREATE TABLE IF NOT EXISTS sluice_merges (table_name TEXT NOT NULL, ingest_date TEXT "
+        "NOT NULL, inputs TEXT NOT NULL, run_id TEXT NOT NULL, rows_inserted INTEGER NOT NULL, "
+        "rows_updated INTEGER NOT NULL, rows_deleted INTEGER NOT NULL, rows_kept_newer INTEGER "
+        "NOT NULL, PRIMARY KEY (table_name, ingest_date))"));
+    auto bind_key = [&](sqlite3_stmt* st) {
+      sqlite3_bind_text(st, 1, schema_.table.data(), static_cast<int>(schema_.table.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, target_.ingest_date.data(),
+                        static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
+    };
+    {
+      Stmt get;
+      SLUICE_RETURN_IF_ERROR(
+          get.Prepare(db,
+                      "SELECT inputs, run_id, rows_inserted, rows_updated, rows_deleted, "
+                      "rows_kept_newer FROM sluice_merges WHERE table_name = ?1 "
+                      "AND ingest_date = ?2"));
+      bind_key(get.get());
+      int rc = sqlite3_step(get.get());
+      if (rc == SQLITE_ROW) {
+        const auto* inputs = reinterpret_cast<const char*>(sqlite3_column_text(get.get(), 0));
+        if (inputs != nullptr && target_.inputs == inputs) {
+          counts_.same_inputs_as_run =
+              reinterpret_cast<const char*>(sqlite3_column_text(get.get(), 1));
+          counts_.inserted = sqlite3_column_int64(get.get(), 2);
+          counts_.updated = sqlite3_column_int64(get.get(), 3);
+          counts_.deleted = sqlite3_column_int64(get.get(), 4);
+          counts_.kept_newer = sqlite3_column_int64(get.get(), 5);
+          return Status::Ok();
+        }
+      } else if (rc != SQLITE_DONE) {
+        return SqliteError(db, rc, "reading sluice_merges");
+      }
+    }
+    Stmt put;
+    SLUICE_RETURN_IF_ERROR(put.Prepare(
+        db,
+        "INSERT OR REPLACE INTO sluice_merges (table_name, ingest_date, inputs, run_id, "
+        "rows_inserted, rows_updated, rows_deleted, rows_kept_newer) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    bind_key(put.get());
+    sqlite3_bind_text(put.get(), 3, target_.inputs.data(), static_cast<int>(target_.inputs.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(put.get(), 4, target_.run_id.data(), static_cast<int>(target_.run_id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(put.get(), 5, counts_.inserted);
+    sqlite3_bind_int64(put.get(), 6, counts_.updated);
+    sqlite3_bind_int64(put.get(), 7, counts_.deleted);
+    sqlite3_bind_int64(put.get(), 8, counts_.kept_newer);
+    int rc = sqlite3_step(put.get());
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "recording the merge in sluice_merges");
+    return Status::Ok();
   }
 
   void Rollback() override {

@@ -58,6 +58,12 @@ struct MergeTarget {
   const config::TableSchema* schema = nullptr;
   std::string ingest_date;  // "YYYY-MM-DD", the run's logical date
   std::string run_id;
+  // What the merge loads (its files with their checksums, and the schema). A merge of the date
+  // with the same inputs as the last one committed (a retry after a kill between the commit
+  // and the stats, a repair) loads the same rows; its counts are then those of that first
+  // load, so a retried or repaired day reports what a clean run does. Empty: counts as they
+  // come, nothing recorded.
+  std::string inputs;
 };
 
 struct MergeCounts {
@@ -70,6 +76,8 @@ struct MergeCounts {
   // The rows came out of key order for the table's existing rows, so the back-end went one
   // statement per row (SQLite: batches would copy most of the table into a statement journal).
   bool one_statement_per_row = false;
+  // The date's last committed merge had the same inputs: the counts above are that merge's.
+  std::string same_inputs_as_run;
 };
 
 class TableWriter {

@@ -19,6 +19,7 @@
 
 #include "alert/alert.h"
 #include "core/logging.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "workflow/attempt_files.h"
 #include "workflow/dag.h"
@@ -56,7 +57,7 @@ std::string LastLogLine(const std::filesystem::path& log) {
   return tail;
 }
 
-bool ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool ProcessAlive(int pid) { return ProcessRunning(pid); }
 
 // Whether `pid` is still a run's scheduler: alive, and (where /proc says) a sluice process. After
 // a reboot the pid of a scheduler that died may belong to anything, which must not keep the

@@ -406,7 +406,8 @@ TEST_F(PipelineTest, TableNamesDifferingOnlyInCaseAreAnError) {
 
 TEST_F(PipelineTest, TableNamesSqliteOrTheMergeUseAreReserved) {
   // "excluded": SQLite's name for the incoming row of an upsert.
-  for (const char* name : {"sqlite_stats", "SQLite_x", "sluice_rows_3", "excluded", "Excluded"}) {
+  for (const char* name :
+       {"sqlite_stats", "SQLite_x", "sluice_rows_3", "Sluice_merges", "excluded", "Excluded"}) {
     dir_.Write("partners/acme/partner.yaml",
                std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
                            "  orders: {file: \"orders*.csv\"}\n  ") +

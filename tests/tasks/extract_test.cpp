@@ -599,10 +599,19 @@ TEST_F(Extract, StagingFoldersOfProcessesThatAreGoneAreRemovedAndLiveOnesKept) {
   dir_.Write("area/data/raw/acme/.staging/keep-me/x.csv", "x");
   // Another partner's leftovers are its own extract's business.
   dir_.Write("area/data/raw/globex/.staging/2026-11-20.run-a." + dead + "/orders_1.csv", "g");
+  // An extract killed with its scheduler: exited, but nobody has reaped it yet (a zombie).
+  const pid_t zombie = ::fork();
+  if (zombie == 0) ::_exit(0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT), 0);
+  const std::string undead = std::to_string(zombie);
+  dir_.Write("area/data/raw/acme/.staging/2026-11-23.run-d." + undead + "/orders_1.csv", "z");
 
   LandComplete("acme", GoodArchive());
   Status st = Run();
+  ::waitpid(zombie, nullptr, 0);
   ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(fs::exists(staging / ("2026-11-23.run-d." + undead)));
   EXPECT_FALSE(fs::exists(staging / ("2026-11-20.run-a." + dead)));
   EXPECT_FALSE(fs::exists(staging / ("2026-11-21.run-b." + dead)));
   EXPECT_TRUE(fs::exists(staging / "2026-11-22.run-c.1/orders_1.csv"));

@@ -695,6 +695,28 @@ TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
             StatusCode::kNotFound);
 }
 
+TEST_F(MergeTest, ARetriedOrRepairedMergeWritesTheStatsOfACleanRun) {
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,2.00,b\n"}});
+  nlohmann::json first, again;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &first).ok());
+  // Killed after its commit, before its stats: the retry loads the same rows again.
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &again).ok());
+  for (const char* k : {"rows_inserted", "rows_updated", "rows_deleted", "rows_kept_newer",
+                        "rows_loaded", "rows_read", "rows_rejected"}) {
+    EXPECT_EQ(again[k], first[k]) << k;
+  }
+  EXPECT_EQ(first["rows_inserted"], 2);
+  auto stored = nlohmann::json::parse(*Store()->Get("manifests/acme/2026-11-24/merge/orders.json"));
+  EXPECT_EQ(stored["rows_updated"], 0);
+  // The schema changed (an alias): other inputs, the merge counts what it did.
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false, "aliases": ["id"]},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert"})JSON");
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &again).ok());
+  EXPECT_EQ(again["rows_updated"], 2);
+}
+
 TEST_F(MergeTest, AnOptionalTableLeftOutOfARedeliveryKeepsItsKeysUnderUpsert) {
   std::string yaml = testing::PartnerYaml("acme");
   yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");

@@ -70,7 +70,7 @@ std::vector<std::vector<std::optional<std::string>>> Rows(Warehouse* wh, const s
 
 // A merge of order 2 left open: it holds the write lock until committed or rolled back.
 std::unique_ptr<TableWriter> OpenMerge(Warehouse* wh, const config::TableSchema& schema) {
-  MergeTarget t{&schema, "2026-11-25", "run2"};
+  MergeTarget t{&schema, "2026-11-25", "run2", {}};
   auto writer = wh->BeginMerge(t);
   EXPECT_TRUE(writer.ok()) << writer.status().ToString();
   if (!writer.ok()) return nullptr;
@@ -302,7 +302,7 @@ TEST_P(SqliteWarehouse, RollbackLeavesTableUnchanged) {
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
   {
-    MergeTarget t{&schema, "2026-11-24", "run2"};
+    MergeTarget t{&schema, "2026-11-24", "run2", {}};
     auto w = *wh->BeginMerge(t);
     Value v[2] = {{ValueKind::kInt, 5, 0, {}}, {ValueKind::kText, 0, 0, "5.00"}};
     ASSERT_TRUE(w->Add(v, "f", "").ok());
@@ -323,7 +323,7 @@ TEST_P(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
   if (pid == 0) {
     auto wh = OpenWarehouse(Url("wh"), dir.path(), "acme");
     if (!wh.ok()) _exit(3);
-    MergeTarget t{&schema, "2026-11-24", "run2"};
+    MergeTarget t{&schema, "2026-11-24", "run2", {}};
     auto w = (*wh)->BeginMerge(t);
     if (!w.ok()) _exit(4);
     for (int i = 0; i < 5000; ++i) {
@@ -350,7 +350,7 @@ TEST_P(SqliteWarehouse, KilledAfterTheCacheSpilledRestoresEveryPage) {
   TempDir dir;
   auto schema = Schema(config::MergeMode::kUpsert);
   auto load = [&](Warehouse* wh, const std::string& amount, bool commit) -> Status {
-    MergeTarget t{&schema, "2026-11-24", "run"};
+    MergeTarget t{&schema, "2026-11-24", "run", {}};
     SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
     std::vector<Value> values(2 * 1000);
     for (int i = 0; i < kRows; i += 1000) {
@@ -401,7 +401,7 @@ TEST_P(SqliteWarehouse, AMergeWaitingForALockSaysSoAndGivesUpAtItsTimeout) {
   ASSERT_TRUE(Merge(holder.get(), schema, {{1, "1.00"}}).ok());
   auto held = OpenMerge(holder.get(), schema);
   ASSERT_NE(held, nullptr);
-  MergeTarget t{&schema, "2026-11-25", "run3"};
+  MergeTarget t{&schema, "2026-11-25", "run3", {}};
   Value v[2] = {{ValueKind::kInt, 3, 0, {}}, {ValueKind::kText, 0, 0, "3.00"}};
   WarehouseOptions options;
   options.busy_timeout_ms = 400;
@@ -470,7 +470,7 @@ TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   config::ColumnSchema note;
   note.name = "note";
   wider.columns.push_back(note);
-  MergeTarget t{&wider, "2026-11-24", "run2"};
+  MergeTarget t{&wider, "2026-11-24", "run2", {}};
   auto w = wh->BeginMerge(t);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   Value v[3] = {{ValueKind::kInt, 2, 0, {}},
@@ -488,7 +488,7 @@ TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
   must.name = "must";
   must.nullable = false;
   strict.columns.push_back(must);
-  MergeTarget t2{&strict, "2026-11-24", "run3"};
+  MergeTarget t2{&strict, "2026-11-24", "run3", {}};
   auto bad = wh->BeginMerge(t2);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
@@ -600,6 +600,61 @@ TEST_P(SqliteWarehouse, ARepeatedKeyInAnAppendOrReplaceDateTableSaysWhatTheKeyMe
           << bad.status().message();
     }
   }
+}
+
+TEST_P(SqliteWarehouse, AMergeRepeatingTheDatesInputsReportsTheFirstLoadsCounts) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  for (auto mode :
+       {config::MergeMode::kUpsert, config::MergeMode::kReplaceDate, config::MergeMode::kAppend}) {
+    auto schema = Schema(mode, "t" + std::to_string(static_cast<int>(mode)));
+    auto merge = [&](const std::string& run, const std::string& inputs,
+                     const std::vector<Row>& rows) -> Result<MergeCounts> {
+      MergeTarget t{&schema, "2026-11-24", run, inputs};
+      SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
+      for (const Row& r : rows) {
+        Value v[2] = {{ValueKind::kInt, r.id, 0, {}}, {ValueKind::kText, 0, 0, r.amount}};
+        SLUICE_RETURN_IF_ERROR(writer->Add(v, "raw/acme/2026-11-24/orders.csv", ""));
+      }
+      return writer->Commit();
+    };
+    const std::vector<Row> rows = {{1, "1.00"}, {2, "2.00"}, {2, "2.50"}};
+    auto first = merge("run1", "orders.csv abc 30\nconfig 1", rows);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_TRUE(first->same_inputs_as_run.empty());
+    // A retry or repair of the date with the same files and configuration: its rows replace
+    // the first load's one for one, and it reports what the first load did.
+    auto again = merge("run2", "orders.csv abc 30\nconfig 1", rows);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->same_inputs_as_run, "run1");
+    EXPECT_EQ(again->inserted, first->inserted) << schema.table;
+    EXPECT_EQ(again->updated, first->updated) << schema.table;
+    EXPECT_EQ(again->deleted, first->deleted) << schema.table;
+    EXPECT_EQ(again->loaded, 3);
+    // A re-delivery (other files): what it did to the table.
+    auto other = merge("run3", "orders.csv def 31\nconfig 1", {{1, "1.00"}});
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_TRUE(other->same_inputs_as_run.empty());
+    if (mode == config::MergeMode::kUpsert) {
+      EXPECT_EQ(other->updated, 1);
+      EXPECT_EQ(other->inserted, 0);
+    } else {
+      EXPECT_EQ(other->deleted, 3);  // the date's rows of the earlier delivery
+      EXPECT_EQ(other->inserted, 1);
+    }
+    // The first inputs again are no longer the date's last merge: counted as they come.
+    auto back = merge("run4", "orders.csv abc 30\nconfig 1", rows);
+    ASSERT_TRUE(back.ok());
+    EXPECT_TRUE(back->same_inputs_as_run.empty());
+  }
+  // No inputs given (the warehouse used on its own): nothing recorded, counts as they come.
+  auto schema = Schema(config::MergeMode::kUpsert, "plain");
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
+  auto plain = Merge(wh.get(), schema, {{1, "1.00"}});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->updated, 1);
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM sluice_merges WHERE table_name = 'plain'")[0][0],
+            "0");
 }
 
 TEST_P(SqliteWarehouse, ALinkInPlaceOfAPartnersDatabaseIsRefusedNotWrittenThrough) {
@@ -726,7 +781,7 @@ TEST_P(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
 
   auto narrower = schema;
   narrower.columns.pop_back();  // amount is gone
-  MergeTarget t{&narrower, "2026-11-24", "run2"};
+  MergeTarget t{&narrower, "2026-11-24", "run2", {}};
   auto w = wh->BeginMerge(t);
   ASSERT_FALSE(w.ok());
   EXPECT_NE(w.status().message().find("NOT NULL column \"amount\" that the schema no longer"),
@@ -740,7 +795,7 @@ TEST_P(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   schema.columns[1].nullable = false;
-  MergeTarget t{&schema, "2026-11-24", "run1"};
+  MergeTarget t{&schema, "2026-11-24", "run1", {}};
   auto w = wh->BeginMerge(t);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   // Rows x columns; the third row's amount is NULL in a NOT NULL column.
@@ -789,7 +844,7 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   auto merge = [&](const std::vector<int64_t>& keys, const std::string& amount,
                    std::optional<size_t> null_at, size_t* failed,
                    const std::string& date = "2026-11-24") -> Result<MergeCounts> {
-    MergeTarget t{&schema, date, "run1"};
+    MergeTarget t{&schema, date, "run1", {}};
     SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
     std::vector<Value> values;
     std::vector<std::string> texts;  // the text cells point here

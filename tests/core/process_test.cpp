@@ -1,0 +1,36 @@
+#include "core/process.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sluice {
+namespace {
+
+TEST(ProcessRunning, RunningChildYesZombieAndReapedNo) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c;
+    ::close(fds[1]);
+    (void)::read(fds[0], &c, 1);  // runs until the parent closes its end
+    ::_exit(0);
+  }
+  ::close(fds[0]);
+  EXPECT_TRUE(ProcessRunning(child));
+  EXPECT_TRUE(ProcessRunning(::getpid()));
+  ::close(fds[1]);
+  // Exited, not reaped: kill(pid, 0) still finds it, but it runs no more.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_FALSE(ProcessRunning(child));
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_FALSE(ProcessRunning(child));
+  EXPECT_FALSE(ProcessRunning(0));
+  EXPECT_FALSE(ProcessRunning(-1));
+}
+
+}  // namespace
+}  // namespace sluice
