@@ -40,6 +40,34 @@ void OnStopSignal(int sig) {
   WakeExecutor();
 }
 
+// While alive, SIGINT and SIGTERM set g_stop_signal instead of killing sluice (what was there
+// before comes back at the end); inactive when `active` is false (tests drive the scheduler
+// in-process).
+class StopSignals {
+ public:
+  explicit StopSignals(bool active) : active_(active) {
+    if (!active_) return;
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = &OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    if (!active_) return;
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  bool active_;
+  struct sigaction old_int_ {
+  }, old_term_{};
+};
+
 int64_t WallMs(Clock* clock) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock->WallNow().time_since_epoch())
       .count();
@@ -107,15 +135,10 @@ class Driver {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
     // Webhook URLs carry tokens: known to the log filter before any task output is echoed.
     if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
-    struct sigaction old_int {
-    }, old_term{}, old_hup{};
+    struct sigaction old_hup {};
+    std::optional<StopSignals> stop_signals;
+    stop_signals.emplace(options_.handle_signals);
     if (options_.handle_signals) {
-      g_stop_signal = 0;
-      struct sigaction sa {};
-      sa.sa_handler = &OnStopSignal;
-      sigemptyset(&sa.sa_mask);
-      sigaction(SIGINT, &sa, &old_int);
-      sigaction(SIGTERM, &sa, &old_term);
       // (SIGPIPE is ignored by the whole CLI, main.cpp: `sluice run | head` must not kill it.)
       struct sigaction ignore {};
       ignore.sa_handler = SIG_IGN;
@@ -125,11 +148,8 @@ class Driver {
       sigaction(SIGHUP, &ignore, &old_hup);
     }
     Status st = Loop();
-    if (options_.handle_signals) {
-      sigaction(SIGINT, &old_int, nullptr);
-      sigaction(SIGTERM, &old_term, nullptr);
-      sigaction(SIGHUP, &old_hup, nullptr);
-    }
+    stop_signals.reset();
+    if (options_.handle_signals) sigaction(SIGHUP, &old_hup, nullptr);
     if (!st.ok()) {
       // The scheduler cannot go on (no log folder, a ledger write failed): the run is over, so
       // it must not stay `running` with nothing driving it. When the ledger itself is what
@@ -819,7 +839,18 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     if (fd >= 0) {
       const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
       bool warned = false;
+      // Ctrl-C while waiting stops the repair before it changed anything, saying so.
+      StopSignals stop_signals(options.handle_signals && !request.dry_run);
       while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (g_stop_signal != 0) {
+          close(fd);
+          return Status::Cancelled(
+              std::string("repair of run ") + run.run_id + " stopped by " +
+              strsignal(g_stop_signal) + " while waiting for attempt " + std::to_string(a.attempt) +
+              " of " + InstanceName(a.task_key, a.partner) + " (pid " + std::to_string(a.pid) +
+              ") left running by its scheduler; nothing was changed. Run the repair again to "
+              "wait for it, or stop that process first");
+        }
         // The attempt writes its outcome last: once it is there, whatever still holds the lock
         // is something the attempt left running (a daemon it started), not the attempt.
         if (ReadOutcome(paths.outcome)) break;

@@ -219,6 +219,41 @@ tasks:
   EXPECT_EQ(inst["a"]["history"][0]["state"], "timed_out") << inst["a"].dump();
 }
 
+TEST(EngineRecovery, CtrlCWhileARepairWaitsForAnOrphanStopsItSayingNothingChanged) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: orphan
+tasks:
+  - task_key: a
+    command: 'echo $$ > a.pid; echo started > a.fifo; exec sleep 300'
+)");
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  std::string run_id = LatestRunId(dir);
+  pid_t repair = StartSluice({"repair", dir.path().string(), run_id}, dir / "repair.log");
+  // The repair says it waits (its log is the handshake), then gets Ctrl-C.
+  bool waiting = false;
+  for (int i = 0; i < 20000 && !waiting; ++i) {
+    waiting =
+        ReadFile(dir / "repair.log").find("is still running; waiting for it") != std::string::npos;
+    if (!waiting) usleep(1000);
+  }
+  ASSERT_TRUE(waiting) << ReadFile(dir / "repair.log");
+  kill(repair, SIGINT);
+  const int code = WaitExit(repair);
+  pid_t orphan = ReadPid(dir / "a.pid");
+  if (orphan > 0) kill(orphan, SIGKILL);
+  EXPECT_EQ(code, 1) << ReadFile(dir / "repair.log");
+  EXPECT_NE(ReadFile(dir / "repair.log")
+                .find("stopped by Interrupt while waiting for attempt 1 of a (pid "),
+            std::string::npos)
+      << ReadFile(dir / "repair.log");
+  EXPECT_NE(ReadFile(dir / "repair.log").find("nothing was changed"), std::string::npos);
+  EXPECT_EQ(InstancesByName(ShowJson(dir, run_id))["a"]["state"], "running");
+}
+
 TEST(EngineRecovery, ALinkPlantedWhereAnAttemptLogGoesIsNotWrittenThrough) {
   TempDir dir;
   WriteEnginePipeline(dir,
