@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "core/process.h"
 #include "core/strings.h"
 
 namespace sluice::alert {
@@ -171,7 +172,9 @@ Status Notifier::SendWebhook(const config::AlertConfig& alert, const std::string
 
 Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view event,
                             const RunReport& report, const std::string& json) {
-  pid_t pid = fork();
+  // Forked from a thread of its own while the task executor reaps every child: watched, so the
+  // executor hands its exit status over if it reaps it first.
+  pid_t pid = ForkWatched();
   if (pid < 0) return Status::FromErrno(errno, "alert: fork");
   if (pid == 0) {
     setpgid(0, 0);
@@ -203,11 +206,18 @@ Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view e
   int status = 0;
   while (true) {
     pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return Status::FromErrno(errno, "alert: waitpid");
+    if (r == pid) {
+      ForgetWatchedChild(pid);
+      break;
+    }
+    if (r < 0 && errno == ECHILD && TakeReapedChild(pid, &status)) break;
+    if (r < 0 && errno != EINTR && errno != ECHILD) {
+      ForgetWatchedChild(pid);
+      return Status::FromErrno(errno, "alert: waitpid");
+    }
     if (clock->Now() >= deadline) {
       kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      if (waitpid(pid, &status, 0) == pid) ForgetWatchedChild(pid);
       return Status::Timeout("alert command timed out after " +
                              std::to_string(alert.timeout_seconds) + "s and was killed");
     }

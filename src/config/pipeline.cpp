@@ -62,6 +62,10 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
 
   if (auto root = LoadInto(abs / "sluice.yaml", abs, diags))
     p.settings = ReadSettings(*root, diags);
+  if (options.settings_only) {
+    if (diags->HasErrors()) return diags->ToStatus();
+    return p;
+  }
   if (auto root = LoadInto(abs / "workflow.yaml", abs, diags)) {
     p.workflow = ReadWorkflow(*root, diags);
   }

@@ -249,6 +249,9 @@ std::vector<std::string> TablesNeverMerged(const WorkflowConfig& workflow,
 struct LoadOptions {
   // Warnings (ignored Databricks keys) are appended here when non-null.
   Diagnostics* diagnostics = nullptr;
+  // Only sluice.yaml (where the ledger and logs are): for the commands that read past runs,
+  // which must work while a workflow or partner file is being fixed.
+  bool settings_only = false;
 };
 
 // Loads and validates every file of the pipeline folder. InvalidArgument lists every error.

@@ -2,8 +2,10 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -101,6 +103,22 @@ void RegisterSecret(std::string value) {
   std::lock_guard<std::mutex> lock(s.mu);
   if (std::find(s.secrets.begin(), s.secrets.end(), value) == s.secrets.end()) {
     s.secrets.push_back(std::move(value));
+  }
+}
+
+void RegisterSecretsFromEnvironment() {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || entry.size() - eq - 1 < 8) continue;
+    std::string name(entry.substr(0, eq));
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const bool secret =
+        name.find("SECRET") != std::string::npos || name.find("PASSWORD") != std::string::npos ||
+        name.find("PASSWD") != std::string::npos || name.find("TOKEN") != std::string::npos ||
+        name.find("CREDENTIAL") != std::string::npos || name.find("APIKEY") != std::string::npos ||
+        name.find("API_KEY") != std::string::npos || name.ends_with("_KEY");
+    if (secret) RegisterSecret(std::string(entry.substr(eq + 1)));
   }
 }
 

@@ -31,6 +31,12 @@ bool ParseLevel(std::string_view name, Level* out);
 
 // Registers a value that must never appear in logs. Empty and very short values are ignored.
 void RegisterSecret(std::string value);
+// Registers the values of environment variables whose names say they hold a credential
+// (containing SECRET, PASSWORD, PASSWD, TOKEN, CREDENTIAL or APIKEY/API_KEY, or ending in _KEY,
+// in any case: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, PGPASSWORD, ...), so a task that prints
+// one does not send it on in an alert's log tail or sluice's own log. Values under 8 bytes are
+// left alone.
+void RegisterSecretsFromEnvironment();
 // Returns `text` with every registered secret replaced by "***".
 std::string Redact(std::string text);
 

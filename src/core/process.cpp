@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 namespace sluice {
@@ -21,6 +22,50 @@ bool ProcessRunning(pid_t pid) {
   if (close == std::string::npos || close + 2 >= stat.size()) return true;
   const char state = stat[close + 2];
   return state != 'Z' && state != 'X' && state != 'x';
+}
+
+}  // namespace sluice
+
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+
+namespace sluice {
+namespace {
+
+std::mutex g_watched_mu;
+std::map<pid_t, std::optional<int>> g_watched;  // pid -> status once reaped by another thread
+
+}  // namespace
+
+pid_t ForkWatched() {
+  std::lock_guard<std::mutex> lock(g_watched_mu);
+  const pid_t pid = ::fork();
+  if (pid > 0) g_watched[pid] = std::nullopt;
+  return pid;
+}
+
+bool OfferReapedChild(pid_t pid, int status) {
+  std::lock_guard<std::mutex> lock(g_watched_mu);
+  auto it = g_watched.find(pid);
+  if (it == g_watched.end()) return false;
+  it->second = status;
+  return true;
+}
+
+bool TakeReapedChild(pid_t pid, int* status) {
+  std::lock_guard<std::mutex> lock(g_watched_mu);
+  auto it = g_watched.find(pid);
+  if (it == g_watched.end() || !it->second) return false;
+  *status = *it->second;
+  g_watched.erase(it);
+  return true;
+}
+
+void ForgetWatchedChild(pid_t pid) {
+  std::lock_guard<std::mutex> lock(g_watched_mu);
+  g_watched.erase(pid);
 }
 
 }  // namespace sluice

@@ -11,3 +11,22 @@ namespace sluice {
 bool ProcessRunning(pid_t pid);
 
 }  // namespace sluice
+
+namespace sluice {
+
+// Children forked by one thread while another reaps every child with waitpid(-1) (the task
+// executor, a subreaper): the forking thread calls ForkWatched(), the reaping thread hands any
+// pid it does not know to OfferReapedChild(), and the forking thread finds the status with
+// TakeReapedChild() when its own waitpid() says ECHILD.
+//
+// fork() that registers the child before the reaper can record it (-1 and errno on failure).
+pid_t ForkWatched();
+// Keeps `status` for `pid` if a thread forked it with ForkWatched(); false otherwise (an
+// orphan that nobody waits for).
+bool OfferReapedChild(pid_t pid, int status);
+// The status the reaper kept for `pid` (and forgets it); false while it has none.
+bool TakeReapedChild(pid_t pid, int* status);
+// Stops watching `pid` (after the forking thread reaped it itself).
+void ForgetWatchedChild(pid_t pid);
+
+}  // namespace sluice

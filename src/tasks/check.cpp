@@ -301,11 +301,36 @@ Status RunCheck(TaskContext& ctx) {
     for (const auto& [name, schema] : p->schemas) {
       if (!only_table.empty() && name != only_table) continue;
       for (const config::CheckConfig& check : schema.checks) {
-        std::string label = check.name.empty() ? check.type : check.name;
+        // Several unnamed sql checks of a table are told apart by where they are written.
+        std::string label = !check.name.empty()   ? check.name
+                            : check.type == "sql" ? "sql (" + check.loc.file + ":" +
+                                                        std::to_string(check.loc.line) + ")"
+                                                  : check.type;
         auto outcome = RunOne(ctx, wh.get(), base.get(), *p, schema, check);
         if (!outcome.ok()) {
-          return std::move(outcome).status().WithPartner(p->id).WithTable(name).Prefix("check " +
-                                                                                       label);
+          const StatusCode code = outcome.status().code();
+          if (code != StatusCode::kInvalidArgument && code != StatusCode::kPermissionDenied &&
+              code != StatusCode::kNotFound) {
+            // The warehouse is busy or unreadable: the whole task is retried.
+            return std::move(outcome).status().WithPartner(p->id).WithTable(name).Prefix("check " +
+                                                                                         label);
+          }
+          // A check that cannot run (a refused or broken sql query) fails as a check, whatever
+          // its severity, and the other checks still run and report.
+          const std::string message =
+              "cannot run: " + outcome.status().message() + "; fix the check in the schema file";
+          results.push_back({{"partner", p->id},
+                             {"table", name},
+                             {"check", label},
+                             {"type", check.type},
+                             {"severity", "error"},
+                             {"passed", false},
+                             {"message", message}});
+          std::string line = p->id + "." + name + " " + label + ": " + message;
+          log::Error("check failed: {}", line);
+          failures.push_back(line + " (" + check.loc.file + ":" + std::to_string(check.loc.line) +
+                             ")");
+          continue;
         }
         results.push_back({{"partner", p->id},
                            {"table", name},

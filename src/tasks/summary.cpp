@@ -38,6 +38,15 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
       if (stats.is_discarded() || !stats.is_object()) {
         return Status::Corrupt(key + " is not valid JSON; re-run the merge of table " + name);
       }
+      // Stats an earlier run left for the date (this run's merge did not get to run: its
+      // extract failed, say) are not this run's result.
+      if (const std::string by = stats.value("run_id", ""); by != ctx.run_id) {
+        row["status"] = "not_merged";
+        row["note"] = "not merged by this run; the last merge of the table for " + date +
+                      " was in run " + by + " (" + stats.value("status", "?") + ")";
+        tables.push_back(row);
+        continue;
+      }
       for (const char* k : {"status", "mode", "rows_read", "rows_loaded", "rows_inserted",
                             "rows_updated", "rows_kept_newer", "rows_rejected", "columns_missing",
                             "columns_extra", "bytes", "seconds", "error"}) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 
+#include "core/process.h"
 #include "workflow/attempt_files.h"
 #include "workflow/executor.h"
 
@@ -227,7 +228,12 @@ class LocalExecutor final : public Executor {
       int status = 0;
       pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) break;
-      if (!live_.erase(pid)) continue;  // an orphaned grandchild: reaped, nothing to record
+      if (!live_.erase(pid)) {
+        // An alert command another thread forked gets its status; an orphaned grandchild is
+        // reaped with nothing to record.
+        OfferReapedChild(pid, status);
+        continue;
+      }
       ExitInfo info;
       info.handle = pid;
       if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);

@@ -133,7 +133,9 @@ class Driver {
 
   Result<RunOutcome> Drive() {
     SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
-    // Webhook URLs carry tokens: known to the log filter before any task output is echoed.
+    // Webhook URLs carry tokens, credentials sit in the environment: known to the log filter
+    // before any task output is echoed or sent in an alert's log tail.
+    log::RegisterSecretsFromEnvironment();
     if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
     struct sigaction old_hup {};
     std::optional<StopSignals> stop_signals;
@@ -514,16 +516,17 @@ class Driver {
     return alert::Notifier(pipeline_.settings.alerts, o);
   }
 
-  // Commands on this thread (the executor reaps children with waitpid(-1): a command forked
-  // elsewhere could be reaped by it), bounded by their timeout_seconds; webhooks on a thread of
-  // their own, so a slow or silent endpoint (up to three tries of timeout_seconds) never holds
-  // up launching, reaping or timing out tasks. Finish() waits for those still in flight.
+  // Commands and webhooks on a thread of their own, so a slow command or a silent endpoint (up
+  // to its timeout_seconds, three tries for a webhook) never holds up launching, reaping or
+  // timing out tasks. The executor reaps every child with waitpid(-1); an alert command is
+  // forked watched (core/process.h), so its status reaches the alert thread whoever reaps it.
+  // Finish() waits for those still in flight.
   void SendAlert(std::string_view event, const alert::RunReport& report) {
     alert::Notifier notifier = MakeNotifier();
-    notifier.Notify(event, report, alert::Channel::kCommands);
     webhooks_in_flight_.push_back(
         std::async(std::launch::async, [notifier, event = std::string(event), report]() mutable {
           try {
+            notifier.Notify(event, report, alert::Channel::kCommands);
             notifier.Notify(event, report, alert::Channel::kWebhooks);
           } catch (const std::exception& e) {
             log::Warn("alert {} for run {} was not delivered: {}", event, report.run_id, e.what());
@@ -542,10 +545,8 @@ class Driver {
 
   // The first instance to exhaust its retries pages people at once (a failed extract at 02:00
   // should not wait for the rest of a two-hour run); the run sends no second failure alert.
-  // Sent on this thread, like the duration warning: the executor forks task processes and reaps
-  // with waitpid(-1), so a second thread forking alert commands would race both (its child
-  // reaped by the executor, locks held across another thread's fork). Running attempts go on
-  // meanwhile; only launching and reaping wait for the webhook's timeout.
+  // Sent from a thread of its own (SendAlert): tasks go on being launched, reaped and timed
+  // out meanwhile.
   void AlertFailureNow() {
     if (failure_alerted_ || !options_.send_alerts || pipeline_.settings.alerts.empty()) return;
     alert::Notifier notifier = MakeNotifier();

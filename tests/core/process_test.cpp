@@ -34,3 +34,26 @@ TEST(ProcessRunning, RunningChildYesZombieAndReapedNo) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(ForkWatched, AStatusReapedByAnotherWaiterReachesTheForker) {
+  const pid_t child = ForkWatched();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(7);
+  // Another thread's waitpid(-1) (the task executor's) reaps it first and hands it over.
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(OfferReapedChild(child, status));
+  int taken = 0;
+  ASSERT_TRUE(TakeReapedChild(child, &taken));
+  EXPECT_TRUE(WIFEXITED(taken));
+  EXPECT_EQ(WEXITSTATUS(taken), 7);
+  EXPECT_FALSE(TakeReapedChild(child, &taken));  // taken once
+  // A pid nobody forked watched (an orphan) is not kept.
+  EXPECT_FALSE(OfferReapedChild(child, status));
+}
+
+}  // namespace
+}  // namespace sluice

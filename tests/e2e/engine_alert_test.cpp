@@ -47,6 +47,39 @@ tasks:
   EXPECT_FALSE(std::filesystem::exists(dir / "alerted")) << "a retried failure is not an alert";
 }
 
+TEST(EngineAlert, ACommandAlertThatHangsHoldsUpNoTaskAndSecretsStayOutOfItsLogTail) {
+  TempDir dir;
+  // `fail` fails at once: its failure alert blocks on a FIFO. Meanwhile `slow` must still be
+  // timed out after its 1 s, which the test sees in the ledger before it lets the alert go.
+  WriteEnginePipeline(dir, R"(name: hang
+tasks:
+  - task_key: fail
+    command: 'echo "key=$SLUICE_TEST_SECRET_KEY"; exit 1'
+  - task_key: slow
+    command: 'exec sleep 300'
+    timeout_seconds: 1
+)",
+                      "alerts:\n  - on: [failure]\n    command: 'cat alert.fifo > /dev/null; "
+                      "echo \"$SLUICE_ALERT_JSON\" > alert.json'\n    timeout_seconds: 120\n");
+  MakeFifo(dir / "alert.fifo");
+  const std::string secret = "s3cr3t-value-42";
+  setenv("SLUICE_TEST_SECRET_KEY", secret.c_str(), 1);
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  unsetenv("SLUICE_TEST_SECRET_KEY");
+  bool timed_out = false;
+  for (int i = 0; i < 30000 && !timed_out; ++i) {
+    const std::string log = ReadFile(dir / "run.log");
+    timed_out = log.find("slow attempt 1 timed out") != std::string::npos;
+    if (!timed_out) usleep(1000);
+  }
+  WriteFifo(dir / "alert.fifo", "go");
+  EXPECT_EQ(WaitExit(pid), 1);
+  ASSERT_TRUE(timed_out) << ReadFile(dir / "run.log");
+  const std::string alert = ReadFile(dir / "alert.json");
+  EXPECT_NE(alert.find("key=***"), std::string::npos) << alert;
+  EXPECT_EQ(alert.find(secret), std::string::npos) << alert;
+}
+
 TEST(EngineAlert, ASilentWebhookHoldsUpNoTaskAndItsUrlIsNeverPrinted) {
   // An endpoint that takes the connection and never answers: each of the webhook's three tries
   // waits its whole timeout. Meanwhile a task must still be timed out on time, and the URL

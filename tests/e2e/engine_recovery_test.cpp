@@ -54,6 +54,21 @@ tasks:
   EXPECT_NE(dry.output.find("would re-run 3 instance(s)"), std::string::npos) << dry.output;
   EXPECT_EQ(dry.output.find("acme"), std::string::npos) << dry.output;
 
+  // While a config file is being fixed (here a broken workflow.yaml), past runs stay readable;
+  // only the commands that start work refuse.
+  const std::string workflow = ReadFile(dir / "workflow.yaml");
+  dir.Write("workflow.yaml", workflow + "  - task_key: [broken\n");
+  EXPECT_EQ(RunCommand(Sluice() + " runs " + Q(dir.path())).exit_code, 0);
+  auto shown = RunCommand(Sluice() + " show " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find("extract[globex]"), std::string::npos) << shown.output;
+  auto logs =
+      RunCommand(Sluice() + " logs " + Q(dir.path()) + " " + run_id + " extract --partner globex");
+  EXPECT_EQ(logs.exit_code, 0) << logs.output;
+  EXPECT_NE(logs.output.find("bad archive"), std::string::npos) << logs.output;
+  EXPECT_EQ(RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id).exit_code, 2);
+  dir.Write("workflow.yaml", workflow);
+
   dir.Write("globex-fixed", "");
   auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
   EXPECT_EQ(repair.exit_code, 0) << repair.output;

@@ -796,6 +796,18 @@ TEST_F(MergeTest, SummaryCollectsStatsPrintsAndStoresThem) {
   EXPECT_EQ(nlohmann::json::parse(*stored)["tables"][0]["rows_inserted"], 2);
   ASSERT_TRUE(Run("summary", "acme", "{}", &result).ok());
   EXPECT_EQ(result["partner"], "acme");
+  // globex's stats are from an earlier run (this run's extract of globex failed, its merge
+  // never ran): not this run's result.
+  ASSERT_TRUE(Store()
+                  ->Put("manifests/globex/2026-11-24/merge/orders.json",
+                        R"({"run_id": "run-0", "status": "success", "rows_loaded": 5})")
+                  .ok());
+  ASSERT_TRUE(Run("summary", "globex", "{}", &result).ok());
+  EXPECT_EQ(result["tables"][0]["status"], "not_merged") << result.dump();
+  EXPECT_EQ(result["tables"][0]["note"],
+            "not merged by this run; the last merge of the table for 2026-11-24 was in run "
+            "run-0 (success)");
+  EXPECT_EQ(result["totals"]["rows_loaded"], 0);
 }
 
 TEST_F(MergeTest, ChecksFailOnErrorSeverityAndNameTheRows) {
@@ -867,13 +879,28 @@ TEST_F(MergeTest, ASqlCheckCannotChangeTheWarehouse) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "primary_key": ["order_id"],
     "merge": "upsert",
-    "checks": [{"type": "sql", "severity": "warn", "sql": "DELETE FROM orders RETURNING order_id"}]})JSON");
+    "checks": [{"type": "sql", "severity": "warn", "sql": "DELETE FROM orders RETURNING order_id"},
+               {"type": "sql", "sql": "SELEC nonsense"},
+               {"type": "row_count", "min": 5}]})JSON");
   Extracted({{"orders.csv", "order_id\n1\n2\n"}});
   ASSERT_TRUE(Run("merge").ok());
-  Status st = Run("check", "acme", "{}");
+  nlohmann::json result;
+  Status st = Run("check", "acme", "{}", &result);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("may only read"), std::string::npos) << st.ToString();
   EXPECT_EQ(Query("SELECT count(*) FROM orders")[0][0], "2");
+  // A check that cannot run fails as a check (even a warn one); the others still run, and the
+  // unnamed sql checks are told apart by file and line.
+  ASSERT_EQ(result["checks"].size(), 3u) << result.dump();
+  EXPECT_EQ(result["failed"], 3) << result.dump();
+  EXPECT_NE(result["checks"][0]["check"].get<std::string>().find("sql (partners/acme/schemas/"),
+            std::string::npos)
+      << result.dump();
+  EXPECT_NE(result["checks"][0]["check"], result["checks"][1]["check"]);
+  EXPECT_NE(result["checks"][1]["message"].get<std::string>().find("cannot run: "),
+            std::string::npos);
+  EXPECT_EQ(result["checks"][2]["type"], "row_count");
+  EXPECT_FALSE(result["checks"][2]["passed"]);
 }
 
 TEST_F(MergeTest, AcceptedValuesAreComparedAsTheColumnStoresThem) {

@@ -22,11 +22,15 @@ namespace sluice::cli {
 
 // Loads the pipeline folder, printing errors on stderr (and warnings too, with `warnings`: the
 // commands that start work say what `sluice validate` would warn about). nullopt after an error.
+// `settings_only`: sluice.yaml alone (runs, show, logs read the ledger and logs it names, and
+// keep working while a workflow or partner file is being fixed).
 inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& dir,
                                                             const char* command,
-                                                            bool warnings = false) {
+                                                            bool warnings = false,
+                                                            bool settings_only = false) {
   config::Diagnostics diags;
-  auto pipeline = config::LoadPipeline(dir, {.diagnostics = &diags});
+  auto pipeline =
+      config::LoadPipeline(dir, {.diagnostics = &diags, .settings_only = settings_only});
   if (!pipeline.ok()) {
     for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
     if (diags.items().empty()) std::cerr << pipeline.status().ToString() << "\n";

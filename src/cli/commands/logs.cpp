@@ -20,7 +20,7 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
   cmd->add_option("--attempt", args->attempt, "Attempt number (default: the last)")
       ->check(CLI::Range(1, 1000000));
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "logs");
+    auto pipeline = LoadPipelineOrReport(args->dir, "logs", false, /*settings_only=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;

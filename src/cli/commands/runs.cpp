@@ -19,7 +19,7 @@ void RegisterRuns(CLI::App& app, int* exit_code) {
   cmd->add_option("--limit", args->limit, "At most this many runs (default 50)")
       ->check(CLI::Range(1, 1000000));
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "runs");
+    auto pipeline = LoadPipelineOrReport(args->dir, "runs", false, /*settings_only=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;

@@ -44,7 +44,7 @@ void RegisterShow(CLI::App& app, int* exit_code) {
   cmd->add_option("RUN_ID", args->run_id, "The run (see `sluice runs`)")->required();
   cmd->add_flag("--json", args->json, "Machine-readable output (docs/cli.md)");
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "show");
+    auto pipeline = LoadPipelineOrReport(args->dir, "show", false, /*settings_only=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;
