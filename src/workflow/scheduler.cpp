@@ -489,8 +489,12 @@ class Driver {
     r.workflow = run_.workflow;
     r.date = run_.logical_date;
     r.state = state;
+    // The run's whole time, across repairs (as `runs` and `show` give it), not this drive's.
     r.duration_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - run_started_).count();
+    if (run_.created_ms > 0) {
+      r.duration_ms = std::max(r.duration_ms, WallMs(clock_) - run_.created_ms);
+    }
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const InstanceRecord& rec = records_[i];
       if (!ledger::IsFailure(rec.state)) continue;

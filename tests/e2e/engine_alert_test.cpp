@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "e2e/engine_e2e_util.h"
+#include "warehouse/warehouse.h"
 
 namespace sluice {
 namespace {
@@ -45,6 +46,32 @@ tasks:
   auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "alerted")) << "a retried failure is not an alert";
+}
+
+TEST(EngineAlert, ARepairsAlertGivesTheRunsWholeDuration) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: late
+tasks:
+  - task_key: a
+    command: '[ -e fixed ]'
+)",
+                      "alerts:\n  - on: [success]\n    command: 'echo \"$SLUICE_ALERT_JSON\" > "
+                      "alert.json'\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string run_id = LatestRunId(dir);
+  // The run started an hour ago (written into the ledger, not waited for).
+  {
+    auto ledger = warehouse::OpenWarehouse("sqlite://./state", dir.path(), "ledger");
+    ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+    ASSERT_TRUE((*ledger)->Execute("UPDATE runs SET created_ms = created_ms - 3600000").ok());
+  }
+  dir.Write("fixed", "");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  auto alert = nlohmann::json::parse(ReadFile(dir / "alert.json"), nullptr, false);
+  ASSERT_TRUE(alert.is_object()) << ReadFile(dir / "alert.json");
+  EXPECT_GE(alert["duration_seconds"].get<double>(), 3600.0) << alert.dump();
 }
 
 TEST(EngineAlert, ACommandAlertThatHangsHoldsUpNoTaskAndSecretsStayOutOfItsLogTail) {
