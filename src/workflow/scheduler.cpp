@@ -767,6 +767,10 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
   return driver.Drive();
 }
 
+bool SchedulerGone(const ledger::RunRecord& run) {
+  return run.state == "running" && run.host == Hostname() && !SchedulerAlive(run.scheduler_pid);
+}
+
 Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                              const RepairRequest& request, const SchedulerOptions& options,
                              RepairPlan* plan) {

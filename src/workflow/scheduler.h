@@ -72,6 +72,10 @@ struct RepairPlan {
   std::vector<std::string> recovered;  // orphaned attempts resolved from their outcome files
 };
 
+// Whether `run` is recorded `running` on this host while no sluice process drives it (its
+// scheduler was killed): `sluice run --resume` or `sluice repair` finishes it.
+bool SchedulerGone(const ledger::RunRecord& run);
+
 // Resolves attempts left "running" by a dead scheduler (waiting for live ones, reading outcome
 // files), then re-runs the chosen instances and what depends on them, keeping successes.
 // With dry_run, only `plan` is filled and nothing is written. AlreadyExists when the run's

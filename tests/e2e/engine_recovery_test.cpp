@@ -108,6 +108,16 @@ tasks:
   auto before = InstancesByName(ShowJson(dir, run_id));
   EXPECT_EQ(before["b"]["state"], "running");
   EXPECT_EQ(before["c"]["state"], "pending");
+  // `runs` says the run has nobody driving it, and how to finish it.
+  auto listed = RunCommand(Sluice() + " runs " + Q(dir.path()));
+  EXPECT_NE(listed.output.find("(its scheduler is gone: sluice run " + dir.path().string() +
+                               " --date 2026-11-24 --resume)"),
+            std::string::npos)
+      << listed.output;
+  auto listed_json = nlohmann::json::parse(
+      RunCommand(Sluice() + " runs " + Q(dir.path()) + " --json").output, nullptr, false);
+  ASSERT_TRUE(listed_json.is_array() && !listed_json.empty());
+  EXPECT_EQ(listed_json[0]["scheduler_gone"], true);
   // b outlives its scheduler and finishes on its own; repair must not run it again.
   WriteFifo(dir / "go.fifo", "go");
   auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);

@@ -45,16 +45,22 @@ void RegisterRuns(CLI::App& app, int* exit_code) {
                        {"started_ms", r.created_ms},
                        {"ended_ms", r.ended_ms},
                        {"duration_seconds", DurationSeconds(r.created_ms, r.ended_ms)},
-                       {"scheduler_pid", r.scheduler_pid}});
+                       {"scheduler_pid", r.scheduler_pid},
+                       {"scheduler_gone", workflow::SchedulerGone(r)}});
       }
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("%-28s %-10s %-10s %-19s %10s\n", "RUN", "DATE", "STATE", "STARTED (UTC)",
                   "DURATION");
       for (const auto& r : *runs) {
-        std::printf("%-28s %-10s %-10s %-19s %9.1fs\n", r.run_id.c_str(), r.logical_date.c_str(),
+        std::printf("%-28s %-10s %-10s %-19s %9.1fs%s\n", r.run_id.c_str(), r.logical_date.c_str(),
                     r.state.c_str(), FormatMs(r.created_ms).c_str(),
-                    DurationSeconds(r.created_ms, r.ended_ms));
+                    DurationSeconds(r.created_ms, r.ended_ms),
+                    workflow::SchedulerGone(r)
+                        ? ("  (its scheduler is gone: sluice run " + args->dir + " --date " +
+                           r.logical_date + " --resume)")
+                              .c_str()
+                        : "");
       }
       if (runs->empty())
         std::printf("(no runs yet: start one with `sluice run %s`)\n", args->dir.c_str());
