@@ -185,6 +185,8 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   topt.quote = dialect.quote;
   topt.quoting = dialect.quoting;
   topt.max_record_bytes = static_cast<size_t>(dialect.max_record_bytes);
+  // One field may fill the whole record: csv.max_record_bytes is the one limit users set.
+  topt.max_field_bytes = topt.max_record_bytes;
   std::string reject_buf;
   std::map<std::string, int64_t> reject_codes;  // why rows were rejected, for the message
   auto flush_rejects = [&]() -> Status {

@@ -424,6 +424,30 @@ TEST_F(MergeTest, ARecordLongerThanTheLimitNamesItsLineAndTheSettingThatRaisesIt
   EXPECT_EQ(Scalar("SELECT length(status) FROM orders WHERE order_id = 2"), "3000");
 }
 
+TEST_F(MergeTest, AFieldAsLongAsTheRecordLimitAllowsLoads) {
+  // A 3 MiB quoted note with line breaks and doubled quotes: bigger than any fixed per-field
+  // limit would allow, well within csv.max_record_bytes (16 MiB by default).
+  std::string note;
+  for (int i = 0; note.size() < (size_t{3} << 20); ++i)
+    note += "line " + std::to_string(i) + " \"\"q\"\"\n";
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert"})JSON");
+  Extracted(
+      {{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,2.00,\"" + note + "\"\n3,3.00,c\n"}});
+  nlohmann::json result;
+  ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok()) << result.dump();
+  EXPECT_EQ(result["rows_rejected"], 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "3");
+  std::string unescaped = note;
+  for (size_t at = 0; (at = unescaped.find("\"\"", at)) != std::string::npos; ++at) {
+    unescaped.erase(at, 1);
+  }
+  EXPECT_EQ(Scalar("SELECT length(status) FROM orders WHERE order_id = 2"),
+            std::to_string(unescaped.size()));
+}
+
 TEST_F(MergeTest, AnEmptyFileFailsTheTableUnlessItIsOptional) {
   Extracted({{"orders.csv", ""}});
   Status st = Run("merge");
