@@ -440,12 +440,11 @@ TEST_F(MergeTest, AFieldAsLongAsTheRecordLimitAllowsLoads) {
   ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok()) << result.dump();
   EXPECT_EQ(result["rows_rejected"], 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "3");
-  std::string unescaped = note;
-  for (size_t at = 0; (at = unescaped.find("\"\"", at)) != std::string::npos; ++at) {
-    unescaped.erase(at, 1);
-  }
+  // Each doubled quote is one quote in the table.
+  size_t pairs = 0;
+  for (size_t at = 0; (at = note.find("\"\"", at)) != std::string::npos; at += 2) ++pairs;
   EXPECT_EQ(Scalar("SELECT length(status) FROM orders WHERE order_id = 2"),
-            std::to_string(unescaped.size()));
+            std::to_string(note.size() - pairs));
 }
 
 TEST_F(MergeTest, AnEmptyFileFailsTheTableUnlessItIsOptional) {
