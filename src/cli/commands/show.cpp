@@ -128,12 +128,29 @@ void RegisterShow(CLI::App& app, int* exit_code) {
         std::string dur = i.started_ms > 0
                               ? fmt::format("{:.1f}s", DurationSeconds(i.started_ms, i.ended_ms))
                               : "-";
+        std::string note = FirstLine(i.error);
+        if (i.error.empty() && RunningProgress(*pipeline, i)) {
+          note = Describe(*RunningProgress(*pipeline, i));
+        } else if (i.error.empty() && i.state == ledger::State::kSuccess) {
+          // A check task that passed with failed warn checks says so here, not only in its log.
+          for (const ledger::AttemptRecord* a : by[{i.task_key, i.partner}]) {
+            if (a->state != ledger::State::kSuccess) continue;
+            auto r = nlohmann::json::parse(a->result, nullptr, false);
+            const int64_t warnings =
+                r.is_object() && r.contains("warnings") && r["warnings"].is_number_integer()
+                    ? r["warnings"].get<int64_t>()
+                    : 0;
+            if (warnings > 0) {
+              note = std::to_string(warnings) + " warn check(s) failed: sluice logs " + args->dir +
+                     " " + run->run_id + " " + i.task_key +
+                     (i.partner.empty() ? std::string() : " --partner " + i.partner);
+            }
+          }
+        }
         std::printf("%-28s %-12s %-16s %8d %9s  %s\n", i.task_key.c_str(),
                     i.partner.empty() ? "-" : i.partner.c_str(),
                     std::string(ledger::StateName(i.state)).c_str(), i.attempts, dur.c_str(),
-                    i.error.empty() && RunningProgress(*pipeline, i)
-                        ? Describe(*RunningProgress(*pipeline, i)).c_str()
-                        : FirstLine(i.error).c_str());
+                    note.c_str());
       }
     }
     *exit_code = kExitOk;
