@@ -136,4 +136,15 @@ inline pid_t ReadPid(const std::filesystem::path& p) {
   return pid;
 }
 
+// Starts `sluice run` of `dir` for 2026-11-24, waits until its task writes "started" to a.fifo
+// (made here), then SIGKILLs the scheduler, leaving the task running. The run's id.
+inline std::string RunUntilStartedThenKillScheduler(const TempDir& dir) {
+  MakeFifo(dir / "a.fifo");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  EXPECT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  return LatestRunId(dir);
+}
+
 }  // namespace sluice::testing

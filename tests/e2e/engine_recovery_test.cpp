@@ -230,12 +230,7 @@ tasks:
     command: 'echo started > a.fifo; exec sleep 300'
     timeout_seconds: 1
 )");
-  MakeFifo(dir / "a.fifo");
-  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
-  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
-  kill(pid, SIGKILL);
-  WaitExit(pid);
-  std::string run_id = LatestRunId(dir);
+  std::string run_id = RunUntilStartedThenKillScheduler(dir);
   auto repair = RunCommand("timeout 60 " + Sluice() + " repair " + Q(dir.path()) + " " + run_id);
   EXPECT_NE(repair.output.find("ran past its timeout_seconds (1s) while its scheduler was gone"),
             std::string::npos)
@@ -251,12 +246,7 @@ tasks:
   - task_key: a
     command: 'echo $$ > a.pid; echo started > a.fifo; exec sleep 300'
 )");
-  MakeFifo(dir / "a.fifo");
-  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
-  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
-  kill(pid, SIGKILL);
-  WaitExit(pid);
-  std::string run_id = LatestRunId(dir);
+  std::string run_id = RunUntilStartedThenKillScheduler(dir);
   pid_t repair = StartSluice({"repair", dir.path().string(), run_id}, dir / "repair.log");
   // The repair says it waits (its log is the handshake), then gets Ctrl-C.
   bool waiting = false;
