@@ -217,7 +217,8 @@ Status Notifier::RunCommand(const config::AlertConfig& alert, std::string_view e
     }
     if (clock->Now() >= deadline) {
       kill(-pid, SIGKILL);
-      if (waitpid(pid, &status, 0) == pid) ForgetWatchedChild(pid);
+      waitpid(pid, &status, 0);  // or the executor reaps it: either way it is not watched now
+      ForgetWatchedChild(pid);
       return Status::Timeout("alert command timed out after " +
                              std::to_string(alert.timeout_seconds) + "s and was killed");
     }

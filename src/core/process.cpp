@@ -1,10 +1,13 @@
 #include "core/process.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -24,14 +27,6 @@ bool ProcessRunning(pid_t pid) {
   return state != 'Z' && state != 'X' && state != 'x';
 }
 
-}  // namespace sluice
-
-#include <unistd.h>
-
-#include <map>
-#include <mutex>
-
-namespace sluice {
 namespace {
 
 std::mutex g_watched_mu;

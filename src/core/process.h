@@ -1,4 +1,5 @@
-// Whether another process still runs, for folders and runs that record their owner's pid.
+// Processes: whether another one still runs (for folders and runs that record their owner's
+// pid), and children forked on one thread while another thread reaps every child.
 #pragma once
 
 #include <sys/types.h>
@@ -9,10 +10,6 @@ namespace sluice {
 // parent, which after a kill -9 of that parent can take a while under a slow or absent init)
 // is not running, nor is a pid that names no process. A process of another user counts.
 bool ProcessRunning(pid_t pid);
-
-}  // namespace sluice
-
-namespace sluice {
 
 // Children forked by one thread while another reaps every child with waitpid(-1) (the task
 // executor, a subreaper): the forking thread calls ForkWatched(), the reaping thread hands any

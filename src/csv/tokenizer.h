@@ -46,8 +46,8 @@ struct TokenizerOptions {
   char delimiter = ',';
   char quote = '"';
   bool quoting = true;  // false: `quote` is plain text; no field is quoted
-  size_t max_field_bytes = size_t{1}
-                           << 20;  // a longer field rejects its row (the merge: the record limit)
+  // A longer field rejects its row (the merge sets it to max_record_bytes).
+  size_t max_field_bytes = size_t{1} << 20;
   size_t max_record_bytes = size_t{16} << 20;  // a longer record is a file-level error
   size_t buffer_bytes = size_t{1} << 20;       // read size
 };

@@ -302,11 +302,13 @@ Status RunCheck(TaskContext& ctx) {
       if (!only_table.empty() && name != only_table) continue;
       for (const config::CheckConfig& check : schema.checks) {
         // Several unnamed sql checks of a table are told apart by where they are written.
-        std::string label = !check.name.empty()   ? check.name
-                            : check.type == "sql" ? "sql (" + check.loc.file + ":" +
-                                                        std::to_string(check.loc.line) + ")"
-                                                  : check.type;
+        const std::string where = check.loc.file + ":" + std::to_string(check.loc.line);
+        const bool unnamed_sql = check.name.empty() && check.type == "sql";
+        const std::string label = !check.name.empty() ? check.name
+                                  : unnamed_sql       ? "sql (" + where + ")"
+                                                      : check.type;
         auto outcome = RunOne(ctx, wh.get(), base.get(), *p, schema, check);
+        std::string severity = check.severity;
         if (!outcome.ok()) {
           const StatusCode code = outcome.status().code();
           if (code != StatusCode::kInvalidArgument && code != StatusCode::kPermissionDenied &&
@@ -317,38 +319,26 @@ Status RunCheck(TaskContext& ctx) {
           }
           // A check that cannot run (a refused or broken sql query) fails as a check, whatever
           // its severity, and the other checks still run and report.
-          const std::string message =
-              "cannot run: " + outcome.status().message() + "; fix the check in the schema file";
-          results.push_back({{"partner", p->id},
-                             {"table", name},
-                             {"check", label},
-                             {"type", check.type},
-                             {"severity", "error"},
-                             {"passed", false},
-                             {"message", message}});
-          std::string line = p->id + "." + name + " " + label + ": " + message;
-          log::Error("check failed: {}", line);
-          failures.push_back(line + " (" + check.loc.file + ":" + std::to_string(check.loc.line) +
-                             ")");
-          continue;
+          outcome = Outcome{false, "cannot run: " + outcome.status().message() +
+                                       "; fix the check in the schema file"};
+          severity = "error";
         }
         results.push_back({{"partner", p->id},
                            {"table", name},
                            {"check", label},
                            {"type", check.type},
-                           {"severity", check.severity},
+                           {"severity", severity},
                            {"passed", outcome->passed},
                            {"message", outcome->message}});
         std::string line = p->id + "." + name + " " + label + ": " + outcome->message;
         if (outcome->passed) {
           log::Info("check passed: {}", line);
-        } else if (check.severity == "warn") {
+        } else if (severity == "warn") {
           ++warnings;
           log::Warn("check failed (warn): {}", line);
         } else {
           log::Error("check failed: {}", line);
-          failures.push_back(line + " (" + check.loc.file + ":" + std::to_string(check.loc.line) +
-                             ")");
+          failures.push_back(unnamed_sql ? line : line + " (" + where + ")");
         }
       }
     }

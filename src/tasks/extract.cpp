@@ -233,9 +233,9 @@ pid_t StagingOwner(std::string_view name) {
 }
 
 // True unless the process that made staging folder `id` is certainly gone. Another process is
-// alive while it runs (ProcessRunning: a zombie, dead but not yet reaped, is gone; a reused
-// pid keeps a stale folder until that process
-// ends: never the other way round); our own pid is alive only for folders we are writing.
+// alive while it runs (ProcessRunning: a zombie, dead but not yet reaped, is gone; a reused pid
+// keeps a stale folder until that process ends: never the other way round); our own pid is
+// alive only for folders we are writing.
 bool OwnerAlive(pid_t pid, const std::string& id) {
   if (pid == ::getpid()) {
     std::lock_guard<std::mutex> lock(g_active_mu);

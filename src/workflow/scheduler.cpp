@@ -85,13 +85,11 @@ std::string LastLogLine(const std::filesystem::path& log) {
   return tail;
 }
 
-bool ProcessAlive(int pid) { return ProcessRunning(pid); }
-
 // Whether `pid` is still a run's scheduler: alive, and (where /proc says) a sluice process. After
 // a reboot the pid of a scheduler that died may belong to anything, which must not keep the
 // date blocked or be suggested for kill -INT.
 bool SchedulerAlive(int pid) {
-  if (!ProcessAlive(pid)) return false;
+  if (!ProcessRunning(pid)) return false;
   std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
   std::string name;
   if (!comm || !std::getline(comm, name)) return true;  // no /proc: trust kill()
@@ -138,8 +136,7 @@ class Driver {
     log::RegisterSecretsFromEnvironment();
     if (!pipeline_.settings.alerts.empty()) MakeNotifier().RegisterSecrets();
     struct sigaction old_hup {};
-    std::optional<StopSignals> stop_signals;
-    stop_signals.emplace(options_.handle_signals);
+    std::optional<StopSignals> stop_signals(std::in_place, options_.handle_signals);
     if (options_.handle_signals) {
       // (SIGPIPE is ignored by the whole CLI, main.cpp: `sluice run | head` must not kill it.)
       struct sigaction ignore {};
@@ -491,10 +488,10 @@ class Driver {
     r.state = state;
     // The run's whole time, across repairs (as `runs` and `show` give it), not this drive's.
     r.duration_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - run_started_).count();
-    if (run_.created_ms > 0) {
-      r.duration_ms = std::max(r.duration_ms, WallMs(clock_) - run_.created_ms);
-    }
+        run_.created_ms > 0
+            ? WallMs(clock_) - run_.created_ms
+            : std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - run_started_)
+                  .count();
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const InstanceRecord& rec = records_[i];
       if (!ledger::IsFailure(rec.state)) continue;
@@ -833,7 +830,6 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     r.error = "task removed from workflow.yaml after this run started; not run again";
     removed.push_back(r);
   }
-  if (!request.dry_run && !removed.empty()) SLUICE_RETURN_IF_ERROR(ledger.PutInstances(removed));
 
   // Attempts a dead scheduler left "running": wait while their processes live (they hold the
   // flock on the attempt's log), then believe their outcome file.
@@ -959,7 +955,10 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   if (!options.executor.empty() && options.executor != "local") {
     return MakeExecutor(options.executor).status();
   }
+  // Nothing is written before the run is claimed (a repair stopped while it waited for an
+  // orphan leaves the ledger as it found it).
   SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.scheduler_pid, getpid()));
+  if (!removed.empty()) SLUICE_RETURN_IF_ERROR(ledger.PutInstances(removed));
   for (const auto& [rec, a] : resolved) SLUICE_RETURN_IF_ERROR(ledger.RecordAttempt(rec, a));
   SLUICE_RETURN_IF_ERROR(ledger.PutInstances(records));
   run.scheduler_pid = getpid();

@@ -39,6 +39,18 @@ class MergeTest : public ::testing::Test {
     dir_.Write("partners/" + partner + "/partner.yaml", yaml);
   }
 
+  // Writes the partner's partner.yaml with `source` for its orders table.
+  void OrdersSource(const std::string& source, const std::string& partner = "acme") {
+    std::string yaml = testing::PartnerYaml(partner);
+    const std::string table = "{file: \"orders*.csv\"}";
+    yaml.replace(yaml.find(table), table.size(), source);
+    dir_.Write("partners/" + partner + "/partner.yaml", yaml);
+  }
+  // Marks the partner's orders table `optional: true`.
+  void OrdersOptional(const std::string& partner = "acme") {
+    OrdersSource("{file: \"orders*.csv\", optional: true}", partner);
+  }
+
   config::Pipeline& Load() {
     auto p = config::LoadPipeline(dir_.path());
     EXPECT_TRUE(p.ok()) << p.status().ToString();
@@ -457,10 +469,7 @@ TEST_F(MergeTest, AnEmptyFileFailsTheTableUnlessItIsOptional) {
       << st.ToString();
   EXPECT_NE(st.ToString().find("(partner acme, table orders"), std::string::npos);
   // Marked optional, an empty file means no data that day.
-  std::string yaml = testing::PartnerYaml("acme");
-  const std::string table = "{file: \"orders*.csv\"}";
-  yaml.replace(yaml.find(table), table.size(), "{file: \"orders*.csv\", optional: true}");
-  dir_.Write("partners/acme/partner.yaml", yaml);
+  OrdersOptional();
   st = Run("merge");
   ASSERT_TRUE(st.ok()) << st.ToString();
 }
@@ -706,9 +715,7 @@ TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
   // replaces the one that had the file, so the table ends as a clean run of it would: without
   // the date's rows (and without the rejects the earlier file had).
   ASSERT_TRUE(Store()->Put("rejects/acme/2026-11-24/orders.csv", "file,line\n").ok());
-  std::string yaml = testing::PartnerYaml("acme");
-  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
-  dir_.Write("partners/acme/partner.yaml", yaml);
+  OrdersOptional();
   ASSERT_TRUE(Run("merge", "acme", "{table: orders}", &result).ok());
   EXPECT_EQ(result["files"], 0);
   EXPECT_NE(result.value("note", "").find("no file"), std::string::npos);
@@ -741,9 +748,7 @@ TEST_F(MergeTest, ARetriedOrRepairedMergeWritesTheStatsOfACleanRun) {
 }
 
 TEST_F(MergeTest, AnOptionalTableLeftOutOfARedeliveryKeepsItsKeysUnderUpsert) {
-  std::string yaml = testing::PartnerYaml("acme");
-  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
-  dir_.Write("partners/acme/partner.yaml", yaml);
+  OrdersOptional();
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\n2,2.00,b\n"}});
   ASSERT_TRUE(Run("merge").ok());
   // upsert never removes keys a delivery leaves out (docs/config.md): nor a whole file.
@@ -756,9 +761,7 @@ TEST_F(MergeTest, AnOptionalTableLeftOutOfARedeliveryKeepsItsKeysUnderUpsert) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "append"})JSON",
          "globex");
-  std::string gy = testing::PartnerYaml("globex");
-  gy.replace(gy.find("{file: \"orders*.csv\"}"), 21, "{file: \"orders*.csv\", optional: true}");
-  dir_.Write("partners/globex/partner.yaml", gy);
+  OrdersOptional("globex");
   Extracted({{"notes.txt", "x"}}, "globex", "none");
   ASSERT_TRUE(Run("merge", "globex", "{table: orders}", &result).ok());
   auto wh = warehouse::OpenWarehouse("sqlite://./warehouse", dir_.path(), "globex");
@@ -774,9 +777,7 @@ TEST_F(MergeTest, AFileTheExtractSkippedThatAChangedPatternTakesNamesTheExtractT
   m["skipped"] = {
       {{"member", "export/ORDERS_20261124.csv"}, {"reason", "matches no table pattern"}}};
   ASSERT_TRUE(Store()->Put("manifests/acme/2026-11-24/extract.json", m.dump()).ok());
-  std::string yaml = testing::PartnerYaml("acme");
-  yaml.replace(yaml.find("{file: \"orders*.csv\"}"), 21, "{file: \"[oO][rR]*.[cC][sS][vV]\"}");
-  dir_.Write("partners/acme/partner.yaml", yaml);
+  OrdersSource("{file: \"[oO][rR]*.[cC][sS][vV]\"}");
   Status st = Run("merge");
   ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.message().find("The extract skipped \"export/ORDERS_20261124.csv\", which the "

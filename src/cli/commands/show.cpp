@@ -129,8 +129,9 @@ void RegisterShow(CLI::App& app, int* exit_code) {
                               ? fmt::format("{:.1f}s", DurationSeconds(i.started_ms, i.ended_ms))
                               : "-";
         std::string note = FirstLine(i.error);
-        if (i.error.empty() && RunningProgress(*pipeline, i)) {
-          note = Describe(*RunningProgress(*pipeline, i));
+        const auto progress = i.error.empty() ? RunningProgress(*pipeline, i) : std::nullopt;
+        if (progress) {
+          note = Describe(*progress);
         } else if (i.error.empty() && i.state == ledger::State::kSuccess) {
           // A check task that passed with failed warn checks says so here, not only in its log.
           for (const ledger::AttemptRecord* a : by[{i.task_key, i.partner}]) {
