@@ -195,8 +195,23 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     return Status::Ok();
   };
   // Parsing and conversion run on their own thread and hand batches of rows to this one, which
-  // only writes: the merge then runs at close to SQLite's own insert speed.
+  // only writes: the merge then runs at close to SQLite's own insert speed. With one core to
+  // use (options.parse_on_own_thread false) the same batches are written as they fill.
+  const bool threaded = options.parse_on_own_thread;
   BatchQueue queue;
+  Status write_status;
+  auto write = [&](std::unique_ptr<RowBatch> batch) -> bool {
+    size_t failed_row = 0;
+    Status st = writer->AddRows(batch->values, batch->rows(), *batch->source, batch->rescued_views,
+                                &failed_row);
+    if (!st.ok()) {
+      write_status = FileError(std::move(st), *batch->source,
+                               batch->lines[std::min(failed_row, batch->rows() - 1)]);
+      return false;
+    }
+    queue.Recycle(std::move(batch));
+    return true;
+  };
   auto produce = [&]() -> Status {
     for (const MergeFile& file : files) {
       ++stats.files;
@@ -204,7 +219,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       auto batch = queue.Fresh(cells_per_row);
       batch->source = &file.key;
       auto ship = [&]() -> bool {
-        bool ok = queue.Push(std::move(batch));
+        bool ok = threaded ? queue.Push(std::move(batch)) : write(std::move(batch));
         batch = queue.Fresh(cells_per_row);
         batch->source = &file.key;
         return ok;
@@ -352,35 +367,33 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     }
     return Status::Ok();
   };
-  // A thread's entry is an edge: an exception escaping it would terminate the task process
-  // without an outcome, so it becomes a Status like everywhere else.
-  std::thread producer([&] {
-    Status st;
-    try {
-      st = produce();
-    } catch (const std::exception& e) {
-      st = Status::Internal(std::string("merge: unexpected exception while parsing: ") + e.what());
+  if (threaded) {
+    // A thread's entry is an edge: an exception escaping it would terminate the task process
+    // without an outcome, so it becomes a Status like everywhere else.
+    std::thread producer([&] {
+      Status st;
+      try {
+        st = produce();
+      } catch (const std::exception& e) {
+        st =
+            Status::Internal(std::string("merge: unexpected exception while parsing: ") + e.what());
+      }
+      queue.Finish(std::move(st));
+    });
+    while (auto batch = queue.Pop()) {
+      if (!write(std::move(batch))) {
+        queue.Cancel();
+        break;
+      }
     }
-    queue.Finish(std::move(st));
-  });
-  Status write_status;
-  while (auto batch = queue.Pop()) {
-    size_t failed_row = 0;
-    Status st = writer->AddRows(batch->values, batch->rows(), *batch->source, batch->rescued_views,
-                                &failed_row);
-    if (!st.ok()) {
-      write_status = FileError(std::move(st), *batch->source,
-                               batch->lines[std::min(failed_row, batch->rows() - 1)]);
-    }
-    if (!write_status.ok()) {
-      queue.Cancel();
-      break;
-    }
-    queue.Recycle(std::move(batch));
+    producer.join();
+    SLUICE_RETURN_IF_ERROR(write_status);
+    SLUICE_RETURN_IF_ERROR(queue.status());
+  } else {
+    Status st = produce();
+    SLUICE_RETURN_IF_ERROR(write_status);  // the writer's error is why parsing stopped
+    SLUICE_RETURN_IF_ERROR(st);
   }
-  producer.join();
-  SLUICE_RETURN_IF_ERROR(write_status);
-  SLUICE_RETURN_IF_ERROR(queue.status());
   SLUICE_RETURN_IF_ERROR(flush_rejects());
   if (stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
                                  schema.max_reject_ratio * static_cast<double>(stats.rows_read)) {
@@ -722,6 +735,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   MergeOptions options;
   options.progress = progress;
   options.empty_files_ok = source != nullptr && source->optional;
+  // `--parallelism 1` is one core: the attempt does not take a second one to parse on.
+  options.parse_on_own_thread = ctx.parallelism != 1;
   if (auto key = ps.Key("rejects", date + "/" + table + ".csv"); key.ok()) {
     options.rejects_name = *key;
   }

@@ -35,6 +35,9 @@ struct TaskContext {
   // The run's partners (`sluice run --partners`); empty: every enabled partner.
   std::vector<std::string> run_partners;
   int attempt = 1;
+  // The run's --parallelism (SLUICE_PARALLELISM): the cores the run may keep busy; 0 unknown.
+  // With 1 a task does not start threads of its own.
+  int parallelism = 0;
   // Results the scheduler stores with the attempt (a JSON object).
   nlohmann::json result = nlohmann::json::object();
   // Called now and then with how far the task has got; may be empty.

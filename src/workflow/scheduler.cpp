@@ -351,7 +351,8 @@ class Driver {
                       "SLUICE_ATTEMPT=" + std::to_string(n),
                       "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),
                       "SLUICE_OUTCOME_FILE=" + slot.paths.outcome.string(),
-                      "SLUICE_PROGRESS_FILE=" + slot.paths.progress.string()};
+                      "SLUICE_PROGRESS_FILE=" + slot.paths.progress.string(),
+                      "SLUICE_PARALLELISM=" + std::to_string(std::max(1, options_.parallelism))};
     // Set for builtins too (empty), so a value inherited from a parent sluice never leaks in.
     spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
     if (!node.task->command.empty()) {

@@ -1,6 +1,6 @@
-// MergeTableFiles parses on one thread and writes on another: these tests drive both ends with a
-// fake warehouse, so a writer failure mid-stream and a parse failure after many batches are
-// checked without SQLite.
+// MergeTableFiles parses on one thread and writes on another (or, with one core, does both in
+// turn): these tests drive both ends with a fake warehouse, both ways, so a writer failure
+// mid-stream and a parse failure after many batches are checked without SQLite.
 #include <gtest/gtest.h>
 
 #include "config/pipeline_config.h"
@@ -87,14 +87,25 @@ MergeFile File(const std::string& key, std::shared_ptr<std::string> data) {
           }};
 }
 
-TEST(MergePipeline, RowsArriveInOrderWithTheirTextAcrossManyBatches) {
+// The parameter: MergeOptions::parse_on_own_thread.
+class MergePipeline : public ::testing::TestWithParam<bool> {
+ protected:
+  static MergeOptions Options() {
+    MergeOptions o;
+    o.parse_on_own_thread = GetParam();
+    return o;
+  }
+};
+
+TEST_P(MergePipeline, RowsArriveInOrderWithTheirTextAcrossManyBatches) {
   config::TableSchema schema = Schema();
   FakeWarehouse wh(/*fail_at=*/-1);
   warehouse::MergeTarget target;
   target.schema = &schema;
   auto a = std::make_shared<std::string>(Csv(20000));
   auto b = std::make_shared<std::string>(Csv(3));
-  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a), File("b.csv", b)}, {});
+  auto stats =
+      MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a), File("b.csv", b)}, {}, Options());
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->rows_read, 20003);
   EXPECT_EQ(stats->rows_loaded, 20003);
@@ -141,7 +152,7 @@ class TextCheckingWarehouse : public FakeWarehouse {
   std::vector<size_t> sizes;
 };
 
-TEST(MergePipeline, BigRowsKeepTheirBytesAcrossBatches) {
+TEST_P(MergePipeline, BigRowsKeepTheirBytesAcrossBatches) {
   // Text is copied into a 4 MiB arena per batch: a row that does not fit ships the batch first,
   // and a row larger than the arena (six 1 MiB fields) gets a larger one. Every byte arrives.
   config::TableSchema schema = Schema();
@@ -162,13 +173,13 @@ TEST(MergePipeline, BigRowsKeepTheirBytesAcrossBatches) {
   warehouse::MergeTarget target;
   target.schema = &schema;
   auto data = std::make_shared<std::string>(csv);
-  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("big.csv", data)}, {});
+  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("big.csv", data)}, {}, Options());
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->rows_rejected, 0);
   EXPECT_EQ(wh.sizes, sizes);
 }
 
-TEST(MergePipeline, WriterFailureStopsTheParserAndNamesFileAndLine) {
+TEST_P(MergePipeline, WriterFailureStopsTheParserAndNamesFileAndLine) {
   config::TableSchema schema = Schema();
   FakeWarehouse wh(/*fail_at=*/12345);
   warehouse::MergeTarget target;
@@ -176,26 +187,26 @@ TEST(MergePipeline, WriterFailureStopsTheParserAndNamesFileAndLine) {
   // Far more rows than the queue holds, so the parser is blocked on a full queue when the
   // writer gives up: the merge must return, not hang.
   auto a = std::make_shared<std::string>(Csv(200000));
-  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a)}, {});
+  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a)}, {}, Options());
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.status().code(), StatusCode::kIoError);
   // Row 12345 is on line 12346 (after the header).
   EXPECT_EQ(stats.status().ToString(), "a.csv:12346: disk full");
 }
 
-TEST(MergePipeline, ParseFailureAfterManyBatchesIsReported) {
+TEST_P(MergePipeline, ParseFailureAfterManyBatchesIsReported) {
   config::TableSchema schema = Schema();
   FakeWarehouse wh(/*fail_at=*/-1);
   warehouse::MergeTarget target;
   target.schema = &schema;
   auto a = std::make_shared<std::string>(Csv(30000, "30001,\"unterminated\n"));
-  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a)}, {});
+  auto stats = MergeTableFiles(schema, {}, &wh, target, {File("a.csv", a)}, {}, Options());
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().ToString().find("a.csv"), std::string::npos)
       << stats.status().ToString();
 }
 
-TEST(MergePipeline, AnEmptyFileFailsTheMergeUnlessTheTableIsOptional) {
+TEST(MergeEmptyFile, FailsTheMergeUnlessTheTableIsOptional) {
   config::TableSchema schema = Schema();
   warehouse::MergeTarget target;
   target.schema = &schema;
@@ -223,6 +234,11 @@ TEST(MergePipeline, AnEmptyFileFailsTheMergeUnlessTheTableIsOptional) {
     EXPECT_EQ(stats->rows_loaded, 3);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(ParseThread, MergePipeline, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "OnItsOwnThread" : "OnTheWriterThread";
+                         });
 
 }  // namespace
 }  // namespace sluice::tasks

@@ -140,14 +140,16 @@ TEST_F(SchedulerTest, CommandsSeeTheirRunInTheEnvironmentAndRunInThePipelineFold
 tasks:
   - task_key: per_partner
     for_each: partner
-    command: 'echo "$SLUICE_RUN_ID|$SLUICE_DATE|$SLUICE_PARTNER|$SLUICE_TASK|$SLUICE_ATTEMPT" > "env-$SLUICE_PARTNER.txt"'
+    command: 'echo "$SLUICE_RUN_ID|$SLUICE_DATE|$SLUICE_PARTNER|$SLUICE_TASK|$SLUICE_ATTEMPT|$SLUICE_PARALLELISM" > "env-$SLUICE_PARTNER.txt"'
 )");
-  auto out = StartRun(pipeline_, *ledger_, Request(), Options());
+  auto options = Options();
+  options.parallelism = 3;
+  auto out = StartRun(pipeline_, *ledger_, Request(), options);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(testing::ReadFile(dir_ / "env-acme.txt"),
-            out->run_id + "|2026-11-24|acme|per_partner|1\n");
+            out->run_id + "|2026-11-24|acme|per_partner|1|3\n");
   EXPECT_EQ(testing::ReadFile(dir_ / "env-globex.txt"),
-            out->run_id + "|2026-11-24|globex|per_partner|1\n");
+            out->run_id + "|2026-11-24|globex|per_partner|1|3\n");
 }
 
 TEST_F(SchedulerTest, BuiltinResultsReachTheLedger) {

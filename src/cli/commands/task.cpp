@@ -131,6 +131,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
       if (!p.empty()) ctx.run_partners.push_back(p);
     }
     ctx.attempt = args->attempt;
+    ctx.parallelism = std::atoi(EnvOr("SLUICE_PARALLELISM").c_str());
     std::string progress_path = EnvOr("SLUICE_PROGRESS_FILE");
     auto last_write = std::chrono::steady_clock::time_point{};
     if (!progress_path.empty()) {
