@@ -58,7 +58,7 @@ echo "== rows per partner table (warehouse/<partner>.db)"
 shopt -s nullglob
 for db in "$DIR"/warehouse/*.db; do
   partner=$(basename "$db" .db)
-  for table in $(sqlite3 "$db" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\_%' ESCAPE '\' AND name NOT LIKE 'sqlite_%' ORDER BY name"); do
+  for table in $(sqlite3 "$db" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\_%' ESCAPE '\' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE 'sluice\_%' ESCAPE '\' ORDER BY name"); do
     printf "  %-12s %-12s %8s rows\n" "$partner" "$table" "$(sqlite3 "$db" "SELECT count(*) FROM \"$table\"")"
   done
 done
