@@ -83,9 +83,11 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
 // *out.
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
 
-// Folds a header for loose matching: lower case, spaces and tabs removed.
+// Folds a header for matching: lower case (Latin, Greek, Cyrillic letters, not just ASCII), and
+// spaces of every kind (tab, no-break space, ...) removed.
 std::string FoldHeader(std::string_view header);
-// FoldHeader without '_', '-', '.' and '/' as well: the last, loosest header match.
+// FoldHeader without '_', '-', '.', '/' and accents as well ("Quantite" = "Quantité", composed
+// or not): the last, loosest header match.
 std::string LooseHeader(std::string_view header);
 
 class RowConverter {

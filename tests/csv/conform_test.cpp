@@ -74,6 +74,39 @@ TEST(CsvConform, MapsCaseAndSpaceInsensitiveAndAliases) {
   EXPECT_TRUE(g.rc->extra_columns().empty());
 }
 
+TEST(CsvConform, AccentedCapitalsAndNoBreakSpacesMatchLikeAscii) {
+  // Spreadsheet exports: capitals with accents, and a no-break space (U+00A0) between words.
+  Fixture f;
+  f.schema.columns[1].aliases = {"Quantité"};
+  f.schema.columns[2].aliases = {"Nom client"};
+  ASSERT_TRUE(f.Map({"ORDER\u00a0NO", "QUANTITÉ", "Nom\u00a0client"}).ok());
+  EXPECT_TRUE(f.rc->extra_columns().empty()) << Join(f.rc->extra_columns(), ",");
+  ASSERT_TRUE(f.Row({"42", "1.5", "Zoé"}));
+  EXPECT_EQ(f.rc->cells()[0].i, 42);
+  EXPECT_EQ(f.rc->cells()[1].s, "1.50");
+  EXPECT_EQ(f.rc->cells()[2].s, "Zoé");
+  EXPECT_EQ(FoldHeader("ΠΕΛΆΤΗΣ ИМЯ Ÿ Ā ＡＢ"), FoldHeader("πελάτης имя ÿ ā ａｂ"));
+  EXPECT_EQ(FoldHeader("\u00a0A\u2009B\u3000"), "ab");
+  EXPECT_NE(FoldHeader("Quantite"), FoldHeader("Quantité"));  // accents count, but...
+}
+
+TEST(CsvConform, AccentsAreIgnoredOnlyByTheLoosestMatch) {
+  // ...not in the loosest pass: "Quantite", or "Quantite" + U+0301 (decomposed), for "Quantité".
+  EXPECT_EQ(LooseHeader("Quantite"), LooseHeader("Quantité"));
+  EXPECT_EQ(LooseHeader("Quantite\u0301"), LooseHeader("QUANTITÉ"));
+  EXPECT_EQ(LooseHeader("Straße_Œuvre"), "strasseoeuvre");
+  Fixture f;
+  f.schema.columns[1].aliases = {"Montant payé"};
+  ASSERT_TRUE(f.Map({"order_id", "montant-paye", "status"}).ok());
+  EXPECT_TRUE(f.rc->extra_columns().empty()) << Join(f.rc->extra_columns(), ",");
+  // Two columns that differ only by an accent: neither is guessed.
+  Fixture g;
+  g.schema.columns.push_back(Col("résumé", config::ColumnType::kString));
+  g.schema.columns.push_back(Col("resume", config::ColumnType::kString));
+  ASSERT_TRUE(g.Map({"order_id", "Resume."}).ok());
+  EXPECT_EQ(g.rc->extra_columns(), (std::vector<std::string>{"Resume."}));
+}
+
 TEST(CsvConform, PunctuationInHeadersIsTheLastResort) {
   Fixture f;
   f.schema.columns[2].aliases = {"Order Status"};
