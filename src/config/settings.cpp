@@ -75,9 +75,21 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
     for (const char* scheme : schemes) list += std::string(list.empty() ? "" : ", ") + scheme;
     r.ErrorAtKey(key, "\"" + url + "\" has an unsupported scheme; use one of " + list);
   };
-  check_scheme("store", s.store, {"file://", "s3://"});
-  check_scheme("warehouse", s.warehouse, {"sqlite://", "postgresql://", "postgres://"});
-  check_scheme("ledger", s.ledger, {"sqlite://", "postgresql://", "postgres://"});
+  // In the design but not built yet: refused here, so `validate` says so (exit 2) instead of
+  // every task of a run failing on it (exit 1, and failure alerts).
+  auto check_built = [&](const char* key, const std::string& url, const char* designed,
+                         const char* built, const char* instead) {
+    if (url.rfind(designed, 0) == 0 ||
+        (std::string_view(designed) == "postgresql://" && url.rfind("postgres://", 0) == 0)) {
+      r.ErrorAtKey(key, "\"" + url + "\": " + designed +
+                            " is not supported by this version of sluice; use " + instead);
+    } else {
+      check_scheme(key, url, {built});
+    }
+  };
+  check_built("store", s.store, "s3://", "file://", "file://PATH (a local or mounted folder)");
+  check_built("warehouse", s.warehouse, "postgresql://", "sqlite://", "sqlite://DIR");
+  check_built("ledger", s.ledger, "postgresql://", "sqlite://", "sqlite://FILE");
   if (s.warehouse.rfind("sqlite://", 0) == 0) {
     if (auto parsed = ParseSqliteWarehouseUrl(s.warehouse); !parsed.ok()) {
       r.ErrorAtKey("warehouse", parsed.status().message());

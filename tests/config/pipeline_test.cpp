@@ -106,6 +106,25 @@ TEST_F(PipelineTest, WarehouseJournalOptionIsChecked) {
   EXPECT_FALSE(ParseSqliteWarehouseUrl("sqlite://?journal=wal").ok());
 }
 
+TEST_F(PipelineTest, BackEndsThatAreNotBuiltAreConfigurationErrors) {
+  // validate must say so (exit 2), not let every task of a run fail on it.
+  dir_.Write("sluice.yaml", "name: x\nstore: s3://bucket/prefix\n");
+  EXPECT_NE(Errors().find(
+                "sluice.yaml:2:1: sluice.yaml: \"s3://bucket/prefix\": s3:// is not supported by "
+                "this version of sluice; use file://PATH"),
+            std::string::npos)
+      << Errors();
+  dir_.Write("sluice.yaml", "name: x\nwarehouse: postgresql://u@h/db\n");
+  EXPECT_NE(Errors().find("postgresql:// is not supported by this version of sluice; use "
+                          "sqlite://DIR"),
+            std::string::npos)
+      << Errors();
+  dir_.Write("sluice.yaml", "name: x\nledger: postgres://u@h/db\n");
+  EXPECT_NE(Errors().find("use sqlite://FILE"), std::string::npos) << Errors();
+  dir_.Write("sluice.yaml", "name: x\nstore: ftp://host/x\n");
+  EXPECT_NE(Errors().find("unsupported scheme; use one of file://"), std::string::npos) << Errors();
+}
+
 TEST_F(PipelineTest, MissingRequiredFieldNamesFileAndLine) {
   dir_.Write("partners/acme/partner.yaml", "id: acme\ntables:\n  orders: {file: o.csv}\n");
   EXPECT_NE(Errors().find("partners/acme/partner.yaml:1:1: missing required key \"archive\""),
