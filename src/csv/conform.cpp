@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/strings.h"
+#include "csv/encoding.h"
 
 namespace sluice::csv {
 
@@ -703,6 +704,7 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   rc->rescue_ = schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
   if (header == nullptr) {
     for (size_t i = 0; i < ncols; ++i) rc->source_of_[i] = static_cast<int>(i);
+    for (const auto& c : schema.columns) rc->field_names_.push_back(c.name);
     rc->expected_fields_ = ncols;
     return rc;
   }
@@ -820,6 +822,11 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     AppendJsonString(h, &json);
     rc->extra_names_json_.push_back(json);
   }
+  for (size_t f = 0; f < header->size(); ++f) {
+    rc->field_names_.push_back(column_of[f] >= 0
+                                   ? schema.columns[static_cast<size_t>(column_of[f])].name
+                                   : "field " + std::to_string(f + 1));
+  }
   std::vector<std::string> names;
   for (const auto& c : schema.columns) names.push_back(c.name);
   if (!missing_required.empty()) {
@@ -828,8 +835,11 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
         "; add them to the file, or add the file's spelling to the column's \"aliases\"");
   }
   if (!rc->missing_.empty() && schema.on_missing_columns == config::MissingColumnsPolicy::kFail) {
-    return Status::InvalidArgument("the header lacks column(s) " + Join(rc->missing_, ", ") +
-                                   " and on_missing_columns is \"fail\"");
+    return Status::InvalidArgument(
+        "the header lacks column(s) " + Join(rc->missing_, ", ") +
+        " and on_missing_columns is \"fail\"; ask the partner for the column, add the file's "
+        "spelling to the column's \"aliases\", or set on_missing_columns to \"null\" if the "
+        "column may be absent");
   }
   if (!rc->extra_.empty() && schema.on_extra_columns == config::ExtraColumnsPolicy::kFail) {
     std::string hint;
@@ -905,7 +915,22 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   }
   // One check of the whole record catches invalid bytes in any field (and iconv's marker).
   if (!IsValidUtf8(record.raw)) {
-    return fail("", "encoding", "invalid bytes for encoding " + dialect_.encoding);
+    // Which field: the rejects file's column says where to look.
+    std::string column;
+    for (size_t f = 0; f < record.fields.size() && f < field_names_.size(); ++f) {
+      if (!IsValidUtf8(record.fields[f])) {
+        column = field_names_[f];
+        break;
+      }
+    }
+    const auto canonical = CanonicalEncoding(dialect_.encoding);
+    const bool utf8 = canonical.ok() && *canonical == "utf-8";
+    return fail(std::move(column), "encoding",
+                "invalid bytes for encoding " + dialect_.encoding +
+                    (utf8 ? std::string()
+                          : std::string("; in raw_line each byte that could not be decoded "
+                                        "shows as \\xFF (the file itself has the original "
+                                        "bytes at this line)")));
   }
   const size_t ncols = schema_.columns.size();
   for (size_t c = 0; c < ncols; ++c) {

@@ -123,6 +123,7 @@ class RowConverter {
   size_t expected_fields_ = 0;
   std::string number_;                         // a cell's number in plain notation
   std::vector<int> source_of_;                 // per schema column: field index or -1
+  std::vector<std::string> field_names_;       // per field: its column, or "field N"
   std::vector<int> extra_fields_;              // field indexes of extra columns
   std::vector<std::string> extra_names_json_;  // their header names, JSON-escaped
   // Fields whose header is blank (a delimiter at the end of every line): not extra columns, but

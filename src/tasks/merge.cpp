@@ -395,8 +395,13 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     SLUICE_RETURN_IF_ERROR(st);
   }
   SLUICE_RETURN_IF_ERROR(flush_rejects());
-  if (stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
-                                 schema.max_reject_ratio * static_cast<double>(stats.rows_read)) {
+  const bool over_ratio =
+      stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
+                                 schema.max_reject_ratio * static_cast<double>(stats.rows_read);
+  // Most rows not decoding is a wrong csv.encoding, not bad data: whatever max_reject_ratio
+  // allows, loading the few rows that happen to be ASCII would report a good day.
+  const bool undecodable = reject_codes["encoding"] * 2 > stats.rows_read;
+  if (over_ratio || undecodable) {
     writer->Rollback();
     char ratio[32];
     std::snprintf(
@@ -406,7 +411,21 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     std::snprintf(limit, sizeof limit, "%.2f%%", 100.0 * schema.max_reject_ratio);
     std::vector<std::string> reasons;
     for (const auto& [code, count] : reject_codes) {
-      reasons.push_back(std::to_string(count) + " " + code);
+      if (count > 0) reasons.push_back(code + ": " + std::to_string(count));
+    }
+    const std::string rejects_file =
+        "Read the rejects file" +
+        (options.rejects_name.empty() ? std::string() : " " + options.rejects_name) +
+        " for line and reason";
+    const std::string counted = std::to_string(stats.rows_rejected) + " of " +
+                                std::to_string(stats.rows_read) + " rows rejected (" + ratio +
+                                "; " + Join(reasons, ", ") + ")";
+    if (!over_ratio) {
+      return Status::InvalidArgument(
+          counted + ": most rows are not valid " + dialect.encoding +
+          ", so csv.encoding in partner.yaml is not what the partner sends (this fails whatever "
+          "max_reject_ratio allows); nothing was merged. " +
+          rejects_file + ", set the partner's csv.encoding, then re-run.");
     }
     std::string hint;
     if (reject_codes["encoding"] * 2 > stats.rows_rejected) {
@@ -414,12 +433,9 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     } else if (reject_codes["field_count"] * 2 > stats.rows_rejected) {
       hint = " Most rows have the wrong number of fields: check csv.delimiter and csv.quote.";
     }
-    return Status::InvalidArgument(
-        std::to_string(stats.rows_rejected) + " of " + std::to_string(stats.rows_read) +
-        " rows rejected (" + ratio + "; " + Join(reasons, ", ") + ") is over max_reject_ratio (" +
-        limit + "); nothing was merged. Read the rejects file" +
-        (options.rejects_name.empty() ? std::string() : " " + options.rejects_name) +
-        " for line and reason, fix the data or the schema, then re-run." + hint);
+    return Status::InvalidArgument(counted + " is over max_reject_ratio (" + limit +
+                                   "); nothing was merged. " + rejects_file +
+                                   ", fix the data or the schema, then re-run." + hint);
   }
   SLUICE_ASSIGN_OR_RETURN(warehouse::MergeCounts counts, writer->Commit());
   stats.rows_loaded = counts.loaded;

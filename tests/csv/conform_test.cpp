@@ -332,6 +332,15 @@ TEST(CsvConform, InvalidUtf8RejectsRow) {
   Diagnostic d;
   EXPECT_FALSE(f.rc->Convert(rec, &d));
   EXPECT_EQ(d.code, "encoding");
+  EXPECT_EQ(d.column, "status");  // where to look
+  EXPECT_EQ(d.message, "invalid bytes for encoding utf-8");
+  f.dialect.encoding = "windows-1252";
+  ASSERT_TRUE(f.Map({"order_id", "amount", "Note"}).ok());
+  EXPECT_FALSE(f.rc->Convert(rec, &d));
+  EXPECT_EQ(d.column, "field 3");  // an extra column: by position
+  EXPECT_NE(d.message.find("in raw_line each byte that could not be decoded shows as \\xFF"),
+            std::string::npos)
+      << d.message;
 }
 
 TEST(CsvConform, StringsOverMaxLengthAreRejected) {

@@ -479,12 +479,13 @@ TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
   Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,\xBC\xAD\n2,2.00,\xBF\xEF\n"}});
   Status st = Run("merge");
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("2 encoding"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("encoding: 2"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("check the partner's csv.encoding"), std::string::npos)
       << st.message();
   auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
   ASSERT_TRUE(rejects.ok());
-  EXPECT_NE(rejects->find(",2,,encoding: invalid bytes for encoding utf-8,"), std::string::npos)
+  EXPECT_NE(rejects->find(",2,status,encoding: invalid bytes for encoding utf-8,"),
+            std::string::npos)
       << *rejects;
   // The rejects file stays UTF-8 (spreadsheets and JSON tools read it); the bytes show as \xHH.
   EXPECT_TRUE(IsValidUtf8(*rejects)) << *rejects;
@@ -494,6 +495,33 @@ TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
                               "and reason"),
             std::string::npos)
       << st.message();
+}
+
+TEST_F(MergeTest, MostRowsUndecodableFailsWhateverTheRejectRatioAllows) {
+  Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.9})JSON");
+  // Declared utf-8, sent in Latin-1: three of four rows have an accent.
+  Extracted({{"orders.csv",
+              "order_id,amount,status\n1,1.00,pay\xE9\n2,2.00,ok\n3,3.00,d\xE9j\xE0\n"
+              "4,4.00,r\xE9gl\xE9\n"}});
+  Status st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("3 of 4 rows rejected (75.00%; encoding: 3): most rows are not "
+                              "valid utf-8, so csv.encoding in partner.yaml is not what the "
+                              "partner sends"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
+  // One row of four is bad data, not a wrong encoding: the ratio decides.
+  Extracted({{"orders.csv",
+              "order_id,amount,status\n1,1.00,pay\xE9\n2,2.00,ok\n3,3.00,a\n"
+              "4,4.00,b\n"}});
+  nlohmann::json result;
+  st = Run("merge", "acme", "{table: orders}", &result);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(result["rows_loaded"], 3);
 }
 
 TEST_F(MergeTest, RescuedColumnsAreKeptAsJson) {
