@@ -823,14 +823,17 @@ Status RunMerge(TaskContext& ctx) {
   std::vector<std::string> tables =
       config::TablesNoMergeTaskNames(ctx.pipeline->workflow, *partner);
   nlohmann::json results = nlohmann::json::object();
-  Status first_error;
+  std::vector<Status> failures;
+  std::vector<std::string> merged;
   for (const std::string& name : tables) {
     nlohmann::json one;
     Status st = MergeOneTable(ctx, partner, name, &one);
     if (!st.ok()) {
       one["status"] = "failed";
       one["error"] = st.ToString();
-      if (first_error.ok()) first_error = st;
+      failures.push_back(std::move(st));
+    } else {
+      merged.push_back(name);
     }
     results[name] = std::move(one);
   }
@@ -839,7 +842,24 @@ Status RunMerge(TaskContext& ctx) {
     ctx.result["skipped"] = "every table of partner " + partner->id + " has its own merge task";
     log::Info("merge: every table of {} has its own merge task; nothing to do", partner->id);
   }
-  return first_error;
+  if (failures.empty()) return Status::Ok();
+  if (failures.size() == 1 && merged.empty()) return failures.front();
+  // Every failed table's reason, not just the first: each needs its own fix. The code is that of
+  // a failure a retry may cure, if any, so the task is retried for it.
+  StatusCode code = failures.front().code();
+  std::vector<std::string> reasons;
+  for (const Status& f : failures) {
+    if (f.code() != StatusCode::kInvalidArgument && f.code() != StatusCode::kCorrupt &&
+        f.code() != StatusCode::kPermissionDenied) {
+      code = f.code();
+    }
+    reasons.push_back(f.ToString());
+  }
+  return Status(
+      code, std::to_string(failures.size()) + " of " + std::to_string(tables.size()) +
+                " tables failed" +
+                (merged.empty() ? std::string() : " (merged: " + Join(merged, ", ") + ")") + ": " +
+                Join(reasons, "; "));
 }
 
 }  // namespace sluice::tasks

@@ -721,6 +721,39 @@ TEST_F(MergeEveryOtherTableTest, StarMergesEveryTableNoOtherMergeTaskNames) {
   EXPECT_NE(result.value("skipped", "").find("own merge task"), std::string::npos) << result;
 }
 
+TEST_F(MergeEveryOtherTableTest, StarMergeNamesEveryFailedTableAndWhatItMerged) {
+  AddCatchAllMerge();
+  dir_.Write("partners/acme/partner.yaml", testing::PartnerYaml("acme") +
+                                               "  refunds: {file: \"refunds*.csv\"}\n"
+                                               "  credits: {file: \"credits*.csv\"}\n"
+                                               "  notes: {file: \"notes*.csv\"}\n");
+  dir_.Write("partners/acme/schemas/credits.json", R"JSON({"table": "credits", "columns": [
+      {"name": "credit_id", "type": "int64", "nullable": false}]})JSON");
+  dir_.Write("partners/acme/schemas/notes.json", R"JSON({"table": "notes", "columns": [
+      {"name": "note", "type": "string"}]})JSON");
+  auto m = nlohmann::json::parse(*Store()->Get("manifests/acme/" + date_ + "/extract.json"));
+  for (auto [table, csv] :
+       {std::pair<std::string, std::string>{"credits", "id\n1\n"}, {"notes", "note\nhello\n"}}) {
+    std::string key = "raw/acme/" + date_ + "/" + table + ".csv";
+    ASSERT_TRUE(Store()->Put(key, csv).ok());
+    m["files"].push_back({{"member", table + ".csv"}, {"key", key}, {"table", table}});
+  }
+  ASSERT_TRUE(Store()->Put("manifests/acme/" + date_ + "/extract.json", m.dump()).ok());
+  nlohmann::json result;
+  Status st = Run("merge", "acme", "{table: \"*\"}", &result);
+  ASSERT_FALSE(st.ok());
+  // Both failures with their reasons, and the table that did merge.
+  EXPECT_NE(st.message().find("2 of 3 tables failed (merged: notes): "), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("table refunds"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("max_reject_ratio"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("table credits"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("lacks non-nullable column(s) credit_id"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Scalar("SELECT note FROM notes"), "hello");
+}
+
 TEST_F(MergeTest, ArchiveWithoutTheTablesFileLeavesTheTableAlone) {
   Schema(R"JSON({"table": "orders", "columns": [
     {"name": "order_id", "type": "int64", "nullable": false}], "merge": "replace_date"})JSON");
