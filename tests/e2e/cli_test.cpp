@@ -27,6 +27,22 @@ TEST(Cli, UnknownCommandIsAUsageError) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+TEST(Cli, AnEmptyDateIsRefusedNotTakenForToday) {
+  // `sluice run DIR --date "$D"` with D unset must not load (or wait for) another day.
+  TempDir dir;
+  testing::WriteSamplePipeline(dir);
+  auto r = RunCommand(Sluice() + " run '" + dir.path().string() + "' --date ''");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--date is empty; give YYYY-MM-DD, or leave --date out for today"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
+  auto i = RunCommand(Sluice() + " init '" + (dir.path() / "new").string() +
+                      "' --sample-data --date ''");
+  EXPECT_EQ(i.exit_code, 2) << i.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "new"));
+}
+
 TEST(Cli, ValidateAcceptsAGoodFolder) {
   TempDir dir;
   testing::WriteSamplePipeline(dir);

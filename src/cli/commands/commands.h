@@ -17,6 +17,16 @@ void RegisterShow(CLI::App& app, int* exit_code);
 void RegisterLogs(CLI::App& app, int* exit_code);
 void RegisterTask(CLI::App& app, int* exit_code);
 
+// For --date: an empty value ("--date \"$D\"" with D unset) is refused, not taken for today.
+inline CLI::Validator NotEmptyDate() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        return value.empty() ? "--date is empty; give YYYY-MM-DD, or leave --date out for today"
+                             : std::string();
+      },
+      "DATE");
+}
+
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailures = 1;

@@ -102,7 +102,8 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                 "Also write each partner's archive for --date into data/landing/");
   cmd->add_option("--date", args->date,
                   "Delivery date of the sample data, YYYY-MM-DD (default: today in the "
-                  "pipeline's time zone)");
+                  "pipeline's time zone)")
+      ->check(NotEmptyDate());
   cmd->add_option("--rows", args->rows, "Data rows per table and partner (default 1000)")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_option("--seed", args->seed,

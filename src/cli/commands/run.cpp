@@ -19,7 +19,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
-  cmd->add_option("--date", args->date, "Logical date YYYY-MM-DD (default: today in the timezone)");
+  cmd->add_option("--date", args->date, "Logical date YYYY-MM-DD (default: today in the timezone)")
+      ->check(NotEmptyDate());
   args->partners_option =
       cmd->add_option("--partners", args->partners, "Only these partners, comma-separated");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
