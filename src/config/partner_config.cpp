@@ -127,9 +127,19 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
     MapReader cr(*c, "partner.yaml complete", diags);
     if (auto v = cr.String("marker")) p.complete.marker = *v;
     if (auto v = cr.Int("stable_seconds", false, 1, 86400)) p.complete.stable_seconds = *v;
-    if (cr.ok() && p.complete.marker.empty() == (p.complete.stable_seconds == 0)) {
+    // By the keys written, so a bad value or a misspelt key gets its own error and no second,
+    // contradicting one.
+    const bool has_marker = c->IsMap() && c->Get("marker") != nullptr;
+    const bool has_stable = c->IsMap() && c->Get("stable_seconds") != nullptr;
+    if (has_marker && has_stable) {
       diags->Error(c->location(),
-                   "partner.yaml complete: set exactly one of \"marker\" and \"stable_seconds\"");
+                   "partner.yaml complete: set only one of \"marker\" and \"stable_seconds\"");
+    } else if (has_marker && cr.ok() && p.complete.marker.empty()) {
+      cr.ErrorAtKey("marker",
+                    "\"marker\" is empty; name the file the partner writes last (e.g. _SUCCESS)");
+    } else if (!has_marker && !has_stable && c->IsMap() && c->map_items().empty()) {
+      diags->Error(c->location(),
+                   "partner.yaml complete: set one of \"marker\" and \"stable_seconds\"");
     }
     if (p.complete.marker.find_first_of("/\\") != std::string::npos || p.complete.marker == "." ||
         p.complete.marker == "..") {

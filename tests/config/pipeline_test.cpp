@@ -125,6 +125,31 @@ TEST_F(PipelineTest, BackEndsThatAreNotBuiltAreConfigurationErrors) {
   EXPECT_NE(Errors().find("unsupported scheme; use one of file://"), std::string::npos) << Errors();
 }
 
+TEST_F(PipelineTest, CompleteGetsOneErrorForWhatIsWrong) {
+  auto with = [&](const std::string& complete) {
+    std::string yaml = sluice::testing::PartnerYaml("acme");
+    const std::string given = "complete: {marker: _SUCCESS}";
+    yaml.replace(yaml.find(given), given.size(), "complete: " + complete);
+    dir_.Write("partners/acme/partner.yaml", yaml);
+    return Errors();
+  };
+  std::string e = with("{stable_seconds: -4}");
+  EXPECT_NE(e.find("stable_seconds"), std::string::npos) << e;
+  EXPECT_EQ(e.find("set"), std::string::npos) << e;
+  e = with("{marker: \"\"}");
+  EXPECT_NE(e.find("\"marker\" is empty; name the file the partner writes last"), std::string::npos)
+      << e;
+  e = with("{markr: _SUCCESS}");
+  EXPECT_NE(e.find("markr"), std::string::npos) << e;
+  EXPECT_EQ(e.find("set one"), std::string::npos) << e;
+  e = with("{marker: _SUCCESS, stable_seconds: 30}");
+  EXPECT_NE(e.find("set only one of \"marker\" and \"stable_seconds\""), std::string::npos) << e;
+  e = with("{}");
+  EXPECT_NE(e.find("set one of \"marker\" and \"stable_seconds\""), std::string::npos) << e;
+  EXPECT_EQ(with("{marker: _SUCCESS}"), "");
+  EXPECT_EQ(with("{stable_seconds: 30}"), "");
+}
+
 TEST_F(PipelineTest, MissingRequiredFieldNamesFileAndLine) {
   dir_.Write("partners/acme/partner.yaml", "id: acme\ntables:\n  orders: {file: o.csv}\n");
   EXPECT_NE(Errors().find("partners/acme/partner.yaml:1:1: missing required key \"archive\""),
