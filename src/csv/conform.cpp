@@ -874,6 +874,26 @@ bool Reject(const Record& record, Diagnostic* diag, std::string column, const ch
   return false;
 }
 
+// Why a number did not load, when it is a number at all: for messages only.
+std::string Int64Problem(std::string_view text) {
+  text = TrimSpaces(text);
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+  if (text.empty() || !std::all_of(text.begin(), text.end(), IsDigit)) return "";
+  return " (out of range: -9223372036854775808..9223372036854775807; use decimal(38,0) or "
+         "string for larger numbers)";
+}
+
+std::string Float64Problem(std::string_view text) {
+  text = TrimSpaces(text);
+  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
+  double d = 0;
+  auto r = fast_float::from_chars(text.data(), text.data() + text.size(), d);
+  if (r.ptr != text.data() + text.size() || text.empty()) return "";
+  if (std::isnan(d))
+    return " (NaN is not loaded: leave the field empty, or list it in csv.null_values)";
+  return " (beyond a double's range; infinity is not loaded)";
+}
+
 // PlainNumber for Convert: rewrites *number (into *scratch), or rejects the row saying why.
 // Out of line: local notations are rare and the usual path stays tight.
 [[gnu::noinline]] bool ToPlain(const config::ColumnSchema& col, std::string_view* number,
@@ -974,14 +994,16 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       case config::ColumnType::kInt64:
         if (!plain(col, &number)) return false;
         if (!ParseInt64(number, &cell.i)) {
-          return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not an int64");
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) + "\" is not an int64" + Int64Problem(number));
         }
         cell.kind = CellKind::kInt;
         break;
       case config::ColumnType::kFloat64:
         if (!plain(col, &number)) return false;
         if (!ParseFloat64(number, &cell.d)) {
-          return fail(col.name, "type", "\"" + Printable(field, 40) + "\" is not a float64");
+          return fail(col.name, "type",
+                      "\"" + Printable(field, 40) + "\" is not a float64" + Float64Problem(number));
         }
         cell.kind = CellKind::kReal;
         break;

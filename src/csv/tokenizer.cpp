@@ -268,8 +268,11 @@ int Tokenizer::Parse(Record* record, Status* status) {
         const void* q = std::memchr(b + p, quote, end - p);
         if (q == nullptr) {
           if (!eof_) return 0;
-          *status = Status::Corrupt("line " + std::to_string(line_) +
-                                    ": a quoted field is not closed before the end of the file");
+          *status = Status::Corrupt(
+              "line " + std::to_string(line_) +
+              ": a quoted field is not closed before the end of the file (the file is cut short, "
+              "or a field has a stray quote); ask the partner to send it again, or set csv.quote: "
+              "none in partner.yaml if quotes in these files are plain text");
           return -1;
         }
         size_t qi = static_cast<const char*>(q) - b;

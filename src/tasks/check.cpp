@@ -33,6 +33,11 @@ std::string RowsText(const warehouse::QueryResult& r) {
   for (const auto& row : r.rows) {
     std::vector<std::string> cells;
     for (size_t i = 0; i < row.size(); ++i) {
+      // "SELECT rowid, *" names an INTEGER PRIMARY KEY twice (rowid is that column): once here.
+      if (std::find(r.columns.begin(), r.columns.begin() + static_cast<ptrdiff_t>(i),
+                    r.columns[i]) != r.columns.begin() + static_cast<ptrdiff_t>(i)) {
+        continue;
+      }
       cells.push_back(r.columns[i] + "=" + (row[i] ? Printable(*row[i], 60) : "NULL"));
     }
     lines.push_back("(" + Join(cells, ", ") + ")");

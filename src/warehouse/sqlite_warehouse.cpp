@@ -910,8 +910,8 @@ class SqliteTableWriter : public TableWriter {
     if (schema_.merge != config::MergeMode::kUpsert && !schema_.primary_key.empty() &&
         extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Status::InvalidArgument(
-          st.message() + ": the row's key is already in the table. A " +
-          (schema_.merge == config::MergeMode::kAppend ? "append" : "replace_date") +
+          st.message() + ": the row's key is already in the table. " +
+          (schema_.merge == config::MergeMode::kAppend ? "An append" : "A replace_date") +
           " table keeps every date's rows, so its primary key (" + Join(schema_.primary_key, ", ") +
           ") must be unique across all dates and within the file; to keep the latest row of "
           "each key use \"merge\": \"upsert\", or remove \"primary_key\" from the schema");

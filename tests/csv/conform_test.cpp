@@ -316,7 +316,25 @@ TEST(CsvConform, WrongFieldCountAndBadTypesAreRejectsWithReason) {
   EXPECT_EQ(d.code, "field_count");
   EXPECT_FALSE(f.Row({"x1", "2", "s"}, &d));
   EXPECT_EQ(d.column, "order_id");
-  EXPECT_NE(d.message.find("not an int64"), std::string::npos);
+  EXPECT_EQ(d.message, "\"x1\" is not an int64");
+  // A number out of range says so.
+  EXPECT_FALSE(f.Row({"9223372036854775808", "2", "s"}, &d));
+  EXPECT_EQ(d.message,
+            "\"9223372036854775808\" is not an int64 (out of range: "
+            "-9223372036854775808..9223372036854775807; use decimal(38,0) or string for larger "
+            "numbers)");
+  f.schema.columns[1].type = config::ColumnType::kFloat64;
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
+  EXPECT_FALSE(f.Row({"1", "NaN", "s"}, &d));
+  EXPECT_NE(d.message.find("NaN is not loaded"), std::string::npos) << d.message;
+  EXPECT_FALSE(f.Row({"1", "-inf", "s"}, &d));
+  EXPECT_NE(d.message.find("infinity is not loaded"), std::string::npos) << d.message;
+  EXPECT_FALSE(f.Row({"1", "1e400", "s"}, &d));
+  EXPECT_NE(d.message.find("beyond a double's range"), std::string::npos) << d.message;
+  EXPECT_FALSE(f.Row({"1", "1.2.3", "s"}, &d));
+  EXPECT_EQ(d.message, "\"1.2.3\" is not a float64");
+  f.schema = Orders();
+  ASSERT_TRUE(f.Map({"order_id", "amount", "status"}).ok());
   EXPECT_FALSE(f.Row({"1", "12,5", "s"}, &d));
   EXPECT_EQ(d.column, "amount");
   EXPECT_NE(d.message.find("decimal(12,2)"), std::string::npos) << d.message;

@@ -590,13 +590,14 @@ TEST_P(SqliteWarehouse, ARepeatedKeyInAnAppendOrReplaceDateTableSaysWhatTheKeyMe
       auto bad = Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-25");
       ASSERT_FALSE(bad.ok()) << schema.table;
       EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-      EXPECT_NE(bad.status().message().find(
-                    "the row's key is already in the table. A " +
-                    std::string(mode == config::MergeMode::kAppend ? "append" : "replace_date") +
-                    " table keeps every date's rows, so its primary key (" + schema.primary_key[0] +
-                    ") must be unique across all dates and within the file; to keep the latest "
-                    "row of each key use \"merge\": \"upsert\""),
-                std::string::npos)
+      EXPECT_NE(
+          bad.status().message().find(
+              "the row's key is already in the table. " +
+              std::string(mode == config::MergeMode::kAppend ? "An append" : "A replace_date") +
+              " table keeps every date's rows, so its primary key (" + schema.primary_key[0] +
+              ") must be unique across all dates and within the file; to keep the latest "
+              "row of each key use \"merge\": \"upsert\""),
+          std::string::npos)
           << bad.status().message();
     }
   }
