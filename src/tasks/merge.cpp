@@ -791,8 +791,9 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
             merged->rows_kept_newer == 0
                 ? std::string()
                 : "; " + std::to_string(merged->rows_kept_newer) +
-                      (merged->rows_kept_newer == 1 ? " row" : " rows") +
-                      " left as they were: a later date already loaded their keys",
+                      (merged->rows_kept_newer == 1
+                           ? " row left as it was: a later date already loaded its key"
+                           : " rows left as they were: a later date already loaded their keys"),
             merged->same_inputs_as_run.empty()
                 ? std::string()
                 : "; the same files and configuration as the date's merge in run " +
