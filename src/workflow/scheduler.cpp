@@ -559,13 +559,18 @@ class Driver {
 
   Result<RunOutcome> Finish() {
     if (stopping_) {
-      // Instances that were waiting for a slot or a backoff go back to pending for repair.
+      // Instances that were waiting for a slot or a backoff go back to pending for repair, and
+      // every instance left pending says why it did not run.
       std::vector<InstanceRecord> waiting;
       for (InstanceRecord& rec : records_) {
-        if (rec.state == State::kQueued) {
-          rec.state = State::kPending;
-          waiting.push_back(rec);
+        if (rec.state != State::kQueued && rec.state != State::kPending) continue;
+        rec.state = State::kPending;
+        if (rec.error.empty()) {  // else its last attempt's error, before a retry's backoff
+          rec.error =
+              "not run: the run was cancelled first; `sluice repair` (or `sluice run --resume`) "
+              "runs it";
         }
+        waiting.push_back(rec);
       }
       if (!waiting.empty()) SLUICE_RETURN_IF_ERROR(ledger_.PutInstances(waiting));
     }

@@ -337,11 +337,15 @@ tasks:
   EXPECT_EQ(inst["a"]["state"], "failed");
   EXPECT_NE(inst["a"]["error"].get<std::string>().find("cancelled"), std::string::npos);
   EXPECT_EQ(inst["b"]["state"], "pending");
+  EXPECT_EQ(inst["b"]["error"],
+            "not run: the run was cancelled first; `sluice repair` (or `sluice run --resume`) "
+            "runs it");
   EXPECT_FALSE(std::filesystem::exists(dir / "side.txt"));
   dir.Write("ok", "");
   auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()) + " " + run_id);
   EXPECT_EQ(repair.exit_code, 0) << repair.output;
   EXPECT_EQ(ReadFile(dir / "side.txt"), "b\n");
+  EXPECT_EQ(InstancesByName(ShowJson(dir, run_id))["b"]["error"], "");
 }
 
 TEST(EngineRecovery, OnlyOneActiveRunPerPipelineAndDate) {
