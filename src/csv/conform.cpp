@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <unordered_set>
 
 #include "core/strings.h"
 #include "csv/encoding.h"
@@ -752,19 +753,39 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     column_of[f] = static_cast<int>(c);
     return Status::Ok();
   };
+  // Every spelling folded once: a header may have many thousands of fields (time linear in them).
+  struct Spellings {
+    std::string folded, loose;
+    std::vector<std::string> folded_aliases, loose_aliases;
+  };
+  std::vector<Spellings> spell(ncols);
+  for (size_t c = 0; c < ncols; ++c) {
+    const config::ColumnSchema& col = schema.columns[c];
+    spell[c].folded = FoldHeader(col.name);
+    spell[c].loose = LooseHeader(col.name);
+    for (const std::string& a : col.aliases) {
+      spell[c].folded_aliases.push_back(FoldHeader(a));
+      spell[c].loose_aliases.push_back(LooseHeader(a));
+    }
+  }
+  std::vector<std::string> folded_header(header->size());
+  for (size_t f = 0; f < header->size(); ++f)
+    folded_header[f] = FoldHeader(TrimSpaces((*header)[f]));
   for (int pass = 0; pass < 4; ++pass) {
     for (size_t f = 0; f < header->size(); ++f) {
       if (column_of[f] != -1) continue;
       std::string_view h = TrimSpaces((*header)[f]);
-      std::string folded = FoldHeader(h);
+      const std::string& folded = folded_header[f];
       for (size_t c = 0; c < ncols; ++c) {
         const config::ColumnSchema& col = schema.columns[c];
         bool match = false;
         if (pass == 0) match = h == col.name;
-        if (pass == 1) match = folded == FoldHeader(col.name);
-        for (const std::string& a : col.aliases) {
-          if (pass == 2 && h == a) match = true;
-          if (pass == 3 && folded == FoldHeader(a)) match = true;
+        if (pass == 1) match = folded == spell[c].folded;
+        if (pass == 2)
+          match = std::find(col.aliases.begin(), col.aliases.end(), h) != col.aliases.end();
+        if (pass == 3) {
+          match = std::find(spell[c].folded_aliases.begin(), spell[c].folded_aliases.end(),
+                            folded) != spell[c].folded_aliases.end();
         }
         if (match) {
           SLUICE_RETURN_IF_ERROR(claim(f, c));
@@ -776,20 +797,23 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   // Last, ignoring punctuation too ("Order-ID", "order.id", "Order ID" for order_id): only a
   // column still unclaimed, and only when exactly one column (by name, then by alias) fits;
   // anything else stays an extra column.
+  std::vector<std::string> loose_header(header->size());
+  for (size_t f = 0; f < header->size(); ++f) {
+    if (column_of[f] == -1) loose_header[f] = LooseHeader(TrimSpaces((*header)[f]));
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t f = 0; f < header->size(); ++f) {
       if (column_of[f] != -1) continue;
-      const std::string loose = LooseHeader(TrimSpaces((*header)[f]));
+      const std::string& loose = loose_header[f];
       if (loose.empty()) continue;
       int found = -1;
       int matches = 0;
       for (size_t c = 0; c < ncols; ++c) {
         if (rc->source_of_[c] != -1) continue;
-        const config::ColumnSchema& col = schema.columns[c];
         const bool match =
-            pass == 0 ? loose == LooseHeader(col.name)
-                      : std::any_of(col.aliases.begin(), col.aliases.end(),
-                                    [&](const std::string& a) { return loose == LooseHeader(a); });
+            pass == 0 ? loose == spell[c].loose
+                      : std::find(spell[c].loose_aliases.begin(), spell[c].loose_aliases.end(),
+                                  loose) != spell[c].loose_aliases.end();
         if (match) {
           found = static_cast<int>(c);
           ++matches;
@@ -798,6 +822,7 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
       if (matches == 1) SLUICE_RETURN_IF_ERROR(claim(f, static_cast<size_t>(found)));
     }
   }
+  std::unordered_set<std::string> extra_seen;
   std::vector<std::string> missing_required;
   for (size_t c = 0; c < ncols; ++c) {
     if (rc->source_of_[c] != -1) continue;
@@ -814,9 +839,7 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
       continue;
     }
     // A repeated extra header (accepted under ignore only) is reported once.
-    if (std::find(rc->extra_.begin(), rc->extra_.end(), h) == rc->extra_.end()) {
-      rc->extra_.push_back(h);
-    }
+    if (extra_seen.insert(h).second) rc->extra_.push_back(h);
     rc->extra_fields_.push_back(static_cast<int>(f));
     std::string json;
     AppendJsonString(h, &json);

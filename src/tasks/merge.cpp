@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 #include <thread>
+#include <unordered_set>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -212,6 +213,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     queue.Recycle(std::move(batch));
     return true;
   };
+  std::unordered_set<std::string> missing_seen, extra_seen;
   auto produce = [&]() -> Status {
     for (const MergeFile& file : files) {
       ++stats.files;
@@ -293,17 +295,12 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         if (!made.ok()) return FileError(made.status(), file.key, 0);
         rc = std::move(*made);
       }
+      // Sets: a header may have many thousands of extra names (time linear in them).
       for (const auto& m : rc->missing_columns()) {
-        if (std::find(stats.columns_missing.begin(), stats.columns_missing.end(), m) ==
-            stats.columns_missing.end()) {
-          stats.columns_missing.push_back(m);
-        }
+        if (missing_seen.insert(m).second) stats.columns_missing.push_back(m);
       }
       for (const auto& e : rc->extra_columns()) {
-        if (std::find(stats.columns_extra.begin(), stats.columns_extra.end(), e) ==
-            stats.columns_extra.end()) {
-          stats.columns_extra.push_back(e);
-        }
+        if (extra_seen.insert(e).second) stats.columns_extra.push_back(e);
       }
       csv::Diagnostic diag;
       bool declared_checked = dialect.header;
