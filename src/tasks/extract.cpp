@@ -335,6 +335,27 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
     return st;
   }
 
+  // An archive without a single file is what a failed export leaves (a 0-byte file is refused
+  // before this): refused like one, so a re-delivery is extracted by a plain repair.
+  if (sink.files().empty()) {
+    Status cleanup = ps.DeletePrefix("raw", staging);
+    std::vector<std::string> skipped;
+    for (const auto& e : sink.skipped()) {
+      if (skipped.size() == 5) {
+        skipped.push_back("...");
+        break;
+      }
+      skipped.push_back("\"" + Printable(e.value("member", ""), 80) + "\" (" +
+                        e.value("reason", "") + ")");
+    }
+    Status st = Status::Corrupt(
+        "archive " + archive_key + " holds no file to extract (" + std::to_string(stats->entries) +
+        " entries" + (skipped.empty() ? std::string() : ", skipped: " + Join(skipped, ", ")) +
+        "); ask the partner to deliver it again");
+    if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
+    return st;
+  }
+
   // Publish: un-commit, swap the folder, commit.
   SLUICE_RETURN_IF_ERROR(ps.Delete("manifests", date + "/extract.json"));
   SLUICE_RETURN_IF_ERROR(ps.PublishPrefix("raw", staging, final_prefix));

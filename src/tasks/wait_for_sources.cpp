@@ -114,6 +114,10 @@ std::string DescribeLandingFolder(store::ObjectStore* base, const config::Partne
   for (const store::ObjectInfo& info : *listed) {
     if (info.key.starts_with(*folder_key)) names.push_back(info.key.substr(folder_key->size()));
   }
+  // A folder is no archive, even under the archive's name: shown with its "/", it is plain why.
+  if (Result<std::vector<std::string>> folders = base->ListFolders(*folder_key); folders.ok()) {
+    for (const std::string& f : *folders) names.push_back(f + "/");
+  }
   if (names.empty()) return " (the folder " + *folder_key + " is empty or missing)";
   std::sort(names.begin(), names.end());
   const size_t total = names.size();

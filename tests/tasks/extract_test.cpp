@@ -213,6 +213,28 @@ TEST_F(Extract, AnEmptyArchiveIsCorruptAndSaysSo) {
   EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
 }
 
+TEST_F(Extract, AnArchiveWithoutAFileIsCorruptAndSaysSo) {
+  // A valid tar.gz with no entries, or only entries that are skipped: a failed export.
+  LandComplete("acme", BuildArchive({}, Format::kTarGz));
+  Status st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
+  EXPECT_NE(st.message().find("archive landing/acme/2026-11-24/acme_20261124.tar.gz holds no "
+                              "file to extract (0 entries); ask the partner to deliver it again"),
+            std::string::npos)
+      << st.message();
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw" / "acme" / "2026-11-24"));
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "manifests"));
+  // Files that match no table (renamed by the partner): the message lists them.
+  LandComplete("acme", BuildArchive({{"Orders-Export.CSV", "a\n"}, {"export/", "", Member::kDir}},
+                                    Format::kTarGz));
+  st = Run();
+  ASSERT_EQ(st.code(), StatusCode::kCorrupt) << st.ToString();
+  EXPECT_NE(st.message().find("holds no file to extract (2 entries, skipped: "
+                              "\"Orders-Export.CSV\" (matches no table pattern)"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();

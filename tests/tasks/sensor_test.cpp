@@ -170,13 +170,16 @@ TEST_F(Sensor, ALinkInOnePartnersLandingFolderDoesNotStopTheOthers) {
 }
 
 TEST_F(Sensor, TheTimeoutSaysWhatLandedInsteadOfTheArchive) {
-  // The partner sent .tgz where partner.yaml says .tar.gz.
+  // The partner sent .tgz where partner.yaml says .tar.gz (and a folder by the archive's name).
   dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124.tgz", "archive");
+  std::filesystem::create_directories(dir_.path() /
+                                      "area/data/landing/acme/2026-11-24/acme_20261124.tar.gz");
   Mark("acme");
   Status st = Wait("wait_all");
   ASSERT_EQ(st.code(), StatusCode::kTimeout);
   EXPECT_NE(st.message().find("acme: no archive landing/acme/2026-11-24/acme_20261124.tar.gz "
-                              "(the folder holds: _SUCCESS, acme_20261124.tgz)"),
+                              "(the folder holds: _SUCCESS, acme_20261124.tar.gz/, "
+                              "acme_20261124.tgz)"),
             std::string::npos)
       << st.message();
   EXPECT_NE(st.message().find("globex: no archive landing/globex/2026-11-24/"
