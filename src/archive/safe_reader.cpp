@@ -30,11 +30,28 @@ constexpr size_t kSniffBytes = 262;
 constexpr size_t kTarBlock = 512;
 constexpr size_t kZipTailBytes = size_t{16} << 20;  // "ustar" sits at offset 257 of a tar header
 
+// What the partner can change, for the rules about names and entry types (the others say it
+// in `why`).
+std::string_view RuleAdvice(std::string_view rule) {
+  if (rule == "dotdot" || rule == "absolute_path" || rule == "backslash" || rule == "empty_name" ||
+      rule == "control_char") {
+    return "; only plain relative names are extracted: ask the partner to build the archive "
+           "from inside the export folder (tar czf out.tar.gz -C export .)";
+  }
+  if (rule == "symlink" || rule == "hardlink" || rule == "device" || rule == "fifo" ||
+      rule == "socket") {
+    return "; only regular files are extracted: ask the partner for an archive of plain files "
+           "(tar --dereference --hard-dereference)";
+  }
+  return "";
+}
+
 Status Refuse(const ReadOptions& o, std::string_view member, int64_t index, std::string_view rule,
               std::string_view why) {
   return Status::InvalidArgument("archive " + o.archive_name + " refused: entry \"" +
                                  Printable(member) + "\" (#" + std::to_string(index + 1) +
-                                 "): " + std::string(rule) + ": " + std::string(why));
+                                 "): " + std::string(rule) + ": " + std::string(why) +
+                                 std::string(RuleAdvice(rule)));
 }
 
 // Unicode characters that NFKC-normalise (or that tools commonly fold) to '.', '/' or '\'.
@@ -670,12 +687,21 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
   std::vector<ZipEntrySeen> zip_seen;                 // zip only: every entry in archive order
   int64_t next_progress = kProgressEvery;
   std::string head;
+  std::string last_shown;  // the previous entry's name: a damaged header is found after it
   while (true) {
     struct archive_entry* e = nullptr;
     std::optional<ScopedUtf8Ctype> utf8(std::in_place);
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return lib_error("cannot read the next entry");
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+      // A size in a header that differs from the data puts the next header in the wrong place:
+      // the entry before it is the likely culprit.
+      return lib_error(stats.entries == 0
+                           ? std::string("cannot read the first entry")
+                           : "cannot read the entry after entry " + std::to_string(stats.entries) +
+                                 " \"" + Printable(last_shown, 120) +
+                                 "\" (whose header may give a wrong size)");
+    }
     if (stats.entries == 0) {
       const char* fmt = archive_format_name(a.get());
       stats.format = fmt ? fmt : "";
@@ -697,6 +723,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
     utf8.reset();
     if (member.ok()) *member = DecodedName(options, std::move(*member));
     std::string shown = member.ok() ? *member : std::string("?");
+    last_shown = shown;
     if (feeder.is_zip()) zip_seen.push_back({shown, false, 0, 0});
     if (!member.ok())
       return Refuse(options, shown, index, "invalid_utf8", member.status().message());

@@ -448,6 +448,29 @@ TEST(ReadArchive, DamagedGzipIsCorrupt) {
   EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
 }
 
+TEST(ReadArchive, AHeaderWithAWrongSizeNamesTheEntryBeforeTheDamage) {
+  // The first member's header claims 5,000 bytes more than it has: the next header is read
+  // from the middle of data, and the message names the member whose size is suspect.
+  std::string bytes = BuildArchive({{"orders.csv", Csv(10)}, {"b.csv", Csv(2000)}}, Format::kTar);
+  char size[12];
+  std::snprintf(size, sizeof size, "%011o", static_cast<unsigned>(Csv(10).size() + 5000));
+  std::memcpy(&bytes[124], size, 11);
+  std::memset(&bytes[148], ' ', 8);
+  unsigned sum = 0;
+  for (int i = 0; i < 512; ++i) sum += static_cast<unsigned char>(bytes[i]);
+  char chk[8];
+  std::snprintf(chk, sizeof chk, "%06o", sum);
+  std::memcpy(&bytes[148], chk, 7);
+  MemorySink sink;
+  auto stats = Read(bytes, &sink);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kCorrupt) << stats.status().ToString();
+  EXPECT_NE(stats.status().message().find("after entry 1 \"orders.csv\" (whose header may give a "
+                                          "wrong size)"),
+            std::string::npos)
+      << stats.status().message();
+}
+
 TEST(ReadArchive, AnEmptyFileSaysItIsEmpty) {
   MemorySink sink;
   auto stats = Read("", &sink);
@@ -577,6 +600,17 @@ TEST_P(HostileArchive, IsRefusedWithItsRuleNamed) {
   EXPECT_NE(msg.find("archive landing/acme/2026-11-24/a.tar.gz refused"), std::string::npos) << msg;
   EXPECT_NE(msg.find(": " + h.rule + ": "), std::string::npos) << msg;
   EXPECT_NE(msg.find("entry \""), std::string::npos) << msg;
+  // Every refusal says what the partner can change (the name and type rules in one advice).
+  for (const char* rule : {"dotdot", "absolute_path", "backslash", "control_char"}) {
+    if (h.rule == rule) {
+      EXPECT_NE(msg.find("only plain relative names are extracted"), std::string::npos) << msg;
+    }
+  }
+  for (const char* rule : {"symlink", "hardlink", "device", "fifo"}) {
+    if (h.rule == rule) {
+      EXPECT_NE(msg.find("only regular files are extracted"), std::string::npos) << msg;
+    }
+  }
   // A bomb is stopped long before it is expanded.
   int64_t handed = 0;
   for (const auto& [name, data] : sink.files) handed += static_cast<int64_t>(data.size());
