@@ -484,7 +484,7 @@ std::string ExtractAgain(const TaskContext& ctx) {
     }
   }
   return "sluice repair " + ctx.pipeline->dir.string() + " " + ctx.run_id + " --tasks " +
-         extract_task + " --downstream";
+         extract_task + " --downstream" + (ctx.partner.empty() ? "" : " --partners " + ctx.partner);
 }
 
 // What a merge of `table` loads, for MergeTarget::inputs: the extract's files for it with

@@ -930,19 +930,32 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   }
 
   // What runs again.
+  for (const std::string& p : request.partners) {
+    if (std::none_of(nodes.begin(), nodes.end(),
+                     [&](const InstanceNode& n) { return n.partner == p; })) {
+      return Status::InvalidArgument("--partners: partner \"" + p + "\" has no task in run " +
+                                     run.run_id + " (see `sluice show`)");
+    }
+  }
+  // Another partner's instance is left as it is (a whole-run one is not another partner's).
+  auto outside = [&](const InstanceNode& n) {
+    return !request.partners.empty() && !n.partner.empty() &&
+           std::find(request.partners.begin(), request.partners.end(), n.partner) ==
+               request.partners.end();
+  };
   std::vector<bool> rerun(nodes.size(), false);
   std::vector<int> seeds;
   for (size_t i = 0; i < nodes.size(); ++i) {
     bool chosen = request.tasks.empty() ? records[i].state != State::kSuccess
                                         : std::find(request.tasks.begin(), request.tasks.end(),
                                                     nodes[i].task->task_key) != request.tasks.end();
-    if (chosen) seeds.push_back(static_cast<int>(i));
+    if (chosen && !outside(nodes[i])) seeds.push_back(static_cast<int>(i));
   }
   bool follow = request.tasks.empty() || request.downstream;
   while (!seeds.empty()) {
     int i = seeds.back();
     seeds.pop_back();
-    if (rerun[i]) continue;
+    if (rerun[i] || outside(nodes[i])) continue;
     rerun[i] = true;
     if (follow) {
       for (int d : nodes[i].dependents) seeds.push_back(d);

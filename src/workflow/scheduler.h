@@ -64,6 +64,9 @@ struct RepairRequest {
   std::string run_id;
   std::vector<std::string> tasks;  // empty: every instance that did not succeed
   bool downstream = false;         // with tasks: also what depends on them
+  // Only these partners' instances run again (whole-run tasks downstream of them too); empty:
+  // every partner's. A partner not in the run is InvalidArgument.
+  std::vector<std::string> partners;
   bool dry_run = false;
 };
 

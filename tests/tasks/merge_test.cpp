@@ -408,7 +408,8 @@ TEST_F(MergeTest, ARedeliveryAfterTheExtractIsNotMergedFromTheOldFiles) {
                               "extracted (now 17 bytes; extracted: 7 bytes)"),
             std::string::npos)
       << st.message();
-  EXPECT_NE(st.message().find(" --tasks batch_extract --downstream"), std::string::npos)
+  EXPECT_NE(st.message().find(" --tasks batch_extract --downstream --partners acme"),
+            std::string::npos)
       << st.message();
   // Cleaned out of landing after the extract: nothing newer waits, the merge goes on.
   ASSERT_TRUE(Store()->Delete("landing/acme/2026-11-24/acme_20261124.tar.gz").ok());

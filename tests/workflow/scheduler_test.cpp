@@ -285,6 +285,50 @@ tasks:
   EXPECT_NE(unknown.status().message().find("did you mean \"b\""), std::string::npos);
 }
 
+TEST_F(SchedulerTest, RepairForSomePartnersLeavesTheOthersAlone) {
+  // A re-delivery by one partner: its chain and the whole-run tasks after it run again.
+  Write(R"(name: partners
+tasks:
+  - task_key: ex
+    for_each: partner
+    command: 'echo "ex $SLUICE_PARTNER" >> side.txt'
+  - task_key: me
+    for_each: partner
+    depends_on: [ex]
+    command: 'true'
+  - task_key: sum
+    depends_on: [me]
+    command: 'true'
+  - task_key: chk
+    for_each: partner
+    depends_on: [sum]
+    command: 'true'
+)");
+  auto out = StartRun(pipeline_, *ledger_, Request(), Options());
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->state, "success");
+  RepairRequest req;
+  req.run_id = out->run_id;
+  req.tasks = {"ex"};
+  req.downstream = true;
+  req.partners = {"acme"};
+  RepairPlan plan;
+  auto repaired = RepairRun(pipeline_, *ledger_, req, Options(), &plan);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  std::vector<std::string> rerun = plan.rerun;
+  std::sort(rerun.begin(), rerun.end());
+  EXPECT_EQ(rerun, (std::vector<std::string>{"chk[acme]", "ex[acme]", "me[acme]", "sum"}));
+  std::string side = testing::ReadFile(dir_ / "side.txt");
+  EXPECT_EQ(std::count(side.begin(), side.end(), '\n'), 3) << side;  // two, then acme again
+  EXPECT_TRUE(side.ends_with("ex acme\n")) << side;
+  req.partners = {"initech"};
+  auto unknown = RepairRun(pipeline_, *ledger_, req, Options(), nullptr);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("partner \"initech\" has no task in run"),
+            std::string::npos)
+      << unknown.status().message();
+}
+
 TEST(AttemptFiles, OutcomeAndProgressRoundTrip) {
   testing::TempDir dir;
   auto paths = PathsFor(dir.path(), "r1", "merge", "acme", 2);

@@ -11,7 +11,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "repair", "Re-run what failed in a run (and what depends on it), keeping successes");
   struct Args {
-    std::string dir, run_id, tasks, executor = "local";
+    std::string dir, run_id, tasks, partners, executor = "local";
     bool downstream = false, dry_run = false;
     int parallelism = 0;
     double grace_seconds = 10;
@@ -21,6 +21,9 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_option("RUN_ID", args->run_id, "The run to repair (see `sluice runs`)")->required();
   cmd->add_option("--tasks", args->tasks, "Re-run these tasks (comma-separated) instead");
   cmd->add_flag("--downstream", args->downstream, "With --tasks: also what depends on them");
+  cmd->add_option("--partners", args->partners,
+                  "Only these partners' instances (comma-separated); whole-run tasks downstream "
+                  "of them run again too");
   cmd->add_flag("--dry-run", args->dry_run, "Print the plan without running it");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
       ->check(CLI::Range(1, 1000000));
@@ -50,6 +53,10 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       }
     }
     request.downstream = args->downstream;
+    for (const std::string& p : Split(args->partners, ',')) {
+      std::string id(Trim(p));
+      if (!id.empty()) request.partners.push_back(id);
+    }
     request.dry_run = args->dry_run;
     workflow::RepairPlan plan;
     auto outcome = workflow::RepairRun(*pipeline, *ledger, request, options, &plan);
