@@ -31,6 +31,15 @@ class MergeTest : public ::testing::Test {
   void Schema(const std::string& json, const std::string& partner = "acme") {
     dir_.Write("partners/" + partner + "/schemas/orders.json", json);
   }
+  // acme's orders as an upsert of (order_id int64 not null, amount decimal(12,2), status) that
+  // tolerates `max_reject_ratio` of bad rows.
+  void UpsertOrders(const std::string& max_reject_ratio) {
+    Schema(R"JSON({"table": "orders", "columns": [
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
+    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": )JSON" +
+           max_reject_ratio + "}");
+  }
   void PartnerCsv(const std::string& csv_line, const std::string& partner = "acme") {
     std::string yaml = testing::PartnerYaml(partner);
     auto pos = yaml.find("csv: ");
@@ -142,10 +151,7 @@ TEST_F(MergeTest, MergesReorderedAliasedColumnsAndWritesStats) {
 }
 
 TEST_F(MergeTest, BadRowsGoToRejectsWithLineColumnAndReason) {
-  Schema(R"JSON({"table": "orders", "columns": [
-    {"name": "order_id", "type": "int64", "nullable": false},
-    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
-    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.7})JSON");
+  UpsertOrders("0.7");
   Extracted(
       {{"orders.csv",
         "order_id,amount,status\n1,1.00,a\nx,2.00,b\n3,12,5,c\n4,\"multi\nline\",d\n5,5,e\n"}});
@@ -245,10 +251,7 @@ std::string Utf16Le(std::string_view ascii_or_utf8) {
 
 TEST_F(MergeTest, Utf16TabSeparatedTextLoadsWithLineNumbers) {
   PartnerCsv("csv: {encoding: utf-16, delimiter: \"\\t\", header: true}");
-  Schema(R"JSON({"table": "orders", "columns": [
-    {"name": "order_id", "type": "int64", "nullable": false},
-    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
-    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  UpsertOrders("0.5");
   Extracted({{"orders.txt", "\xFF\xFE" + Utf16Le("order_id\tamount\tstatus\r\n1\t1.00\t서울\r\n"
                                                  "2\tnot a number\tx\r\n3\t3.00\tcafé 😀\r\n")}});
   nlohmann::json result;
@@ -340,10 +343,7 @@ TEST_F(MergeTest, ExcelSepLineIsSkippedOrNamesTheWrongDelimiter) {
 
 TEST_F(MergeTest, SkipLinesDropsAReportTitleAboveTheHeader) {
   PartnerCsv("csv: {delimiter: \",\", header: true, skip_lines: 2}");
-  Schema(R"JSON({"table": "orders", "columns": [
-    {"name": "order_id", "type": "int64", "nullable": false},
-    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
-    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.5})JSON");
+  UpsertOrders("0.5");
   Extracted({{"orders.csv",
               "Orders report, all regions\nGenerated 2026-11-24 03:00\n\n"
               "order_id,amount,status\n1,1.00,a\n2,x,b\n3,3.00,c\n"}});
@@ -499,10 +499,7 @@ TEST_F(MergeTest, WrongEncodingEverywhereFailsWithAHint) {
 }
 
 TEST_F(MergeTest, MostRowsUndecodableFailsWhateverTheRejectRatioAllows) {
-  Schema(R"JSON({"table": "orders", "columns": [
-    {"name": "order_id", "type": "int64", "nullable": false},
-    {"name": "amount", "type": "decimal(12,2)"}, {"name": "status", "type": "string"}],
-    "primary_key": ["order_id"], "merge": "upsert", "max_reject_ratio": 0.9})JSON");
+  UpsertOrders("0.9");
   // Declared utf-8, sent in Latin-1: three of four rows have an accent.
   Extracted({{"orders.csv",
               "order_id,amount,status\n1,1.00,pay\xE9\n2,2.00,ok\n3,3.00,d\xE9j\xE0\n"

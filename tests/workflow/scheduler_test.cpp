@@ -32,6 +32,14 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(l.ok()) << l.status().ToString();
     ledger_ = std::move(l).value();
   }
+  // Runs the workflow; a repair request for that run (run_id empty when it did not succeed).
+  RepairRequest RepairOfASucceededRun() {
+    RepairRequest req;
+    auto out = StartRun(pipeline_, *ledger_, Request(), Options());
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    if (out.ok() && out->state == "success") req.run_id = out->run_id;
+    return req;
+  }
   SchedulerOptions Options() {
     SchedulerOptions o;
     o.parallelism = 2;
@@ -262,11 +270,8 @@ tasks:
     depends_on: [b]
     command: 'echo c >> side.txt'
 )");
-  auto out = StartRun(pipeline_, *ledger_, Request(), Options());
-  ASSERT_TRUE(out.ok());
-  ASSERT_EQ(out->state, "success");
-  RepairRequest req;
-  req.run_id = out->run_id;
+  RepairRequest req = RepairOfASucceededRun();
+  ASSERT_FALSE(req.run_id.empty());
   req.tasks = {"b"};
   RepairPlan plan;
   auto only_b = RepairRun(pipeline_, *ledger_, req, Options(), &plan);
@@ -304,11 +309,8 @@ tasks:
     depends_on: [sum]
     command: 'true'
 )");
-  auto out = StartRun(pipeline_, *ledger_, Request(), Options());
-  ASSERT_TRUE(out.ok());
-  ASSERT_EQ(out->state, "success");
-  RepairRequest req;
-  req.run_id = out->run_id;
+  RepairRequest req = RepairOfASucceededRun();
+  ASSERT_FALSE(req.run_id.empty());
   req.tasks = {"ex"};
   req.downstream = true;
   req.partners = {"acme"};
