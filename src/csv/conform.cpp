@@ -718,7 +718,10 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     if (!IsValidUtf8(h)) {
       return Status::InvalidArgument("header field " + std::to_string(f + 1) +
                                      " is not valid text in encoding " + dialect.encoding + ": \"" +
-                                     Printable(h) + "\"; check the partner's csv.encoding");
+                                     (CanonicalEncoding(dialect.encoding).value_or("") == "utf-8"
+                                          ? Printable(h)
+                                          : ShowUndecodable(h)) +
+                                     "\"; check the partner's csv.encoding");
     }
     if (h.empty()) continue;  // unnamed (a trailing delimiter): see unnamed_fields_
     auto [it, inserted] = seen_exact.emplace(h, f);
@@ -966,14 +969,7 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
         break;
       }
     }
-    const auto canonical = CanonicalEncoding(dialect_.encoding);
-    const bool utf8 = canonical.ok() && *canonical == "utf-8";
-    return fail(std::move(column), "encoding",
-                "invalid bytes for encoding " + dialect_.encoding +
-                    (utf8 ? std::string()
-                          : std::string("; in raw_line each byte that could not be decoded "
-                                        "shows as \\xFF (the file itself has the original "
-                                        "bytes at this line)")));
+    return fail(std::move(column), "encoding", "invalid bytes for encoding " + dialect_.encoding);
   }
   const size_t ncols = schema_.columns.size();
   for (size_t c = 0; c < ncols; ++c) {

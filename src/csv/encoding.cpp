@@ -210,7 +210,7 @@ class LegacySource : public DecodingSource {
         }
       }
       if (e->len == 0) {
-        *out++ = kInvalidByteMarker;
+        out = MarkUndecodable(p, std::min<size_t>(skip, static_cast<size_t>(end - p)), out);
       } else {
         std::memcpy(out, e->utf8, 4);
         out += e->len;
@@ -263,7 +263,7 @@ class Utf16Source : public DecodingSource {
           need_more = true;
           break;
         }
-        *out++ = kInvalidByteMarker;  // an odd byte at the end
+        out = MarkUndecodable(p, 1, out);  // an odd byte at the end
         ++p;
         continue;
       }
@@ -285,7 +285,7 @@ class Utf16Source : public DecodingSource {
         cp = 0xFFFFFFFF;  // a low surrogate without its high one
       }
       if (cp == 0xFFFFFFFF) {
-        *out++ = kInvalidByteMarker;
+        out = MarkUndecodable(p, 2, out);
       } else if (cp < 0x80) {
         *out++ = static_cast<char>(cp);
       } else if (cp < 0x800) {
@@ -396,6 +396,26 @@ Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::strin
     decoder = std::make_unique<LegacySource>(prefix.get(), table);
   }
   return std::unique_ptr<ByteSource>(new SniffedSource(std::move(prefix), std::move(decoder)));
+}
+
+std::string ShowUndecodable(std::string_view decoded) {
+  std::string out;
+  size_t plain = 0;  // start of the text not yet shown
+  auto nibble = [&](size_t k) {
+    return k < decoded.size() && (static_cast<unsigned char>(decoded[k]) & 0xF0) == 0x80;
+  };
+  for (size_t i = 0; i < decoded.size(); ++i) {
+    if (decoded[i] != kInvalidByteMarker || !nibble(i + 1) || !nibble(i + 2)) continue;
+    out += Printable(decoded.substr(plain, i - plain), 4 * (i - plain) + 4);
+    static const char kHex[] = "0123456789ABCDEF";
+    out += "\\x";
+    out.push_back(kHex[decoded[i + 1] & 0x0F]);
+    out.push_back(kHex[decoded[i + 2] & 0x0F]);
+    i += 2;
+    plain = i + 1;
+  }
+  out += Printable(decoded.substr(plain), 4 * (decoded.size() - plain) + 4);
+  return out;
 }
 
 }  // namespace sluice::csv

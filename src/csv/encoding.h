@@ -32,7 +32,23 @@ Result<std::string> CanonicalEncoding(std::string_view name);
 Result<std::unique_ptr<ByteSource>> MakeUtf8Source(ByteSource* inner, std::string_view encoding,
                                                    std::string* decoded_as = nullptr);
 
-// The marker byte that replaces invalid input bytes.
+// An input byte the encoding cannot decode becomes three bytes: this marker (never valid UTF-8,
+// so its row is rejected) and the byte's two hex digits as 0x80 | nibble (no delimiter, quote
+// or line break can appear), so the rejects file can show the byte the file really had.
 inline constexpr char kInvalidByteMarker = '\xFF';
+
+// Writes the marker sequence for each of `n` undecodable bytes at `out`; returns the new end.
+inline char* MarkUndecodable(const unsigned char* bytes, size_t n, char* out) {
+  for (size_t k = 0; k < n; ++k) {
+    *out++ = kInvalidByteMarker;
+    *out++ = static_cast<char>(0x80 | (bytes[k] >> 4));
+    *out++ = static_cast<char>(0x80 | (bytes[k] & 0x0F));
+  }
+  return out;
+}
+
+// `decoded` (a line of a decoded file) for a message or the rejects file: each undecodable byte
+// as \xHH of the byte the file had, other invalid bytes and control characters as Printable does.
+std::string ShowUndecodable(std::string_view decoded);
 
 }  // namespace sluice::csv

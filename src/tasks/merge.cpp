@@ -239,6 +239,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
             file.key, decoded_as, decoded_as, dialect.encoding);
       }
       fr.utf8 = std::move(*utf8);
+      const bool decoded = decoded_as != "utf-8";
       fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
       csv::Record rec;
       std::unique_ptr<csv::RowConverter> rc;
@@ -323,9 +324,10 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
           csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
           reject_buf.push_back(',');
           // The rejects file stays UTF-8: a line rejected for its bytes shows them as \xHH.
-          csv::AppendCsvField(diag.code == "encoding"
-                                  ? std::string_view(Printable(rec.raw, 4 * rec.raw.size() + 4))
-                                  : rec.raw,
+          // A decoded file's undecodable bytes show as the bytes the file had.
+          csv::AppendCsvField(diag.code != "encoding" ? std::string(rec.raw)
+                              : decoded               ? csv::ShowUndecodable(rec.raw)
+                                                      : Printable(rec.raw, 4 * rec.raw.size() + 4),
                               &reject_buf);
           reject_buf.push_back('\n');
           if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/encodings.h"
+#include "core/strings.h"
 #include "csv/encoding.h"
 
 namespace sluice::csv {
@@ -237,6 +238,13 @@ TEST(CsvEncoding, MarksInvalidBytesInsteadOfFailing) {
   EXPECT_FALSE(MakeUtf8Source(&inner, "klingon").ok());
 }
 
+// What the decoder writes for bytes it cannot decode (each: the marker and its hex nibbles).
+std::string Marked(std::string_view bytes) {
+  std::string out(3 * bytes.size(), '\0');
+  MarkUndecodable(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), out.data());
+  return out;
+}
+
 // Reads everything `src` yields.
 std::string ReadAll(ByteSource* src) {
   std::string out;
@@ -267,8 +275,7 @@ TEST(CsvEncoding, EucKrStillMarksBytesInvalidInCp949) {
   StringSource inner(data);
   auto src = MakeUtf8Source(&inner, "euc-kr");
   ASSERT_TRUE(src.ok());
-  const std::string m(1, kInvalidByteMarker);
-  EXPECT_EQ(ReadAll(src->get()), "a" + m + "b," + m + m + "\n");
+  EXPECT_EQ(ReadAll(src->get()), "a" + Marked("\x80") + "b," + Marked("\xC9\xA1") + "\n");
 }
 
 // Hands out at most `step` bytes per read, so multibyte characters straddle reads.
@@ -312,13 +319,12 @@ TEST(CsvEncoding, Cp949MixedWithAsciiSurvivesEveryReadBoundary) {
   TrickleSource cut("x,\xB1\n\xB1", 3);
   auto src = MakeUtf8Source(&cut, "cp949");
   ASSERT_TRUE(src.ok());
-  const std::string m(1, kInvalidByteMarker);
-  EXPECT_EQ(ReadAll(src->get()), "x," + m + "\n" + m);
+  EXPECT_EQ(ReadAll(src->get()), "x," + Marked("\xB1") + "\n" + Marked("\xB1"));
 }
 
 // What glibc's iconv makes of `in`, asked one character at a time: ASCII as is; else the byte
 // alone, or with the next one, when iconv converts exactly that; a two-byte code iconv skips as
-// invalid (it does for a few, such as 0xA2 0xE8) becomes one marker; any other byte one marker.
+// invalid (it does for a few, such as 0xA2 0xE8) is marked whole; any other byte is marked.
 std::string IconvReference(const std::string& in, const char* from) {
   iconv_t cd = iconv_open("UTF-8", from);
   EXPECT_NE(cd, reinterpret_cast<iconv_t>(-1));
@@ -354,8 +360,9 @@ std::string IconvReference(const std::string& in, const char* from) {
       out += got;
       i += 2;
     } else {
-      out.push_back(kInvalidByteMarker);
-      i += two == 2 ? 2 : 1;
+      const size_t n = two == 2 ? 2 : 1;
+      out += Marked(in.substr(i, n));
+      i += n;
     }
   }
   iconv_close(cd);
@@ -396,7 +403,21 @@ TEST(CsvEncoding, EveryTwoByteSequenceDecodesAsIconvDoes) {
   StringSource inner("x\xA2\xE8\xA1\xA1y\n");
   auto src = MakeUtf8Source(&inner, "cp949");
   ASSERT_TRUE(src.ok());
-  EXPECT_EQ(ReadAll(src->get()), "x" + std::string(1, kInvalidByteMarker) + "\xE3\x80\x80y\n");
+  EXPECT_EQ(ReadAll(src->get()), "x" + Marked("\xA2\xE8") + "\xE3\x80\x80y\n");
+}
+
+TEST(CsvEncoding, UndecodableBytesShowAsTheBytesTheFileHad) {
+  // windows-1252 leaves 0x81 and 0x8D undefined: the rejects file shows them, not a marker.
+  StringSource inner(
+      "2;7;A\x81"
+      "B\r\n3;C\x8D\n");
+  auto src = MakeUtf8Source(&inner, "windows-1252");
+  ASSERT_TRUE(src.ok());
+  const std::string out = ReadAll(src->get());
+  EXPECT_FALSE(IsValidUtf8(out));  // so the rows are rejected
+  EXPECT_EQ(ShowUndecodable(out), "2;7;A\\x81B\\x0D\\x0A3;C\\x8D\\x0A");
+  // Text that is not a marker sequence shows as Printable shows it.
+  EXPECT_EQ(ShowUndecodable("caf\xE9 \xFF\x41"), Printable("caf\xE9 \xFF\x41"));
 }
 
 TEST(CsvEncoding, Latin1BecomesUtf8) {
@@ -487,7 +508,6 @@ TEST(CsvEncoding, Utf16InEitherOrderFollowsTheByteOrderMark) {
 }
 
 TEST(CsvEncoding, Utf16MarksLoneSurrogatesAndAnOddLastByte) {
-  const std::string m(1, kInvalidByteMarker);
   // a, a high surrogate then b, a low surrogate alone, c, and half a code unit.
   const std::string le = std::string(
                              "a\0\x3D\xD8"
@@ -496,10 +516,13 @@ TEST(CsvEncoding, Utf16MarksLoneSurrogatesAndAnOddLastByte) {
                              10) +
                          "\x41";
   for (size_t step : {size_t{1}, size_t{2}, size_t{3}, size_t{1} << 20}) {
-    EXPECT_EQ(Decode(le, "utf-16le", step), "a" + m + "b" + m + "c" + m) << step;
+    EXPECT_EQ(
+        Decode(le, "utf-16le", step),
+        "a" + Marked("\x3D\xD8") + "b" + Marked(std::string("\x00\xDC", 2)) + "c" + Marked("\x41"))
+        << step;
   }
   // A high surrogate as the last code unit.
-  EXPECT_EQ(Decode(std::string("a\0\x3D\xD8", 4), "utf-16le", 1), "a" + m);
+  EXPECT_EQ(Decode(std::string("a\0\x3D\xD8", 4), "utf-16le", 1), "a" + Marked("\x3D\xD8"));
   EXPECT_EQ(Decode("", "utf-16", 1), "");
   EXPECT_EQ(Decode("\xFF\xFE", "utf-16", 1), "");
 }

@@ -277,10 +277,23 @@ TEST_F(MergeTest, AByteOrderMarkOverridesTheDeclaredEncoding) {
 
 TEST_F(MergeTest, Windows1252SmartQuotesAndEuro) {
   PartnerCsv("csv: {encoding: windows-1252, delimiter: \";\", header: true}");
-  Extracted({{"orders.csv", "order_id;amount;status\n1;1.00;\x93paid\x94 \x80\n"}});
+  // 0x81 is undefined in windows-1252: that row is rejected, and the rejects file shows the
+  // byte the file had (not the decoder's marker).
+  Extracted({{"orders.csv",
+              "order_id;amount;status\n1;1.00;\x93paid\x94 \x80\n"
+              "2;2.00;A\x81"
+              "B\n3;3.00;ok\n4;4.00;ok\n"}});
+  UpsertOrders("0.5");
   Status st = Run("merge");
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(Scalar("SELECT status FROM orders"), "\xE2\x80\x9Cpaid\xE2\x80\x9D \xE2\x82\xAC");
+  EXPECT_EQ(Scalar("SELECT status FROM orders WHERE order_id = 1"),
+            "\xE2\x80\x9Cpaid\xE2\x80\x9D \xE2\x82\xAC");
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_NE(rejects->find(",3,status,encoding: invalid bytes for encoding windows-1252,"
+                          "2;2.00;A\\x81B\n"),
+            std::string::npos)
+      << *rejects;
 }
 
 TEST_F(MergeTest, GermanNumbersWithSemicolons) {
