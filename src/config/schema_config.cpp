@@ -362,8 +362,9 @@ TableSchema ReadSchema(const Node& root, Diagnostics* diags) {
       }
     }
   }
-  // Every name and alias must map to one column, compared case- and space-insensitively,
-  // because header matching is that loose.
+  // Every name and alias must map to one column, compared as the header mapping compares them
+  // (FoldName: case, accents' capitals, every kind of space), because header matching is that
+  // loose.
   std::map<std::string, std::string> spellings;
   for (size_t i = 0; i < s.columns.size(); ++i) {
     if (repeated.count(i) != 0) continue;  // already reported
@@ -371,11 +372,7 @@ TableSchema ReadSchema(const Node& root, Diagnostics* diags) {
     std::vector<std::string> names = c.aliases;
     names.insert(names.begin(), c.name);
     for (const std::string& n : names) {
-      std::string folded;
-      for (char ch : ToLower(n)) {
-        if (!std::isspace(static_cast<unsigned char>(ch))) folded += ch;
-      }
-      auto [it, inserted] = spellings.emplace(folded, c.name);
+      auto [it, inserted] = spellings.emplace(FoldName(n), c.name);
       if (!inserted && it->second != c.name) {
         diags->Error(c.loc, "column \"" + c.name + "\": name or alias \"" + n +
                                 "\" is already used by column \"" + it->second + "\"");

@@ -17,6 +17,14 @@ std::string_view Trim(std::string_view s);
 std::vector<std::string> Split(std::string_view s, char sep);
 std::string Join(std::span<const std::string> parts, std::string_view sep);
 std::string ToLower(std::string_view s);
+
+// A header or column name folded for matching: lower case (Latin, Greek, Cyrillic letters, not
+// just ASCII), spaces of every kind (tab, no-break space, ...) removed. Config checks and the
+// header mapping use the same folding, so what validate calls distinct the merge does too.
+std::string FoldName(std::string_view name);
+// FoldName without '_', '-', '.', '/' and accents as well ("Quantite" = "Quantité", composed or
+// not): the last, loosest header match.
+std::string LooseName(std::string_view name);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 

@@ -528,128 +528,9 @@ bool ParseTimestampValue(std::string_view text, const std::string& format, std::
   return true;
 }
 
-namespace {
+std::string FoldHeader(std::string_view header) { return FoldName(header); }
 
-// One code point of `s` at `*i` (advanced past it). Header text is valid UTF-8 (checked before
-// matching); a stray byte is returned as itself.
-char32_t NextCodePoint(std::string_view s, size_t* i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[*i + k]); };
-  const unsigned char c = b(0);
-  const size_t left = s.size() - *i;
-  if (c >= 0xF0 && left >= 4) {
-    const char32_t cp =
-        ((c & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
-    *i += 4;
-    return cp;
-  }
-  if (c >= 0xE0 && left >= 3) {
-    const char32_t cp = ((c & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
-    *i += 3;
-    return cp;
-  }
-  if (c >= 0xC0 && left >= 2) {
-    const char32_t cp = ((c & 0x1Fu) << 6) | (b(1) & 0x3Fu);
-    *i += 2;
-    return cp;
-  }
-  *i += 1;
-  return c;
-}
-
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// Spaces of any kind: exports from spreadsheets put no-break spaces in headers.
-bool IsHeaderSpace(char32_t c) {
-  return c == ' ' || c == '\t' || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200B) ||
-         c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
-}
-
-// Lower case for the scripts partners' headers come in: ASCII, Latin-1, Latin Extended-A, Greek,
-// Cyrillic and fullwidth Latin ("QUANTITÉ" = "Quantité", "ИМЯ" = "имя").
-char32_t LowerCase(char32_t c) {
-  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 0x20;
-  if (c == 0x130) return 'i';   // İ
-  if (c == 0x178) return 0xFF;  // Ÿ
-  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c | 1;
-  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) ? c + 1 : c;
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 0x20;
-  if (c == 0x386) return 0x3AC;
-  if (c >= 0x388 && c <= 0x38A) return c + 0x25;
-  if (c == 0x38C) return 0x3CC;
-  if (c == 0x38E || c == 0x38F) return c + 0x3F;
-  if (c == 0x3C2) return 0x3C3;  // final sigma
-  if (c >= 0x410 && c <= 0x42F) return c + 0x20;
-  if (c >= 0x400 && c <= 0x40F) return c + 0x50;
-  if (c >= 0xFF21 && c <= 0xFF3A) return c + 0x20;
-  return c;
-}
-
-// The letter without its accent, for the loosest match ("Quantite" for "Quantité"); nullptr for
-// anything else. `c` is lower case.
-const char* LatinBase(char32_t c) {
-  struct Range {
-    char32_t first, last;
-    const char* base;
-  };
-  static constexpr Range kRanges[] = {
-      {0xDF, 0xDF, "ss"},  {0xE0, 0xE5, "a"},    {0xE6, 0xE6, "ae"},  {0xE7, 0xE7, "c"},
-      {0xE8, 0xEB, "e"},   {0xEC, 0xEF, "i"},    {0xF0, 0xF0, "d"},   {0xF1, 0xF1, "n"},
-      {0xF2, 0xF6, "o"},   {0xF8, 0xF8, "o"},    {0xF9, 0xFC, "u"},   {0xFD, 0xFD, "y"},
-      {0xFE, 0xFE, "th"},  {0xFF, 0xFF, "y"},    {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},
-      {0x10E, 0x111, "d"}, {0x112, 0x11B, "e"},  {0x11C, 0x123, "g"}, {0x124, 0x127, "h"},
-      {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"}, {0x136, 0x138, "k"},
-      {0x139, 0x142, "l"}, {0x143, 0x14B, "n"},  {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"},
-      {0x154, 0x159, "r"}, {0x15A, 0x161, "s"},  {0x162, 0x167, "t"}, {0x168, 0x173, "u"},
-      {0x174, 0x175, "w"}, {0x176, 0x178, "y"},  {0x179, 0x17E, "z"}, {0x17F, 0x17F, "s"},
-  };
-  if (c < 0xDF || c > 0x17F) return nullptr;
-  for (const Range& r : kRanges) {
-    if (c >= r.first && c <= r.last) return r.base;
-  }
-  return nullptr;
-}
-
-std::string FoldHeaderText(std::string_view header, bool loose) {
-  std::string out;
-  out.reserve(header.size());
-  for (size_t i = 0; i < header.size();) {
-    const char32_t c = LowerCase(NextCodePoint(header, &i));
-    if (IsHeaderSpace(c)) continue;
-    if (loose) {
-      if (c == '_' || c == '-' || c == '.' || c == '/') continue;
-      if (c >= 0x300 && c <= 0x36F) continue;  // a combining accent (decomposed text)
-      if (const char* base = LatinBase(c)) {
-        out.append(base);
-        continue;
-      }
-    }
-    AppendUtf8(c, &out);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string FoldHeader(std::string_view header) { return FoldHeaderText(header, false); }
-
-std::string LooseHeader(std::string_view header) { return FoldHeaderText(header, true); }
+std::string LooseHeader(std::string_view header) { return LooseName(header); }
 
 void AppendJsonString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
@@ -797,8 +678,8 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
       }
     }
   }
-  // Last, ignoring punctuation too ("Order-ID", "order.id", "Order ID" for order_id): only a
-  // column still unclaimed, and only when exactly one column (by name, then by alias) fits;
+  // Last, ignoring punctuation and accents too ("Order-ID", "order.id", "Order ID" for order_id):
+  // only when exactly one column (by name, then by alias) fits and it is still unclaimed;
   // anything else stays an extra column.
   std::vector<std::string> loose_header(header->size());
   for (size_t f = 0; f < header->size(); ++f) {
@@ -811,8 +692,9 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
       if (loose.empty()) continue;
       int found = -1;
       int matches = 0;
+      // Every column counts, taken or not: "Côte" fits both `cote` (taken) and `côté`, so it is
+      // no guess at côté. Only a single fit that is still free is claimed.
       for (size_t c = 0; c < ncols; ++c) {
-        if (rc->source_of_[c] != -1) continue;
         const bool match =
             pass == 0 ? loose == spell[c].loose
                       : std::find(spell[c].loose_aliases.begin(), spell[c].loose_aliases.end(),
@@ -822,7 +704,9 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
           ++matches;
         }
       }
-      if (matches == 1) SLUICE_RETURN_IF_ERROR(claim(f, static_cast<size_t>(found)));
+      if (matches == 1 && rc->source_of_[static_cast<size_t>(found)] == -1) {
+        SLUICE_RETURN_IF_ERROR(claim(f, static_cast<size_t>(found)));
+      }
     }
   }
   std::unordered_set<std::string> extra_seen;

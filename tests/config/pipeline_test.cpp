@@ -400,6 +400,17 @@ TEST_F(PipelineTest, AliasClashIsAnError) {
     {"name": "a", "type": "string", "aliases": ["Code"]},
     {"name": "b", "type": "string", "aliases": ["code "]}]})");
   EXPECT_NE(Errors().find("is already used by column \"a\""), std::string::npos) << Errors();
+  // The same folding as the header mapping: Greek capitals, accented capitals, a no-break space.
+  for (const char* pair :
+       {R"(["ΣΟΦΙΑ"]}, {"name": "b", "type": "string", "aliases": ["σοφια"])",
+        R"(["Côte"]}, {"name": "b", "type": "string", "aliases": ["CÔTE"])",
+        R"(["Ab\u00a0c"]}, {"name": "b", "type": "string", "aliases": ["ab c"])"}) {
+    dir_.Write("partners/acme/schemas/orders.json", std::string(R"({"table": "orders", "columns": [
+    {"name": "a", "type": "string", "aliases": )") + pair +
+                                                        "}]}");
+    EXPECT_NE(Errors().find("is already used by column \"a\""), std::string::npos)
+        << pair << ": " << Errors();
+  }
 }
 
 // A schema for table orders with `columns` and `extra` (more top-level keys) spliced in.

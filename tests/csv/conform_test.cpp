@@ -99,6 +99,15 @@ TEST(CsvConform, AccentsAreIgnoredOnlyByTheLoosestMatch) {
   f.schema.columns[1].aliases = {"Montant payé"};
   ASSERT_TRUE(f.Map({"order_id", "montant-paye", "status"}).ok());
   EXPECT_TRUE(f.rc->extra_columns().empty()) << Join(f.rc->extra_columns(), ",");
+  // Greek capitals are written without their accents.
+  EXPECT_EQ(LooseHeader("ΠΟΣΟΤΗΤΑ"), LooseHeader("ποσότητα"));
+  // A header that loosely fits a taken column and a free one is no guess at the free one.
+  Fixture t;
+  t.schema.columns[1].aliases = {"cote"};
+  t.schema.columns[2].aliases = {"côté"};
+  ASSERT_TRUE(t.Map({"order_id", "cote", "Côte"}).ok());
+  EXPECT_EQ(t.rc->extra_columns(), (std::vector<std::string>{"Côte"}));
+  EXPECT_EQ(t.rc->missing_columns(), (std::vector<std::string>{"status"}));
   // Two columns that differ only by an accent: neither is guessed.
   Fixture g;
   g.schema.columns.push_back(Col("résumé", config::ColumnType::kString));
