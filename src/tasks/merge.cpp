@@ -214,6 +214,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     return true;
   };
   std::unordered_set<std::string> missing_seen, extra_seen;
+  std::string undecodable_file;  // the first file most of whose rows did not decode
   auto produce = [&]() -> Status {
     for (const MergeFile& file : files) {
       ++stats.files;
@@ -240,6 +241,8 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       }
       fr.utf8 = std::move(*utf8);
       const bool decoded = decoded_as != "utf-8";
+      const int64_t rows_before_file = stats.rows_read;
+      int64_t file_undecodable = 0;
       fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
       csv::Record rec;
       std::unique_ptr<csv::RowConverter> rc;
@@ -323,11 +326,13 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
           reject_buf.push_back(',');
           csv::AppendCsvField(diag.code + ": " + diag.message, &reject_buf);
           reject_buf.push_back(',');
-          // The rejects file stays UTF-8: a line rejected for its bytes shows them as \xHH.
-          // A decoded file's undecodable bytes show as the bytes the file had.
-          csv::AppendCsvField(diag.code != "encoding" ? std::string(rec.raw)
-                              : decoded               ? csv::ShowUndecodable(rec.raw)
-                                                      : Printable(rec.raw, 4 * rec.raw.size() + 4),
+          // The rejects file stays UTF-8: a line with invalid bytes (whatever it was rejected
+          // for) shows them as \xHH, a decoded file's as the bytes the file had.
+          if (diag.code == "encoding") ++file_undecodable;
+          const bool bytes = diag.code == "encoding" || !IsValidUtf8(rec.raw);
+          csv::AppendCsvField(!bytes    ? std::string(rec.raw)
+                              : decoded ? csv::ShowUndecodable(rec.raw)
+                                        : Printable(rec.raw, 4 * rec.raw.size() + 4),
                               &reject_buf);
           reject_buf.push_back('\n');
           if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
@@ -362,6 +367,13 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         }
       }
       stats.bytes += fr.tokenizer->bytes_consumed();
+      // Most of a file's rows not decoding is a wrong csv.encoding, not bad data (judged per
+      // file: one such file among good ones must not pass as a few bad rows).
+      const int64_t file_rows = stats.rows_read - rows_before_file;
+      if (undecodable_file.empty() && file_undecodable * 2 > file_rows) {
+        undecodable_file = file.key + " (" + std::to_string(file_undecodable) + " of " +
+                           std::to_string(file_rows) + " rows)";
+      }
       if (batch->rows() > 0 && !ship()) return Status::Cancelled("merge writer stopped");
     }
     return Status::Ok();
@@ -397,9 +409,9 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   const bool over_ratio =
       stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
                                  schema.max_reject_ratio * static_cast<double>(stats.rows_read);
-  // Most rows not decoding is a wrong csv.encoding, not bad data: whatever max_reject_ratio
-  // allows, loading the few rows that happen to be ASCII would report a good day.
-  const bool undecodable = reject_codes["encoding"] * 2 > stats.rows_read;
+  // A file whose rows mostly did not decode fails the table whatever max_reject_ratio allows:
+  // loading the few rows that happen to be ASCII would report a good day.
+  const bool undecodable = !undecodable_file.empty();
   if (over_ratio || undecodable) {
     writer->Rollback();
     char ratio[32];
@@ -421,7 +433,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                                 "; " + Join(reasons, ", ") + ")";
     if (!over_ratio) {
       return Status::InvalidArgument(
-          counted + ": most rows are not valid " + dialect.encoding +
+          counted + ": most rows of " + undecodable_file + " are not valid " + dialect.encoding +
           ", so csv.encoding in partner.yaml is not what the partner sends (this fails whatever "
           "max_reject_ratio allows); nothing was merged. " +
           rejects_file + ", set the partner's csv.encoding, then re-run.");

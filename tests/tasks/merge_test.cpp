@@ -519,12 +519,30 @@ TEST_F(MergeTest, MostRowsUndecodableFailsWhateverTheRejectRatioAllows) {
               "4,4.00,r\xE9gl\xE9\n"}});
   Status st = Run("merge");
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("3 of 4 rows rejected (75.00%; encoding: 3): most rows are not "
-                              "valid utf-8, so csv.encoding in partner.yaml is not what the "
-                              "partner sends"),
+  EXPECT_NE(st.message().find("3 of 4 rows rejected (75.00%; encoding: 3): most rows of "
+                              "raw/acme/2026-11-24/orders.csv (3 of 4 rows) are not valid utf-8, "
+                              "so csv.encoding in partner.yaml is not what the partner sends"),
             std::string::npos)
       << st.message();
   EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
+  // Judged per file: one Latin-1 file among good ones is no handful of bad rows.
+  std::string good = "order_id,amount,status\n";
+  for (int i = 10; i < 40; ++i) good += std::to_string(i) + ",1.00,ok\n";
+  Extracted(
+      {{"orders_a.csv", "order_id,amount,status\n1,1.00,pay\xE9\n2,2.00,d\xE9j\xE0\n3,caf\xE9\n"},
+       {"orders_b.csv", good}});
+  st = Run("merge");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("most rows of raw/acme/2026-11-24/orders_a.csv (2 of 3 rows)"),
+            std::string::npos)
+      << st.message();
+  // A row rejected for another reason that has invalid bytes shows them escaped too.
+  auto rejects = Store()->Get("rejects/acme/2026-11-24/orders.csv");
+  ASSERT_TRUE(rejects.ok());
+  EXPECT_TRUE(IsValidUtf8(*rejects)) << *rejects;
+  EXPECT_NE(rejects->find(",4,,\"field_count: expected 3 fields, found 2\",\"3,caf\\xE9\""),
+            std::string::npos)
+      << *rejects;
   // One row of four is bad data, not a wrong encoding: the ratio decides.
   Extracted({{"orders.csv",
               "order_id,amount,status\n1,1.00,pay\xE9\n2,2.00,ok\n3,3.00,a\n"
