@@ -565,10 +565,16 @@ class Driver {
       for (InstanceRecord& rec : records_) {
         if (rec.state != State::kQueued && rec.state != State::kPending) continue;
         rec.state = State::kPending;
-        if (rec.error.empty()) {  // else its last attempt's error, before a retry's backoff
+        if (rec.error.empty()) {  // never started (in this run or repair)
           rec.error =
               "not run: the run was cancelled first; `sluice repair` (or `sluice run --resume`) "
               "runs it";
+        } else {
+          // Waiting for a retry: its time ends here (show would count on), its last error stays.
+          rec.ended_ms = WallMs(clock_);
+          rec.error +=
+              "; the run was cancelled before the retry: `sluice repair` (or `sluice run "
+              "--resume`) runs it";
         }
         waiting.push_back(rec);
       }

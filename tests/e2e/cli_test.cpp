@@ -41,6 +41,10 @@ TEST(Cli, AnEmptyDateIsRefusedNotTakenForToday) {
                       "' --sample-data --date ''");
   EXPECT_EQ(i.exit_code, 2) << i.output;
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "new"));
+  // Nor does an empty --partners mean every partner in a repair.
+  auto p = RunCommand(Sluice() + " repair '" + dir.path().string() + "' some-run --partners ''");
+  EXPECT_EQ(p.exit_code, 2) << p.output;
+  EXPECT_NE(p.output.find("--partners names no partner"), std::string::npos) << p.output;
 }
 
 TEST(Cli, ValidateAcceptsAGoodFolder) {

@@ -348,6 +348,40 @@ tasks:
   EXPECT_EQ(InstancesByName(ShowJson(dir, run_id))["b"]["error"], "");
 }
 
+TEST(EngineRecovery, ACancelDuringARetrysBackoffEndsTheInstanceSayingSo) {
+  TempDir dir;
+  WriteEnginePipeline(dir, R"(name: backoff
+tasks:
+  - task_key: flaky
+    command: 'echo "partner down" >&2; exit 1'
+    max_retries: 3
+    min_retry_interval_millis: 600000
+)");
+  pid_t pid = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "run.log");
+  // The scheduler's log says when it waits for the retry (the handshake), then Ctrl-C.
+  bool waiting = false;
+  for (int i = 0; i < 20000 && !waiting; ++i) {
+    waiting = ReadFile(dir / "run.log").find("retrying in") != std::string::npos;
+    if (!waiting) usleep(1000);
+  }
+  ASSERT_TRUE(waiting) << ReadFile(dir / "run.log");
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitExit(pid), 1) << ReadFile(dir / "run.log");
+  std::string run_id = LatestRunId(dir);
+  auto show = ShowJson(dir, run_id);
+  EXPECT_EQ(show["state"], "cancelled");
+  auto flaky = InstancesByName(show)["flaky"];
+  EXPECT_EQ(flaky["state"], "pending");
+  EXPECT_EQ(flaky["attempts"], 1);
+  EXPECT_NE(flaky["error"].get<std::string>().find("exited with code 1"), std::string::npos)
+      << flaky["error"];
+  EXPECT_NE(flaky["error"].get<std::string>().find("the run was cancelled before the retry"),
+            std::string::npos)
+      << flaky["error"];
+  // Its time ended with the run: show does not count on.
+  EXPECT_GT(flaky["ended_ms"].get<int64_t>(), 0);
+}
+
 TEST(EngineRecovery, OnlyOneActiveRunPerPipelineAndDate) {
   TempDir dir;
   WriteEnginePipeline(dir, R"(name: single

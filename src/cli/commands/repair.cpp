@@ -21,9 +21,10 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_option("RUN_ID", args->run_id, "The run to repair (see `sluice runs`)")->required();
   cmd->add_option("--tasks", args->tasks, "Re-run these tasks (comma-separated) instead");
   cmd->add_flag("--downstream", args->downstream, "With --tasks: also what depends on them");
-  cmd->add_option("--partners", args->partners,
-                  "Only these partners' instances (comma-separated); whole-run tasks downstream "
-                  "of them run again too");
+  auto* partners_option = cmd->add_option(
+      "--partners", args->partners,
+      "Only these partners' instances (comma-separated); whole-run tasks downstream "
+      "of them run again too");
   cmd->add_flag("--dry-run", args->dry_run, "Print the plan without running it");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
       ->check(CLI::Range(1, 1000000));
@@ -31,7 +32,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
-  cmd->callback([args, exit_code] {
+  cmd->callback([args, exit_code, partners_option] {
     auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true);
     if (!pipeline) {
       *exit_code = kExitUsage;
@@ -56,6 +57,13 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     for (const std::string& p : Split(args->partners, ',')) {
       std::string id(Trim(p));
       if (!id.empty()) request.partners.push_back(id);
+    }
+    if (partners_option->count() > 0 && request.partners.empty()) {
+      // "--partners $P" with an empty variable must not quietly mean every partner.
+      std::cerr << "sluice repair: --partners names no partner; leave it out to repair every "
+                   "partner's instances\n";
+      *exit_code = kExitUsage;
+      return;
     }
     request.dry_run = args->dry_run;
     workflow::RepairPlan plan;
