@@ -866,7 +866,10 @@ Status RunMerge(TaskContext& ctx) {
         f.code() != StatusCode::kPermissionDenied) {
       code = f.code();
     }
-    reasons.push_back(f.ToString());
+    // "table t: file:line: what", without the partner and task the task's status names once.
+    Status bare(f.code(), f.message());
+    if (!f.context().file.empty()) bare.WithFile(f.context().file, f.context().line);
+    reasons.push_back("table " + f.context().table + ": " + bare.ToString());
   }
   return Status(
       code, std::to_string(failures.size()) + " of " + std::to_string(tables.size()) +
