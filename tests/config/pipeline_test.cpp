@@ -418,6 +418,18 @@ std::string OrdersSchema(const std::string& columns, const std::string& extra = 
   return "{\"table\": \"orders\",\n \"columns\": [\n" + columns + "\n ]" + extra + "}\n";
 }
 
+TEST_F(PipelineTest, MoreColumnsThanATableCanHoldIsAnError) {
+  std::string cols;
+  for (int i = 0; i < 1997; ++i) {
+    cols += std::string(i ? ",\n" : "") + "  {\"name\": \"c" + std::to_string(i) +
+            "\", \"type\": \"string\"}";
+  }
+  dir_.Write("partners/acme/schemas/orders.json", OrdersSchema(cols));
+  EXPECT_NE(Errors().find("\"columns\" lists 1997 columns; a table may have at most 1996"),
+            std::string::npos)
+      << Errors().substr(0, 300);
+}
+
 TEST_F(PipelineTest, ColumnListedTwiceIsAnError) {
   dir_.Write("partners/acme/schemas/orders.json",
              OrdersSchema("  {\"name\": \"id\", \"type\": \"int64\"},\n"
