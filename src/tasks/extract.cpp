@@ -327,18 +327,17 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   store::InputStream* source = in->get();
   Result<archive::ReadStats> stats = archive::ReadArchive(
       [source](char* buf, size_t n) { return source->Read(buf, n); }, options, &sink);
-  if (!stats.ok()) {
-    // Nothing of this attempt may stay visible.
+  // Nothing of a failed attempt may stay visible.
+  auto fail = [&](Status st) {
     Status cleanup = ps.DeletePrefix("raw", staging);
-    Status st = stats.status();
     if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
     return st;
-  }
+  };
+  if (!stats.ok()) return fail(stats.status());
 
   // An archive without a single file is what a failed export leaves (a 0-byte file is refused
   // before this): refused like one, so a re-delivery is extracted by a plain repair.
   if (sink.files().empty()) {
-    Status cleanup = ps.DeletePrefix("raw", staging);
     std::vector<std::string> skipped;
     for (const auto& e : sink.skipped()) {
       if (skipped.size() == 5) {
@@ -348,12 +347,10 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
       skipped.push_back("\"" + Printable(e.value("member", ""), 80) + "\" (" +
                         e.value("reason", "") + ")");
     }
-    Status st = Status::Corrupt(
+    return fail(Status::Corrupt(
         "archive " + archive_key + " holds no file to extract (" + std::to_string(stats->entries) +
         " entries" + (skipped.empty() ? std::string() : ", skipped: " + Join(skipped, ", ")) +
-        "); ask the partner to deliver it again");
-    if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
-    return st;
+        "); ask the partner to deliver it again"));
   }
 
   // Publish: un-commit, swap the folder, commit.

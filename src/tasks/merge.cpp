@@ -329,11 +329,12 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
           // The rejects file stays UTF-8: a line with invalid bytes (whatever it was rejected
           // for) shows them as \xHH, a decoded file's as the bytes the file had.
           if (diag.code == "encoding") ++file_undecodable;
-          const bool bytes = diag.code == "encoding" || !IsValidUtf8(rec.raw);
-          csv::AppendCsvField(!bytes    ? std::string(rec.raw)
-                              : decoded ? csv::ShowUndecodable(rec.raw)
-                                        : Printable(rec.raw, 4 * rec.raw.size() + 4),
-                              &reject_buf);
+          std::string escaped;
+          if (diag.code == "encoding" || !IsValidUtf8(rec.raw)) {
+            escaped = decoded ? csv::ShowUndecodable(rec.raw)
+                              : Printable(rec.raw, 4 * rec.raw.size() + 4);
+          }
+          csv::AppendCsvField(escaped.empty() ? rec.raw : std::string_view(escaped), &reject_buf);
           reject_buf.push_back('\n');
           if (reject_buf.size() > (size_t{1} << 20)) SLUICE_RETURN_IF_ERROR(flush_rejects());
           continue;
@@ -796,20 +797,22 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   if (!st.ok() && result_status.ok()) result_status = st;
   *result = stats;
   if (!result_status.ok()) return result_status;
-  log::Info("merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}{}",
-            partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
-            merged->rows_inserted, merged->rows_updated, merged->rows_rejected,
-            merged->rows_kept_newer == 0
-                ? std::string()
-                : "; " + std::to_string(merged->rows_kept_newer) +
-                      (merged->rows_kept_newer == 1
-                           ? " row left as it was: a later date already loaded its key"
-                           : " rows left as they were: a later date already loaded their keys"),
-            merged->same_inputs_as_run.empty()
-                ? std::string()
-                : "; the same files and configuration as the date's merge in run " +
-                      merged->same_inputs_as_run +
-                      ", which these rows replaced one for one: its counts are reported");
+  log::Info(
+      "merge: {} {} -> {}: read {}, loaded {} (inserted {}, updated {}), rejected {}{}{}{}",
+      partner->id, table, wh->Describe(), merged->rows_read, merged->rows_loaded,
+      merged->rows_inserted, merged->rows_updated, merged->rows_rejected,
+      merged->rows_kept_newer == 0
+          ? std::string()
+          : "; " + std::to_string(merged->rows_kept_newer) +
+                (merged->rows_kept_newer == 1
+                     ? " row left as it was: a later date already loaded its key"
+                     : " rows left as they were: a later date already loaded their keys"),
+      merged->same_inputs_as_run.empty()
+          ? std::string()
+          : "; the same files and configuration as the date's merge in run " +
+                merged->same_inputs_as_run +
+                ", which these rows replaced one for one: its counts are reported",
+      options.parse_on_own_thread ? "" : "; parsed and written on one thread (--parallelism 1)");
   return Status::Ok();
 }
 
@@ -862,10 +865,7 @@ Status RunMerge(TaskContext& ctx) {
   StatusCode code = failures.front().code();
   std::vector<std::string> reasons;
   for (const Status& f : failures) {
-    if (f.code() != StatusCode::kInvalidArgument && f.code() != StatusCode::kCorrupt &&
-        f.code() != StatusCode::kPermissionDenied) {
-      code = f.code();
-    }
+    if (!IsPermanentFailure(f.code())) code = f.code();
     // "table t: file:line: what", without the partner and task the task's status names once.
     Status bare(f.code(), f.message());
     if (!f.context().file.empty()) bare.WithFile(f.context().file, f.context().line);

@@ -57,6 +57,11 @@ std::string ExpandSqlPlaceholders(std::string sql, const TaskContext& ctx,
   return sql;
 }
 
+bool IsPermanentFailure(StatusCode code) {
+  return code == StatusCode::kInvalidArgument || code == StatusCode::kCorrupt ||
+         code == StatusCode::kPermissionDenied;
+}
+
 Status RunBuiltin(TaskContext& ctx) {
   BuiltinFn fn = FindBuiltin(ctx.task->builtin);
   if (fn == nullptr) {

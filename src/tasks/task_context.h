@@ -72,4 +72,9 @@ BuiltinFn FindBuiltin(std::string_view name);
 // Runs `ctx.task->builtin`. Exceptions thrown inside are caught here and become Internal.
 Status RunBuiltin(TaskContext& ctx);
 
+// Whether a builtin's failure would repeat on a retry (a refused archive, bad parameters or
+// data, a permission), so none is made; retrying cures only what may change by itself (a
+// timeout, an unavailable service, a file not there yet).
+bool IsPermanentFailure(StatusCode code);
+
 }  // namespace sluice::tasks

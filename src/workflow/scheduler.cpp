@@ -565,16 +565,13 @@ class Driver {
       for (InstanceRecord& rec : records_) {
         if (rec.state != State::kQueued && rec.state != State::kPending) continue;
         rec.state = State::kPending;
+        constexpr std::string_view kFinish = "`sluice repair` (or `sluice run --resume`) runs it";
         if (rec.error.empty()) {  // never started (in this run or repair)
-          rec.error =
-              "not run: the run was cancelled first; `sluice repair` (or `sluice run --resume`) "
-              "runs it";
+          rec.error = "not run: the run was cancelled first; " + std::string(kFinish);
         } else {
           // Waiting for a retry: its time ends here (show would count on), its last error stays.
           rec.ended_ms = WallMs(clock_);
-          rec.error +=
-              "; the run was cancelled before the retry: `sluice repair` (or `sluice run "
-              "--resume`) runs it";
+          rec.error += "; the run was cancelled before the retry: " + std::string(kFinish);
         }
         waiting.push_back(rec);
       }

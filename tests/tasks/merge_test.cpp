@@ -107,6 +107,7 @@ class MergeTest : public ::testing::Test {
     ctx.run_id = "run-1";
     ctx.date = *ParseDate(date_);
     ctx.partner = partner;
+    ctx.parallelism = parallelism_;
     ctx.progress = std::move(progress);
     Status st = RunBuiltin(ctx);
     if (result) *result = ctx.result;
@@ -127,6 +128,7 @@ class MergeTest : public ::testing::Test {
   }
 
   std::string date_ = kDate;
+  int parallelism_ = 0;  // the run's --parallelism the task sees (SLUICE_PARALLELISM)
   TempDir dir_;
   config::Pipeline pipeline_;
   config::TaskConfig task_;
@@ -148,6 +150,23 @@ TEST_F(MergeTest, MergesReorderedAliasedColumnsAndWritesStats) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(nlohmann::json::parse(*stats)["rows_loaded"], 2);
   EXPECT_EQ(nlohmann::json::parse(*stats)["one_statement_per_row"], false);
+}
+
+TEST_F(MergeTest, WithParallelismOneAMergeParsesOnItsWritersThread) {
+  // --parallelism 1 is one core: the merge says it used one thread, and loads the same rows.
+  Extracted({{"orders.csv", "status,amount,OrderID\npaid,12.3,1\nrefunded,0.5,2\n"}});
+  for (int parallelism : {1, 2, 0}) {
+    parallelism_ = parallelism;
+    ::testing::internal::CaptureStderr();
+    Status st = Run("merge");
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(log.find("parsed and written on one thread (--parallelism 1)") != std::string::npos,
+              parallelism == 1)
+        << parallelism << ": " << log;
+    EXPECT_EQ(Scalar("SELECT group_concat(order_id || ':' || amount) FROM orders"),
+              "1:12.30,2:0.50");
+  }
 }
 
 TEST_F(MergeTest, BadRowsGoToRejectsWithLineColumnAndReason) {

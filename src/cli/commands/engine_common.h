@@ -11,14 +11,35 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/commands/commands.h"
 #include "config/pipeline_config.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "ledger/ledger.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
+
+// The partners `--partners` names (comma-separated, spaces trimmed; empty when the option was
+// not given). nullopt, after saying so on stderr, when it was given and names none: "--partners
+// $LIST" with an empty variable must not quietly mean every partner.
+inline std::optional<std::vector<std::string>> PartnersOrReport(const std::string& list,
+                                                                const CLI::Option* option,
+                                                                const char* command,
+                                                                const char* without) {
+  std::vector<std::string> partners;
+  for (const std::string& id : Split(list, ',')) {
+    if (!Trim(id).empty()) partners.push_back(std::string(Trim(id)));
+  }
+  if (option->count() > 0 && partners.empty()) {
+    std::cerr << "sluice " << command << ": --partners names no partner; leave it out to "
+              << without << "\n";
+    return std::nullopt;
+  }
+  return partners;
+}
 
 // Loads the pipeline folder, printing errors on stderr (and warnings too, with `warnings`: the
 // commands that start work say what `sluice validate` would warn about). nullopt after an error.

@@ -54,17 +54,13 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       }
     }
     request.downstream = args->downstream;
-    for (const std::string& p : Split(args->partners, ',')) {
-      std::string id(Trim(p));
-      if (!id.empty()) request.partners.push_back(id);
-    }
-    if (partners_option->count() > 0 && request.partners.empty()) {
-      // "--partners $P" with an empty variable must not quietly mean every partner.
-      std::cerr << "sluice repair: --partners names no partner; leave it out to repair every "
-                   "partner's instances\n";
+    auto partners = PartnersOrReport(args->partners, partners_option, "repair",
+                                     "repair every partner's instances");
+    if (!partners) {
       *exit_code = kExitUsage;
       return;
     }
+    request.partners = std::move(*partners);
     request.dry_run = args->dry_run;
     workflow::RepairPlan plan;
     auto outcome = workflow::RepairRun(*pipeline, *ledger, request, options, &plan);

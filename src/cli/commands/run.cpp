@@ -53,18 +53,13 @@ void RegisterRun(CLI::App& app, int* exit_code) {
         MakeSchedulerOptions(*pipeline, args->parallelism, args->executor, args->grace_seconds);
     workflow::RunRequest request;
     request.date = *date;
-    if (args->partners_option->count() > 0) {
-      // "--partners $LIST" with an empty variable must not quietly mean every partner.
-      for (const std::string& id : Split(args->partners, ',')) {
-        if (!Trim(id).empty()) request.partners.push_back(std::string(Trim(id)));
-      }
-      if (request.partners.empty()) {
-        std::cerr << "sluice run: --partners names no partner; leave it out to run every "
-                     "enabled partner\n";
-        *exit_code = kExitUsage;
-        return;
-      }
+    auto partners =
+        PartnersOrReport(args->partners, args->partners_option, "run", "run every enabled partner");
+    if (!partners) {
+      *exit_code = kExitUsage;
+      return;
     }
+    request.partners = std::move(*partners);
     if (args->resume) {
       auto resumable = workflow::FindResumableRun(*pipeline, *ledger, *date, request.partners);
       if (!resumable.ok()) {

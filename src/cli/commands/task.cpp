@@ -154,11 +154,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     } else {
       outcome.exit_code = kExitFailures;
       outcome.error = st.ToString();
-      // Retrying cures only what may change by itself (a timeout, an unavailable service, a file
-      // not there yet); a refused archive or bad parameters fail the same way every time.
-      outcome.permanent = st.code() == StatusCode::kInvalidArgument ||
-                          st.code() == StatusCode::kCorrupt ||
-                          st.code() == StatusCode::kPermissionDenied;
+      outcome.permanent = tasks::IsPermanentFailure(st.code());
       std::cerr << "task " << args->task << " failed: " << outcome.error << "\n";
     }
     SaveOutcome(outcome);
