@@ -1,0 +1,518 @@
+// driver.cpp: the run loop. One Driver drives a run (or a repair) from its current instance
+// states to the end: resolves what may run, launches attempts within the parallelism, times
+// them out, retries with backoff, and records every change in the ledger first. See
+// scheduler.h for the state machine.
+#include "workflow/driver.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "workflow/attempt_files.h"
+#include "workflow/executor.h"
+#include "workflow/live_display.h"
+#include "workflow/run_alerts.h"
+#include "workflow/scheduler_internal.h"
+
+namespace sluice::workflow {
+
+namespace {
+
+using internal::FormatSeconds;
+using internal::g_stop_signal;
+using internal::LastLogLine;
+using internal::WallMs;
+using ledger::AttemptRecord;
+using ledger::InstanceRecord;
+using ledger::State;
+
+class Driver {
+ public:
+  Driver(const config::Pipeline& pipeline, ledger::Ledger& ledger, const SchedulerOptions& options,
+         ledger::RunRecord run, std::vector<InstanceNode> nodes,
+         std::vector<InstanceRecord> records)
+      : pipeline_(pipeline),
+        ledger_(ledger),
+        options_(options),
+        run_(std::move(run)),
+        nodes_(std::move(nodes)),
+        records_(std::move(records)),
+        not_before_(nodes_.size()),
+        clock_(options.clock ? options.clock : SystemClock::Default()),
+        logs_dir_(LogsDir(pipeline)),
+        partners_env_(Join(internal::PartnersOfRun(run_), ",")),
+        alerts_(pipeline, logs_dir_, run_.run_id, options.send_alerts) {
+    // A repair is a new round: each instance it runs again gets its max_retries afresh (one
+    // whose retries were used up by a transient failure would otherwise get a single try).
+    for (const InstanceRecord& rec : records_) attempts_before_.push_back(rec.attempts);
+  }
+
+  Result<RunOutcome> Drive() {
+    SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
+    // Webhook URLs carry tokens, credentials sit in the environment: known to the log filter
+    // before any task output is echoed or sent in an alert's log tail.
+    log::RegisterSecretsFromEnvironment();
+    if (!pipeline_.settings.alerts.empty()) alerts_.MakeNotifier().RegisterSecrets();
+    struct sigaction old_hup {};
+    std::optional<internal::StopSignals> stop_signals(std::in_place, options_.handle_signals);
+    if (options_.handle_signals) {
+      // (SIGPIPE is ignored by the whole CLI, main.cpp: `sluice run | head` must not kill it.)
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      // A closed terminal (an SSH session that ends) does not stop tonight's ingestion: the run
+      // goes on as if started with nohup. SIGINT/SIGTERM still cancel it.
+      sigaction(SIGHUP, &ignore, &old_hup);
+    }
+    Status st = Loop();
+    stop_signals.reset();
+    if (options_.handle_signals) sigaction(SIGHUP, &old_hup, nullptr);
+    if (!st.ok()) {
+      // The scheduler cannot go on (no log folder, a ledger write failed): the run is over, so
+      // it must not stay `running` with nothing driving it. When the ledger itself is what
+      // failed this write fails too, and `--resume` later takes the run over.
+      (void)ledger_.FinishRun(run_.run_id, "failed", WallMs(clock_));
+      return st;
+    }
+    return Finish();
+  }
+
+ private:
+  struct Slot {
+    int idx = 0;
+    int handle = 0;
+    AttemptRecord attempt;
+    AttemptPaths paths;
+    Clock::TimePoint started;
+    std::optional<Clock::TimePoint> deadline;
+    std::optional<Clock::TimePoint> kill_at;
+    bool killed = false;
+    bool timed_out = false;
+    bool cancelled = false;
+  };
+
+  Status Loop() {
+    run_started_ = clock_->Now();
+    const int parallelism = std::max(1, options_.parallelism);
+    while (true) {
+      Clock::TimePoint now = clock_->Now();
+      if (g_stop_signal != 0 && !stopping_) {
+        stopping_ = true;
+        Say(fmt::format("run {}: received {}; stopping: no new attempts, terminating {} running",
+                        run_.run_id, strsignal(g_stop_signal), slots_.size()));
+        for (Slot& s : slots_) {
+          s.cancelled = true;
+          executor_->Signal(s.handle, SIGTERM);
+          s.kill_at = now + options_.kill_grace;
+        }
+      }
+      for (Slot& s : slots_) {
+        if (!s.kill_at && s.deadline && now >= *s.deadline) {
+          s.timed_out = true;
+          Say(fmt::format("run {}: {} attempt {} timed out after {}s; sending SIGTERM", run_.run_id,
+                          nodes_[s.idx].Name(), s.attempt.attempt,
+                          nodes_[s.idx].task->timeout_seconds));
+          executor_->Signal(s.handle, SIGTERM);
+          s.kill_at = now + options_.kill_grace;
+        } else if (s.kill_at && !s.killed && now >= *s.kill_at) {
+          executor_->Signal(s.handle, SIGKILL);
+          s.killed = true;
+        }
+      }
+      if (!stopping_) SLUICE_RETURN_IF_ERROR(Resolve(now));
+      if (!stopping_) {
+        for (size_t i = 0; i < nodes_.size() && static_cast<int>(slots_.size()) < parallelism;
+             ++i) {
+          if (records_[i].state == State::kQueued && not_before_[i] <= now) {
+            SLUICE_RETURN_IF_ERROR(StartAttempt(static_cast<int>(i)));
+          }
+        }
+      }
+      MaybeWarnDuration(now);
+      if (slots_.empty()) {
+        if (stopping_) break;
+        std::optional<Clock::TimePoint> next;
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+          if (records_[i].state == State::kQueued && (!next || not_before_[i] < *next)) {
+            next = not_before_[i];
+          }
+        }
+        if (!next) break;  // nothing running, nothing waiting: the run is over
+        // Only backoff remains: let the clock pass. A FakeClock advances instantly; on the real
+        // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not).
+        if (dynamic_cast<SystemClock*>(clock_) != nullptr) {
+          (void)executor_->Wait(std::min<Clock::Duration>(*next - now, std::chrono::seconds(1)));
+        } else {
+          clock_->SleepFor(*next - now);
+        }
+        continue;
+      }
+      Clock::Duration wait = std::chrono::milliseconds(200);
+      auto consider = [&](Clock::TimePoint t) {
+        wait = std::min(wait, std::max(t - now, Clock::Duration(0)));
+      };
+      for (const Slot& s : slots_) {
+        if (s.kill_at && !s.killed) consider(*s.kill_at);
+        if (!s.kill_at && s.deadline) consider(*s.deadline);
+      }
+      if (static_cast<int>(slots_.size()) < parallelism) {
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+          if (records_[i].state == State::kQueued) consider(not_before_[i]);
+        }
+      }
+      for (const ExitInfo& exit : executor_->Wait(wait)) {
+        auto it = std::find_if(slots_.begin(), slots_.end(),
+                               [&](const Slot& s) { return s.handle == exit.handle; });
+        if (it == slots_.end()) continue;
+        Slot slot = std::move(*it);
+        slots_.erase(it);
+        SLUICE_RETURN_IF_ERROR(FinishAttempt(slot, exit));
+      }
+      if (options_.live_display) DrawLive();
+    }
+    live_.Clear();
+    return Status::Ok();
+  }
+
+  // Moves pending instances whose upstreams are all done to queued, upstream_failed or skipped.
+  Status Resolve(Clock::TimePoint now) {
+    std::vector<InstanceRecord> changed;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      InstanceRecord& rec = records_[i];
+      if (rec.state != State::kPending) continue;
+      std::vector<State> upstream;
+      bool all_done = true;
+      std::string failed_up;
+      for (int d : nodes_[i].deps) {
+        all_done &= ledger::IsTerminal(records_[d].state);
+        upstream.push_back(records_[d].state);
+        if (failed_up.empty() && ledger::IsFailure(records_[d].state)) {
+          failed_up = nodes_[d].Name();
+        }
+      }
+      if (!all_done) continue;
+      switch (Decide(nodes_[i].task->run_if, upstream)) {
+        case Decision::kRun:
+          rec.state = State::kQueued;
+          not_before_[i] = now;
+          break;
+        case Decision::kUpstreamFailed:
+          rec.state = State::kUpstreamFailed;
+          rec.error = "not run: upstream " + failed_up + " did not succeed (run_if " +
+                      std::string(config::RunIfName(nodes_[i].task->run_if)) + ")";
+          rec.ended_ms = WallMs(clock_);
+          break;
+        case Decision::kSkip:
+          rec.state = State::kSkipped;
+          rec.error = "skipped: run_if " + std::string(config::RunIfName(nodes_[i].task->run_if)) +
+                      " is not met";
+          rec.ended_ms = WallMs(clock_);
+          break;
+      }
+      changed.push_back(rec);
+    }
+    if (changed.empty()) return Status::Ok();
+    return ledger_.PutInstances(changed);
+  }
+
+  Status StartAttempt(int idx) {
+    const InstanceNode& node = nodes_[idx];
+    InstanceRecord& rec = records_[idx];
+    Slot slot;
+    slot.idx = idx;
+    const int n = rec.attempts + 1;
+    slot.paths = PathsFor(logs_dir_, run_.run_id, node.task->task_key, node.partner, n);
+    std::error_code ec;
+    std::filesystem::create_directories(slot.paths.dir, ec);
+    if (ec) {
+      return Status::IoError("cannot create log folder " + slot.paths.dir.string() + ": " +
+                             ec.message() + "; check the logs: setting and permissions");
+    }
+    AttemptRecord& a = slot.attempt;
+    a.run_id = run_.run_id;
+    a.task_key = node.task->task_key;
+    a.partner = node.partner;
+    a.attempt = n;
+    a.state = State::kRunning;
+    a.started_ms = WallMs(clock_);
+    a.log_path = slot.paths.log.string();
+    rec.state = State::kRunning;
+    rec.attempts = n;
+    if (rec.started_ms == 0) rec.started_ms = a.started_ms;
+    rec.ended_ms = 0;
+    rec.error.clear();
+    // Recorded before the process exists: a crash from here on leaves a row repair resolves.
+    SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
+
+    LaunchSpec spec;
+    spec.argv = {options_.sluice_binary,
+                 "task",
+                 "exec",
+                 pipeline_.dir.string(),
+                 "--run",
+                 run_.run_id,
+                 "--task",
+                 node.task->task_key,
+                 "--attempt",
+                 std::to_string(n),
+                 "--date",
+                 run_.logical_date};
+    if (!node.partner.empty()) {
+      spec.argv.push_back("--partner");
+      spec.argv.push_back(node.partner);
+    }
+    spec.extra_env = {"SLUICE_RUN_ID=" + run_.run_id,
+                      "SLUICE_DATE=" + run_.logical_date,
+                      "SLUICE_PARTNER=" + node.partner,
+                      "SLUICE_PARTNERS=" + partners_env_,
+                      "SLUICE_TASK=" + node.task->task_key,
+                      "SLUICE_ATTEMPT=" + std::to_string(n),
+                      "SLUICE_PIPELINE_DIR=" + pipeline_.dir.string(),
+                      "SLUICE_OUTCOME_FILE=" + slot.paths.outcome.string(),
+                      "SLUICE_PROGRESS_FILE=" + slot.paths.progress.string(),
+                      "SLUICE_PARALLELISM=" + std::to_string(std::max(1, options_.parallelism))};
+    // Set for builtins too (empty), so a value inherited from a parent sluice never leaks in.
+    spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
+    if (!node.task->command.empty()) {
+      spec.shell_command = node.task->command;
+      spec.outcome = slot.paths.outcome;
+    }
+    spec.cwd = pipeline_.dir;
+    spec.log = slot.paths.log;
+    spec.lock = slot.paths.lock;
+    slot.started = clock_->Now();
+    if (node.task->timeout_seconds > 0) {
+      slot.deadline = slot.started + std::chrono::seconds(node.task->timeout_seconds);
+    }
+    auto handle = executor_->Launch(spec);
+    if (!handle.ok()) {
+      // Could not start (binary missing, fd limit): an ordinary failed attempt.
+      return FinishAttempt(slot, ExitInfo{0, -1, 0}, handle.status().ToString());
+    }
+    slot.handle = *handle;
+    a.pid = *handle;
+    SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
+    Say(fmt::format("run {}: {} attempt {} started (pid {})", run_.run_id, node.Name(), n, a.pid));
+    slots_.push_back(std::move(slot));
+    return Status::Ok();
+  }
+
+  Clock::Duration Backoff(const config::TaskConfig& task, int attempt) const {
+    int shift = std::min(attempt - 1, 16);
+    int64_t ms = task.min_retry_interval_millis * (int64_t{1} << shift);
+    ms = std::min<int64_t>(ms, 3600 * 1000);
+    return std::chrono::milliseconds(ms);
+  }
+
+  Status FinishAttempt(Slot& slot, const ExitInfo& exit, const std::string& launch_error = "") {
+    const InstanceNode& node = nodes_[slot.idx];
+    InstanceRecord& rec = records_[slot.idx];
+    AttemptRecord& a = slot.attempt;
+    // Whatever the leader left behind in its group goes with it.
+    if (slot.handle > 0) executor_->Signal(slot.handle, SIGKILL);
+    a.ended_ms = WallMs(clock_);
+    a.exit_code = exit.exit_code;
+    a.signal = exit.signal;
+    // A command task's outcome file says nothing its exit status does not, unless it failed;
+    // skipping the read keeps trivial tasks cheap.
+    std::optional<Outcome> outcome;
+    if (node.task->command.empty() || exit.exit_code != 0 || exit.signal != 0) {
+      outcome = ReadOutcome(slot.paths.outcome);
+    }
+    if (outcome) a.result = outcome->result;
+    // The shim of a command task exits 128+N when its command died of signal N; the outcome it
+    // wrote says which signal it was.
+    if (outcome && outcome->signal != 0 && exit.signal == 0) {
+      a.exit_code = outcome->exit_code;
+      a.signal = outcome->signal;
+    }
+    if (!launch_error.empty()) {
+      a.state = State::kFailed;
+      a.error = launch_error;
+    } else if (slot.timed_out) {
+      a.state = State::kTimedOut;
+      a.error = fmt::format(
+          "timed out after {}s (timeout_seconds); the process group got "
+          "SIGTERM{}",
+          node.task->timeout_seconds, slot.killed ? ", then SIGKILL" : "");
+    } else if (slot.cancelled) {
+      a.state = State::kFailed;
+      a.error = "cancelled: sluice was asked to stop (signal); run `sluice repair` to finish";
+    } else if (exit.exit_code == 0 && exit.signal == 0) {
+      a.state = State::kSuccess;
+    } else {
+      a.state = State::kFailed;
+      if (outcome && !outcome->error.empty()) {
+        a.error = outcome->error;
+      } else if (exit.signal != 0) {
+        a.error = fmt::format("killed by signal {} ({})", exit.signal, strsignal(exit.signal));
+      } else {
+        a.error = fmt::format("exited with code {}", exit.exit_code);
+      }
+      std::string last = LastLogLine(slot.paths.log);
+      // Not when the line only repeats the error ("task t failed: <error>").
+      if (!last.empty() && a.error.find(last) == std::string::npos &&
+          last.find(a.error.substr(0, std::min<size_t>(a.error.size(), 80))) == std::string::npos) {
+        a.error += "; last log line: " + last;
+      }
+      // What a task printed may hold a secret (an alert's webhook URL, a registered password):
+      // the ledger, `sluice show` and alerts get the error as the logs would.
+      a.error = log::Redact(std::move(a.error));
+    }
+    Clock::Duration took = clock_->Now() - slot.started;
+    const config::TaskConfig& task = *node.task;
+    bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed;
+    const int tries = a.attempt - attempts_before_[slot.idx];  // in this run or repair
+    bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ && !permanent &&
+                 tries < task.max_retries + 1 &&
+                 (a.state != State::kTimedOut || task.retry_on_timeout);
+    if (permanent && tries < task.max_retries + 1) {
+      a.error +=
+          "; not retried: the same input would fail the same way (fix it, then `sluice "
+          "repair`)";
+    }
+    rec.error = a.error;
+    if (a.state == State::kSuccess) {
+      rec.state = State::kSuccess;
+      rec.ended_ms = a.ended_ms;
+      Say(fmt::format("run {}: {} attempt {} succeeded in {}", run_.run_id, node.Name(), a.attempt,
+                      FormatSeconds(took)));
+    } else if (retry) {
+      rec.state = State::kQueued;
+      Clock::Duration backoff = Backoff(task, tries);
+      not_before_[slot.idx] = clock_->Now() + backoff;
+      Say(fmt::format("run {}: {} attempt {} {}: {}; retrying in {} ({} of {} retries left)",
+                      run_.run_id, node.Name(), a.attempt, ledger::StateName(a.state),
+                      FirstLine(a.error), FormatSeconds(backoff), task.max_retries + 1 - tries,
+                      task.max_retries));
+    } else {
+      rec.state = a.state;
+      rec.ended_ms = a.ended_ms;
+      Say(fmt::format("run {}: {} attempt {} {}: {}; see `sluice logs {} {} {}{}`", run_.run_id,
+                      node.Name(), a.attempt, ledger::StateName(a.state), FirstLine(a.error),
+                      pipeline_.dir.string(), run_.run_id, task.task_key,
+                      node.partner.empty() ? "" : " --partner " + node.partner));
+      if (!slot.cancelled && !stopping_) AlertFailureNow();
+    }
+    return ledger_.RecordAttempt(rec, a);
+  }
+
+  static std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  alert::RunReport Report(const std::string& state) {
+    // The run's whole time, across repairs (as `runs` and `show` give it), not this drive's.
+    int64_t duration_ms =
+        run_.created_ms > 0
+            ? WallMs(clock_) - run_.created_ms
+            : std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - run_started_)
+                  .count();
+    return BuildRunReport(run_, records_, logs_dir_, state, duration_ms);
+  }
+
+  void MaybeWarnDuration(Clock::TimePoint now) {
+    if (!alerts_.Active()) return;
+    if (duration_threshold_s_ < 0) duration_threshold_s_ = alerts_.DurationThresholdSeconds();
+    alerts_.MaybeWarnDuration(duration_threshold_s_ > 0 &&
+                                  now - run_started_ >= std::chrono::seconds(duration_threshold_s_),
+                              [&] { return Report("running"); });
+  }
+
+  void AlertFailureNow() {
+    alerts_.FailureNow([&] { return Report("running"); });
+  }
+
+  Result<RunOutcome> Finish() {
+    if (stopping_) {
+      // Instances that were waiting for a slot or a backoff go back to pending for repair, and
+      // every instance left pending says why it did not run.
+      std::vector<InstanceRecord> waiting;
+      for (InstanceRecord& rec : records_) {
+        if (rec.state != State::kQueued && rec.state != State::kPending) continue;
+        rec.state = State::kPending;
+        constexpr std::string_view kFinish = "`sluice repair` (or `sluice run --resume`) runs it";
+        if (rec.error.empty()) {  // never started (in this run or repair)
+          rec.error = "not run: the run was cancelled first; " + std::string(kFinish);
+        } else {
+          // Waiting for a retry: its time ends here (show would count on), its last error stays.
+          rec.ended_ms = WallMs(clock_);
+          rec.error += "; the run was cancelled before the retry: " + std::string(kFinish);
+        }
+        waiting.push_back(rec);
+      }
+      if (!waiting.empty()) SLUICE_RETURN_IF_ERROR(ledger_.PutInstances(waiting));
+    }
+    RunOutcome out;
+    out.run_id = run_.run_id;
+    for (const InstanceRecord& rec : records_) out.failed_instances += ledger::IsFailure(rec.state);
+    out.state = stopping_ ? "cancelled" : out.failed_instances > 0 ? "failed" : "success";
+    SLUICE_RETURN_IF_ERROR(ledger_.FinishRun(run_.run_id, out.state, WallMs(clock_)));
+    Say(fmt::format("run {}: {} ({} instances, {} failed) in {}", run_.run_id, out.state,
+                    records_.size(), out.failed_instances,
+                    FormatSeconds(clock_->Now() - run_started_)));
+    if (alerts_.Active()) {
+      // One failure alert per run: sent already when the first instance exhausted its retries;
+      // here only when the run failed without that (e.g. every failure was upstream_failed).
+      // A cancelled run did not load the day either: its failure alert says "cancelled".
+      if ((out.state == "failed" || out.state == "cancelled") && !alerts_.FailureSent()) {
+        alerts_.Send("failure", Report(out.state));
+      }
+      if (out.state == "success") alerts_.Send("success", Report(out.state));
+    }
+    alerts_.WaitForInFlight();
+    return out;
+  }
+
+  void Say(const std::string& line) {
+    live_.Clear();
+    log::Info("{}", line);
+    if (options_.on_event) options_.on_event(line);
+  }
+
+  // One line per running instance, redrawn in place (only when stderr is a terminal).
+  void DrawLive() {
+    Clock::TimePoint now = clock_->Now();
+    if (!live_.Due(now)) return;
+    std::vector<LiveRow> rows;
+    for (const Slot& s : slots_) {
+      rows.push_back(
+          {nodes_[s.idx].Name(), s.kill_at.has_value(), now - s.started, s.paths.progress});
+    }
+    live_.Draw(now, rows);
+  }
+
+  const config::Pipeline& pipeline_;
+  ledger::Ledger& ledger_;
+  SchedulerOptions options_;
+  ledger::RunRecord run_;
+  std::vector<InstanceNode> nodes_;
+  std::vector<InstanceRecord> records_;
+  std::vector<Clock::TimePoint> not_before_;
+  Clock* clock_;
+  std::filesystem::path logs_dir_;
+  // The run's partners, comma-separated, for SLUICE_PARTNERS: what tasks that are not per
+  // partner work on.
+  std::string partners_env_;
+  std::unique_ptr<Executor> executor_;
+  std::vector<Slot> slots_;
+  bool stopping_ = false;
+  std::vector<int> attempts_before_;  // per instance: attempts made before this drive
+  RunAlerts alerts_;
+  int64_t duration_threshold_s_ = -1;  // -1: not read yet
+  LiveDisplay live_;
+  Clock::TimePoint run_started_;
+};
+
+}  // namespace
+
+Result<RunOutcome> DriveRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                            const SchedulerOptions& options, ledger::RunRecord run,
+                            std::vector<InstanceNode> nodes,
+                            std::vector<ledger::InstanceRecord> records) {
+  Driver driver(pipeline, ledger, options, std::move(run), std::move(nodes), std::move(records));
+  return driver.Drive();
+}
+
+}  // namespace sluice::workflow

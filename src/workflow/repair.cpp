@@ -1,0 +1,247 @@
+// repair.cpp: RepairRun. Resolves the attempts a dead scheduler left running (waiting while
+// they live, then reading their outcome files), chooses what runs again, claims the run and
+// drives it (driver.h).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "workflow/attempt_files.h"
+#include "workflow/dag.h"
+#include "workflow/driver.h"
+#include "workflow/executor.h"
+#include "workflow/scheduler.h"
+#include "workflow/scheduler_internal.h"
+
+namespace sluice::workflow {
+
+using internal::g_stop_signal;
+using internal::Hostname;
+using internal::PartnersOfRun;
+using internal::SchedulerAlive;
+using internal::StopSignals;
+using internal::WallMs;
+using ledger::AttemptRecord;
+using ledger::InstanceRecord;
+using ledger::State;
+
+Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                             const RepairRequest& request, const SchedulerOptions& options,
+                             RepairPlan* plan) {
+  RepairPlan local_plan;
+  if (plan == nullptr) plan = &local_plan;
+  SLUICE_ASSIGN_OR_RETURN(ledger::RunRecord run, ledger.GetRun(request.run_id));
+  if (run.state == "running" && run.scheduler_pid != getpid() && run.host == Hostname() &&
+      SchedulerAlive(run.scheduler_pid)) {
+    return Status::AlreadyExists("run " + run.run_id + " is active: scheduler pid " +
+                                 std::to_string(run.scheduler_pid) +
+                                 " is still running it; wait for it to finish or stop it "
+                                 "(kill -INT " +
+                                 std::to_string(run.scheduler_pid) + ")");
+  }
+  for (const std::string& t : request.tasks) {
+    if (pipeline.workflow.Find(t) == nullptr) {
+      std::vector<std::string> keys;
+      for (const auto& task : pipeline.workflow.tasks) keys.push_back(task.task_key);
+      return Status::InvalidArgument("--tasks: no task \"" + t + "\" in workflow.yaml" +
+                                     DidYouMean(t, keys));
+    }
+  }
+  std::vector<std::string> partners;
+  for (std::string& p : PartnersOfRun(run)) {
+    if (pipeline.FindPartner(p)) partners.push_back(std::move(p));
+  }
+  SLUICE_ASSIGN_OR_RETURN(Date date, ParseDate(run.logical_date));
+  (void)date;
+  std::vector<InstanceNode> nodes = BuildInstances(pipeline.workflow, partners);
+  SLUICE_ASSIGN_OR_RETURN(std::vector<InstanceRecord> existing, ledger.ListInstances(run.run_id));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts, ledger.ListAttempts(run.run_id));
+  std::map<std::pair<std::string, std::string>, InstanceRecord> by_key;
+  for (InstanceRecord& r : existing) by_key[{r.task_key, r.partner}] = std::move(r);
+  std::vector<InstanceRecord> records;
+  std::map<std::pair<std::string, std::string>, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto key = std::make_pair(nodes[i].task->task_key, nodes[i].partner);
+    index[key] = static_cast<int>(i);
+    auto it = by_key.find(key);
+    if (it != by_key.end()) {
+      records.push_back(it->second);
+    } else {
+      InstanceRecord r;
+      r.run_id = run.run_id;
+      r.task_key = key.first;
+      r.partner = key.second;
+      records.push_back(std::move(r));
+    }
+  }
+  // Instances of tasks workflow.yaml no longer has: not run again, and not left `failed` in a
+  // run the repair may call a success.
+  std::vector<InstanceRecord> removed;
+  for (auto& [key, r] : by_key) {
+    if (index.count(key) || r.state == State::kSuccess || r.state == State::kSkipped) continue;
+    log::Warn(
+        "repair: task {} is no longer in workflow.yaml; its {} instance is marked skipped, not "
+        "run again",
+        InstanceName(key.first, key.second), ledger::StateName(r.state));
+    r.state = State::kSkipped;
+    r.error = "task removed from workflow.yaml after this run started; not run again";
+    removed.push_back(r);
+  }
+
+  // Attempts a dead scheduler left "running": wait while their processes live (they hold the
+  // flock on the attempt's log), then believe their outcome file.
+  std::filesystem::path logs_dir = LogsDir(pipeline);
+  std::vector<std::pair<InstanceRecord, AttemptRecord>> resolved;
+  for (AttemptRecord& a : attempts) {
+    if (a.state != State::kRunning && a.state != State::kQueued) continue;
+    AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
+    int fd = open(paths.lock.c_str(), O_RDWR | O_CLOEXEC);
+    bool still_running = false;
+    bool killed_for_timeout = false;
+    if (fd >= 0) {
+      const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
+      bool warned = false;
+      // Ctrl-C while waiting stops the repair before it changed anything, saying so.
+      StopSignals stop_signals(options.handle_signals && !request.dry_run);
+      while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (g_stop_signal != 0) {
+          close(fd);
+          return Status::Cancelled(
+              std::string("repair of run ") + run.run_id + " stopped by " +
+              strsignal(g_stop_signal) + " while waiting for attempt " + std::to_string(a.attempt) +
+              " of " + InstanceName(a.task_key, a.partner) + " (pid " + std::to_string(a.pid) +
+              ") left running by its scheduler; nothing was changed. Run the repair again to "
+              "wait for it, or stop that process first");
+        }
+        // The attempt writes its outcome last: once it is there, whatever still holds the lock
+        // is something the attempt left running (a daemon it started), not the attempt.
+        if (ReadOutcome(paths.outcome)) break;
+        if (request.dry_run) {
+          still_running = true;
+          break;
+        }
+        if (!warned) {
+          log::Info("repair: attempt {} of {} (pid {}) is still running; waiting for it", a.attempt,
+                    InstanceName(a.task_key, a.partner), a.pid);
+          warned = true;
+        }
+        int64_t now_ms = WallMs(SystemClock::Default());
+        if (task && task->timeout_seconds > 0 && a.pid > 0 &&
+            now_ms - a.started_ms > task->timeout_seconds * 1000) {
+          if (!killed_for_timeout) {
+            log::Warn(
+                "repair: attempt {} of {} ran past its timeout_seconds ({}s) while its "
+                "scheduler was gone; killing it",
+                a.attempt, InstanceName(a.task_key, a.partner), task->timeout_seconds);
+          }
+          killed_for_timeout = true;
+          kill(-a.pid, SIGKILL);
+        }
+        SystemClock::Default()->SleepFor(std::chrono::milliseconds(50));
+      }
+      close(fd);
+    }
+    if (still_running) {
+      plan->recovered.push_back(InstanceName(a.task_key, a.partner) + " attempt " +
+                                std::to_string(a.attempt) +
+                                ": still running (repair would wait for it, then read its "
+                                "outcome)");
+      continue;
+    }
+    std::optional<Outcome> outcome = ReadOutcome(paths.outcome);
+    a.ended_ms = WallMs(SystemClock::Default());
+    if (outcome && outcome->exit_code == 0 && outcome->signal == 0) {
+      a.state = State::kSuccess;
+      a.exit_code = 0;
+      a.result = outcome->result;
+    } else {
+      a.state = State::kFailed;
+      if (outcome) {
+        a.exit_code = outcome->exit_code;
+        a.signal = outcome->signal;
+        a.error = outcome->error.empty() ? "exited with code " + std::to_string(a.exit_code)
+                                         : outcome->error;
+      } else if (killed_for_timeout) {
+        a.state = State::kTimedOut;
+        a.error = "timed out (timeout_seconds) while its scheduler was gone; repair killed it";
+      } else {
+        a.error = "the scheduler died and the attempt's process is gone without an outcome";
+      }
+    }
+    auto it = index.find({a.task_key, a.partner});
+    if (it == index.end()) continue;
+    InstanceRecord& rec = records[it->second];
+    rec.state = a.state;
+    rec.attempts = std::max(rec.attempts, a.attempt);
+    rec.error = a.error;
+    rec.ended_ms = a.ended_ms;
+    plan->recovered.push_back(nodes[it->second].Name() + " attempt " + std::to_string(a.attempt) +
+                              ": " + std::string(ledger::StateName(a.state)));
+    resolved.emplace_back(rec, a);
+  }
+
+  // What runs again.
+  for (const std::string& p : request.partners) {
+    if (std::none_of(nodes.begin(), nodes.end(),
+                     [&](const InstanceNode& n) { return n.partner == p; })) {
+      return Status::InvalidArgument("--partners: partner \"" + p + "\" has no task in run " +
+                                     run.run_id + " (see `sluice show`)");
+    }
+  }
+  // Another partner's instance is left as it is (a whole-run one is not another partner's).
+  auto outside = [&](const InstanceNode& n) {
+    return !request.partners.empty() && !n.partner.empty() &&
+           std::find(request.partners.begin(), request.partners.end(), n.partner) ==
+               request.partners.end();
+  };
+  std::vector<bool> rerun(nodes.size(), false);
+  std::vector<int> seeds;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    bool chosen = request.tasks.empty() ? records[i].state != State::kSuccess
+                                        : std::find(request.tasks.begin(), request.tasks.end(),
+                                                    nodes[i].task->task_key) != request.tasks.end();
+    if (chosen && !outside(nodes[i])) seeds.push_back(static_cast<int>(i));
+  }
+  bool follow = request.tasks.empty() || request.downstream;
+  while (!seeds.empty()) {
+    int i = seeds.back();
+    seeds.pop_back();
+    if (rerun[i] || outside(nodes[i])) continue;
+    rerun[i] = true;
+    if (follow) {
+      for (int d : nodes[i].dependents) seeds.push_back(d);
+    }
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!rerun[i]) continue;
+    plan->rerun.push_back(nodes[i].Name());
+    records[i].state = State::kPending;
+    records[i].error.clear();
+    records[i].ended_ms = 0;
+  }
+  if (request.dry_run) {
+    return RunOutcome{run.run_id, "dry_run", 0};
+  }
+  if (!options.executor.empty() && options.executor != "local") {
+    return MakeExecutor(options.executor).status();
+  }
+  // Nothing is written before the run is claimed (a repair stopped while it waited for an
+  // orphan leaves the ledger as it found it).
+  SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.scheduler_pid, getpid()));
+  if (!removed.empty()) SLUICE_RETURN_IF_ERROR(ledger.PutInstances(removed));
+  for (const auto& [rec, a] : resolved) SLUICE_RETURN_IF_ERROR(ledger.RecordAttempt(rec, a));
+  SLUICE_RETURN_IF_ERROR(ledger.PutInstances(records));
+  run.scheduler_pid = getpid();
+  run.state = "running";
+  log::Info("repair of run {}: {} instances to run again, {} orphaned attempts resolved",
+            run.run_id, plan->rerun.size(), plan->recovered.size());
+  return DriveRun(pipeline, ledger, options, std::move(run), std::move(nodes), std::move(records));
+}
+
+}  // namespace sluice::workflow
