@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "ledger/ledger.h"
+#include "views/run_views.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
@@ -118,18 +119,8 @@ inline std::string FormatMs(int64_t ms) {
   return buf;
 }
 
-inline int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Seconds between two timestamps; a running item counts until now.
-inline double DurationSeconds(int64_t started_ms, int64_t ended_ms) {
-  if (started_ms <= 0) return 0;
-  int64_t end = ended_ms > 0 ? ended_ms : NowMs();
-  return static_cast<double>(end - started_ms) / 1000.0;
-}
+using views::DurationSeconds;
+using views::NowMs;
 
 inline int ExitCodeFor(const Status& st) {
   switch (st.code()) {

@@ -3,6 +3,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "views/run_views.h"
 
 namespace sluice::cli {
 
@@ -36,18 +37,7 @@ void RegisterRuns(CLI::App& app, int* exit_code) {
       return;
     }
     if (args->json) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& r : *runs) {
-        out.push_back({{"run_id", r.run_id},
-                       {"workflow", r.workflow},
-                       {"date", r.logical_date},
-                       {"state", r.state},
-                       {"started_ms", r.created_ms},
-                       {"ended_ms", r.ended_ms},
-                       {"duration_seconds", DurationSeconds(r.created_ms, r.ended_ms)},
-                       {"scheduler_pid", r.scheduler_pid},
-                       {"scheduler_gone", workflow::SchedulerGone(r)}});
-      }
+      nlohmann::json out = views::RunsJson(*runs);
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("%-28s %-10s %-10s %-19s %10s\n", "RUN", "DATE", "STATE", "STARTED (UTC)",

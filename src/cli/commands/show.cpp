@@ -7,6 +7,7 @@
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
 #include "core/strings.h"
+#include "views/run_views.h"
 #include "workflow/attempt_files.h"
 #include "workflow/scheduler.h"
 
@@ -14,15 +15,6 @@ namespace sluice::cli {
 
 namespace {
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-// What a running attempt last reported through its progress file, if anything.
-std::optional<workflow::ProgressSnapshot> RunningProgress(const config::Pipeline& pipeline,
-                                                          const ledger::InstanceRecord& i) {
-  if (i.state != ledger::State::kRunning || i.attempts <= 0) return std::nullopt;
-  return workflow::ReadProgress(
-      workflow::PathsFor(workflow::LogsDir(pipeline), i.run_id, i.task_key, i.partner, i.attempts)
-          .progress);
-}
 
 std::string Describe(const workflow::ProgressSnapshot& p) {
   std::string out = "progress: " + FormatBytes(p.bytes_done);
@@ -71,52 +63,7 @@ void RegisterShow(CLI::App& app, int* exit_code) {
     std::map<std::pair<std::string, std::string>, std::vector<const ledger::AttemptRecord*>> by;
     for (const auto& a : *attempts) by[{a.task_key, a.partner}].push_back(&a);
     if (args->json) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& i : *instances) {
-        nlohmann::json history = nlohmann::json::array();
-        nlohmann::json result = nlohmann::json::object();
-        for (const ledger::AttemptRecord* a : by[{i.task_key, i.partner}]) {
-          auto r = nlohmann::json::parse(a->result, nullptr, false);
-          if (r.is_discarded()) r = nlohmann::json::object();
-          if (a->state == ledger::State::kSuccess) result = r;
-          history.push_back({{"attempt", a->attempt},
-                             {"pid", a->pid},
-                             {"state", ledger::StateName(a->state)},
-                             {"started_ms", a->started_ms},
-                             {"ended_ms", a->ended_ms},
-                             {"exit_code", a->exit_code},
-                             {"signal", a->signal},
-                             {"log", a->log_path},
-                             {"error", a->error},
-                             {"result", r}});
-        }
-        nlohmann::json progress = nullptr;
-        if (auto p = RunningProgress(*pipeline, i)) {
-          progress = {{"bytes_done", p->bytes_done},
-                      {"bytes_total", p->bytes_total},
-                      {"rows_done", p->rows_done},
-                      {"note", p->note}};
-        }
-        list.push_back({{"task", i.task_key},
-                        {"progress", progress},
-                        {"partner", i.partner},
-                        {"state", ledger::StateName(i.state)},
-                        {"attempts", i.attempts},
-                        {"started_ms", i.started_ms},
-                        {"ended_ms", i.ended_ms},
-                        {"duration_seconds", DurationSeconds(i.started_ms, i.ended_ms)},
-                        {"error", i.error},
-                        {"result", result},
-                        {"history", history}});
-      }
-      nlohmann::json out = {{"run_id", run->run_id},
-                            {"workflow", run->workflow},
-                            {"date", run->logical_date},
-                            {"state", run->state},
-                            {"started_ms", run->created_ms},
-                            {"ended_ms", run->ended_ms},
-                            {"duration_seconds", DurationSeconds(run->created_ms, run->ended_ms)},
-                            {"instances", list}};
+      nlohmann::json out = views::ShowJson(*pipeline, *run, *instances, *attempts);
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("run %s  workflow %s  date %s  state %s  %.1fs\n", run->run_id.c_str(),
@@ -129,7 +76,7 @@ void RegisterShow(CLI::App& app, int* exit_code) {
                               ? fmt::format("{:.1f}s", DurationSeconds(i.started_ms, i.ended_ms))
                               : "-";
         std::string note = FirstLine(i.error);
-        const auto progress = i.error.empty() ? RunningProgress(*pipeline, i) : std::nullopt;
+        const auto progress = i.error.empty() ? views::RunningProgress(*pipeline, i) : std::nullopt;
         if (progress) {
           note = Describe(*progress);
         } else if (i.error.empty() && i.state == ledger::State::kSuccess) {
