@@ -22,6 +22,7 @@
 #include "csv/conform.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/manifests.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
@@ -97,31 +98,12 @@ Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std:
   }
 }
 
-// The merge stats of `table` for `date` (manifests/<partner>/<date>/merge/<table>.json), or
-// nullopt when that day's merge did not run.
-Result<std::optional<nlohmann::json>> MergeStats(store::ObjectStore* base,
-                                                 const std::string& partner,
-                                                 const std::string& date,
-                                                 const std::string& table) {
-  SLUICE_ASSIGN_OR_RETURN(
-      std::string key,
-      store::PartnerStore(base, partner).Key("manifests", date + "/merge/" + table + ".json"));
-  auto text = base->Get(key);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return std::optional<nlohmann::json>();
-    return std::move(text).status();
-  }
-  auto stats = nlohmann::json::parse(*text, nullptr, false);
-  if (!stats.is_object()) return Status::Corrupt(key + " is not a JSON object; re-run that merge");
-  return std::optional<nlohmann::json>(std::move(stats));
-}
-
 // Rows the merge loaded for `date`, or nullopt when that day was not merged. Counting
 // `_ingest_date` in the table instead would miss an upsert table's rows that a later day
 // re-delivered (their _ingest_date moved on).
 Result<std::optional<int64_t>> LoadedRows(store::ObjectStore* base, const std::string& partner,
                                           const std::string& date, const std::string& table) {
-  SLUICE_ASSIGN_OR_RETURN(auto stats, MergeStats(base, partner, date, table));
+  SLUICE_ASSIGN_OR_RETURN(auto stats, manifests::ReadMergeStats(base, partner, date, table));
   if (!stats) return std::optional<int64_t>();
   if (!stats->contains("rows_loaded") || !(*stats)["rows_loaded"].is_number_integer()) {
     return Status::Corrupt("the merge stats of " + table + " for " + date +
@@ -144,8 +126,8 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
   Outcome out;
   SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(schema.table));
   if (check.type == "reject_ratio") {
-    SLUICE_ASSIGN_OR_RETURN(auto stats,
-                            MergeStats(base, partner.id, ctx.date.ToString(), schema.table));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto stats, manifests::ReadMergeStats(base, partner.id, ctx.date.ToString(), schema.table));
     if (!stats) {
       return Outcome{false, "no merge stats for " + schema.table + " on " + ctx.date.ToString() +
                                 "; did the merge task run?"};

@@ -36,6 +36,7 @@
 #include "csv/encoding.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/manifests.h"
 #include "tasks/wait_for_sources.h"
 
 namespace sluice::tasks {
@@ -354,7 +355,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   }
 
   // Publish: un-commit, swap the folder, commit.
-  SLUICE_RETURN_IF_ERROR(ps.Delete("manifests", date + "/extract.json"));
+  SLUICE_RETURN_IF_ERROR(ps.Delete(manifests::kManifestsArea, manifests::ExtractPath(date)));
   SLUICE_RETURN_IF_ERROR(ps.PublishPrefix("raw", staging, final_prefix));
   nlohmann::json manifest = {
       {"partner", partner.id},
@@ -373,7 +374,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
       {"skipped", sink.skipped()},
   };
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<store::OutputStream> out,
-                          ps.Create("manifests", date + "/extract.json"));
+                          ps.Create(manifests::kManifestsArea, manifests::ExtractPath(date)));
   SLUICE_RETURN_IF_ERROR(out->Write(manifest.dump(2) + "\n"));
   SLUICE_RETURN_IF_ERROR(out->Commit());
 

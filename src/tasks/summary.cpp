@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/manifests.h"
 
 namespace sluice::tasks {
 
@@ -25,19 +26,14 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
   int failed = 0;
   const std::vector<std::string> never = config::TablesNeverMerged(ctx.pipeline->workflow, partner);
   for (const auto& [name, schema] : partner.schemas) {
-    SLUICE_ASSIGN_OR_RETURN(std::string key,
-                            ps.Key("manifests", date + "/merge/" + name + ".json"));
-    auto text = base->Get(key);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<nlohmann::json> read,
+                            manifests::ReadMergeStats(base, partner.id, date, name));
     nlohmann::json row = {{"table", name}};
-    if (!text.ok()) {
-      if (text.status().code() != StatusCode::kNotFound) return std::move(text).status();
+    if (!read) {
       row["status"] = std::find(never.begin(), never.end(), name) != never.end() ? "no_merge_task"
                                                                                  : "not_merged";
     } else {
-      nlohmann::json stats = nlohmann::json::parse(*text, nullptr, false);
-      if (stats.is_discarded() || !stats.is_object()) {
-        return Status::Corrupt(key + " is not valid JSON; re-run the merge of table " + name);
-      }
+      const nlohmann::json& stats = *read;
       // Stats an earlier run left for the date (this run's merge did not get to run: its
       // extract failed, say) are not this run's result.
       if (const std::string by = stats.value("run_id", ""); by != ctx.run_id) {
@@ -63,7 +59,8 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
   }
   nlohmann::json summary = {{"partner", partner.id}, {"date", date},     {"run_id", ctx.run_id},
                             {"tables", tables},      {"totals", totals}, {"tables_failed", failed}};
-  SLUICE_ASSIGN_OR_RETURN(std::string out_key, ps.Key("manifests", date + "/summary.json"));
+  SLUICE_ASSIGN_OR_RETURN(std::string out_key,
+                          ps.Key(manifests::kManifestsArea, manifests::SummaryPath(date)));
   SLUICE_RETURN_IF_ERROR(base->Put(out_key, summary.dump(2) + "\n"));
   return summary;
 }

@@ -1,7 +1,39 @@
 // warehouse/warehouse.cpp: what the table-sink interface does for every back-end.
 #include "warehouse/warehouse.h"
 
+#include "core/strings.h"
+#include "warehouse/sqlite_warehouse.h"
+
 namespace sluice::warehouse {
+
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
+                                                 const std::filesystem::path& base_dir,
+                                                 std::string_view partner,
+                                                 const WarehouseOptions& options) {
+  if (!IsValidPartnerId(partner)) {
+    return Status::InvalidArgument("warehouse: \"" + Printable(partner) +
+                                   "\" is not a valid partner id");
+  }
+  if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
+    return Status::InvalidArgument(
+        "warehouse: postgresql:// is not supported yet; use sqlite://DIR");
+  }
+  if (!StartsWith(url, "sqlite://")) {
+    return Status::InvalidArgument("warehouse: unknown URL \"" + url +
+                                   "\"; use sqlite://DIR (one database file per partner)");
+  }
+  return OpenSqliteWarehouse(url, base_dir, partner, options);
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
 
 Status TableWriter::AddRows(std::span<const Value> values, size_t rows,
                             std::string_view source_file, std::span<const std::string_view> rescued,
