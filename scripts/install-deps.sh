@@ -12,7 +12,12 @@ PACKAGES=(
   gzip tar zstd zip python3 curl tzdata
   libssl-dev libxxhash-dev
   unzip time
+  libcpp-httplib-dev chromium
 )
+
+# The dashboard's browser tests drive Chromium with npm's playwright-core; a machine that has
+# node and npm already (e.g. from NodeSource) keeps them.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterShow(app, &exit_code);
     sluice::cli::RegisterLogs(app, &exit_code);
     sluice::cli::RegisterTask(app, &exit_code);
+    sluice::cli::RegisterServe(app, &exit_code);
+    sluice::cli::RegisterReport(app, &exit_code);
+    sluice::cli::RegisterDag(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -16,6 +16,9 @@ void RegisterRuns(CLI::App& app, int* exit_code);
 void RegisterShow(CLI::App& app, int* exit_code);
 void RegisterLogs(CLI::App& app, int* exit_code);
 void RegisterTask(CLI::App& app, int* exit_code);
+void RegisterServe(CLI::App& app, int* exit_code);
+void RegisterReport(CLI::App& app, int* exit_code);
+void RegisterDag(CLI::App& app, int* exit_code);
 
 // For --date: an empty value ("--date \"$D\"" with D unset) is refused, not taken for today.
 inline CLI::Validator NotEmptyDate() {
