@@ -112,8 +112,12 @@
     return parts[0] ? parts : ['runs'];
   }
   let lastRoute = '';
-  async function render() {
+  // Data of the current run page, reused when only the view changes (expand, page, filter), so
+  // a click on a 1,000-partner run does not fetch its instances again.
+  let cache = null;
+  async function render(refetch = true) {
     clearTimeout(pollTimer);
+    if (refetch) cache = null;
     const r = route();
     const key = r.join('/');
     if (key !== lastRoute) {
@@ -214,12 +218,12 @@
   }
   function toggle(key) {
     if (ui.expanded.has(key)) ui.expanded.delete(key); else ui.expanded.add(key);
-    render();
+    render(false);
   }
   function pager(key, total) {
     const page = ui.pages[key] || 0;
     const pages = Math.ceil(total / PAGE);
-    const go = (p) => { ui.pages[key] = Math.max(0, Math.min(pages - 1, p)); render(); };
+    const go = (p) => { ui.pages[key] = Math.max(0, Math.min(pages - 1, p)); render(false); };
     return el('div', { class: 'pager' },
       el('button', { disabled: page === 0, onclick: () => go(page - 1) }, '\u2039 Prev'),
       el('span', {}, 'page ' + (page + 1) + ' of ' + pages + ' (' + total + ')'),
@@ -228,10 +232,13 @@
 
   // ---- run ---------------------------------------------------------------------------------
   async function renderRun(runId) {
-    const [run, dag, actions] = await Promise.all([
-      api('/api/runs/' + enc(runId)), api('/api/dag'),
-      REPORT ? [] : api('/api/actions?run=' + enc(runId))]);
-    const model = buildModel(run, dag);
+    if (!cache || cache.runId !== runId) {
+      const [run, dag, actions] = await Promise.all([
+        api('/api/runs/' + enc(runId)), api('/api/dag'),
+        REPORT ? [] : api('/api/actions?run=' + enc(runId))]);
+      cache = { runId, run, dag, actions, model: buildModel(run, dag) };
+    }
+    const { run, actions, model } = cache;
     const acting = actions.some((a) => a.running);
     const sections = [
       runHeader(run, acting),
@@ -247,7 +254,7 @@
       el('h2', {}, 'Rows per partner and table'), summaryTable(run, model),
       el('h2', {}, 'Checks'), checksTable(model),
     ];
-    app.replaceChildren(...sections.flat().filter(Boolean));
+    app.replaceChildren(...sections.flat(Infinity).filter(Boolean));
     if (ui.selected) loadLog(runId);
     const running = run.state === 'running' || acting;
     live(running && !REPORT);
@@ -320,7 +327,7 @@
   }
 
   function dagView(m) {
-    const W = 172, H = 46, GX = 46, GY = 20, M = 14;
+    const W = 172, H = 56, GX = 46, GY = 18, M = 14;
     const layers = Math.max(1, ...m.nodes.map((n) => n.layer + 1));
     const rows = Math.max(1, ...m.nodes.map((n) => n.row + 1));
     const pos = new Map(m.nodes.map((n) => [n.task, { x: M + n.layer * (W + GX), y: M + n.row * (H + GY) }]));
@@ -338,17 +345,20 @@
       const state = worst(inst.map((i) => i.state));
       const counts = {};
       for (const i of inst) counts[i.state] = (counts[i.state] || 0) + 1;
-      const summary = n.per_partner
-        ? inst.length + ' partners: ' + Object.entries(counts).map(([s, c]) => c + ' ' + s).join(', ')
-        : (inst[0] ? inst[0].state : 'not in run');
+      const order = Object.keys(counts).sort((a, b) => STATES.indexOf(a) - STATES.indexOf(b));
+      const line2 = n.per_partner ? inst.length + ' partners' : (inst[0] ? inst[0].state : 'not in run');
+      const line3 = n.per_partner ? order.map((s) => counts[s] + ' ' + s).join(', ') : '';
+      const summary = line2 + (line3 ? ': ' + line3 : '');
       const sel = ui.expanded.has('dag:' + n.task);
+      const dark = ['pending', 'skipped', 'none'].includes(state);
       boxes.push(svg('g', { class: 'node' + (sel ? ' selected' : ''), 'data-task': n.task, 'data-state': state,
         onclick: () => (n.per_partner ? toggle('dag:' + n.task) : selectInstance(n.task, '')) },
       n.per_partner ? svg('rect', { x: b.x + 4, y: b.y - 4, width: W, height: H, rx: 5, class: 'state-' + state, style: 'fill:var(--' + (state === 'none' ? 'pending' : state) + ');opacity:.5' }) : null,
       svg('rect', { x: b.x, y: b.y, width: W, height: H, rx: 5, class: 'box', style: 'fill:var(--' + (state === 'none' ? 'pending' : state) + ')' }),
-      svg('text', { x: b.x + 8, y: b.y + 18, fill: ['pending', 'skipped', 'none'].includes(state) ? '#222' : '#fff', 'font-weight': 600 }, n.task),
-      svg('text', { x: b.x + 8, y: b.y + 35, fill: ['pending', 'skipped', 'none'].includes(state) ? '#333' : '#eef', 'font-size': 11 },
-        summary.length > 30 ? summary.slice(0, 29) + '\u2026' : summary),
+      svg('text', { x: b.x + 8, y: b.y + 17, fill: dark ? '#222' : '#fff', 'font-weight': 600 }, n.task),
+      svg('text', { x: b.x + 8, y: b.y + 33, fill: dark ? '#222' : '#eef', 'font-size': 11 }, line2),
+      line3 ? svg('text', { x: b.x + 8, y: b.y + 48, fill: dark ? '#222' : '#eef', 'font-size': 11 },
+        line3.length > 30 ? line3.slice(0, 29) + '\u2026' : line3) : null,
       svg('title', {}, n.task + ': ' + summary)));
     }
     const drawing = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}` },
@@ -367,7 +377,7 @@
   }
   function pagerN(key, total, size) {
     const page = ui.pages[key] || 0, pages = Math.ceil(total / size);
-    const go = (p) => { ui.pages[key] = Math.max(0, Math.min(pages - 1, p)); render(); };
+    const go = (p) => { ui.pages[key] = Math.max(0, Math.min(pages - 1, p)); render(false); };
     return el('div', { class: 'pager' }, el('button', { disabled: page === 0, onclick: () => go(page - 1) }, '\u2039'),
       el('span', {}, (page + 1) + ' / ' + pages), el('button', { disabled: page >= pages - 1, onclick: () => go(page + 1) }, '\u203a'));
   }
@@ -394,10 +404,10 @@
           onclick: () => i && selectInstance(t, p) }));
       })));
     const filterBox = el('input', { id: 'partner-filter', placeholder: 'filter partners', value: f.partner || '',
-      onchange: (e) => { f.partner = e.target.value; ui.pages[k] = 0; render(); } });
+      onchange: (e) => { f.partner = e.target.value; ui.pages[k] = 0; render(false); } });
     return [el('h2', {}, 'Partners (' + m.partners.length + ')'),
       el('div', { class: 'filters' }, filterBox,
-        el('label', {}, el('input', { type: 'checkbox', id: 'only-failing', checked: !!f.failing, onchange: (e) => { f.failing = e.target.checked; ui.pages[k] = 0; render(); } }), ' only partners that did not succeed')),
+        el('label', {}, el('input', { type: 'checkbox', id: 'only-failing', checked: !!f.failing, onchange: (e) => { f.failing = e.target.checked; ui.pages[k] = 0; render(false); } }), ' only partners that did not succeed')),
       el('table', { class: 'matrix', id: 'partner-matrix' }, el('thead', {}, el('tr', {}, el('th', {}, 'Partner'), m.perPartnerTasks.map((t) => el('th', {}, t)))),
         el('tbody', {}, rows)),
       list.length > PAGE ? pager(k, list.length) : null];
@@ -412,7 +422,7 @@
 
   function selectInstance(task, partner) {
     ui.selected = { task, partner };
-    render().then(() => {
+    render(false).then(() => {
       const d = document.getElementById('instance-detail');
       if (d) d.scrollIntoView({ block: 'start' });
     });
@@ -424,11 +434,11 @@
     if (!i) return null;
     const chosen = ui.attempt[instName(i)] || (i.history.length ? i.history[i.history.length - 1].attempt : 0);
     return el('div', { class: 'panel', id: 'instance-detail', 'data-task': task, 'data-partner': partner },
-      el('h2', {}, instName(i), ' ', badge(i.state), el('button', { style: 'float:right', onclick: () => { ui.selected = null; render(); } }, 'Close')),
+      el('h2', {}, instName(i), ' ', badge(i.state), el('button', { style: 'float:right', onclick: () => { ui.selected = null; render(false); } }, 'Close')),
       i.error ? el('p', { class: 'error-text', id: 'instance-error' }, i.error) : null,
       el('table', {}, el('thead', {}, el('tr', {}, ['Attempt', 'State', 'Started', 'Duration', 'Exit', 'Error'].map((h) => el('th', {}, h)))),
         el('tbody', {}, i.history.map((a) => el('tr', {},
-          el('td', {}, el('a', { class: 'attempt-link', onclick: () => { ui.attempt[instName(i)] = a.attempt; render(); } }, '#' + a.attempt + (a.attempt === chosen ? ' \u25c2' : ''))),
+          el('td', {}, el('a', { class: 'attempt-link', onclick: () => { ui.attempt[instName(i)] = a.attempt; render(false); } }, '#' + a.attempt + (a.attempt === chosen ? ' \u25c2' : ''))),
           el('td', {}, badge(a.state)), el('td', {}, fmtTime(a.started_ms)),
           el('td', { class: 'num' }, fmtDur(a.started_ms > 0 ? ((a.ended_ms || Date.now()) - a.started_ms) / 1000 : 0)),
           el('td', {}, a.signal ? 'signal ' + a.signal : a.exit_code), el('td', { class: 'error-text' }, (a.error || '').split('\n')[0]))))),
