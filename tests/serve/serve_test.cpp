@@ -165,6 +165,15 @@ TEST_F(ServeFixture, ApiRunsHasTheShapeOfRunsJson) {
   auto filtered = client->Get("/api/runs?state=success");
   ASSERT_TRUE(filtered);
   EXPECT_EQ(nlohmann::json::parse(filtered->body).size(), 0u);
+  auto later = client->Get("/api/runs?from=2026-11-25");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(nlohmann::json::parse(later->body).size(), 0u);
+  auto in_range = client->Get("/api/runs?from=2026-11-24&to=2026-11-24&counts=1");
+  ASSERT_TRUE(in_range);
+  auto counted = nlohmann::json::parse(in_range->body);
+  ASSERT_EQ(counted.size(), 1u);
+  EXPECT_EQ(counted[0]["partners"], 2);
+  EXPECT_EQ(counted[0]["instance_states"]["failed"], 1);
 }
 
 TEST_F(ServeFixture, WithoutAllowActionsEveryPostIsRefused) {
@@ -316,6 +325,37 @@ TEST_F(ServeFixture, TheReportCarriesTheRunAndNoValueCanCloseItsScript) {
   EXPECT_NE(page->find("bad header"), std::string::npos) << "the failed attempt's log is in";
   EXPECT_EQ(page->find("assets/app.js"), std::string::npos) << "the report links nothing";
   EXPECT_FALSE(RenderReport(**backend, "no-such-run").ok());
+}
+
+// Runs the binary with `args`; stdout, and the exit code in *code.
+std::string RunSluice(const std::string& args, int* code) {
+  std::string out;
+  FILE* p = popen((std::string(SLUICE_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST_F(ServeFixture, DagAndReportCommandsWriteToStdoutAndRefuseWhatTheyCannotDo) {
+  int code = -1;
+  const std::string dir = "'" + dir_.path().string() + "'";
+  std::string svg = RunSluice("dag " + dir + " --format svg", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u) << svg.substr(0, 80);
+  EXPECT_NE(svg.find(">merge_orders</text>"), std::string::npos);
+  std::string mermaid = RunSluice("dag " + dir + " --format mermaid", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(mermaid.find("flowchart LR"), std::string::npos);
+  RunSluice("dag " + dir + " --format png", &code);
+  EXPECT_EQ(code, 2);
+  std::string page = RunSluice(std::string("report ") + dir + " " + kRunId, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(page.rfind("<!doctype html>", 0), 0u);
+  RunSluice("report " + dir + " no-such-run", &code);
+  EXPECT_EQ(code, 2);
 }
 
 TEST(ServeDag, ExportsTheWorkflowInLayersAsDotMermaidAndSvg) {

@@ -177,9 +177,10 @@
           .map((h) => el('th', {}, h)))),
         el('tbody', {}, rows))
         : el('p', { class: 'muted' }, 'No runs match. Start one with `sluice run DIR`.'));
+    // New runs appear by themselves; a running one is followed more closely.
     const running = runs.some((r) => r.state === 'running');
     live(running);
-    if (running) schedule(render, 2000);
+    if (!REPORT) schedule(render, running ? 2000 : 5000);
   }
 
   // ---- grid --------------------------------------------------------------------------------
