@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/logging.h"
 #include "serve/dag_export.h"
 #include "store/object_store.h"
 #include "views/run_views.h"
@@ -101,6 +102,9 @@ Backend::Backend(config::Pipeline pipeline, bool full_config,
     : pipeline_(std::move(pipeline)), full_config_(full_config), ledger_(std::move(ledger)) {}
 
 Result<std::unique_ptr<Backend>> Backend::Open(config::Pipeline pipeline, bool full_config) {
+  // Credentials in this process's environment (SLUICE_SERVE_TOKEN, PGPASSWORD, AWS_*...) are
+  // masked in everything served, should a log or an error have caught one.
+  log::RegisterSecretsFromEnvironment();
   SLUICE_ASSIGN_OR_RETURN(auto ledger, ledger::OpenLedger(pipeline.settings.ledger, pipeline.dir));
   return std::unique_ptr<Backend>(new Backend(std::move(pipeline), full_config, std::move(ledger)));
 }
@@ -243,7 +247,7 @@ Result<std::string> Backend::Log(const std::string& run_id, const std::string& t
   std::string text(static_cast<size_t>(size - from), '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  return text;
+  return log::Redact(std::move(text));
 }
 
 Result<std::string> Backend::RejectsFile(const std::string& run_id, const std::string& partner,
@@ -260,7 +264,8 @@ Result<std::string> Backend::RejectsFile(const std::string& run_id, const std::s
                             run.logical_date);
   }
   bool truncated = false;
-  return ReadUpTo(**in, max_bytes, &truncated);
+  SLUICE_ASSIGN_OR_RETURN(std::string text, ReadUpTo(**in, max_bytes, &truncated));
+  return log::Redact(std::move(text));
 }
 
 Result<nlohmann::json> Backend::Rejects(const std::string& run_id, const std::string& partner,

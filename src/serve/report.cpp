@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/logging.h"
 #include "serve/assets.h"
 
 namespace sluice::serve {
@@ -80,8 +81,9 @@ Result<std::string> RenderReport(Backend& backend, const std::string& run_id) {
   ReplaceOnce(page, "<link rel=\"stylesheet\" href=\"assets/app.css\">",
               "<style>\n" + std::string(FindAsset("app.css")) + "\n</style>");
   ReplaceOnce(page, "<script src=\"assets/app.js\"></script>",
-              "<script id=\"sluice-data\" type=\"application/json\">" + JsonForScript(data) +
-                  "</script>\n<script>\n" + std::string(FindAsset("app.js")) + "\n</script>");
+              "<script id=\"sluice-data\" type=\"application/json\">" +
+                  log::Redact(JsonForScript(data)) + "</script>\n<script>\n" +
+                  std::string(FindAsset("app.js")) + "\n</script>");
   return page;
 }
 

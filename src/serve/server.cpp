@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/logging.h"
 #include "serve/assets.h"
 #include "views/run_views.h"
 #include "workflow/scheduler.h"
@@ -49,7 +50,7 @@ int HttpStatusFor(const Status& st) {
 void SendJson(httplib::Response& res, const nlohmann::json& body, int status = 200) {
   res.status = status;
   // Invalid UTF-8 from a partner's file is replaced rather than failing the whole answer.
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+  res.set_content(log::Redact(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
                   "application/json; charset=utf-8");
 }
 

@@ -53,8 +53,9 @@ class ServeFixture : public ::testing::Test {
     }
     ASSERT_TRUE((*ledger)->CreateRun(run, instances).ok());
     ASSERT_TRUE((*ledger)->FinishRun(kRunId, "failed", 5000).ok());
-    log_ = dir_.Write(std::string("logs/") + kRunId + "/batch_extract.acme/1.log",
-                      std::string("extract: bad header ") + kEvil + "\n");
+    log_ =
+        dir_.Write(std::string("logs/") + kRunId + "/batch_extract.acme/1.log",
+                   std::string("extract: bad header ") + kEvil + "\nuser=x token=" + kToken + "\n");
     Record("batch_extract", "acme", ledger::State::kFailed, log_.string(),
            std::string("column ") + kEvil + " is not in the schema");
     Record("batch_extract", "globex", ledger::State::kSuccess, "/etc/passwd", "");
@@ -288,14 +289,16 @@ TEST_F(ServeFixture, PartnersValuesComeBackAsJsonDataNeverAsMarkup) {
   EXPECT_NE(csv->get_header_value("Content-Disposition").find("attachment"), std::string::npos);
 }
 
-TEST_F(ServeFixture, LogsAreServedOnlyFromThePipelinesLogsFolder) {
-  auto client = Start({}, nullptr);
+TEST_F(ServeFixture, LogsAreServedOnlyFromThePipelinesLogsFolderWithCredentialsMasked) {
+  auto client = Start({}, kToken);
   ASSERT_TRUE(client);
   const std::string base = std::string("/api/runs/") + kRunId + "/log?task=batch_extract";
   auto ok = client->Get((base + "&partner=acme").c_str());
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
   EXPECT_NE(ok->body.find("bad header"), std::string::npos);
+  EXPECT_EQ(ok->body.find(kToken), std::string::npos) << "a credential of the environment leaked";
+  EXPECT_NE(ok->body.find("token=***"), std::string::npos) << ok->body;
   EXPECT_EQ(ok->get_header_value("Content-Type"), "text/plain; charset=utf-8");
   auto outside = client->Get((base + "&partner=globex").c_str());
   ASSERT_TRUE(outside);

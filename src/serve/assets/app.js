@@ -233,10 +233,13 @@
 
   // ---- run ---------------------------------------------------------------------------------
   async function renderRun(runId) {
+    const t0 = performance.now();
+    let fetched = 0;
     if (!cache || cache.runId !== runId) {
       const [run, dag, actions] = await Promise.all([
         api('/api/runs/' + enc(runId)), api('/api/dag'),
         REPORT ? [] : api('/api/actions?run=' + enc(runId))]);
+      fetched = performance.now() - t0;
       cache = { runId, run, dag, actions, model: buildModel(run, dag) };
     }
     const { run, actions, model } = cache;
@@ -256,6 +259,8 @@
       el('h2', {}, 'Checks'), checksTable(model),
     ];
     app.replaceChildren(...sections.flat(Infinity).filter(Boolean));
+    // For the browser test's timing: fetch (server + transfer + parse) and build of the page.
+    window.__sluiceTimings = { fetchMs: Math.round(fetched), totalMs: Math.round(performance.now() - t0) };
     if (ui.selected) loadLog(runId);
     const running = run.state === 'running' || acting;
     live(running && !REPORT);
@@ -324,7 +329,15 @@
       for (const d of deps(cur)) if (d.ended_ms > 0 && (!next || d.ended_ms > next.ended_ms)) next = d;
       cur = next;
     }
-    return { run, nodes, byTask, partners, perPartnerTasks, index, key, critical };
+    const m = { run, nodes, byTask, partners, perPartnerTasks, index, key, critical };
+    // Computed once per fetch, not per click: a 1,000-partner run has thousands of rows.
+    m.rank = new Map(partners.map((p) => [p, Math.min(...perPartnerTasks.map((t) => {
+      const i = index.get(key(t, p));
+      return i ? STATES.indexOf(i.state) : STATES.length;
+    }))]));
+    m.merges = mergeRows(m);
+    m.checks = checkResults(m);
+    return m;
   }
 
   function dagView(m) {
@@ -387,10 +400,7 @@
   function partnerMatrix(m) {
     if (!m.partners.length) return null;
     const f = ui.filter;
-    const rank = (p) => Math.min(...m.perPartnerTasks.map((t) => {
-      const i = m.index.get(m.key(t, p));
-      return i ? STATES.indexOf(i.state) : STATES.length;
-    }));
+    const rank = (p) => m.rank.get(p);
     let list = m.partners.filter((p) => !f.partner || p.toLowerCase().includes(f.partner.toLowerCase()));
     if (f.failing) list = list.filter((p) => rank(p) <= STATES.indexOf('upstream_failed'));
     list.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
@@ -517,7 +527,7 @@
     return rows.sort((a, b) => (b.rows_rejected || 0) - (a.rows_rejected || 0) || a.partner.localeCompare(b.partner) || a.table.localeCompare(b.table));
   }
   function summaryTable(run, m) {
-    const rows = mergeRows(m);
+    const rows = m.merges;
     if (!rows.length) return el('p', { class: 'muted' }, 'No merge has reported rows yet.');
     const k = 'summary', page = ui.pages[k] || 0;
     const tot = (key) => rows.reduce((s, r) => s + (r[key] || 0), 0);
@@ -545,15 +555,19 @@
     }).catch((e) => box.replaceChildren(el('span', { class: 'error-text' }, e.message)));
     return box;
   }
-  function checksTable(m) {
+  // Check results of the run's check tasks (a failed check task's last attempt has them too).
+  function checkResults(m) {
     const results = [];
     for (const i of m.run.instances) {
       const last = i.history.length ? i.history[i.history.length - 1] : null;
       const r = (i.result && i.result.checks) ? i.result : (last && last.result) || {};
       if (Array.isArray(r.checks)) for (const c of r.checks) results.push(c);
     }
+    return results.sort((a, b) => Number(a.passed) - Number(b.passed));
+  }
+  function checksTable(m) {
+    const results = m.checks;
     if (!results.length) return el('p', { class: 'muted' }, 'No check results in this run.');
-    results.sort((a, b) => Number(a.passed) - Number(b.passed));
     const k = 'checks', page = ui.pages[k] || 0;
     return [el('table', { id: 'checks-table' }, el('thead', {}, el('tr', {}, ['Partner', 'Table', 'Check', 'Severity', 'Result', 'Message'].map((h) => el('th', {}, h)))),
       el('tbody', {}, results.slice(page * PAGE, (page + 1) * PAGE).map((c) => el('tr', {},
