@@ -144,7 +144,7 @@ Result<nlohmann::json> Backend::Runs(const RunFilter& filter) {
         const std::string name(ledger::StateName(i.state));
         states[name] = states.value(name, 0) + 1;
       }
-      out[k]["partners"] = partners.size();
+      out[k]["partner_count"] = partners.size();
       out[k]["instance_states"] = states;
     }
   }

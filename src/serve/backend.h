@@ -28,7 +28,7 @@ struct RunFilter {
   std::string date_from;  // "" or YYYY-MM-DD, inclusive
   std::string date_to;    // "" or YYYY-MM-DD, inclusive
   int limit = 200;
-  // Add "partners" (how many) and "instance_states" ({state: count}) to each run: more than
+  // Add "partner_count" and "instance_states" ({state: count}) to each run: more than
   // `runs --json` has, for the runs page.
   bool counts = false;
 };

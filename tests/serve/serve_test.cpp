@@ -173,7 +173,7 @@ TEST_F(ServeFixture, ApiRunsHasTheShapeOfRunsJson) {
   ASSERT_TRUE(in_range);
   auto counted = nlohmann::json::parse(in_range->body);
   ASSERT_EQ(counted.size(), 1u);
-  EXPECT_EQ(counted[0]["partners"], 2);
+  EXPECT_EQ(counted[0]["partner_count"], 2);
   EXPECT_EQ(counted[0]["instance_states"]["failed"], 1);
 }
 

@@ -166,7 +166,7 @@
         el('td', {}, r.date), el('td', {}, badge(r.state),
           r.scheduler_gone ? el('span', { class: 'muted' }, ' scheduler gone') : null),
         el('td', {}, fmtTime(r.started_ms)), el('td', { class: 'num' }, fmtDur(r.duration_seconds)),
-        el('td', { class: 'num' }, r.partners == null ? '-' : r.partners), el('td', {}, counts));
+        el('td', { class: 'num' }, Array.isArray(r.partners) ? r.partners.length : (r.partner_count ?? '-')), el('td', {}, counts));
     });
     app.replaceChildren(
       el('h1', {}, 'Runs'),
