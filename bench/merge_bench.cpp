@@ -19,6 +19,7 @@
 
 #include "csv_gen.h"
 #include "tasks/merge_table.h"
+#include "warehouse/sqlite_warehouse.h"
 #include "warehouse/warehouse.h"
 
 using namespace sluice;

@@ -34,7 +34,7 @@ std::string RowsText(const warehouse::QueryResult& r) {
   for (const auto& row : r.rows) {
     std::vector<std::string> cells;
     for (size_t i = 0; i < row.size(); ++i) {
-      // "SELECT rowid, *" names an INTEGER PRIMARY KEY twice (rowid is that column): once here.
+      // A column a query names twice (a key selected again beside *) is shown once.
       if (std::find(r.columns.begin(), r.columns.begin() + static_cast<ptrdiff_t>(i),
                     r.columns[i]) != r.columns.begin() + static_cast<ptrdiff_t>(i)) {
         continue;
@@ -158,8 +158,8 @@ Result<Outcome> RunOne(TaskContext& ctx, warehouse::Warehouse* wh, store::Object
     out.passed = n == 0;
     out.message = std::to_string(n) + " row(s) with NULL in " + Join(check.columns, ", ");
     if (n > 0) {
-      SLUICE_ASSIGN_OR_RETURN(
-          auto sample, wh->Query("SELECT rowid, * FROM " + t + " WHERE " + where + " LIMIT 5"));
+      SLUICE_ASSIGN_OR_RETURN(auto sample,
+                              wh->Query("SELECT * FROM " + t + " WHERE " + where + " LIMIT 5"));
       out.message += ", e.g. " + RowsText(sample);
     }
   } else if (check.type == "unique") {

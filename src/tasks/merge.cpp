@@ -48,7 +48,7 @@ nlohmann::json StatsJson(const TableMergeStats& s) {
           {"columns_missing", s.columns_missing},
           {"columns_extra", s.columns_extra},
           {"bytes", s.bytes},
-          {"one_statement_per_row", s.one_statement_per_row}};
+          {"one_statement_per_row", s.row_by_row}};
 }
 
 std::string_view ModeName(config::MergeMode m) {

@@ -435,7 +435,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   stats.rows_updated = counts.updated;
   stats.rows_deleted = counts.deleted;
   stats.rows_kept_newer = counts.kept_newer;
-  stats.one_statement_per_row = counts.one_statement_per_row;
+  stats.row_by_row = counts.row_by_row;
   stats.same_inputs_as_run = counts.same_inputs_as_run;
   return stats;
 }

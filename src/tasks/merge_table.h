@@ -30,9 +30,9 @@ struct TableMergeStats {
   int64_t rows_kept_newer = 0;  // upsert: rows left out, their key holds a later date's row
   int64_t rows_rejected = 0;
   int64_t bytes = 0;  // UTF-8 bytes tokenized
-  // Rows came out of key order for the table's existing rows: the warehouse went one statement
-  // per row (see warehouse::MergeCounts).
-  bool one_statement_per_row = false;
+  // Rows came out of key order for the table's existing rows: the warehouse wrote them one at
+  // a time (see warehouse::MergeCounts::row_by_row; "one_statement_per_row" in the stats).
+  bool row_by_row = false;
   // The date's last committed merge (this run) had the same inputs; the counts are its own.
   std::string same_inputs_as_run;
   std::vector<std::string> columns_missing;

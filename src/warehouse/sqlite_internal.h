@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "warehouse/schema_plan.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice::warehouse::sqlite {
@@ -23,6 +24,9 @@ namespace sluice::warehouse::sqlite {
 // Column Affinity", https://sqlite.org/datatype3.html#determination_of_column_affinity), which
 // decides how it converts the values stored: "INT" and "BIGINT" store like "INTEGER".
 std::string_view Affinity(std::string_view declared);
+
+// What PlanSchemaChanges needs to know about SQLite's column types (sqlite_schema.cpp).
+const ColumnTypes& SqliteColumnTypes();
 
 // The rows AddRows() is adding, read by the sluice_rows_<N> virtual tables of the connection:
 // `INSERT INTO t SELECT ... FROM sluice_rows_<N>` runs one statement per batch instead of one
@@ -136,8 +140,13 @@ class SqliteWarehouse : public Warehouse {
 
   std::string Describe() const override { return "sqlite://" + path_.string(); }
 
-  // Creates the table or adds the schema's new nullable columns, in its own short transaction.
-  Status EnsureTable(const config::TableSchema& schema);
+  // Brings the table in line with the schema (PlanSchemaChanges, applied in SQLite's DDL) in
+  // its own short transaction; the plan says what the table had. Nothing changes on error.
+  Result<SchemaPlan> EnsureTable(const config::TableSchema& schema);
+  // The table's columns as pragma_table_info reports them.
+  Result<std::vector<TableColumn>> ReadColumns(std::string_view table);
+  // Applies one change of a plan (inside EnsureTable's transaction).
+  Status Apply(const config::TableSchema& schema, const SchemaChange& change);
 
   RowSource& row_source() { return row_source_; }
   // Registers sluice_rows_<ncols> on this connection (once) and returns its name.

@@ -19,7 +19,7 @@
 
 namespace sluice::warehouse {
 
-void PrepareProcessForBulkWrites() {
+void PrepareSqliteForBulkWrites() {
   // SQLITE_MISUSE once SQLite is initialised: then it simply keeps counting.
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   // glibc: serve the page cache's 64 KiB pages from the heap and keep up to 256 MiB of freed

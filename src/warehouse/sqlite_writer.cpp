@@ -192,7 +192,7 @@ class SqliteTableWriter : public TableWriter {
     if (journal > std::max(kMaxJournalPerRow * static_cast<int64_t>(rows), kCacheBytes >> 4) &&
         journal > kMaxJournalPerRowByte * batch_bytes()) {
       one_by_one_ = true;
-      counts_.one_statement_per_row = true;
+      counts_.row_by_row = true;
       // Rows all over the table also miss the page cache, each miss a 64 KiB read and a 64 KiB
       // write when the changed page is evicted: let the cache hold the database, up to a bound.
       constexpr int64_t kMaxCacheBytes = int64_t{512} << 20;
@@ -369,7 +369,8 @@ class SqliteTableWriter : public TableWriter {
 }  // namespace
 
 Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarget& target) {
-  SLUICE_RETURN_IF_ERROR(EnsureTable(*target.schema));
+  SLUICE_ASSIGN_OR_RETURN(SchemaPlan plan, EnsureTable(*target.schema));
+  (void)plan;
   auto writer = std::make_unique<SqliteTableWriter>(this, target);
   SLUICE_RETURN_IF_ERROR(writer->Begin());
   return std::unique_ptr<TableWriter>(std::move(writer));

@@ -25,6 +25,8 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   return OpenSqliteWarehouse(url, base_dir, partner, options);
 }
 
+void PrepareProcessForBulkWrites() { PrepareSqliteForBulkWrites(); }
+
 std::string QuoteIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

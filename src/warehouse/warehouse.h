@@ -1,18 +1,16 @@
 // warehouse/warehouse.h: the table-sink interface that merges conformed rows into a partner's
-// tables, and its factory (chosen by URL).
+// tables, and its factory (chosen by URL). Back-ends:
 //
-//   sqlite://DIR         one database file per partner: DIR/<partner>.db (DIR relative to the
-//                        pipeline folder, or absolute as sqlite:///abs/dir)
-//   sqlite://DIR?journal=rollback   the same with SQLite's rollback journal instead of the WAL:
-//                        faster bulk loads, readers wait while a merge writes (see
-//                        config::SqliteJournal)
+//   sqlite://DIR         one database file per partner: DIR/<partner>.db (sqlite_warehouse.h;
+//                        ?journal=rollback for SQLite's rollback journal instead of the WAL)
 //   postgresql://...     not supported yet (a clear InvalidArgument)
 //
-// Tables are created from the schema: typed columns (decimals, dates and timestamps as TEXT so
-// a plain query shows the exact value; SQLite's NUMERIC affinity would turn "12.30" into 12.3),
+// Tables are created from the schema: typed columns (the back-end's types for the schema's),
 // the primary key, and lineage columns _ingest_date, _run_id, _source_file, plus _rescued
-// (JSON text) when the schema rescues extra columns. A nullable column added to the schema is
-// added to the table (logged); a non-nullable one is an error naming the fix.
+// (JSON text) when the schema rescues extra columns. Schema changes follow one back-end-neutral
+// plan (schema_plan.h): a nullable column added to the schema is added to the table (logged), a
+// renamed one keeps its values, unsafe changes are errors naming the fix; each back-end only
+// applies the plan in its own SQL.
 //
 // One table merge is one transaction (TableWriter): all rows or none. Modes:
 //   upsert        by primary key; a key repeated within one merge: the last row wins and its
@@ -23,11 +21,11 @@
 //                 differently or one was dropped.
 //   replace_date  every row with this _ingest_date is replaced (the same effect, for tables
 //                 that are one partition per date).
-// Concurrency: several processes may merge different tables of one partner at once. SQLite
-// runs in WAL mode with a busy timeout longer than any merge, and writers queue on BEGIN
-// IMMEDIATE, so they wait instead of failing with "database is locked".
+// Concurrency: several processes may merge different tables of one partner at once; a second
+// writer waits for the first (up to WarehouseOptions::busy_timeout_ms) instead of failing.
 // Ownership: a Warehouse owns its connection; a TableWriter borrows its Warehouse and must not
 // outlive it. Thread-safety: one Warehouse per thread (open one per thread or process).
+// The interface suite every back-end passes: tests/warehouse/warehouse_conformance_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -73,9 +71,10 @@ struct MergeCounts {
   int64_t deleted = 0;   // rows removed first (replace_date, append re-runs)
   // upsert: rows not applied because the table already holds their key from a later date
   int64_t kept_newer = 0;
-  // The rows came out of key order for the table's existing rows, so the back-end went one
-  // statement per row (SQLite: batches would copy most of the table into a statement journal).
-  bool one_statement_per_row = false;
+  // The back-end wrote the rows one at a time instead of in batches, because they came out of
+  // key order for the table's existing rows (SQLite: a batch would then copy most of the table
+  // into its statement journal). Reported as "one_statement_per_row" in the merge stats.
+  bool row_by_row = false;
   // The date's last committed merge had the same inputs: the counts above are that merge's.
   std::string same_inputs_as_run;
 };
@@ -138,15 +137,11 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  std::string_view partner,
                                                  const WarehouseOptions& options = {});
 
-// Process-wide settings for a process that bulk-writes the warehouse (a task attempt): turns
-// off SQLite's global allocation statistics (a mutex around every allocation) and keeps freed
-// heap memory instead of handing it back to the kernel after every 64 KiB page is released
-// (each round trip costs page faults and zeroing). Together ~15% of a merge's SQLite time.
-// Call once, before the process opens any database; a later call leaves SQLite as it is.
+// Prepares this process for bulk writes to a warehouse (a task attempt): each back-end built
+// in sets what it needs process-wide (SQLite: see PrepareSqliteForBulkWrites). Call once,
+// before the process opens any warehouse.
 void PrepareProcessForBulkWrites();
 
-// The SQL column type used for a schema column ("INTEGER", "REAL", "TEXT").
-std::string_view SqlType(const config::ColumnSchema& column);
 // "\"name\"" with inner quotes doubled.
 std::string QuoteIdentifier(std::string_view name);
 

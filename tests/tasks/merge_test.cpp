@@ -970,7 +970,7 @@ TEST_F(MergeTest, ChecksFailOnErrorSeverityAndNameTheRows) {
     if (c["type"] == "accepted_values" || c["type"] == "not_null") {
       EXPECT_FALSE(c["passed"].get<bool>()) << c.dump();
       if (c["type"] == "not_null") {
-        // The key is named once, though rowid is that column.
+        // The sample rows are the table's own columns, the key first.
         EXPECT_NE(c["message"].get<std::string>().find("e.g. (order_id=2, status=NULL, "),
                   std::string::npos)
             << c.dump();

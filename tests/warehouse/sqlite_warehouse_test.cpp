@@ -875,13 +875,13 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   for (int i = 0; i < kRows; ++i) keys[i] = i;
   auto first = merge(keys, wide, std::nullopt, nullptr);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_FALSE(first->one_statement_per_row) << "keys in order stay batched";
+  EXPECT_FALSE(first->row_by_row) << "keys in order stay batched";
   std::mt19937 rng(42);
   std::shuffle(keys.begin(), keys.end(), rng);
   keys.push_back(keys[5000]);  // a duplicate: the later row wins
   auto second = merge(keys, "b", std::nullopt, nullptr);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  EXPECT_TRUE(second->one_statement_per_row);
+  EXPECT_TRUE(second->row_by_row);
   EXPECT_EQ(second->updated, kRows + 1);
   EXPECT_EQ(second->inserted, 0);
   auto rows = Rows(wh.get(), "SELECT count(*), sum(amount LIKE 'b%') FROM orders");
@@ -894,7 +894,7 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   // and leave the keys the later date loaded as they are.
   auto older = merge(keys, "z", std::nullopt, nullptr, "2026-11-20");
   ASSERT_TRUE(older.ok()) << older.status().ToString();
-  EXPECT_FALSE(older->one_statement_per_row);
+  EXPECT_FALSE(older->row_by_row);
   EXPECT_EQ(older->kept_newer, kRows + 1);
   EXPECT_EQ(older->updated + older->inserted, 0);
   EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM orders WHERE amount LIKE 'z%'")[0][0], "0");
@@ -903,7 +903,7 @@ TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
   keys.pop_back();
   auto in_order = merge(keys, wide, std::nullopt, nullptr);
   ASSERT_TRUE(in_order.ok()) << in_order.status().ToString();
-  EXPECT_FALSE(in_order->one_statement_per_row);
+  EXPECT_FALSE(in_order->row_by_row);
   EXPECT_EQ(in_order->updated, kRows);
   // Row by row, a bad row is still named, and the merge still leaves nothing when rolled back.
   std::shuffle(keys.begin(), keys.end(), rng);
