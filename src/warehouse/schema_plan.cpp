@@ -172,6 +172,13 @@ Result<SchemaPlan> PlanSchemaChanges(const config::TableSchema& schema, bool exi
     }
     plan.changes.push_back(Change(SchemaChangeKind::kAddColumn, c.name, "", &c));
   }
+  // A table of wave one carries its lineage as text on every row (_run_id, _source_file, both
+  // NOT NULL): it keeps them, and gains _load_id so new rows point into sluice_loads too.
+  plan.legacy_lineage = find(std::string(kLegacyRunIdColumn)) != nullptr &&
+                        find(std::string(kLegacySourceFileColumn)) != nullptr;
+  if (find(std::string(kLoadIdColumn)) == nullptr) {
+    plan.changes.push_back(Change(SchemaChangeKind::kAddLineageColumn, std::string(kLoadIdColumn)));
+  }
   if (rescue && find(std::string(kRescuedColumn)) == nullptr) {
     plan.changes.push_back(
         Change(SchemaChangeKind::kAddLineageColumn, std::string(kRescuedColumn)));

@@ -87,7 +87,8 @@ class Stmt {
 
 class SqliteWarehouse : public Warehouse {
  public:
-  SqliteWarehouse(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  SqliteWarehouse(sqlite3* db, std::filesystem::path path, std::string partner)
+      : db_(db), path_(std::move(path)), partner_(std::move(partner)) {}
   ~SqliteWarehouse() override { sqlite3_close_v2(db_); }
 
   // Waits for a lock another connection holds like sqlite3_busy_timeout, but says so in the log
@@ -98,6 +99,8 @@ class SqliteWarehouse : public Warehouse {
   SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
 
   sqlite3* db() const { return db_; }
+  // The partner whose database this is.
+  const std::string& partner() const { return partner_; }
   // Rows that took the upsert's DO UPDATE branch since the last reset (see RegisterCounter).
   int64_t& upserts_updated() { return upserts_updated_; }
 
@@ -165,6 +168,7 @@ class SqliteWarehouse : public Warehouse {
   BusyWait busy_;
   sqlite3* db_;
   std::filesystem::path path_;
+  std::string partner_;
   int64_t upserts_updated_ = 0;
   RowSource row_source_;
   std::set<size_t> registered_;

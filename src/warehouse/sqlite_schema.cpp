@@ -84,7 +84,8 @@ Status SqliteWarehouse::Apply(const config::TableSchema& schema, const SchemaCha
         if (!c.nullable) ddl += " NOT NULL";
         ddl += ", ";
       }
-      ddl += "_ingest_date TEXT NOT NULL, _run_id TEXT NOT NULL, _source_file TEXT NOT NULL";
+      // Lineage: the date and the load (sluice_loads: run, file, time) each row came from.
+      ddl += "_ingest_date TEXT NOT NULL, _load_id INTEGER NOT NULL";
       if (schema.on_extra_columns == config::ExtraColumnsPolicy::kRescue) {
         ddl += ", _rescued TEXT";
       }
@@ -98,7 +99,7 @@ Status SqliteWarehouse::Apply(const config::TableSchema& schema, const SchemaCha
       if (schema.merge != config::MergeMode::kUpsert) {
         SLUICE_RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
                                     QuoteIdentifier(schema.table + "__ingest_date") + " ON " +
-                                    table + " (_ingest_date, _source_file)"));
+                                    table + " (_ingest_date)"));
       }
       log::Info("warehouse: created table {} in {}", schema.table, Describe());
       return Status::Ok();
@@ -122,9 +123,11 @@ Status SqliteWarehouse::Apply(const config::TableSchema& schema, const SchemaCha
       return Status::Ok();
     }
     case SchemaChangeKind::kAddLineageColumn:
-      // _rescued (the schema rescues extra columns now).
-      SLUICE_RETURN_IF_ERROR(
-          Exec("ALTER TABLE " + table + " ADD COLUMN " + QuoteIdentifier(change.column) + " TEXT"));
+      // _rescued (the schema rescues extra columns now), or _load_id on a table of wave one
+      // (its earlier rows keep _run_id and _source_file and leave _load_id NULL).
+      SLUICE_RETURN_IF_ERROR(Exec("ALTER TABLE " + table + " ADD COLUMN " +
+                                  QuoteIdentifier(change.column) +
+                                  (change.column == kLoadIdColumn ? " INTEGER" : " TEXT")));
       log::Info("warehouse: table {} gained column {}", schema.table, change.column);
       return Status::Ok();
     case SchemaChangeKind::kNotNullTightened:

@@ -425,7 +425,7 @@ Result<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(const std::string& url,
   }
   // The two-argument fts3_tokenizer() sets a function pointer: off, whatever the build allows.
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, nullptr);
-  auto wh = std::make_unique<SqliteWarehouse>(db, path);
+  auto wh = std::make_unique<SqliteWarehouse>(db, path, std::string(partner));
   wh->WaitForLocks(options.busy_timeout_ms, options.lock_warning_ms);
   // 64 KiB pages (SQLite's largest): fewer B-tree splits and page writes per row on bulk
   // upserts, which is what a warehouse of daily loads does (merge_bench: 45 MB/s with 4 KiB,

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,10 +16,21 @@ namespace sluice::warehouse::sqlite {
 
 namespace {
 
+// The first parameter of the one-row statement that holds a column (?1..?4 are lineage).
+constexpr size_t kFirstColumnParam = 5;
+
+// One row per load: a file merged into a table for a date by a run. Rows point here through
+// _load_id; "which run and file loaded this row" is a join (docs/config.md, "Row lineage").
+constexpr const char* kCreateLoads =
+    "CREATE TABLE IF NOT EXISTS sluice_loads (load_id INTEGER PRIMARY KEY, table_name TEXT NOT "
+    "NULL, ingest_date TEXT NOT NULL, run_id TEXT NOT NULL, partner TEXT NOT NULL, source_file "
+    "TEXT NOT NULL, loaded_at TEXT NOT NULL, UNIQUE (table_name, ingest_date, run_id, "
+    "source_file))";
+
 class SqliteTableWriter : public TableWriter {
  public:
-  SqliteTableWriter(SqliteWarehouse* wh, const MergeTarget& target)
-      : wh_(wh), target_(target), schema_(*target.schema) {}
+  SqliteTableWriter(SqliteWarehouse* wh, const MergeTarget& target, bool legacy_lineage)
+      : wh_(wh), target_(target), schema_(*target.schema), legacy_(legacy_lineage) {}
   ~SqliteTableWriter() override { Rollback(); }
   SqliteTableWriter(const SqliteTableWriter&) = delete;
   SqliteTableWriter& operator=(const SqliteTableWriter&) = delete;
@@ -28,30 +40,39 @@ class SqliteTableWriter : public TableWriter {
     rescue_ = schema_.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
     std::vector<std::string> names;
     for (const auto& c : schema_.columns) names.push_back(QuoteIdentifier(c.name));
-    names.insert(names.end(), {"_ingest_date", "_run_id", "_source_file"});
+    // Lineage parameters: ?1 _ingest_date, ?2 _load_id, and for a table of wave one also
+    // ?3 _run_id and ?4 _source_file (its columns are NOT NULL).
+    names.insert(names.end(), {"_ingest_date", "_load_id"});
+    std::string lineage = "?1,?2";
+    if (legacy_) {
+      names.insert(names.end(), {"_run_id", "_source_file"});
+      lineage += ",?3,?4";
+    }
     if (rescue_) names.push_back("_rescued");
     // Every row of a batch comes from the rows table; the lineage values are parameters.
     SLUICE_ASSIGN_OR_RETURN(std::string rows_table, wh_->RowsTable(schema_.columns.size()));
     std::string select;
     for (size_t i = 0; i < schema_.columns.size(); ++i) select += "c" + std::to_string(i) + ",";
-    select += "?1,?2,?3";
+    select += lineage;
     if (rescue_) select += ",rescued";
     // "WHERE true" keeps ON CONFLICT from being parsed as a join constraint.
     std::string sql = "INSERT INTO " + table + " (" + Join(names, ",") + ") SELECT " + select +
                       " FROM " + rows_table + " WHERE true";
-    // The same for one row, from parameters: ?1..?3 lineage, ?4.. the columns, then rescued.
-    std::string values = "?4";
-    for (size_t i = 1; i < schema_.columns.size(); ++i) values += ",?" + std::to_string(4 + i);
-    values += ",?1,?2,?3";
-    if (rescue_) values += ",?" + std::to_string(4 + schema_.columns.size());
+    // The same for one row, from parameters: ?1..?4 lineage, ?5.. the columns, then rescued.
+    std::string values = "?5";
+    for (size_t i = 1; i < schema_.columns.size(); ++i) {
+      values += ",?" + std::to_string(kFirstColumnParam + i);
+    }
+    values += "," + lineage;
+    if (rescue_) values += ",?" + std::to_string(kFirstColumnParam + schema_.columns.size());
     std::string row_sql =
         "INSERT INTO " + table + " (" + Join(names, ",") + ") VALUES (" + values + ")";
     if (schema_.merge == config::MergeMode::kUpsert) {
       std::vector<std::string> keys, sets;
       for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
       for (const std::string& n : names) {
-        if (n == "_run_id") {
-          sets.push_back("_run_id=sluice_updated(excluded._run_id)");
+        if (n == "_load_id") {
+          sets.push_back("_load_id=sluice_updated(excluded._load_id)");
         } else if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
           sets.push_back(n + "=excluded." + n);
         }
@@ -79,11 +100,9 @@ class SqliteTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(wh_->Exec("BEGIN IMMEDIATE"));
     open_ = true;
     SLUICE_RETURN_IF_ERROR(insert_.Prepare(wh_->db(), insert_sql_));
-    sqlite3_bind_text(insert_.get(), 1, target_.ingest_date.data(),
-                      static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert_.get(), 2, target_.run_id.data(),
-                      static_cast<int>(target_.run_id.size()), SQLITE_STATIC);
+    BindLineage(insert_.get());
     sqlite3* db = wh_->db();
+    SLUICE_RETURN_IF_ERROR(wh_->Exec(kCreateLoads));
     // append and replace_date: a re-run or a re-delivery of the date replaces the rows this
     // table got for it, whatever files they came from, so the table equals a clean run.
     if (schema_.merge != config::MergeMode::kUpsert) {
@@ -94,6 +113,14 @@ class SqliteTableWriter : public TableWriter {
       int rc = sqlite3_step(del.get());
       if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting the date's rows");
       counts_.deleted += sqlite3_changes(db);
+      // Their loads go with them: each load of the date is replaced by this merge's.
+      Stmt loads;
+      SLUICE_RETURN_IF_ERROR(
+          loads.Prepare(db, "DELETE FROM sluice_loads WHERE table_name = ?1 AND ingest_date = ?2"));
+      BindText(loads.get(), 1, schema_.table);
+      BindText(loads.get(), 2, target_.ingest_date);
+      rc = sqlite3_step(loads.get());
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "deleting the date's loads");
     } else {
       wh_->upserts_updated() = 0;
       changes_at_begin_ = sqlite3_total_changes64(db);
@@ -169,8 +196,7 @@ class SqliteTableWriter : public TableWriter {
     src.rescued = rescued.empty() ? nullptr : rescued.data();
     src.current = 0;
     sqlite3_stmt* st = insert_.get();
-    sqlite3_bind_text(st, 3, source_file.data(), static_cast<int>(source_file.size()),
-                      SQLITE_STATIC);
+    SLUICE_RETURN_IF_ERROR(BindFile(st, source_file));
     int rc = sqlite3_step(st);
     size_t at = src.current;
     sqlite3_reset(st);
@@ -214,18 +240,14 @@ class SqliteTableWriter : public TableWriter {
     const size_t ncols = schema_.columns.size();
     if (row_insert_.get() == nullptr) {
       SLUICE_RETURN_IF_ERROR(row_insert_.Prepare(wh_->db(), row_insert_sql_));
-      sqlite3_bind_text(row_insert_.get(), 1, target_.ingest_date.data(),
-                        static_cast<int>(target_.ingest_date.size()), SQLITE_STATIC);
-      sqlite3_bind_text(row_insert_.get(), 2, target_.run_id.data(),
-                        static_cast<int>(target_.run_id.size()), SQLITE_STATIC);
+      BindLineage(row_insert_.get());
     }
     sqlite3_stmt* st = row_insert_.get();
-    sqlite3_bind_text(st, 3, source_file.data(), static_cast<int>(source_file.size()),
-                      SQLITE_STATIC);
+    SLUICE_RETURN_IF_ERROR(BindFile(st, source_file));
     for (size_t r = 0; r < rows; ++r) {
       for (size_t c = 0; c < ncols; ++c) {
         const Value& v = values[r * ncols + c];
-        const int param = static_cast<int>(4 + c);
+        const int param = static_cast<int>(kFirstColumnParam + c);
         switch (v.kind) {
           case ValueKind::kNull:
             sqlite3_bind_null(st, param);
@@ -242,7 +264,7 @@ class SqliteTableWriter : public TableWriter {
         }
       }
       if (rescue_) {
-        const int param = static_cast<int>(4 + ncols);
+        const int param = static_cast<int>(kFirstColumnParam + ncols);
         if (rescued.empty() || rescued[r].empty()) {
           sqlite3_bind_null(st, param);
         } else {
@@ -268,7 +290,9 @@ class SqliteTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(EnsureOpen());
     if (schema_.merge == config::MergeMode::kUpsert) {
       // Rows whose DO UPDATE was skipped (the key holds a later date's row) change nothing.
-      const int64_t changed = sqlite3_total_changes64(wh_->db()) - changes_at_begin_;
+      // (sluice_loads rows written meanwhile are no rows of the table.)
+      const int64_t changed =
+          sqlite3_total_changes64(wh_->db()) - changes_at_begin_ - load_changes_;
       counts_.updated = wh_->upserts_updated();
       counts_.inserted = changed - counts_.updated;
       counts_.kept_newer = counts_.loaded - changed;
@@ -342,6 +366,55 @@ class SqliteTableWriter : public TableWriter {
     return Status::Ok();
   }
 
+  // Binds ?1 _ingest_date and, for a table of wave one, ?3 _run_id.
+  void BindLineage(sqlite3_stmt* st) {
+    BindText(st, 1, target_.ingest_date);
+    if (legacy_) BindText(st, 3, target_.run_id);
+  }
+
+  // Binds ?2 _load_id (and ?4 _source_file for a table of wave one) for rows of `source_file`.
+  Status BindFile(sqlite3_stmt* st, std::string_view source_file) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t load_id, LoadId(source_file));
+    sqlite3_bind_int64(st, 2, load_id);
+    if (legacy_) {
+      sqlite3_bind_text(st, 4, source_file.data(), static_cast<int>(source_file.size()),
+                        SQLITE_STATIC);
+    }
+    return Status::Ok();
+  }
+
+  // The load of `source_file` in this merge: one row of sluice_loads per table, date, run and
+  // file. A retry or repair of the run merges the date again and reuses its load (the same
+  // _load_id as a clean run), refreshing loaded_at.
+  Result<int64_t> LoadId(std::string_view source_file) {
+    if (auto it = loads_.find(std::string(source_file)); it != loads_.end()) return it->second;
+    sqlite3* db = wh_->db();
+    Stmt put;
+    SLUICE_RETURN_IF_ERROR(put.Prepare(
+        db,
+        "INSERT INTO sluice_loads (table_name, ingest_date, run_id, partner, source_file, "
+        "loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+        "ON CONFLICT (table_name, ingest_date, run_id, source_file) DO UPDATE SET "
+        "loaded_at = excluded.loaded_at RETURNING load_id"));
+    BindText(put.get(), 1, schema_.table);
+    BindText(put.get(), 2, target_.ingest_date);
+    BindText(put.get(), 3, target_.run_id);
+    BindText(put.get(), 4, wh_->partner());
+    BindText(put.get(), 5, source_file);
+    int rc = sqlite3_step(put.get());
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "recording the load in sluice_loads");
+    const int64_t id = sqlite3_column_int64(put.get(), 0);
+    rc = sqlite3_step(put.get());
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "recording the load in sluice_loads");
+    ++load_changes_;
+    loads_.emplace(std::string(source_file), id);
+    return id;
+  }
+
+  static void BindText(sqlite3_stmt* st, int param, std::string_view text) {
+    sqlite3_bind_text(st, param, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  }
+
   void Rollback() override {
     done_ = true;
     if (!open_) return;
@@ -363,6 +436,9 @@ class SqliteTableWriter : public TableWriter {
   bool open_ = false;
   bool done_ = false;
   bool rescue_ = false;
+  bool legacy_ = false;                   // the table has wave one's _run_id and _source_file
+  std::map<std::string, int64_t> loads_;  // source file -> its load id in this merge
+  int64_t load_changes_ = 0;              // rows written to sluice_loads by this merge
   MergeCounts counts_;
 };
 
@@ -370,8 +446,7 @@ class SqliteTableWriter : public TableWriter {
 
 Result<std::unique_ptr<TableWriter>> SqliteWarehouse::BeginMerge(const MergeTarget& target) {
   SLUICE_ASSIGN_OR_RETURN(SchemaPlan plan, EnsureTable(*target.schema));
-  (void)plan;
-  auto writer = std::make_unique<SqliteTableWriter>(this, target);
+  auto writer = std::make_unique<SqliteTableWriter>(this, target, plan.legacy_lineage);
   SLUICE_RETURN_IF_ERROR(writer->Begin());
   return std::unique_ptr<TableWriter>(std::move(writer));
 }

@@ -92,14 +92,16 @@ std::map<std::pair<std::string, std::string>, std::string> States(const fs::path
   return states;
 }
 
-// Every partner table's rows, sorted, without _run_id (which differs between runs by design).
+// Every partner table's rows, sorted, without their load (_load_id; _run_id in tables of wave
+// one), which differs between runs by design.
 std::string DumpTables(const fs::path& dir) {
   std::string dump;
   for (const char* partner : kPartners) {
     fs::path db = dir / "warehouse" / (std::string(partner) + ".db");
     for (const char* table : {"orders", "customers", "products"}) {
       auto cols = RunCommand("sqlite3 " + Quote(db) + " \"SELECT group_concat(name, ',') FROM " +
-                             "pragma_table_info('" + table + "') WHERE name != '_run_id'\"");
+                             "pragma_table_info('" + table +
+                             "') WHERE name NOT IN ('_run_id', '_load_id')\"");
       std::string c = cols.output.substr(0, cols.output.find('\n'));
       EXPECT_FALSE(c.empty()) << partner << "." << table << ": " << cols.output;
       auto rows = RunCommand("sqlite3 " + Quote(db) + " \"SELECT " + c + " FROM " + table +

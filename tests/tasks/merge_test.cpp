@@ -144,7 +144,8 @@ TEST_F(MergeTest, MergesReorderedAliasedColumnsAndWritesStats) {
   EXPECT_EQ(result["rows_inserted"], 2);
   EXPECT_EQ(result["rows_rejected"], 0);
   EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "12.30");
-  EXPECT_EQ(Scalar("SELECT _source_file FROM orders WHERE order_id=2"),
+  EXPECT_EQ(Scalar("SELECT l.source_file FROM orders JOIN sluice_loads l ON l.load_id = "
+                   "orders._load_id WHERE order_id=2"),
             "raw/acme/2026-11-24/orders.csv");
   auto stats = Store()->Get("manifests/acme/2026-11-24/merge/orders.json");
   ASSERT_TRUE(stats.ok());
@@ -602,9 +603,13 @@ TEST_F(MergeTest, ReRunGivesTheSameTableInEveryMode) {
     Extracted({{"orders_1.csv", "order_id,amount\n1,1\n2,2\n"},
                {"orders_2.csv", "order_id,amount\n3,3\n"}});
     ASSERT_TRUE(Run("merge").ok()) << mode;
-    auto first = Query("SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+    auto first = Query(
+        "SELECT order_id, amount, l.source_file FROM orders JOIN sluice_loads l ON l.load_id = "
+        "orders._load_id ORDER BY 1");
     ASSERT_TRUE(Run("merge").ok()) << mode;
-    auto second = Query("SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+    auto second = Query(
+        "SELECT order_id, amount, l.source_file FROM orders JOIN sluice_loads l ON l.load_id = "
+        "orders._load_id ORDER BY 1");
     EXPECT_EQ(first, second) << mode;
     EXPECT_EQ(second.size(), 3u) << mode;
   }

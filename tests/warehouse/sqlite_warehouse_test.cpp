@@ -206,9 +206,10 @@ TEST_P(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
   auto schema = Schema(config::MergeMode::kUpsert);
   ASSERT_TRUE(Merge(wh.get(), schema, {{1, "12.30"}, {2, "0.10"}}).ok());
-  auto rows = Rows(wh.get(),
-                   "SELECT amount, typeof(amount), _ingest_date, _run_id, _source_file FROM orders "
-                   "ORDER BY order_id");
+  auto rows =
+      Rows(wh.get(),
+           "SELECT amount, typeof(amount), _ingest_date, l.run_id, l.source_file FROM orders "
+           "JOIN sluice_loads l ON l.load_id = orders._load_id ORDER BY order_id");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(*rows[0][0], "12.30");
   EXPECT_EQ(*rows[0][1], "text");
@@ -706,7 +707,9 @@ TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
   auto c = Merge(wh.get(), schema, {{1, "1.50"}}, "2026-11-24", "raw/acme/d/t_1400.csv");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->deleted, 2);
-  auto rows = Rows(wh.get(), "SELECT order_id, amount, _source_file FROM orders ORDER BY 1");
+  auto rows = Rows(wh.get(),
+                   "SELECT order_id, amount, l.source_file FROM orders JOIN sluice_loads l ON "
+                   "l.load_id = orders._load_id ORDER BY 1");
   ASSERT_EQ(rows.size(), 2u);  // the other day's row and the new delivery's
   EXPECT_EQ(*rows[0][0], "1");
   EXPECT_EQ(*rows[0][1], "1.50");
@@ -811,7 +814,9 @@ TEST_P(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
                            {ValueKind::kText, 0, 0, "6.00"}};
   ASSERT_TRUE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
   auto rows =
-      Rows(wh.get(), "SELECT order_id, amount, _source_file, _run_id FROM orders ORDER BY 1");
+      Rows(wh.get(),
+           "SELECT order_id, amount, l.source_file, l.run_id FROM orders JOIN sluice_loads l ON "
+           "l.load_id = orders._load_id ORDER BY 1");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(*rows[0][0], "5");
   EXPECT_EQ(*rows[1][1], "6.00");
@@ -943,6 +948,122 @@ TEST_P(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("nope"), std::string::npos) << bad.message();
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM t")[0][0], "1");
+}
+
+// Which run and file loaded each row: the join docs/config.md documents ("Row lineage"), which
+// also answers for rows written by wave one (their own _run_id and _source_file).
+constexpr const char* kLineageJoin =
+    "SELECT t.order_id, t._ingest_date, coalesce(l.run_id, t._run_id), "
+    "coalesce(l.source_file, t._source_file) FROM orders t LEFT JOIN sluice_loads l ON "
+    "l.load_id = t._load_id ORDER BY t.order_id";
+
+TEST_P(SqliteWarehouse, EachFileLoadedIsOneLoadARetryOfTheRunReusesIt) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  MergeTarget t{&schema, "2026-11-24", "run1", {}};
+  auto merge = [&]() -> Result<MergeCounts> {
+    SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
+    Value a[2] = {{ValueKind::kInt, 1, 0, {}}, {ValueKind::kText, 0, 0, "1.00"}};
+    Value b[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
+    SLUICE_RETURN_IF_ERROR(w->Add(a, "raw/acme/2026-11-24/orders_1.csv", ""));
+    SLUICE_RETURN_IF_ERROR(w->Add(b, "raw/acme/2026-11-24/orders_2.csv", ""));
+    return w->Commit();
+  };
+  auto first = merge();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->inserted, 2);  // loads written meanwhile are not counted as rows
+  auto loads = Rows(wh.get(),
+                    "SELECT load_id, table_name, ingest_date, run_id, partner, source_file, "
+                    "loaded_at IS NOT NULL FROM sluice_loads ORDER BY load_id");
+  ASSERT_EQ(loads.size(), 2u);
+  EXPECT_EQ(*loads[0][1], "orders");
+  EXPECT_EQ(*loads[0][2], "2026-11-24");
+  EXPECT_EQ(*loads[0][3], "run1");
+  EXPECT_EQ(*loads[0][4], "acme");
+  EXPECT_EQ(*loads[0][5], "raw/acme/2026-11-24/orders_1.csv");
+  EXPECT_EQ(*loads[1][5], "raw/acme/2026-11-24/orders_2.csv");
+  const auto before = Rows(wh.get(), "SELECT order_id, _load_id FROM orders ORDER BY 1");
+
+  // A retry of the run (a repair) merges the same files again: same loads, same _load_id.
+  auto again = merge();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->updated, 2);
+  EXPECT_EQ(again->inserted, 0);
+  EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM sluice_loads")[0][0], "2");
+  EXPECT_EQ(Rows(wh.get(), "SELECT order_id, _load_id FROM orders ORDER BY 1"), before);
+  auto lineage = Rows(wh.get(),
+                      "SELECT t.order_id, l.run_id, l.source_file FROM orders t JOIN sluice_loads "
+                      "l ON l.load_id = t._load_id ORDER BY t.order_id");
+  ASSERT_EQ(lineage.size(), 2u);
+  EXPECT_EQ(*lineage[1][1], "run1");
+  EXPECT_EQ(*lineage[1][2], "raw/acme/2026-11-24/orders_2.csv");
+}
+
+TEST_P(SqliteWarehouse, ReplacingADateReplacesItsLoadsAndARollbackKeepsThem) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kReplaceDate);
+  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-23", "raw/acme/d1/a.csv").ok());
+  ASSERT_TRUE(Merge(wh.get(), schema, {{2, "2.00"}}, "2026-11-24", "raw/acme/d2/a.csv").ok());
+  ASSERT_TRUE(Merge(wh.get(), schema, {{3, "3.00"}}, "2026-11-24", "raw/acme/d2/b.csv").ok());
+  // The date's earlier load went with its rows: every load is one some row points to.
+  EXPECT_EQ(Rows(wh.get(), "SELECT source_file FROM sluice_loads ORDER BY 1"),
+            (std::vector<std::vector<std::optional<std::string>>>{{"raw/acme/d1/a.csv"},
+                                                                  {"raw/acme/d2/b.csv"}}));
+  EXPECT_EQ(*Rows(wh.get(),
+                  "SELECT count(*) FROM sluice_loads WHERE load_id NOT IN "
+                  "(SELECT _load_id FROM orders)")[0][0],
+            "0");
+  {
+    MergeTarget t{&schema, "2026-11-24", "run2", {}};
+    auto w = wh->BeginMerge(t);
+    ASSERT_TRUE(w.ok());
+    Value v[2] = {{ValueKind::kInt, 4, 0, {}}, {ValueKind::kText, 0, 0, "4.00"}};
+    ASSERT_TRUE((*w)->Add(v, "raw/acme/d2/c.csv", "").ok());
+    (*w)->Rollback();
+  }
+  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM sluice_loads")[0][0], "2");
+  EXPECT_EQ(*Rows(wh.get(), "SELECT group_concat(order_id) FROM orders")[0][0], "1,3");
+}
+
+TEST_P(SqliteWarehouse, ATableOfWaveOneKeepsLoadingAndAnswersLineageForOldAndNewRows) {
+  TempDir dir;
+  {
+    // The DDL wave one wrote (sluice before _load_id), with a row it loaded.
+    auto old = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+    ASSERT_TRUE(old->Execute("CREATE TABLE \"orders\" (\"order_id\" INTEGER NOT NULL, \"amount\" "
+                             "TEXT, _ingest_date TEXT NOT NULL, _run_id TEXT NOT NULL, "
+                             "_source_file TEXT NOT NULL, PRIMARY KEY (\"order_id\")); "
+                             "INSERT INTO orders VALUES (1, '1.00', '2026-11-23', 'old-run', "
+                             "'raw/acme/2026-11-23/orders.csv')")
+                    .ok());
+  }
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  auto schema = Schema(config::MergeMode::kUpsert);
+  auto c = Merge(wh.get(), schema, {{1, "1.50"}, {2, "2.00"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 1);
+  EXPECT_EQ(c->updated, 1);
+  // New rows fill both: the old columns (NOT NULL there) and _load_id.
+  auto rows = Rows(wh.get(),
+                   "SELECT order_id, amount, _run_id, _source_file, _load_id IS NOT NULL FROM "
+                   "orders ORDER BY 1");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0][1], "1.50");
+  EXPECT_EQ(*rows[0][2], "run1");
+  EXPECT_EQ(*rows[1][3], "raw/acme/2026-11-24/orders.csv");
+  EXPECT_EQ(*rows[1][4], "1");
+  ASSERT_TRUE(Merge(wh.get(), schema, {{3, "3.00"}}, "2026-11-22", "raw/acme/old.csv").ok());
+  // A row that only wave one loaded answers from its own columns.
+  ASSERT_TRUE(wh->Execute("UPDATE orders SET _load_id = NULL, _run_id = 'old-run' WHERE "
+                          "order_id = 3")
+                  .ok());
+  auto lineage = Rows(wh.get(), kLineageJoin);
+  ASSERT_EQ(lineage.size(), 3u);
+  EXPECT_EQ(*lineage[0][2], "run1");
+  EXPECT_EQ(*lineage[2][2], "old-run");
+  EXPECT_EQ(*lineage[2][3], "raw/acme/old.csv");
 }
 
 TEST(SqliteWarehouseJournal, RollbackWritesOnceAndSwitchesAWalDatabaseWhenAlone) {
