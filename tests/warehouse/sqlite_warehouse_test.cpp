@@ -14,71 +14,12 @@
 
 #include "testing/temp_dir.h"
 #include "warehouse/warehouse.h"
+#include "warehouse/warehouse_test_support.h"
 
 namespace sluice::warehouse {
 namespace {
 
 using testing::TempDir;
-
-config::TableSchema Schema(config::MergeMode mode, std::string table = "orders") {
-  config::TableSchema s;
-  s.table = std::move(table);
-  config::ColumnSchema id;
-  id.name = "order_id";
-  id.type = config::ColumnType::kInt64;
-  id.nullable = false;
-  config::ColumnSchema amount;
-  amount.name = "amount";
-  amount.type = config::ColumnType::kDecimal;
-  amount.precision = 12;
-  amount.scale = 2;
-  s.columns = {id, amount};
-  s.merge = mode;
-  if (mode == config::MergeMode::kUpsert) s.primary_key = {"order_id"};
-  return s;
-}
-
-struct Row {
-  int64_t id;
-  std::string amount;
-};
-
-Result<MergeCounts> Merge(Warehouse* wh, const config::TableSchema& schema,
-                          const std::vector<Row>& rows, const std::string& date = "2026-11-24",
-                          const std::string& file = "raw/acme/2026-11-24/orders.csv") {
-  MergeTarget t;
-  t.schema = &schema;
-  t.ingest_date = date;
-  t.run_id = "run1";
-  SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
-  for (const Row& r : rows) {
-    Value v[2];
-    v[0].kind = ValueKind::kInt;
-    v[0].i = r.id;
-    v[1].kind = ValueKind::kText;
-    v[1].s = r.amount;
-    SLUICE_RETURN_IF_ERROR(writer->Add(v, file, ""));
-  }
-  return writer->Commit();
-}
-
-std::vector<std::vector<std::optional<std::string>>> Rows(Warehouse* wh, const std::string& sql) {
-  auto r = wh->Query(sql);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? r->rows : decltype(r->rows){};
-}
-
-// A merge of order 2 left open: it holds the write lock until committed or rolled back.
-std::unique_ptr<TableWriter> OpenMerge(Warehouse* wh, const config::TableSchema& schema) {
-  MergeTarget t{&schema, "2026-11-25", "run2", {}};
-  auto writer = wh->BeginMerge(t);
-  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
-  if (!writer.ok()) return nullptr;
-  Value v[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
-  Status st = (*writer)->Add(v, "raw/acme/2026-11-25/orders.csv", "");
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return std::move(writer).value();
-}
 
 // Every test runs against both journal modes of the sqlite:// warehouse.
 class SqliteWarehouse : public ::testing::TestWithParam<std::string> {
@@ -216,100 +157,6 @@ TEST_P(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
   EXPECT_EQ(*rows[0][2], "2026-11-24");
   EXPECT_EQ(*rows[0][3], "run1");
   EXPECT_EQ(*rows[0][4], "raw/acme/2026-11-24/orders.csv");
-}
-
-TEST_P(SqliteWarehouse, UpsertCountsInsertsUpdatesAndLastDuplicateWins) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  auto c1 = Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}, {1, "9.00"}});
-  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
-  EXPECT_EQ(c1->loaded, 3);
-  EXPECT_EQ(c1->inserted, 2);
-  EXPECT_EQ(c1->updated, 1);
-  EXPECT_EQ(*Rows(wh.get(), "SELECT amount FROM orders WHERE order_id=1")[0][0], "9.00");
-  auto c2 = Merge(wh.get(), schema, {{2, "3.00"}, {3, "4.00"}});
-  EXPECT_EQ(c2->inserted, 1);
-  EXPECT_EQ(c2->updated, 1);
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "3");
-}
-
-TEST_P(SqliteWarehouse, UpsertOfAnOlderDateKeepsTheKeysALaterDateLoaded) {
-  // A repair of a day that failed, run after later days loaded, must give the table a clean run
-  // in date order gives: keys the later day loaded keep its values, new keys still arrive.
-  auto schema = Schema(config::MergeMode::kUpsert);
-  const std::vector<Row> day1 = {{1, "1.00"}, {2, "2.00"}, {3, "3.00"}};
-  const std::vector<Row> day2 = {{2, "20.00"}, {4, "40.00"}};
-  const std::string sql = "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1";
-  TempDir in_order_dir, repaired_dir;
-  auto in_order = *OpenWarehouse(Url("wh"), in_order_dir.path(), "acme");
-  ASSERT_TRUE(Merge(in_order.get(), schema, day1, "2026-11-23").ok());
-  ASSERT_TRUE(Merge(in_order.get(), schema, day2, "2026-11-24").ok());
-  auto repaired = *OpenWarehouse(Url("wh"), repaired_dir.path(), "acme");
-  ASSERT_TRUE(Merge(repaired.get(), schema, day2, "2026-11-24").ok());
-  auto late = Merge(repaired.get(), schema, day1, "2026-11-23");
-  ASSERT_TRUE(late.ok()) << late.status().ToString();
-  EXPECT_EQ(late->loaded, 3);
-  EXPECT_EQ(late->inserted, 2);  // keys 1 and 3
-  EXPECT_EQ(late->updated, 0);
-  EXPECT_EQ(late->kept_newer, 1);  // key 2 keeps 2026-11-24's 20.00
-  EXPECT_EQ(Rows(repaired.get(), sql), Rows(in_order.get(), sql));
-  EXPECT_EQ(*Rows(repaired.get(), "SELECT amount FROM orders WHERE order_id=2")[0][0], "20.00");
-  // Re-running the older date again, and the later one, changes nothing more.
-  auto again = Merge(repaired.get(), schema, day1, "2026-11-23");
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->updated, 2);  // keys 1 and 3 are its own
-  EXPECT_EQ(again->kept_newer, 1);
-  ASSERT_TRUE(Merge(repaired.get(), schema, day2, "2026-11-24").ok());
-  EXPECT_EQ(Rows(repaired.get(), sql), Rows(in_order.get(), sql));
-}
-
-TEST_P(SqliteWarehouse, ReRunningTheSameDateGivesTheSameTableInEveryMode) {
-  for (auto mode :
-       {config::MergeMode::kUpsert, config::MergeMode::kAppend, config::MergeMode::kReplaceDate}) {
-    TempDir dir;
-    auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-    auto schema = Schema(mode);
-    std::vector<Row> rows = {{1, "1.00"}, {2, "2.00"}};
-    ASSERT_TRUE(Merge(wh.get(), schema, rows, "2026-11-23").ok());
-    ASSERT_TRUE(Merge(wh.get(), schema, rows).ok());
-    auto first = Rows(wh.get(), "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1, 3");
-    ASSERT_TRUE(Merge(wh.get(), schema, rows).ok());
-    auto second = Rows(wh.get(), "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1, 3");
-    EXPECT_EQ(first, second) << "mode " << static_cast<int>(mode);
-    size_t expected = mode == config::MergeMode::kUpsert ? 2 : 4;  // two dates kept
-    EXPECT_EQ(second.size(), expected);
-  }
-}
-
-TEST_P(SqliteWarehouse, ReplaceDateReplacesOnlyThatDate) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kReplaceDate);
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-23").ok());
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}).ok());
-  auto c = Merge(wh.get(), schema, {{3, "3.00"}});
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->deleted, 2);
-  auto rows = Rows(wh.get(), "SELECT order_id FROM orders ORDER BY 1");
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(*rows[0][0], "1");
-  EXPECT_EQ(*rows[1][0], "3");
-}
-
-TEST_P(SqliteWarehouse, RollbackLeavesTableUnchanged) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
-  {
-    MergeTarget t{&schema, "2026-11-24", "run2", {}};
-    auto w = *wh->BeginMerge(t);
-    Value v[2] = {{ValueKind::kInt, 5, 0, {}}, {ValueKind::kText, 0, 0, "5.00"}};
-    ASSERT_TRUE(w->Add(v, "f", "").ok());
-    w->Rollback();
-  }
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
 }
 
 TEST_P(SqliteWarehouse, ProcessKilledMidMergeLeavesTableAsItWas) {
@@ -462,39 +309,6 @@ TEST_P(SqliteWarehouse, ThreeConcurrentMergesOfOnePartnerNeverFailLocked) {
   }
 }
 
-TEST_P(SqliteWarehouse, SchemaThatAddsANullableColumnEvolvesTheTable) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
-  auto wider = schema;
-  config::ColumnSchema note;
-  note.name = "note";
-  wider.columns.push_back(note);
-  MergeTarget t{&wider, "2026-11-24", "run2", {}};
-  auto w = wh->BeginMerge(t);
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
-  Value v[3] = {{ValueKind::kInt, 2, 0, {}},
-                {ValueKind::kText, 0, 0, "2.00"},
-                {ValueKind::kText, 0, 0, "hi"}};
-  ASSERT_TRUE((*w)->Add(v, "f", "").ok());
-  ASSERT_TRUE((*w)->Commit().ok());
-  auto rows = Rows(wh.get(), "SELECT note FROM orders ORDER BY order_id");
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_FALSE(rows[0][0].has_value());
-  EXPECT_EQ(*rows[1][0], "hi");
-
-  auto strict = wider;
-  config::ColumnSchema must;
-  must.name = "must";
-  must.nullable = false;
-  strict.columns.push_back(must);
-  MergeTarget t2{&strict, "2026-11-24", "run3", {}};
-  auto bad = wh->BeginMerge(t2);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("non-nullable column \"must\""), std::string::npos);
-}
-
 TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedKeepsItsValuesOneDroppedIsNamedWithItsFix) {
   TempDir dir;
   auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
@@ -548,117 +362,6 @@ TEST_P(SqliteWarehouse, AColumnTheSchemaRenamedKeepsItsValuesOneDroppedIsNamedWi
   EXPECT_EQ(log.find("_ingest_date"), std::string::npos) << log;
 }
 
-TEST_P(SqliteWarehouse, AColumnTheSchemaMadeNullableWhileTheTableRequiresItIsAClearError) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  schema.columns[1].nullable = false;  // amount NOT NULL in the table
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
-  // Relaxed in the schema: the first row without an amount would fail on SQLite's constraint,
-  // so the merge says so before it starts, whatever the day's rows.
-  auto relaxed = schema;
-  relaxed.columns[1].nullable = true;
-  auto bad = Merge(wh.get(), relaxed, {{2, "2.00"}});
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find(
-                "has column \"amount\" NOT NULL but the schema now lets it be empty (nullable)"),
-            std::string::npos)
-      << bad.status().message();
-  EXPECT_NE(bad.status().message().find("keep \"nullable\": false"), std::string::npos);
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
-  // Tightened (the table allows NULL, the schema no longer): loads; the merge itself rejects
-  // rows without a value.
-  auto loose = Schema(config::MergeMode::kUpsert, "loose");
-  ASSERT_TRUE(Merge(wh.get(), loose, {{1, "1.00"}}).ok());
-  loose.columns[1].nullable = false;
-  EXPECT_TRUE(Merge(wh.get(), loose, {{2, "2.00"}}).ok());
-}
-
-TEST_P(SqliteWarehouse, ARepeatedKeyInAnAppendOrReplaceDateTableSaysWhatTheKeyMeansThere) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  for (auto mode : {config::MergeMode::kReplaceDate, config::MergeMode::kAppend}) {
-    for (bool text_key : {false, true}) {
-      auto schema = Schema(mode, std::string(mode == config::MergeMode::kAppend ? "a" : "r") +
-                                     (text_key ? "_text" : "_int"));
-      schema.primary_key = {text_key ? "amount" : "order_id"};
-      schema.columns[1].nullable = false;
-      ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-24").ok());
-      // The same date again replaces its rows: no conflict.
-      ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-24").ok());
-      // The next day sends the same key: it cannot be a second row.
-      auto bad = Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-25");
-      ASSERT_FALSE(bad.ok()) << schema.table;
-      EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-      EXPECT_NE(
-          bad.status().message().find(
-              "the row's key is already in the table. " +
-              std::string(mode == config::MergeMode::kAppend ? "An append" : "A replace_date") +
-              " table keeps every date's rows, so its primary key (" + schema.primary_key[0] +
-              ") must be unique across all dates and within the file; to keep the latest "
-              "row of each key use \"merge\": \"upsert\""),
-          std::string::npos)
-          << bad.status().message();
-    }
-  }
-}
-
-TEST_P(SqliteWarehouse, AMergeRepeatingTheDatesInputsReportsTheFirstLoadsCounts) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  for (auto mode :
-       {config::MergeMode::kUpsert, config::MergeMode::kReplaceDate, config::MergeMode::kAppend}) {
-    auto schema = Schema(mode, "t" + std::to_string(static_cast<int>(mode)));
-    auto merge = [&](const std::string& run, const std::string& inputs,
-                     const std::vector<Row>& rows) -> Result<MergeCounts> {
-      MergeTarget t{&schema, "2026-11-24", run, inputs};
-      SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
-      for (const Row& r : rows) {
-        Value v[2] = {{ValueKind::kInt, r.id, 0, {}}, {ValueKind::kText, 0, 0, r.amount}};
-        SLUICE_RETURN_IF_ERROR(writer->Add(v, "raw/acme/2026-11-24/orders.csv", ""));
-      }
-      return writer->Commit();
-    };
-    const std::vector<Row> rows = {{1, "1.00"}, {2, "2.00"}, {2, "2.50"}};
-    auto first = merge("run1", "orders.csv abc 30\nconfig 1", rows);
-    ASSERT_TRUE(first.ok()) << first.status().ToString();
-    EXPECT_TRUE(first->same_inputs_as_run.empty());
-    // A retry or repair of the date with the same files and configuration: its rows replace
-    // the first load's one for one, and it reports what the first load did.
-    auto again = merge("run2", "orders.csv abc 30\nconfig 1", rows);
-    ASSERT_TRUE(again.ok()) << again.status().ToString();
-    EXPECT_EQ(again->same_inputs_as_run, "run1");
-    EXPECT_EQ(again->inserted, first->inserted) << schema.table;
-    EXPECT_EQ(again->updated, first->updated) << schema.table;
-    EXPECT_EQ(again->deleted, first->deleted) << schema.table;
-    EXPECT_EQ(again->loaded, 3);
-    // A re-delivery (other files): what it did to the table.
-    auto other = merge("run3", "orders.csv def 31\nconfig 1", {{1, "1.00"}});
-    ASSERT_TRUE(other.ok()) << other.status().ToString();
-    EXPECT_TRUE(other->same_inputs_as_run.empty());
-    if (mode == config::MergeMode::kUpsert) {
-      EXPECT_EQ(other->updated, 1);
-      EXPECT_EQ(other->inserted, 0);
-    } else {
-      EXPECT_EQ(other->deleted, 3);  // the date's rows of the earlier delivery
-      EXPECT_EQ(other->inserted, 1);
-    }
-    // The first inputs again are no longer the date's last merge: counted as they come.
-    auto back = merge("run4", "orders.csv abc 30\nconfig 1", rows);
-    ASSERT_TRUE(back.ok());
-    EXPECT_TRUE(back->same_inputs_as_run.empty());
-  }
-  // No inputs given (the warehouse used on its own): nothing recorded, counts as they come.
-  auto schema = Schema(config::MergeMode::kUpsert, "plain");
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
-  auto plain = Merge(wh.get(), schema, {{1, "1.00"}});
-  ASSERT_TRUE(plain.ok());
-  EXPECT_EQ(plain->updated, 1);
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM sluice_merges WHERE table_name = 'plain'")[0][0],
-            "0");
-}
-
 TEST_P(SqliteWarehouse, ALinkInPlaceOfAPartnersDatabaseIsRefusedNotWrittenThrough) {
   // warehouse/initech.db -> globex.db would merge initech's rows into globex's tables.
   TempDir dir;
@@ -693,28 +396,6 @@ TEST_P(SqliteWarehouse, ACheckCannotCallFts3Tokenizer) {
         << r.status().ToString();
   }
   EXPECT_TRUE(wh->Query("SELECT upper('ok')", 10, nullptr).ok());
-}
-
-TEST_P(SqliteWarehouse, AppendReDeliveryEqualsACleanRunWhateverTheFileNames) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kAppend);
-  ASSERT_TRUE(Merge(wh.get(), schema, {{9, "9.00"}}, "2026-11-23").ok());
-  ASSERT_TRUE(
-      Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}}, "2026-11-24", "raw/acme/d/t_0900.csv")
-          .ok());
-  // The day is delivered again, corrected, in a file with another name.
-  auto c = Merge(wh.get(), schema, {{1, "1.50"}}, "2026-11-24", "raw/acme/d/t_1400.csv");
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->deleted, 2);
-  auto rows = Rows(wh.get(),
-                   "SELECT order_id, amount, l.source_file FROM orders JOIN sluice_loads l ON "
-                   "l.load_id = orders._load_id ORDER BY 1");
-  ASSERT_EQ(rows.size(), 2u);  // the other day's row and the new delivery's
-  EXPECT_EQ(*rows[0][0], "1");
-  EXPECT_EQ(*rows[0][1], "1.50");
-  EXPECT_EQ(*rows[0][2], "raw/acme/d/t_1400.csv");
-  EXPECT_EQ(*rows[1][0], "9");
 }
 
 TEST_P(SqliteWarehouse, AColumnWhoseStorageChangedIsAClearErrorOtherTypeChangesLoad) {
@@ -757,84 +438,6 @@ TEST_P(SqliteWarehouse, AColumnWhoseStorageChangedIsAClearErrorOtherTypeChangesL
   EXPECT_NE(refused.status().message().find("as VARCHAR(20) but the schema now says float64"),
             std::string::npos)
       << refused.status().message();
-}
-
-TEST_P(SqliteWarehouse, AKeyOrRequiredColumnTheSchemaNoLongerHasIsAClearError) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  schema.columns[1].nullable = false;  // amount NOT NULL
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}).ok());
-
-  auto rekeyed = schema;
-  rekeyed.primary_key = {"order_id", "amount"};
-  auto bad = Merge(wh.get(), rekeyed, {{2, "2.00"}});
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find(
-                "has primary key (order_id) but the schema says (order_id, amount)"),
-            std::string::npos)
-      << bad.status().message();
-
-  auto unkeyed = Schema(config::MergeMode::kAppend);  // no primary key at all
-  unkeyed.columns[1].nullable = false;
-  bad = Merge(wh.get(), unkeyed, {{1, "1.00"}});
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("but the schema says ()"), std::string::npos)
-      << bad.status().message();
-
-  auto narrower = schema;
-  narrower.columns.pop_back();  // amount is gone
-  MergeTarget t{&narrower, "2026-11-24", "run2", {}};
-  auto w = wh->BeginMerge(t);
-  ASSERT_FALSE(w.ok());
-  EXPECT_NE(w.status().message().find("NOT NULL column \"amount\" that the schema no longer"),
-            std::string::npos)
-      << w.status().message();
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");  // untouched
-}
-
-TEST_P(SqliteWarehouse, AddRowsNamesTheFailingRowAndAddsNothingOfTheBatch) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  schema.columns[1].nullable = false;
-  MergeTarget t{&schema, "2026-11-24", "run1", {}};
-  auto w = wh->BeginMerge(t);
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
-  // Rows x columns; the third row's amount is NULL in a NOT NULL column.
-  std::vector<Value> v = {{ValueKind::kInt, 1, 0, {}}, {ValueKind::kText, 0, 0, "1.00"},
-                          {ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"},
-                          {ValueKind::kInt, 3, 0, {}}, {ValueKind::kNull, 0, 0, {}},
-                          {ValueKind::kInt, 4, 0, {}}, {ValueKind::kText, 0, 0, "4.00"}};
-  // A batch that fits the table goes in whole, with its lineage.
-  std::vector<Value> ok = {{ValueKind::kInt, 5, 0, {}},
-                           {ValueKind::kText, 0, 0, "5.00"},
-                           {ValueKind::kInt, 6, 0, {}},
-                           {ValueKind::kText, 0, 0, "6.00"}};
-  ASSERT_TRUE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
-  auto rows =
-      Rows(wh.get(),
-           "SELECT order_id, amount, l.source_file, l.run_id FROM orders JOIN sluice_loads l ON "
-           "l.load_id = orders._load_id ORDER BY 1");
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(*rows[0][0], "5");
-  EXPECT_EQ(*rows[1][1], "6.00");
-  EXPECT_EQ(*rows[1][2], "raw/acme/d/orders_2.csv");
-  EXPECT_EQ(*rows[1][3], "run1");
-  size_t failed = 99;
-  Status st = (*w)->AddRows(v, 4, "raw/acme/d/orders.csv", {}, &failed);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(failed, 2u);
-  EXPECT_NE(st.message().find("NOT NULL"), std::string::npos) << st.message();
-  // After a failure the merge can only be rolled back, which leaves nothing of it.
-  EXPECT_FALSE((*w)->AddRows(ok, 2, "raw/acme/d/orders_2.csv", {}, nullptr).ok());
-  auto counts = (*w)->Commit();
-  ASSERT_FALSE(counts.ok());
-  EXPECT_NE(counts.status().message().find("can only be rolled back"), std::string::npos)
-      << counts.status().ToString();
-  (*w)->Rollback();
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "0");
 }
 
 TEST_P(SqliteWarehouse, UpsertOutOfKeyOrderGoesRowByRowWithTheSameResult) {
@@ -940,92 +543,12 @@ TEST_P(SqliteWarehouse, QueryOnlyReadsAndRunsOneStatement) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "other.db"));
 }
 
-TEST_P(SqliteWarehouse, ExecuteRunsStatementsInOneTransaction) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  ASSERT_TRUE(wh->Execute("CREATE TABLE t(x); INSERT INTO t VALUES (1);").ok());
-  Status bad = wh->Execute("INSERT INTO t VALUES (2); INSERT INTO nope VALUES (3);");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.message().find("nope"), std::string::npos) << bad.message();
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM t")[0][0], "1");
-}
-
 // Which run and file loaded each row: the join docs/config.md documents ("Row lineage"), which
 // also answers for rows written by wave one (their own _run_id and _source_file).
 constexpr const char* kLineageJoin =
     "SELECT t.order_id, t._ingest_date, coalesce(l.run_id, t._run_id), "
     "coalesce(l.source_file, t._source_file) FROM orders t LEFT JOIN sluice_loads l ON "
     "l.load_id = t._load_id ORDER BY t.order_id";
-
-TEST_P(SqliteWarehouse, EachFileLoadedIsOneLoadARetryOfTheRunReusesIt) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kUpsert);
-  MergeTarget t{&schema, "2026-11-24", "run1", {}};
-  auto merge = [&]() -> Result<MergeCounts> {
-    SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
-    Value a[2] = {{ValueKind::kInt, 1, 0, {}}, {ValueKind::kText, 0, 0, "1.00"}};
-    Value b[2] = {{ValueKind::kInt, 2, 0, {}}, {ValueKind::kText, 0, 0, "2.00"}};
-    SLUICE_RETURN_IF_ERROR(w->Add(a, "raw/acme/2026-11-24/orders_1.csv", ""));
-    SLUICE_RETURN_IF_ERROR(w->Add(b, "raw/acme/2026-11-24/orders_2.csv", ""));
-    return w->Commit();
-  };
-  auto first = merge();
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_EQ(first->inserted, 2);  // loads written meanwhile are not counted as rows
-  auto loads = Rows(wh.get(),
-                    "SELECT load_id, table_name, ingest_date, run_id, partner, source_file, "
-                    "loaded_at IS NOT NULL FROM sluice_loads ORDER BY load_id");
-  ASSERT_EQ(loads.size(), 2u);
-  EXPECT_EQ(*loads[0][1], "orders");
-  EXPECT_EQ(*loads[0][2], "2026-11-24");
-  EXPECT_EQ(*loads[0][3], "run1");
-  EXPECT_EQ(*loads[0][4], "acme");
-  EXPECT_EQ(*loads[0][5], "raw/acme/2026-11-24/orders_1.csv");
-  EXPECT_EQ(*loads[1][5], "raw/acme/2026-11-24/orders_2.csv");
-  const auto before = Rows(wh.get(), "SELECT order_id, _load_id FROM orders ORDER BY 1");
-
-  // A retry of the run (a repair) merges the same files again: same loads, same _load_id.
-  auto again = merge();
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->updated, 2);
-  EXPECT_EQ(again->inserted, 0);
-  EXPECT_EQ(Rows(wh.get(), "SELECT count(*) FROM sluice_loads")[0][0], "2");
-  EXPECT_EQ(Rows(wh.get(), "SELECT order_id, _load_id FROM orders ORDER BY 1"), before);
-  auto lineage = Rows(wh.get(),
-                      "SELECT t.order_id, l.run_id, l.source_file FROM orders t JOIN sluice_loads "
-                      "l ON l.load_id = t._load_id ORDER BY t.order_id");
-  ASSERT_EQ(lineage.size(), 2u);
-  EXPECT_EQ(*lineage[1][1], "run1");
-  EXPECT_EQ(*lineage[1][2], "raw/acme/2026-11-24/orders_2.csv");
-}
-
-TEST_P(SqliteWarehouse, ReplacingADateReplacesItsLoadsAndARollbackKeepsThem) {
-  TempDir dir;
-  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
-  auto schema = Schema(config::MergeMode::kReplaceDate);
-  ASSERT_TRUE(Merge(wh.get(), schema, {{1, "1.00"}}, "2026-11-23", "raw/acme/d1/a.csv").ok());
-  ASSERT_TRUE(Merge(wh.get(), schema, {{2, "2.00"}}, "2026-11-24", "raw/acme/d2/a.csv").ok());
-  ASSERT_TRUE(Merge(wh.get(), schema, {{3, "3.00"}}, "2026-11-24", "raw/acme/d2/b.csv").ok());
-  // The date's earlier load went with its rows: every load is one some row points to.
-  EXPECT_EQ(Rows(wh.get(), "SELECT source_file FROM sluice_loads ORDER BY 1"),
-            (std::vector<std::vector<std::optional<std::string>>>{{"raw/acme/d1/a.csv"},
-                                                                  {"raw/acme/d2/b.csv"}}));
-  EXPECT_EQ(*Rows(wh.get(),
-                  "SELECT count(*) FROM sluice_loads WHERE load_id NOT IN "
-                  "(SELECT _load_id FROM orders)")[0][0],
-            "0");
-  {
-    MergeTarget t{&schema, "2026-11-24", "run2", {}};
-    auto w = wh->BeginMerge(t);
-    ASSERT_TRUE(w.ok());
-    Value v[2] = {{ValueKind::kInt, 4, 0, {}}, {ValueKind::kText, 0, 0, "4.00"}};
-    ASSERT_TRUE((*w)->Add(v, "raw/acme/d2/c.csv", "").ok());
-    (*w)->Rollback();
-  }
-  EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM sluice_loads")[0][0], "2");
-  EXPECT_EQ(*Rows(wh.get(), "SELECT group_concat(order_id) FROM orders")[0][0], "1,3");
-}
 
 TEST_P(SqliteWarehouse, ATableOfWaveOneKeepsLoadingAndAnswersLineageForOldAndNewRows) {
   TempDir dir;
