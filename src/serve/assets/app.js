@@ -447,6 +447,9 @@
     return el('div', { class: 'panel', id: 'instance-detail', 'data-task': task, 'data-partner': partner },
       el('h2', {}, instName(i), ' ', badge(i.state), el('button', { style: 'float:right', onclick: () => { ui.selected = null; render(false); } }, 'Close')),
       i.error ? el('p', { class: 'error-text', id: 'instance-error' }, i.error) : null,
+      i.progress ? el('p', { id: 'instance-progress' }, 'progress: ' + num(i.progress.bytes_done) + ' bytes' +
+        (i.progress.bytes_total > 0 ? ' of ' + num(i.progress.bytes_total) + ' (' + Math.round(100 * i.progress.bytes_done / i.progress.bytes_total) + '%)' : '') +
+        (i.progress.rows_done > 0 ? ', ' + num(i.progress.rows_done) + ' rows' : '') + (i.progress.note ? ' \u2014 ' + i.progress.note : '')) : null,
       el('table', {}, el('thead', {}, el('tr', {}, ['Attempt', 'State', 'Started', 'Duration', 'Exit', 'Error'].map((h) => el('th', {}, h)))),
         el('tbody', {}, i.history.map((a) => el('tr', {},
           el('td', {}, el('a', { class: 'attempt-link', onclick: () => { ui.attempt[instName(i)] = a.attempt; render(false); } }, '#' + a.attempt + (a.attempt === chosen ? ' \u25c2' : ''))),
