@@ -210,7 +210,7 @@
       }
     }
     app.replaceChildren(el('h1', {}, 'Grid'),
-      el('p', { class: 'muted' }, 'Newest ' + g.runs.length + ' runs, oldest left. Per-partner tasks show their worst instance; expand them for each partner.'),
+      el('p', { class: 'muted' }, (g.runs.length === 1 ? 'The only run.' : 'Newest ' + g.runs.length + ' runs, oldest left.') + ' Per-partner tasks show their worst instance; expand them for each partner.'),
       legend(), el('table', { class: 'grid', id: 'grid' }, el('thead', {}, head), el('tbody', {}, body)));
     if (g.runs.some((r) => r.state === 'running')) { live(true); schedule(render, 3000); } else live(false);
   }
