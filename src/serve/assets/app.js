@@ -654,6 +654,7 @@
       p.loads.length ? el('table', { id: 'partner-loads' }, el('thead', {}, el('tr', {}, loadCols.map((c) => el('th', {}, c)))),
         el('tbody', {}, p.loads.map((l) => el('tr', {}, loadCols.map((c) => el('td', {}, l[c]))))))
         : null,
+      merges.length ? el('h3', {}, 'Rows merged, per run and table') : null,
       merges.length ? el('table', { id: 'partner-merges' }, el('thead', {}, el('tr', {}, ['Run', 'Date', 'Table', 'Loaded', 'Updated', 'Rejected', 'New columns'].map((h) => el('th', {}, h)))),
         el('tbody', {}, merges.map((x) => el('tr', {}, el('td', {}, el('a', { href: '#/run/' + enc(x.run_id) }, x.run_id)), el('td', {}, x.date), el('td', {}, x.table),
           el('td', { class: 'num' }, num(x.rows_loaded)), el('td', { class: 'num' }, num(x.rows_updated)), el('td', { class: 'num' }, num(x.rows_rejected)),
