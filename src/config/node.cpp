@@ -81,9 +81,38 @@ std::string RawToken(std::string_view text, const YAML::Mark& mark) {
   return std::string(token);
 }
 
-Status ConvertYaml(const YAML::Node& in, std::string_view text, const std::string& file,
-                   Node* out) {
+// Configuration nests a few levels; anything deeper is a mistake or an attack, and converting
+// it would recurse without bound: a recursive alias (`a: &x [*x]`) is a cycle, and aliases of
+// aliases ("billion laughs") expand exponentially.
+constexpr int kMaxDepth = 64;
+constexpr int64_t kMaxValues = 1'000'000;
+
+struct YamlBudget {
+  int depth = 0;
+  int64_t values = 0;
+};
+
+Status ConvertYaml(const YAML::Node& in, std::string_view text, const std::string& file, Node* out,
+                   YamlBudget* budget) {
   Location loc = YamlLoc(in.Mark(), file);
+  if (budget->depth > kMaxDepth) {
+    return Status::InvalidArgument("values nest deeper than " + std::to_string(kMaxDepth) +
+                                   " levels (an alias inside its own anchor, such as "
+                                   "`a: &x [*x]`?); write the value out without nesting it")
+        .WithFile(file, loc.line, loc.column);
+  }
+  if (++budget->values > kMaxValues) {
+    return Status::InvalidArgument("the file expands to more than " + std::to_string(kMaxValues) +
+                                   " values (aliases that repeat aliases?); write the values "
+                                   "out instead of repeating anchors")
+        .WithFile(file, loc.line, loc.column);
+  }
+  // Children are one level deeper for the rest of this call.
+  struct Deeper {
+    explicit Deeper(YamlBudget* b) : b_(b) { ++b_->depth; }
+    ~Deeper() { --b_->depth; }
+    YamlBudget* b_;
+  } deeper(budget);
   switch (in.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -97,7 +126,7 @@ Status ConvertYaml(const YAML::Node& in, std::string_view text, const std::strin
       *out = Node(Node::Kind::kSequence, loc);
       for (const YAML::Node& child : in) {
         Node c;
-        SLUICE_RETURN_IF_ERROR(ConvertYaml(child, text, file, &c));
+        SLUICE_RETURN_IF_ERROR(ConvertYaml(child, text, file, &c, budget));
         out->mutable_items().push_back(std::move(c));
       }
       return Status::Ok();
@@ -117,7 +146,7 @@ Status ConvertYaml(const YAML::Node& in, std::string_view text, const std::strin
               .WithFile(file, key_loc.line, key_loc.column);
         }
         Node value;
-        SLUICE_RETURN_IF_ERROR(ConvertYaml(kv.second, text, file, &value));
+        SLUICE_RETURN_IF_ERROR(ConvertYaml(kv.second, text, file, &value, budget));
         if (value.location().line == 0) {
           // `key:` with nothing after it has no mark of its own; point at the key.
           value = value.IsNull() ? Node(Node::Kind::kNull, key_loc) : std::move(value);
@@ -197,7 +226,8 @@ Result<Node> ParseYaml(std::string_view text, const std::string& file_name) {
   }
   Node out;
   try {
-    SLUICE_RETURN_IF_ERROR(ConvertYaml(root, text, file_name, &out));
+    YamlBudget budget;
+    SLUICE_RETURN_IF_ERROR(ConvertYaml(root, text, file_name, &out, &budget));
   } catch (const YAML::Exception& e) {
     Location loc = YamlLoc(e.mark, file_name);
     return Status::InvalidArgument("invalid YAML: " + e.msg)
@@ -206,9 +236,39 @@ Result<Node> ParseYaml(std::string_view text, const std::string& file_name) {
   return out;
 }
 
+// The offset of the first '[' or '{' (outside strings) that opens a level deeper than
+// kMaxDepth, or npos. Checked before parsing: the parse and the Node tree recurse per level.
+static size_t TooDeepJson(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 Result<Node> ParseJson(std::string_view text, const std::string& file_name) {
   using nlohmann::json;
   LineIndex lines(text);
+  if (size_t deep = TooDeepJson(text); deep != std::string_view::npos) {
+    Location loc = lines.At(deep, file_name);
+    return Status::InvalidArgument("values nest deeper than " + std::to_string(kMaxDepth) +
+                                   " levels; a schema needs a few")
+        .WithFile(file_name, loc.line, loc.column);
+  }
   Cursor cursor{text.data()};
   auto here = [&]() {
     size_t offset = static_cast<size_t>(cursor.pos - text.data());

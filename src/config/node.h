@@ -27,8 +27,10 @@ class Node {
   enum class Kind { kNull, kScalar, kMap, kSequence };
   struct MapItem;
 
-  Node() = default;
-  Node(Kind kind, Location loc) : kind_(kind), loc_(std::move(loc)) {}
+  // Defined below MapItem: clang instantiates vector<MapItem>'s destructor at an inline
+  // constructor, before MapItem is complete (the libFuzzer build, fuzz/, uses clang).
+  Node();
+  Node(Kind kind, Location loc);
   static Node Scalar(std::string text, bool quoted, Location loc);
   // A null value; `raw` keeps how it was spelled ("NULL", "~", "").
   static Node Null(std::string raw, Location loc);
@@ -71,6 +73,9 @@ struct Node::MapItem {
   Location key_loc;
   Node value;
 };
+
+inline Node::Node() = default;
+inline Node::Node(Kind kind, Location loc) : kind_(kind), loc_(std::move(loc)) {}
 
 // Parses YAML text. InvalidArgument with file:line:column on a syntax error or duplicate key.
 Result<Node> ParseYaml(std::string_view text, const std::string& file_name);

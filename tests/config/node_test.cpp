@@ -87,6 +87,57 @@ TEST(ParseJson, DuplicateKeyIsAnError) {
   EXPECT_NE(node.status().message().find("duplicate key \"a\""), std::string::npos);
 }
 
+// Found by fuzz/config_files: converting a recursive alias recursed until the stack overflowed.
+TEST(ParseYaml, RecursiveAliasIsRefusedInsteadOfOverflowingTheStack) {
+  auto node = ParseYaml("a: 1\nb: &x [*x]\n", "loop.yaml");
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(node.status().ToString().find("loop.yaml:"), std::string::npos);
+  EXPECT_NE(node.status().message().find("nest deeper than 64 levels"), std::string::npos)
+      << node.status().ToString();
+}
+
+TEST(ParseYaml, AliasesThatRepeatAliasesAreRefusedBeforeExpandingThem) {
+  // "Billion laughs": nine levels of ten aliases each would expand to 10^9 values.
+  std::string yaml = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    yaml += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) yaml += (k ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  auto node = ParseYaml(yaml, "laughs.yaml");
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find("more than 1000000 values"), std::string::npos)
+      << node.status().ToString();
+}
+
+TEST(ParseYaml, NestingUpToTheLimitLoadsAndDeeperIsRefused) {
+  auto nested = [](int depth) {
+    return "a: " + std::string(static_cast<size_t>(depth), '[') + "1" +
+           std::string(static_cast<size_t>(depth), ']') + "\n";
+  };
+  EXPECT_TRUE(ParseYaml(nested(60), "ok.yaml").ok());
+  auto deep = ParseYaml(nested(200), "deep.yaml");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ParseJson, NestingDeeperThanTheLimitIsRefusedAtItsBracket) {
+  auto node = ParseJson("{\"a\":\n" + std::string(100000, '['), "deep.json");
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), StatusCode::kInvalidArgument);
+  // The 65th level opens at line 2, column 64.
+  EXPECT_EQ(node.status().ToString(),
+            "deep.json:2:64: values nest deeper than 64 levels; a schema needs a few");
+}
+
+TEST(ParseJson, BracketsInsideStringsDoNotCountAsNesting) {
+  auto node = ParseJson("{\"a\": \"" + std::string(100, '[') + "\\\"[\"}", "s.json");
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_EQ(node->Get("a")->scalar(), std::string(100, '[') + "\"[");
+}
+
 TEST(MapReader, UnknownKeySuggestsNearestKnownKey) {
   auto node = ParseYaml("max_retires: 3\n", "t.yaml");
   ASSERT_TRUE(node.ok());
