@@ -35,9 +35,11 @@ Status Tokenizer::TooLong() const {
 
 Status Tokenizer::Fill() {
   // Keep the unconsumed tail, then read after it. The buffer grows only when one record does
-  // not fit, so memory stays bounded by max_record_bytes.
+  // not fit, so memory stays bounded by max_record_bytes (+1 byte of lookahead: a record of
+  // exactly max_record_bytes that ends in a lone CR needs the next byte to know it is not CRLF;
+  // refusing it here, as `>=` did, made the verdict depend on where reads split the file).
   size_t tail = end_ - pos_;
-  if (tail >= options_.max_record_bytes) {
+  if (tail > options_.max_record_bytes) {
     return TooLong();
   }
   if (pos_ > 0) {

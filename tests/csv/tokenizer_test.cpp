@@ -201,6 +201,29 @@ TEST(CsvTokenizer, FieldOverLimitIsRowErrorAndRecordOverLimitIsFileError) {
   EXPECT_NE(q.status.message().find("line 2"), std::string::npos) << q.status.message();
 }
 
+// Found by fuzz/csv_tokenizer: a record exactly max_record_bytes long, ending in a lone CR,
+// loaded when it arrived in one read and failed the file when reads split it.
+TEST(CsvTokenizer, RecordOfExactlyTheLimitEndingInLoneCrLoadsWhateverTheReadSize) {
+  TokenizerOptions o;
+  o.max_record_bytes = 16;
+  o.max_field_bytes = 16;
+  const std::string csv = std::string(15, 'x') + "\r" + "3,4\r";  // 15 bytes + CR = 16
+  for (size_t buffer : {size_t{1}, size_t{3}, size_t{16}, size_t{17}, size_t{1} << 16}) {
+    TokenizerOptions with = o;
+    with.buffer_bytes = buffer;
+    Parsed p = TokenizeWith(csv, with);
+    ASSERT_TRUE(p.status.ok()) << "buffer " << buffer << ": " << p.status.ToString();
+    EXPECT_EQ(p.rows, (Rows{{std::string(15, 'x')}, {"3", "4"}})) << "buffer " << buffer;
+  }
+  // One byte more is over the limit, whatever the read size.
+  for (size_t buffer : {size_t{1}, size_t{1} << 16}) {
+    TokenizerOptions with = o;
+    with.buffer_bytes = buffer;
+    Parsed p = TokenizeWith(std::string(16, 'x') + "\r3,4\r", with);
+    EXPECT_EQ(p.status.code(), StatusCode::kCorrupt) << "buffer " << buffer;
+  }
+}
+
 TEST(CsvTokenizer, NeverHangsOnGarbage) {
   std::string junk;
   for (int i = 0; i < 5000; ++i) junk.push_back(static_cast<char>((i * 7919) % 256));
