@@ -4,7 +4,11 @@ RELEASE_DIR := build/release
 TEST_DIR := build/test
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps build build-test test run format tidy bench clean
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build
 
 all: build
 
@@ -26,6 +30,19 @@ build-test: deps $(TEST_DIR)/build.ninja
 
 test: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (fuzz/, docs/reliability.md): clang, ASan+UBSan, a build folder of their own.
+$(FUZZ_DIR)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCH=OFF -DSLUICE_WERROR=OFF \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1"
+
+fuzz-build: deps $(FUZZ_DIR)/build.ninja
+	nice -n 10 cmake --build $(FUZZ_DIR) --target fuzz_all -j $(JOBS)
+
+# Fuzzes each target (or FUZZ_TARGETS) FUZZ_SECONDS seconds, niced, one at a time.
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh $(FUZZ_TARGETS)
 
 run: build
 	./scripts/run-example.sh

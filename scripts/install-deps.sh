@@ -13,6 +13,7 @@ PACKAGES=(
   libssl-dev libxxhash-dev
   unzip time
   libcpp-httplib-dev chromium
+  clang libclang-rt-14-dev
 )
 
 # The dashboard's browser tests drive Chromium with npm's playwright-core; a machine that has
