@@ -117,7 +117,9 @@ void RegisterSecretsFromEnvironment() {
         name.find("SECRET") != std::string::npos || name.find("PASSWORD") != std::string::npos ||
         name.find("PASSWD") != std::string::npos || name.find("TOKEN") != std::string::npos ||
         name.find("CREDENTIAL") != std::string::npos || name.find("APIKEY") != std::string::npos ||
-        name.find("API_KEY") != std::string::npos || name.ends_with("_KEY");
+        name.find("API_KEY") != std::string::npos || name.ends_with("_KEY") ||
+        // AWS_ACCESS_KEY_ID: half of the key pair (found by the secrets canary test).
+        name.find("ACCESS_KEY") != std::string::npos;
     if (secret) RegisterSecret(std::string(entry.substr(eq + 1)));
   }
 }

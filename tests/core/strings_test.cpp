@@ -168,14 +168,16 @@ TEST(Logging, CredentialsInTheEnvironmentAreRedacted) {
   setenv("SLUICE_T_AWS_SECRET_ACCESS_KEY", "AKsecretvalue1", 1);
   setenv("SLUICE_T_PGPASSWORD", "pgpass-value-2", 1);
   setenv("SLUICE_T_API_KEY", "apikey-value-3", 1);
-  setenv("SLUICE_T_SHORT_TOKEN", "short", 1);       // too short to mask
-  setenv("SLUICE_T_GREETING", "hello-world-4", 1);  // not a credential's name
+  setenv("SLUICE_T_SHORT_TOKEN", "short", 1);             // too short to mask
+  setenv("SLUICE_T_GREETING", "hello-world-4", 1);        // not a credential's name
+  setenv("SLUICE_T_AWS_ACCESS_KEY_ID", "AKIAKEYID5", 1);  // the key pair's other half
   log::RegisterSecretsFromEnvironment();
   EXPECT_EQ(log::Redact("a=AKsecretvalue1 b=pgpass-value-2 c=apikey-value-3 d=short "
-                        "e=hello-world-4"),
-            "a=*** b=*** c=*** d=short e=hello-world-4");
-  for (const char* n : {"SLUICE_T_AWS_SECRET_ACCESS_KEY", "SLUICE_T_PGPASSWORD", "SLUICE_T_API_KEY",
-                        "SLUICE_T_SHORT_TOKEN", "SLUICE_T_GREETING"}) {
+                        "e=hello-world-4 f=AKIAKEYID5"),
+            "a=*** b=*** c=*** d=short e=hello-world-4 f=***");
+  for (const char* n :
+       {"SLUICE_T_AWS_SECRET_ACCESS_KEY", "SLUICE_T_PGPASSWORD", "SLUICE_T_API_KEY",
+        "SLUICE_T_SHORT_TOKEN", "SLUICE_T_GREETING", "SLUICE_T_AWS_ACCESS_KEY_ID"}) {
     unsetenv(n);
   }
 }
