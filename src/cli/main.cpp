@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterServe(app, &exit_code);
     sluice::cli::RegisterReport(app, &exit_code);
     sluice::cli::RegisterDag(app, &exit_code);
+    sluice::cli::RegisterCancel(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -34,8 +35,9 @@ int main(int argc, char** argv) {
       return code == 0 ? 0 : sluice::cli::kExitUsage;
     }
   } catch (const std::exception& e) {
-    std::cerr << "sluice: internal error: " << e.what() << "\n";
-    return sluice::cli::kExitUsage;
+    std::cerr << "sluice: internal error: " << e.what()
+              << "\n(a bug in sluice: please report it with the command that hit it)\n";
+    return sluice::cli::kExitInternal;
   }
   return exit_code;
 }

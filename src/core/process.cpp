@@ -27,6 +27,30 @@ bool ProcessRunning(pid_t pid) {
   return state != 'Z' && state != 'X' && state != 'x';
 }
 
+std::string ProcessStartToken(pid_t pid) {
+  if (pid <= 0) return "";
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return "";
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  // Fields after "(comm)" start with field 3 (state); starttime is field 22.
+  size_t pos = close + 1;
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    while (pos < stat.size() && stat[pos] == ' ') ++pos;
+    const size_t end = stat.find(' ', pos);
+    field = stat.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (end == std::string::npos && i < 22) return "";
+    pos = end;
+  }
+  if (field.empty()) return "";
+  std::string boot;
+  std::ifstream boot_in("/proc/sys/kernel/random/boot_id");
+  if (!boot_in || !std::getline(boot_in, boot)) boot = "?";
+  return boot + "/" + field;
+}
+
 namespace {
 
 std::mutex g_watched_mu;

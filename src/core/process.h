@@ -4,12 +4,19 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 namespace sluice {
 
 // True while process `pid` exists and has not exited: a zombie (exited, not yet reaped by its
 // parent, which after a kill -9 of that parent can take a while under a slow or absent init)
 // is not running, nor is a pid that names no process. A process of another user counts.
 bool ProcessRunning(pid_t pid);
+
+// When process `pid` started, as an opaque token that differs for a later process reusing the
+// pid: "<boot id>/<start time in clock ticks since boot>" from /proc (Linux). "" when unknown
+// (no such process, no /proc). Identifies a run's scheduler across hosts (ledger/ledger.h).
+std::string ProcessStartToken(pid_t pid);
 
 // Children forked by one thread while another reaps every child with waitpid(-1) (the task
 // executor, a subreaper): the forking thread calls ForkWatched(), the reaping thread hands any

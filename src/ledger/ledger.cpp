@@ -10,7 +10,7 @@
 namespace sluice::ledger {
 
 namespace {
-constexpr std::array<std::pair<State, std::string_view>, 8> kStateNames = {{
+constexpr std::array<std::pair<State, std::string_view>, 9> kStateNames = {{
     {State::kPending, "pending"},
     {State::kQueued, "queued"},
     {State::kRunning, "running"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<State, std::string_view>, 8> kStateNames = {{
     {State::kTimedOut, "timed_out"},
     {State::kUpstreamFailed, "upstream_failed"},
     {State::kSkipped, "skipped"},
+    {State::kCancelled, "cancelled"},
 }};
 }  // namespace
 
@@ -41,7 +42,8 @@ bool IsTerminal(State state) {
 }
 
 bool IsFailure(State state) {
-  return state == State::kFailed || state == State::kTimedOut || state == State::kUpstreamFailed;
+  return state == State::kFailed || state == State::kTimedOut || state == State::kUpstreamFailed ||
+         state == State::kCancelled;
 }
 
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url,

@@ -45,6 +45,9 @@ std::vector<InstanceNode> BuildInstances(const config::WorkflowConfig& workflow,
   std::vector<InstanceNode> nodes;
   // task index -> instance indices (one per partner, or one)
   std::map<size_t, std::vector<int>> by_task;
+  // (task index, partner) -> instance index, so a per-partner edge is found without walking
+  // every partner's instance of the upstream task (which made building quadratic in partners).
+  std::map<std::pair<size_t, std::string>, int> by_task_partner;
   for (size_t ti : order) {
     const config::TaskConfig& task = workflow.tasks[ti];
     std::vector<std::string> instance_partners =
@@ -57,18 +60,19 @@ std::vector<InstanceNode> BuildInstances(const config::WorkflowConfig& workflow,
         auto it = index.find(d);
         if (it == index.end()) continue;
         const config::TaskConfig& up = workflow.tasks[it->second];
-        for (int ui : by_task[it->second]) {
+        if (task.for_each_partner && up.for_each_partner) {
           // Per-partner to per-partner: only the same partner's instance.
-          if (task.for_each_partner && up.for_each_partner && nodes[ui].partner != partner) {
-            continue;
-          }
-          node.deps.push_back(ui);
+          auto same = by_task_partner.find({it->second, partner});
+          if (same != by_task_partner.end()) node.deps.push_back(same->second);
+          continue;
         }
+        for (int ui : by_task[it->second]) node.deps.push_back(ui);
       }
       int me = static_cast<int>(nodes.size());
       for (int ui : node.deps) nodes[ui].dependents.push_back(me);
       nodes.push_back(std::move(node));
       by_task[ti].push_back(me);
+      by_task_partner[{ti, partner}] = me;
     }
   }
   return nodes;

@@ -5,8 +5,11 @@
 #include "workflow/driver.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "core/logging.h"
@@ -51,7 +54,11 @@ class Driver {
   }
 
   Result<RunOutcome> Drive() {
-    SLUICE_ASSIGN_OR_RETURN(executor_, MakeExecutor(options_.executor));
+    executor_ = options_.executor;
+    if (executor_ == nullptr) {
+      SLUICE_ASSIGN_OR_RETURN(owned_executor_, MakeExecutor("local"));
+      executor_ = owned_executor_.get();
+    }
     // Webhook URLs carry tokens, credentials sit in the environment: known to the log filter
     // before any task output is echoed or sent in an alert's log tail.
     log::RegisterSecretsFromEnvironment();
@@ -83,7 +90,7 @@ class Driver {
  private:
   struct Slot {
     int idx = 0;
-    int handle = 0;
+    std::string id;  // the executor's attempt id; "" until launched
     AttemptRecord attempt;
     AttemptPaths paths;
     Clock::TimePoint started;
@@ -94,31 +101,58 @@ class Driver {
     bool cancelled = false;
   };
 
+  // Stops the run: no new attempts; running ones are cancelled gracefully now and forced after
+  // the grace period.
+  void Stop(Clock::TimePoint now, const std::string& why) {
+    stopping_ = true;
+    Say(fmt::format("run {}: {}; stopping: no new attempts, terminating {} running", run_.run_id,
+                    why, slots_.size()));
+    for (Slot& s : slots_) {
+      s.cancelled = true;
+      executor_->Cancel(s.id, /*force=*/false);
+      s.kill_at = now + options_.kill_grace;
+    }
+  }
+
+  // Renews the run's lease and looks for a cancel request (`sluice cancel`), at most every
+  // kOwnerCheck of the clock: one indexed read and one write, whatever the run's size.
+  void CheckOwnership(Clock::TimePoint now) {
+    if (checked_once_ && now - last_owner_check_ < kOwnerCheck) return;
+    checked_once_ = true;
+    last_owner_check_ = now;
+    const int64_t wall = WallMs(clock_);
+    if (wall - last_heartbeat_ms_ >= ledger::kOwnerHeartbeatMs) {
+      last_heartbeat_ms_ = wall;
+      Status hb = ledger_.Heartbeat(run_.run_id, run_.Owner(), wall);
+      if (!hb.ok()) log::Warn("run {}: cannot renew its lease: {}", run_.run_id, hb.ToString());
+    }
+    if (stopping_) return;
+    auto run = ledger_.GetRun(run_.run_id);
+    if (run.ok() && run->cancel_requested_ms > 0) {
+      cancel_requested_ = true;
+      Stop(now, "cancel requested (sluice cancel)");
+    }
+  }
+
   Status Loop() {
     run_started_ = clock_->Now();
     const int parallelism = std::max(1, options_.parallelism);
     while (true) {
       Clock::TimePoint now = clock_->Now();
       if (g_stop_signal != 0 && !stopping_) {
-        stopping_ = true;
-        Say(fmt::format("run {}: received {}; stopping: no new attempts, terminating {} running",
-                        run_.run_id, strsignal(g_stop_signal), slots_.size()));
-        for (Slot& s : slots_) {
-          s.cancelled = true;
-          executor_->Signal(s.handle, SIGTERM);
-          s.kill_at = now + options_.kill_grace;
-        }
+        Stop(now, std::string("received ") + strsignal(g_stop_signal));
       }
+      CheckOwnership(now);
       for (Slot& s : slots_) {
         if (!s.kill_at && s.deadline && now >= *s.deadline) {
           s.timed_out = true;
           Say(fmt::format("run {}: {} attempt {} timed out after {}s; sending SIGTERM", run_.run_id,
                           nodes_[s.idx].Name(), s.attempt.attempt,
                           nodes_[s.idx].task->timeout_seconds));
-          executor_->Signal(s.handle, SIGTERM);
+          executor_->Cancel(s.id, /*force=*/false);
           s.kill_at = now + options_.kill_grace;
         } else if (s.kill_at && !s.killed && now >= *s.kill_at) {
-          executor_->Signal(s.handle, SIGKILL);
+          executor_->Cancel(s.id, /*force=*/true);
           s.killed = true;
         }
       }
@@ -134,19 +168,22 @@ class Driver {
       MaybeWarnDuration(now);
       if (slots_.empty()) {
         if (stopping_) break;
-        std::optional<Clock::TimePoint> next;
+        std::optional<Clock::TimePoint> next_queued;
         for (size_t i = 0; i < nodes_.size(); ++i) {
-          if (records_[i].state == State::kQueued && (!next || not_before_[i] < *next)) {
-            next = not_before_[i];
+          if (records_[i].state == State::kQueued &&
+              (!next_queued || not_before_[i] < *next_queued)) {
+            next_queued = not_before_[i];
           }
         }
-        if (!next) break;  // nothing running, nothing waiting: the run is over
+        if (!next_queued) break;  // nothing running, nothing waiting: the run is over
+        const Clock::TimePoint next = *next_queued;
         // Only backoff remains: let the clock pass. A FakeClock advances instantly; on the real
-        // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not).
-        if (dynamic_cast<SystemClock*>(clock_) != nullptr) {
-          (void)executor_->Wait(std::min<Clock::Duration>(*next - now, std::chrono::seconds(1)));
+        // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not), at
+        // most a second at a time so a cancel request is seen.
+        if (executor_->WaitsInRealTime() && dynamic_cast<SystemClock*>(clock_) != nullptr) {
+          (void)executor_->Wait(std::min<Clock::Duration>(next - now, std::chrono::seconds(1)));
         } else {
-          clock_->SleepFor(*next - now);
+          clock_->SleepFor(std::min<Clock::Duration>(next - now, kOwnerCheck));
         }
         continue;
       }
@@ -165,7 +202,7 @@ class Driver {
       }
       for (const ExitInfo& exit : executor_->Wait(wait)) {
         auto it = std::find_if(slots_.begin(), slots_.end(),
-                               [&](const Slot& s) { return s.handle == exit.handle; });
+                               [&](const Slot& s) { return s.id == exit.id; });
         if (it == slots_.end()) continue;
         Slot slot = std::move(*it);
         slots_.erase(it);
@@ -176,6 +213,8 @@ class Driver {
     live_.Clear();
     return Status::Ok();
   }
+
+  void Enqueue(int i, Clock::TimePoint not_before) { not_before_[i] = not_before; }
 
   // Moves pending instances whose upstreams are all done to queued, upstream_failed or skipped.
   Status Resolve(Clock::TimePoint now) {
@@ -239,6 +278,7 @@ class Driver {
     a.state = State::kRunning;
     a.started_ms = WallMs(clock_);
     a.log_path = slot.paths.log.string();
+    a.executor = std::string(executor_->Name());
     rec.state = State::kRunning;
     rec.attempts = n;
     if (rec.started_ms == 0) rec.started_ms = a.started_ms;
@@ -248,6 +288,10 @@ class Driver {
     SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
 
     LaunchSpec spec;
+    spec.run_id = run_.run_id;
+    spec.task_key = node.task->task_key;
+    spec.partner = node.partner;
+    spec.attempt = n;
     spec.argv = {options_.sluice_binary,
                  "task",
                  "exec",
@@ -276,10 +320,8 @@ class Driver {
                       "SLUICE_PARALLELISM=" + std::to_string(std::max(1, options_.parallelism))};
     // Set for builtins too (empty), so a value inherited from a parent sluice never leaks in.
     spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
-    if (!node.task->command.empty()) {
-      spec.shell_command = node.task->command;
-      spec.outcome = slot.paths.outcome;
-    }
+    if (!node.task->command.empty()) spec.shell_command = node.task->command;
+    spec.outcome = slot.paths.outcome;
     spec.cwd = pipeline_.dir;
     spec.log = slot.paths.log;
     spec.lock = slot.paths.lock;
@@ -287,15 +329,18 @@ class Driver {
     if (node.task->timeout_seconds > 0) {
       slot.deadline = slot.started + std::chrono::seconds(node.task->timeout_seconds);
     }
-    auto handle = executor_->Launch(spec);
-    if (!handle.ok()) {
+    auto id = executor_->Launch(spec);
+    if (!id.ok()) {
       // Could not start (binary missing, fd limit): an ordinary failed attempt.
-      return FinishAttempt(slot, ExitInfo{0, -1, 0}, handle.status().ToString());
+      return FinishAttempt(slot, ExitInfo{}, id.status().ToString());
     }
-    slot.handle = *handle;
-    a.pid = *handle;
+    slot.id = *id;
+    a.executor_id = *id;
+    // For `show`: the local executor's id is the pid of the attempt's process group leader.
+    if (executor_->Name() == "local") a.pid = std::atoi(id->c_str());
     SLUICE_RETURN_IF_ERROR(ledger_.RecordAttempt(rec, a));
-    Say(fmt::format("run {}: {} attempt {} started (pid {})", run_.run_id, node.Name(), n, a.pid));
+    Say(fmt::format("run {}: {} attempt {} started ({} {})", run_.run_id, node.Name(), n,
+                    executor_->Name() == "local" ? "pid" : "id", a.executor_id));
     slots_.push_back(std::move(slot));
     return Status::Ok();
   }
@@ -311,8 +356,8 @@ class Driver {
     const InstanceNode& node = nodes_[slot.idx];
     InstanceRecord& rec = records_[slot.idx];
     AttemptRecord& a = slot.attempt;
-    // Whatever the leader left behind in its group goes with it.
-    if (slot.handle > 0) executor_->Signal(slot.handle, SIGKILL);
+    // Whatever the attempt left behind (its process group) goes with it.
+    if (!slot.id.empty()) executor_->Cancel(slot.id, /*force=*/true);
     a.ended_ms = WallMs(clock_);
     a.exit_code = exit.exit_code;
     a.signal = exit.signal;
@@ -332,6 +377,10 @@ class Driver {
     if (!launch_error.empty()) {
       a.state = State::kFailed;
       a.error = launch_error;
+    } else if (slot.cancelled && cancel_requested_) {
+      a.state = State::kCancelled;
+      a.error = "cancelled by `sluice cancel`: the attempt got SIGTERM" +
+                std::string(slot.killed ? ", then SIGKILL" : "");
     } else if (slot.timed_out) {
       a.state = State::kTimedOut;
       a.error = fmt::format(
@@ -341,6 +390,12 @@ class Driver {
     } else if (slot.cancelled) {
       a.state = State::kFailed;
       a.error = "cancelled: sluice was asked to stop (signal); run `sluice repair` to finish";
+    } else if (exit.vanished != VanishReason::kNone && !outcome) {
+      // The attempt could not record how it ended (its node went away, it was preempted or
+      // killed for memory): a failure a retry may cure.
+      a.state = State::kFailed;
+      a.error = fmt::format("attempt vanished ({}){}", VanishReasonName(exit.vanished),
+                            exit.detail.empty() ? "" : ": " + exit.detail);
     } else if (exit.exit_code == 0 && exit.signal == 0) {
       a.state = State::kSuccess;
     } else {
@@ -383,7 +438,7 @@ class Driver {
     } else if (retry) {
       rec.state = State::kQueued;
       Clock::Duration backoff = Backoff(task, tries);
-      not_before_[slot.idx] = clock_->Now() + backoff;
+      Enqueue(slot.idx, clock_->Now() + backoff);
       Say(fmt::format("run {}: {} attempt {} {}: {}; retrying in {} ({} of {} retries left)",
                       run_.run_id, node.Name(), a.attempt, ledger::StateName(a.state),
                       FirstLine(a.error), FormatSeconds(backoff), task.max_retries + 1 - tries,
@@ -431,6 +486,15 @@ class Driver {
       std::vector<InstanceRecord> waiting;
       for (InstanceRecord& rec : records_) {
         if (rec.state != State::kQueued && rec.state != State::kPending) continue;
+        if (cancel_requested_) {
+          // `sluice cancel`: everything that did not run is cancelled, and says so.
+          rec.state = State::kCancelled;
+          rec.ended_ms = WallMs(clock_);
+          rec.error = (rec.error.empty() ? "" : rec.error + "; ") +
+                      "cancelled by `sluice cancel` before it ran; `sluice repair` runs it";
+          waiting.push_back(rec);
+          continue;
+        }
         rec.state = State::kPending;
         constexpr std::string_view kFinish = "`sluice repair` (or `sluice run --resume`) runs it";
         if (rec.error.empty()) {  // never started (in this run or repair)
@@ -495,10 +559,16 @@ class Driver {
   // The run's partners, comma-separated, for SLUICE_PARTNERS: what tasks that are not per
   // partner work on.
   std::string partners_env_;
-  std::unique_ptr<Executor> executor_;
+  Executor* executor_ = nullptr;
+  std::unique_ptr<Executor> owned_executor_;  // when the options named none
   std::vector<Slot> slots_;
   bool stopping_ = false;
   std::vector<int> attempts_before_;  // per instance: attempts made before this drive
+  bool cancel_requested_ = false;     // `sluice cancel` asked (not a signal)
+  static constexpr Clock::Duration kOwnerCheck = std::chrono::milliseconds(500);
+  bool checked_once_ = false;
+  Clock::TimePoint last_owner_check_{};
+  int64_t last_heartbeat_ms_ = 0;
   RunAlerts alerts_;
   int64_t duration_threshold_s_ = -1;  // -1: not read yet
   LiveDisplay live_;

@@ -1,16 +1,27 @@
-// workflow/executor.h: where attempts run. One small abstract class; `local` (child processes on
-// this machine) is the only back-end today, chosen by name in MakeExecutor().
+// workflow/executor.h: where attempts run. The scheduler is handed an Executor (injected through
+// SchedulerOptions) and knows nothing of processes, signals or cluster jobs: it launches an
+// attempt, gets back an opaque attempt id (a pid for `local`, a job id for a cluster), waits
+// for attempts to end, cancels them (gracefully, then forced after its grace period), and — from
+// a fresh process, as `repair` and `run --resume` need — probes whether an attempt it did not
+// launch is still alive, ended (with the outcome the attempt recorded), or vanished (and why).
 //
-// Every attempt is a process group: the leader is `sluice task exec`, and whatever it starts
-// stays in the group, so Signal() reaches all of it. The local executor makes the scheduler a
-// child subreaper, so grandchildren orphaned by a killed leader are reaped here too.
-// Ownership: the scheduler owns its executor. Thread-safety: one thread; Wake() is
-// async-signal-safe and may be called from a signal handler.
+// The attempt protocol every executor honours (attempt_protocol.h): the attempt runs
+// `sluice task exec` (or, for a command task, `/bin/sh -c COMMAND` under a shim), its output
+// goes to LaunchSpec::log, and it writes LaunchSpec::outcome last. The outcome file is the
+// attempt's own word on how it ended; an executor adds only what the attempt cannot say
+// itself (it vanished: its node was lost, it was preempted, it ran out of memory).
+//
+// Implementations: `local` (local_executor.cpp: child processes in their own process groups;
+// the scheduler becomes a child subreaper; the log is flock()ed while the attempt lives) and a
+// scripted fake for tests and benches (testing/fake_executor.h).
+// Ownership: whoever creates the executor owns it and outlives every run that uses it.
+// Thread-safety: one thread; WakeExecutor() is async-signal-safe.
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -19,41 +30,84 @@
 namespace sluice::workflow {
 
 struct LaunchSpec {
+  // Which attempt this is (for job names, scripted fakes and messages).
+  std::string run_id;
+  std::string task_key;
+  std::string partner;  // "" for tasks that are not per partner
+  int attempt = 1;
+
   std::vector<std::string> argv;       // argv[0] is the program path
   std::vector<std::string> extra_env;  // "KEY=VALUE", added to (and overriding) ours
   std::filesystem::path cwd;           // working folder
   std::filesystem::path log;           // stdout and stderr, appended
-  std::filesystem::path lock;          // flock()ed before launch, held by the attempt
-  // When set, argv is ignored: a forked copy of this process (no exec of sluice, which would
-  // cost more than a trivial task) runs `/bin/sh -c shell_command`, waits for it and writes
-  // `outcome` exactly as `sluice task exec` would.
+  std::filesystem::path lock;          // held by the attempt while it lives (local: flock)
+  std::filesystem::path outcome;       // written last by the attempt (attempt_files.h)
+  // When set, a command task: the executor may run it without starting sluice
+  // (RunShellAttempt in attempt_protocol.h), which must write `outcome` as `task exec` would.
   std::string shell_command;
-  std::filesystem::path outcome;
 };
 
+// Why an attempt ended without recording its own outcome.
+enum class VanishReason {
+  kNone,         // it did not vanish
+  kNodeLost,     // the machine running it went away
+  kPreempted,    // the cluster took its resources back
+  kOutOfMemory,  // killed for using too much memory
+  kUnknown,      // gone, no outcome, and nothing says why (e.g. killed with its scheduler)
+};
+
+// "node lost", "preempted", "out of memory", "unknown"; "" for kNone.
+std::string_view VanishReasonName(VanishReason reason);
+
+// How an attempt ended, as the executor saw it.
 struct ExitInfo {
-  int handle = 0;
-  int exit_code = -1;  // -1 when killed by a signal
+  std::string id;
+  int exit_code = -1;  // -1 when killed by a signal or unknown
   int signal = 0;
+  VanishReason vanished = VanishReason::kNone;
+  std::string detail;  // with a vanish: what the executor knows ("job 812 NODE_FAIL")
+};
+
+// What Probe() found.
+struct ProbeResult {
+  enum class State { kAlive, kEnded, kVanished };
+  State state = State::kVanished;
+  VanishReason reason = VanishReason::kUnknown;  // with kVanished
+  std::string detail;
 };
 
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Starts an attempt; returns its handle (the pid and process group id of the leader).
-  // IoError when the log cannot be opened or the process cannot start.
-  virtual Result<int> Launch(const LaunchSpec& spec) = 0;
-  // Sends `sig` to the attempt's whole process group. Harmless when it is gone.
-  virtual void Signal(int handle, int sig) = 0;
-  // Blocks until some attempt ends, Wake() is called, or `timeout` (real time) passes.
-  // Returns the attempts that ended (possibly none).
+  // Starts an attempt; returns its opaque id. IoError when the log cannot be opened or the
+  // attempt cannot start (an ordinary failed attempt for the scheduler).
+  virtual Result<std::string> Launch(const LaunchSpec& spec) = 0;
+  // Blocks until some attempt launched here ends, WakeExecutor() is called, or `timeout`
+  // passes; returns the attempts that ended (possibly none). Poll is Wait(0).
   virtual std::vector<ExitInfo> Wait(Clock::Duration timeout) = 0;
+  std::vector<ExitInfo> Poll() { return Wait(Clock::Duration(0)); }
+  // Asks the attempt (and everything it started) to stop: gracefully (SIGTERM; a cluster's
+  // scancel) or forced (SIGKILL; scancel --signal=KILL). The scheduler sends the forced one
+  // after its grace period. Harmless when the attempt is gone. Works on an id from another
+  // process's Launch (repair, cancel).
+  virtual void Cancel(const std::string& id, bool force) = 0;
+  // Whether an attempt (possibly launched by another, dead, process) is alive, ended (its
+  // outcome file is at `outcome`), or vanished. `lock` is LaunchSpec::lock of that attempt.
+  virtual ProbeResult Probe(const std::string& id, const std::filesystem::path& lock,
+                            const std::filesystem::path& outcome) = 0;
+  // The executor's name, as in sluice.yaml and --executor.
+  virtual std::string_view Name() const = 0;
+  // Whether Wait() measures real time (a scheduler on a fake clock then sleeps on the clock
+  // for backoff instead); a scripted executor drives the clock itself.
+  virtual bool WaitsInRealTime() const { return true; }
 };
 
 // "local" -> the local executor. InvalidArgument for other names ("slurm" is not built yet).
+// Creating the local executor makes this process a child subreaper and installs a SIGCHLD
+// handler until it is destroyed.
 Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name);
 
-// Async-signal-safe: makes the current or next Wait() return early.
+// Async-signal-safe: makes the current or next Wait() of the local executor return early.
 void WakeExecutor();
 
 }  // namespace sluice::workflow

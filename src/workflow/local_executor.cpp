@@ -19,6 +19,7 @@
 
 #include "core/process.h"
 #include "workflow/attempt_files.h"
+#include "workflow/attempt_protocol.h"
 #include "workflow/executor.h"
 
 extern char** environ;
@@ -28,6 +29,50 @@ namespace sluice::workflow {
 namespace {
 
 int g_wake_pipe[2] = {-1, -1};
+
+// The pid in a local attempt id; 0 when the id is not one (an attempt that never started).
+pid_t PidOf(const std::string& id) {
+  if (id.empty() || id.size() > 9 || id.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(id));
+}
+
+// Probe for the local executor: every process of an attempt inherits its log, which the
+// launch flock()ed, so the lock is free exactly when all of them are gone; the outcome file
+// says how the attempt ended. (A daemon the attempt left behind may hold the lock after the
+// outcome is written: the attempt itself has ended then.)
+ProbeResult ProbeLocalAttempt(const std::string& id, const std::filesystem::path& lock,
+                              const std::filesystem::path& outcome) {
+  ProbeResult r;
+  if (ReadOutcome(outcome)) {
+    r.state = ProbeResult::State::kEnded;
+    return r;
+  }
+  int fd = lock.empty() ? -1 : open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  bool held = false;
+  if (fd >= 0) {
+    held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd);
+  } else if (PidOf(id) > 0) {
+    held = ProcessRunning(PidOf(id));  // no lock file (it was removed): ask the kernel
+  }
+  if (held) {
+    // Raced with the attempt finishing: its outcome may have appeared meanwhile.
+    r.state = ReadOutcome(outcome) ? ProbeResult::State::kEnded : ProbeResult::State::kAlive;
+    return r;
+  }
+  // Written last, so look again: it may have been written just before the lock was released.
+  if (ReadOutcome(outcome)) {
+    r.state = ProbeResult::State::kEnded;
+    return r;
+  }
+  r.state = ProbeResult::State::kVanished;
+  r.reason = VanishReason::kUnknown;
+  r.detail = PidOf(id) > 0 ? "process group " + id + " is gone without recording an outcome"
+                           : "the attempt never started";
+  return r;
+}
 
 void OnSigchld(int) { WakeExecutor(); }
 
@@ -57,7 +102,7 @@ class LocalExecutor final : public Executor {
     sigaction(SIGCHLD, &old_sigchld_, nullptr);
   }
 
-  Result<int> Launch(const LaunchSpec& spec) override {
+  Result<std::string> Launch(const LaunchSpec& spec) override {
     // O_NOFOLLOW: a link planted where the log goes must not carry the task's output elsewhere.
     int log_fd =
         open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -128,12 +173,21 @@ class LocalExecutor final : public Executor {
     if (lock_fd >= 0) close(lock_fd);
     if (rc != 0) return Status::FromErrno(rc, "cannot start " + spec.argv[0]);
     live_.insert(pid);
-    return static_cast<int>(pid);
+    return std::to_string(pid);
   }
 
-  void Signal(int handle, int sig) override {
-    if (handle > 0) kill(-handle, sig);
+  void Cancel(const std::string& id, bool force) override {
+    // The id is the leader's pid, which is also the attempt's process group id.
+    pid_t pgid = PidOf(id);
+    if (pgid > 0) kill(-pgid, force ? SIGKILL : SIGTERM);
   }
+
+  ProbeResult Probe(const std::string& id, const std::filesystem::path& lock,
+                    const std::filesystem::path& outcome) override {
+    return ProbeLocalAttempt(id, lock, outcome);
+  }
+
+  std::string_view Name() const override { return "local"; }
 
   std::vector<ExitInfo> Wait(Clock::Duration timeout) override {
     std::vector<ExitInfo> out = Reap();
@@ -153,8 +207,8 @@ class LocalExecutor final : public Executor {
  private:
   // The `sluice task exec` of a command task, without exec'ing sluice: fork, become the
   // attempt's process group leader, run the shell, record the outcome, _exit.
-  Result<int> ForkShim(const LaunchSpec& spec, std::vector<std::string>& env, int log_fd,
-                       int lock_fd) {
+  Result<std::string> ForkShim(const LaunchSpec& spec, std::vector<std::string>& env, int log_fd,
+                               int lock_fd) {
     pid_t pid = fork();
     if (pid < 0) {
       int e = errno;
@@ -167,18 +221,15 @@ class LocalExecutor final : public Executor {
     close(log_fd);
     if (lock_fd >= 0) close(lock_fd);
     live_.insert(pid);
-    return static_cast<int>(pid);
+    return std::to_string(pid);
   }
 
+  // The shim child: become the attempt's process group leader with the log as stdout and
+  // stderr and the lock as fd 3, then run the shared protocol (attempt_protocol.h).
   [[noreturn]] static void RunShim(const LaunchSpec& spec, std::vector<std::string>& env,
                                    int log_fd, int lock_fd) {
     setpgid(0, 0);
     signal(SIGCHLD, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);  // the scheduler ignores it; `cmd | head` in a task relies on it
-    signal(SIGHUP, SIG_DFL);   // ignored by the scheduler too
-    // Like `sluice task exec`: SIGTERM is for the command; we stay to record how it ended.
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) dup2(null_fd, 0);
     dup2(log_fd, 1);
@@ -190,36 +241,7 @@ class LocalExecutor final : public Executor {
       if (kv.rfind("SLUICE_COMMAND=", 0) != 0) envp.push_back(kv.data());
     }
     envp.push_back(nullptr);
-    pid_t sh = fork();
-    if (sh == 0) {
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGINT, SIG_DFL);
-      sigset_t empty;
-      sigemptyset(&empty);
-      sigprocmask(SIG_SETMASK, &empty, nullptr);
-      const char* argv[] = {"sh", "-c", spec.shell_command.c_str(), nullptr};
-      execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
-      _exit(127);
-    }
-    Outcome o;
-    int status = 0;
-    if (sh < 0) {
-      o.exit_code = 127;
-      o.error = "cannot fork /bin/sh";
-    } else {
-      while (waitpid(sh, &status, 0) < 0 && errno == EINTR) {
-      }
-      if (WIFEXITED(status)) {
-        o.exit_code = WEXITSTATUS(status);
-        if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
-      } else if (WIFSIGNALED(status)) {
-        o.signal = WTERMSIG(status);
-        o.error = "command killed by signal " + std::to_string(o.signal) + " (" +
-                  strsignal(o.signal) + ")";
-      }
-    }
-    if (!spec.outcome.empty()) (void)WriteOutcome(spec.outcome, o);
-    _exit(o.signal != 0 ? 128 + o.signal : o.exit_code);
+    _exit(RunShellAttempt(spec.shell_command, envp.data(), spec.outcome));
   }
 
   std::vector<ExitInfo> Reap() {
@@ -235,7 +257,7 @@ class LocalExecutor final : public Executor {
         continue;
       }
       ExitInfo info;
-      info.handle = pid;
+      info.id = std::to_string(pid);
       if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
       if (WIFSIGNALED(status)) info.signal = WTERMSIG(status);
       out.push_back(info);

@@ -1,9 +1,7 @@
 // repair.cpp: RepairRun. Resolves the attempts a dead scheduler left running (waiting while
 // they live, then reading their outcome files), chooses what runs again, claims the run and
 // drives it (driver.h).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,9 +20,7 @@
 namespace sluice::workflow {
 
 using internal::g_stop_signal;
-using internal::Hostname;
 using internal::PartnersOfRun;
-using internal::SchedulerAlive;
 using internal::StopSignals;
 using internal::WallMs;
 using ledger::AttemptRecord;
@@ -37,13 +33,13 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   RepairPlan local_plan;
   if (plan == nullptr) plan = &local_plan;
   SLUICE_ASSIGN_OR_RETURN(ledger::RunRecord run, ledger.GetRun(request.run_id));
-  if (run.state == "running" && run.scheduler_pid != getpid() && run.host == Hostname() &&
-      SchedulerAlive(run.scheduler_pid)) {
-    return Status::AlreadyExists("run " + run.run_id + " is active: scheduler pid " +
-                                 std::to_string(run.scheduler_pid) +
-                                 " is still running it; wait for it to finish or stop it "
-                                 "(kill -INT " +
-                                 std::to_string(run.scheduler_pid) + ")");
+  Clock* clock = options.clock ? options.clock : SystemClock::Default();
+  const ledger::RunOwner me = internal::SelfOwner();
+  if (run.state == "running" && run.Owner() != me && OwnerAlive(run, WallMs(clock))) {
+    return Status::AlreadyExists("run " + run.run_id +
+                                 " is active: " + internal::DescribeOwner(run) +
+                                 " is still running it; wait for it to finish or stop it (" +
+                                 internal::HowToStop(run) + ")");
   }
   for (const std::string& t : request.tasks) {
     if (pipeline.workflow.Find(t) == nullptr) {
@@ -61,7 +57,6 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   (void)date;
   std::vector<InstanceNode> nodes = BuildInstances(pipeline.workflow, partners);
   SLUICE_ASSIGN_OR_RETURN(std::vector<InstanceRecord> existing, ledger.ListInstances(run.run_id));
-  SLUICE_ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts, ledger.ListAttempts(run.run_id));
   std::map<std::pair<std::string, std::string>, InstanceRecord> by_key;
   for (InstanceRecord& r : existing) by_key[{r.task_key, r.partner}] = std::move(r);
   std::vector<InstanceRecord> records;
@@ -94,45 +89,52 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     removed.push_back(r);
   }
 
-  // Attempts a dead scheduler left "running": wait while their processes live (they hold the
-  // flock on the attempt's log), then believe their outcome file.
+  // Attempts a dead scheduler left "running": ask the executor about each (Probe works from a
+  // fresh process), wait while it lives, then believe its outcome file. Waiting and the orphan's
+  // timeout use the injected clock.
+  std::unique_ptr<Executor> owned_executor;
+  Executor* executor = options.executor;
   std::filesystem::path logs_dir = LogsDir(pipeline);
   std::vector<std::pair<InstanceRecord, AttemptRecord>> resolved;
-  for (AttemptRecord& a : attempts) {
-    if (a.state != State::kRunning && a.state != State::kQueued) continue;
+  SLUICE_ASSIGN_OR_RETURN(std::vector<AttemptRecord> unfinished,
+                          ledger.ListUnfinishedAttempts(run.run_id));
+  for (AttemptRecord& a : unfinished) {
+    if (executor == nullptr || executor->Name() != a.executor) {
+      // The attempt was launched by another executor than this repair's: ask that one.
+      SLUICE_ASSIGN_OR_RETURN(owned_executor, MakeExecutor(a.executor));
+      executor = owned_executor.get();
+    }
     AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
-    int fd = open(paths.lock.c_str(), O_RDWR | O_CLOEXEC);
     bool still_running = false;
     bool killed_for_timeout = false;
-    if (fd >= 0) {
+    ProbeResult probe;
+    {
       const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
       bool warned = false;
       // Ctrl-C while waiting stops the repair before it changed anything, saying so.
       StopSignals stop_signals(options.handle_signals && !request.dry_run);
-      while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      while ((probe = executor->Probe(a.executor_id, paths.lock, paths.outcome)).state ==
+             ProbeResult::State::kAlive) {
         if (g_stop_signal != 0) {
-          close(fd);
           return Status::Cancelled(
               std::string("repair of run ") + run.run_id + " stopped by " +
               strsignal(g_stop_signal) + " while waiting for attempt " + std::to_string(a.attempt) +
-              " of " + InstanceName(a.task_key, a.partner) + " (pid " + std::to_string(a.pid) +
+              " of " + InstanceName(a.task_key, a.partner) + " (" + a.executor + " id " +
+              a.executor_id +
               ") left running by its scheduler; nothing was changed. Run the repair again to "
               "wait for it, or stop that process first");
         }
-        // The attempt writes its outcome last: once it is there, whatever still holds the lock
-        // is something the attempt left running (a daemon it started), not the attempt.
-        if (ReadOutcome(paths.outcome)) break;
         if (request.dry_run) {
           still_running = true;
           break;
         }
         if (!warned) {
-          log::Info("repair: attempt {} of {} (pid {}) is still running; waiting for it", a.attempt,
-                    InstanceName(a.task_key, a.partner), a.pid);
+          log::Info("repair: attempt {} of {} ({} id {}) is still running; waiting for it",
+                    a.attempt, InstanceName(a.task_key, a.partner), a.executor, a.executor_id);
           warned = true;
         }
-        int64_t now_ms = WallMs(SystemClock::Default());
-        if (task && task->timeout_seconds > 0 && a.pid > 0 &&
+        int64_t now_ms = WallMs(clock);
+        if (task && task->timeout_seconds > 0 && !a.executor_id.empty() &&
             now_ms - a.started_ms > task->timeout_seconds * 1000) {
           if (!killed_for_timeout) {
             log::Warn(
@@ -141,11 +143,10 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
                 a.attempt, InstanceName(a.task_key, a.partner), task->timeout_seconds);
           }
           killed_for_timeout = true;
-          kill(-a.pid, SIGKILL);
+          executor->Cancel(a.executor_id, /*force=*/true);
         }
-        SystemClock::Default()->SleepFor(std::chrono::milliseconds(50));
+        clock->SleepFor(std::chrono::milliseconds(50));
       }
-      close(fd);
     }
     if (still_running) {
       plan->recovered.push_back(InstanceName(a.task_key, a.partner) + " attempt " +
@@ -155,7 +156,7 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
       continue;
     }
     std::optional<Outcome> outcome = ReadOutcome(paths.outcome);
-    a.ended_ms = WallMs(SystemClock::Default());
+    a.ended_ms = WallMs(clock);
     if (outcome && outcome->exit_code == 0 && outcome->signal == 0) {
       a.state = State::kSuccess;
       a.exit_code = 0;
@@ -170,8 +171,11 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
       } else if (killed_for_timeout) {
         a.state = State::kTimedOut;
         a.error = "timed out (timeout_seconds) while its scheduler was gone; repair killed it";
-      } else {
+      } else if (probe.reason == VanishReason::kUnknown) {
         a.error = "the scheduler died and the attempt's process is gone without an outcome";
+      } else {
+        a.error = "attempt vanished (" + std::string(VanishReasonName(probe.reason)) + ")" +
+                  (probe.detail.empty() ? "" : ": " + probe.detail);
       }
     }
     auto it = index.find({a.task_key, a.partner});
@@ -228,16 +232,17 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   if (request.dry_run) {
     return RunOutcome{run.run_id, "dry_run", 0};
   }
-  if (!options.executor.empty() && options.executor != "local") {
-    return MakeExecutor(options.executor).status();
-  }
   // Nothing is written before the run is claimed (a repair stopped while it waited for an
   // orphan leaves the ledger as it found it).
-  SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.scheduler_pid, getpid()));
+  SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.Owner(), me, WallMs(clock)));
   if (!removed.empty()) SLUICE_RETURN_IF_ERROR(ledger.PutInstances(removed));
   for (const auto& [rec, a] : resolved) SLUICE_RETURN_IF_ERROR(ledger.RecordAttempt(rec, a));
   SLUICE_RETURN_IF_ERROR(ledger.PutInstances(records));
-  run.scheduler_pid = getpid();
+  run.host = me.host;
+  run.scheduler_pid = me.pid;
+  run.scheduler_start = me.start;
+  run.heartbeat_ms = WallMs(clock);
+  run.cancel_requested_ms = 0;
   run.state = "running";
   log::Info("repair of run {}: {} instances to run again, {} orphaned attempts resolved",
             run.run_id, plan->rerun.size(), plan->recovered.size());

@@ -105,6 +105,23 @@ std::string WorkflowName(const config::Pipeline& pipeline) {
   return pipeline.dir.filename().string();
 }
 
+ledger::RunOwner SelfOwner() {
+  static const ledger::RunOwner self{Hostname(), static_cast<int>(getpid()),
+                                     ProcessStartToken(getpid())};
+  return self;
+}
+
+std::string DescribeOwner(const ledger::RunRecord& run) {
+  if (run.host == Hostname())
+    return "its scheduler (pid " + std::to_string(run.scheduler_pid) + ")";
+  return "its scheduler (pid " + std::to_string(run.scheduler_pid) + " on host " + run.host + ")";
+}
+
+std::string HowToStop(const ledger::RunRecord& run) {
+  return "`sluice cancel " + run.pipeline_dir + " " + run.run_id + "`" +
+         (run.host == Hostname() ? ", or kill -INT " + std::to_string(run.scheduler_pid) : "");
+}
+
 std::string Hostname() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
@@ -144,10 +161,6 @@ std::filesystem::path LogsDir(const config::Pipeline& pipeline) {
 Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                             const RunRequest& request, const SchedulerOptions& options) {
   if (options.sluice_binary.empty()) return Status::InvalidArgument("scheduler: no sluice binary");
-  if (!options.executor.empty() && options.executor != "local") {
-    // Refused before anything is written, so no run is left behind.
-    return MakeExecutor(options.executor).status();
-  }
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> partners,
                           ResolvePartners(pipeline, request.partners));
   Clock* clock = options.clock ? options.clock : SystemClock::Default();
@@ -159,8 +172,11 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
   run.params = nlohmann::json{{"partners", partners}, {"parallelism", options.parallelism}}.dump();
   run.state = "running";
   run.created_ms = WallMs(clock);
-  run.scheduler_pid = getpid();
-  run.host = Hostname();
+  const ledger::RunOwner me = internal::SelfOwner();
+  run.host = me.host;
+  run.scheduler_pid = me.pid;
+  run.scheduler_start = me.start;
+  run.heartbeat_ms = run.created_ms;
   std::vector<InstanceNode> nodes = BuildInstances(pipeline.workflow, partners);
   std::vector<InstanceRecord> records;
   for (const InstanceNode& n : nodes) {
@@ -184,16 +200,14 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
             r.logical_date != run.logical_date) {
           continue;
         }
-        const bool here = r.host == Hostname();
-        if (here && SchedulerAlive(r.scheduler_pid)) {
-          advice = "its scheduler (pid " + std::to_string(r.scheduler_pid) +
-                   ") is running it: wait for it to finish, or stop it (kill -INT " +
-                   std::to_string(r.scheduler_pid) + ")";
-        } else if (here) {
-          advice = "its scheduler (pid " + std::to_string(r.scheduler_pid) +
-                   ") is gone: continue the run with `sluice run " + pipeline.dir.string() +
-                   " --date " + run.logical_date + " --resume` (or `sluice repair " +
-                   pipeline.dir.string() + " " + r.run_id + "`)";
+        if (OwnerAlive(r, WallMs(clock))) {
+          advice = internal::DescribeOwner(r) +
+                   " is running it: wait for it to finish, or stop it (" + internal::HowToStop(r) +
+                   ")";
+        } else {
+          advice = internal::DescribeOwner(r) + " is gone: continue the run with `sluice run " +
+                   pipeline.dir.string() + " --date " + run.logical_date +
+                   " --resume` (or `sluice repair " + pipeline.dir.string() + " " + r.run_id + "`)";
         }
         break;
       }
@@ -207,8 +221,18 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
   return DriveRun(pipeline, ledger, options, std::move(run), std::move(nodes), std::move(records));
 }
 
+bool OwnerAlive(const ledger::RunRecord& run, int64_t now_ms) {
+  if (run.host == Hostname()) {
+    if (!ProcessRunning(run.scheduler_pid)) return false;
+    // Recorded by an older sluice: no start time, so ask whether that pid is a sluice.
+    if (run.scheduler_start.empty()) return SchedulerAlive(run.scheduler_pid);
+    return ProcessStartToken(run.scheduler_pid) == run.scheduler_start;
+  }
+  return run.heartbeat_ms > 0 && now_ms - run.heartbeat_ms < ledger::kOwnerLeaseMs;
+}
+
 bool SchedulerGone(const ledger::RunRecord& run) {
-  return run.state == "running" && run.host == Hostname() && !SchedulerAlive(run.scheduler_pid);
+  return run.state == "running" && !OwnerAlive(run, WallMs(SystemClock::Default()));
 }
 
 }  // namespace sluice::workflow

@@ -7,12 +7,18 @@
 //   running --fails, retries left--> queued (not before now + base * 2^(attempt-1))
 //   running --fails, none left--> failed | timed_out
 //   pending --run_if says no--> upstream_failed | skipped
-// Each attempt: the ledger row is written (running) before the process starts, so a crash at
-// any point leaves either nothing started or a row `sluice repair` can resolve through the
-// attempt's lock and outcome file (workflow/attempt_files.h). Timeouts: SIGTERM to the group,
-// SIGKILL after `kill_grace`. SIGINT/SIGTERM to the scheduler: no new launches, running
-// attempts terminated and recorded as failed, run state "cancelled".
-// Time for backoff and deadlines comes from the injected Clock.
+//   running|queued|pending --`sluice cancel`--> cancelled
+// Each attempt: the ledger row is written (running) before the attempt starts, so a crash at
+// any point leaves either nothing started or a row `sluice repair` resolves by asking the
+// executor (Executor::Probe) and reading the attempt's outcome file (workflow/attempt_files.h).
+// Attempts run on the injected Executor (executor.h); the scheduler knows only attempt ids.
+// Timeouts: a graceful Cancel (SIGTERM to the group), a forced one (SIGKILL) after `kill_grace`.
+// SIGINT/SIGTERM to the scheduler: no new launches, running attempts terminated and recorded as
+// failed, run state "cancelled". A cancel request in the ledger (`sluice cancel`, seen within
+// half a second): the same, but attempts and every instance that did not finish end
+// `cancelled`. While it drives a run the scheduler renews its lease in the ledger.
+// Time for backoff, deadlines, leases and repair's waiting comes from the injected Clock; a
+// scheduler's per-event work does not grow with the number of instances in the run.
 // Thread-safety: one scheduler call per process at a time (it owns SIGCHLD while it runs).
 #pragma once
 
@@ -30,11 +36,15 @@
 
 namespace sluice::workflow {
 
+class Executor;  // executor.h
+
 struct SchedulerOptions {
-  int parallelism = 1;             // concurrent attempts, >= 1
-  std::string sluice_binary;       // path of the sluice executable (runs `task exec`)
-  std::string executor = "local";  // local (slurm later)
-  Clock* clock = nullptr;          // nullptr: the system clock
+  int parallelism = 1;        // concurrent attempts, >= 1
+  std::string sluice_binary;  // path of the sluice executable (runs `task exec`)
+  // Where attempts run; not owned, must outlive the call. nullptr: a local executor made for
+  // the call (workflow/executor.h MakeExecutor).
+  Executor* executor = nullptr;
+  Clock* clock = nullptr;                                 // nullptr: the system clock
   Clock::Duration kill_grace = std::chrono::seconds(10);  // SIGTERM -> SIGKILL
   bool handle_signals = true;                             // SIGINT/SIGTERM stop the run gracefully
   bool send_alerts = true;
@@ -75,8 +85,13 @@ struct RepairPlan {
   std::vector<std::string> recovered;  // orphaned attempts resolved from their outcome files
 };
 
-// Whether `run` is recorded `running` on this host while no sluice process drives it (its
-// scheduler was killed): `sluice run --resume` or `sluice repair` finishes it.
+// Whether the run's owner (ledger::RunOwner) is alive: on its host, that pid runs and started
+// when recorded (an owner recorded without a start time: that pid is a sluice process); from
+// another host, its lease (heartbeat) is younger than ledger::kOwnerLeaseMs at `now_ms`.
+bool OwnerAlive(const ledger::RunRecord& run, int64_t now_ms);
+
+// Whether `run` is recorded `running` while no sluice process drives it (its scheduler was
+// killed, or its lease ran out): `sluice run --resume` or `sluice repair` finishes it.
 bool SchedulerGone(const ledger::RunRecord& run);
 
 // Resolves attempts left "running" by a dead scheduler (waiting for live ones, reading outcome
@@ -86,6 +101,24 @@ bool SchedulerGone(const ledger::RunRecord& run);
 Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                              const RepairRequest& request, const SchedulerOptions& options,
                              RepairPlan* plan);
+
+struct CancelOutcome {
+  std::string run_id;
+  std::string state;                 // the run's state afterwards: "cancelled" (or how it ended)
+  bool scheduler_was_alive = false;  // its scheduler stopped it; else this call did
+  int attempts_stopped = 0;          // attempts this call cancelled (scheduler gone)
+};
+
+// `sluice cancel`: stops a running run. Records a cancel request in the ledger; when the run's
+// scheduler is alive (OwnerAlive) it notices within half a second, cancels its attempts
+// (gracefully, then forced after its grace) and marks what did not finish `cancelled`; this
+// waits up to `wait` for that (Timeout, naming the scheduler, if it has not). When the scheduler
+// is gone, this takes the run over and does the same through the executor that launched each
+// attempt (Probe, Cancel, forced after options.kill_grace), on the injected clock. NotFound for
+// an unknown run; InvalidArgument when the run is not running.
+Result<CancelOutcome> CancelRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                                const std::string& run_id, const SchedulerOptions& options,
+                                Clock::Duration wait);
 
 // The newest run of this pipeline's workflow for `date` over the same partners as `partners`
 // would give (`--partners`, or every enabled partner when empty), in any state, or nullopt

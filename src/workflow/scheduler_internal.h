@@ -48,5 +48,11 @@ std::vector<std::string> PartnersOfRun(const ledger::RunRecord& run);
 std::string MakeRunId(const Date& date, Clock* clock);
 std::string WorkflowName(const config::Pipeline& pipeline);
 std::string Hostname();
+// This process as a run owner: host, pid and start token (ledger::RunOwner).
+ledger::RunOwner SelfOwner();
+// "its scheduler (pid 12)" / "its scheduler (pid 12 on host b)".
+std::string DescribeOwner(const ledger::RunRecord& run);
+// How to stop a running run: `sluice cancel ...` (and kill -INT on the owner's host).
+std::string HowToStop(const ledger::RunRecord& run);
 
 }  // namespace sluice::workflow::internal

@@ -57,3 +57,20 @@ TEST(ForkWatched, AStatusReapedByAnotherWaiterReachesTheForker) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(ProcessStartToken, IsStableForOneProcessAndDiffersForAnother) {
+  const std::string self = ProcessStartToken(::getpid());
+  ASSERT_FALSE(self.empty());
+  EXPECT_EQ(ProcessStartToken(::getpid()), self);
+  EXPECT_NE(self.find('/'), std::string::npos) << self;  // boot id / start ticks
+  EXPECT_EQ(ProcessStartToken(1).empty(), false);
+  EXPECT_NE(ProcessStartToken(1), self);  // init started before us
+  EXPECT_EQ(ProcessStartToken(0), "");
+  EXPECT_EQ(ProcessStartToken(-5), "");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,5 +1,5 @@
 // One conformance suite for every ledger back-end (only SQLite today; add a URL maker for
-// PostgreSQL when it lands).
+// PostgreSQL when it lands). The SQLite-only migration test is in sqlite_ledger_migration_test.cpp.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -106,6 +106,7 @@ TEST_P(LedgerConformance, RecordAttemptStoresAttemptResultAndInstanceTogether) {
   a.task_key = "t";
   a.partner = "acme";
   a.attempt = 2;
+  a.executor_id = "4242";
   a.pid = 4242;
   a.state = State::kSuccess;
   a.exit_code = 0;
@@ -127,6 +128,8 @@ TEST_P(LedgerConformance, RecordAttemptStoresAttemptResultAndInstanceTogether) {
   EXPECT_EQ((*attempts)[0].error, "boom");
   EXPECT_EQ((*attempts)[0].result, "{}");
   EXPECT_EQ((*attempts)[1].result, R"({"rows":17})");
+  EXPECT_EQ((*attempts)[1].executor_id, "4242");
+  EXPECT_EQ((*attempts)[1].executor, "local");
   EXPECT_EQ((*attempts)[1].pid, 4242);
   auto inst = l->ListInstances("r1");
   ASSERT_EQ(inst->size(), 1u);
@@ -134,14 +137,90 @@ TEST_P(LedgerConformance, RecordAttemptStoresAttemptResultAndInstanceTogether) {
   EXPECT_EQ((*inst)[0].attempts, 2);
 }
 
-TEST_P(LedgerConformance, ClaimRunIsACompareAndSetOnTheSchedulerPid) {
+TEST_P(LedgerConformance, ClaimRunIsACompareAndSetOnTheWholeOwnerAndMovesTheHost) {
+  auto l = Open();
+  RunRecord run = Run("r1", "2026-11-24", 1000);
+  run.scheduler_start = "boot/17";
+  ASSERT_TRUE(l->CreateRun(run, {}).ok());
+  ASSERT_TRUE(l->FinishRun("r1", "failed", 2000).ok());
+  const RunOwner first{"h", 100, "boot/17"};
+  const RunOwner second{"other-host", 200, "boot2/5"};
+  EXPECT_EQ(l->GetRun("r1")->Owner(), first);
+  // Same pid and host but another start time: a recycled pid is not the owner.
+  EXPECT_EQ(l->ClaimRun("r1", RunOwner{"h", 100, "boot/99"}, second, 3000).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_TRUE(l->ClaimRun("r1", first, second, 3000).ok());
+  auto claimed = l->GetRun("r1");
+  EXPECT_EQ(claimed->state, "running");
+  EXPECT_EQ(claimed->Owner(), second);
+  EXPECT_EQ(claimed->host, "other-host");
+  EXPECT_EQ(claimed->heartbeat_ms, 3000);
+  EXPECT_EQ(claimed->ended_ms, 0);
+  EXPECT_EQ(l->ClaimRun("r1", first, RunOwner{"h", 300, "x"}, 4000).code(),
+            StatusCode::kAlreadyExists);
+}
+
+TEST_P(LedgerConformance, HeartbeatRenewsTheLeaseOnlyForTheCurrentOwner) {
+  auto l = Open();
+  RunRecord run = Run("r1", "2026-11-24", 1000);
+  run.heartbeat_ms = 1000;
+  ASSERT_TRUE(l->CreateRun(run, {}).ok());
+  EXPECT_TRUE(l->Heartbeat("r1", run.Owner(), 5000).ok());
+  EXPECT_EQ(l->GetRun("r1")->heartbeat_ms, 5000);
+  EXPECT_EQ(l->Heartbeat("r1", RunOwner{"h", 999, ""}, 9000).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(l->GetRun("r1")->heartbeat_ms, 5000);
+}
+
+TEST_P(LedgerConformance, CancelRequestIsRecordedOnARunningRunOnlyAndClearedByAClaim) {
   auto l = Open();
   ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {}).ok());
-  ASSERT_TRUE(l->FinishRun("r1", "failed", 2000).ok());
-  EXPECT_TRUE(l->ClaimRun("r1", 100, 200).ok());
-  EXPECT_EQ(l->GetRun("r1")->state, "running");
-  EXPECT_EQ(l->GetRun("r1")->scheduler_pid, 200);
-  EXPECT_EQ(l->ClaimRun("r1", 100, 300).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(l->GetRun("r1")->cancel_requested_ms, 0);
+  ASSERT_TRUE(l->RequestCancel("r1", 7000).ok());
+  EXPECT_EQ(l->GetRun("r1")->cancel_requested_ms, 7000);
+  ASSERT_TRUE(l->RequestCancel("r1", 8000).ok());  // a second request keeps the first time
+  EXPECT_EQ(l->GetRun("r1")->cancel_requested_ms, 7000);
+  EXPECT_EQ(l->RequestCancel("nope", 1).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(l->FinishRun("r1", "cancelled", 9000).ok());
+  Status again = l->RequestCancel("r1", 9500);
+  EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(again.message().find("cancelled"), std::string::npos) << again.message();
+  // A repair claims the run again: the old request must not stop it.
+  RunRecord r = *l->GetRun("r1");
+  ASSERT_TRUE(l->ClaimRun("r1", r.Owner(), RunOwner{"h", 2, ""}, 10000).ok());
+  EXPECT_EQ(l->GetRun("r1")->cancel_requested_ms, 0);
+}
+
+TEST_P(LedgerConformance, UnfinishedAttemptsAreTheRunningAndQueuedOnesOfThatRun) {
+  auto l = Open();
+  ASSERT_TRUE(l->CreateRun(Run("r1", "2026-11-24", 1000), {Inst("r1", "t", "a")}).ok());
+  ASSERT_TRUE(l->CreateRun(Run("r2", "2026-11-25", 1000), {Inst("r2", "t", "a")}).ok());
+  auto record = [&](const std::string& run, int n, State state) {
+    AttemptRecord a;
+    a.run_id = run;
+    a.task_key = "t";
+    a.partner = "a";
+    a.attempt = n;
+    a.state = state;
+    a.executor_id = "job-" + std::to_string(n);
+    a.executor = "fake";
+    ASSERT_TRUE(l->RecordAttempt(Inst(run, "t", "a"), a).ok());
+  };
+  record("r1", 1, State::kFailed);
+  record("r1", 2, State::kRunning);
+  record("r2", 1, State::kRunning);
+  auto unfinished = l->ListUnfinishedAttempts("r1");
+  ASSERT_TRUE(unfinished.ok());
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].attempt, 2);
+  EXPECT_EQ((*unfinished)[0].executor_id, "job-2");
+  EXPECT_EQ((*unfinished)[0].executor, "fake");
+}
+
+TEST_P(LedgerConformance, ANewLedgerIsAtTheCurrentSchemaVersion) {
+  auto l = Open();
+  auto v = l->SchemaVersion();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, kLedgerSchemaVersion);
 }
 
 TEST_P(LedgerConformance, DataSurvivesReopening) {
@@ -190,7 +269,7 @@ TEST(LedgerFactory, UnwritableLocationIsAnIoErrorNamingTheFile) {
 
 TEST(LedgerStates, NamesRoundTrip) {
   for (State s : {State::kPending, State::kQueued, State::kRunning, State::kSuccess, State::kFailed,
-                  State::kTimedOut, State::kUpstreamFailed, State::kSkipped}) {
+                  State::kTimedOut, State::kUpstreamFailed, State::kSkipped, State::kCancelled}) {
     auto back = ParseState(StateName(s));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, s);
@@ -198,6 +277,9 @@ TEST(LedgerStates, NamesRoundTrip) {
   EXPECT_FALSE(ParseState("done").ok());
   EXPECT_TRUE(IsFailure(State::kUpstreamFailed));
   EXPECT_FALSE(IsTerminal(State::kQueued));
+  EXPECT_TRUE(IsTerminal(State::kCancelled));
+  EXPECT_TRUE(IsFailure(State::kCancelled));
+  EXPECT_EQ(StateName(State::kCancelled), "cancelled");
 }
 
 }  // namespace

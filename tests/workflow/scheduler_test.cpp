@@ -229,7 +229,9 @@ tasks:
             std::string::npos)
       << m;
   // While its scheduler lives, the advice is to wait (or stop it), not to resume.
-  ASSERT_TRUE(ledger_->ClaimRun("other-run", gone, getpid()).ok());
+  const ledger::RunOwner dead{host, gone, ""};
+  const ledger::RunOwner alive{host, getpid(), ""};
+  ASSERT_TRUE(ledger_->ClaimRun("other-run", dead, alive, 1).ok());
   out = StartRun(pipeline_, *ledger_, Request(), Options());
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("is running it: wait for it to finish"), std::string::npos)
@@ -249,10 +251,20 @@ tasks:
     if (std::getline(comm, name) && name == "sleep") break;
     usleep(1000);
   }
-  ASSERT_TRUE(ledger_->ClaimRun("other-run", getpid(), other_program).ok());
+  ASSERT_TRUE(
+      ledger_->ClaimRun("other-run", alive, ledger::RunOwner{host, other_program, ""}, 1).ok());
   out = StartRun(pipeline_, *ledger_, Request(), Options());
   kill(other_program, SIGKILL);
   waitpid(other_program, nullptr, 0);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("is gone: continue the run"), std::string::npos)
+      << out.status().message();
+  // Recorded with a start time: a live pid that started at another moment is not the owner.
+  ASSERT_TRUE(ledger_
+                  ->ClaimRun("other-run", ledger::RunOwner{host, other_program, ""},
+                             ledger::RunOwner{host, getpid(), "another-boot/1"}, 1)
+                  .ok());
+  out = StartRun(pipeline_, *ledger_, Request(), Options());
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("is gone: continue the run"), std::string::npos)
       << out.status().message();

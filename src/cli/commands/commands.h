@@ -1,7 +1,8 @@
 // cli/commands/commands.h: each subcommand registers itself on the CLI11 app.
 //
 // A command's callback stores its exit code in *exit_code: 0 success, 1 the run finished with
-// failures, 2 bad usage or config. Commands parse arguments and call the library, nothing more.
+// failures, 2 bad usage or config, 3 internal error (a bug in sluice). Commands parse arguments
+// and call the library, nothing more.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@ void RegisterTask(CLI::App& app, int* exit_code);
 void RegisterServe(CLI::App& app, int* exit_code);
 void RegisterReport(CLI::App& app, int* exit_code);
 void RegisterDag(CLI::App& app, int* exit_code);
+void RegisterCancel(CLI::App& app, int* exit_code);
 
 // For --date: an empty value ("--date \"$D\"" with D unset) is refused, not taken for today.
 inline CLI::Validator NotEmptyDate() {
@@ -34,5 +36,6 @@ inline CLI::Validator NotEmptyDate() {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailures = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
 
 }  // namespace sluice::cli

@@ -19,6 +19,7 @@
 #include "core/strings.h"
 #include "ledger/ledger.h"
 #include "views/run_views.h"
+#include "workflow/executor.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
@@ -92,12 +93,24 @@ inline int DefaultParallelism(const config::Pipeline& pipeline, int flag) {
   return cores > 0 ? static_cast<int>(cores) : 1;
 }
 
+// The executor named by --executor, or nullptr after saying why on stderr (exit 2: bad usage).
+// Made before anything is written, so a refused name leaves no run behind.
+inline std::unique_ptr<workflow::Executor> MakeExecutorOrReport(const std::string& name,
+                                                                const char* command) {
+  auto executor = workflow::MakeExecutor(name);
+  if (!executor.ok()) {
+    std::cerr << "sluice " << command << ": " << executor.status().ToString() << "\n";
+    return nullptr;
+  }
+  return std::move(executor).value();
+}
+
 // Scheduler options shared by run and repair: parallelism (flag, then sluice.yaml, then
-// cores), this binary for task exec, the executor, the SIGTERM->SIGKILL grace, and the live
-// display when stderr is a terminal.
+// cores), this binary for task exec, the executor (owned by the caller), the SIGTERM->SIGKILL
+// grace, and the live display when stderr is a terminal.
 inline workflow::SchedulerOptions MakeSchedulerOptions(const config::Pipeline& pipeline,
                                                        int parallelism_flag,
-                                                       const std::string& executor,
+                                                       workflow::Executor* executor,
                                                        double grace_seconds) {
   workflow::SchedulerOptions options;
   options.parallelism = DefaultParallelism(pipeline, parallelism_flag);
@@ -122,12 +135,16 @@ inline std::string FormatMs(int64_t ms) {
 using views::DurationSeconds;
 using views::NowMs;
 
+// The exit code for a command that failed with `st`: 2 for what the user asked (bad
+// arguments, an unknown run, a run already active), 3 for a bug in sluice, 1 otherwise.
 inline int ExitCodeFor(const Status& st) {
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
     case StatusCode::kAlreadyExists:
       return kExitUsage;
+    case StatusCode::kInternal:
+      return kExitInternal;
     default:
       return kExitFailures;
   }

@@ -43,8 +43,13 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
+    auto executor = MakeExecutorOrReport(args->executor, "repair");
+    if (!executor) {
+      *exit_code = kExitUsage;
+      return;
+    }
     workflow::SchedulerOptions options =
-        MakeSchedulerOptions(*pipeline, args->parallelism, args->executor, args->grace_seconds);
+        MakeSchedulerOptions(*pipeline, args->parallelism, executor.get(), args->grace_seconds);
     workflow::RepairRequest request;
     request.run_id = args->run_id;
     if (!args->tasks.empty()) {

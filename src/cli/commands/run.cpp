@@ -49,8 +49,13 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
+    auto executor = MakeExecutorOrReport(args->executor, "run");
+    if (!executor) {
+      *exit_code = kExitUsage;
+      return;
+    }
     workflow::SchedulerOptions options =
-        MakeSchedulerOptions(*pipeline, args->parallelism, args->executor, args->grace_seconds);
+        MakeSchedulerOptions(*pipeline, args->parallelism, executor.get(), args->grace_seconds);
     workflow::RunRequest request;
     request.date = *date;
     auto partners =

@@ -1,10 +1,6 @@
 // `sluice task exec`: one attempt of one task instance, run by the scheduler as a child in its
 // own process group (or by hand, for debugging). It writes the attempt's outcome file last
 // (SLUICE_OUTCOME_FILE), so a scheduler that died meanwhile can still learn how it ended.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 
@@ -15,6 +11,7 @@
 #include "tasks/task_context.h"
 #include "warehouse/warehouse.h"
 #include "workflow/attempt_files.h"
+#include "workflow/attempt_protocol.h"
 
 namespace sluice::cli {
 
@@ -32,43 +29,10 @@ void SaveOutcome(const workflow::Outcome& outcome) {
   if (!st.ok()) std::cerr << "sluice task exec: " << st.ToString() << "\n";
 }
 
-// Runs `command` under /bin/sh -c in this process group; returns the exit code to use.
+// Runs `command` under the shared attempt protocol (workflow/attempt_protocol.h); returns the
+// exit code to use.
 int RunShellCommand(const std::string& command) {
-  std::cout.flush();
-  pid_t pid = fork();
-  if (pid < 0) {
-    workflow::Outcome o;
-    o.exit_code = 127;
-    o.error = "cannot fork /bin/sh: " + std::string(strerror(errno));
-    SaveOutcome(o);
-    return 127;
-  }
-  if (pid == 0) {
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);  // ignored by sluice itself (main.cpp)
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  // SIGTERM reaches the whole process group: the command decides how to react within the
-  // grace period, and we stay to record how it ended (SIGKILL ends us all).
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  workflow::Outcome o;
-  if (WIFEXITED(status)) {
-    o.exit_code = WEXITSTATUS(status);
-    if (o.exit_code != 0) o.error = "command exited with code " + std::to_string(o.exit_code);
-  } else if (WIFSIGNALED(status)) {
-    o.signal = WTERMSIG(status);
-    o.error =
-        "command killed by signal " + std::to_string(o.signal) + " (" + strsignal(o.signal) + ")";
-  }
-  SaveOutcome(o);
-  if (o.signal != 0) return 128 + o.signal;
-  return o.exit_code;
+  return workflow::RunShellAttempt(command, nullptr, EnvOr("SLUICE_OUTCOME_FILE"));
 }
 
 }  // namespace

@@ -1,0 +1,183 @@
+// One conformance suite for every executor (local and the scripted fake today; Slurm when it
+// lands): launch gives an id, Wait reports how each attempt ended, Cancel is graceful then
+// forced, and Probe — as a fresh process would use it — tells alive from ended from vanished.
+//
+// Each back-end plays the same four scripted behaviours, named by task key: "ok" (exits 0),
+// "fail" (exits 3), "long" (runs until cancelled), "stubborn" (ignores the graceful cancel).
+// The local executor runs real shell commands; waiting is on its exits (SIGCHLD), never a sleep.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <functional>
+#include <memory>
+
+#include "testing/temp_dir.h"
+#include "workflow/attempt_files.h"
+#include "workflow/executor.h"
+#include "workflow/testing/fake_executor.h"
+
+namespace sluice::workflow {
+namespace {
+
+struct Backend {
+  std::string name;
+  // The executor, and a LaunchSpec filled in for the behaviour named by spec.task_key.
+  std::function<std::unique_ptr<Executor>(FakeClock*)> make;
+  std::function<void(LaunchSpec&)> script;
+};
+
+std::string CommandFor(const std::string& behaviour) {
+  if (behaviour == "ok") return "echo hello";
+  if (behaviour == "fail") return "exit 3";
+  if (behaviour == "long") return "exec sleep 300";
+  return "trap '' TERM; sleep 300 & wait; wait";  // stubborn
+}
+
+FakeAttempt FakeFor(const std::string& behaviour) {
+  FakeAttempt a;
+  a.log = "hello\n";
+  if (behaviour == "fail") a.exit_code = 3;
+  if (behaviour == "long" || behaviour == "stubborn") a.duration = std::chrono::hours(1);
+  if (behaviour == "stubborn") a.ignores_term = true;
+  return a;
+}
+
+class ExecutorConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { executor_ = GetParam().make(&clock_); }
+  LaunchSpec Spec(const std::string& behaviour, int n = 1) {
+    LaunchSpec spec;
+    spec.run_id = "r";
+    spec.task_key = behaviour;
+    spec.attempt = n;
+    AttemptPaths paths = PathsFor(dir_.path() / "logs", "r", behaviour, "", n);
+    std::filesystem::create_directories(paths.dir);
+    spec.log = paths.log;
+    spec.lock = paths.lock;
+    spec.outcome = paths.outcome;
+    spec.cwd = dir_.path();
+    spec.argv = {"/bin/false"};
+    GetParam().script(spec);
+    return spec;
+  }
+  // Waits until `id` ends (bounded: the executor reports it or the test fails).
+  std::optional<ExitInfo> WaitFor(const std::string& id) {
+    for (int i = 0; i < 600; ++i) {
+      for (const ExitInfo& e : executor_->Wait(std::chrono::milliseconds(500))) {
+        if (e.id == id) return e;
+      }
+    }
+    return std::nullopt;
+  }
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Executor> executor_;
+};
+
+TEST_P(ExecutorConformance, ASuccessfulAttemptIsReportedWithItsIdAndWritesItsLogAndOutcome) {
+  LaunchSpec spec = Spec("ok");
+  auto id = executor_->Launch(spec);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_FALSE(id->empty());
+  auto exit = WaitFor(*id);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 0);
+  EXPECT_EQ(exit->vanished, VanishReason::kNone);
+  EXPECT_EQ(testing::ReadFile(spec.log), "hello\n");
+  auto outcome = ReadOutcome(spec.outcome);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->exit_code, 0);
+  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
+}
+
+TEST_P(ExecutorConformance, AFailingAttemptReportsItsExitCode) {
+  LaunchSpec spec = Spec("fail");
+  auto id = executor_->Launch(spec);
+  ASSERT_TRUE(id.ok());
+  auto exit = WaitFor(*id);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 3);
+  auto outcome = ReadOutcome(spec.outcome);
+  ASSERT_TRUE(outcome);
+  EXPECT_NE(outcome->error.find("code 3"), std::string::npos) << outcome->error;
+}
+
+TEST_P(ExecutorConformance, ARunningAttemptProbesAliveAndAGracefulCancelEndsIt) {
+  LaunchSpec spec = Spec("long");
+  auto id = executor_->Launch(spec);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(executor_->Poll().empty());
+  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
+  executor_->Cancel(*id, /*force=*/false);
+  auto exit = WaitFor(*id);
+  ASSERT_TRUE(exit);
+  // The attempt's leader stays to record that its command died of SIGTERM.
+  auto outcome = ReadOutcome(spec.outcome);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->signal, SIGTERM);
+  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
+}
+
+TEST_P(ExecutorConformance, AnAttemptIgnoringTheGracefulCancelEndsOnTheForcedOne) {
+  LaunchSpec spec = Spec("stubborn");
+  auto id = executor_->Launch(spec);
+  ASSERT_TRUE(id.ok());
+  executor_->Cancel(*id, /*force=*/false);
+  EXPECT_TRUE(executor_->Wait(std::chrono::milliseconds(200)).empty());
+  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
+  executor_->Cancel(*id, /*force=*/true);
+  auto exit = WaitFor(*id);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->signal, SIGKILL);
+  // Killed with its leader: no outcome, so a fresh process finds it vanished.
+  ProbeResult probe = executor_->Probe(*id, spec.lock, spec.outcome);
+  EXPECT_EQ(probe.state, ProbeResult::State::kVanished);
+  EXPECT_NE(probe.reason, VanishReason::kNone);
+}
+
+TEST_P(ExecutorConformance, AnUnknownAttemptWithoutOutcomeProbesVanished) {
+  LaunchSpec spec = Spec("ok", 7);  // never launched
+  ProbeResult probe = executor_->Probe("", spec.lock, spec.outcome);
+  EXPECT_EQ(probe.state, ProbeResult::State::kVanished);
+  EXPECT_EQ(probe.reason, VanishReason::kUnknown);
+  EXPECT_FALSE(probe.detail.empty());
+}
+
+TEST_P(ExecutorConformance, CancellingAnEndedAttemptIsHarmless) {
+  LaunchSpec spec = Spec("ok");
+  auto id = executor_->Launch(spec);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WaitFor(*id));
+  executor_->Cancel(*id, true);
+  executor_->Cancel(*id, false);
+  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ExecutorConformance,
+    ::testing::Values(Backend{
+                          "local",
+                          [](FakeClock*) {
+                            auto e = MakeExecutor("local");
+                            EXPECT_TRUE(e.ok());
+                            return std::move(e).value();
+                          },
+                          [](LaunchSpec& spec) { spec.shell_command = CommandFor(spec.task_key); }},
+                      Backend{"fake",
+                              [](FakeClock* clock) -> std::unique_ptr<Executor> {
+                                return std::make_unique<FakeExecutor>(
+                                    clock, [](const LaunchSpec& s) { return FakeFor(s.task_key); });
+                              },
+                              [](LaunchSpec&) {}}),
+    [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
+
+TEST(VanishReasons, HaveNamesForMessages) {
+  EXPECT_EQ(VanishReasonName(VanishReason::kNodeLost), "node lost");
+  EXPECT_EQ(VanishReasonName(VanishReason::kPreempted), "preempted");
+  EXPECT_EQ(VanishReasonName(VanishReason::kOutOfMemory), "out of memory");
+  EXPECT_EQ(VanishReasonName(VanishReason::kUnknown), "unknown");
+  EXPECT_EQ(VanishReasonName(VanishReason::kNone), "");
+}
+
+}  // namespace
+}  // namespace sluice::workflow
