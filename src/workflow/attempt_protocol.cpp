@@ -21,6 +21,10 @@ int RunShellAttempt(const std::string& command, char* const* envp,
   std::cout.flush();
   fflush(nullptr);
   Outcome o;
+  // Ignored before the command exists: a graceful cancel that arrives from now on reaches the
+  // command (which gets the default back) and never the leader that records its outcome.
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
   pid_t sh = fork();
   if (sh == 0) {
     signal(SIGTERM, SIG_DFL);
@@ -39,8 +43,6 @@ int RunShellAttempt(const std::string& command, char* const* envp,
     o.exit_code = 127;
     o.error = "cannot fork /bin/sh: " + std::string(strerror(errno));
   } else {
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
     int status = 0;
     while (waitpid(sh, &status, 0) < 0 && errno == EINTR) {
     }

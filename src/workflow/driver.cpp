@@ -168,6 +168,8 @@ class Driver {
       MaybeWarnDuration(now);
       if (slots_.empty()) {
         if (stopping_) break;
+        // A launch that failed for good ended an instance: what depends on it is decided now.
+        SLUICE_RETURN_IF_ERROR(Resolve(now));
         std::optional<Clock::TimePoint> next_queued;
         for (size_t i = 0; i < nodes_.size(); ++i) {
           if (records_[i].state == State::kQueued &&

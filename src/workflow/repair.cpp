@@ -119,7 +119,8 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
           return Status::Cancelled(
               std::string("repair of run ") + run.run_id + " stopped by " +
               strsignal(g_stop_signal) + " while waiting for attempt " + std::to_string(a.attempt) +
-              " of " + InstanceName(a.task_key, a.partner) + " (" + a.executor + " id " +
+              " of " + InstanceName(a.task_key, a.partner) + " (" +
+              (a.executor == "local" ? std::string("pid") : a.executor + " id") + " " +
               a.executor_id +
               ") left running by its scheduler; nothing was changed. Run the repair again to "
               "wait for it, or stop that process first");
@@ -129,8 +130,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
           break;
         }
         if (!warned) {
-          log::Info("repair: attempt {} of {} ({} id {}) is still running; waiting for it",
-                    a.attempt, InstanceName(a.task_key, a.partner), a.executor, a.executor_id);
+          log::Info("repair: attempt {} of {} ({} {}) is still running; waiting for it", a.attempt,
+                    InstanceName(a.task_key, a.partner),
+                    a.executor == "local" ? std::string("pid") : a.executor + " id", a.executor_id);
           warned = true;
         }
         int64_t now_ms = WallMs(clock);

@@ -97,5 +97,45 @@ TEST(SqliteLedgerMigration, ALedgerFromANewerSluiceIsRefusedSayingSo) {
   EXPECT_NE(l.status().message().find("ledger.db"), std::string::npos) << l.status().ToString();
 }
 
+// The plan SQLite chooses for `sql`, one line per step ("SEARCH instances USING ...").
+std::string QueryPlan(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  std::string plan;
+  while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(stmt);
+  return plan;
+}
+
+// What one attempt writes and the scheduler reads while a run goes on is found by key or index,
+// so its cost does not grow with the run's size: no statement scans a table. (The statements
+// are those of sqlite_ledger.cpp.)
+TEST(SqliteLedgerIndexes, PerEventStatementsSearchByIndexAndNeverScan) {
+  testing::TempDir dir;
+  { ASSERT_TRUE(OpenLedger("sqlite://./state/ledger.db", dir.path()).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "state/ledger.db").c_str(), &db), SQLITE_OK);
+  for (const char* sql : {
+           "UPDATE instances SET state=?4, attempts=?5, started_ms=?6, ended_ms=?7, error=?8 "
+           "WHERE run_id=?1 AND task_key=?2 AND partner=?3",
+           "SELECT COALESCE(MAX(seq),0)+1 FROM instances WHERE run_id=?1",
+           "INSERT OR REPLACE INTO attempts(run_id, task_key, partner, attempt, state) "
+           "VALUES(?1,?2,?3,?4,?5)",
+           "SELECT * FROM runs WHERE run_id=?1",
+           "UPDATE runs SET heartbeat_ms=?1 WHERE run_id=?2 AND host=?3 AND scheduler_pid=?4",
+           "SELECT run_id FROM runs WHERE workflow=?1 AND logical_date=?2 AND state='running'",
+           "SELECT * FROM attempts WHERE run_id=?1 AND state IN ('running','queued')",
+       }) {
+    const std::string plan = QueryPlan(db, sql);
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << sql << "\n" << plan;
+  }
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace sluice::ledger

@@ -29,13 +29,13 @@ struct Backend {
 std::string CommandFor(const std::string& behaviour) {
   if (behaviour == "ok") return "echo hello";
   if (behaviour == "fail") return "exit 3";
-  if (behaviour == "long") return "exec sleep 300";
-  return "trap '' TERM; sleep 300 & wait; wait";  // stubborn
+  if (behaviour == "long") return "echo started; exec sleep 300";
+  return "trap '' TERM; echo started; sleep 300 & wait; wait";  // stubborn
 }
 
 FakeAttempt FakeFor(const std::string& behaviour) {
   FakeAttempt a;
-  a.log = "hello\n";
+  a.log = behaviour == "long" || behaviour == "stubborn" ? "started\n" : "hello\n";
   if (behaviour == "fail") a.exit_code = 3;
   if (behaviour == "long" || behaviour == "stubborn") a.duration = std::chrono::hours(1);
   if (behaviour == "stubborn") a.ignores_term = true;
@@ -59,6 +59,14 @@ class ExecutorConformance : public ::testing::TestWithParam<Backend> {
     spec.argv = {"/bin/false"};
     GetParam().script(spec);
     return spec;
+  }
+  // Waits (bounded) until the attempt's command has started: its log says so.
+  bool WaitStarted(const LaunchSpec& spec) {
+    for (int i = 0; i < 3000; ++i) {
+      if (testing::ReadFile(spec.log).find("started") != std::string::npos) return true;
+      (void)executor_->Wait(std::chrono::milliseconds(10));
+    }
+    return false;
   }
   // Waits until `id` ends (bounded: the executor reports it or the test fails).
   std::optional<ExitInfo> WaitFor(const std::string& id) {
@@ -107,6 +115,7 @@ TEST_P(ExecutorConformance, ARunningAttemptProbesAliveAndAGracefulCancelEndsIt) 
   auto id = executor_->Launch(spec);
   ASSERT_TRUE(id.ok());
   EXPECT_TRUE(executor_->Poll().empty());
+  ASSERT_TRUE(WaitStarted(spec));
   EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
   executor_->Cancel(*id, /*force=*/false);
   auto exit = WaitFor(*id);
@@ -122,6 +131,7 @@ TEST_P(ExecutorConformance, AnAttemptIgnoringTheGracefulCancelEndsOnTheForcedOne
   LaunchSpec spec = Spec("stubborn");
   auto id = executor_->Launch(spec);
   ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(WaitStarted(spec));
   executor_->Cancel(*id, /*force=*/false);
   EXPECT_TRUE(executor_->Wait(std::chrono::milliseconds(200)).empty());
   EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
@@ -129,8 +139,13 @@ TEST_P(ExecutorConformance, AnAttemptIgnoringTheGracefulCancelEndsOnTheForcedOne
   auto exit = WaitFor(*id);
   ASSERT_TRUE(exit);
   EXPECT_EQ(exit->signal, SIGKILL);
-  // Killed with its leader: no outcome, so a fresh process finds it vanished.
+  // Killed with its leader: no outcome, so a fresh process finds it vanished (once the rest of
+  // its process group, killed too, has let go of the lock: bounded wait on that condition).
   ProbeResult probe = executor_->Probe(*id, spec.lock, spec.outcome);
+  for (int i = 0; i < 3000 && probe.state == ProbeResult::State::kAlive; ++i) {
+    (void)executor_->Wait(std::chrono::milliseconds(10));
+    probe = executor_->Probe(*id, spec.lock, spec.outcome);
+  }
   EXPECT_EQ(probe.state, ProbeResult::State::kVanished);
   EXPECT_NE(probe.reason, VanishReason::kNone);
 }

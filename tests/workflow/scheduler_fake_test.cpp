@@ -48,14 +48,18 @@ class FakeSchedulerTest : public ::testing::Test {
   }
   std::map<std::string, ledger::InstanceRecord> Instances(const std::string& run_id) {
     std::map<std::string, ledger::InstanceRecord> out;
-    for (auto& i : *ledger_->ListInstances(run_id)) {
+    auto instances = ledger_->ListInstances(run_id);
+    EXPECT_TRUE(instances.ok());
+    for (auto& i : *instances) {
       out[i.partner.empty() ? i.task_key : i.task_key + "[" + i.partner + "]"] = i;
     }
     return out;
   }
   std::vector<ledger::AttemptRecord> Attempts(const std::string& run_id, const std::string& task) {
     std::vector<ledger::AttemptRecord> out;
-    for (auto& a : *ledger_->ListAttempts(run_id)) {
+    auto attempts = ledger_->ListAttempts(run_id);
+    EXPECT_TRUE(attempts.ok());
+    for (auto& a : *attempts) {
       if (a.task_key == task) out.push_back(a);
     }
     return out;
