@@ -2,7 +2,8 @@
 //
 // Library functions that can fail for reasons outside the program return [[nodiscard]] Status
 // or Result<T>. Codes form a small closed set so callers (the retry policy above all) branch on
-// the code, never on message text: Timeout and Unavailable are retryable.
+// the code, never on message text. The one retry policy is IsRetryable(StatusCode) below: the
+// scheduler (a task's failure is retried or not), alert delivery and every back-end use it.
 // A Status carries a message and optional context (file:line, partner, table, task) that is
 // rendered as "file:line: message (partner p, table t, task k)".
 // Thread-safety: values; safe to copy between threads.
@@ -32,6 +33,34 @@ enum class StatusCode {
 
 // Returns the stable lower_snake name of a code ("invalid_argument").
 std::string_view StatusCodeName(StatusCode code);
+
+// The retry policy: whether running the same operation again may succeed.
+//   retried:     Timeout, Unavailable (a service or peer that may come back), IoError (a full
+//                disk, a dropped connection, a busy lock: conditions that change by themselves),
+//                NotFound (a file or object not there yet: a late delivery, an eventually
+//                consistent store).
+//   not retried: InvalidArgument, Corrupt, PermissionDenied, AlreadyExists (the same input or
+//                configuration fails the same way until someone fixes it), Cancelled (someone
+//                asked it to stop), Internal (a bug in sluice: the same input meets the same bug;
+//                the CLI exits 3 and says so).
+constexpr bool IsRetryable(StatusCode code) {
+  switch (code) {
+    case StatusCode::kTimeout:
+    case StatusCode::kUnavailable:
+    case StatusCode::kIoError:
+    case StatusCode::kNotFound:
+      return true;
+    case StatusCode::kOk:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kCorrupt:
+    case StatusCode::kCancelled:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kInternal:
+      return false;
+  }
+  return false;
+}
 
 // Where an error happened. Every field is optional; empty fields are not printed.
 struct ErrorContext {
@@ -72,10 +101,8 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
   const ErrorContext& context() const { return context_; }
-  // True for codes a retry may cure (Timeout, Unavailable).
-  bool IsRetryable() const {
-    return code_ == StatusCode::kTimeout || code_ == StatusCode::kUnavailable;
-  }
+  // True for codes a retry may cure: IsRetryable(code()).
+  bool IsRetryable() const { return sluice::IsRetryable(code_); }
 
   // Context setters return *this so they chain: st.WithFile(f, 12).WithPartner("acme").
   // A field already set is kept: the innermost (most precise) context wins.

@@ -57,10 +57,7 @@ std::string ExpandSqlPlaceholders(std::string sql, const TaskContext& ctx,
   return sql;
 }
 
-bool IsPermanentFailure(StatusCode code) {
-  return code == StatusCode::kInvalidArgument || code == StatusCode::kCorrupt ||
-         code == StatusCode::kPermissionDenied;
-}
+bool IsPermanentFailure(StatusCode code) { return code != StatusCode::kOk && !IsRetryable(code); }
 
 Status RunBuiltin(TaskContext& ctx) {
   BuiltinFn fn = FindBuiltin(ctx.task->builtin);

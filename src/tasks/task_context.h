@@ -72,9 +72,8 @@ BuiltinFn FindBuiltin(std::string_view name);
 // Runs `ctx.task->builtin`. Exceptions thrown inside are caught here and become Internal.
 Status RunBuiltin(TaskContext& ctx);
 
-// Whether a builtin's failure would repeat on a retry (a refused archive, bad parameters or
-// data, a permission), so none is made; retrying cures only what may change by itself (a
-// timeout, an unavailable service, a file not there yet).
+// Whether a builtin's failure would repeat on a retry, so none is made: the complement of the
+// one retry policy, sluice::IsRetryable (core/status.h), which says which codes retry and why.
 bool IsPermanentFailure(StatusCode code);
 
 }  // namespace sluice::tasks

@@ -45,11 +45,25 @@ TEST(Status, InnermostContextWins) {
   EXPECT_EQ(st.context().task, "extract");
 }
 
-TEST(Status, OnlyTimeoutAndUnavailableAreRetryable) {
+TEST(Status, TransientCodesAreRetryableAndTheRestAreNot) {
   EXPECT_TRUE(Status::Timeout("t").IsRetryable());
   EXPECT_TRUE(Status::Unavailable("u").IsRetryable());
+  EXPECT_TRUE(Status::IoError("disk full").IsRetryable());
+  EXPECT_TRUE(Status::NotFound("not delivered yet").IsRetryable());
   EXPECT_FALSE(Status::InvalidArgument("i").IsRetryable());
   EXPECT_FALSE(Status::Corrupt("c").IsRetryable());
+  EXPECT_FALSE(Status::PermissionDenied("p").IsRetryable());
+  EXPECT_FALSE(Status::AlreadyExists("a").IsRetryable());
+  EXPECT_FALSE(Status::Cancelled("c").IsRetryable());
+  EXPECT_FALSE(Status::Internal("bug").IsRetryable());
+  EXPECT_FALSE(Status::Ok().IsRetryable());
+}
+
+TEST(Status, TheMemberAndTheFreeRetryPolicyAgreeOnEveryCode) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+    const auto code = static_cast<StatusCode>(c);
+    EXPECT_EQ(Status(code, "m").IsRetryable(), IsRetryable(code)) << StatusCodeName(code);
+  }
 }
 
 TEST(Result, MacrosPropagateTheFirstError) {
