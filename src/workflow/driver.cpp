@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -51,6 +52,19 @@ class Driver {
     // A repair is a new round: each instance it runs again gets its max_retries afresh (one
     // whose retries were used up by a transient failure would otherwise get a single try).
     for (const InstanceRecord& rec : records_) attempts_before_.push_back(rec.attempts);
+    // Per instance: how many upstreams are not terminal yet. An instance is looked at again only
+    // when that count reaches zero, and queued ones wait in `queued_` ordered by when they may
+    // start: no step of the loop walks every instance of the run.
+    unfinished_deps_.assign(nodes_.size(), 0);
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      for (int d : nodes_[i].deps) unfinished_deps_[i] += !ledger::IsTerminal(records_[d].state);
+      if (records_[i].state == State::kPending && unfinished_deps_[i] == 0) {
+        resolvable_.push_back(static_cast<int>(i));
+      }
+      // A repair resumes instances left queued (their backoff is over by now).
+      if (records_[i].state == State::kQueued)
+        queued_.insert({Clock::TimePoint{}, static_cast<int>(i)});
+    }
   }
 
   Result<RunOutcome> Drive() {
@@ -158,27 +172,20 @@ class Driver {
       }
       if (!stopping_) SLUICE_RETURN_IF_ERROR(Resolve(now));
       if (!stopping_) {
-        for (size_t i = 0; i < nodes_.size() && static_cast<int>(slots_.size()) < parallelism;
-             ++i) {
-          if (records_[i].state == State::kQueued && not_before_[i] <= now) {
-            SLUICE_RETURN_IF_ERROR(StartAttempt(static_cast<int>(i)));
-          }
+        while (static_cast<int>(slots_.size()) < parallelism && !queued_.empty() &&
+               queued_.begin()->first <= now) {
+          const int i = queued_.begin()->second;
+          queued_.erase(queued_.begin());
+          SLUICE_RETURN_IF_ERROR(StartAttempt(i));
+          // A launch that failed finishes at once and may have resolved or queued others.
+          if (!resolvable_.empty()) SLUICE_RETURN_IF_ERROR(Resolve(now));
         }
       }
       MaybeWarnDuration(now);
       if (slots_.empty()) {
         if (stopping_) break;
-        // A launch that failed for good ended an instance: what depends on it is decided now.
-        SLUICE_RETURN_IF_ERROR(Resolve(now));
-        std::optional<Clock::TimePoint> next_queued;
-        for (size_t i = 0; i < nodes_.size(); ++i) {
-          if (records_[i].state == State::kQueued &&
-              (!next_queued || not_before_[i] < *next_queued)) {
-            next_queued = not_before_[i];
-          }
-        }
-        if (!next_queued) break;  // nothing running, nothing waiting: the run is over
-        const Clock::TimePoint next = *next_queued;
+        if (queued_.empty()) break;  // nothing running, nothing waiting: the run is over
+        const Clock::TimePoint next = queued_.begin()->first;
         // Only backoff remains: let the clock pass. A FakeClock advances instantly; on the real
         // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not), at
         // most a second at a time so a cancel request is seen.
@@ -197,10 +204,8 @@ class Driver {
         if (s.kill_at && !s.killed) consider(*s.kill_at);
         if (!s.kill_at && s.deadline) consider(*s.deadline);
       }
-      if (static_cast<int>(slots_.size()) < parallelism) {
-        for (size_t i = 0; i < nodes_.size(); ++i) {
-          if (records_[i].state == State::kQueued) consider(not_before_[i]);
-        }
+      if (static_cast<int>(slots_.size()) < parallelism && !queued_.empty() && !stopping_) {
+        consider(queued_.begin()->first);
       }
       for (const ExitInfo& exit : executor_->Wait(wait)) {
         auto it = std::find_if(slots_.begin(), slots_.end(),
@@ -216,41 +221,56 @@ class Driver {
     return Status::Ok();
   }
 
-  void Enqueue(int i, Clock::TimePoint not_before) { not_before_[i] = not_before; }
+  // Records that instance `i` reached a terminal state: its dependents whose upstreams are now
+  // all done become resolvable.
+  void Terminated(int i) {
+    for (int d : nodes_[i].dependents) {
+      if (--unfinished_deps_[d] == 0 && records_[d].state == State::kPending) {
+        resolvable_.push_back(d);
+      }
+    }
+  }
 
-  // Moves pending instances whose upstreams are all done to queued, upstream_failed or skipped.
+  void Enqueue(int i, Clock::TimePoint not_before) {
+    not_before_[i] = not_before;
+    queued_.insert({not_before, i});
+  }
+
+  // Moves pending instances whose upstreams are all done (the resolvable ones) to queued,
+  // upstream_failed or skipped; what that ends may make more instances resolvable.
   Status Resolve(Clock::TimePoint now) {
     std::vector<InstanceRecord> changed;
-    for (size_t i = 0; i < nodes_.size(); ++i) {
+    while (!resolvable_.empty()) {
+      const int i = resolvable_.back();
+      resolvable_.pop_back();
       InstanceRecord& rec = records_[i];
       if (rec.state != State::kPending) continue;
       std::vector<State> upstream;
-      bool all_done = true;
       std::string failed_up;
       for (int d : nodes_[i].deps) {
-        all_done &= ledger::IsTerminal(records_[d].state);
         upstream.push_back(records_[d].state);
         if (failed_up.empty() && ledger::IsFailure(records_[d].state)) {
           failed_up = nodes_[d].Name();
         }
       }
-      if (!all_done) continue;
       switch (Decide(nodes_[i].task->run_if, upstream)) {
         case Decision::kRun:
           rec.state = State::kQueued;
-          not_before_[i] = now;
+          Enqueue(i, now);
           break;
         case Decision::kUpstreamFailed:
           rec.state = State::kUpstreamFailed;
           rec.error = "not run: upstream " + failed_up + " did not succeed (run_if " +
                       std::string(config::RunIfName(nodes_[i].task->run_if)) + ")";
           rec.ended_ms = WallMs(clock_);
+          Terminated(i);
           break;
         case Decision::kSkip:
           rec.state = State::kSkipped;
           rec.error = "skipped: run_if " + std::string(config::RunIfName(nodes_[i].task->run_if)) +
                       " is not met";
           rec.ended_ms = WallMs(clock_);
+          Terminated(i);
           break;
       }
       changed.push_back(rec);
@@ -435,6 +455,7 @@ class Driver {
     if (a.state == State::kSuccess) {
       rec.state = State::kSuccess;
       rec.ended_ms = a.ended_ms;
+      Terminated(slot.idx);
       Say(fmt::format("run {}: {} attempt {} succeeded in {}", run_.run_id, node.Name(), a.attempt,
                       FormatSeconds(took)));
     } else if (retry) {
@@ -448,6 +469,7 @@ class Driver {
     } else {
       rec.state = a.state;
       rec.ended_ms = a.ended_ms;
+      Terminated(slot.idx);
       Say(fmt::format("run {}: {} attempt {} {}: {}; see `sluice logs {} {} {}{}`", run_.run_id,
                       node.Name(), a.attempt, ledger::StateName(a.state), FirstLine(a.error),
                       pipeline_.dir.string(), run_.run_id, task.task_key,
@@ -566,7 +588,10 @@ class Driver {
   std::vector<Slot> slots_;
   bool stopping_ = false;
   std::vector<int> attempts_before_;  // per instance: attempts made before this drive
-  bool cancel_requested_ = false;     // `sluice cancel` asked (not a signal)
+  std::vector<int> unfinished_deps_;  // per instance: upstreams not terminal yet
+  std::vector<int> resolvable_;       // pending instances whose upstreams are all terminal
+  std::set<std::pair<Clock::TimePoint, int>> queued_;  // (not before, instance), soonest first
+  bool cancel_requested_ = false;                      // `sluice cancel` asked (not a signal)
   static constexpr Clock::Duration kOwnerCheck = std::chrono::milliseconds(500);
   bool checked_once_ = false;
   Clock::TimePoint last_owner_check_{};
