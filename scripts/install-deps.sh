@@ -14,8 +14,10 @@ PACKAGES=(
   unzip time
   libcpp-httplib-dev chromium
   clang libclang-rt-14-dev
+  libexpat1-dev
 )
-
+# The S3 store's tests run s3rver behind a SigV4-verifying proxy (tests/s3/); their npm packages
+# are installed by tests/s3/install.sh into build/s3-node when the tests first need them.
 # The dashboard's browser tests drive Chromium with npm's playwright-core; a machine that has
 # node and npm already (e.g. from NodeSource) keeps them.
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi

@@ -26,6 +26,8 @@ struct S3Config {
   std::string endpoint;  // "" means AWS's regional endpoint
   std::string region = "us-east-1";
   bool path_style = false;
+  // Objects larger than this are uploaded in parts of this size (S3's minimum part is 5 MiB).
+  int64_t multipart_threshold = int64_t{8} << 20;
 };
 
 struct AlertConfig {

@@ -64,6 +64,9 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
     if (auto v = sr.String("endpoint")) s.s3.endpoint = *v;
     if (auto v = sr.String("region")) s.s3.region = *v;
     if (auto v = sr.Bool("path_style")) s.s3.path_style = *v;
+    if (auto v = sr.Int("multipart_threshold", false, int64_t{5} << 20, int64_t{5} << 30)) {
+      s.s3.multipart_threshold = *v;
+    }
     sr.Finish();
   }
   auto check_scheme = [&](const char* key, const std::string& url,
@@ -87,7 +90,7 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
       check_scheme(key, url, {built});
     }
   };
-  check_built("store", s.store, "s3://", "file://", "file://PATH (a local or mounted folder)");
+  check_scheme("store", s.store, {"file://", "s3://"});
   check_built("warehouse", s.warehouse, "postgresql://", "sqlite://", "sqlite://DIR");
   check_built("ledger", s.ledger, "postgresql://", "sqlite://", "sqlite://FILE");
   if (s.warehouse.rfind("sqlite://", 0) == 0) {

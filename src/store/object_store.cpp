@@ -7,6 +7,7 @@
 
 #include "core/strings.h"
 #include "store/local_store.h"
+#include "store/s3_store.h"
 
 namespace sluice::store {
 
@@ -88,7 +89,6 @@ Status ObjectStore::Put(std::string_view key, std::string_view data) {
 Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
                                                const std::filesystem::path& base_dir,
                                                const config::S3Config& s3) {
-  (void)s3;
   if (StartsWith(url, "file://")) {
     std::string rest = url.substr(7);
     if (rest.empty()) {
@@ -99,10 +99,7 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
     if (root.is_relative()) root = base_dir / root;
     return OpenLocalStore(root.lexically_normal());
   }
-  if (StartsWith(url, "s3://")) {
-    return Status::InvalidArgument("store URL \"" + url +
-                                   "\": s3 store not supported yet; use file://PATH");
-  }
+  if (StartsWith(url, "s3://")) return OpenS3Store(url, s3);
   return Status::InvalidArgument("store URL \"" + Printable(url) +
                                  "\" has an unknown scheme; use file://PATH or s3://bucket/prefix");
 }

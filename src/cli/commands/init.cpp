@@ -1,5 +1,7 @@
 // `sluice init DIR [--sample-data]`: writes the example pipeline folder (embedded in the binary)
 // and, with --sample-data, each partner's archive for a date into the landing area.
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +11,7 @@
 #include "core/strings.h"
 #include "example/example_files.h"
 #include "example/sample_data.h"
+#include "store/object_store.h"
 
 namespace sluice::cli {
 
@@ -25,6 +28,44 @@ struct InitArgs {
   bool force = false;
   bool data_only = false;
 };
+
+// A store that is not a local folder (s3://) gets the sample archives generated into a temporary
+// folder and uploaded to landing/<partner>/<date>/, each partner's marker after its archive so
+// the sensor never sees a marked but incomplete delivery. Returns the uploaded keys.
+Result<std::vector<std::string>> UploadLanding(const config::Pipeline& pipeline,
+                                               const std::filesystem::path& tmp,
+                                               const example::SampleDataReport& report) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::ObjectStore> store,
+      store::OpenStore(pipeline.settings.store, pipeline.dir, pipeline.settings.s3));
+  std::vector<std::string> keys;
+  for (const example::GeneratedArchive& a : report.archives) {
+    std::vector<std::filesystem::path> files;
+    std::filesystem::path dir = a.path.parent_path();
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.is_regular_file()) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end(), [&](const auto& x, const auto& y) {
+      bool xm = x.filename() == a.marker, ym = y.filename() == a.marker;
+      return xm != ym ? ym : x < y;
+    });
+    for (const std::filesystem::path& f : files) {
+      std::string key = "landing/" + std::filesystem::relative(f, tmp).generic_string();
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<store::OutputStream> out, store->Create(key));
+      std::ifstream in(f, std::ios::binary);
+      std::string buf(1 << 20, '\0');
+      while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        if (in.gcount() > 0) {
+          SLUICE_RETURN_IF_ERROR(out->Write(std::string_view(buf.data(), in.gcount())));
+        }
+      }
+      SLUICE_RETURN_IF_ERROR(out->Commit());
+      keys.push_back(store->Describe() + "/" + key);
+    }
+  }
+  return keys;
+}
 
 int RunInit(const InitArgs& args) {
   if (!args.data_only) {
@@ -64,7 +105,25 @@ int RunInit(const InitArgs& args) {
     options.seed = args.seed;
     options.rows = args.rows;
     options.threads = args.threads;
+    const bool remote = pipeline->settings.store.rfind("file://", 0) != 0;
+    std::filesystem::path tmp;
+    if (remote) {
+      tmp = pipeline->dir / ".sluice-landing-upload";
+      std::filesystem::remove_all(tmp);
+      options.landing_dir = tmp;
+    }
     auto report = example::GenerateSampleData(*pipeline, options);
+    if (report.ok() && remote) {
+      auto uploaded = UploadLanding(*pipeline, tmp, *report);
+      std::error_code ec;
+      std::filesystem::remove_all(tmp, ec);
+      if (!uploaded.ok()) {
+        std::cerr << "sluice init: sample data: upload to " << pipeline->settings.store << ": "
+                  << uploaded.status().ToString() << "\n";
+        return kExitFailures;
+      }
+      for (const std::string& k : *uploaded) std::cout << "  uploaded " << k << "\n";
+    }
     if (!report.ok()) {
       std::cerr << "sluice init: sample data: " << report.status().ToString() << "\n";
       return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailures;

@@ -1,0 +1,145 @@
+// An S3 endpoint for sluice's tests: s3rver (the S3 REST protocol over a folder) behind a proxy
+// that verifies every request's AWS SigV4 signature with the aws4 package, as AWS would. A
+// request signed with another key, secret or region, or whose canonical request differs (path
+// or query encoding, signed headers), gets 403 SignatureDoesNotMatch, so signing bugs fail tests.
+//
+// node server.js --dir DIR --ready FILE [--port P] [--bucket B]... [--log FILE]
+//                [--slowdown N] [--region R]
+//   --port P       the proxy's port (0: a free one); s3rver always takes a free port
+//   --ready FILE   written once both listen: {"endpoint": "http://127.0.0.1:P", "pid": ...}
+//   --log FILE     one line per request: "METHOD URL STATUS"
+//   --slowdown N   answer every Nth request with 503 SlowDown instead of forwarding it
+//   --region R     the region requests must be signed for (default us-east-1); a request
+//                  signed for another gets AWS's AuthorizationHeaderMalformed naming R
+// Credentials expected: SLUICE_TEST_S3_KEY / SLUICE_TEST_S3_SECRET from the environment.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const aws4 = require('aws4');
+const S3rver = require('s3rver');
+
+function parseArgs(argv) {
+  const o = { port: 0, buckets: [], slowdown: 0, region: 'us-east-1' };
+  for (let i = 2; i < argv.length; i += 2) {
+    const k = argv[i], v = argv[i + 1];
+    if (k === '--dir') o.dir = v;
+    else if (k === '--ready') o.ready = v;
+    else if (k === '--port') o.port = Number(v);
+    else if (k === '--bucket') o.buckets.push(v);
+    else if (k === '--log') o.log = v;
+    else if (k === '--slowdown') o.slowdown = Number(v);
+    else if (k === '--region') o.region = v;
+    else throw new Error('unknown argument ' + k);
+  }
+  if (!o.dir || !o.ready) throw new Error('--dir and --ready are required');
+  return o;
+}
+
+const opts = parseArgs(process.argv);
+const accessKeyId = process.env.SLUICE_TEST_S3_KEY || 'SLUICETESTACCESSKEY';
+const secretAccessKey = process.env.SLUICE_TEST_S3_SECRET || 'sluice-test-secret-key-0123456789';
+// Written synchronously, before the response goes out, so a test that reads the log after a
+// request returned finds that request in it.
+const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
+let counter = 0;
+
+function xmlError(res, status, code, message, extra, headers) {
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + code + '</Code><Message>' +
+      message + '</Message>' + (extra || '') + '<RequestId>sluice-test</RequestId></Error>';
+  res.writeHead(status, Object.assign({ 'Content-Type': 'application/xml',
+                                        'Content-Length': Buffer.byteLength(body) }, headers || {}));
+  res.end(body);
+  return status;
+}
+
+// Checks the Authorization header; returns null when the signature is right, else a function
+// that answers the refusal.
+function verify(req) {
+  const auth = req.headers['authorization'] || '';
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!m) return (res) => xmlError(res, 403, 'AccessDenied', 'missing or malformed SigV4 Authorization header');
+  const [, key, , region, signedHeaders, signature] = m;
+  if (key !== accessKeyId) {
+    return (res) => xmlError(res, 403, 'InvalidAccessKeyId',
+                             'The AWS Access Key Id you provided does not exist in our records.');
+  }
+  if (region !== opts.region) {
+    return (res) => xmlError(res, 400, 'AuthorizationHeaderMalformed',
+                             "The authorization header is malformed; the region '" + region +
+                                 "' is wrong; expecting '" + opts.region + "'",
+                             '<Region>' + opts.region + '</Region>',
+                             { 'x-amz-bucket-region': opts.region });
+  }
+  if (!req.headers['x-amz-content-sha256']) {
+    return (res) => xmlError(res, 400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  // Exactly the headers the client signed; aws4 would leave out a few (range, user-agent) that
+  // AWS signs when the client lists them.
+  const headers = {};
+  const include = Object.create(null);
+  for (const h of signedHeaders.split(';')) {
+    include[h] = true;
+    if (req.headers[h] === undefined) {
+      return (res) => xmlError(res, 403, 'SignatureDoesNotMatch', 'signed header ' + h + ' is missing');
+    }
+    headers[h] = req.headers[h];
+  }
+  if (!signedHeaders.split(';').includes('host')) {
+    return (res) => xmlError(res, 403, 'SignatureDoesNotMatch', 'host is not signed');
+  }
+  const signed = aws4.sign({ method: req.method, path: req.url, service: 's3', region, headers,
+                             extraHeadersToInclude: include },
+                           { accessKeyId, secretAccessKey });
+  const expected = /Signature=([0-9a-f]{64})/.exec(signed.headers.Authorization)[1];
+  if (expected !== signature) {
+    return (res) => xmlError(res, 403, 'SignatureDoesNotMatch',
+                             'The request signature we calculated does not match the signature you provided.');
+  }
+  return null;
+}
+
+async function main() {
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: opts.dir, silent: true,
+                          configureBuckets: opts.buckets.map((name) => ({ name })) });
+  const { port: s3Port } = await s3.run();
+  const proxy = http.createServer((req, res) => {
+    const n = ++counter;
+    const done = (status) => {
+      if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' ' + status + '\n');
+    };
+    const refuse = verify(req);
+    if (refuse) {
+      req.resume();
+      return refuse({ writeHead: (status, h) => { done(status); res.writeHead(status, h); },
+                      end: (b) => res.end(b) });
+    }
+    if (opts.slowdown > 0 && n % opts.slowdown === 0) {
+      req.resume();
+      done(503);
+      return xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.');
+    }
+    // s3rver knows only its own demo account: the signature is checked here, so it is served as
+    // an anonymous request.
+    const headers = Object.assign({}, req.headers);
+    delete headers['authorization'];
+    const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url,
+                              headers }, (upRes) => {
+      done(upRes.statusCode);
+      res.writeHead(upRes.statusCode, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', (e) => { res.destroy(e); done('error'); });
+    req.pipe(up);
+  });
+  proxy.keepAliveTimeout = 30000;
+  proxy.listen(opts.port, '127.0.0.1', () => {
+    const port = proxy.address().port;
+    const tmp = opts.ready + '.tmp';
+    fs.writeFileSync(tmp, JSON.stringify({ endpoint: 'http://127.0.0.1:' + port, port,
+                                           pid: process.pid }) + '\n');
+    fs.renameSync(tmp, opts.ready);
+  });
+}
+
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+main().catch((e) => { console.error('s3 test server: ' + (e && e.stack || e)); process.exit(1); });
