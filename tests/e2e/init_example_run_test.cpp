@@ -1,7 +1,7 @@
 // End-to-end: the example that `sluice init --sample-data` writes, run with `sluice run`.
 // A clean run succeeds with rejects recorded; a corrupted archive fails only its partner's chain;
 // `sluice repair` after restoring the archive completes the run, and the tables then equal those
-// of a clean run. Skipped (not failed) while the binary says `sluice run` is not implemented.
+// of a clean run.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -39,10 +39,6 @@ void InitExample(const fs::path& dir) {
 
 CommandResult RunPipeline(const fs::path& dir, const char* day) {
   return RunCommand(Sluice() + " run " + Quote(dir) + " --date " + day + " --parallelism 2");
-}
-
-bool NotImplemented(const CommandResult& r) {
-  return r.exit_code == 2 && r.output.find("not implemented") != std::string::npos;
 }
 
 // Every JSON object (at any depth) that has a "state" key: the task instances of `sluice show`.
@@ -133,7 +129,6 @@ TEST(InitExampleRun, CleanRunSucceedsAndRecordsRejects) {
   schema.replace(schema.find(values), values.size(), R"(["paid"], "severity": "warn")");
   std::ofstream(orders_schema, std::ios::binary | std::ios::trunc) << schema;
   auto run = RunPipeline(dir, kDay1);
-  if (NotImplemented(run)) GTEST_SKIP() << "sluice run is not implemented in this build";
   ASSERT_EQ(run.exit_code, 0) << run.output;
   // A warn check that failed leaves its task a success, and `show` says so on its line.
   auto shown = RunCommand(Sluice() + " show " + Quote(dir) + " " + NewestRunId(dir));
@@ -183,7 +178,6 @@ TEST(InitExampleRun, BrokenArchiveFailsOnlyItsPartnerAndRepairMatchesACleanRun) 
   InitExample(dir);
 
   auto first = RunPipeline(dir, kDay1);
-  if (NotImplemented(first)) GTEST_SKIP() << "sluice run is not implemented in this build";
   ASSERT_EQ(first.exit_code, 0) << first.output;
 
   // Day 2: globex's archive arrives truncated (marker present, so it counts as complete).
@@ -221,7 +215,6 @@ TEST(InitExampleRun, AnEarlierDayLoadedAfterALaterOneGivesTheTablesOfARunInDateO
   fs::path late = tmp / "late";
   InitExample(late);
   auto run = RunPipeline(late, kDay2);
-  if (NotImplemented(run)) GTEST_SKIP() << "sluice run is not implemented in this build";
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_EQ(RunPipeline(late, kDay1).exit_code, 0);
   EXPECT_EQ(DumpTables(late), TablesOfARunInDateOrder(tmp / "in_order"));
