@@ -270,7 +270,7 @@ inline constexpr std::string_view kBuiltinTrue[] = {"true", "1", "yes", "y", "t"
 inline constexpr std::string_view kBuiltinFalse[] = {"false", "0", "no", "n", "f"};
 
 // The % directives (the letters after %) of a date/timestamp column's `format`, exactly those
-// csv's format parser (csv/conform.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z, %I
+// csv's format parser (csv/conform_time.cpp ParseWithFormat) reads: %Y %m %d %H %M %S %y %f %z, %I
 // with %p (12-hour clock, AM/PM), %b/%B (English month names or abbreviations), %s (Unix time)
 // and %%.
 inline constexpr char kTimeFormatDirectives[] = "YmdHMSyfzIpbBs%";
