@@ -2,7 +2,6 @@
 #include "store/s3_client.h"
 
 #include <curl/curl.h>
-#include <expat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "core/logging.h"
 #include "core/strings.h"
+#include "store/s3_wire.h"
 
 namespace sluice::store::s3 {
 
@@ -166,43 +166,17 @@ std::string EnvOr(const char* name, std::string fallback = "") {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-// ---- error bodies ---------------------------------------------------------------------------
-
-struct ErrorParse {
-  ErrorBody out;
-  std::string path;
-  std::string text;
-};
-
-void XMLCALL ErrorStart(void* user, const XML_Char* name, const XML_Char**) {
-  auto* p = static_cast<ErrorParse*>(user);
-  p->path += "/";
-  p->path += name;
-  p->text.clear();
-}
-void XMLCALL ErrorEnd(void* user, const XML_Char*) {
-  auto* p = static_cast<ErrorParse*>(user);
-  if (p->path == "/Error/Code") p->out.code = p->text;
-  if (p->path == "/Error/Message") p->out.message = p->text;
-  if (p->path == "/Error/Region") p->out.region = p->text;
-  p->path.erase(p->path.rfind('/'));
-}
-void XMLCALL ErrorText(void* user, const XML_Char* s, int len) {
-  static_cast<ErrorParse*>(user)->text.append(s, static_cast<size_t>(len));
-}
-
 }  // namespace
 
 ErrorBody ParseError(std::string_view xml) {
-  ErrorParse p;
-  if (xml.empty()) return p.out;
-  XML_Parser parser = XML_ParserCreate("UTF-8");
-  XML_SetUserData(parser, &p);
-  XML_SetElementHandler(parser, ErrorStart, ErrorEnd);
-  XML_SetCharacterDataHandler(parser, ErrorText);
-  XML_Parse(parser, xml.data(), static_cast<int>(xml.size()), 1);
-  XML_ParserFree(parser);
-  return p.out;
+  ErrorBody out;
+  if (xml.empty()) return out;
+  (void)ParseXml(xml, "error", [&](const std::string& path, const std::string& text) {
+    if (path == "/Error/Code") out.code = text;
+    if (path == "/Error/Message") out.message = text;
+    if (path == "/Error/Region") out.region = text;
+  });
+  return out;
 }
 
 std::string UriEncode(std::string_view s, bool keep_slash) {

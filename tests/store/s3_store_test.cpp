@@ -346,6 +346,21 @@ TEST(S3Store, TheEnvironmentOverridesTheConfiguredEndpointAndRegion) {
   EXPECT_EQ((*store)->Describe(), "s3://sluice-test/env");
 }
 
+TEST(S3Store, APartnersHandleReachesOnlyItsOwnPrefixes) {
+  auto store = OpenTestStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Put("raw/globex/2026-11-24/secret.csv", "s").ok());
+  PartnerStore ps(store.get(), "acme");
+  auto out = ps.Create("raw", "2026-11-24/orders.csv");
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE((*out)->Write("x").ok());
+  ASSERT_TRUE((*out)->Commit().ok());
+  EXPECT_TRUE(store->Head("raw/acme/2026-11-24/orders.csv").ok());
+  EXPECT_EQ(ps.Open("raw", "../globex/2026-11-24/secret.csv").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ps.List("raw", "").value().size(), 1u);
+}
+
 TEST(S3Url, ParsesBucketAndPrefixAndRefusesBadOnes) {
   auto u = ParseS3Url("s3://my-bucket/a/b/");
   ASSERT_TRUE(u.ok());
