@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterReport(app, &exit_code);
     sluice::cli::RegisterDag(app, &exit_code);
     sluice::cli::RegisterCancel(app, &exit_code);
+    sluice::cli::RegisterInfer(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
