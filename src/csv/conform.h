@@ -113,6 +113,8 @@ class RowConverter {
   bool rescue() const { return rescue_; }
   const std::vector<std::string>& missing_columns() const { return missing_; }
   const std::vector<std::string>& extra_columns() const { return extra_; }
+  // Per schema column: the header field it is read from, or -1 (missing). For drift reports.
+  const std::vector<int>& source_fields() const { return source_of_; }
 
  private:
   RowConverter(const config::TableSchema& schema, const config::CsvDialect& dialect);

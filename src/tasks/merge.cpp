@@ -37,18 +37,20 @@ class StoreByteSource : public csv::ByteSource {
 };
 
 nlohmann::json StatsJson(const TableMergeStats& s) {
-  return {{"files", s.files},
-          {"rows_read", s.rows_read},
-          {"rows_loaded", s.rows_loaded},
-          {"rows_inserted", s.rows_inserted},
-          {"rows_updated", s.rows_updated},
-          {"rows_deleted", s.rows_deleted},
-          {"rows_kept_newer", s.rows_kept_newer},
-          {"rows_rejected", s.rows_rejected},
-          {"columns_missing", s.columns_missing},
-          {"columns_extra", s.columns_extra},
-          {"bytes", s.bytes},
-          {"one_statement_per_row", s.row_by_row}};
+  nlohmann::json j = {{"files", s.files},
+                      {"rows_read", s.rows_read},
+                      {"rows_loaded", s.rows_loaded},
+                      {"rows_inserted", s.rows_inserted},
+                      {"rows_updated", s.rows_updated},
+                      {"rows_deleted", s.rows_deleted},
+                      {"rows_kept_newer", s.rows_kept_newer},
+                      {"rows_rejected", s.rows_rejected},
+                      {"columns_missing", s.columns_missing},
+                      {"columns_extra", s.columns_extra},
+                      {"bytes", s.bytes},
+                      {"one_statement_per_row", s.row_by_row}};
+  if (!s.drift.is_null()) j["drift"] = s.drift;
+  return j;
 }
 
 std::string_view ModeName(config::MergeMode m) {

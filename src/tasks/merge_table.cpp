@@ -194,6 +194,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     return true;
   };
   std::unordered_set<std::string> missing_seen, extra_seen;
+  DriftTracker drift(schema);    // used by the parse thread only, read after it ends
   std::string undecodable_file;  // the first file most of whose rows did not decode
   auto produce = [&]() -> Status {
     for (const MergeFile& file : files) {
@@ -272,7 +273,10 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
           continue;
         }
         auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
-        if (!made.ok()) return FileError(made.status(), file.key, rec.line);
+        drift.OnHeader(rec.fields, made.ok() ? made->get() : nullptr, dialect, file.key);
+        if (!made.ok()) {
+          return FileError(WithDrift(made.status(), drift, schema), file.key, rec.line);
+        }
         rc = std::move(*made);
       } else {
         auto made = csv::RowConverter::Create(schema, dialect, nullptr);
@@ -297,6 +301,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         }
         if (!*has) break;
         ++stats.rows_read;
+        drift.OnRecord(rec);
         if (!rc->Convert(rec, &diag)) {
           ++stats.rows_rejected;
           ++reject_codes[diag.code];
@@ -387,6 +392,10 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
     SLUICE_RETURN_IF_ERROR(st);
   }
   SLUICE_RETURN_IF_ERROR(flush_rejects());
+  if (SchemaDrift d = drift.Finish(); !d.empty()) {
+    log::Warn("merge: {}", DescribeDrift(d, schema));
+    stats.drift = DriftJson(d, schema);
+  }
   const bool over_ratio =
       stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >
                                  schema.max_reject_ratio * static_cast<double>(stats.rows_read);

@@ -16,6 +16,7 @@
 #include "config/pipeline_config.h"
 #include "core/status.h"
 #include "csv/tokenizer.h"
+#include "tasks/drift.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
@@ -37,6 +38,9 @@ struct TableMergeStats {
   std::string same_inputs_as_run;
   std::vector<std::string> columns_missing;
   std::vector<std::string> columns_extra;
+  // How the files' headers differ from the schema and the patch to accept it (tasks/drift.h
+  // DriftJson); null when every header matched the schema's names.
+  nlohmann::json drift;
 };
 
 struct MergeFile {

@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/drift.h"
 #include "tasks/manifests.h"
 
 namespace sluice::tasks {
@@ -45,7 +46,7 @@ Result<nlohmann::json> SummarisePartner(TaskContext& ctx, store::ObjectStore* ba
       }
       for (const char* k : {"status", "mode", "rows_read", "rows_loaded", "rows_inserted",
                             "rows_updated", "rows_kept_newer", "rows_rejected", "columns_missing",
-                            "columns_extra", "bytes", "seconds", "error"}) {
+                            "columns_extra", "drift", "bytes", "seconds", "error"}) {
         if (stats.contains(k)) row[k] = stats[k];
       }
       for (auto& [k, v] : totals.items()) {
@@ -97,6 +98,9 @@ void PrintTable(const std::vector<nlohmann::json>& summaries) {
                   Num(row, "rows_loaded").c_str(), Num(row, "rows_inserted").c_str(),
                   Num(row, "rows_updated").c_str(), Num(row, "rows_rejected").c_str(),
                   Num(row, "bytes").c_str(), Num(row, "seconds").c_str(), cols.c_str());
+      if (row.contains("drift")) {
+        std::printf("  %s\n", DescribeDriftJson(row["drift"], row.value("table", "")).c_str());
+      }
     }
   }
   std::fflush(stdout);
