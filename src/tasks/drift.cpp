@@ -20,7 +20,10 @@ struct DriftTracker::State {
   std::vector<std::pair<size_t, size_t>> extra_fields;  // field -> extra index
   std::set<std::string> missing_seen;
   std::set<std::pair<std::string, std::string>> renamed_seen;
+  int64_t sampled = 0;  // records whose extra values were typed
 };
+
+constexpr int64_t kSampleRows = 20480;
 
 DriftTracker::DriftTracker(const config::TableSchema& schema) : state_(std::make_unique<State>()) {
   state_->schema = &schema;
@@ -91,7 +94,12 @@ void DriftTracker::OnHeader(const std::vector<std::string_view>& header,
 
 void DriftTracker::OnRecord(const csv::Record& record) {
   State& s = *state_;
-  if (s.extra_fields.empty() || record.fields.size() != s.fields) return;
+  // Typing every row of a large file would slow the merge; DuckDB's sample size is plenty for a
+  // suggestion.
+  if (s.extra_fields.empty() || record.fields.size() != s.fields || s.sampled >= kSampleRows) {
+    return;
+  }
+  ++s.sampled;
   for (const auto& [f, e] : s.extra_fields) {
     s.guessers[e].Add(record.fields[f], record.quoted[f] != 0, record.line);
   }
@@ -218,6 +226,14 @@ std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view tabl
     }
   }
   return out;
+}
+
+bool DriftIsNotable(const nlohmann::json& drift) {
+  if (!drift.is_object()) return false;
+  for (const char* key : {"extra", "missing", "patch"}) {
+    if (drift.contains(key) && drift[key].is_array() && !drift[key].empty()) return true;
+  }
+  return false;
 }
 
 Status WithDrift(Status st, const DriftTracker& tracker, const config::TableSchema& schema) {

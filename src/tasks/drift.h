@@ -6,7 +6,8 @@
 // the one that loads the rows, csv/conform.h) to a DriftTracker, and every record, so the values
 // of extra columns can be typed the way `sluice infer` types columns (infer/column_guess.h).
 // When the converter refused the header (a missing non-nullable column, on_extra_columns: fail),
-// the tracker maps it again under a permissive copy of the schema to say what drifted.
+// the tracker maps it again under a permissive copy of the schema to say what drifted. Extra
+// columns are typed from the first 20,480 records (DuckDB's sample size), not the whole file.
 // The patch adds each extra column (typed from its values, the header as an alias when it is no
 // SQL identifier), makes missing columns nullable, and adds as aliases the spellings that only
 // matched loosely (ignoring punctuation), so the next load maps them on purpose.
@@ -76,6 +77,10 @@ nlohmann::json DriftJson(const SchemaDrift& drift, const config::TableSchema& sc
 std::string DescribeDrift(const SchemaDrift& drift, const config::TableSchema& schema);
 // The same from DriftJson's document (a merge result's "drift"), for summaries; "" for null.
 std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view table);
+// True when DriftJson's document holds more than columns read through their aliases (what
+// aliases are for): an extra or missing column, or something to patch. Logs and printed
+// summaries show only these; results keep every difference.
+bool DriftIsNotable(const nlohmann::json& drift);
 
 // `st` (a refused header) with the tracker's drift appended, so the failure, `show` and the
 // failure alert say what differs and how to accept it; `st` unchanged without drift.

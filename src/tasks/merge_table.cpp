@@ -393,8 +393,8 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
   }
   SLUICE_RETURN_IF_ERROR(flush_rejects());
   if (SchemaDrift d = drift.Finish(); !d.empty()) {
-    log::Warn("merge: {}", DescribeDrift(d, schema));
     stats.drift = DriftJson(d, schema);
+    if (DriftIsNotable(stats.drift)) log::Warn("merge: {}", DescribeDrift(d, schema));
   }
   const bool over_ratio =
       stats.rows_read > 0 && static_cast<double>(stats.rows_rejected) >

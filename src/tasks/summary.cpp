@@ -98,7 +98,7 @@ void PrintTable(const std::vector<nlohmann::json>& summaries) {
                   Num(row, "rows_loaded").c_str(), Num(row, "rows_inserted").c_str(),
                   Num(row, "rows_updated").c_str(), Num(row, "rows_rejected").c_str(),
                   Num(row, "bytes").c_str(), Num(row, "seconds").c_str(), cols.c_str());
-      if (row.contains("drift")) {
+      if (row.contains("drift") && DriftIsNotable(row["drift"])) {
         std::printf("  %s\n", DescribeDriftJson(row["drift"], row.value("table", "")).c_str());
       }
     }
