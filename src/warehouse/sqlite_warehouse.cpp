@@ -41,6 +41,21 @@ std::string_view SqlType(const config::ColumnSchema& column) {
   }
 }
 
+TableRules SqliteTableRules() {
+  TableRules r;
+  r.engine = "SQLite";
+  r.max_columns = 2000;
+  r.lineage_columns = 5;
+  r.case_insensitive = true;
+  // SQLite refuses to create these (its check ignores case).
+  r.reserved_prefixes = {
+      {"sqlite_", "SQLite keeps names starting with \"sqlite_\" (in any case) for itself"}};
+  // In an upsert, excluded.col names the incoming row: a table of that name would update each
+  // row with itself, silently.
+  r.reserved_names = {{"excluded", "SQLite's upsert calls the incoming row \"excluded\""}};
+  return r;
+}
+
 namespace sqlite {
 
 std::string_view Affinity(std::string_view declared) {

@@ -34,4 +34,9 @@ std::string_view SqlType(const config::ColumnSchema& column);
 // a later call leaves SQLite as it is. Called by PrepareProcessForBulkWrites (warehouse.h).
 void PrepareSqliteForBulkWrites();
 
+// SQLite's rules for tables: 2,000 columns a table (SQLITE_MAX_COLUMN's default), of which
+// sluice adds up to 5 (_ingest_date, _load_id, _rescued, and _run_id and _source_file in tables
+// of wave one); names compare case-insensitively; "sqlite_..." and "excluded" are reserved.
+TableRules SqliteTableRules();
+
 }  // namespace sluice::warehouse

@@ -25,6 +25,27 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   return OpenSqliteWarehouse(url, base_dir, partner, options);
 }
 
+std::string TableRules::CheckTableName(std::string_view name) const {
+  const std::string lower = ToLower(name);
+  for (const Reserved& r : reserved_names) {
+    if (lower == r.lower) return "is reserved: " + r.why + "; rename the table";
+  }
+  for (const Reserved& r : reserved_prefixes) {
+    if (lower.starts_with(r.lower)) return "is reserved: " + r.why + "; rename the table";
+  }
+  return "";
+}
+
+Result<TableRules> TableRulesFor(std::string_view url) {
+  if (StartsWith(url, "sqlite://")) return SqliteTableRules();
+  if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
+    return Status::InvalidArgument(
+        "warehouse: postgresql:// is not supported yet; use sqlite://DIR");
+  }
+  return Status::InvalidArgument("warehouse: unknown URL \"" + std::string(url) +
+                                 "\"; use sqlite://DIR (one database file per partner)");
+}
+
 void PrepareProcessForBulkWrites() { PrepareSqliteForBulkWrites(); }
 
 std::string QuoteIdentifier(std::string_view name) {

@@ -6,11 +6,13 @@
 //   postgresql://...     not supported yet (a clear InvalidArgument)
 //
 // Tables are created from the schema: typed columns (the back-end's types for the schema's),
-// the primary key, and lineage columns _ingest_date, _run_id, _source_file, plus _rescued
-// (JSON text) when the schema rescues extra columns. Schema changes follow one back-end-neutral
-// plan (schema_plan.h): a nullable column added to the schema is added to the table (logged), a
-// renamed one keeps its values, unsafe changes are errors naming the fix; each back-end only
-// applies the plan in its own SQL.
+// the primary key, and lineage columns _ingest_date and _load_id (a row of the partner's
+// sluice_loads: run, source file, date, load time; docs/config.md "Row lineage"), plus _rescued
+// (JSON text) when the schema rescues extra columns. Tables of wave one keep their _run_id and
+// _source_file columns and gain _load_id (schema_plan.h: legacy_lineage). Schema changes follow one
+// back-end-neutral plan (schema_plan.h): a nullable column added to the schema is added to the
+// table (logged), a renamed one keeps its values, unsafe changes are errors naming the fix; each
+// back-end only applies the plan in its own SQL.
 //
 // One table merge is one transaction (TableWriter): all rows or none. Modes:
 //   upsert        by primary key; a key repeated within one merge: the last row wins and its
@@ -136,6 +138,31 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  const std::filesystem::path& base_dir,
                                                  std::string_view partner,
                                                  const WarehouseOptions& options = {});
+
+// What a back-end allows for table names and table width, so `sluice validate` can ask the
+// chosen warehouse instead of knowing one back-end's rules (config keeps only sluice's own:
+// SQL identifiers, names starting with "_" or "sluice_" reserved).
+struct TableRules {
+  std::string engine;             // "SQLite", for messages
+  size_t max_columns = 0;         // columns a table may have, sluice's lineage ones included
+  size_t lineage_columns = 0;     // the most sluice adds to a table (see MaxSchemaColumns)
+  bool case_insensitive = false;  // table and column names that differ only in case clash
+  struct Reserved {
+    std::string lower;  // a lower-case prefix or whole name
+    std::string why;    // "SQLite keeps names starting with ..."
+  };
+  std::vector<Reserved> reserved_prefixes;
+  std::vector<Reserved> reserved_names;
+
+  // Columns a schema may list: max_columns less the lineage columns.
+  size_t MaxSchemaColumns() const { return max_columns - lineage_columns; }
+  // Why table name `name` cannot be used here ("is reserved: ...; rename the table"), or "".
+  std::string CheckTableName(std::string_view name) const;
+};
+
+// The rules of the back-end `url` selects. InvalidArgument for an unknown or unsupported
+// scheme (as OpenWarehouse says it).
+Result<TableRules> TableRulesFor(std::string_view url);
 
 // Prepares this process for bulk writes to a warehouse (a task attempt): each back-end built
 // in sets what it needs process-wide (SQLite: see PrepareSqliteForBulkWrites). Call once,
