@@ -83,11 +83,23 @@ std::vector<std::string> ExamplePartnerIds() {
   return {ids.begin(), ids.end()};
 }
 
+std::vector<std::string> ExamplePartnerIdsFor(int partners) {
+  std::vector<std::string> templates = ExamplePartnerIds();
+  int wanted = partners <= 0 ? static_cast<int>(templates.size()) : partners;
+  std::set<std::string> ids;
+  for (int i = 0; i < wanted; ++i) {
+    const std::string& t = templates[static_cast<size_t>(i) % templates.size()];
+    int copy = i / static_cast<int>(templates.size()) + 1;
+    ids.insert(copy == 1 ? t : t + "-" + std::to_string(copy));
+  }
+  return {ids.begin(), ids.end()};
+}
+
 Result<std::vector<std::string>> WriteExampleFolder(const fs::path& dir,
                                                     const WriteExampleOptions& options) {
   std::vector<std::string> templates = ExamplePartnerIds();
   if (options.partners < 0 || options.partners > 1000) {
-    return Status::InvalidArgument("--partners must be between 1 and 1000, got " +
+    return Status::InvalidArgument("--partner-count must be between 1 and 1000, got " +
                                    std::to_string(options.partners));
   }
   std::error_code ec;

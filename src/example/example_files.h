@@ -36,6 +36,9 @@ struct WriteExampleOptions {
   int partners = 0;
 };
 
+// The partner ids WriteExampleFolder() writes for `partners` (0: the example's own), sorted.
+std::vector<std::string> ExamplePartnerIdsFor(int partners);
+
 // Writes the example pipeline folder into `dir` (created when missing). Each file is written to
 // a temporary name and renamed, so an interrupted init leaves no half-written file.
 // AlreadyExists when `dir` is not empty and !force; InvalidArgument for a bad partner count;

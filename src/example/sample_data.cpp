@@ -1017,6 +1017,51 @@ Result<SampleDataReport> GenerateSampleData(const config::Pipeline& pipeline,
     SLUICE_ASSIGN_OR_RETURN(landing, LandingDir(pipeline));
   }
   std::vector<const PartnerConfig*> partners = pipeline.EnabledPartners();
+  if (!options.partners.empty()) {
+    std::vector<const PartnerConfig*> chosen;
+    for (const std::string& id : options.partners) {
+      auto it = std::find_if(partners.begin(), partners.end(),
+                             [&](const PartnerConfig* p) { return p->id == id; });
+      if (it == partners.end()) {
+        std::string known;
+        for (const PartnerConfig* p : partners) known += (known.empty() ? "" : ", ") + p->id;
+        return Status::InvalidArgument("--partners names \"" + id +
+                                       "\", which is not an enabled partner of " +
+                                       pipeline.dir.string() + " (partners: " + known + ")");
+      }
+      if (std::find(chosen.begin(), chosen.end(), *it) == chosen.end()) chosen.push_back(*it);
+    }
+    std::sort(chosen.begin(), chosen.end(),
+              [](const PartnerConfig* a, const PartnerConfig* b) { return a->id < b->id; });
+    partners = std::move(chosen);
+  }
+  // A landing folder is where real deliveries arrive: never replace or delete a file there
+  // unless asked. Checked for every partner before writing anything, so a refusal changes
+  // nothing on disk.
+  if (!options.overwrite) {
+    std::vector<std::string> existing;
+    for (const PartnerConfig* p : partners) {
+      fs::path dir = landing / p->id / options.date.ToString();
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec)) continue;
+      std::vector<std::string> names;
+      for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+        std::string name = e.path().filename().string();
+        if (!name.starts_with(".")) names.push_back((dir / name).string());
+      }
+      std::sort(names.begin(), names.end());
+      existing.insert(existing.end(), names.begin(), names.end());
+    }
+    if (!existing.empty()) {
+      std::string list;
+      for (const std::string& f : existing) list += "\n  " + f;
+      return Status::AlreadyExists(
+          "the landing area already holds files for " + options.date.ToString() +
+          "; sample data never replaces a delivery:" + list +
+          "\nname only the partners to generate (--partners a,b), choose another --date, or "
+          "pass --force to replace them with generated data");
+    }
+  }
   std::vector<std::optional<Result<GeneratedArchive>>> results(partners.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {

@@ -50,6 +50,11 @@ struct SampleDataOptions {
   uint64_t seed = 1;
   int64_t rows = 1000;  // data rows per table and partner (bad rows included)
   int threads = 0;      // partners generated at once; 0: number of cores
+  // Only these partners (ids of the pipeline's enabled partners); empty: every enabled one.
+  std::vector<std::string> partners;
+  // Replace files already in a partner's landing folder for the date. Without it any file there
+  // (a real delivery, a marker) makes the whole generation refuse before writing anything.
+  bool overwrite = false;
   // Landing folder override (the store's landing/ folder by default); used by tests.
   std::filesystem::path landing_dir;
 };
@@ -80,8 +85,11 @@ struct SampleDataReport {
 // The landing folder of the pipeline's store. InvalidArgument for a store that is not file://.
 Result<std::filesystem::path> LandingDir(const config::Pipeline& pipeline);
 
-// Writes every enabled partner's archive for options.date. Existing archives for that date are
-// replaced. InvalidArgument for bad options or profiles, IoError naming the file otherwise.
+// Writes the archive of every enabled partner (or of options.partners) for options.date.
+// AlreadyExists naming every file already in those partners' landing folders for the date,
+// before anything is written, unless options.overwrite (then the archive and marker are
+// replaced). InvalidArgument for bad options, profiles or an unknown partner; IoError naming the
+// file otherwise.
 Result<SampleDataReport> GenerateSampleData(const config::Pipeline& pipeline,
                                             const SampleDataOptions& options);
 

@@ -1,11 +1,14 @@
 // `sluice init DIR [--sample-data]`: writes the example pipeline folder (embedded in the binary)
-// and, with --sample-data, each partner's archive for a date into the landing area.
+// and, with --sample-data, each partner's archive for a date into the landing area. It never
+// replaces or deletes a file already in the landing area unless --force: that is where real
+// deliveries arrive.
 #include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands/commands.h"
+#include "cli/commands/engine_common.h"
 #include "config/pipeline_config.h"
 #include "core/date.h"
 #include "core/strings.h"
@@ -23,7 +26,10 @@ struct InitArgs {
   std::string date;
   int64_t rows = 1000;
   uint64_t seed = 1;
-  int partners = 0;
+  int partner_count = 0;
+  std::string partners;  // --partners: ids (a,b), or a count in the old spelling
+  CLI::Option* partners_option = nullptr;
+  std::vector<std::string> partner_ids;  // parsed from --partners
   int threads = 0;
   bool force = false;
   bool data_only = false;
@@ -69,8 +75,8 @@ Result<std::vector<std::string>> UploadLanding(const config::Pipeline& pipeline,
 
 int RunInit(const InitArgs& args) {
   if (!args.data_only) {
-    auto written =
-        example::WriteExampleFolder(args.dir, {.force = args.force, .partners = args.partners});
+    auto written = example::WriteExampleFolder(
+        args.dir, {.force = args.force, .partners = args.partner_count});
     if (!written.ok()) {
       std::cerr << "sluice init: " << written.status().ToString() << "\n";
       return written.status().code() == StatusCode::kIoError ? kExitFailures : kExitUsage;
@@ -105,6 +111,8 @@ int RunInit(const InitArgs& args) {
     options.seed = args.seed;
     options.rows = args.rows;
     options.threads = args.threads;
+    options.partners = args.partner_ids;
+    options.overwrite = args.force;
     const bool remote = pipeline->settings.store.rfind("file://", 0) != 0;
     std::filesystem::path tmp;
     if (remote) {
@@ -126,7 +134,10 @@ int RunInit(const InitArgs& args) {
     }
     if (!report.ok()) {
       std::cerr << "sluice init: sample data: " << report.status().ToString() << "\n";
-      return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailures;
+      StatusCode code = report.status().code();
+      return code == StatusCode::kInvalidArgument || code == StatusCode::kAlreadyExists
+                 ? kExitUsage
+                 : kExitFailures;
     }
     for (const example::GeneratedArchive& a : report->archives) {
       int64_t csv = 0, rows = 0, bad = 0;
@@ -155,6 +166,12 @@ int RunInit(const InitArgs& args) {
 
 void RegisterInit(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("init", "Write an example pipeline folder");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice init ./pipeline --sample-data --date 2026-11-24\n"
+      "  sluice init ./pipeline --data-only --partners newco --date 2026-11-25   # try a new "
+      "partner\n"
+      "Never replaces a file already in the landing area unless --force.");
   auto args = std::make_shared<InitArgs>();
   cmd->add_option("DIR", args->dir, "Folder to create (must be empty or new)")->required();
   cmd->add_flag("--sample-data", args->sample_data,
@@ -168,17 +185,75 @@ void RegisterInit(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", args->seed,
                   "Seed of the sample data; the same seed gives the same "
                   "bytes (default 1)");
-  cmd->add_option("--partners", args->partners,
-                  "Number of partners (default: the example's 4; more adds copies)")
+  cmd->add_option("--partner-count", args->partner_count,
+                  "Number of partners of the example folder (default: the example's 4; more "
+                  "adds copies acme-2, globex-2, ...)")
       ->check(CLI::Range(1, 1000));
+  args->partners_option = cmd->add_option(
+      "--partners", args->partners,
+      "Only these partners get sample data, comma-separated (default: every enabled one); "
+      "with --data-only, the partners of DIR to generate for");
   cmd->add_option("--threads", args->threads, "Partners generated at once (default: cores)")
       ->check(CLI::Range(1, 256));
-  cmd->add_flag("--force", args->force, "Write into a folder that is not empty");
+  cmd->add_flag("--force", args->force,
+                "Write into a folder that is not empty, and replace files already in the "
+                "landing area for --date (a real delivery there is lost)");
   cmd->add_flag("--data-only", args->data_only,
                 "Write only sample data, for the existing pipeline folder DIR (its own "
                 "partners and schemas); implies --sample-data");
   cmd->callback([args, exit_code] {
     if (args->data_only) args->sample_data = true;
+    // `--partners N` was the partner count until `--partners a,b` came to name partners, as in
+    // run and repair. A bare number is still read as a count, with a warning.
+    if (args->partners_option->count() > 0 && !args->partners.empty() &&
+        std::all_of(args->partners.begin(), args->partners.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }) &&
+        !args->data_only) {
+      std::cerr << "sluice init: warning: --partners " << args->partners
+                << " as a number of partners is deprecated; use --partner-count " << args->partners
+                << " (--partners now names partners: --partners acme,globex)\n";
+      int count = 0;
+      try {
+        count = std::stoi(args->partners);
+      } catch (const std::exception&) {
+        count = 0;
+      }
+      if (count < 1 || count > 1000) {
+        std::cerr << "sluice init: --partners: a count must be between 1 and 1000, got "
+                  << args->partners << "\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+      args->partner_count = count;
+    } else {
+      auto ids = PartnersOrReport(args->partners, args->partners_option, "init",
+                                  "generate sample data for every partner");
+      if (!ids) {
+        *exit_code = kExitUsage;
+        return;
+      }
+      args->partner_ids = std::move(*ids);
+      if (!args->partner_ids.empty() && !args->sample_data) {
+        std::cerr << "sluice init: --partners names the partners that get sample data; add "
+                     "--sample-data (or --data-only for an existing folder)\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+      // The example's partners are known before anything is written: a typo must not leave a
+      // folder behind.
+      if (!args->data_only) {
+        std::vector<std::string> known = example::ExamplePartnerIdsFor(args->partner_count);
+        for (const std::string& id : args->partner_ids) {
+          if (std::find(known.begin(), known.end(), id) == known.end()) {
+            std::cerr << "sluice init: --partners names \"" << id
+                      << "\", which is not a partner of the example (" << Join(known, ", ")
+                      << ")\n";
+            *exit_code = kExitUsage;
+            return;
+          }
+        }
+      }
+    }
     // Before anything is written: a bad --date must not leave a half-made folder behind.
     if (!args->date.empty()) {
       if (Result<Date> date = ParseDate(args->date); !date.ok()) {
