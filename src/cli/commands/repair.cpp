@@ -2,6 +2,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "cli/commands/run_report.h"
 #include "core/strings.h"
 #include "workflow/scheduler.h"
 
@@ -10,6 +11,12 @@ namespace sluice::cli {
 void RegisterRepair(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "repair", "Re-run what failed in a run (and what depends on it), keeping successes");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice repair ./pipeline 2026-11-24_142401_b842 --dry-run\n"
+      "  sluice repair ./pipeline 2026-11-24_142401_b842\n"
+      "  sluice repair ./pipeline 2026-11-24_142401_b842 --tasks batch_extract --downstream "
+      "--partners acme   # a re-delivered archive");
   struct Args {
     std::string dir, run_id, tasks, partners, executor = "local";
     bool downstream = false, dry_run = false;
@@ -84,6 +91,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     }
     std::cout << "run " << outcome->run_id << ": " << outcome->state << " (re-ran "
               << plan.rerun.size() << " instance(s))\n";
+    PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
     *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
   });
 }

@@ -2,6 +2,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "cli/commands/run_report.h"
 #include "core/date.h"
 #include "core/strings.h"
 #include "workflow/scheduler.h"
@@ -10,6 +11,12 @@ namespace sluice::cli {
 
 void RegisterRun(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Run the workflow once for a date");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice run ./pipeline                          # today, every partner\n"
+      "  sluice run ./pipeline --date 2026-11-24 --partners acme,globex\n"
+      "  sluice run ./pipeline --date 2026-11-24 --resume   # for cron: finish or skip the date\n"
+      "Ends with the run's results (sluice summary prints them again).");
   struct Args {
     std::string dir, date, partners, executor = "local";
     int parallelism = 0;
@@ -91,6 +98,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
           return;
         }
         std::cout << "run " << repaired->run_id << ": " << repaired->state << "\n";
+        PrintRunReportOrSay(*pipeline, *ledger, repaired->run_id, args->dir);
         *exit_code = repaired->state == "success" ? kExitOk : kExitFailures;
         return;
       }
@@ -108,10 +116,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       return;
     }
     std::cout << "run " << outcome->run_id << ": " << outcome->state << "\n";
-    if (outcome->state != "success") {
-      std::cout << "see `sluice show " << args->dir << " " << outcome->run_id
-                << "`, then `sluice repair " << args->dir << " " << outcome->run_id << "`\n";
-    }
+    PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
     *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
   });
 }

@@ -1,0 +1,56 @@
+// cli/commands/run_report.h: the results of one run at a glance, as dbt ends a build with
+// `PASS=… WARN=… ERROR=…`: counts of instances by outcome, rows loaded and rejected per partner
+// and table (with where the rejects are), failed and warned checks (with the `sluice logs`
+// command that shows them), failed instances with their first error line, and the one command
+// that repairs the run. `sluice run` and `sluice repair` print it at the end; `sluice summary`
+// prints it (or its JSON) later.
+//
+// Built only from the ledger (instances, and the result each attempt reported), so it works for
+// any store and warehouse back-end and for runs whose folder has changed since.
+// Thread-safety: plain functions; the Ledger must not be used by another thread meanwhile.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "config/pipeline_config.h"
+#include "core/status.h"
+#include "ledger/ledger.h"
+
+namespace sluice::cli {
+
+// Version of every --json output of the command line (`schema_version`). Bumped only when a
+// key changes meaning or goes away; new keys do not bump it.
+inline constexpr int kJsonSchemaVersion = 1;
+
+// The run's partners: its params' `partners` when it names some, else every partner that has
+// an instance in the run, sorted.
+std::vector<std::string> RunPartners(const ledger::RunRecord& run,
+                                     const std::vector<ledger::InstanceRecord>& instances);
+
+// The report of `run_id` as JSON (docs/cli.md, `sluice summary --json`). `dir` is the pipeline
+// folder as the user spelled it, used in the commands the report suggests. NotFound for an
+// unknown run; the ledger's error otherwise.
+Result<nlohmann::json> BuildRunReport(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                                      const std::string& run_id, const std::string& dir);
+
+// The id of the newest run (of `date`, YYYY-MM-DD, or of any date when ""). NotFound, saying
+// how to start one, when there is none.
+Result<std::string> NewestRunId(ledger::Ledger& ledger, const std::string& date,
+                                const std::string& dir);
+
+// Builds and prints the report of `run_id` to stdout (colour when stdout is a terminal that
+// takes it); on a ledger error says so on stderr. What run, repair and backfill end with.
+void PrintRunReportOrSay(const config::Pipeline& pipeline, ledger::Ledger& ledger,
+                         const std::string& run_id, const std::string& dir);
+
+struct ReportStyle {
+  bool color = false;        // ANSI colours for states (a terminal without NO_COLOR)
+  int max_table_lines = 24;  // past this, only tables with rejects or failures get a line
+};
+
+// Prints the report built by BuildRunReport as a few human lines.
+void PrintRunReport(const nlohmann::json& report, std::ostream& out, const ReportStyle& style);
+
+}  // namespace sluice::cli
