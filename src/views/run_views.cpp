@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "workflow/scheduler.h"
@@ -21,8 +22,26 @@ double DurationSeconds(int64_t started_ms, int64_t ended_ms) {
   return static_cast<double>(end - started_ms) / 1000.0;
 }
 
+std::vector<std::string> RunPartners(const ledger::RunRecord& run,
+                                     const std::vector<ledger::InstanceRecord>& instances) {
+  std::set<std::string> ids;
+  nlohmann::json params = nlohmann::json::parse(run.params, nullptr, false);
+  if (params.is_object() && params.contains("partners") && params["partners"].is_array()) {
+    for (const nlohmann::json& p : params["partners"]) {
+      if (p.is_string()) ids.insert(p.get<std::string>());
+    }
+  }
+  if (ids.empty()) {
+    for (const auto& i : instances) {
+      if (!i.partner.empty()) ids.insert(i.partner);
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
 nlohmann::json RunJson(const ledger::RunRecord& r) {
-  return {{"run_id", r.run_id},
+  return {{"schema_version", kJsonSchemaVersion},
+          {"run_id", r.run_id},
           {"workflow", r.workflow},
           {"date", r.logical_date},
           {"state", r.state},
@@ -30,7 +49,8 @@ nlohmann::json RunJson(const ledger::RunRecord& r) {
           {"ended_ms", r.ended_ms},
           {"duration_seconds", DurationSeconds(r.created_ms, r.ended_ms)},
           {"scheduler_pid", r.scheduler_pid},
-          {"scheduler_gone", workflow::SchedulerGone(r)}};
+          {"scheduler_gone", workflow::SchedulerGone(r)},
+          {"partners", RunPartners(r, {})}};
 }
 
 nlohmann::json RunsJson(const std::vector<ledger::RunRecord>& runs) {
@@ -97,13 +117,15 @@ nlohmann::json ShowJson(const config::Pipeline& pipeline, const ledger::RunRecor
                     {"result", result},
                     {"history", history}});
   }
-  return {{"run_id", run.run_id},
+  return {{"schema_version", kJsonSchemaVersion},
+          {"run_id", run.run_id},
           {"workflow", run.workflow},
           {"date", run.logical_date},
           {"state", run.state},
           {"started_ms", run.created_ms},
           {"ended_ms", run.ended_ms},
           {"duration_seconds", DurationSeconds(run.created_ms, run.ended_ms)},
+          {"partners", RunPartners(run, instances)},
           {"instances", list}};
 }
 

@@ -19,6 +19,15 @@
 
 namespace sluice::views {
 
+// Version of every --json output of the command line and of /api (`schema_version`). Bumped only
+// when a key changes meaning or goes away; new keys do not bump it.
+inline constexpr int kJsonSchemaVersion = 1;
+
+// The run's partners: its params' `partners` when it names some, else every partner that has
+// an instance in `instances`, sorted.
+std::vector<std::string> RunPartners(const ledger::RunRecord& run,
+                                     const std::vector<ledger::InstanceRecord>& instances);
+
 // Milliseconds since the Unix epoch, now (wall clock).
 int64_t NowMs();
 // Seconds between two timestamps; a running item (ended_ms 0) counts until now; 0 before start.

@@ -54,5 +54,22 @@ TEST(RunViews, ShowJsonListsEachInstancesAttemptsInOrderAndTheSuccessfulResult) 
   EXPECT_TRUE(inst["progress"].is_null());
 }
 
+TEST(RunViews, EveryDocumentCarriesTheSchemaVersionAndTheRunsPartners) {
+  ledger::RunRecord run = FinishedRun();
+  run.params = R"({"partners": ["globex", "acme"], "parallelism": 2})";
+  nlohmann::json j = RunJson(run);
+  EXPECT_EQ(j["schema_version"], kJsonSchemaVersion);
+  EXPECT_EQ(j["partners"], nlohmann::json::array({"acme", "globex"}));
+  config::Pipeline pipeline;
+  pipeline.dir = "/nonexistent";
+  ledger::InstanceRecord i;
+  i.task_key = "extract";
+  i.partner = "hanbit";
+  run.params = "{}";  // a run recorded without partners: its instances say which
+  nlohmann::json show = ShowJson(pipeline, run, {i}, {});
+  EXPECT_EQ(show["schema_version"], kJsonSchemaVersion);
+  EXPECT_EQ(show["partners"], nlohmann::json::array({"hanbit"}));
+}
+
 }  // namespace
 }  // namespace sluice::views

@@ -60,23 +60,6 @@ std::string OutcomeOf(std::string_view state, int64_t warnings) {
 
 }  // namespace
 
-std::vector<std::string> RunPartners(const ledger::RunRecord& run,
-                                     const std::vector<ledger::InstanceRecord>& instances) {
-  std::set<std::string> ids;
-  json params = json::parse(run.params, nullptr, false);
-  if (params.is_object() && params.contains("partners") && params["partners"].is_array()) {
-    for (const json& p : params["partners"]) {
-      if (p.is_string()) ids.insert(p.get<std::string>());
-    }
-  }
-  if (ids.empty()) {
-    for (const auto& i : instances) {
-      if (!i.partner.empty()) ids.insert(i.partner);
-    }
-  }
-  return {ids.begin(), ids.end()};
-}
-
 Result<json> BuildRunReport(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                             const std::string& run_id, const std::string& dir) {
   SLUICE_ASSIGN_OR_RETURN(ledger::RunRecord run, ledger.GetRun(run_id));

@@ -17,17 +17,12 @@
 #include "config/pipeline_config.h"
 #include "core/status.h"
 #include "ledger/ledger.h"
+#include "views/run_views.h"
 
 namespace sluice::cli {
 
-// Version of every --json output of the command line (`schema_version`). Bumped only when a
-// key changes meaning or goes away; new keys do not bump it.
-inline constexpr int kJsonSchemaVersion = 1;
-
-// The run's partners: its params' `partners` when it names some, else every partner that has
-// an instance in the run, sorted.
-std::vector<std::string> RunPartners(const ledger::RunRecord& run,
-                                     const std::vector<ledger::InstanceRecord>& instances);
+using views::kJsonSchemaVersion;
+using views::RunPartners;
 
 // The report of `run_id` as JSON (docs/cli.md, `sluice summary --json`). `dir` is the pipeline
 // folder as the user spelled it, used in the commands the report suggests. NotFound for an

@@ -27,6 +27,11 @@ std::string Describe(const workflow::ProgressSnapshot& p) {
 
 void RegisterShow(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("show", "Show every task instance of a run");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice show ./pipeline 2026-11-24_142401_b842\n"
+      "  sluice show ./pipeline 2026-11-24_142401_b842 --json | jq '.instances[] | select(.state "
+      "!= \"success\")'");
   struct Args {
     std::string dir, run_id;
     bool json = false;
