@@ -8,7 +8,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build
+.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build install
 
 all: build
 
@@ -43,6 +43,11 @@ fuzz-build: deps $(FUZZ_DIR)/build.ninja
 # Fuzzes each target (or FUZZ_TARGETS) FUZZ_SECONDS seconds, niced, one at a time.
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh $(FUZZ_TARGETS)
+
+# The binary, man page and bash completion under $(PREFIX) (DESTDIR works too, for packages).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(RELEASE_DIR) --prefix $(PREFIX)
 
 run: build
 	./scripts/run-example.sh

@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip tar zstd zip python3 curl tzdata
   libssl-dev libxxhash-dev
-  unzip time
+  unzip time help2man
   libcpp-httplib-dev chromium
   clang libclang-rt-14-dev
   libexpat1-dev

@@ -23,12 +23,25 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterRuns(app, &exit_code);
     sluice::cli::RegisterShow(app, &exit_code);
     sluice::cli::RegisterLogs(app, &exit_code);
+    sluice::cli::RegisterSummary(app, &exit_code);
+    sluice::cli::RegisterBackfill(app, &exit_code);
     sluice::cli::RegisterTask(app, &exit_code);
     sluice::cli::RegisterServe(app, &exit_code);
     sluice::cli::RegisterReport(app, &exit_code);
     sluice::cli::RegisterDag(app, &exit_code);
     sluice::cli::RegisterCancel(app, &exit_code);
     sluice::cli::RegisterInfer(app, &exit_code);
+    // `sluice task exec` is how the scheduler starts an attempt, not a command for people.
+    app.get_subcommand("task")->group("");
+    app.footer(
+        "Start here:\n"
+        "  sluice init ./pipeline --sample-data     # an example folder, with a day of data\n"
+        "  sluice validate ./pipeline\n"
+        "  sluice run ./pipeline                    # today's run; ends with its results\n"
+        "  sluice summary ./pipeline                # the newest run's results again\n"
+        "`sluice COMMAND --help` explains a command, with examples. Exit codes: 0 success, 1 the "
+        "run finished with failures, 2 bad usage or configuration, 3 internal error.\n"
+        "Docs: README.md, docs/cli.md, docs/config.md (man sluice when installed).");
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

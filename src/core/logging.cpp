@@ -24,7 +24,7 @@ State& GetState() {
   static State* state = [] {
     auto* s = new State();
     s->logger = spdlog::stderr_logger_mt("sluice");
-    s->logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    s->logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
     s->logger->set_level(spdlog::level::info);
     return s;
   }();
@@ -68,7 +68,7 @@ void Init(const Options& options) {
   if (options.format == Format::kJson) {
     s.logger->set_pattern("%v");
   } else {
-    s.logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    s.logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   }
   s.logger->set_level(ToSpd(options.level));
 }

@@ -8,6 +8,10 @@ namespace sluice::cli {
 
 void RegisterLogs(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("logs", "Print an attempt's log");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice logs ./pipeline 2026-11-24_142401_b842 batch_extract --partner acme\n"
+      "  sluice logs ./pipeline 2026-11-24_142401_b842 merge_summary --attempt 1");
   struct Args {
     std::string dir, run_id, task, partner;
     int attempt = 0;
