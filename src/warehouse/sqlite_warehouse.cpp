@@ -276,9 +276,42 @@ Status SqliteWarehouse::PrepareReadOnly(std::string_view sql, Stmt* out) {
   return Status::Ok();
 }
 
+// The sql builtin runs a partner's own statements in its own database. An authorizer keeps
+// them there while they compile: no ATTACH (another partner's file), no PRAGMA (journal,
+// writable_schema), no transaction control (the builtin's one transaction), no extension
+// loading and no fts3_tokenizer(). Everything else (DDL, DML, views, triggers) is allowed.
 Status SqliteWarehouse::Execute(std::string_view sql) {
+  auto authorize = [](void*, int action, const char* arg1, const char* arg2, const char*,
+                      const char*) -> int {
+    switch (action) {
+      case SQLITE_ATTACH:
+      case SQLITE_DETACH:
+      case SQLITE_PRAGMA:
+      case SQLITE_TRANSACTION:
+      case SQLITE_SAVEPOINT:
+        return SQLITE_DENY;
+      case SQLITE_FUNCTION: {
+        const char* name = arg2 != nullptr ? arg2 : arg1;
+        return name != nullptr && (sqlite3_stricmp(name, "fts3_tokenizer") == 0 ||
+                                   sqlite3_stricmp(name, "load_extension") == 0)
+                   ? SQLITE_DENY
+                   : SQLITE_OK;
+      }
+      default:
+        return SQLITE_OK;
+    }
+  };
   SLUICE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  sqlite3_set_authorizer(db_, authorize, nullptr);
   Status st = Exec(sql);
+  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  if (!st.ok() && st.code() != StatusCode::kCorrupt &&
+      st.message().find("not authorized") != std::string::npos) {
+    st = Status::PermissionDenied(
+        st.message() +
+        "; the sql builtin may change only this partner's own tables (no ATTACH, PRAGMA, "
+        "BEGIN/COMMIT/SAVEPOINT or extensions)");
+  }
   if (!st.ok()) {
     (void)Exec("ROLLBACK");
     return st;

@@ -284,6 +284,29 @@ TEST_F(WarehouseIsolation, APartnersWarehouseNeverReadsOrWritesAnotherPartnersDa
         t.Add("query", r);
         ASSERT_FALSE(r.ok()) << a << " ran \"" << sql << "\"";
       }
+      // The sql builtin (Execute) may write, but only A's own tables: statements that reach
+      // another file, change pragmas or leave the builtin's transaction are refused, and the
+      // transaction is rolled back (A's own table unchanged by the refused batch).
+      const std::string other = tasks::SqlLiteral(file);
+      for (const std::string& sql : std::vector<std::string>{
+               "ATTACH DATABASE " + other + " AS other",
+               "ATTACH DATABASE " + other + " AS other; DELETE FROM other.orders",
+               "DELETE FROM orders; ATTACH DATABASE " + other + " AS other",
+               "VACUUM INTO " + other,
+               "COMMIT; ATTACH DATABASE " + other + " AS other",
+               "SAVEPOINT s; RELEASE s",
+               "PRAGMA writable_schema = 1",
+               "PRAGMA journal_mode = DELETE",
+               "SELECT load_extension('/tmp/evil')",
+               "SELECT fts3_tokenizer('simple')",
+           }) {
+        Status st = wh->Execute(sql);
+        t.Add("sql builtin", st);
+        ASSERT_FALSE(st.ok()) << a << " executed \"" << sql << "\"";
+        ASSERT_TRUE(st.code() == StatusCode::kPermissionDenied ||
+                    st.code() == StatusCode::kInvalidArgument)
+            << sql << ": " << st.ToString();
+      }
       auto own = wh->Query("SELECT who FROM orders");
       ASSERT_TRUE(own.ok());
       ASSERT_EQ(own->rows.size(), 1u);
@@ -291,6 +314,10 @@ TEST_F(WarehouseIsolation, APartnersWarehouseNeverReadsOrWritesAnotherPartnersDa
       t.Add("query (own table)", own);
       intact(b, a + " -> " + b);
     }
+    // What the builtin is for still works in A's own database.
+    ASSERT_TRUE(wh->Execute("CREATE TABLE scratch(x INTEGER); INSERT INTO scratch VALUES (7);"
+                            "DROP TABLE scratch")
+                    .ok());
   }
   // Warehouses opened for partner ids that are not ids: refused before any file is touched.
   for (const std::string& id :
