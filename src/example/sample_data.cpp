@@ -1041,6 +1041,11 @@ Result<SampleDataReport> GenerateSampleData(const config::Pipeline& pipeline,
   if (!options.overwrite) {
     std::vector<std::string> existing;
     for (const PartnerConfig* p : partners) {
+      if (options.existing_deliveries) {
+        SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, options.existing_deliveries(p->id));
+        existing.insert(existing.end(), names.begin(), names.end());
+        continue;
+      }
       fs::path dir = landing / p->id / options.date.ToString();
       std::error_code ec;
       if (!fs::is_directory(dir, ec)) continue;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ struct SampleDataOptions {
   bool overwrite = false;
   // Landing folder override (the store's landing/ folder by default); used by tests.
   std::filesystem::path landing_dir;
+  // What the landing area already holds for a partner and options.date (names for the message),
+  // when it is not landing_dir: the archives of a remote store are generated into a temporary
+  // folder and uploaded, so the check that refuses to replace a delivery asks the store.
+  std::function<Result<std::vector<std::string>>(const std::string& partner)> existing_deliveries;
 };
 
 struct GeneratedTable {

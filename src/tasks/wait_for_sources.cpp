@@ -40,6 +40,7 @@ struct Watch {
   Clock::TimePoint unchanged_since{};
   std::string waiting_for;  // why it is not ready yet, for the timeout message
   std::string problem;      // a landing folder waiting cannot fix (its extract will say so)
+  Status refused;           // the store's PermissionDenied for this partner, if any
 };
 
 // Problems in one partner's landing folder that no amount of waiting fixes: two files match a
@@ -50,9 +51,15 @@ bool IsPartnersOwnProblem(const Status& st) {
   return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kPermissionDenied;
 }
 
-// One poke: updates `w.ready`. Store errors other than NotFound are returned.
-Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date) {
+// One poke: updates `w.ready`. Store errors other than NotFound are returned. *answered is set
+// when the store answered for this partner (whatever the answer), not when it refused.
+Status Poke(store::ObjectStore* base, Watch& w, Clock* clock, const Date& date, bool* answered) {
   Result<SourceCheck> checked = CheckSourceOnce(base, *w.partner, date, clock->WallNow());
+  if (!checked.ok() && checked.status().code() == StatusCode::kPermissionDenied) {
+    w.refused = checked.status();
+  } else {
+    *answered = true;
+  }
   if (!checked.ok() && IsPartnersOwnProblem(checked.status())) {
     w.ready = true;
     w.problem = checked.status().message();
@@ -233,13 +240,26 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
   }
 
   const Clock::TimePoint deadline = clock->Now() + std::chrono::seconds(params.timeout_seconds);
+  // Whether the store ever answered for any partner. A refusal (S3's 403, a link on a local
+  // path) is one partner's problem when the store answers for the others; when it refuses every
+  // partner from the first poke on, the credentials or their policy are wrong and no partner is
+  // present: the sensor fails with the store's message (bucket, key, what to check).
+  bool answered = false;
   while (true) {
     std::vector<std::string> ready, missing;
     nlohmann::json problems = nlohmann::json::object();
     for (Watch& w : watches) {
-      if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, ctx.date));
+      if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, ctx.date, &answered));
       (w.ready ? ready : missing).push_back(w.partner->id);
       if (!w.problem.empty()) problems[w.partner->id] = w.problem;
+    }
+    if (!answered && !watches.empty()) {
+      Status st = watches.front().refused;
+      st.Prefix("wait_for_sources: the store " + store->Describe() + " refused to show " +
+                (watches.size() == 1 ? "the landing area" : "every partner's landing area") +
+                " for " + date + " (" + std::to_string(watches.size()) +
+                " partner(s)), so no delivery can be seen: ");
+      return st;
     }
     ctx.result["ready"] = ready;
     ctx.result["missing"] = missing;

@@ -8,6 +8,7 @@
 
 #include "archive/test_archive_builder.h"
 #include "core/clock.h"
+#include "store/fault_store.h"
 #include "tasks/extract.h"
 #include "tasks/extract_test_support.h"
 #include "tasks/wait_for_sources.h"
@@ -167,6 +168,32 @@ TEST_F(Sensor, ALinkInOnePartnersLandingFolderDoesNotStopTheOthers) {
   st = ExtractPartner(acme, nullptr, &clock_);
   EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << st.ToString();
   EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme"));
+}
+
+TEST_F(Sensor, AStoreThatRefusesEveryPartnerFailsTheSensorInsteadOfReportingThemPresent) {
+  for (const char* p : {"acme", "globex"}) {
+    Deliver(p);
+    Mark(p);
+  }
+  // What an S3 endpoint does with credentials it refuses: 403 on every HEAD and listing.
+  std::unique_ptr<store::ObjectStore> local = OpenTheStore();
+  ASSERT_NE(local, nullptr);
+  store::FaultInjectingStore refusing(local.get());
+  refusing.AddFault({.op = store::FaultOp::kAny,
+                     .code = StatusCode::kPermissionDenied,
+                     .message = "s3: stat s3://bucket/landing/x refused (403 AccessDenied)",
+                     .sticky = true});
+  TaskContext ctx = Ctx("", "wait_all");
+  Status st = WaitForSources(ctx, &clock_, &refusing);
+  ASSERT_EQ(st.code(), StatusCode::kPermissionDenied) << st.ToString();
+  EXPECT_NE(st.message().find("refused to show every partner's landing area for 2026-11-24"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("s3://bucket/landing/x refused (403 AccessDenied)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(clock_.sleeps, 0);  // no waiting fixes credentials
+  EXPECT_FALSE(ctx.result.contains("ready")) << ctx.result.dump();
 }
 
 TEST_F(Sensor, TheTimeoutSaysWhatLandedInsteadOfTheArchive) {

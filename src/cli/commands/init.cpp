@@ -115,10 +115,28 @@ int RunInit(const InitArgs& args) {
     options.overwrite = args.force;
     const bool remote = pipeline->settings.store.rfind("file://", 0) != 0;
     std::filesystem::path tmp;
+    std::unique_ptr<store::ObjectStore> remote_store;
     if (remote) {
       tmp = pipeline->dir / ".sluice-landing-upload";
       std::filesystem::remove_all(tmp);
       options.landing_dir = tmp;
+      // The store's landing area, not the temporary folder, is where deliveries are.
+      options.existing_deliveries =
+          [&](const std::string& partner) -> Result<std::vector<std::string>> {
+        if (!remote_store) {
+          SLUICE_ASSIGN_OR_RETURN(
+              remote_store,
+              store::OpenStore(pipeline->settings.store, pipeline->dir, pipeline->settings.s3));
+        }
+        store::PartnerStore ps(remote_store.get(), partner);
+        SLUICE_ASSIGN_OR_RETURN(std::vector<store::ObjectInfo> listed,
+                                ps.List("landing", date_text + "/"));
+        std::vector<std::string> names;
+        for (const store::ObjectInfo& o : listed) {
+          names.push_back(remote_store->Describe() + "/" + o.key);
+        }
+        return names;
+      };
     }
     auto report = example::GenerateSampleData(*pipeline, options);
     if (report.ok() && remote) {
