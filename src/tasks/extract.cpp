@@ -248,14 +248,16 @@ bool OwnerAlive(pid_t pid, const std::string& id) {
 // Removes the partner's staging folders whose owning process is gone (killed mid-extract: a
 // timeout's SIGKILL, a crash, a reboot), whatever their date. Only folders named like ours
 // under raw/<partner>/.staging/ are considered. Failures are logged, never fatal: a stale folder
-// costs disk space, not correctness.
-void RemoveStaleStaging(store::PartnerStore& ps, store::ObjectStore* base) {
+// costs space, not correctness. Returns false when a stale folder may be left (a listing or a
+// delete failed: an endpoint that just came back), so the caller can try again later.
+bool RemoveStaleStaging(store::PartnerStore& ps, store::ObjectStore* base) {
   Result<std::vector<std::string>> folders = ps.ListFolders("raw", kStagingRoot);
   if (!folders.ok()) {
     log::Warn("extract {}: cannot list staging folders: {}", ps.partner(),
               folders.status().message());
-    return;
+    return false;
   }
+  bool all_gone = true;
   for (const std::string& name : *folders) {
     pid_t pid = StagingOwner(name);
     if (pid <= 0) continue;
@@ -267,9 +269,11 @@ void RemoveStaleStaging(store::PartnerStore& ps, store::ObjectStore* base) {
       log::Info("extract {}: removed {} (left by process {}, which is gone)", ps.partner(), *key,
                 pid);
     } else {
+      all_gone = false;
       log::Warn("extract {}: cannot remove stale {}: {}", ps.partner(), *key, st.message());
     }
   }
+  return all_gone;
 }
 
 Status NoArchive(const std::string& archive_key, store::ObjectStore* base,
@@ -306,7 +310,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   }
 
   // Leftovers of attempts that died mid-way (any date of this partner) go first.
-  RemoveStaleStaging(ps, base);
+  const bool stale_removed = RemoveStaleStaging(ps, base);
   const std::string staging = std::string(kStagingRoot) + date + "." + SafeToken(ctx.run_id) + "." +
                               std::to_string(::getpid()) + "/";
   const std::string final_prefix = date + "/";
@@ -354,9 +358,16 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
         "); ask the partner to deliver it again"));
   }
 
-  // Publish: un-commit, swap the folder, commit.
-  SLUICE_RETURN_IF_ERROR(ps.Delete(manifests::kManifestsArea, manifests::ExtractPath(date)));
-  SLUICE_RETURN_IF_ERROR(ps.PublishPrefix("raw", staging, final_prefix));
+  // Publish: un-commit, swap the folder, commit. A failure at any step (an endpoint that dies
+  // mid-publish) leaves the date uncommitted, and the staging copies go as for a failed read:
+  // on S3 the publish is copies then deletes, so a staging folder left behind would otherwise
+  // wait for this partner's next extract to notice it.
+  if (Status st = ps.Delete(manifests::kManifestsArea, manifests::ExtractPath(date)); !st.ok()) {
+    return fail(std::move(st));
+  }
+  if (Status st = ps.PublishPrefix("raw", staging, final_prefix); !st.ok()) {
+    return fail(std::move(st));
+  }
   nlohmann::json manifest = {
       {"partner", partner.id},
       {"date", date},
@@ -377,6 +388,9 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
                           ps.Create(manifests::kManifestsArea, manifests::ExtractPath(date)));
   SLUICE_RETURN_IF_ERROR(out->Write(manifest.dump(2) + "\n"));
   SLUICE_RETURN_IF_ERROR(out->Commit());
+  // The store answers again: what the first sweep could not remove goes now, so a successful
+  // extract never leaves a stale staging folder of its partner behind.
+  if (!stale_removed) (void)RemoveStaleStaging(ps, base);
 
   log::Info("extract {}: {} file(s), {} from {} ({}, {}); {} entr{} skipped", partner.id,
             sink.files().size(), FormatBytes(sink.total_bytes()), archive_key,

@@ -32,6 +32,10 @@ struct S3ServerOptions {
   int port = 0;      // 0: a free port
   int slowdown = 0;  // every Nth request answered 503 SlowDown
   std::string region = "us-east-1";
+  // The server kills itself at the die_nth request whose "METHOD URL" contains die_on, after
+  // the work is done and before answering (server.js --die-on); "" never.
+  std::string die_on;
+  int die_nth = 1;
 };
 
 class S3TestServer {
@@ -57,7 +61,9 @@ class S3TestServer {
                                      "--bucket",   kS3Bucket,
                                      "--log",      log_path().string(),
                                      "--slowdown", std::to_string(options.slowdown),
-                                     "--region",   options.region};
+                                     "--region",   options.region,
+                                     "--die-on",   options.die_on,
+                                     "--die-nth",  std::to_string(options.die_nth)};
     pid_ = ::fork();
     if (pid_ == 0) {
       int fd = ::open((dir_ / "server.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -94,6 +100,21 @@ class S3TestServer {
     }
     Stop();
     return "the S3 test server did not start within 30 s: " + Output();
+  }
+
+  // Waits until the server has ended by itself (die_on); false when it still runs after `ms`.
+  bool WaitForExit(int ms) {
+    for (int waited = 0; pid_ > 0; waited += 10) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+      } else if (waited >= ms) {
+        return false;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return true;
   }
 
   // Kills the server (SIGKILL when `hard`, as a crash would) and reaps it.

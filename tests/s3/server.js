@@ -11,6 +11,9 @@
 //   --slowdown N   answer every Nth request with 503 SlowDown instead of forwarding it
 //   --region R     the region requests must be signed for (default us-east-1); a request
 //                  signed for another gets AWS's AuthorizationHeaderMalformed naming R
+//   --die-on S     crash (SIGKILL itself) at the Nth request whose "METHOD URL" contains S,
+//   --die-nth N    after s3rver has done it and before the client hears back: the worst moment
+//                  for an endpoint to die, at an exact point instead of a timing guess
 // Credentials expected: SLUICE_TEST_S3_KEY / SLUICE_TEST_S3_SECRET from the environment.
 'use strict';
 const fs = require('fs');
@@ -19,7 +22,7 @@ const aws4 = require('aws4');
 const S3rver = require('s3rver');
 
 function parseArgs(argv) {
-  const o = { port: 0, buckets: [], slowdown: 0, region: 'us-east-1' };
+  const o = { port: 0, buckets: [], slowdown: 0, region: 'us-east-1', dieOn: '', dieNth: 1 };
   for (let i = 2; i < argv.length; i += 2) {
     const k = argv[i], v = argv[i + 1];
     if (k === '--dir') o.dir = v;
@@ -29,6 +32,8 @@ function parseArgs(argv) {
     else if (k === '--log') o.log = v;
     else if (k === '--slowdown') o.slowdown = Number(v);
     else if (k === '--region') o.region = v;
+    else if (k === '--die-on') o.dieOn = v;
+    else if (k === '--die-nth') o.dieNth = Number(v);
     else throw new Error('unknown argument ' + k);
   }
   if (!o.dir || !o.ready) throw new Error('--dir and --ready are required');
@@ -42,6 +47,7 @@ const secretAccessKey = process.env.SLUICE_TEST_S3_SECRET || 'sluice-test-secret
 // request returned finds that request in it.
 const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
 let counter = 0;
+let dieMatches = 0;
 
 function xmlError(res, status, code, message, extra, headers) {
   const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + code + '</Code><Message>' +
@@ -122,8 +128,16 @@ async function main() {
     // an anonymous request.
     const headers = Object.assign({}, req.headers);
     delete headers['authorization'];
+    const dies = opts.dieOn !== '' && (req.method + ' ' + req.url).includes(opts.dieOn) &&
+                 ++dieMatches === opts.dieNth;
     const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url,
                               headers }, (upRes) => {
+      if (dies) {
+        // s3rver has answered, so it did the work: the client never hears of it.
+        if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' died\n');
+        process.kill(process.pid, 'SIGKILL');
+        return;
+      }
       done(upRes.statusCode);
       res.writeHead(upRes.statusCode, upRes.headers);
       upRes.pipe(res);
