@@ -60,8 +60,10 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   Pipeline p;
   p.dir = abs;
 
-  if (auto root = LoadInto(abs / "sluice.yaml", abs, diags))
+  if (auto root = LoadInto(abs / "sluice.yaml", abs, diags)) {
     p.settings = ReadSettings(*root, diags);
+    if (options.check_settings != nullptr) options.check_settings(p.settings, diags);
+  }
   if (options.settings_only) {
     if (diags->HasErrors()) return diags->ToStatus();
     return p;

@@ -62,10 +62,18 @@ struct PipelineSettings {
   S3Config s3;
   std::string warehouse = "sqlite://./warehouse";
   std::string ledger = "sqlite://./state/ledger.db";
+  std::string executor = "local";  // `executor:` as a name, or its map's `type`
+  Node executor_options;           // the map form of `executor:` (null for a name)
   std::string logs = "./logs";
   int parallelism = 0;  // 0: number of cores
   std::vector<AlertConfig> alerts;
   Location loc;
+  // Where store, warehouse, ledger and executor are written in sluice.yaml (the file's own
+  // location when absent), for the back-end checks above config (LoadOptions::check_settings).
+  Location store_loc;
+  Location warehouse_loc;
+  Location ledger_loc;
+  Location executor_loc;
 };
 
 // ---- workflow.yaml -------------------------------------------------------------------------
@@ -254,6 +262,12 @@ struct LoadOptions {
   // Only sluice.yaml (where the ledger and logs are): for the commands that read past runs,
   // which must work while a workflow or partner file is being fixed.
   bool settings_only = false;
+  // Called with sluice.yaml's settings as soon as they are read, to add what is wrong with
+  // them to `diags` among every other problem. The back-end registries (store, warehouse,
+  // ledger, executor) live in modules above config, so their check is passed in from there:
+  // tasks::CheckBackends (tasks/backends.h). nullptr: not checked here (the factories still
+  // refuse a bad URL when opening it, with the same message but without file:line).
+  void (*check_settings)(const PipelineSettings& settings, Diagnostics* diags) = nullptr;
 };
 
 // Loads and validates every file of the pipeline folder. InvalidArgument lists every error.

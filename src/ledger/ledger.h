@@ -2,8 +2,8 @@
 //
 // The scheduler writes every state change here before acting on it, so `sluice show`, `sluice
 // repair` and a scheduler restarted after a crash all see the same truth. One small abstract
-// class (Ledger) with back-ends chosen by URL in OpenLedger(): sqlite://FILE today,
-// postgresql://... reports "not supported yet".
+// class (Ledger) with back-ends chosen by URL scheme from one table (LedgerBackends()):
+// sqlite://FILE today; postgresql://... is refused as not built.
 //
 // States (instances and attempts): pending, queued, running, success, failed, timed_out,
 // upstream_failed, skipped, cancelled. Runs: running, success, failed, cancelled.
@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/backend_registry.h"
 #include "core/status.h"
 
 namespace sluice::ledger {
@@ -169,10 +170,18 @@ class Ledger {
 // time and lease, cancel requests, executor attempt ids, indexes for unfinished attempts.
 inline constexpr int kLedgerSchemaVersion = 2;
 
-// Opens (creating if needed) the ledger at `url`; relative paths resolve against `base_dir`.
-// sqlite://FILE (e.g. sqlite://./state/ledger.db). InvalidArgument for unknown schemes,
-// Unavailable for postgresql:// (not supported yet), IoError when the file cannot be opened.
+// Opens (creating if needed) the ledger at `url` (${NAME} expanded from the environment);
+// relative paths resolve against `base_dir`. sqlite://FILE (e.g. sqlite://./state/ledger.db).
+// InvalidArgument for an unknown, not-built (postgresql://) or malformed URL (the message of
+// LedgerBackends().Resolve), IoError when the file cannot be opened.
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url,
                                            const std::filesystem::path& base_dir);
+
+// A ledger back-end's factory: `url` is expanded and checked.
+using LedgerFactory = Result<std::unique_ptr<Ledger>> (*)(const std::string& url,
+                                                          const std::filesystem::path& base_dir);
+// The ledger back-ends by URL scheme: OpenLedger and `sluice validate` (tasks/backends.h) both
+// read this table. Add a back-end as one row in ledger.cpp.
+const BackendRegistry<LedgerFactory>& LedgerBackends();
 
 }  // namespace sluice::ledger

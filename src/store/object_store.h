@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "core/backend_registry.h"
 #include "core/status.h"
 
 namespace sluice::store {
@@ -86,10 +87,21 @@ class ObjectStore {
   Status Put(std::string_view key, std::string_view data);
 };
 
-// Opens the store named by `url` (file://PATH relative to `base_dir`, or s3://bucket/prefix).
+// Opens the store named by `url` (file://PATH relative to `base_dir`, or s3://bucket/prefix;
+// ${NAME} expanded from the environment). InvalidArgument for an unknown, not-built or
+// malformed URL (the message of StoreBackends().Resolve), IoError when it cannot be opened.
 Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
                                                const std::filesystem::path& base_dir,
                                                const config::S3Config& s3 = {});
+
+// A store back-end's factory: `url` is expanded and checked; relative paths are relative to
+// `base_dir`.
+using StoreFactory = Result<std::unique_ptr<ObjectStore>> (*)(const std::string& url,
+                                                              const std::filesystem::path& base_dir,
+                                                              const config::S3Config& s3);
+// The store back-ends by URL scheme: OpenStore and `sluice validate` (tasks/backends.h) both
+// read this table. Add a back-end as one row in object_store.cpp.
+const BackendRegistry<StoreFactory>& StoreBackends();
 
 // Key segments starting with this are the store's own (in-flight temporary files); ValidateKey
 // refuses them and List() never returns them.

@@ -1,10 +1,34 @@
 // warehouse/warehouse.cpp: what the table-sink interface does for every back-end.
 #include "warehouse/warehouse.h"
 
+#include "config/pipeline_config.h"
 #include "core/strings.h"
 #include "warehouse/sqlite_warehouse.h"
 
 namespace sluice::warehouse {
+
+namespace {
+
+Status CheckSqliteUrl(std::string_view url) {
+  return config::ParseSqliteWarehouseUrl(url).status();
+}
+
+// Every warehouse back-end, by URL scheme (core/backend_registry.h). A row without a factory is
+// designed but not built: `validate` and OpenWarehouse refuse it, saying what to use instead.
+constexpr Backend<WarehouseFactory> kWarehouseBackends[] = {
+    {.scheme = "sqlite", .open = OpenSqliteWarehouse, .check = CheckSqliteUrl},
+    {.scheme = "postgresql"},
+    {.scheme = "postgres"},
+};
+
+}  // namespace
+
+const BackendRegistry<WarehouseFactory>& WarehouseBackends() {
+  static constexpr BackendRegistry<WarehouseFactory> kRegistry(
+      "warehouse", /*urls=*/true, "sqlite://DIR (one database file per partner)",
+      kWarehouseBackends);
+  return kRegistry;
+}
 
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  const std::filesystem::path& base_dir,
@@ -14,15 +38,9 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
     return Status::InvalidArgument("warehouse: \"" + Printable(partner) +
                                    "\" is not a valid partner id");
   }
-  if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
-    return Status::InvalidArgument(
-        "warehouse: postgresql:// is not supported yet; use sqlite://DIR");
-  }
-  if (!StartsWith(url, "sqlite://")) {
-    return Status::InvalidArgument("warehouse: unknown URL \"" + url +
-                                   "\"; use sqlite://DIR (one database file per partner)");
-  }
-  return OpenSqliteWarehouse(url, base_dir, partner, options);
+  auto resolved = WarehouseBackends().Resolve(url);
+  if (!resolved.ok()) return Status::InvalidArgument("warehouse: " + resolved.status().message());
+  return resolved->backend->open(resolved->url, base_dir, partner, options);
 }
 
 std::string TableRules::CheckTableName(std::string_view name) const {

@@ -3,7 +3,7 @@
 //
 //   sqlite://DIR         one database file per partner: DIR/<partner>.db (sqlite_warehouse.h;
 //                        ?journal=rollback for SQLite's rollback journal instead of the WAL)
-//   postgresql://...     not supported yet (a clear InvalidArgument)
+//   postgresql://...     designed, not built yet: refused by the registry (WarehouseBackends())
 //
 // Tables are created from the schema: typed columns (the back-end's types for the schema's),
 // the primary key, and lineage columns _ingest_date and _load_id (a row of the partner's
@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "core/backend_registry.h"
 #include "core/status.h"
 
 namespace sluice::warehouse {
@@ -132,8 +133,9 @@ struct WarehouseOptions {
   int64_t lock_warning_ms = 30 * 1000;  // log a wait for another connection's lock after this
 };
 
-// Opens `partner`'s warehouse named by `url`, relative to `base_dir`. InvalidArgument for an
-// unknown or unsupported scheme; IoError when the database cannot be opened.
+// Opens `partner`'s warehouse named by `url` (${NAME} expanded from the environment), relative
+// to `base_dir`. InvalidArgument for an unknown, not-built or malformed URL (the message of
+// WarehouseBackends().Resolve); IoError when the database cannot be opened.
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  const std::filesystem::path& base_dir,
                                                  std::string_view partner,
@@ -163,6 +165,13 @@ struct TableRules {
 // The rules of the back-end `url` selects. InvalidArgument for an unknown or unsupported
 // scheme (as OpenWarehouse says it).
 Result<TableRules> TableRulesFor(std::string_view url);
+// A warehouse back-end's factory: `url` is expanded and checked, `partner` a valid id.
+using WarehouseFactory = Result<std::unique_ptr<Warehouse>> (*)(
+    const std::string& url, const std::filesystem::path& base_dir, std::string_view partner,
+    const WarehouseOptions& options);
+// The warehouse back-ends by URL scheme: OpenWarehouse and `sluice validate`
+// (tasks/backends.h) both read this table. Add a back-end as one row in warehouse.cpp.
+const BackendRegistry<WarehouseFactory>& WarehouseBackends();
 
 // Prepares this process for bulk writes to a warehouse (a task attempt): each back-end built
 // in sets what it needs process-wide (SQLite: see PrepareSqliteForBulkWrites). Call once,

@@ -19,4 +19,28 @@ std::string_view VanishReasonName(VanishReason reason) {
   return "unknown";
 }
 
+namespace {
+
+// Every executor, by name (core/backend_registry.h). A row without a factory is designed but not
+// built: `validate`, `run --executor` and MakeExecutor refuse it, saying what to use instead.
+constexpr Backend<ExecutorFactory> kExecutorBackends[] = {
+    {.scheme = "local", .open = MakeLocalExecutor},
+    {.scheme = "slurm"},
+};
+
+}  // namespace
+
+const BackendRegistry<ExecutorFactory>& ExecutorBackends() {
+  static constexpr BackendRegistry<ExecutorFactory> kRegistry(
+      "executor", /*urls=*/false, "local (the default: child processes on this machine)",
+      kExecutorBackends);
+  return kRegistry;
+}
+
+Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name) {
+  auto resolved = ExecutorBackends().Resolve(name.empty() ? "local" : name);
+  if (!resolved.ok()) return Status::InvalidArgument("executor: " + resolved.status().message());
+  return resolved->backend->open();
+}
+
 }  // namespace sluice::workflow

@@ -4,6 +4,7 @@
 // for attempts to end, cancels them (gracefully, then forced after its grace period), and — from
 // a fresh process, as `repair` and `run --resume` need — probes whether an attempt it did not
 // launch is still alive, ended (with the outcome the attempt recorded), or vanished (and why).
+// Executors are chosen by name from one table (ExecutorBackends(), in executor.cpp).
 //
 // The attempt protocol every executor honours (attempt_protocol.h): the attempt runs
 // `sluice task exec` (or, for a command task, `/bin/sh -c COMMAND` under a shim), its output
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/backend_registry.h"
 #include "core/clock.h"
 #include "core/status.h"
 
@@ -102,10 +104,19 @@ class Executor {
   virtual bool WaitsInRealTime() const { return true; }
 };
 
-// "local" -> the local executor. InvalidArgument for other names ("slurm" is not built yet).
-// Creating the local executor makes this process a child subreaper and installs a SIGCHLD
-// handler until it is destroyed.
+// "local" -> the local executor (creating it makes this process a child subreaper and installs
+// a SIGCHLD handler until it is destroyed); "" means local. Names come from ExecutorBackends().
+// InvalidArgument for an unknown name or one not built into this version ("slurm").
 Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name);
+
+// An executor back-end's factory.
+using ExecutorFactory = Result<std::unique_ptr<Executor>> (*)();
+// The executors by name: MakeExecutor and `sluice validate` (tasks/backends.h) both read this
+// table. Add an executor as one row in executor.cpp.
+const BackendRegistry<ExecutorFactory>& ExecutorBackends();
+
+// Child processes on this machine (local_executor.cpp).
+Result<std::unique_ptr<Executor>> MakeLocalExecutor();
 
 // Async-signal-safe: makes the current or next Wait() of the local executor return early.
 void WakeExecutor();

@@ -281,13 +281,8 @@ void WakeExecutor() {
   }
 }
 
-Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name) {
-  if (name.empty() || name == "local") return std::unique_ptr<Executor>(new LocalExecutor());
-  if (name == "slurm") {
-    return Status::InvalidArgument(
-        "--executor slurm is not built yet; use --executor local (the default)");
-  }
-  return Status::InvalidArgument("unknown executor \"" + name + "\"; use local");
+Result<std::unique_ptr<Executor>> MakeLocalExecutor() {
+  return std::unique_ptr<Executor>(new LocalExecutor());
 }
 
 }  // namespace sluice::workflow

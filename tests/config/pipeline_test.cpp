@@ -88,37 +88,63 @@ TEST_F(PipelineTest, WrongTypeNamesFileAndLine) {
       << Errors();
 }
 
-TEST_F(PipelineTest, WarehouseJournalOptionIsChecked) {
-  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?journal=rollback\n");
-  EXPECT_EQ(Errors(), "");
-  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?journal=off\n");
-  EXPECT_NE(Errors().find(
-                "sluice.yaml:2:1: sluice.yaml: journal=off is not a journal mode; use journal=wal"),
-            std::string::npos)
-      << Errors();
-  dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://./wh?jornal=wal\n");
-  EXPECT_NE(Errors().find("unknown sqlite:// option \"jornal\""), std::string::npos) << Errors();
+TEST(SqliteWarehouseUrl, ParsesTheFolderAndTheJournalOption) {
   auto url = ParseSqliteWarehouseUrl("sqlite:///abs/wh?journal=wal");
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->dir, "/abs/wh");
   EXPECT_EQ(url->journal, SqliteJournal::kWal);
   EXPECT_EQ(ParseSqliteWarehouseUrl("sqlite://wh")->journal, SqliteJournal::kWal);
+  EXPECT_EQ(ParseSqliteWarehouseUrl("sqlite://wh?journal=rollback")->journal,
+            SqliteJournal::kRollback);
   EXPECT_FALSE(ParseSqliteWarehouseUrl("sqlite://?journal=wal").ok());
+  EXPECT_NE(ParseSqliteWarehouseUrl("sqlite://wh?journal=off")
+                .status()
+                .message()
+                .find("journal=off is not a journal mode; use journal=wal"),
+            std::string::npos);
 }
 
-TEST_F(PipelineTest, BackEndsThatAreNotBuiltAreConfigurationErrors) {
-  // validate must say so (exit 2), not let every task of a run fail on it.
-  dir_.Write("sluice.yaml", "name: x\nstore: s3://bucket/prefix\n");
-  EXPECT_EQ(Errors().find("store"), std::string::npos) << Errors();  // s3:// is built
-  dir_.Write("sluice.yaml", "name: x\nwarehouse: postgresql://u@h/db\n");
-  EXPECT_NE(Errors().find("postgresql:// is not supported by this version of sluice; use "
-                          "sqlite://DIR"),
+// The back-end registries live above config; LoadPipeline runs their check through a hook so
+// its errors come with every other one, at the key's file:line.
+void FakeBackendCheck(const PipelineSettings& settings, Diagnostics* diags) {
+  if (settings.store != "file://./data") {
+    diags->Error(settings.store_loc, "store checked: " + settings.store);
+  }
+  if (settings.executor != "local") {
+    diags->Error(settings.executor_loc, "executor checked: " + settings.executor);
+  }
+}
+
+TEST_F(PipelineTest, SettingsCheckHookReportsAtTheKeysLineWithTheOtherErrors) {
+  dir_.Write(
+      "sluice.yaml",
+      "name: x\nparallelism: many\nstore: ftp://h/x\nexecutor: {type: slurm, partition: etl}\n");
+  auto p = LoadPipeline(dir_.path(), {.check_settings = FakeBackendCheck});
+  ASSERT_FALSE(p.ok());
+  const std::string errors = p.status().message();
+  EXPECT_NE(errors.find("sluice.yaml:3:1: store checked: ftp://h/x"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("sluice.yaml:4:1: executor checked: slurm"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("parallelism"), std::string::npos) << errors;
+  // Without the hook, config alone has nothing against these URLs.
+  dir_.Write("sluice.yaml", "name: x\nstore: ftp://h/x\nexecutor: local\n");
+  EXPECT_EQ(Errors(), "");
+}
+
+TEST_F(PipelineTest, ExecutorIsANameOrAMapWithAType) {
+  dir_.Write("sluice.yaml", "name: x\nexecutor: {type: slurm, partition: etl}\n");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->settings.executor, "slurm");
+  ASSERT_NE(p->settings.executor_options.Get("partition"), nullptr);
+  EXPECT_EQ(p->settings.executor_options.Get("partition")->scalar(), "etl");
+  dir_.Write("sluice.yaml", "name: x\nexecutor: {partition: etl}\n");
+  EXPECT_NE(Errors().find("missing required key \"type\" in sluice.yaml executor"),
             std::string::npos)
       << Errors();
-  dir_.Write("sluice.yaml", "name: x\nledger: postgres://u@h/db\n");
-  EXPECT_NE(Errors().find("use sqlite://FILE"), std::string::npos) << Errors();
-  dir_.Write("sluice.yaml", "name: x\nstore: ftp://host/x\n");
-  EXPECT_NE(Errors().find("unsupported scheme; use one of file://"), std::string::npos) << Errors();
+  dir_.Write("sluice.yaml", "name: x\nexecutor: [local]\n");
+  EXPECT_NE(Errors().find("\"executor\" must be a name (local) or a map with \"type\""),
+            std::string::npos)
+      << Errors();
 }
 
 TEST_F(PipelineTest, CompleteGetsOneErrorForWhatIsWrong) {

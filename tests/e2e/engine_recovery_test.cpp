@@ -541,7 +541,7 @@ TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
   WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
   auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor slurm");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("slurm is not built yet"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos) << r.output;
   EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
 }
 

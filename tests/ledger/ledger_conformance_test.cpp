@@ -255,8 +255,9 @@ TEST(LedgerFactory, UnknownSchemesAndPostgresAreClearErrors) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("sqlite://"), std::string::npos);
   auto pg = OpenLedger("postgresql://u@h/db", dir.path());
-  EXPECT_EQ(pg.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(pg.status().message().find("not supported by this version of sluice"),
+            std::string::npos);
   EXPECT_EQ(OpenLedger("sqlite://", dir.path()).status().code(), StatusCode::kInvalidArgument);
 }
 

@@ -43,7 +43,8 @@ TEST_P(SqliteWarehouse, OneDatabaseFilePerPartnerAndUnsupportedSchemes) {
   EXPECT_FALSE(std::filesystem::exists(dir / "wh/globex.db"));
   auto pg = OpenWarehouse("postgresql://u@h/db", dir.path(), "acme");
   ASSERT_FALSE(pg.ok());
-  EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_NE(pg.status().message().find("not supported by this version of sluice"),
+            std::string::npos);
   EXPECT_FALSE(OpenWarehouse(Url("./wh"), dir.path(), "../etc").ok());
   EXPECT_FALSE(OpenWarehouse("mysql://x", dir.path(), "acme").ok());
 }

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "ledger/ledger.h"
+#include "tasks/backends.h"
 #include "views/run_views.h"
 #include "workflow/executor.h"
 #include "workflow/scheduler.h"
@@ -53,7 +54,7 @@ inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& d
                                                             bool settings_only = false) {
   config::Diagnostics diags;
   auto pipeline =
-      config::LoadPipeline(dir, {.diagnostics = &diags, .settings_only = settings_only});
+      tasks::LoadCheckedPipeline(dir, {.diagnostics = &diags, .settings_only = settings_only});
   if (!pipeline.ok()) {
     for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
     if (diags.items().empty()) std::cerr << pipeline.status().ToString() << "\n";

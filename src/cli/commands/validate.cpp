@@ -7,6 +7,7 @@
 #include "cli/commands/commands.h"
 #include "cli/commands/run_report.h"
 #include "config/pipeline_config.h"
+#include "tasks/backends.h"
 
 namespace sluice::cli {
 
@@ -29,7 +30,7 @@ void RegisterValidate(CLI::App& app, int* exit_code) {
   cmd->add_flag("--strict", args->strict, "Warnings fail too (exit 2), as in CI");
   cmd->callback([args, exit_code] {
     config::Diagnostics diags;
-    auto pipeline = config::LoadPipeline(args->dir, {.diagnostics = &diags});
+    auto pipeline = tasks::LoadCheckedPipeline(args->dir, {.diagnostics = &diags});
     std::vector<config::Diagnostic> problems = diags.items();
     if (!pipeline.ok() && problems.empty()) {
       problems.push_back({config::Diagnostic::Severity::kError, {}, pipeline.status().ToString()});

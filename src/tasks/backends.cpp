@@ -1,0 +1,37 @@
+// tasks/backends.cpp: sluice.yaml's back-ends checked against each interface's registry.
+#include "tasks/backends.h"
+
+#include <string>
+
+#include "ledger/ledger.h"
+#include "store/object_store.h"
+#include "warehouse/warehouse.h"
+#include "workflow/executor.h"
+
+namespace sluice::tasks {
+
+namespace {
+
+template <typename Factory>
+void Check(const BackendRegistry<Factory>& registry, const std::string& value,
+           const config::Location& loc, config::Diagnostics* diags) {
+  auto resolved = registry.Resolve(value);
+  if (!resolved.ok()) diags->Error(loc, "sluice.yaml: " + resolved.status().message());
+}
+
+}  // namespace
+
+void CheckBackends(const config::PipelineSettings& settings, config::Diagnostics* diags) {
+  Check(store::StoreBackends(), settings.store, settings.store_loc, diags);
+  Check(warehouse::WarehouseBackends(), settings.warehouse, settings.warehouse_loc, diags);
+  Check(ledger::LedgerBackends(), settings.ledger, settings.ledger_loc, diags);
+  Check(workflow::ExecutorBackends(), settings.executor, settings.executor_loc, diags);
+}
+
+Result<config::Pipeline> LoadCheckedPipeline(const std::filesystem::path& dir,
+                                             config::LoadOptions options) {
+  options.check_settings = CheckBackends;
+  return config::LoadPipeline(dir, options);
+}
+
+}  // namespace sluice::tasks
