@@ -35,7 +35,9 @@ const PartnerConfig* Pipeline::FindPartner(std::string_view id) const {
 namespace {
 
 // Loads one file into `diags`; returns nullopt when it could not be parsed.
-std::optional<Node> LoadInto(const fs::path& path, const fs::path& base, Diagnostics* diags) {
+std::optional<Node> LoadInto(const fs::path& path, const fs::path& base, Diagnostics* diags,
+                             const LoadOptions& options) {
+  if (options.files_read != nullptr) options.files_read->push_back(path);
   std::string display = path.lexically_relative(base).string();
   if (display.empty() || display.starts_with("..")) display = path.string();
   auto node = LoadFile(path, display);
@@ -60,7 +62,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   Pipeline p;
   p.dir = abs;
 
-  if (auto root = LoadInto(abs / "sluice.yaml", abs, diags)) {
+  if (auto root = LoadInto(abs / "sluice.yaml", abs, diags, options)) {
     p.settings = ReadSettings(*root, diags);
     if (options.check_settings != nullptr) options.check_settings(p.settings, diags);
   }
@@ -68,7 +70,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     if (diags->HasErrors()) return diags->ToStatus();
     return p;
   }
-  if (auto root = LoadInto(abs / "workflow.yaml", abs, diags)) {
+  if (auto root = LoadInto(abs / "workflow.yaml", abs, diags, options)) {
     p.workflow = ReadWorkflow(*root, diags);
   }
 
@@ -77,14 +79,30 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     diags->Error(Location{"partners/"}, "no partners/ folder; add partners/<id>/partner.yaml");
   } else {
     std::vector<fs::path> folders;
-    for (const auto& entry : fs::directory_iterator(partners_dir, ec)) {
-      if (entry.is_directory()) folders.push_back(entry.path());
+    if (options.only_partners) {
+      // One attempt's partner: its folder only, however many the pipeline has.
+      for (const std::string& id : *options.only_partners) {
+        if (!IsValidPartnerId(id)) {
+          diags->Error(Location{"partners/"},
+                       "partner id \"" + Printable(id) + "\" must match [a-z0-9][a-z0-9_-]{0,62}");
+        } else if (!fs::is_directory(partners_dir / id, ec)) {
+          diags->Error(Location{"partners/" + id + "/"},
+                       "no partner \"" + id + "\": partners/" + id +
+                           "/partner.yaml does not exist (was it removed during the run?)");
+        } else {
+          folders.push_back(partners_dir / id);
+        }
+      }
+    } else {
+      for (const auto& entry : fs::directory_iterator(partners_dir, ec)) {
+        if (entry.is_directory()) folders.push_back(entry.path());
+      }
     }
     std::sort(folders.begin(), folders.end());
     for (const fs::path& folder : folders) {
       std::string folder_name = folder.filename().string();
       if (folder_name.starts_with(".")) continue;
-      auto root = LoadInto(folder / "partner.yaml", abs, diags);
+      auto root = LoadInto(folder / "partner.yaml", abs, diags, options);
       if (!root) continue;
       PartnerConfig partner = ReadPartner(*root, diags);
       partner.dir = folder;
@@ -102,7 +120,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
                                   schema_path.lexically_relative(abs).string());
           continue;
         }
-        auto schema_root = LoadInto(schema_path, abs, diags);
+        auto schema_root = LoadInto(schema_path, abs, diags, options);
         if (!schema_root) continue;
         TableSchema schema = ReadSchema(*schema_root, diags);
         if (!schema.table.empty() && schema.table != t.name) {
@@ -128,7 +146,10 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
         p.partners.emplace(id, std::move(partner));
       }
     }
-    if (p.partners.empty() && !diags->HasErrors()) {
+    if (options.only_partners) {
+      // Whether the pipeline as a whole has partners, enabled ones, is the whole load's
+      // question (run and repair ask it once).
+    } else if (p.partners.empty() && !diags->HasErrors()) {
       diags->Error(Location{"partners/"}, "no partners: add partners/<id>/partner.yaml");
     } else if (!p.partners.empty() &&
                std::none_of(p.partners.begin(), p.partners.end(),
@@ -181,7 +202,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
         for (const auto& [id, partner] : p.partners) {
           any |= partner.FindTable(table->scalar()) != nullptr;
         }
-        if (!any && !p.partners.empty()) {
+        if (!any && !p.partners.empty() && !options.only_partners) {
           diags->Error(table->location(), "task \"" + t.task_key + "\": no partner has table \"" +
                                               table->scalar() +
                                               "\", so the check would check nothing");
@@ -200,7 +221,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
       bool any = false;
       for (const auto& [id, partner] : p.partners)
         any |= partner.FindTable(table->scalar()) != nullptr;
-      if (!any && !p.partners.empty()) {
+      if (!any && !p.partners.empty() && !options.only_partners) {
         diags->Error(table->location(), "task \"" + t.task_key + "\": no partner has table \"" +
                                             table->scalar() + "\"");
       }

@@ -265,12 +265,22 @@ struct LoadOptions {
   // Called with sluice.yaml's settings as soon as they are read, to add what is wrong with
   // them to `diags` among every other problem. The back-end registries (store, warehouse,
   // ledger, executor) live in modules above config, so their check is passed in from there:
-  // tasks::CheckBackends (tasks/backends.h). nullptr: not checked here (the factories still
+  // tasks::CheckBackends (tasks/load_pipeline.h). nullptr: not checked here (the factories still
   // refuse a bad URL when opening it, with the same message but without file:line).
   void (*check_settings)(const PipelineSettings& settings, Diagnostics* diags) = nullptr;
+  // Only these partners' folders (partners/<id>/partner.yaml and its schemas): what an attempt
+  // of a per-partner task loads, so its cost does not grow with the pipeline's partners. The
+  // checks across partners (a merge or check task naming a table no partner has, every partner
+  // disabled) are left to the whole load that run and repair do once, at their start. A
+  // partner without a folder is an error. nullopt: every partner.
+  std::optional<std::vector<std::string>> only_partners;
+  // When non-null, the path of every configuration file read is appended, in order.
+  std::vector<std::filesystem::path>* files_read = nullptr;
 };
 
-// Loads and validates every file of the pipeline folder. InvalidArgument lists every error.
+// Loads and validates every file of the pipeline folder (or of the partners in
+// options.only_partners). InvalidArgument lists every error. Nothing is cached: every call
+// reads the files as they are now.
 Result<Pipeline> LoadPipeline(const std::filesystem::path& dir, const LoadOptions& options = {});
 
 // Each file's own reader; they add problems to `diags` and return what they could read.

@@ -3,7 +3,7 @@
 //
 // Each interface keeps ONE constant table of its back-ends in its own .cpp (the scheme that
 // selects it, its factory, and a check of the URL's form that opens nothing). Its factory
-// (OpenStore, OpenWarehouse, ...) and the `validate` check (tasks/backends.h) both call
+// (OpenStore, OpenWarehouse, ...) and the `validate` check (tasks/load_pipeline.h) both call
 // BackendRegistry::Resolve on that table, so a scheme is known, refused as not built, or
 // malformed in exactly one way, with one message:
 //   unknown     "ftp://x" has an unsupported scheme; use one of file://, s3://

@@ -180,7 +180,7 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url,
 // A ledger back-end's factory: `url` is expanded and checked.
 using LedgerFactory = Result<std::unique_ptr<Ledger>> (*)(const std::string& url,
                                                           const std::filesystem::path& base_dir);
-// The ledger back-ends by URL scheme: OpenLedger and `sluice validate` (tasks/backends.h) both
+// The ledger back-ends by URL scheme: OpenLedger and `sluice validate` (tasks/load_pipeline.h) both
 // read this table. Add a back-end as one row in ledger.cpp.
 const BackendRegistry<LedgerFactory>& LedgerBackends();
 

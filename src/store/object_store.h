@@ -99,7 +99,7 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
 using StoreFactory = Result<std::unique_ptr<ObjectStore>> (*)(const std::string& url,
                                                               const std::filesystem::path& base_dir,
                                                               const config::S3Config& s3);
-// The store back-ends by URL scheme: OpenStore and `sluice validate` (tasks/backends.h) both
+// The store back-ends by URL scheme: OpenStore and `sluice validate` (tasks/load_pipeline.h) both
 // read this table. Add a back-end as one row in object_store.cpp.
 const BackendRegistry<StoreFactory>& StoreBackends();
 

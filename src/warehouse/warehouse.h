@@ -170,7 +170,7 @@ using WarehouseFactory = Result<std::unique_ptr<Warehouse>> (*)(
     const std::string& url, const std::filesystem::path& base_dir, std::string_view partner,
     const WarehouseOptions& options);
 // The warehouse back-ends by URL scheme: OpenWarehouse and `sluice validate`
-// (tasks/backends.h) both read this table. Add a back-end as one row in warehouse.cpp.
+// (tasks/load_pipeline.h) both read this table. Add a back-end as one row in warehouse.cpp.
 const BackendRegistry<WarehouseFactory>& WarehouseBackends();
 
 // Prepares this process for bulk writes to a warehouse (a task attempt): each back-end built

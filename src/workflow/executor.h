@@ -111,7 +111,7 @@ Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name);
 
 // An executor back-end's factory.
 using ExecutorFactory = Result<std::unique_ptr<Executor>> (*)();
-// The executors by name: MakeExecutor and `sluice validate` (tasks/backends.h) both read this
+// The executors by name: MakeExecutor and `sluice validate` (tasks/load_pipeline.h) both read this
 // table. Add an executor as one row in executor.cpp.
 const BackendRegistry<ExecutorFactory>& ExecutorBackends();
 

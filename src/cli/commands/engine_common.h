@@ -18,7 +18,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "ledger/ledger.h"
-#include "tasks/backends.h"
+#include "tasks/load_pipeline.h"
 #include "views/run_views.h"
 #include "workflow/executor.h"
 #include "workflow/scheduler.h"
@@ -48,13 +48,16 @@ inline std::optional<std::vector<std::string>> PartnersOrReport(const std::strin
 // commands that start work say what `sluice validate` would warn about). nullopt after an error.
 // `settings_only`: sluice.yaml alone (runs, show, logs read the ledger and logs it names, and
 // keep working while a workflow or partner file is being fixed).
-inline std::optional<config::Pipeline> LoadPipelineOrReport(const std::string& dir,
-                                                            const char* command,
-                                                            bool warnings = false,
-                                                            bool settings_only = false) {
+// `attempt_partner`: what an attempt loads (tasks::LoadAttemptPipeline): sluice.yaml,
+// workflow.yaml and this partner's folder only; every partner when empty.
+inline std::optional<config::Pipeline> LoadPipelineOrReport(
+    const std::string& dir, const char* command, bool warnings = false, bool settings_only = false,
+    const std::optional<std::string>& attempt_partner = std::nullopt) {
   config::Diagnostics diags;
-  auto pipeline =
-      tasks::LoadCheckedPipeline(dir, {.diagnostics = &diags, .settings_only = settings_only});
+  auto pipeline = attempt_partner
+                      ? tasks::LoadAttemptPipeline(dir, *attempt_partner, {.diagnostics = &diags})
+                      : tasks::LoadCheckedPipeline(
+                            dir, {.diagnostics = &diags, .settings_only = settings_only});
   if (!pipeline.ok()) {
     for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
     if (diags.items().empty()) std::cerr << pipeline.status().ToString() << "\n";

@@ -63,7 +63,9 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     }
     warehouse::PrepareProcessForBulkWrites();
     auto date = ParseDate(args->date);
-    auto pipeline = LoadPipelineOrReport(args->dir, "task exec");
+    // Its own partner's configuration only: an attempt's cost must not grow with the partners.
+    auto pipeline = LoadPipelineOrReport(args->dir, "task exec", /*warnings=*/false,
+                                         /*settings_only=*/false, args->partner);
     workflow::Outcome outcome;
     if (!date.ok() || !pipeline) {
       outcome.exit_code = kExitUsage;

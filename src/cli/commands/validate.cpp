@@ -7,7 +7,7 @@
 #include "cli/commands/commands.h"
 #include "cli/commands/run_report.h"
 #include "config/pipeline_config.h"
-#include "tasks/backends.h"
+#include "tasks/load_pipeline.h"
 
 namespace sluice::cli {
 

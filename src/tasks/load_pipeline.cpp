@@ -1,7 +1,9 @@
-// tasks/backends.cpp: sluice.yaml's back-ends checked against each interface's registry.
-#include "tasks/backends.h"
+// tasks/load_pipeline.cpp: loading a pipeline with its back-ends checked, whole or per attempt.
+#include "tasks/load_pipeline.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "store/object_store.h"
@@ -32,6 +34,13 @@ Result<config::Pipeline> LoadCheckedPipeline(const std::filesystem::path& dir,
                                              config::LoadOptions options) {
   options.check_settings = CheckBackends;
   return config::LoadPipeline(dir, options);
+}
+
+Result<config::Pipeline> LoadAttemptPipeline(const std::filesystem::path& dir,
+                                             const std::string& partner,
+                                             config::LoadOptions options) {
+  if (!partner.empty()) options.only_partners = std::vector<std::string>{partner};
+  return LoadCheckedPipeline(dir, std::move(options));
 }
 
 }  // namespace sluice::tasks

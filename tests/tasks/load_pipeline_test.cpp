@@ -1,8 +1,13 @@
-// sluice.yaml's back-ends checked against the registries the factories use (tasks/backends.h).
-#include "tasks/backends.h"
+// sluice.yaml's back-ends checked against the registries the factories use (tasks/load_pipeline.h).
+#include "tasks/load_pipeline.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "store/object_store.h"
@@ -137,6 +142,125 @@ TEST_F(BackendsTest, FactoriesRefuseWithTheSameMessageAsValidate) {
   EXPECT_EQ(e.status().message(),
             "executor: \"slurm\": slurm is not supported by this version of sluice; use local "
             "(the default: child processes on this machine)");
+}
+
+// ---- what an attempt reads ----------------------------------------------------------------
+
+std::string PartnerId(int i) {
+  char id[8];
+  std::snprintf(id, sizeof id, "p%02d", i);
+  return id;
+}
+
+// The sample pipeline with 50 partners p00..p49 instead of two.
+void WriteManyPartners(const TempDir& dir, int n) {
+  dir.Write("sluice.yaml", sluice::testing::kSluiceYaml);
+  dir.Write("workflow.yaml", sluice::testing::kWorkflowYaml);
+  for (int i = 0; i < n; ++i) {
+    const std::string id = PartnerId(i);
+    dir.Write("partners/" + id + "/partner.yaml", sluice::testing::PartnerYaml(id));
+    dir.Write("partners/" + id + "/schemas/orders.json", sluice::testing::kOrdersSchema);
+  }
+}
+
+std::vector<std::string> Relative(const std::vector<std::filesystem::path>& files,
+                                  const std::filesystem::path& base) {
+  std::vector<std::string> out;
+  for (const auto& f : files) out.push_back(f.lexically_relative(base).string());
+  return out;
+}
+
+TEST(AttemptPipeline, APerPartnerAttemptReadsOnlyItsOwnPartnersFiles) {
+  TempDir dir;
+  WriteManyPartners(dir, 50);
+  std::vector<std::filesystem::path> files;
+  auto p = LoadAttemptPipeline(dir.path(), "p07", {.files_read = &files});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(Relative(files, std::filesystem::absolute(dir.path())),
+            (std::vector<std::string>{"sluice.yaml", "workflow.yaml", "partners/p07/partner.yaml",
+                                      "partners/p07/schemas/orders.json"}));
+  ASSERT_EQ(p->partners.size(), 1u);
+  EXPECT_EQ(p->partners.begin()->first, "p07");
+  EXPECT_EQ(p->partners.at("p07").schemas.at("orders").columns.size(), 3u);
+}
+
+TEST(AttemptPipeline, AnAttemptThatIsNotPerPartnerAndTheWholeLoadReadEveryPartnerOnce) {
+  TempDir dir;
+  WriteManyPartners(dir, 50);
+  std::vector<std::filesystem::path> attempt_files;
+  auto attempt = LoadAttemptPipeline(dir.path(), "", {.files_read = &attempt_files});
+  ASSERT_TRUE(attempt.ok()) << attempt.status().ToString();
+  EXPECT_EQ(attempt->partners.size(), 50u);
+  EXPECT_EQ(attempt_files.size(), 2u + 50u * 2u);
+  std::vector<std::filesystem::path> whole_files;
+  auto whole = LoadCheckedPipeline(dir.path(), {.files_read = &whole_files});
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole_files, attempt_files);
+}
+
+TEST(AttemptPipeline, AnotherPartnersBrokenFileFailsTheWholeLoadButNotThisPartnersAttempt) {
+  TempDir dir;
+  WriteManyPartners(dir, 50);
+  dir.Write("partners/p31/partner.yaml", "id: p31\ntables: [oops\n");
+  EXPECT_TRUE(LoadAttemptPipeline(dir.path(), "p07").ok());
+  auto whole = LoadCheckedPipeline(dir.path());
+  ASSERT_FALSE(whole.ok());
+  EXPECT_NE(whole.status().message().find("partners/p31/partner.yaml:"), std::string::npos)
+      << whole.status().message();
+  // The attempt still validates what it reads: its own files and sluice.yaml's back-ends.
+  dir.Write("partners/p07/schemas/orders.json", "{\"table\": \"orders\", \"columns\": 3}");
+  auto own = LoadAttemptPipeline(dir.path(), "p07");
+  ASSERT_FALSE(own.ok());
+  EXPECT_NE(own.status().message().find("partners/p07/schemas/orders.json:1:"), std::string::npos)
+      << own.status().message();
+  dir.Write("partners/p07/schemas/orders.json", sluice::testing::kOrdersSchema);
+  dir.Write("sluice.yaml", "name: x\nstore: s3://b/p\n");
+  auto backend = LoadAttemptPipeline(dir.path(), "p07");
+  ASSERT_FALSE(backend.ok());
+  EXPECT_NE(backend.status().message().find("sluice.yaml:2:1: sluice.yaml: \"s3://b/p\""),
+            std::string::npos)
+      << backend.status().message();
+}
+
+TEST(AttemptPipeline, AnAttemptOfAPartnerWithoutAFolderSaysSo) {
+  TempDir dir;
+  WriteManyPartners(dir, 3);
+  auto gone = LoadAttemptPipeline(dir.path(), "p09");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find(
+                "partners/p09/: no partner \"p09\": partners/p09/partner.yaml does not exist"),
+            std::string::npos)
+      << gone.status().message();
+  auto bad = LoadAttemptPipeline(dir.path(), "../p01");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("must match [a-z0-9][a-z0-9_-]{0,62}"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(AttemptPipeline, ATableOnlyOtherPartnersHaveIsNotThisAttemptsError) {
+  // merge_orders names "orders"; a partner with only "customers" must still load for its own
+  // attempt (the whole-pipeline check of run and repair is where "no partner has" belongs).
+  TempDir dir;
+  WriteManyPartners(dir, 2);
+  dir.Write("partners/p01/partner.yaml",
+            "id: p01\narchive: \"p01_{date:%Y%m%d}.tar.gz\"\ntables:\n  customers: {file: "
+            "\"customers*.csv\"}\n");
+  dir.Write("partners/p01/schemas/customers.json",
+            "{\"table\": \"customers\", \"columns\": [{\"name\": \"id\", \"type\": "
+            "\"int64\"}]}");
+  std::remove((dir.path() / "partners/p01/schemas/orders.json").c_str());
+  dir.Write("partners/p00/partner.yaml",
+            "id: p00\narchive: \"p00_{date:%Y%m%d}.tar.gz\"\ntables:\n  customers: {file: "
+            "\"customers*.csv\"}\n");
+  dir.Write("partners/p00/schemas/customers.json",
+            "{\"table\": \"customers\", \"columns\": [{\"name\": \"id\", \"type\": "
+            "\"int64\"}]}");
+  std::remove((dir.path() / "partners/p00/schemas/orders.json").c_str());
+  auto whole = LoadCheckedPipeline(dir.path());
+  ASSERT_FALSE(whole.ok());
+  EXPECT_NE(whole.status().message().find("no partner has table \"orders\""), std::string::npos)
+      << whole.status().message();
+  EXPECT_TRUE(LoadAttemptPipeline(dir.path(), "p01").ok());
 }
 
 }  // namespace
