@@ -273,7 +273,7 @@ struct LoadOptions {
   // checks across partners (a merge or check task naming a table no partner has, every partner
   // disabled) are left to the whole load that run and repair do once, at their start. A
   // partner without a folder is an error. nullopt: every partner.
-  std::optional<std::vector<std::string>> only_partners;
+  std::optional<std::vector<std::string>> only_partners = std::nullopt;
   // When non-null, the path of every configuration file read is appended, in order.
   std::vector<std::filesystem::path>* files_read = nullptr;
 };
