@@ -25,7 +25,11 @@ for dir in "$root"/src/*/; do
   wanted=$(echo "$wanted" | tr ' ' '\n' | sed '/^$/d' | sort -u)
   # The sluice_* names inside target_link_libraries(sluice_<module> ...), across lines.
   linked=$(awk -v t="sluice_$module" '
-      /target_link_libraries\(/ { inside = index($0, "target_link_libraries(" t) > 0 }
+      /target_link_libraries\(/ {
+        # The target itself, not one whose name merely starts with it (sluice_workflow_testing).
+        rest = substr($0, index($0, "target_link_libraries(") + 22)
+        inside = (rest == t || index(rest, t " ") == 1)
+      }
       inside { print }
       inside && /\)/ { inside = 0 }' "$cmake" |
     grep -oE 'sluice_[a-z_]+' | sed 's/^sluice_//' | grep -vx "$module" | sort -u || true)

@@ -219,18 +219,9 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
         if (!IsValidIdentifier(item.key)) {
           diags->Error(item.key_loc, "table name \"" + Printable(item.key) +
                                          "\" must be letters, digits and _ (a SQL identifier)");
-        } else if (ToLower(item.key).starts_with("sqlite_")) {
-          // SQLite refuses to create these (its check ignores case).
-          diags->Error(item.key_loc, "table name \"" + item.key +
-                                         "\" is reserved: SQLite keeps names starting with "
-                                         "\"sqlite_\" (in any case) for itself; rename the table");
-        } else if (ToLower(item.key) == "excluded") {
-          // In an upsert, excluded.col names the incoming row: a table of that name would
-          // update each row with itself, silently.
-          diags->Error(item.key_loc, "table name \"" + item.key +
-                                         "\" is reserved: SQLite's upsert calls the incoming row "
-                                         "\"excluded\"; rename the table");
         } else if (ToLower(item.key).starts_with("sluice_")) {
+          // (Names a warehouse back-end keeps for itself, such as SQLite's sqlite_*, are its
+          // TableRules, checked by tasks::CheckTableRules.)
           // The merge reads its batches from virtual tables named sluice_rows_N and keeps
           // what each date's merge did in sluice_merges.
           diags->Error(item.key_loc, "table name \"" + item.key +

@@ -160,6 +160,8 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
   }
 
+  if (options.check_pipeline != nullptr) options.check_pipeline(p, diags);
+
   // Cross-file checks: builtins' params, and merge tasks must name tables that partners have.
   for (const TaskConfig& t : p.workflow.tasks) {
     if ((t.builtin == "merge" || t.builtin == "extract") && !t.for_each_partner) {

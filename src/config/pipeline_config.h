@@ -208,6 +208,7 @@ struct TableSchema {
   std::vector<CheckConfig> checks;
   std::string file;  // path of the schema file, for messages
   Location loc;
+  Location columns_loc;  // where "columns" is written
   const ColumnSchema* FindColumn(std::string_view name) const;
 };
 
@@ -268,6 +269,10 @@ struct LoadOptions {
   // tasks::CheckBackends (tasks/load_pipeline.h). nullptr: not checked here (the factories still
   // refuse a bad URL when opening it, with the same message but without file:line).
   void (*check_settings)(const PipelineSettings& settings, Diagnostics* diags) = nullptr;
+  // Called with the loaded pipeline (partners and schemas read) to add what the chosen back-ends
+  // refuse: the warehouse's table rules (column count, reserved table names), which config does
+  // not know (tasks::CheckTableRules). nullptr: not checked.
+  void (*check_pipeline)(const Pipeline& pipeline, Diagnostics* diags) = nullptr;
   // Only these partners' folders (partners/<id>/partner.yaml and its schemas): what an attempt
   // of a per-partner task loads, so its cost does not grow with the pipeline's partners. The
   // checks across partners (a merge or check task naming a table no partner has, every partner

@@ -337,16 +337,11 @@ TableSchema ReadSchema(const Node& root, Diagnostics* diags) {
   // "amount" are one column and CREATE TABLE would fail at run time.
   std::set<size_t> repeated;
   if (const Node* cols = r.Value("columns", true)) {
-    // SQLite's default limit is 2000 columns a table; sluice adds up to four of its own
-    // (_ingest_date, _run_id, _source_file, _rescued).
-    constexpr size_t kMaxColumns = 1996;
+    // How many columns a table may have is the warehouse back-end's rule (its TableRules,
+    // checked by tasks::CheckTableRules through LoadOptions::check_pipeline).
+    s.columns_loc = cols->location();
     if (!cols->IsSequence() || cols->items().empty()) {
       r.ErrorAt(*cols, "\"columns\" must be a non-empty list of columns");
-    } else if (cols->items().size() > kMaxColumns) {
-      r.ErrorAt(*cols, "\"columns\" lists " + std::to_string(cols->items().size()) +
-                           " columns; a table may have at most " + std::to_string(kMaxColumns) +
-                           " (SQLite's 2000, less sluice's lineage columns): split the table, or "
-                           "keep the rarely used ones with on_extra_columns: \"rescue\"");
     } else {
       std::map<std::string, size_t> first_of;  // lower-case name -> index
       for (const Node& item : cols->items()) {

@@ -30,9 +30,33 @@ void CheckBackends(const config::PipelineSettings& settings, config::Diagnostics
   Check(workflow::ExecutorBackends(), settings.executor, settings.executor_loc, diags);
 }
 
+void CheckTableRules(const config::Pipeline& pipeline, config::Diagnostics* diags) {
+  auto rules = warehouse::TableRulesFor(pipeline.settings.warehouse);
+  if (!rules.ok()) return;  // CheckBackends reported the URL
+  for (const auto& [id, partner] : pipeline.partners) {
+    for (const config::TableSource& t : partner.tables) {
+      if (std::string why = rules->CheckTableName(t.name); !why.empty()) {
+        diags->Error(t.loc, "table name \"" + t.name + "\" " + why);
+      }
+    }
+    for (const auto& [table, schema] : partner.schemas) {
+      if (schema.columns.size() > rules->MaxSchemaColumns()) {
+        diags->Error(schema.columns_loc,
+                     "\"columns\" lists " + std::to_string(schema.columns.size()) +
+                         " columns; a table may have at most " +
+                         std::to_string(rules->MaxSchemaColumns()) + " (" + rules->engine + "'s " +
+                         std::to_string(rules->max_columns) +
+                         ", less sluice's lineage columns): split the table, or keep the rarely "
+                         "used ones with on_extra_columns: \"rescue\"");
+      }
+    }
+  }
+}
+
 Result<config::Pipeline> LoadCheckedPipeline(const std::filesystem::path& dir,
                                              config::LoadOptions options) {
   options.check_settings = CheckBackends;
+  options.check_pipeline = CheckTableRules;
   return config::LoadPipeline(dir, options);
 }
 

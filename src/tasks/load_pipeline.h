@@ -33,8 +33,14 @@ namespace sluice::tasks {
 // sluice; use file://PATH (a local or mounted folder)`. Pass as LoadOptions::check_settings.
 void CheckBackends(const config::PipelineSettings& settings, config::Diagnostics* diags);
 
-// config::LoadPipeline with the back-ends checked (CheckBackends): what validate, run and
-// repair load.
+// Adds an error for each table the warehouse back-end refuses (warehouse::TableRulesFor the
+// warehouse URL): more columns than it can hold with sluice's lineage columns, at the schema's
+// "columns"; a name it reserves, at the table's key in partner.yaml. Nothing when the warehouse
+// URL itself is refused (CheckBackends says so). Pass as LoadOptions::check_pipeline.
+void CheckTableRules(const config::Pipeline& pipeline, config::Diagnostics* diags);
+
+// config::LoadPipeline with the back-ends checked (CheckBackends, CheckTableRules): what
+// validate, run and repair load.
 Result<config::Pipeline> LoadCheckedPipeline(const std::filesystem::path& dir,
                                              config::LoadOptions options = {});
 

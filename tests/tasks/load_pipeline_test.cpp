@@ -85,6 +85,51 @@ TEST_F(BackendsTest, EveryBackEndProblemIsReportedAtOnce) {
       << errors;
 }
 
+// A schema for table orders with `columns` columns of type string.
+std::string WideOrdersSchema(int columns) {
+  std::string cols;
+  for (int i = 0; i < columns; ++i) {
+    cols += std::string(i ? ",\n" : "") + "  {\"name\": \"c" + std::to_string(i) +
+            "\", \"type\": \"string\"}";
+  }
+  return "{\"table\": \"orders\",\n \"columns\": [\n" + cols + "\n ]}\n";
+}
+
+TEST_F(BackendsTest, TheWarehouseBackEndDecidesHowManyColumnsATableMayHave) {
+  auto rules = warehouse::TableRulesFor("sqlite://./warehouse");
+  ASSERT_TRUE(rules.ok());
+  const int most = static_cast<int>(rules->MaxSchemaColumns());
+  dir_.Write("partners/acme/schemas/orders.json", WideOrdersSchema(most + 1));
+  EXPECT_NE(Errors().find("partners/acme/schemas/orders.json:2:"), std::string::npos)
+      << Errors().substr(0, 400);
+  EXPECT_NE(Errors().find("\"columns\" lists " +
+                          std::to_string(most + 1) + " columns; a table may have at most " +
+                          std::to_string(most) + " (SQLite's 2000, less sluice's lineage columns)"),
+            std::string::npos)
+      << Errors().substr(0, 400);
+  dir_.Write("partners/acme/schemas/orders.json", WideOrdersSchema(most));
+  EXPECT_EQ(Errors().find("columns;"), std::string::npos) << Errors().substr(0, 400);
+}
+
+TEST_F(BackendsTest, TableNamesTheWarehouseKeepsForItselfAreRefusedAtTheirKey) {
+  // "excluded": SQLite's name for the incoming row of an upsert.
+  for (const char* name : {"sqlite_stats", "SQLite_x", "excluded", "Excluded"}) {
+    dir_.Write("partners/acme/partner.yaml",
+               std::string("id: acme\narchive: \"acme_{date:%Y%m%d}.tar.gz\"\ntables:\n"
+                           "  orders: {file: \"orders*.csv\"}\n  ") +
+                   name + ": {file: \"s*.csv\"}\n");
+    dir_.Write(std::string("partners/acme/schemas/") + name + ".json",
+               std::string("{\"table\": \"") + name +
+                   "\", \"columns\": [{\"name\": \"a\", \"type\": \"string\"}]}");
+    std::string e = Errors();
+    EXPECT_NE(e.find(std::string("partners/acme/partner.yaml:5:3: table name \"") + name +
+                     "\" is reserved"),
+              std::string::npos)
+        << e;
+    std::filesystem::remove(dir_.path() / (std::string("partners/acme/schemas/") + name + ".json"));
+  }
+}
+
 TEST_F(BackendsTest, UrlsMayUseEnvironmentVariables) {
   ::setenv("SLUICE_TEST_WAREHOUSE_DIR", "./wh_from_env", 1);
   dir_.Write("sluice.yaml", "name: x\nwarehouse: sqlite://${SLUICE_TEST_WAREHOUSE_DIR}\n");

@@ -28,7 +28,8 @@ TEST(TableRules, AnUnknownOrUnbuiltSchemeIsRefusedAsOpenWarehouseRefusesIt) {
   auto pg = TableRulesFor("postgresql://u@h/db");
   ASSERT_FALSE(pg.ok());
   EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(pg.status().message().find("not supported yet"), std::string::npos);
+  EXPECT_NE(pg.status().message().find("not supported by this version of sluice"),
+            std::string::npos);
   EXPECT_FALSE(TableRulesFor("mysql://x").ok());
 }
 
