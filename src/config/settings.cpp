@@ -55,7 +55,8 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
     if (auto today = Today(*v); !today.ok()) r.ErrorAtKey("timezone", today.status().message());
   }
   // The back-end URLs and the executor are checked against the back-ends' own registries by
-  // LoadOptions::check_settings (tasks/load_pipeline.h): config sits below the modules that own them.
+  // LoadOptions::check_settings (tasks/load_pipeline.h): config sits below the modules that own
+  // them.
   auto located = [&](const char* key, std::string* value, Location* loc) {
     *loc = root.KeyLocation(key);
     if (auto v = r.String(key)) *value = *v;

@@ -102,9 +102,9 @@ TEST_F(BackendsTest, TheWarehouseBackEndDecidesHowManyColumnsATableMayHave) {
   dir_.Write("partners/acme/schemas/orders.json", WideOrdersSchema(most + 1));
   EXPECT_NE(Errors().find("partners/acme/schemas/orders.json:2:"), std::string::npos)
       << Errors().substr(0, 400);
-  EXPECT_NE(Errors().find("\"columns\" lists " +
-                          std::to_string(most + 1) + " columns; a table may have at most " +
-                          std::to_string(most) + " (SQLite's 2000, less sluice's lineage columns)"),
+  EXPECT_NE(Errors().find("\"columns\" lists " + std::to_string(most + 1) +
+                          " columns; a table may have at most " + std::to_string(most) +
+                          " (SQLite's 2000, less sluice's lineage columns)"),
             std::string::npos)
       << Errors().substr(0, 400);
   dir_.Write("partners/acme/schemas/orders.json", WideOrdersSchema(most));
@@ -192,7 +192,7 @@ TEST_F(BackendsTest, FactoriesRefuseWithTheSameMessageAsValidate) {
 // ---- what an attempt reads ----------------------------------------------------------------
 
 std::string PartnerId(int i) {
-  char id[8];
+  char id[16];
   std::snprintf(id, sizeof id, "p%02d", i);
   return id;
 }
