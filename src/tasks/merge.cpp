@@ -299,6 +299,10 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   target.ingest_date = date;
   target.run_id = ctx.run_id;
   target.inputs = MergeInputs(ctx.pipeline->dir, *partner, schema, manifest, table);
+  // The whole delivery's loads, so _load_id numbers do not follow the order merges commit in.
+  for (const manifests::ExtractedFile& f : manifest.files)
+    target.date_loads.emplace_back(f.table, f.key);
+  std::sort(target.date_loads.begin(), target.date_loads.end());
 
   SLUICE_ASSIGN_OR_RETURN(auto rejects_out,
                           ps.Create(manifests::kRejectsArea, manifests::RejectsPath(date, table)));

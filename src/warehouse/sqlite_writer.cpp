@@ -27,6 +27,21 @@ constexpr const char* kCreateLoads =
     "TEXT NOT NULL, loaded_at TEXT NOT NULL, UNIQUE (table_name, ingest_date, run_id, "
     "source_file))";
 
+// The numbers of the loads of a date and run, handed out before the loads happen (see
+// MergeTarget::date_loads): ids are deterministic, and sluice_loads keeps only loads that ran.
+constexpr const char* kCreateLoadIds =
+    "CREATE TABLE IF NOT EXISTS sluice_load_ids (load_id INTEGER PRIMARY KEY, table_name TEXT NOT "
+    "NULL, ingest_date TEXT NOT NULL, run_id TEXT NOT NULL, source_file TEXT NOT NULL, UNIQUE "
+    "(table_name, ingest_date, run_id, source_file))";
+
+// Reserves the next id for a load unless it has one: after every id either table holds, so an
+// id is never reused for another load (not even one an append re-run removed from sluice_loads).
+constexpr const char* kReserveLoadId =
+    "INSERT INTO sluice_load_ids (load_id, table_name, ingest_date, run_id, source_file) "
+    "SELECT max(coalesce((SELECT max(load_id) FROM sluice_loads), 0), coalesce((SELECT "
+    "max(load_id) FROM sluice_load_ids), 0)) + 1, ?1, ?2, ?3, ?4 WHERE true "
+    "ON CONFLICT (table_name, ingest_date, run_id, source_file) DO NOTHING";
+
 class SqliteTableWriter : public TableWriter {
  public:
   SqliteTableWriter(SqliteWarehouse* wh, const MergeTarget& target, bool legacy_lineage)
@@ -103,6 +118,7 @@ class SqliteTableWriter : public TableWriter {
     BindLineage(insert_.get());
     sqlite3* db = wh_->db();
     SLUICE_RETURN_IF_ERROR(wh_->Exec(kCreateLoads));
+    SLUICE_RETURN_IF_ERROR(wh_->Exec(kCreateLoadIds));
     // append and replace_date: a re-run or a re-delivery of the date replaces the rows this
     // table got for it, whatever files they came from, so the table equals a clean run.
     if (schema_.merge != config::MergeMode::kUpsert) {
@@ -389,11 +405,36 @@ class SqliteTableWriter : public TableWriter {
   Result<int64_t> LoadId(std::string_view source_file) {
     if (auto it = loads_.find(std::string(source_file)); it != loads_.end()) return it->second;
     sqlite3* db = wh_->db();
+    // The date's loads are numbered together, in the order MergeTarget::date_loads gives, by
+    // whichever merge of the date gets here first (merges of one database hold its write lock
+    // in turn, so this is atomic); then this load's own, if the list lacks it.
+    Stmt reserve;
+    SLUICE_RETURN_IF_ERROR(reserve.Prepare(db, kReserveLoadId));
+    auto reserve_one = [&](std::string_view table, std::string_view file) -> Status {
+      sqlite3_reset(reserve.get());
+      BindText(reserve.get(), 1, table);
+      BindText(reserve.get(), 2, target_.ingest_date);
+      BindText(reserve.get(), 3, target_.run_id);
+      BindText(reserve.get(), 4, file);
+      int rc = sqlite3_step(reserve.get());
+      if (rc != SQLITE_DONE) return SqliteError(db, rc, "numbering the date's loads");
+      load_changes_ += sqlite3_changes(db);  // no rows of the table
+      return Status::Ok();
+    };
+    if (!date_loads_reserved_) {
+      for (const auto& [table, file] : target_.date_loads) {
+        SLUICE_RETURN_IF_ERROR(reserve_one(table, file));
+      }
+      date_loads_reserved_ = true;
+    }
+    SLUICE_RETURN_IF_ERROR(reserve_one(schema_.table, source_file));
     Stmt put;
     SLUICE_RETURN_IF_ERROR(put.Prepare(
         db,
-        "INSERT INTO sluice_loads (table_name, ingest_date, run_id, partner, source_file, "
-        "loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+        "INSERT INTO sluice_loads (load_id, table_name, ingest_date, run_id, partner, "
+        "source_file, loaded_at) SELECT load_id, ?1, ?2, ?3, ?4, ?5, "
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM sluice_load_ids WHERE table_name = ?1 AND "
+        "ingest_date = ?2 AND run_id = ?3 AND source_file = ?5 "
         "ON CONFLICT (table_name, ingest_date, run_id, source_file) DO UPDATE SET "
         "loaded_at = excluded.loaded_at RETURNING load_id"));
     BindText(put.get(), 1, schema_.table);
@@ -438,7 +479,8 @@ class SqliteTableWriter : public TableWriter {
   bool rescue_ = false;
   bool legacy_ = false;                   // the table has wave one's _run_id and _source_file
   std::map<std::string, int64_t> loads_;  // source file -> its load id in this merge
-  int64_t load_changes_ = 0;              // rows written to sluice_loads by this merge
+  bool date_loads_reserved_ = false;      // target_.date_loads are numbered
+  int64_t load_changes_ = 0;  // rows written to sluice_loads and sluice_load_ids by this merge
   MergeCounts counts_;
 };
 

@@ -37,6 +37,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/pipeline_config.h"
@@ -65,6 +66,13 @@ struct MergeTarget {
   // load, so a retried or repaired day reports what a clean run does. Empty: counts as they
   // come, nothing recorded.
   std::string inputs;
+  // Every load of this partner's date in this run as (table, source file): the whole delivery,
+  // from the extract manifest, every table's files. The back-end numbers them all (_load_id) at
+  // the first merge of the date that needs one, in sorted order, so a load's id does not depend
+  // on which of the date's concurrent merges commits first: two clean runs number their loads
+  // alike, and a retry or repair of the run reuses them. A load not listed (or an empty list)
+  // is numbered when its first row arrives.
+  std::vector<std::pair<std::string, std::string>> date_loads = {};
 };
 
 struct MergeCounts {

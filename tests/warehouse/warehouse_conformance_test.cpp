@@ -431,6 +431,56 @@ TEST_P(WarehouseConformance, EachFileLoadedIsOneLoadARetryOfTheRunReusesIt) {
   EXPECT_EQ(*lineage[1][2], "raw/acme/2026-11-24/orders_2.csv");
 }
 
+TEST_P(WarehouseConformance, LoadIdsDoNotDependOnWhichMergeOfADateCommitsFirst) {
+  // A run merges a date's tables concurrently, so they commit in any order; two clean runs must
+  // still number their loads alike (MergeTarget::date_loads), and a retry keeps the numbers.
+  auto orders = Schema(config::MergeMode::kUpsert, "orders");
+  auto customers = Schema(config::MergeMode::kAppend, "customers");
+  const std::vector<std::pair<std::string, std::string>> loads = {
+      {"customers", "raw/acme/2026-11-24/customers.csv"},
+      {"orders", "raw/acme/2026-11-24/orders_1.csv"},
+      {"orders", "raw/acme/2026-11-24/orders_2.csv"}};
+  auto merge = [&](Warehouse* wh, const config::TableSchema& schema,
+                   const std::string& run) -> Status {
+    MergeTarget t{&schema, "2026-11-24", run, {}};
+    t.date_loads = loads;
+    SLUICE_ASSIGN_OR_RETURN(auto w, wh->BeginMerge(t));
+    int64_t id = 0;
+    for (const auto& [table, file] : loads) {
+      if (table != schema.table) continue;
+      Value v[2] = {{ValueKind::kInt, ++id, 0, {}}, {ValueKind::kText, 0, 0, "1.00"}};
+      SLUICE_RETURN_IF_ERROR(w->Add(v, file, ""));
+    }
+    return w->Commit().status();
+  };
+  TempDir first_dir, second_dir;
+  auto first = Open(first_dir, "acme");
+  auto second = Open(second_dir, "acme");
+  ASSERT_TRUE(merge(first.get(), orders, "run1").ok());
+  ASSERT_TRUE(merge(first.get(), customers, "run1").ok());
+  ASSERT_TRUE(merge(second.get(), customers, "run1").ok());
+  ASSERT_TRUE(merge(second.get(), orders, "run1").ok());
+  const std::string loads_sql =
+      "SELECT table_name, source_file, load_id FROM sluice_loads ORDER BY 1, 2";
+  const std::string rows_sql =
+      "SELECT 'o', order_id, _load_id FROM orders UNION ALL SELECT 'c', order_id, _load_id FROM "
+      "customers ORDER BY 1, 2";
+  const auto numbered = Rows(first.get(), loads_sql);
+  ASSERT_EQ(numbered.size(), 3u);
+  EXPECT_EQ(Rows(second.get(), loads_sql), numbered);
+  EXPECT_EQ(Rows(second.get(), rows_sql), Rows(first.get(), rows_sql));
+  // A retry (or repair) of the run merges again with the same numbers.
+  ASSERT_TRUE(merge(first.get(), customers, "run1").ok());
+  ASSERT_TRUE(merge(first.get(), orders, "run1").ok());
+  EXPECT_EQ(Rows(first.get(), loads_sql), numbered);
+  // Another run of the date gets loads of its own, numbered after every earlier one.
+  ASSERT_TRUE(merge(first.get(), orders, "run2").ok());
+  EXPECT_EQ(*Rows(first.get(),
+                  "SELECT min(load_id) > (SELECT max(load_id) FROM sluice_loads "
+                  "WHERE run_id = 'run1') FROM sluice_loads WHERE run_id = 'run2'")[0][0],
+            "1");
+}
+
 TEST_P(WarehouseConformance, ReplacingADateReplacesItsLoadsAndARollbackKeepsThem) {
   TempDir dir;
   auto wh = Open(dir, "acme");
