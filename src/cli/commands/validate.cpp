@@ -33,7 +33,11 @@ void RegisterValidate(CLI::App& app, int* exit_code) {
     auto pipeline = tasks::LoadCheckedPipeline(args->dir, {.diagnostics = &diags});
     std::vector<config::Diagnostic> problems = diags.items();
     if (!pipeline.ok() && problems.empty()) {
-      problems.push_back({config::Diagnostic::Severity::kError, {}, pipeline.status().ToString()});
+      // Built by name: GCC 12 at -O3 takes the braced temporary's Location for uninitialized
+      // (-Wmaybe-uninitialized), which broke `make build`.
+      config::Diagnostic failed;
+      failed.message = pipeline.status().ToString();
+      problems.push_back(std::move(failed));
     }
     int errors = 0, warnings = 0;
     for (const config::Diagnostic& d : problems) {
