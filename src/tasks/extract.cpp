@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -323,10 +324,13 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   options.archive_name = archive_key;
   options.checksum = std::string(kArchiveChecksum);
   options.decode_name = NameDecoder(partner);
-  options.progress = [&ctx, &archive_key](int64_t out, int64_t in_bytes) {
+  // Progress in bytes of the archive read, against its size: the live display's percent and ETA.
+  const int64_t archive_size = delivery.archive.size;
+  options.progress = [&ctx, &archive_key, archive_size](int64_t out, int64_t in_bytes) {
     Progress p;
-    p.bytes_done = out;
-    p.note = archive_key + " (" + FormatBytes(in_bytes) + " read)";
+    p.bytes_done = in_bytes;
+    p.bytes_total = archive_size > 0 ? std::max(archive_size, in_bytes) : 0;
+    p.note = archive_key + " (" + FormatBytes(out) + " extracted)";
     ctx.ReportProgress(p);
   };
   store::InputStream* source = in->get();

@@ -308,10 +308,19 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                           ps.Create(manifests::kRejectsArea, manifests::RejectsPath(date, table)));
   SLUICE_RETURN_IF_ERROR(rejects_out->Write(kRejectsHeader));
   RejectSink sink = [&](std::string_view chunk) { return rejects_out->Write(chunk); };
+  // The extract's byte count of the table's files: the live display's percent and ETA.
+  int64_t bytes_total = 0;
+  if (manifest.contains("files") && manifest["files"].is_array()) {
+    for (const auto& f : manifest["files"]) {
+      if (f.is_object() && f.value("table", "") == table)
+        bytes_total += f.value("bytes", int64_t{0});
+    }
+  }
   auto progress = [&](int64_t rows, int64_t bytes) {
     Progress p;
     p.rows_done = rows;
     p.bytes_done = bytes;
+    p.bytes_total = bytes_total > 0 ? std::max(bytes_total, bytes) : 0;
     p.note = table;
     ctx.ReportProgress(p);
   };

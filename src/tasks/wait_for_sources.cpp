@@ -268,6 +268,15 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
     Progress progress;
     progress.note = "waiting for " + Join(missing, ", ");
     ctx.ReportProgress(progress);
+    // Each look in the attempt's log, with what it expects where: without a terminal (cron,
+    // CI) this is how one sees why a run waits.
+    std::string expected;
+    for (const Watch& w : watches) {
+      if (!w.ready)
+        expected += (expected.empty() ? "" : "; ") + w.partner->id + ": " + w.waiting_for;
+    }
+    log::Info("wait_for_sources: {} ready, waiting for {} ({})", ready.size(), Join(missing, ", "),
+              expected);
     if (clock->Now() >= deadline) {
       std::string why;
       for (const Watch& w : watches) {

@@ -215,7 +215,7 @@ class Driver {
         slots_.erase(it);
         SLUICE_RETURN_IF_ERROR(FinishAttempt(slot, exit));
       }
-      if (options_.live_display) DrawLive();
+      DrawLive();
     }
     live_.Clear();
     return Status::Ok();
@@ -559,16 +559,22 @@ class Driver {
     if (options_.on_event) options_.on_event(line);
   }
 
-  // One line per running instance, redrawn in place (only when stderr is a terminal).
+  // One line per running instance, redrawn in place (only when stderr is a terminal); without
+  // one, progress notes as log lines when they change.
   void DrawLive() {
+    if (!options_.live_display && !options_.log_progress_notes) return;
     Clock::TimePoint now = clock_->Now();
-    if (!live_.Due(now)) return;
+    if (options_.live_display && !live_.Due(now)) return;
     std::vector<LiveRow> rows;
     for (const Slot& s : slots_) {
       rows.push_back(
           {nodes_[s.idx].Name(), s.kill_at.has_value(), now - s.started, s.paths.progress});
     }
-    live_.Draw(now, rows);
+    if (options_.live_display) {
+      live_.Draw(now, rows);
+    } else if (options_.log_progress_notes) {
+      live_.LogNotes(now, rows);
+    }
   }
 
   const config::Pipeline& pipeline_;

@@ -51,6 +51,9 @@ struct SchedulerOptions {
   // Called with each finished attempt and each progress poll; may be empty. For displays.
   std::function<void(const std::string& line)> on_event;
   bool live_display = false;  // redraw one line per running instance on stderr
+  // Without live_display: log a running instance's progress note (the sensor's "waiting for")
+  // each time it changes.
+  bool log_progress_notes = false;
 };
 
 struct RunRequest {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "cli/commands/commands.h"
 #include "config/pipeline_config.h"
+#include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "ledger/ledger.h"
@@ -121,8 +123,37 @@ inline workflow::SchedulerOptions MakeSchedulerOptions(const config::Pipeline& p
   options.sluice_binary = SelfExe();
   options.executor = executor;
   options.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace_seconds * 1000));
-  options.live_display = isatty(STDERR_FILENO) == 1;
+  // Redrawing needs cursor movement: a terminal that is not TERM=dumb. Elsewhere (cron, CI, a
+  // pipe) progress notes become log lines instead.
+  const char* term = std::getenv("TERM");
+  options.live_display = isatty(STDERR_FILENO) == 1 && term != nullptr && *term != '\0' &&
+                         std::string_view(term) != "dumb";
+  options.log_progress_notes = !options.live_display;
   return options;
+}
+
+// --quiet and --verbose of run, repair and backfill.
+struct Verbosity {
+  bool quiet = false;    // warnings and errors only; nothing at all on success
+  bool verbose = false;  // debug log lines too
+};
+
+inline void AddVerbosityFlags(CLI::App* cmd, Verbosity* v) {
+  auto* quiet = cmd->add_flag("-q,--quiet", v->quiet,
+                              "Only warnings and errors while running; on success print nothing "
+                              "(for cron), on failure the results");
+  cmd->add_flag("-v,--verbose", v->verbose, "Debug log lines too")->excludes(quiet);
+}
+
+// Sets the log level, and turns the live display off for --quiet.
+inline void ApplyVerbosity(const Verbosity& v, workflow::SchedulerOptions* options) {
+  log::Options lo;
+  lo.level = v.quiet ? log::Level::kWarn : v.verbose ? log::Level::kDebug : log::Level::kInfo;
+  log::Init(lo);
+  if (v.quiet) {
+    options->live_display = false;
+    options->log_progress_notes = false;
+  }
 }
 
 // "2026-11-24 15:30:12" (UTC) for a millisecond timestamp; "-" for 0.

@@ -22,6 +22,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     bool downstream = false, dry_run = false;
     int parallelism = 0;
     double grace_seconds = 10;
+    Verbosity verbosity;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
@@ -39,6 +40,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
+  AddVerbosityFlags(cmd, &args->verbosity);
   cmd->callback([args, exit_code, partners_option] {
     auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true);
     if (!pipeline) {
@@ -57,6 +59,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     }
     workflow::SchedulerOptions options =
         MakeSchedulerOptions(*pipeline, args->parallelism, executor.get(), args->grace_seconds);
+    ApplyVerbosity(args->verbosity, &options);
     workflow::RepairRequest request;
     request.run_id = args->run_id;
     if (!args->tasks.empty()) {
@@ -89,9 +92,11 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       *exit_code = kExitOk;
       return;
     }
-    std::cout << "run " << outcome->run_id << ": " << outcome->state << " (re-ran "
-              << plan.rerun.size() << " instance(s))\n";
-    PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
+    if (!args->verbosity.quiet || outcome->state != "success") {
+      std::cout << "run " << outcome->run_id << ": " << outcome->state << " (re-ran "
+                << plan.rerun.size() << " instance(s))\n";
+      PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
+    }
     *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
   });
 }

@@ -21,6 +21,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     std::string dir, date, partners, executor = "local";
     int parallelism = 0;
     double grace_seconds = 10;
+    Verbosity verbosity;
     bool resume = false;
     CLI::Option* partners_option = nullptr;
   };
@@ -38,6 +39,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_flag("--resume", args->resume,
                 "Repair the newest unfinished run of this date instead of starting a new one");
+  AddVerbosityFlags(cmd, &args->verbosity);
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "run", /*warnings=*/true);
     if (!pipeline) {
@@ -63,6 +65,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     }
     workflow::SchedulerOptions options =
         MakeSchedulerOptions(*pipeline, args->parallelism, executor.get(), args->grace_seconds);
+    ApplyVerbosity(args->verbosity, &options);
     workflow::RunRequest request;
     request.date = *date;
     auto partners =
@@ -77,6 +80,10 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       if (!resumable.ok()) {
         std::cerr << "sluice run: " << resumable.status().ToString() << "\n";
         *exit_code = ExitCodeFor(resumable.status());
+        return;
+      }
+      if (resumable->has_value() && (*resumable)->state == "success" && args->verbosity.quiet) {
+        *exit_code = kExitOk;
         return;
       }
       if (resumable->has_value() && (*resumable)->state == "success") {
@@ -97,8 +104,10 @@ void RegisterRun(CLI::App& app, int* exit_code) {
           *exit_code = ExitCodeFor(repaired.status());
           return;
         }
-        std::cout << "run " << repaired->run_id << ": " << repaired->state << "\n";
-        PrintRunReportOrSay(*pipeline, *ledger, repaired->run_id, args->dir);
+        if (!args->verbosity.quiet || repaired->state != "success") {
+          std::cout << "run " << repaired->run_id << ": " << repaired->state << "\n";
+          PrintRunReportOrSay(*pipeline, *ledger, repaired->run_id, args->dir);
+        }
         *exit_code = repaired->state == "success" ? kExitOk : kExitFailures;
         return;
       }
@@ -115,8 +124,10 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       }
       return;
     }
-    std::cout << "run " << outcome->run_id << ": " << outcome->state << "\n";
-    PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
+    if (!args->verbosity.quiet || outcome->state != "success") {
+      std::cout << "run " << outcome->run_id << ": " << outcome->state << "\n";
+      PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
+    }
     *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
   });
 }
