@@ -310,11 +310,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   RejectSink sink = [&](std::string_view chunk) { return rejects_out->Write(chunk); };
   // The extract's byte count of the table's files: the live display's percent and ETA.
   int64_t bytes_total = 0;
-  if (manifest.contains("files") && manifest["files"].is_array()) {
-    for (const auto& f : manifest["files"]) {
-      if (f.is_object() && f.value("table", "") == table)
-        bytes_total += f.value("bytes", int64_t{0});
-    }
+  for (const manifests::ExtractedFile& f : manifest.files) {
+    if (f.table == table) bytes_total += f.bytes;
   }
   auto progress = [&](int64_t rows, int64_t bytes) {
     Progress p;
