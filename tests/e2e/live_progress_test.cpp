@@ -121,6 +121,8 @@ TEST(LiveProgress, RedrawsRunningTasksInPlaceOnATerminalAndLeavesOnlyTheLog) {
   ASSERT_EQ(init.exit_code, 0) << init.output;
   // initech's archive was just written and its completion rule is `stable_seconds: 2`, so the
   // sensor runs for two seconds: long enough for several redraws.
+  // A terminal that can redraw (TERM=dumb gets none), without colours (NO_COLOR), so the screen
+  // below holds only text.
   TerminalRun run = RunOnTerminal("TERM=xterm NO_COLOR=1 " + Sluice() + " run '" + dir.string() +
                                   "' --date 2026-11-24 --parallelism 2");
   ASSERT_EQ(run.exit_code, 0) << run.bytes;

@@ -308,11 +308,17 @@ void RegisterBackfill(CLI::App& app, int* exit_code) {
     const std::string again = "sluice backfill " + args->dir + " --from " + args->from + " --to " +
                               args->to + " --only failed" +
                               (args->partners.empty() ? "" : " --partners " + Join(*partners, ","));
+    std::vector<std::string> resolved_partners = *partners;
+    if (resolved_partners.empty()) {
+      for (const config::PartnerConfig* p : pipeline->EnabledPartners()) {
+        resolved_partners.push_back(p->id);
+      }
+    }
     if (args->json) {
       nlohmann::json out = {{"schema_version", kJsonSchemaVersion},
                             {"from", args->from},
                             {"to", args->to},
-                            {"partners", *partners},
+                            {"partners", resolved_partners},
                             {"dates", dates},
                             {"failed_dates", failed_dates},
                             {"rows_loaded", loaded},
