@@ -88,6 +88,8 @@ nlohmann::json ShowJson(const config::Pipeline& pipeline, const ledger::RunRecor
         if (a->state == ledger::State::kSuccess) result = r;
         history.push_back({{"attempt", a->attempt},
                            {"pid", a->pid},
+                           {"executor", a->executor},
+                           {"executor_id", a->executor_id},
                            {"state", ledger::StateName(a->state)},
                            {"started_ms", a->started_ms},
                            {"ended_ms", a->ended_ms},

@@ -541,8 +541,34 @@ TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
   WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
   auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor slurm");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos)
+      << r.output;
   EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
+}
+
+TEST(EngineRecovery, WithoutTheFlagTheExecutorComesFromSluiceYaml) {
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n",
+                      "executor: slurm\n");
+  // `validate` and `run` (without --executor) both read it: refused before any run starts.
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
+}
+
+TEST(EngineRecovery, ShowJsonNamesEachAttemptsExecutorAndItsOpaqueId) {
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n",
+                      "executor: {type: local}\n");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto show = ShowJson(dir, LatestRunId(dir));
+  const auto& attempt = InstancesByName(show).at("a")["history"][0];
+  EXPECT_EQ(attempt["executor"], "local");
+  ASSERT_TRUE(attempt["pid"].get<int>() > 0) << attempt.dump();
+  EXPECT_EQ(attempt["executor_id"], std::to_string(attempt["pid"].get<int>())) << attempt.dump();
 }
 
 }  // namespace

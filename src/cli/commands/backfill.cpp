@@ -113,7 +113,8 @@ void RegisterBackfill(CLI::App& app, int* exit_code) {
   cmd->add_option("--parallelism", args->parallelism,
                   "Concurrent attempts of each run (default: sluice.yaml, else cores)")
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--executor", args->executor, "local (default) or slurm");
+  cmd->add_option("--executor", args->executor,
+                  "local or slurm (default: executor: in sluice.yaml, else local)");
   cmd->add_flag("--dry-run", args->dry_run, "Print what each date would get, run nothing");
   cmd->add_flag("--json", args->json, "Machine-readable summary at the end (docs/cli.md)");
   cmd->callback([args, exit_code, partners_option] {

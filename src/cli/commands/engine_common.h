@@ -99,10 +99,13 @@ inline int DefaultParallelism(const config::Pipeline& pipeline, int flag) {
   return cores > 0 ? static_cast<int>(cores) : 1;
 }
 
-// The executor named by --executor, or nullptr after saying why on stderr (exit 2: bad usage).
-// Made before anything is written, so a refused name leaves no run behind.
-inline std::unique_ptr<workflow::Executor> MakeExecutorOrReport(const std::string& name,
+// The executor named by --executor (`flag`), else by `executor:` in sluice.yaml (default
+// local), or nullptr after saying why on stderr (exit 2: bad usage). Made before anything is
+// written, so a refused name leaves no run behind.
+inline std::unique_ptr<workflow::Executor> MakeExecutorOrReport(const config::Pipeline& pipeline,
+                                                                const std::string& flag,
                                                                 const char* command) {
+  const std::string& name = flag.empty() ? pipeline.settings.executor : flag;
   auto executor = workflow::MakeExecutor(name);
   if (!executor.ok()) {
     std::cerr << "sluice " << command << ": " << executor.status().ToString() << "\n";

@@ -18,7 +18,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       "  sluice repair ./pipeline 2026-11-24_142401_b842 --tasks batch_extract --downstream "
       "--partners acme   # a re-delivered archive");
   struct Args {
-    std::string dir, run_id, tasks, partners, executor = "local";
+    std::string dir, run_id, tasks, partners, executor;
     bool downstream = false, dry_run = false;
     int parallelism = 0;
     double grace_seconds = 10;
@@ -36,7 +36,8 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_flag("--dry-run", args->dry_run, "Print the plan without running it");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--executor", args->executor, "local (default) or slurm");
+  cmd->add_option("--executor", args->executor,
+                  "local or slurm (default: executor: in sluice.yaml, else local)");
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
@@ -52,7 +53,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    auto executor = MakeExecutorOrReport(args->executor, "repair");
+    auto executor = MakeExecutorOrReport(*pipeline, args->executor, "repair");
     if (!executor) {
       *exit_code = kExitUsage;
       return;

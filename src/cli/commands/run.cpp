@@ -18,7 +18,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       "  sluice run ./pipeline --date 2026-11-24 --resume   # for cron: finish or skip the date\n"
       "Ends with the run's results (sluice summary prints them again).");
   struct Args {
-    std::string dir, date, partners, executor = "local";
+    std::string dir, date, partners, executor;
     int parallelism = 0;
     double grace_seconds = 10;
     Verbosity verbosity;
@@ -33,7 +33,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       cmd->add_option("--partners", args->partners, "Only these partners, comma-separated");
   cmd->add_option("--parallelism", args->parallelism, "Concurrent attempts (default: cores)")
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--executor", args->executor, "local (default) or slurm");
+  cmd->add_option("--executor", args->executor,
+                  "local or slurm (default: executor: in sluice.yaml, else local)");
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
@@ -58,7 +59,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    auto executor = MakeExecutorOrReport(args->executor, "run");
+    auto executor = MakeExecutorOrReport(*pipeline, args->executor, "run");
     if (!executor) {
       *exit_code = kExitUsage;
       return;
