@@ -36,6 +36,7 @@ _sluice() {
     logs) opts="--partner --attempt" ;;
     summary) opts="--date --json" ;;
     backfill) opts="--from --to --only --max-active-runs --partners --parallelism --executor --dry-run --json" ;;
+    export) opts="--to --out --partners --sluice --workdir --image --python-file --wrapper --parallelism" ;;
   esac
   local dir="${words[2]}"
   case "$prev" in

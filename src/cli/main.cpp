@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterDag(app, &exit_code);
     sluice::cli::RegisterCancel(app, &exit_code);
     sluice::cli::RegisterInfer(app, &exit_code);
+    sluice::cli::RegisterExport(app, &exit_code);
     // `sluice task exec` is how the scheduler starts an attempt, not a command for people.
     app.get_subcommand("task")->group("");
     app.footer(
