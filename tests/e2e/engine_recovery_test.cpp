@@ -565,7 +565,7 @@ TEST(EngineRecovery, ShowJsonNamesEachAttemptsExecutorAndItsOpaqueId) {
   auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto show = ShowJson(dir, LatestRunId(dir));
-  const auto& attempt = InstancesByName(show).at("a")["history"][0];
+  const nlohmann::json attempt = InstancesByName(show).at("a")["history"][0];
   EXPECT_EQ(attempt["executor"], "local");
   ASSERT_TRUE(attempt["pid"].get<int>() > 0) << attempt.dump();
   EXPECT_EQ(attempt["executor_id"], std::to_string(attempt["pid"].get<int>())) << attempt.dump();

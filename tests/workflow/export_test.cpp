@@ -180,7 +180,9 @@ TEST(Export, InstancesATargetWouldNameAlikeAreRefusedNamingBoth) {
   auto r = ExportWorkflow(p, o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("load[north-east] and load[north_east]"), std::string::npos)
+  EXPECT_NE(r.status().message().find("load[north_east] and load[north-east]"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("\"load--north-east\""), std::string::npos)
       << r.status().message();
   o.target = "databricks";
   EXPECT_TRUE(ExportWorkflow(p, o).ok()) << "Databricks keeps both spellings apart";
