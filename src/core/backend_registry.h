@@ -19,6 +19,7 @@
 // environment.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,27 @@
 #include "core/strings.h"
 
 namespace sluice {
+
+// `url` with the password of its user info ("scheme://user:PASSWORD@host") and of a
+// "password=" parameter replaced by "***", for messages that quote a URL as written.
+inline std::string MaskUrlPassword(std::string_view url) {
+  std::string out(url);
+  if (size_t scheme = out.find("://"); scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t end = std::min(out.find_first_of("/?#", start), out.size());
+    const size_t at = out.rfind('@', end == out.size() ? std::string::npos : end);
+    if (at != std::string::npos && at >= start) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    const size_t value = p + 9;
+    const size_t end = std::min(out.find('&', value), out.size());
+    out.replace(value, end - value, "***");
+  }
+  return out;
+}
 
 template <typename Factory>
 struct Backend {
@@ -63,7 +85,7 @@ class BackendRegistry {
     if (urls_) {
       auto expanded = ExpandEnv(written);
       if (!expanded.ok()) {
-        return Status::InvalidArgument("\"" + Printable(written) +
+        return Status::InvalidArgument("\"" + Printable(MaskUrlPassword(written)) +
                                        "\": " + expanded.status().message() +
                                        "; set it in the environment of every sluice command");
       }
@@ -74,14 +96,15 @@ class BackendRegistry {
     for (const Backend<Factory>& b : backends_) {
       if (!Selects(b, out.url)) continue;
       if (b.open == nullptr) {
-        return Status::InvalidArgument("\"" + Printable(written) + "\": " + Display(b) +
-                                       " is not supported by this version of sluice; use " +
-                                       std::string(instead_));
+        return Status::InvalidArgument(
+            "\"" + Printable(MaskUrlPassword(written)) + "\": " + Display(b) +
+            " is not supported by this version of sluice; use " + std::string(instead_));
       }
       if (b.check != nullptr) {
         Status st = b.check(out.url);
         if (!st.ok()) {
-          return Status::InvalidArgument("\"" + Printable(written) + "\": " + st.message());
+          return Status::InvalidArgument("\"" + Printable(MaskUrlPassword(written)) +
+                                         "\": " + st.message());
         }
       }
       out.backend = &b;
@@ -93,11 +116,11 @@ class BackendRegistry {
       built += (built.empty() ? "" : ", ") + Display(b);
     }
     if (urls_) {
-      return Status::InvalidArgument("\"" + Printable(written) +
+      return Status::InvalidArgument("\"" + Printable(MaskUrlPassword(written)) +
                                      "\" has an unsupported scheme; use one of " + built);
     }
-    return Status::InvalidArgument("unknown " + std::string(what_) + " \"" + Printable(written) +
-                                   "\"; use one of " + built);
+    return Status::InvalidArgument("unknown " + std::string(what_) + " \"" +
+                                   Printable(MaskUrlPassword(written)) + "\"; use one of " + built);
   }
 
   std::string_view what() const { return what_; }

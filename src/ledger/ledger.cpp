@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "ledger/postgres_ledger.h"
 #include "ledger/sqlite_ledger.h"
 
 namespace sluice::ledger {
@@ -61,12 +62,17 @@ Result<std::unique_ptr<Ledger>> OpenSqlite(const std::string& url,
   return OpenSqliteLedger(file);
 }
 
+Result<std::unique_ptr<Ledger>> OpenPostgres(const std::string& url,
+                                             const std::filesystem::path& /*base_dir*/) {
+  return OpenPostgresLedger(url);
+}
+
 // Every ledger back-end, by URL scheme (core/backend_registry.h). A row without a factory is
 // designed but not built: `validate` and OpenLedger refuse it, saying what to use instead.
 constexpr Backend<LedgerFactory> kLedgerBackends[] = {
     {.scheme = "sqlite", .open = OpenSqlite, .check = CheckSqliteUrl},
-    {.scheme = "postgresql"},
-    {.scheme = "postgres"},
+    {.scheme = "postgresql", .open = OpenPostgres, .check = CheckPostgresLedgerUrl},
+    {.scheme = "postgres", .open = OpenPostgres, .check = CheckPostgresLedgerUrl},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "config/pipeline_config.h"
 #include "core/strings.h"
+#include "warehouse/postgres_warehouse.h"
 #include "warehouse/sqlite_warehouse.h"
 
 namespace sluice::warehouse {
@@ -13,12 +14,21 @@ Status CheckSqliteUrl(std::string_view url) {
   return config::ParseSqliteWarehouseUrl(url).status();
 }
 
+Status CheckPostgres(std::string_view url) { return CheckPostgresUrl(url, ""); }
+
+Result<std::unique_ptr<Warehouse>> OpenPostgres(const std::string& url,
+                                                const std::filesystem::path& /*base_dir*/,
+                                                std::string_view partner,
+                                                const WarehouseOptions& options) {
+  return OpenPostgresWarehouse(url, partner, options);
+}
+
 // Every warehouse back-end, by URL scheme (core/backend_registry.h). A row without a factory is
 // designed but not built: `validate` and OpenWarehouse refuse it, saying what to use instead.
 constexpr Backend<WarehouseFactory> kWarehouseBackends[] = {
     {.scheme = "sqlite", .open = OpenSqliteWarehouse, .check = CheckSqliteUrl},
-    {.scheme = "postgresql"},
-    {.scheme = "postgres"},
+    {.scheme = "postgresql", .open = OpenPostgres, .check = CheckPostgres},
+    {.scheme = "postgres", .open = OpenPostgres, .check = CheckPostgres},
 };
 
 }  // namespace
@@ -60,6 +70,7 @@ Result<TableRules> TableRulesFor(std::string_view url) {
   auto resolved = WarehouseBackends().Resolve(url);
   if (!resolved.ok()) return Status::InvalidArgument("warehouse: " + resolved.status().message());
   if (resolved->backend->scheme == "sqlite") return SqliteTableRules();
+  if (resolved->backend->scheme.starts_with("postgres")) return PostgresTableRules();
   return Status::Internal("warehouse: the " + std::string(resolved->backend->scheme) +
                           ":// back-end gives no table rules (warehouse.cpp TableRulesFor)");
 }

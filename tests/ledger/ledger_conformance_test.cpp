@@ -1,11 +1,13 @@
-// One conformance suite for every ledger back-end (only SQLite today; add a URL maker for
-// PostgreSQL when it lands). The SQLite-only migration test is in sqlite_ledger_migration_test.cpp.
+// One conformance suite for every ledger back-end: SQLite, and PostgreSQL on the test server
+// (tests/pg/pg_test_server.h). The SQLite-only migration test is in
+// sqlite_ledger_migration_test.cpp.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <memory>
 
 #include "ledger/ledger.h"
+#include "pg/pg_test_server.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::ledger {
@@ -246,18 +248,23 @@ INSTANTIATE_TEST_SUITE_P(Backends, LedgerConformance,
                                                    [](const testing::TempDir&) {
                                                      return std::string(
                                                          "sqlite://./state/ledger.db");
+                                                   }},
+                                           // A fresh database on the test server per test.
+                                           Backend{"postgresql",
+                                                   [](const testing::TempDir& dir) {
+                                                     return testing::PgDatabaseFor(dir.path());
                                                    }}),
                          [](const ::testing::TestParamInfo<Backend>& p) { return p.param.name; });
 
-TEST(LedgerFactory, UnknownSchemesAndPostgresAreClearErrors) {
+TEST(LedgerFactory, UnknownSchemesAndPasswordsInPostgresUrlsAreClearErrors) {
   testing::TempDir dir;
   auto bad = OpenLedger("mysql://x", dir.path());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("sqlite://"), std::string::npos);
-  auto pg = OpenLedger("postgresql://u@h/db", dir.path());
+  auto pg = OpenLedger("postgresql://u:s3cret@h/db", dir.path());
   EXPECT_EQ(pg.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(pg.status().message().find("not supported by this version of sluice"),
-            std::string::npos);
+  EXPECT_NE(pg.status().message().find("PGPASSWORD"), std::string::npos);
+  EXPECT_EQ(pg.status().message().find("s3cret"), std::string::npos);
   EXPECT_EQ(OpenLedger("sqlite://", dir.path()).status().code(), StatusCode::kInvalidArgument);
 }
 

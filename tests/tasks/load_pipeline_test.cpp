@@ -38,15 +38,14 @@ TEST_F(BackendsTest, BackEndsThatAreNotBuiltAreRefusedAtTheirKeyWithWhatToUseIns
   dir_.Write("sluice.yaml", "name: x\nstore: s3://bucket/prefix\n");
   EXPECT_EQ(Errors(), "") << "s3:// is built";
   dir_.Write("sluice.yaml", "name: x\nwarehouse: postgresql://u@h/db\n");
-  EXPECT_NE(Errors().find("sluice.yaml:2:1: sluice.yaml: \"postgresql://u@h/db\": postgresql:// "
-                          "is not supported by this version of sluice; use sqlite://DIR"),
+  EXPECT_EQ(Errors(), "") << "postgresql:// is built";
+  // A password in a PostgreSQL URL is refused at its line, and not repeated.
+  dir_.Write("sluice.yaml", "name: x\nparallelism: 2\nledger: postgres://u:s3cret@h/db\n");
+  EXPECT_NE(Errors().find("sluice.yaml:3:1: sluice.yaml: \"postgres://u:***@h/db\": the "
+                          "postgresql:// URL holds a password"),
             std::string::npos)
       << Errors();
-  dir_.Write("sluice.yaml", "name: x\nparallelism: 2\nledger: postgres://u@h/db\n");
-  EXPECT_NE(Errors().find("sluice.yaml:3:1: sluice.yaml: \"postgres://u@h/db\": postgres:// is "
-                          "not supported by this version of sluice; use sqlite://FILE"),
-            std::string::npos)
-      << Errors();
+  EXPECT_EQ(Errors().find("s3cret"), std::string::npos) << Errors();
   dir_.Write("sluice.yaml", "name: x\nexecutor: {type: slurm, partition: etl}\n");
   EXPECT_NE(Errors().find("sluice.yaml:2:1: sluice.yaml: \"slurm\": slurm is not supported by "
                           "this version of sluice; use local"),
@@ -172,16 +171,19 @@ TEST_F(BackendsTest, FactoriesRefuseWithTheSameMessageAsValidate) {
   EXPECT_NE(Errors().find("sluice.yaml:2:1: sluice.yaml: " + s.status().message().substr(7)),
             std::string::npos)
       << Errors();
-  auto l = ledger::OpenLedger("postgresql://u@h/db", dir_.path());
+  auto l = ledger::OpenLedger("postgresql://u:s3cret@h/db", dir_.path());
   ASSERT_FALSE(l.ok());
-  EXPECT_EQ(l.status().message(),
-            "ledger: \"postgresql://u@h/db\": postgresql:// is not supported by this version of "
-            "sluice; use sqlite://FILE (e.g. sqlite://./state/ledger.db)");
-  auto w = warehouse::OpenWarehouse("postgres://u@h/db", dir_.path(), "acme");
+  EXPECT_EQ(l.status().message().rfind(
+                "ledger: \"postgresql://u:***@h/db\": the postgresql:// URL holds a password", 0),
+            0u)
+      << l.status().message();
+  auto w = warehouse::OpenWarehouse("postgres://u@h/db?password=s3cret", dir_.path(), "acme");
   ASSERT_FALSE(w.ok());
-  EXPECT_EQ(w.status().message(),
-            "warehouse: \"postgres://u@h/db\": postgres:// is not supported by this version of "
-            "sluice; use sqlite://DIR (one database file per partner)");
+  EXPECT_EQ(w.status().message().rfind("warehouse: \"postgres://u@h/db?password=***\": the "
+                                       "postgresql:// URL holds a password",
+                                       0),
+            0u)
+      << w.status().message();
   auto e = workflow::MakeExecutor("slurm");
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().message(),

@@ -1,0 +1,438 @@
+// warehouse/postgres_writer.cpp: one table merge as one PostgreSQL transaction (PgTableWriter).
+//
+// Rows are streamed with COPY (text format) into a temporary table that the transaction drops,
+// and merged into the target by one INSERT ... SELECT when the merge commits, or earlier when
+// another statement needs the connection (a new source file's load row, a query inside the
+// merge). Between client and server nothing waits: sluice converts the next rows while the
+// server parses the last ones. Counts equal the SQLite back-end's (warehouse.h):
+//   upsert   per distinct key of a flush with m rows: inserted 1 and updated m-1 when the key
+//            is new, updated m when the table's row was replaced, kept_newer m when the table
+//            holds the key from a later date; the last row of a key wins.
+//   append / replace_date   the date's rows (and loads) deleted first, then every row inserted.
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "warehouse/postgres_internal.h"
+
+namespace sluice::warehouse::pg {
+
+namespace {
+
+constexpr const char* kStage = "pg_temp.sluice_stage";
+// Bytes of COPY data buffered before they are handed to libpq.
+constexpr size_t kCopyChunk = size_t{1} << 20;
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+// COPY's text format: backslash, tab, newline and carriage return escaped.
+void AppendCopyText(std::string_view s, std::string* out) {
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c != '\\' && c != '\t' && c != '\n' && c != '\r') continue;
+    out->append(s.data() + start, i - start);
+    out->push_back('\\');
+    out->push_back(c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+    start = i + 1;
+  }
+  out->append(s.data() + start, s.size() - start);
+}
+
+class PgTableWriter : public TableWriter {
+ public:
+  PgTableWriter(PgWarehouse* wh, const MergeTarget& target)
+      : wh_(wh), conn_(wh->conn()), target_(target), schema_(*target.schema) {}
+  ~PgTableWriter() override { Rollback(); }
+  PgTableWriter(const PgTableWriter&) = delete;
+  PgTableWriter& operator=(const PgTableWriter&) = delete;
+
+  Status Begin() {
+    table_ = wh_->Qualified(schema_.table);
+    rescue_ = schema_.on_extra_columns == config::ExtraColumnsPolicy::kRescue;
+    std::vector<std::string> cols, keys;
+    for (const auto& c : schema_.columns) cols.push_back(QuoteIdentifier(c.name));
+    for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
+    std::string stage_defs;
+    for (size_t i = 0; i < schema_.columns.size(); ++i) {
+      stage_defs += cols[i] + " " + PgType(schema_.columns[i]) + ", ";
+    }
+    stage_sql_ = "CREATE TEMP TABLE sluice_stage (" + stage_defs +
+                 "_load_id bigint, _rescued text, _seq bigint) ON COMMIT DROP";
+    copy_sql_ = "COPY " + std::string(kStage) + " (" + Join(cols, ", ") +
+                ", _load_id, _rescued, _seq) FROM STDIN";
+    std::string target_cols = Join(cols, ", ") + ", _ingest_date, _load_id";
+    std::string select = Join(cols, ", ") + ", $1::date, _load_id";
+    if (rescue_) {
+      target_cols += ", _rescued";
+      select += ", _rescued";
+    }
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      const std::string k = Join(keys, ", ");
+      std::vector<std::string> sets;
+      for (const std::string& c : cols) {
+        if (std::find(keys.begin(), keys.end(), c) == keys.end()) {
+          sets.push_back(c + " = excluded." + c);
+        }
+      }
+      sets.push_back("_ingest_date = excluded._ingest_date");
+      sets.push_back("_load_id = excluded._load_id");
+      if (rescue_) sets.push_back("_rescued = excluded._rescued");
+      // The last row of each key (DISTINCT ON over _seq descending), with how many rows of the
+      // flush had that key. A row of an older date never overwrites what a later date loaded.
+      // xmax = 0 tells an inserted row from an updated one.
+      merge_sql_ = "WITH src AS MATERIALIZED (SELECT DISTINCT ON (" + k + ") " + Join(cols, ", ") +
+                   ", _load_id, _rescued, count(*) OVER (PARTITION BY " + k + ") AS _m FROM " +
+                   kStage + " ORDER BY " + k + ", _seq DESC), ins AS (INSERT INTO " + table_ +
+                   " AS t (" + target_cols + ") SELECT " + select + " FROM src ON CONFLICT (" + k +
+                   ") DO UPDATE SET " + Join(sets, ", ") +
+                   " WHERE excluded._ingest_date >= t._ingest_date RETURNING " + k +
+                   ", (t.xmax = 0) AS _new) SELECT count(*) FILTER (WHERE ins._new), "
+                   "COALESCE(sum(src._m), 0) FROM ins JOIN src USING (" +
+                   k + ")";
+    } else {
+      merge_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select + " FROM " +
+                   kStage + " ORDER BY _seq";
+    }
+    return Status::Ok();
+  }
+
+  Status EnsureOpen() {
+    if (open_) return Status::Ok();
+    if (done_) return Status::Internal("merge of " + schema_.table + " already finished");
+    SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
+    open_ = true;
+    wh_->set_active_writer([this] { return Flush(); });
+    SLUICE_RETURN_IF_ERROR(conn_.Exec("SET LOCAL work_mem = '256MB'; " + stage_sql_,
+                                      "warehouse: creating the staging table of " + schema_.table,
+                                      "TEMPORARY on the database"));
+    if (schema_.merge != config::MergeMode::kUpsert) {
+      // A re-run or re-delivery of the date replaces the rows (and loads) the table got for it.
+      SLUICE_ASSIGN_OR_RETURN(
+          PgResult del,
+          conn_.Run("DELETE FROM " + table_ + " WHERE _ingest_date = $1", {target_.ingest_date},
+                    "warehouse: deleting the date's rows of " + schema_.table,
+                    "DELETE on the table"));
+      counts_.deleted += PgConn::Affected(del.get());
+      SLUICE_RETURN_IF_ERROR(conn_
+                                 .Run("DELETE FROM " + wh_->Qualified("sluice_loads") +
+                                          " WHERE table_name = $1 AND ingest_date = $2",
+                                      {schema_.table, target_.ingest_date},
+                                      "warehouse: deleting the date's loads",
+                                      "DELETE on sluice_loads")
+                                 .status());
+    }
+    return Status::Ok();
+  }
+
+  Status Add(std::span<const Value> values, std::string_view source_file,
+             std::string_view rescued) override {
+    return AddRows(values, 1, source_file, std::span<const std::string_view>(&rescued, 1), nullptr);
+  }
+
+  Status AddRows(std::span<const Value> values, size_t rows, std::string_view source_file,
+                 std::span<const std::string_view> rescued, size_t* failed_row) override {
+    if (rows == 0) return Status::Ok();
+    const size_t ncols = schema_.columns.size();
+    if (values.size() != rows * ncols || (!rescued.empty() && rescued.size() != rows)) {
+      return Status::Internal("AddRows: " + std::to_string(values.size()) + " values and " +
+                              std::to_string(rescued.size()) + " rescued for " +
+                              std::to_string(rows) + " rows of " + std::to_string(ncols) +
+                              " columns");
+    }
+    if (failed_) {
+      return Status::Internal("merge of " + schema_.table +
+                              " already failed; roll it back instead of adding rows");
+    }
+    // What the table would refuse, found here so the row can be named and nothing of the batch
+    // is sent: NULL in a NOT NULL column, NUL characters (PostgreSQL text cannot hold them).
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < ncols; ++c) {
+        const Value& v = values[r * ncols + c];
+        std::string why;
+        if (v.kind == ValueKind::kNull && !schema_.columns[c].nullable) {
+          why = "NOT NULL constraint failed: " + schema_.table + "." + schema_.columns[c].name;
+        } else if (v.kind == ValueKind::kText && v.s.find('\0') != std::string_view::npos) {
+          why = "column " + schema_.columns[c].name +
+                " holds a NUL character, which PostgreSQL text cannot store";
+        }
+        if (!why.empty()) {
+          failed_ = true;
+          if (failed_row) *failed_row = r;
+          return Status::InvalidArgument("inserting into " + schema_.table + ": " + why);
+        }
+      }
+    }
+    Status st = AddChecked(values, rows, source_file, rescued);
+    if (!st.ok()) {
+      failed_ = true;
+      if (failed_row) *failed_row = 0;
+      return st;
+    }
+    counts_.loaded += static_cast<int64_t>(rows);
+    return Status::Ok();
+  }
+
+  Status AddChecked(std::span<const Value> values, size_t rows, std::string_view source_file,
+                    std::span<const std::string_view> rescued) {
+    SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    SLUICE_ASSIGN_OR_RETURN(int64_t load_id, LoadId(source_file));
+    if (!copying_) {
+      PgResult r(PQexec(conn_.get(), copy_sql_.c_str()));
+      if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
+        return conn_.Error(r.get(), "warehouse: starting COPY into " + schema_.table,
+                           "INSERT on the table");
+      }
+      copying_ = true;
+    }
+    const size_t ncols = schema_.columns.size();
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < ncols; ++c) {
+        const Value& v = values[r * ncols + c];
+        switch (v.kind) {
+          case ValueKind::kNull:
+            buffer_.append("\\N");
+            break;
+          case ValueKind::kInt:
+            if (schema_.columns[c].type == config::ColumnType::kBool) {
+              buffer_.push_back(v.i != 0 ? 't' : 'f');
+            } else {
+              AppendInt(v.i, &buffer_);
+            }
+            break;
+          case ValueKind::kReal:
+            if (std::isnan(v.d)) {
+              buffer_.append("NaN");
+            } else if (std::isinf(v.d)) {
+              buffer_.append(v.d > 0 ? "Infinity" : "-Infinity");
+            } else {
+              char buf[32];
+              auto res = std::to_chars(buf, buf + sizeof buf, v.d);
+              buffer_.append(buf, res.ptr);
+            }
+            break;
+          case ValueKind::kText:
+            AppendCopyText(v.s, &buffer_);
+            break;
+        }
+        buffer_.push_back('\t');
+      }
+      AppendInt(load_id, &buffer_);
+      buffer_.push_back('\t');
+      if (rescued.empty() || rescued[r].empty() || !rescue_) {
+        buffer_.append("\\N");
+      } else {
+        AppendCopyText(rescued[r], &buffer_);
+      }
+      buffer_.push_back('\t');
+      AppendInt(seq_++, &buffer_);
+      buffer_.push_back('\n');
+      if (buffer_.size() >= kCopyChunk) SLUICE_RETURN_IF_ERROR(SendBuffer());
+    }
+    SLUICE_RETURN_IF_ERROR(SendBuffer());
+    staged_ += static_cast<int64_t>(rows);
+    return Status::Ok();
+  }
+
+  Status SendBuffer() {
+    if (buffer_.empty()) return Status::Ok();
+    if (PQputCopyData(conn_.get(), buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
+      return conn_.Error(nullptr, "warehouse: sending rows of " + schema_.table);
+    }
+    buffer_.clear();
+    return Status::Ok();
+  }
+
+  // Ends the COPY in progress; the server's verdict on the rows it parsed.
+  Status EndCopy() {
+    if (!copying_) return Status::Ok();
+    copying_ = false;
+    SLUICE_RETURN_IF_ERROR(SendBuffer());
+    if (PQputCopyEnd(conn_.get(), nullptr) != 1) {
+      return conn_.Error(nullptr, "warehouse: ending COPY into " + schema_.table);
+    }
+    Status st;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+      PgResult r(raw);
+      if (PQresultStatus(raw) != PGRES_COMMAND_OK && st.ok()) {
+        st = conn_.Error(raw, "warehouse: COPY into " + schema_.table, "INSERT on the table");
+      }
+    }
+    return st;
+  }
+
+  // Merges the staged rows into the table and empties the stage.
+  Status Flush() {
+    if (!open_) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(EndCopy());
+    if (staged_ == 0) return Status::Ok();
+    auto result = conn_.Run(merge_sql_, {target_.ingest_date},
+                            "warehouse: merging rows into " + schema_.table,
+                            "INSERT and UPDATE on the table");
+    if (!result.ok()) return MergeError(result.status());
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      const int64_t inserted = std::strtoll(PQgetvalue(result->get(), 0, 0), nullptr, 10);
+      const int64_t applied = std::strtoll(PQgetvalue(result->get(), 0, 1), nullptr, 10);
+      counts_.inserted += inserted;
+      counts_.updated += applied - inserted;
+    } else {
+      counts_.inserted += PgConn::Affected(result->get());
+    }
+    staged_ = 0;
+    return conn_.Exec("TRUNCATE " + std::string(kStage), "warehouse: emptying the stage");
+  }
+
+  // For a repeated key in an append or replace_date table, what the key means there.
+  Status MergeError(const Status& st) {
+    if (schema_.merge != config::MergeMode::kUpsert && !schema_.primary_key.empty() &&
+        st.message().find("duplicate key") != std::string::npos) {
+      return Status::InvalidArgument(
+          "inserting into " + schema_.table + ": " + st.message() +
+          ": the row's key is already in the table. " +
+          (schema_.merge == config::MergeMode::kAppend ? "An append" : "A replace_date") +
+          " table keeps every date's rows, so its primary key (" + Join(schema_.primary_key, ", ") +
+          ") must be unique across all dates and within the file; to keep the latest row of "
+          "each key use \"merge\": \"upsert\", or remove \"primary_key\" from the schema");
+    }
+    return st;
+  }
+
+  Result<MergeCounts> Commit() override {
+    if (failed_) {
+      return Status::Internal("merge of " + schema_.table +
+                              " failed while adding rows; it can only be rolled back");
+    }
+    Status st = CommitInner();
+    if (!st.ok()) {
+      Rollback();
+      return st;
+    }
+    return counts_;
+  }
+
+  Status CommitInner() {
+    SLUICE_RETURN_IF_ERROR(EnsureOpen());
+    SLUICE_RETURN_IF_ERROR(Flush());
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      counts_.kept_newer = counts_.loaded - counts_.inserted - counts_.updated;
+    }
+    if (!target_.inputs.empty()) SLUICE_RETURN_IF_ERROR(RecordOrRepeatCounts());
+    SLUICE_RETURN_IF_ERROR(
+        conn_.Exec("COMMIT", "warehouse: committing the merge of " + schema_.table));
+    open_ = false;
+    done_ = true;
+    wh_->set_active_writer(nullptr);
+    return Status::Ok();
+  }
+
+  // Keeps what this merge of the date did in sluice_merges or, when the date's last committed
+  // merge had the same inputs, reports that merge's counts (see MergeTarget::inputs).
+  Status RecordOrRepeatCounts() {
+    const std::string merges = wh_->Qualified("sluice_merges");
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult get,
+        conn_.Run("SELECT inputs, run_id, rows_inserted, rows_updated, rows_deleted, "
+                  "rows_kept_newer FROM " +
+                      merges + " WHERE table_name = $1 AND ingest_date = $2 FOR UPDATE",
+                  {schema_.table, target_.ingest_date}, "warehouse: reading sluice_merges",
+                  "SELECT on sluice_merges"));
+    if (PQntuples(get.get()) == 1 && target_.inputs == PQgetvalue(get.get(), 0, 0)) {
+      counts_.same_inputs_as_run = PQgetvalue(get.get(), 0, 1);
+      counts_.inserted = std::strtoll(PQgetvalue(get.get(), 0, 2), nullptr, 10);
+      counts_.updated = std::strtoll(PQgetvalue(get.get(), 0, 3), nullptr, 10);
+      counts_.deleted = std::strtoll(PQgetvalue(get.get(), 0, 4), nullptr, 10);
+      counts_.kept_newer = std::strtoll(PQgetvalue(get.get(), 0, 5), nullptr, 10);
+      return Status::Ok();
+    }
+    return conn_
+        .Run("INSERT INTO " + merges +
+                 " (table_name, ingest_date, inputs, run_id, rows_inserted, rows_updated, "
+                 "rows_deleted, rows_kept_newer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON "
+                 "CONFLICT (table_name, ingest_date) DO UPDATE SET inputs = excluded.inputs, "
+                 "run_id = excluded.run_id, rows_inserted = excluded.rows_inserted, rows_updated "
+                 "= excluded.rows_updated, rows_deleted = excluded.rows_deleted, "
+                 "rows_kept_newer = excluded.rows_kept_newer",
+             {schema_.table, target_.ingest_date, target_.inputs, target_.run_id,
+              std::to_string(counts_.inserted), std::to_string(counts_.updated),
+              std::to_string(counts_.deleted), std::to_string(counts_.kept_newer)},
+             "warehouse: recording the merge in sluice_merges", "INSERT on sluice_merges")
+        .status();
+  }
+
+  // The load of `source_file` in this merge (one row of sluice_loads per table, date, run and
+  // file); a retry of the run reuses it, refreshing loaded_at.
+  Result<int64_t> LoadId(std::string_view source_file) {
+    if (auto it = loads_.find(std::string(source_file)); it != loads_.end()) return it->second;
+    SLUICE_RETURN_IF_ERROR(EndCopy());  // the connection is needed for the load's row
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_.Run("INSERT INTO " + wh_->Qualified("sluice_loads") +
+                      " (table_name, ingest_date, run_id, partner, source_file, loaded_at) VALUES "
+                      "($1, $2, $3, $4, $5, now()) ON CONFLICT (table_name, ingest_date, run_id, "
+                      "source_file) DO UPDATE SET loaded_at = excluded.loaded_at RETURNING load_id",
+                  {schema_.table, target_.ingest_date, target_.run_id, wh_->partner(),
+                   std::string(source_file)},
+                  "warehouse: recording the load in sluice_loads", "INSERT on sluice_loads"));
+    const int64_t id = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+    loads_.emplace(std::string(source_file), id);
+    return id;
+  }
+
+  void Rollback() override {
+    done_ = true;
+    if (!open_) return;
+    open_ = false;
+    wh_->set_active_writer(nullptr);
+    if (copying_) {
+      copying_ = false;
+      PQputCopyEnd(conn_.get(), "merge rolled back");
+      while (PGresult* raw = PQgetResult(conn_.get())) PQclear(raw);
+    }
+    (void)conn_.Exec("ROLLBACK", "warehouse: ROLLBACK");
+  }
+
+ private:
+  PgWarehouse* wh_;
+  PgConn& conn_;
+  MergeTarget target_;
+  const config::TableSchema& schema_;
+  std::string table_;
+  std::string stage_sql_, copy_sql_, merge_sql_;
+  std::string buffer_;
+  bool rescue_ = false;
+  bool open_ = false;
+  bool done_ = false;
+  bool failed_ = false;
+  bool copying_ = false;
+  int64_t seq_ = 0;
+  int64_t staged_ = 0;  // rows in the stage not merged yet
+  std::map<std::string, int64_t> loads_;
+  MergeCounts counts_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TableWriter>> NewTableWriter(PgWarehouse* wh, const MergeTarget& target,
+                                                    bool legacy_lineage) {
+  if (legacy_lineage) {
+    return Status::InvalidArgument(
+        "warehouse: table " + target.schema->table + " in " + wh->Describe() +
+        " has wave one's _run_id and _source_file columns, which the PostgreSQL back-end does "
+        "not fill; drop them (lineage is in _load_id and sluice_loads)");
+  }
+  auto writer = std::make_unique<PgTableWriter>(wh, target);
+  SLUICE_RETURN_IF_ERROR(writer->Begin());
+  return std::unique_ptr<TableWriter>(std::move(writer));
+}
+
+}  // namespace sluice::warehouse::pg
