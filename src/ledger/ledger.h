@@ -2,8 +2,8 @@
 //
 // The scheduler writes every state change here before acting on it, so `sluice show`, `sluice
 // repair` and a scheduler restarted after a crash all see the same truth. One small abstract
-// class (Ledger) with back-ends chosen by URL scheme from one table (LedgerBackends()):
-// sqlite://FILE today; postgresql://... is refused as not built.
+// class (Ledger) with back-ends chosen by URL scheme from one table (LedgerBackends()): sqlite://FILE, and
+// postgresql://USER@HOST:PORT/DB for several hosts sharing one ledger (postgres_ledger.h).
 //
 // States (instances and attempts): pending, queued, running, success, failed, timed_out,
 // upstream_failed, skipped, cancelled. Runs: running, success, failed, cancelled.
@@ -24,7 +24,8 @@
 // refused (upgrade sluice). Every per-event write and state query is by primary key or index,
 // so its cost does not grow with the number of instances in a run.
 // Ownership: the caller owns the Ledger. Thread-safety: a Ledger object is used by one thread at
-// a time; several processes may share one database (SQLite WAL + busy timeout).
+// a time; several processes may share one database (SQLite WAL + busy timeout; PostgreSQL
+// transactions, and a unique index for the one running run per workflow and date).
 #pragma once
 
 #include <cstdint>
@@ -171,9 +172,10 @@ class Ledger {
 inline constexpr int kLedgerSchemaVersion = 2;
 
 // Opens (creating if needed) the ledger at `url` (${NAME} expanded from the environment);
-// relative paths resolve against `base_dir`. sqlite://FILE (e.g. sqlite://./state/ledger.db).
-// InvalidArgument for an unknown, not-built (postgresql://) or malformed URL (the message of
-// LedgerBackends().Resolve), IoError when the file cannot be opened.
+// relative paths resolve against `base_dir`. sqlite://FILE (e.g. sqlite://./state/ledger.db) or
+// postgresql://USER@HOST:PORT/DB. InvalidArgument for an unknown or malformed URL (the message
+// of LedgerBackends().Resolve), IoError when the file cannot be opened, Unavailable when the
+// PostgreSQL server cannot be reached.
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url,
                                            const std::filesystem::path& base_dir);
 

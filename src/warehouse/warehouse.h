@@ -3,7 +3,9 @@
 //
 //   sqlite://DIR         one database file per partner: DIR/<partner>.db (sqlite_warehouse.h;
 //                        ?journal=rollback for SQLite's rollback journal instead of the WAL)
-//   postgresql://...     designed, not built yet: refused by the registry (WarehouseBackends())
+//   postgresql://USER@HOST:PORT/DB   one schema per partner in that database
+//                        (postgres_warehouse.h; the password from PGPASSWORD, ~/.pgpass or
+//                        PGSERVICE, never the URL)
 //
 // Tables are created from the schema: typed columns (the back-end's types for the schema's),
 // the primary key, and lineage columns _ingest_date and _load_id (a row of the partner's
