@@ -64,6 +64,9 @@ struct PipelineSettings {
   std::string ledger = "sqlite://./state/ledger.db";
   std::string executor = "local";  // `executor:` as a name, or its map's `type`
   Node executor_options;           // the map form of `executor:` (null for a name)
+  // "none", or "roles": each partner's schema is owned by a role of its own and that partner's
+  // merge, check and sql tasks act as it (PostgreSQL warehouse only; postgres_warehouse.h).
+  std::string isolation = "none";
   std::string logs = "./logs";
   int parallelism = 0;  // 0: number of cores
   std::vector<AlertConfig> alerts;

@@ -93,6 +93,16 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
     }
     sr.Finish();
   }
+  if (auto v = r.String("isolation")) {
+    s.isolation = *v;
+    if (*v != "none" && *v != "roles") {
+      r.ErrorAtKey("isolation", "isolation must be none or roles, got \"" + *v + "\"");
+    } else if (*v == "roles" && s.warehouse.rfind("postgres", 0) != 0) {
+      r.ErrorAtKey("isolation",
+                   "isolation: roles needs a postgresql:// warehouse (each partner's schema owned "
+                   "by its own role); SQLite keeps partners apart by file already: remove the key");
+    }
+  }
   if (const Node* alerts = r.Value("alerts")) {
     if (!alerts->IsSequence()) {
       r.ErrorAt(*alerts, "\"alerts\" must be a list, got " + alerts->KindName());

@@ -69,7 +69,9 @@ Result<std::string> StoredLiteral(const config::ColumnSchema& column, const std:
     case config::ColumnType::kBool: {
       int b = csv::ParseBool(v, column);
       if (b < 0) return invalid();
-      return std::string(b ? "1" : "0");
+      // Quoted: PostgreSQL's boolean takes '1'/'0' (not the integers); SQLite's INTEGER column
+      // compares them as numbers.
+      return std::string(b ? "'1'" : "'0'");
     }
     case config::ColumnType::kFloat64: {
       double d = 0;
@@ -266,8 +268,10 @@ Status RunCheck(TaskContext& ctx) {
   std::vector<std::string> failures;
   int warnings = 0;
   for (const config::PartnerConfig* p : partners) {
-    SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
-                                                              ctx.pipeline->dir, p->id));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto wh,
+        warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse, ctx.pipeline->dir, p->id,
+                                 {.partner_roles = ctx.pipeline->settings.isolation == "roles"}));
     // A table no merge task loads never reaches the warehouse: nothing else would say so.
     for (const std::string& name : config::TablesNeverMerged(ctx.pipeline->workflow, *p)) {
       if (!only_table.empty() && name != only_table) continue;

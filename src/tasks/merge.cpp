@@ -252,8 +252,10 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
     // (upsert keeps keys a delivery leaves out, whatever its files). Its rejects go too.
     TableMergeStats emptied;
     if (schema.merge != config::MergeMode::kUpsert) {
-      SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
-                                                                ctx.pipeline->dir, partner->id));
+      SLUICE_ASSIGN_OR_RETURN(
+          auto wh,
+          warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse, ctx.pipeline->dir, partner->id,
+                                   {.partner_roles = ctx.pipeline->settings.isolation == "roles"}));
       SLUICE_ASSIGN_OR_RETURN(bool exists, wh->TableExists(table));
       if (exists) {
         warehouse::MergeTarget target{
@@ -292,8 +294,10 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
     return Status::Ok();
   }
 
-  SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
-                                                            ctx.pipeline->dir, partner->id));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto wh,
+      warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse, ctx.pipeline->dir, partner->id,
+                               {.partner_roles = ctx.pipeline->settings.isolation == "roles"}));
   warehouse::MergeTarget target;
   target.schema = &schema;
   target.ingest_date = date;

@@ -36,8 +36,10 @@ Status RunSql(TaskContext& ctx) {
   nlohmann::json done = nlohmann::json::array();
   for (const config::PartnerConfig* p : partners) {
     std::string text = ExpandSqlPlaceholders(sql, ctx, p->id);
-    SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse,
-                                                              ctx.pipeline->dir, p->id));
+    SLUICE_ASSIGN_OR_RETURN(
+        auto wh,
+        warehouse::OpenWarehouse(ctx.pipeline->settings.warehouse, ctx.pipeline->dir, p->id,
+                                 {.partner_roles = ctx.pipeline->settings.isolation == "roles"}));
     Status st = wh->Execute(text);
     if (!st.ok()) return std::move(st).WithPartner(p->id);
     log::Info("sql: ran on {}", wh->Describe());

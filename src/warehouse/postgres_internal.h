@@ -83,11 +83,12 @@ Result<std::unique_ptr<TableWriter>> NewTableWriter(PgWarehouse* wh, const Merge
 class PgWarehouse : public Warehouse {
  public:
   PgWarehouse(std::unique_ptr<PgConn> conn, std::string url, std::string partner,
-              std::string schema)
+              std::string schema, std::string role)
       : conn_(std::move(conn)),
         url_(std::move(url)),
         partner_(std::move(partner)),
-        schema_(std::move(schema)) {}
+        schema_(std::move(schema)),
+        role_(std::move(role)) {}
 
   PgConn& conn() { return *conn_; }
   const std::string& partner() const { return partner_; }
@@ -112,6 +113,9 @@ class PgWarehouse : public Warehouse {
   Status FlushActiveWriter() { return flush_active_ ? flush_active_() : Status::Ok(); }
 
  private:
+  // isolation: roles: the partner's role owns its schema, tables and the SECURITY DEFINER
+  // functions its own SQL runs in; then the session acts as it.
+  Status PrepareRole();
   Result<SchemaPlan> EnsureTable(const config::TableSchema& schema);
   Result<std::vector<TableColumn>> ReadColumns(std::string_view table);
   Status Apply(const config::TableSchema& schema, const SchemaChange& change);
@@ -120,6 +124,7 @@ class PgWarehouse : public Warehouse {
   std::string url_;
   std::string partner_;
   std::string schema_;
+  std::string role_;  // the partner's role under isolation: roles; "" otherwise
   std::function<Status()> flush_active_;
 };
 

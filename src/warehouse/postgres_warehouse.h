@@ -35,6 +35,15 @@ Result<std::unique_ptr<Warehouse>> OpenPostgresWarehouse(const std::string& url,
 // The schema of `partner` (see above), unquoted.
 std::string PostgresSchemaName(std::string_view partner);
 
+// With `isolation: roles` (WarehouseOptions::partner_roles) each partner's schema is owned by a
+// role of its own, "sluice_<partner id>" (NOLOGIN; ids past 56 bytes: their first 47 bytes, "_"
+// and 8 hex digits of a hash, within PostgreSQL's 63), made by sluice when missing: the URL's
+// user needs CREATEROLE and CREATE on the database. The session then acts as that role (SET
+// ROLE), and a partner's own SQL (the sql builtin, sql checks) runs inside SECURITY DEFINER
+// functions the role owns (sluice_exec, sluice_query in its schema), where PostgreSQL refuses
+// SET ROLE and RESET ROLE: it can neither read nor change another partner's schema.
+std::string PostgresRoleName(std::string_view partner);
+
 // A postgresql:// URL's form, checked without connecting: libpq must parse it and it must not
 // hold a password. InvalidArgument naming the fix.
 Status CheckPostgresUrl(std::string_view url, std::string_view what);

@@ -141,6 +141,9 @@ class Warehouse {
 struct WarehouseOptions {
   int64_t busy_timeout_ms = int64_t{6} * 3600 * 1000;  // outlasts any merge
   int64_t lock_warning_ms = 30 * 1000;  // log a wait for another connection's lock after this
+  // PostgreSQL (sluice.yaml `isolation: roles`): the partner's schema belongs to a role of its
+  // own and every statement runs as that role (postgres_warehouse.h). Ignored by SQLite.
+  bool partner_roles = false;
 };
 
 // Opens `partner`'s warehouse named by `url` (${NAME} expanded from the environment), relative

@@ -8,7 +8,9 @@
 # (the tests read it; nothing else does), STATE_DIR/datadir the data folder. A server already
 # recorded in STATE_DIR is stopped first, so servers never pile up.
 # stop: stops the recorded server by its pid (postmaster.pid), waits for it, removes the data.
-# Durability is off (fsync, full pages): a test server, thrown away at the end.
+# Durability is off (fsync, full pages): a test server, thrown away at the end. PG_DURABLE=1
+# keeps PostgreSQL's defaults instead (bench/pg: a fair comparison with SQLite's synced commits).
+# PG_SETTINGS adds "-c name=value" settings.
 set -euo pipefail
 
 cmd=${1:?usage: pg_server.sh start|stop STATE_DIR}
@@ -65,11 +67,13 @@ chmod 700 "$data"
   >"$data/initdb.log" 2>&1 || { cat "$data/initdb.log" >&2; exit 1; }
 rm -f "$data/pwfile"
 
+durability="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+if [ "${PG_DURABLE:-0}" = 1 ]; then durability=""; fi
 for attempt in 1 2 3 4 5; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   if "${as_server[@]}" "$bindir/pg_ctl" -D "$data/db" -l "$data/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c full_page_writes=off \
-          -c synchronous_commit=off -c max_connections=300 -c shared_buffers=128MB" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $data $durability -c max_connections=300 \
+          -c shared_buffers=128MB ${PG_SETTINGS:-}" \
       start >"$data/pg_ctl.log" 2>&1; then
     {
       echo "PGHOST=127.0.0.1"
