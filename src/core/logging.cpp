@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "core/redact.h"
 
 namespace sluice::log {
 namespace {
@@ -122,6 +125,33 @@ void RegisterSecretsFromEnvironment() {
         name.find("ACCESS_KEY") != std::string::npos;
     if (secret) RegisterSecret(std::string(entry.substr(eq + 1)));
   }
+}
+
+void RegisterSecretsFromEnvironment(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (const char* value = std::getenv(name.c_str())) RegisterSecret(value);
+  }
+}
+
+bool HasSecrets() {
+  State& s = GetState();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return !s.secrets.empty();
+}
+
+size_t PartialSecretAtEnd(std::string_view text) {
+  State& s = GetState();
+  std::lock_guard<std::mutex> lock(s.mu);
+  size_t best = 0;
+  for (const std::string& secret : s.secrets) {
+    for (size_t k = std::min(secret.size() - 1, text.size()); k > best; --k) {
+      if (text.substr(text.size() - k) == std::string_view(secret).substr(0, k)) {
+        best = k;
+        break;
+      }
+    }
+  }
+  return best;
 }
 
 std::string Redact(std::string text) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace sluice::log {
 
@@ -37,6 +38,11 @@ void RegisterSecret(std::string value);
 // one does not send it on in an alert's log tail or sluice's own log. Values under 8 bytes are
 // left alone.
 void RegisterSecretsFromEnvironment();
+// Registers the values of the named environment variables (`redact_env:` in sluice.yaml);
+// unset and very short values are ignored.
+void RegisterSecretsFromEnvironment(const std::vector<std::string>& names);
+// True when at least one secret is registered.
+bool HasSecrets();
 // Returns `text` with every registered secret replaced by "***".
 std::string Redact(std::string text);
 

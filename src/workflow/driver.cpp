@@ -76,6 +76,18 @@ class Driver {
     // Webhook URLs carry tokens, credentials sit in the environment: known to the log filter
     // before any task output is echoed or sent in an alert's log tail.
     log::RegisterSecretsFromEnvironment();
+    log::RegisterSecretsFromEnvironment(pipeline_.settings.redact_env);
+    // The variables named by redact_env: and by webhook URLs (${SLACK_WEBHOOK_URL}), for
+    // attempts that start afresh (`task exec`) rather than as a fork of this process.
+    std::vector<std::string> names = pipeline_.settings.redact_env;
+    for (const config::AlertConfig& a : pipeline_.settings.alerts) {
+      for (size_t at = a.webhook.find("${"); at != std::string::npos;
+           at = a.webhook.find("${", at + 2)) {
+        size_t end = a.webhook.find('}', at);
+        if (end != std::string::npos) names.push_back(a.webhook.substr(at + 2, end - at - 2));
+      }
+    }
+    redact_env_ = Join(names, ",");
     if (!pipeline_.settings.alerts.empty()) alerts_.MakeNotifier().RegisterSecrets();
     struct sigaction old_hup {};
     std::optional<internal::StopSignals> stop_signals(std::in_place, options_.handle_signals);
@@ -342,6 +354,8 @@ class Driver {
                       "SLUICE_PARALLELISM=" + std::to_string(std::max(1, options_.parallelism))};
     // Set for builtins too (empty), so a value inherited from a parent sluice never leaks in.
     spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
+    // `task exec` masks these variables' values in the attempt's output (redact_env:).
+    spec.extra_env.push_back("SLUICE_REDACT_ENV=" + redact_env_);
     if (!node.task->command.empty()) spec.shell_command = node.task->command;
     spec.outcome = slot.paths.outcome;
     spec.cwd = pipeline_.dir;
@@ -589,6 +603,7 @@ class Driver {
   // The run's partners, comma-separated, for SLUICE_PARTNERS: what tasks that are not per
   // partner work on.
   std::string partners_env_;
+  std::string redact_env_;  // SLUICE_REDACT_ENV: names whose values attempts mask
   Executor* executor_ = nullptr;
   std::unique_ptr<Executor> owned_executor_;  // when the options named none
   std::vector<Slot> slots_;

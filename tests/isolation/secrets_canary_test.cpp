@@ -5,8 +5,7 @@
 // canaries: its own output, sluice's log lines, the ledger file, manifests and the rest of the
 // store, the alert's payload, `show`/`runs`/`summary` output, and the command lines sampled.
 //
-// The attempt log of a task that prints a secret itself holds it (sluice does not yet filter
-// an attempt's output): that gap has its own test below, disabled until it is closed.
+// The attempt log of a task that prints a secret is filtered as it is written (the test below).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -40,6 +39,9 @@ constexpr Canary kCanaries[] = {
 };
 // The webhook's URL carries a token in its path, as Slack's do.
 constexpr char kWebhookToken[] = "canaryWebhookToken9b8c7d";
+// A credential whose name says nothing: masked only because sluice.yaml lists it in redact_env.
+constexpr char kListedEnv[] = "ACME_PORTAL_PASSPHRASE";
+constexpr char kListedValue[] = "canary-listed-passphrase-6a2e";
 
 std::string Slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -52,13 +54,14 @@ class SecretsCanary : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const Canary& c : kCanaries) setenv(c.env, c.value, 1);
+    setenv(kListedEnv, kListedValue, 1);
     // Port 9 (discard) on 127.0.0.1: nothing listens, so the webhook alert fails.
     setenv("SLACK_WEBHOOK_URL",
            (std::string("http://127.0.0.1:9/services/T000/B000/") + kWebhookToken).c_str(), 1);
     testing::WriteSamplePipeline(dir_);
     const std::string dump = (dir_ / "cmdlines.txt").string();
     dir_.Write("sluice.yaml",
-               std::string(testing::kSluiceYaml) +
+               std::string(testing::kSluiceYaml) + "redact_env: [" + kListedEnv + "]\n" +
                    "alerts:\n"
                    "  - on: [failure]\n    webhook: ${SLACK_WEBHOOK_URL}\n    timeout_seconds: 2\n"
                    "  - on: [failure]\n    command: 'printf %s \"$SLUICE_ALERT_JSON\" > " +
@@ -69,12 +72,15 @@ class SecretsCanary : public ::testing::Test {
                "name: canary\ntasks:\n"
                "  - task_key: leak\n"
                "    command: 'echo \"$AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN "
-               "$PGPASSWORD $SLACK_WEBHOOK_URL\"; for f in /proc/[0-9]*/cmdline; do tr \"\\000\" "
-               "\" \" < \"$f\" 2>/dev/null; echo; done > " +
+               "$PGPASSWORD $SLACK_WEBHOOK_URL\"; echo \"listed: $" +
+                   std::string(kListedEnv) +
+                   "\"; for f in /proc/[0-9]*/cmdline; do tr \"\\000\" "
+                   "\" \" < \"$f\" 2>/dev/null; echo; done > " +
                    dump + "; exit 1'\n");
   }
   void TearDown() override {
     for (const Canary& c : kCanaries) unsetenv(c.env);
+    unsetenv(kListedEnv);
     unsetenv("SLACK_WEBHOOK_URL");
   }
 
@@ -85,6 +91,7 @@ class SecretsCanary : public ::testing::Test {
       if (text.find(c.value) != std::string::npos) found.push_back(c.env);
     }
     if (text.find(kWebhookToken) != std::string::npos) found.push_back("webhook token");
+    if (text.find(kListedValue) != std::string::npos) found.push_back(kListedEnv);
     return found;
   }
 
@@ -125,7 +132,7 @@ TEST_F(SecretsCanary, NoCredentialAppearsAnywhereSluiceWritesOrPrints) {
     check("sluice " + cmd, r.output);
   }
   // Every file sluice wrote: the ledger (binary SQLite, searched as bytes), the store, sluice's
-  // own logs; attempt logs of the task are the known gap (the test below).
+  // own logs (attempt logs: the test below).
   int files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path())) {
     if (!e.is_regular_file()) continue;
@@ -144,14 +151,27 @@ TEST_F(SecretsCanary, NoCredentialAppearsAnywhereSluiceWritesOrPrints) {
       std::size(kCanaries), places, files, ::testing::Test::HasFailure() ? -1 : 0);
 }
 
-// The gap: a command task's output goes to its attempt log as the task wrote it, so a task that
-// prints a credential leaves it in logs/<run>/leak/1.log and in `sluice logs`. Enable when the
-// executor filters attempt output through log::Redact.
-TEST_F(SecretsCanary, DISABLED_AttemptLogsMaskCredentialsATaskPrints) {
+// A command task's output reaches its attempt log through the redaction filter: every
+// credential it prints (and the value of the variable listed under redact_env:) is masked, in
+// the log file and in `sluice logs`, and the rest of its output is kept.
+TEST_F(SecretsCanary, AttemptLogsMaskCredentialsATaskPrints) {
   auto run = RunCommand(Sluice() + " run " + Q(dir_.path()) + " --date 2026-11-24");
   ASSERT_EQ(run.exit_code, 1) << run.output;
   auto logs = RunCommand(Sluice() + " logs " + Q(dir_.path()) + " " + RunId() + " leak");
   EXPECT_TRUE(Found(logs.output).empty()) << logs.output;
+  EXPECT_NE(logs.output.find("listed: ***"), std::string::npos)
+      << "the task's own words stay, the secret is masked: " << logs.output;
+  int attempt_logs = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path() / "logs")) {
+    if (e.path().extension() != ".log" || e.path().string().find("/leak/") == std::string::npos) {
+      continue;
+    }
+    ++attempt_logs;
+    const std::string text = Slurp(e.path());
+    EXPECT_TRUE(Found(text).empty())
+        << e.path() << " holds " << ::testing::PrintToString(Found(text));
+  }
+  EXPECT_GT(attempt_logs, 0) << "the leak task's attempt logs were searched";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
 #include "core/date.h"
+#include "core/logging.h"
 #include "core/strings.h"
 #include "tasks/task_context.h"
 #include "warehouse/warehouse.h"
@@ -57,6 +58,10 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     // attempt (it would dominate the cost of small tasks).
     std::string command = EnvOr("SLUICE_COMMAND");
     unsetenv("SLUICE_COMMAND");  // not for the command's own children
+    // Credentials from the environment and those named by redact_env: (passed by the
+    // scheduler) are masked in what this attempt writes to its log.
+    log::RegisterSecretsFromEnvironment();
+    log::RegisterSecretsFromEnvironment(Split(EnvOr("SLUICE_REDACT_ENV"), ','));
     if (!command.empty()) {
       *exit_code = RunShellCommand(command);
       return;
