@@ -38,6 +38,11 @@ std::string RenderJson(std::string_view event, const RunReport& report) {
                       {"log_tail", f.log_tail}});
   }
   j["failed"] = std::move(failed);
+  if (!report.partner.empty()) {
+    j["partner"] = report.partner;
+    j["expected_by"] = report.expected_by;
+    j["missing"] = report.missing;
+  }
   // Replace invalid UTF-8 (a binary log tail) instead of throwing.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -36,10 +36,15 @@ struct RunReport {
   std::string state;  // running | success | failed | cancelled
   int64_t duration_ms = 0;
   std::vector<FailedInstance> failed;
+  // late_partner: the partner whose delivery is not complete by its expected_by, and why.
+  std::string partner;
+  std::string expected_by;
+  std::string missing;
 };
 
 // The JSON document sent for `event`: {"event", "run_id", "workflow", "date", "state",
-// "duration_seconds", "failed": [{"task", "partner", "state", "attempts", "error", "log_tail"}]}.
+// "duration_seconds", "failed": [{"task", "partner", "state", "attempts", "error", "log_tail"}]},
+// and for late_partner also "partner", "expected_by" and "missing".
 std::string RenderJson(std::string_view event, const RunReport& report);
 
 // The last `max_lines` lines (at most `max_bytes`) of a log file; "" when unreadable.

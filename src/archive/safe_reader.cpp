@@ -20,6 +20,7 @@
 
 #include "archive/checksum.h"
 #include "archive/gzip_feeder.h"
+#include "archive/member_decoder.h"
 #include "archive/safe_reader_internal.h"
 #include "core/strings.h"
 
@@ -47,12 +48,16 @@ std::string FormatRatio(double r) {
 }
 
 // The first bytes of other archive or compressed formats: a partner's CSV never starts so.
-const char* NestedArchiveKind(std::string_view head) {
+// `name`: the entry's base name. A gzip or zstd stream named for it ("orders.csv.gz",
+// "orders.csv.zst") is one compressed file, which the sink expands (member_decoder.h), not an
+// archive.
+const char* NestedArchiveKind(std::string_view head, std::string_view name) {
   auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
-  if (starts("\x1f\x8b")) return "gzip";
+  const MemberCodec codec = CodecForName(name);
+  if (starts("\x1f\x8b")) return codec == MemberCodec::kGzip ? nullptr : "gzip";
+  if (starts("\x28\xb5\x2f\xfd")) return codec == MemberCodec::kZstd ? nullptr : "zstd";
   if (starts("PK\x03\x04") || starts("PK\x05\x06") || starts("PK\x07\x08")) return "zip";
   if (starts("BZh")) return "bzip2";
-  if (starts("\x28\xb5\x2f\xfd")) return "zstd";
   if (starts(std::string_view("\xfd"
                               "7zXZ\x00",
                               6)))
@@ -334,7 +339,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
         head.append(chunk.substr(0, kSniffBytes - std::min(head.size(), kSniffBytes)));
         if (head.size() >= kSniffBytes) {
           head_checked = true;
-          if (const char* kind = NestedArchiveKind(head)) {
+          if (const char* kind = NestedArchiveKind(head, info.base_name)) {
             return Refuse(options, shown, index, "nested_archive",
                           std::string("the entry is itself a ") + kind + kNestedAdvice);
           }
@@ -393,7 +398,7 @@ Result<ReadStats> ReadArchive(const ReadFn& read, const ReadOptions& options, En
       if (want) SLUICE_RETURN_IF_ERROR(sink->Data(chunk));
     }
     if (want && !head_checked) {
-      if (const char* kind = NestedArchiveKind(head)) {
+      if (const char* kind = NestedArchiveKind(head, info.base_name)) {
         return Refuse(options, shown, index, "nested_archive",
                       std::string("the entry is itself a ") + kind + kNestedAdvice);
       }

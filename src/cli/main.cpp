@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterLogs(app, &exit_code);
     sluice::cli::RegisterSummary(app, &exit_code);
     sluice::cli::RegisterBackfill(app, &exit_code);
+    sluice::cli::RegisterGc(app, &exit_code);
     sluice::cli::RegisterTask(app, &exit_code);
     sluice::cli::RegisterServe(app, &exit_code);
     sluice::cli::RegisterReport(app, &exit_code);

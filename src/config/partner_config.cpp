@@ -5,6 +5,7 @@
 
 #include "config/encodings.h"
 #include "config/pipeline_config.h"
+#include "core/date.h"
 #include "core/strings.h"
 
 namespace sluice::config {
@@ -121,6 +122,15 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
     }
   }
   if (auto v = r.String("name")) p.name = *v;
+  if (auto v = r.String("expected_by")) {
+    if (auto minute = ParseTimeOfDay(*v); minute.ok()) {
+      p.expected_by = *v;
+      p.expected_by_minute = *minute;
+    } else {
+      r.ErrorAtKey("expected_by", minute.status().message() +
+                                      " in the pipeline's time zone (sluice.yaml timezone)");
+    }
+  }
   if (auto v = r.Bool("enabled")) p.enabled = *v;
   if (auto v = r.String("archive", true)) {
     p.archive = *v;

@@ -55,6 +55,18 @@ struct SqliteWarehouseUrl {
 // Parses "sqlite://DIR[?journal=wal|rollback]". InvalidArgument names what is wrong.
 Result<SqliteWarehouseUrl> ParseSqliteWarehouseUrl(std::string_view url);
 
+// retention: in sluice.yaml, each a duration in seconds ("30d", "12h", "2w"); 0 keeps forever.
+struct RetentionConfig {
+  int64_t raw_seconds = 0;      // raw/<partner>/<date>/ (and the date's extract manifests)
+  int64_t rejects_seconds = 0;  // rejects/<partner>/<date>/
+  int64_t logs_seconds = 0;     // logs/<run>/ of ended runs
+  int64_t runs_seconds = 0;     // ended runs in the ledger (and their logs)
+  bool Any() const { return raw_seconds || rejects_seconds || logs_seconds || runs_seconds; }
+};
+
+// Parses a duration: an integer and a unit s, m, h, d or w ("30d"). InvalidArgument otherwise.
+Result<int64_t> ParseDurationSeconds(std::string_view text);
+
 struct PipelineSettings {
   std::string name;
   std::string timezone = "UTC";
@@ -70,6 +82,10 @@ struct PipelineSettings {
   std::string logs = "./logs";
   int parallelism = 0;  // 0: number of cores
   std::vector<AlertConfig> alerts;
+  // Names of environment variables whose values are masked in attempt logs, besides the
+  // credentials sluice reads itself (AWS_*, PGPASSWORD, webhook URLs).
+  std::vector<std::string> redact_env;
+  RetentionConfig retention;
   Location loc;
   // Where store, warehouse, ledger and executor are written in sluice.yaml (the file's own
   // location when absent), for the back-end checks above config (LoadOptions::check_settings).
@@ -221,6 +237,10 @@ struct PartnerConfig {
   bool enabled = true;
   std::string archive;  // pattern: {partner}, {date}, {date:%Y%m%d}
   CompletionRule complete;
+  // "HH:MM" in the pipeline's time zone: a late_partner alert fires once when the day's
+  // delivery is not complete by then (-1: no deadline).
+  int expected_by_minute = -1;
+  std::string expected_by;
   CsvDialect csv;
   ExtractLimits limits;
   std::vector<TableSource> tables;

@@ -45,6 +45,32 @@ Result<SqliteWarehouseUrl> ParseSqliteWarehouseUrl(std::string_view url) {
   return out;
 }
 
+Result<int64_t> ParseDurationSeconds(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9 || text.size() != digits + 1) {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\" is not a duration; write a number and a unit s, m, h, d "
+                                   "or w, as in \"30d\"");
+  }
+  int64_t n = std::stoll(std::string(text.substr(0, digits)));
+  switch (text.back()) {
+    case 's':
+      return n;
+    case 'm':
+      return n * 60;
+    case 'h':
+      return n * 3600;
+    case 'd':
+      return n * 86400;
+    case 'w':
+      return n * 7 * 86400;
+    default:
+      return Status::InvalidArgument("\"" + std::string(text) + "\": unknown unit '" +
+                                     std::string(1, text.back()) + "'; use s, m, h, d or w");
+  }
+}
+
 PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
   PipelineSettings s;
   s.loc = root.location();
@@ -83,6 +109,33 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
   }
   if (auto v = r.String("logs")) s.logs = *v;
   if (auto v = r.Int("parallelism", false, 0, 1024)) s.parallelism = static_cast<int>(*v);
+  if (auto v = r.StringList("redact_env", false, true)) {
+    for (const std::string& name : *v) {
+      if (name.empty() || name.find_first_of("=${} ") != std::string::npos) {
+        r.ErrorAtKey("redact_env", "\"" + name +
+                                       "\" is not an environment variable name; list names "
+                                       "such as PARTNER_API_TOKEN, without $ or braces");
+      }
+    }
+    s.redact_env = *v;
+  }
+  if (const Node* ret = r.Value("retention")) {
+    MapReader rr(*ret, "sluice.yaml retention", diags);
+    auto read = [&](const char* key, int64_t* out) {
+      if (auto v = rr.String(key)) {
+        if (auto seconds = ParseDurationSeconds(*v); seconds.ok()) {
+          *out = *seconds;
+        } else {
+          rr.ErrorAtKey(key, seconds.status().message());
+        }
+      }
+    };
+    read("raw", &s.retention.raw_seconds);
+    read("rejects", &s.retention.rejects_seconds);
+    read("logs", &s.retention.logs_seconds);
+    read("runs", &s.retention.runs_seconds);
+    rr.Finish();
+  }
   if (const Node* s3 = r.Value("s3")) {
     MapReader sr(*s3, "sluice.yaml s3", diags);
     if (auto v = sr.String("endpoint")) s.s3.endpoint = *v;
@@ -116,13 +169,14 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
           if (v->empty()) {
             ar.ErrorAtKey("on",
                           "\"on\" lists no event, so the alert would never be sent; use "
-                          "failure, success or duration_warning");
+                          "failure, success, duration_warning or late_partner");
           }
         }
         for (const std::string& event : a.on) {
-          if (event != "failure" && event != "success" && event != "duration_warning") {
-            ar.ErrorAtKey(
-                "on", "unknown event \"" + event + "\" (use failure, success or duration_warning)");
+          if (event != "failure" && event != "success" && event != "duration_warning" &&
+              event != "late_partner") {
+            ar.ErrorAtKey("on", "unknown event \"" + event +
+                                    "\" (use failure, success, duration_warning or late_partner)");
           }
         }
         if (auto v = ar.String("webhook")) a.webhook = *v;

@@ -89,10 +89,10 @@ Result<Date> ParseDate(std::string_view text) {
   return d;
 }
 
-Result<Date> Today(const std::string& tz) {
+Result<LocalTime> LocalTimeAt(int64_t unix_seconds, const std::string& tz) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  std::time_t now = std::time(nullptr);
+  std::time_t now = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   if (tz.empty() || tz == "UTC" || tz == "Etc/UTC") {
     gmtime_r(&now, &tm);
@@ -113,7 +113,27 @@ Result<Date> Today(const std::string& tz) {
       unsetenv("TZ");
     tzset();
   }
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+  return LocalTime{Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday}, tm.tm_hour * 60 + tm.tm_min};
+}
+
+Result<Date> Today(const std::string& tz) {
+  SLUICE_ASSIGN_OR_RETURN(LocalTime now, LocalTimeAt(std::time(nullptr), tz));
+  return now.date;
+}
+
+Result<int> ParseTimeOfDay(std::string_view text) {
+  auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+  if (text.size() != 5 || text[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\" is not a time of day; write HH:MM, as in \"09:00\"");
+  }
+  const int h = (text[0] - '0') * 10 + (text[1] - '0');
+  const int m = (text[3] - '0') * 10 + (text[4] - '0');
+  if (h > 23 || m > 59) {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\" is not a time of day (00:00 to 23:59)");
+  }
+  return h * 60 + m;
 }
 
 }  // namespace sluice

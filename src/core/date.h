@@ -2,6 +2,7 @@
 // Thread-safety: pure functions, except Today(), which briefly switches TZ under a lock.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,16 @@ Result<Date> ParseDate(std::string_view text);
 // Today's date in the IANA time zone `tz` ("Asia/Seoul"; "" or "UTC" for UTC).
 // InvalidArgument when the zone is unknown.
 Result<Date> Today(const std::string& tz);
+
+// A wall-clock moment as seen in a time zone.
+struct LocalTime {
+  Date date;
+  int minute_of_day = 0;  // 0..1439
+};
+// `unix_seconds` in the IANA time zone `tz` ("" or "UTC" for UTC). InvalidArgument when the
+// zone is unknown.
+Result<LocalTime> LocalTimeAt(int64_t unix_seconds, const std::string& tz);
+// Parses "HH:MM" (00:00..23:59) into minutes of the day. InvalidArgument otherwise.
+Result<int> ParseTimeOfDay(std::string_view text);
 
 }  // namespace sluice

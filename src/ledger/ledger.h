@@ -165,6 +165,12 @@ class Ledger {
   virtual Result<std::vector<AttemptRecord>> ListUnfinishedAttempts(const std::string& run_id) = 0;
   // The schema version of the open ledger (kLedgerSchemaVersion after a migration).
   virtual Result<int> SchemaVersion() = 0;
+  // Removes an ended run with its instances and attempts (`sluice gc`, retention: runs).
+  // InvalidArgument when the back-end cannot (the default), or the run is still running.
+  virtual Status DeleteRun(const std::string& run_id) {
+    return Status::InvalidArgument("this ledger back-end cannot delete run " + run_id +
+                                   "; remove retention: runs from sluice.yaml");
+  }
 };
 
 // The ledger schema this build writes. 1: wave one (no version recorded); 2: run owner start

@@ -292,6 +292,26 @@ class SqliteLedger final : public Ledger {
     });
   }
 
+  Status DeleteRun(const std::string& run_id) override {
+    return Transaction([&]() -> Status {
+      Stmt state = Prepare("SELECT state FROM runs WHERE run_id=?1");
+      SLUICE_RETURN_IF_ERROR(state.prepared());
+      state.Bind(1, run_id);
+      if (state.Step() == SQLITE_ROW && state.Text(0) == "running") {
+        return Status::InvalidArgument("run " + run_id + " is still running; it is not deleted");
+      }
+      for (const char* sql :
+           {"DELETE FROM attempts WHERE run_id=?1", "DELETE FROM instances WHERE run_id=?1",
+            "DELETE FROM runs WHERE run_id=?1"}) {
+        Stmt del = Prepare(sql);
+        SLUICE_RETURN_IF_ERROR(del.prepared());
+        del.Bind(1, run_id);
+        SLUICE_RETURN_IF_ERROR(del.Run());
+      }
+      return Status::Ok();
+    });
+  }
+
   static RunRecord ReadRun(const Stmt& s) {
     RunRecord r;
     r.run_id = s.Text(0);

@@ -37,6 +37,7 @@
 #include "csv/encoding.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/extract_sink.h"
 #include "tasks/manifests.h"
 #include "tasks/wait_for_sources.h"
 
@@ -47,53 +48,7 @@ namespace {
 // Checksums: xxh128 for the extracted files and for the archive. sha256 (even with SHA-NI) costs
 // as much CPU as the whole tar parse and would hold extraction under 3x `gzip -dc` on one core;
 // bench/bench_extract.sh measures both. The value names its algorithm ("xxh128:...").
-constexpr std::string_view kFileChecksum = "xxh128";
 constexpr std::string_view kArchiveChecksum = "xxh128";
-
-// The table whose pattern matches the member (config::TableSource::Matches). First table in
-// partner.yaml order wins, with a warning when a later one matches too; nullptr when none.
-const config::TableSource* MatchTable(const config::PartnerConfig& p, const archive::EntryInfo& e) {
-  const config::TableSource* first = nullptr;
-  for (const config::TableSource& t : p.tables) {
-    if (!t.Matches(e.normalized)) continue;
-    if (first == nullptr) {
-      first = &t;
-      continue;
-    }
-    log::Warn(
-        "extract {}: \"{}\" matches the file patterns of tables {} (\"{}\") and {} (\"{}\"); "
-        "{} is listed first in partner.yaml and gets it. If it belongs to {}, list that table "
-        "first or make the patterns exclusive",
-        p.id, Printable(e.normalized), first->name, first->file, t.name, t.file, first->name,
-        t.name);
-  }
-  return first;
-}
-
-// File names in the partner's code page, when csv.encoding is one (cp949, shift_jis, a Windows
-// code page): zip tools on such systems write names in it without the UTF-8 flag. UTF-8 and
-// UTF-16 partners get no decoder (a UTF-16 file name is not a thing in tar or zip).
-std::function<std::optional<std::string>(std::string_view)> NameDecoder(
-    const config::PartnerConfig& partner) {
-  std::optional<config::Encoding> enc = config::FindEncoding(partner.csv.encoding);
-  if (!enc || enc->name == "utf-8" || enc->name.starts_with("utf-16")) return nullptr;
-  const std::string encoding = enc->name;
-  return [encoding](std::string_view name) -> std::optional<std::string> {
-    csv::StringSource raw(name);
-    auto source = csv::MakeUtf8Source(&raw, encoding, nullptr);
-    if (!source.ok()) return std::nullopt;
-    std::string out;
-    char buf[1024];
-    while (true) {
-      Result<size_t> n = (*source)->Read(buf, sizeof buf);
-      if (!n.ok()) return std::nullopt;
-      if (*n == 0) break;
-      out.append(buf, *n);
-    }
-    if (out.empty() || !IsValidUtf8(out)) return std::nullopt;  // bytes the code page lacks
-    return out;
-  };
-}
 
 std::string SafeToken(std::string_view s) {
   std::string out;
@@ -105,95 +60,6 @@ std::string SafeToken(std::string_view s) {
   }
   return out.empty() ? "run" : out;
 }
-
-class StagingSink final : public archive::EntrySink {
- public:
-  StagingSink(store::PartnerStore* ps, const config::PartnerConfig* partner, std::string staging,
-              std::string final_prefix, std::string archive_key)
-      : ps_(ps),
-        partner_(partner),
-        staging_(std::move(staging)),
-        final_prefix_(std::move(final_prefix)),
-        archive_key_(std::move(archive_key)) {}
-
-  Result<bool> Begin(const archive::EntryInfo& e) override {
-    const config::TableSource* table = MatchTable(*partner_, e);
-    if (table == nullptr) {
-      if (!e.name_is_utf8) {
-        // A legacy code-page name (a cp949 readme from Windows): JSON holds only UTF-8.
-        skipped_.push_back(
-            {{"member", Printable(e.member, 4 * e.member.size() + 4)},
-             {"reason", "matches no table pattern (name not UTF-8, shown escaped)"}});
-        return false;
-      }
-      skipped_.push_back({{"member", e.member}, {"reason", "matches no table pattern"}});
-      return false;
-    }
-    // The reader refuses a wanted entry whose name is not UTF-8 (invalid_utf8).
-    if (!e.name_is_utf8) return true;
-    // The key is built from the validated base name only; the member path stays metadata.
-    if (e.base_name.size() > store::kMaxSegmentBytes) {
-      return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
-                                     Printable(e.member) + "\": name_too_long: the file name is " +
-                                     std::to_string(e.base_name.size()) + " bytes, more than the " +
-                                     std::to_string(store::kMaxSegmentBytes) +
-                                     " a file system allows; ask the partner to shorten it");
-    }
-    Status valid = store::ValidateKey(e.base_name);
-    if (!valid.ok()) {
-      return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
-                                     Printable(e.member) + "\": unsafe_name: " + valid.message());
-    }
-    auto [it, fresh] = names_.emplace(e.base_name, e.member);
-    if (!fresh) {
-      return Status::InvalidArgument(
-          "archive " + archive_key_ + " refused: entry \"" + Printable(e.member) +
-          "\": duplicate_name: \"" + Printable(it->second) + "\" has the same file name \"" +
-          Printable(e.base_name) + "\" and both would be extracted to the same key");
-    }
-    SLUICE_ASSIGN_OR_RETURN(out_, ps_->Create("raw", staging_ + e.base_name));
-    SLUICE_ASSIGN_OR_RETURN(sum_, archive::MakeChecksum(kFileChecksum));
-    SLUICE_ASSIGN_OR_RETURN(std::string key, ps_->Key("raw", final_prefix_ + e.base_name));
-    current_ = {{"member", e.member}, {"key", key}, {"table", table->name}};
-    bytes_ = 0;
-    return true;
-  }
-
-  Status Data(std::string_view chunk) override {
-    sum_->Update(chunk.data(), chunk.size());
-    bytes_ += static_cast<int64_t>(chunk.size());
-    return out_->Write(chunk);
-  }
-
-  Status End() override {
-    SLUICE_RETURN_IF_ERROR(out_->Commit());
-    out_.reset();
-    current_["bytes"] = bytes_;
-    current_["checksum"] = sum_->Finish();
-    total_bytes_ += bytes_;
-    files_.push_back(std::move(current_));
-    return Status::Ok();
-  }
-
-  nlohmann::json& files() { return files_; }
-  nlohmann::json& skipped() { return skipped_; }
-  int64_t total_bytes() const { return total_bytes_; }
-
- private:
-  store::PartnerStore* ps_;
-  const config::PartnerConfig* partner_;
-  std::string staging_;
-  std::string final_prefix_;
-  std::string archive_key_;
-  std::unique_ptr<store::OutputStream> out_;
-  std::unique_ptr<archive::Checksum> sum_;
-  nlohmann::json current_;
-  std::unordered_map<std::string, std::string> names_;  // base name -> member, of kept entries
-  int64_t bytes_ = 0;
-  int64_t total_bytes_ = 0;
-  nlohmann::json files_ = nlohmann::json::array();
-  nlohmann::json skipped_ = nlohmann::json::array();
-};
 
 // Staging folders live in raw/<partner>/.staging/<date>.<run token>.<pid>/.
 constexpr std::string_view kStagingRoot = ".staging/";
@@ -284,66 +150,60 @@ Status NoArchive(const std::string& archive_key, store::ObjectStore* base,
                           " (run wait_for_sources first, or check partner.yaml \"archive\")");
 }
 
-Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base,
-               Clock* clock) {
-  store::PartnerStore ps(base, partner.id);
+// Extracts one delivery into the staging folder; returns its record for the manifest.
+Result<nlohmann::json> ExtractDelivery(TaskContext& ctx, const config::PartnerConfig& partner,
+                                       store::PartnerStore& ps, store::ObjectStore* base,
+                                       const Delivery& delivery, const std::string& staging,
+                                       const std::string& final_prefix, int64_t* total_expanded,
+                                       int64_t* total_bytes) {
   const std::string date = ctx.date.ToString();
-  SLUICE_ASSIGN_OR_RETURN(std::string archive_name, FindArchiveName(base, partner, ctx.date));
-  SLUICE_ASSIGN_OR_RETURN(std::string archive_key, ps.Key("landing", date + "/" + archive_name));
-
-  // The partner's completion rule, checked here too: with the sensor in mode: each the run goes
-  // on without the partners it reported missing, and their extract must not load a delivery
-  // still being written.
-  SLUICE_ASSIGN_OR_RETURN(SourceCheck delivery,
-                          CheckSourceOnce(base, partner, ctx.date, clock->WallNow()));
-  if (!delivery.present) return NoArchive(archive_key, base, date);
-  if (!delivery.complete) {
-    return Status::NotFound("extract: partner " + partner.id + ", " + date +
-                            ": the delivery is not complete (" + delivery.missing +
-                            "); nothing was extracted. Wait for the partner to finish the "
-                            "delivery, then re-run (sluice repair)");
-  }
-
-  Result<std::unique_ptr<store::InputStream>> in = ps.Open("landing", date + "/" + archive_name);
+  Result<std::unique_ptr<store::InputStream>> in = ps.Open("landing", date + "/" + delivery.name);
   if (!in.ok()) {
-    if (in.status().code() == StatusCode::kNotFound) return NoArchive(archive_key, base, date);
+    if (in.status().code() == StatusCode::kNotFound) return NoArchive(delivery.key, base, date);
     return in.status();
   }
-
-  // Leftovers of attempts that died mid-way (any date of this partner) go first.
-  const bool stale_removed = RemoveStaleStaging(ps, base);
-  const std::string staging = std::string(kStagingRoot) + date + "." + SafeToken(ctx.run_id) + "." +
-                              std::to_string(::getpid()) + "/";
-  const std::string final_prefix = date + "/";
-  SLUICE_ASSIGN_OR_RETURN(std::string staging_key, ps.Prefix("raw", staging));
-  ActiveStaging active(base->Describe() + " " + staging_key);
-
-  StagingSink sink(&ps, &partner, staging, final_prefix, archive_key);
-  archive::ReadOptions options;
-  options.limits = partner.limits;
-  options.archive_name = archive_key;
-  options.checksum = std::string(kArchiveChecksum);
-  options.decode_name = NameDecoder(partner);
-  // Progress in bytes of the archive read, against its size: the live display's percent and ETA.
-  const int64_t archive_size = delivery.archive.size;
-  options.progress = [&ctx, &archive_key, archive_size](int64_t out, int64_t in_bytes) {
-    Progress p;
-    p.bytes_done = in_bytes;
-    p.bytes_total = archive_size > 0 ? std::max(archive_size, in_bytes) : 0;
-    p.note = archive_key + " (" + FormatBytes(out) + " extracted)";
-    ctx.ReportProgress(p);
-  };
+  internal::StagingSink sink(&ps, &partner, staging, final_prefix, delivery.key, total_expanded);
   store::InputStream* source = in->get();
-  Result<archive::ReadStats> stats = archive::ReadArchive(
-      [source](char* buf, size_t n) { return source->Read(buf, n); }, options, &sink);
-  // Nothing of a failed attempt may stay visible.
-  auto fail = [&](Status st) {
-    Status cleanup = ps.DeletePrefix("raw", staging);
-    if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
-    return st;
-  };
-  if (!stats.ok()) return fail(stats.status());
-
+  archive::ReadFn read = [source](char* buf, size_t n) { return source->Read(buf, n); };
+  nlohmann::json record = {
+      {"name", delivery.name}, {"key", delivery.key}, {"mtime_ms", delivery.info.mtime_ms}};
+  int64_t entries = 1;
+  if (IsBareTableFile(delivery.name)) {
+    SLUICE_ASSIGN_OR_RETURN(
+        internal::BareStats bare,
+        internal::ReadBareFile(read, delivery.name, delivery.key, kArchiveChecksum, &sink));
+    record["bytes"] = bare.bytes;
+    record["checksum"] = bare.checksum;
+    record["format"] = "file";
+    record["filter"] = std::string(archive::CodecName(archive::CodecForName(delivery.name)));
+    record["entries"] = 1;
+    record["uncompressed_bytes"] = sink.total_bytes();
+  } else {
+    archive::ReadOptions options;
+    options.limits = partner.limits;
+    options.archive_name = delivery.key;
+    options.checksum = std::string(kArchiveChecksum);
+    options.decode_name = internal::NameDecoder(partner);
+    // Progress in bytes of the delivery read, against its size: the live display's percent and
+    // ETA.
+    const std::string key = delivery.key;
+    const int64_t archive_size = delivery.info.size;
+    options.progress = [&ctx, key, archive_size](int64_t out, int64_t in_bytes) {
+      Progress p;
+      p.bytes_done = in_bytes;
+      p.bytes_total = archive_size > 0 ? std::max(archive_size, in_bytes) : 0;
+      p.note = key + " (" + FormatBytes(out) + " extracted)";
+      ctx.ReportProgress(p);
+    };
+    SLUICE_ASSIGN_OR_RETURN(archive::ReadStats stats, archive::ReadArchive(read, options, &sink));
+    entries = stats.entries;
+    record["bytes"] = stats.compressed_bytes;
+    record["checksum"] = stats.checksum;
+    record["format"] = stats.format;
+    record["filter"] = stats.filter;
+    record["entries"] = stats.entries;
+    record["uncompressed_bytes"] = stats.uncompressed_bytes;
+  }
   // An archive without a single file is what a failed export leaves (a 0-byte file is refused
   // before this): refused like one, so a re-delivery is extracted by a plain repair.
   if (sink.files().empty()) {
@@ -356,10 +216,75 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
       skipped.push_back("\"" + Printable(e.value("member", ""), 80) + "\" (" +
                         e.value("reason", "") + ")");
     }
-    return fail(Status::Corrupt(
-        "archive " + archive_key + " holds no file to extract (" + std::to_string(stats->entries) +
-        " entries" + (skipped.empty() ? std::string() : ", skipped: " + Join(skipped, ", ")) +
-        "); ask the partner to deliver it again"));
+    return Status::Corrupt("archive " + delivery.key + " holds no file to extract (" +
+                           std::to_string(entries) + " entries" +
+                           (skipped.empty() ? std::string() : ", skipped: " + Join(skipped, ", ")) +
+                           "); ask the partner to deliver it again");
+  }
+  *total_bytes += sink.total_bytes();
+  record["files"] = std::move(sink.files());
+  record["skipped"] = std::move(sink.skipped());
+  return record;
+}
+
+Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::ObjectStore* base,
+               Clock* clock) {
+  store::PartnerStore ps(base, partner.id);
+  const std::string date = ctx.date.ToString();
+
+  // The partner's completion rule, checked here too: with the sensor in mode: each the run goes
+  // on without the partners it reported missing, and their extract must not load a delivery
+  // still being written.
+  SLUICE_ASSIGN_OR_RETURN(SourceCheck check,
+                          CheckSourceOnce(base, partner, ctx.date, clock->WallNow()));
+  if (!check.present) return NoArchive(check.archive_key, base, date);
+  if (!check.complete) {
+    return Status::NotFound("extract: partner " + partner.id + ", " + date +
+                            ": the delivery is not complete (" + check.missing +
+                            "); nothing was extracted. Wait for the partner to finish the "
+                            "delivery, then re-run (sluice repair)");
+  }
+
+  // Leftovers of attempts that died mid-way (any date of this partner) go first.
+  const bool stale_removed = RemoveStaleStaging(ps, base);
+  const std::string staging = std::string(kStagingRoot) + date + "." + SafeToken(ctx.run_id) + "." +
+                              std::to_string(::getpid()) + "/";
+  const std::string final_prefix = date + "/";
+  SLUICE_ASSIGN_OR_RETURN(std::string staging_key, ps.Prefix("raw", staging));
+  ActiveStaging active(base->Describe() + " " + staging_key);
+  // Nothing of a failed attempt may stay visible.
+  auto fail = [&](Status st) {
+    Status cleanup = ps.DeletePrefix("raw", staging);
+    if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
+    return st;
+  };
+
+  // One delivery keeps the layout of earlier versions (raw/<p>/<date>/<file>); several each
+  // get a folder named after the delivery (raw/<p>/<date>/<delivery>/<file>), extracted in
+  // name order, so later deliveries' rows come later in the merge (and win under upsert).
+  const bool several = check.deliveries.size() > 1;
+  nlohmann::json deliveries = nlohmann::json::array();
+  nlohmann::json files = nlohmann::json::array();
+  nlohmann::json skipped = nlohmann::json::array();
+  int64_t total_expanded = 0;
+  int64_t total_bytes = 0;
+  for (const Delivery& d : check.deliveries) {
+    const std::string sub = several ? d.name + "/" : std::string();
+    if (several) {
+      if (Status valid = store::ValidateKey(d.name); !valid.ok()) {
+        return fail(Status::InvalidArgument("delivery " + d.key +
+                                            " has a name sluice cannot "
+                                            "use as a folder (" +
+                                            valid.message() + "); ask the partner to rename it"));
+      }
+    }
+    Result<nlohmann::json> record =
+        ExtractDelivery(ctx, partner, ps, base, d, staging + sub, final_prefix + sub,
+                        &total_expanded, &total_bytes);
+    if (!record.ok()) return fail(record.status());
+    for (const auto& f : (*record)["files"]) files.push_back(f);
+    for (const auto& f : (*record)["skipped"]) skipped.push_back(f);
+    deliveries.push_back(std::move(*record));
   }
 
   // Publish: un-commit, swap the folder, commit. A failure at any step (an endpoint that dies
@@ -372,22 +297,31 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   if (Status st = ps.PublishPrefix("raw", staging, final_prefix); !st.ok()) {
     return fail(std::move(st));
   }
+  // Each delivery's own manifest, then the day's (the commit point, which lists them all).
+  SLUICE_RETURN_IF_ERROR(manifests::WriteDeliveryManifests(base, partner.id, date, deliveries));
+  const nlohmann::json& first = deliveries.front();
   nlohmann::json manifest = {
       {"partner", partner.id},
       {"date", date},
       {"run_id", ctx.run_id},
+      // The first delivery, as earlier versions wrote it (readers that know one archive).
       {"archive",
-       {{"key", archive_key},
-        {"bytes", stats->compressed_bytes},
-        {"mtime_ms", delivery.archive.mtime_ms},  // the merge notices a re-delivery by it
-        {"checksum", stats->checksum},
-        {"format", stats->format},
-        {"filter", stats->filter},
-        {"entries", stats->entries},
-        {"uncompressed_bytes", stats->uncompressed_bytes}}},
-      {"files", sink.files()},
-      {"skipped", sink.skipped()},
+       {{"key", first["key"]},
+        {"bytes", first["bytes"]},
+        {"mtime_ms", first["mtime_ms"]},  // the merge notices a re-delivery by it
+        {"checksum", first["checksum"]},
+        {"format", first["format"]},
+        {"filter", first["filter"]},
+        {"entries", first["entries"]},
+        {"uncompressed_bytes", first["uncompressed_bytes"]}}},
+      {"deliveries", deliveries},
+      {"files", files},
+      {"skipped", skipped},
   };
+  for (auto& d : manifest["deliveries"]) {
+    d.erase("files");
+    d.erase("skipped");
+  }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<store::OutputStream> out,
                           ps.Create(manifests::kManifestsArea, manifests::ExtractPath(date)));
   SLUICE_RETURN_IF_ERROR(out->Write(manifest.dump(2) + "\n"));
@@ -396,15 +330,22 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   // extract never leaves a stale staging folder of its partner behind.
   if (!stale_removed) (void)RemoveStaleStaging(ps, base);
 
-  log::Info("extract {}: {} file(s), {} from {} ({}, {}); {} entr{} skipped", partner.id,
-            sink.files().size(), FormatBytes(sink.total_bytes()), archive_key,
-            FormatBytes(stats->compressed_bytes), stats->filter, sink.skipped().size(),
-            sink.skipped().size() == 1 ? "y" : "ies");
-  ctx.result["archive"] = archive_key;
-  ctx.result["files"] = sink.files().size();
-  ctx.result["skipped"] = sink.skipped().size();
-  ctx.result["bytes"] = sink.total_bytes();
-  ctx.result["archive_bytes"] = stats->compressed_bytes;
+  int64_t archive_bytes = 0;
+  for (const auto& d : deliveries) archive_bytes += d["bytes"].get<int64_t>();
+  log::Info("extract {}: {} file(s), {} from {} deliver{} ({}); {} entr{} skipped", partner.id,
+            files.size(), FormatBytes(total_bytes), deliveries.size(),
+            deliveries.size() == 1 ? "y" : "ies", FormatBytes(archive_bytes), skipped.size(),
+            skipped.size() == 1 ? "y" : "ies");
+  ctx.result["archive"] = first["key"];
+  if (several) {
+    std::vector<std::string> keys;
+    for (const auto& d : deliveries) keys.push_back(d["key"].get<std::string>());
+    ctx.result["deliveries"] = keys;
+  }
+  ctx.result["files"] = files.size();
+  ctx.result["skipped"] = skipped.size();
+  ctx.result["bytes"] = total_bytes;
+  ctx.result["archive_bytes"] = archive_bytes;
   return Status::Ok();
 }
 

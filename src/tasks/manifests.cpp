@@ -1,6 +1,8 @@
 // tasks/manifests.cpp: the paths and readers of tasks/manifests.h.
 #include "tasks/manifests.h"
 
+#include <algorithm>
+
 namespace sluice::tasks::manifests {
 
 std::string ExtractPath(std::string_view date) { return std::string(date) + "/extract.json"; }
@@ -8,6 +10,8 @@ std::string ExtractPath(std::string_view date) { return std::string(date) + "/ex
 std::string MergeStatsPath(std::string_view date, std::string_view table) {
   return std::string(date) + "/merge/" + std::string(table) + ".json";
 }
+
+std::string DeliveriesPrefix(std::string_view date) { return std::string(date) + "/deliveries/"; }
 
 std::string SummaryPath(std::string_view date) { return std::string(date) + "/summary.json"; }
 
@@ -64,7 +68,41 @@ Result<ExtractManifest> ReadExtract(store::ObjectStore* base, const std::string&
     out.archive =
         ExtractManifest::Archive{Text(*a, "key"), Int(*a, "bytes", -1), Int(*a, "mtime_ms", 0)};
   }
+  if (auto d = manifest.find("deliveries"); d != manifest.end() && d->is_array()) {
+    for (const auto& one : *d) {
+      if (!one.is_object()) continue;
+      out.deliveries.push_back(ExtractManifest::Archive{Text(one, "key"), Int(one, "bytes", -1),
+                                                        Int(one, "mtime_ms", 0)});
+    }
+  } else if (out.archive) {
+    out.deliveries.push_back(*out.archive);
+  }
   return out;
+}
+
+Status WriteDeliveryManifests(store::ObjectStore* base, const std::string& partner,
+                              const std::string& date, const nlohmann::json& deliveries) {
+  store::PartnerStore ps(base, partner);
+  std::vector<std::string> kept;
+  for (const auto& d : deliveries) {
+    const std::string name = d.value("name", "");
+    if (name.empty()) continue;
+    const std::string rel = DeliveriesPrefix(date) + name + ".json";
+    SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key(kManifestsArea, rel));
+    SLUICE_RETURN_IF_ERROR(base->Put(key, d.dump(2) + "\n"));
+    kept.push_back(key);
+  }
+  Result<std::vector<store::ObjectInfo>> listed = ps.List(kManifestsArea, DeliveriesPrefix(date));
+  if (!listed.ok()) {
+    if (listed.status().code() == StatusCode::kNotFound) return Status::Ok();
+    return listed.status();
+  }
+  for (const store::ObjectInfo& info : *listed) {
+    if (std::find(kept.begin(), kept.end(), info.key) != kept.end()) continue;
+    Status st = base->Delete(info.key);
+    if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<nlohmann::json>> ReadMergeStats(store::ObjectStore* base,

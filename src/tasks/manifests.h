@@ -1,6 +1,7 @@
 // tasks/manifests.h: where the tasks keep their per-date records in a partner's store area, and
 // typed readers for them. The one place that spells these paths:
 //   manifests/<partner>/<date>/extract.json        the extract's commit point (ExtractManifest)
+//   manifests/<partner>/<date>/deliveries/<name>.json  one delivery's record (written before it)
 //   manifests/<partner>/<date>/merge/<table>.json  one table merge's stats (merge builtin)
 //   manifests/<partner>/<date>/summary.json        the summary builtin's output
 //   rejects/<partner>/<date>/<table>.csv           the rows a merge rejected, with line and reason
@@ -27,6 +28,7 @@ std::string ExtractPath(std::string_view date);
 std::string MergeStatsPath(std::string_view date, std::string_view table);
 std::string SummaryPath(std::string_view date);
 std::string RejectsPath(std::string_view date, std::string_view table);
+std::string DeliveriesPrefix(std::string_view date);  // "<date>/deliveries/"
 
 // One file the extract wrote to raw/ ("files") or a member it left out ("skipped"). Fields the
 // manifest lacks (or holds with another type) are empty, bytes -1.
@@ -51,12 +53,19 @@ struct ExtractManifest {
     int64_t mtime_ms = 0;
   };
   std::optional<Archive> archive;
+  // Every delivery of the date, in name order (manifests of earlier versions: the archive).
+  std::vector<Archive> deliveries;
 };
 
 // Reads the extract manifest of `partner` for `date`. NotFound naming the key and the extract
 // task to run; Corrupt when it is not JSON; the store's errors otherwise.
 Result<ExtractManifest> ReadExtract(store::ObjectStore* base, const std::string& partner,
                                     const std::string& date);
+
+// Writes manifests/<partner>/<date>/deliveries/<name>.json for each record of `deliveries`
+// (objects with a "name") and removes those of deliveries no longer there.
+Status WriteDeliveryManifests(store::ObjectStore* base, const std::string& partner,
+                              const std::string& date, const nlohmann::json& deliveries);
 
 // The merge stats of `table` for `date`, or nullopt when that day's merge did not run.
 // Corrupt (naming the key and the merge to re-run) when they are not a JSON object.

@@ -105,31 +105,35 @@ std::string MergeInputs(const std::filesystem::path& pipeline_dir,
 }
 
 // The merge loads what the extract took from landing/. When the partner has delivered again
-// since (another size or time, or another file for a glob archive), merging would load the
-// old files while the new ones sit there: say so, and how to extract again.
+// since (another delivery, or another size or time of one), merging would load the old files
+// while the new ones sit there: say so, and how to extract again.
 Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
                               const config::PartnerConfig& partner,
                               const manifests::ExtractManifest& manifest) {
-  if (!manifest.archive) return Status::Ok();
-  const std::string& extracted_key = manifest.archive->key;
-  const int64_t extracted_bytes = manifest.archive->bytes;
-  const int64_t extracted_mtime = manifest.archive->mtime_ms;
-  Result<std::string> name = FindArchiveName(base, partner, ctx.date);
-  if (!name.ok() || extracted_key.empty()) return Status::Ok();  // the extract will say why
+  if (manifest.deliveries.empty()) return Status::Ok();
+  Result<std::vector<std::string>> names = ListDeliveries(base, partner, ctx.date);
+  if (!names.ok()) return Status::Ok();  // the extract will say why
   store::PartnerStore ps(base, partner.id);
-  SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key("landing", ctx.date.ToString() + "/" + *name));
-  Result<store::ObjectInfo> now = ps.Head("landing", ctx.date.ToString() + "/" + *name);
-  if (!now.ok()) return Status::Ok();  // cleaned up after extraction: nothing newer waits
   std::string change;
-  if (key != extracted_key) {
-    change = key + " arrived after " + extracted_key + " was extracted";
-  } else if (now->size != extracted_bytes ||
-             (extracted_mtime > 0 && now->mtime_ms > 0 && now->mtime_ms != extracted_mtime)) {
-    change = key + " changed after it was extracted (now " + std::to_string(now->size) +
-             " bytes; extracted: " + std::to_string(extracted_bytes) + " bytes)";
-  } else {
-    return Status::Ok();
+  for (const std::string& name : *names) {
+    SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key("landing", ctx.date.ToString() + "/" + name));
+    Result<store::ObjectInfo> now = ps.Head("landing", ctx.date.ToString() + "/" + name);
+    if (!now.ok()) continue;
+    auto extracted = std::find_if(manifest.deliveries.begin(), manifest.deliveries.end(),
+                                  [&](const auto& d) { return d.key == key; });
+    if (extracted == manifest.deliveries.end()) {
+      change = key + " arrived after " + manifest.deliveries.back().key + " was extracted";
+      break;
+    }
+    if (now->size != extracted->bytes ||
+        (extracted->mtime_ms > 0 && now->mtime_ms > 0 && now->mtime_ms != extracted->mtime_ms)) {
+      change = key + " changed after it was extracted (now " + std::to_string(now->size) +
+               " bytes; extracted: " + std::to_string(extracted->bytes) + " bytes)";
+      break;
+    }
   }
+  // (A delivery removed from landing/ since is no reason to stop: nothing newer waits.)
+  if (change.empty()) return Status::Ok();
   return Status::InvalidArgument(
       "the partner delivered again: " + change +
       "; this merge would load the files of the earlier delivery, so nothing was merged. "

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -11,11 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "alert/alert.h"
 #include "config/reader.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
+#include "tasks/manifests.h"
 
 namespace sluice::tasks {
 
@@ -38,13 +41,14 @@ struct Watch {
   int64_t size = -1;
   int64_t mtime_ms = -1;
   Clock::TimePoint unchanged_since{};
-  std::string waiting_for;  // why it is not ready yet, for the timeout message
-  std::string problem;      // a landing folder waiting cannot fix (its extract will say so)
-  Status refused;           // the store's PermissionDenied for this partner, if any
+  std::string waiting_for;    // why it is not ready yet, for the timeout message
+  std::string problem;        // a landing folder waiting cannot fix (its extract will say so)
+  Status refused;             // the store's PermissionDenied for this partner, if any
+  bool late_checked = false;  // its late_partner alert was sent (or was not needed)
 };
 
-// Problems in one partner's landing folder that no amount of waiting fixes: two files match a
-// glob `archive`, or a link stands where the archive should be. They are that partner's, so
+// Problems in one partner's landing folder that no amount of waiting fixes: a link stands where
+// the archive should be, a pattern that cannot be expanded. They are that partner's, so
 // they must not stop the others: the sensor lets the partner through and its extract, which
 // looks at the same folder, fails with the same message.
 bool IsPartnersOwnProblem(const Status& st) {
@@ -137,19 +141,29 @@ std::string DescribeLandingFolder(store::ObjectStore* base, const config::Partne
 
 }  // namespace
 
-Result<std::string> FindArchiveName(store::ObjectStore* base, const config::PartnerConfig& partner,
-                                    const Date& date) {
+Result<std::vector<std::string>> ListDeliveries(store::ObjectStore* base,
+                                                const config::PartnerConfig& partner,
+                                                const Date& date) {
   SLUICE_ASSIGN_OR_RETURN(std::string pattern, partner.ArchiveName(date));
-  if (pattern.find_first_of("*?[") == std::string::npos) return pattern;
   store::PartnerStore ps(base, partner.id);
   const std::string folder = date.ToString() + "/";
+  std::vector<std::string> matches;
+  if (pattern.find_first_of("*?[") == std::string::npos) {
+    // A plain name: one look at it (a link or a folder there is for the caller's Head to judge).
+    Result<store::ObjectInfo> head = ps.Head("landing", folder + pattern);
+    if (head.ok()) {
+      matches.push_back(pattern);
+    } else if (head.status().code() != StatusCode::kNotFound) {
+      return head.status();
+    }
+    return matches;
+  }
   SLUICE_ASSIGN_OR_RETURN(std::string folder_key, ps.Prefix("landing", folder));
   Result<std::vector<store::ObjectInfo>> listed = ps.List("landing", folder);
   if (!listed.ok()) {
-    if (listed.status().code() == StatusCode::kNotFound) return pattern;
+    if (listed.status().code() == StatusCode::kNotFound) return matches;
     return listed.status();
   }
-  std::vector<std::string> matches;
   for (const store::ObjectInfo& info : *listed) {
     if (!info.key.starts_with(folder_key)) continue;
     const std::string name = info.key.substr(folder_key.size());
@@ -159,16 +173,23 @@ Result<std::string> FindArchiveName(store::ObjectStore* base, const config::Part
     }
     if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) matches.push_back(name);
   }
-  if (matches.empty()) return pattern;
-  if (matches.size() > 1) {
-    std::sort(matches.begin(), matches.end());
-    return Status::InvalidArgument(
-        "partner " + partner.id + ", " + date.ToString() + ": " + std::to_string(matches.size()) +
-        " files in " + folder_key + " match archive \"" + pattern + "\" (" + Join(matches, ", ") +
-        "); sluice loads one archive per partner and day: remove the extra ones or make "
-        "partner.yaml \"archive\" more specific");
+  std::sort(matches.begin(), matches.end());
+  return matches;
+}
+
+bool IsBareTableFile(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view codec : {".gz", ".zst"}) {
+    if (lower.ends_with(codec)) {
+      lower.resize(lower.size() - codec.size());
+      break;
+    }
   }
-  return matches.front();
+  for (std::string_view ext : {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".xlsx"}) {
+    if (lower.ends_with(ext)) return true;
+  }
+  return false;
 }
 
 Result<SourceCheck> CheckSourceOnce(store::ObjectStore* base, const config::PartnerConfig& partner,
@@ -176,46 +197,124 @@ Result<SourceCheck> CheckSourceOnce(store::ObjectStore* base, const config::Part
                                     std::chrono::system_clock::time_point wall_now) {
   store::PartnerStore ps(base, partner.id);
   const std::string day = date.ToString();
-  SLUICE_ASSIGN_OR_RETURN(std::string name, FindArchiveName(base, partner, date));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDeliveries(base, partner, date));
   SourceCheck check;
-  SLUICE_ASSIGN_OR_RETURN(check.archive_key, ps.Key("landing", day + "/" + name));
-  Result<store::ObjectInfo> head = ps.Head("landing", day + "/" + name);
-  if (!head.ok()) {
-    if (head.status().code() != StatusCode::kNotFound) return head.status();
+  SLUICE_ASSIGN_OR_RETURN(std::string pattern, partner.ArchiveName(date));
+  SLUICE_ASSIGN_OR_RETURN(check.archive_key,
+                          ps.Key("landing", day + "/" + (names.empty() ? pattern : names[0])));
+  const int64_t wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(wall_now.time_since_epoch()).count();
+  const config::CompletionRule& rule = partner.complete;
+  std::vector<std::string> missing;
+  check.archive.size = 0;
+  for (const std::string& name : names) {
+    Delivery d;
+    d.name = name;
+    SLUICE_ASSIGN_OR_RETURN(d.key, ps.Key("landing", day + "/" + name));
+    Result<store::ObjectInfo> head = ps.Head("landing", day + "/" + name);
+    if (!head.ok()) {
+      if (head.status().code() != StatusCode::kNotFound) return head.status();
+      continue;  // removed since it was listed
+    }
+    d.info = *head;
+    d.complete = true;
+    if (rule.marker.empty() && rule.stable_seconds > 0 && head->mtime_ms > 0) {
+      const int64_t age_ms = wall_ms - head->mtime_ms;
+      if (age_ms < rule.stable_seconds * 1000) {
+        d.complete = false;
+        d.missing = "archive " + d.key +
+                    (age_ms < 0 ? " has a modification time " + std::to_string(-age_ms / 1000) +
+                                      "s in the future"
+                                : " changed " + std::to_string(age_ms / 1000) + "s ago") +
+                    "; its completion rule needs " + std::to_string(rule.stable_seconds) +
+                    "s without a change";
+        missing.push_back(d.missing);
+      }
+    }
+    check.archive.key = d.key;
+    check.archive.size += head->size;
+    check.archive.mtime_ms = std::max(check.archive.mtime_ms, head->mtime_ms);
+    check.deliveries.push_back(std::move(d));
+  }
+  if (check.deliveries.empty()) {
     check.missing = "no archive " + check.archive_key;
     return check;
   }
   check.present = true;
-  check.archive = *head;
-  const config::CompletionRule& rule = partner.complete;
   if (!rule.marker.empty()) {
+    // One marker in the folder says the partner has finished the day's deliveries so far.
     SLUICE_ASSIGN_OR_RETURN(std::string marker_key, ps.Key("landing", day + "/" + rule.marker));
     Result<store::ObjectInfo> marker = ps.Head("landing", day + "/" + rule.marker);
     if (!marker.ok()) {
       if (marker.status().code() != StatusCode::kNotFound) return marker.status();
       check.missing = "archive present but no marker " + marker_key;
+      for (Delivery& d : check.deliveries) {
+        d.complete = false;
+        d.missing = check.missing;
+      }
       return check;
     }
-    check.complete = true;
-    return check;
   }
-  if (rule.stable_seconds > 0 && head->mtime_ms > 0) {
-    const int64_t wall_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(wall_now.time_since_epoch()).count();
-    const int64_t age_ms = wall_ms - head->mtime_ms;
-    if (age_ms < rule.stable_seconds * 1000) {
-      check.missing = "archive " + check.archive_key +
-                      (age_ms < 0 ? " has a modification time " + std::to_string(-age_ms / 1000) +
-                                        "s in the future"
-                                  : " changed " + std::to_string(age_ms / 1000) + "s ago") +
-                      "; its completion rule needs " + std::to_string(rule.stable_seconds) +
-                      "s without a change";
-      return check;
-    }
+  if (!missing.empty()) {
+    check.missing = Join(missing, "; ");
+    return check;
   }
   check.complete = true;
   return check;
 }
+
+namespace {
+
+// The late_partner alert: once `w`'s partner has an expected_by that has passed (in the
+// pipeline's time zone, on the run's date or any later day) while its delivery is still not
+// complete, send it once per partner and date. A marker in the partner's manifests area
+// (late_partner.json) remembers it across the sensor's retries and later runs of the date.
+void AlertIfLate(TaskContext& ctx, store::ObjectStore* base, Watch& w, Clock* clock) {
+  const config::PartnerConfig& p = *w.partner;
+  if (w.late_checked || p.expected_by_minute < 0) return;
+  const config::Pipeline& pipeline = *ctx.pipeline;
+  const int64_t wall_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock->WallNow().time_since_epoch()).count();
+  Result<LocalTime> now = LocalTimeAt(wall_s, pipeline.settings.timezone);
+  if (!now.ok()) return;
+  const bool late =
+      now->date > ctx.date || (now->date == ctx.date && now->minute_of_day >= p.expected_by_minute);
+  if (!late) return;
+  w.late_checked = true;
+  store::PartnerStore ps(base, p.id);
+  const std::string marker = ctx.date.ToString() + "/late_partner.json";
+  if (ps.Head(manifests::kManifestsArea, marker).ok()) return;  // sent before
+  const std::string missing = w.waiting_for.empty() ? "no complete delivery" : w.waiting_for;
+  log::Warn("wait_for_sources: partner {} is late: expected by {} ({}) on {}, still missing: {}",
+            p.id, p.expected_by, pipeline.settings.timezone, ctx.date.ToString(), missing);
+  nlohmann::json record = {{"partner", p.id},
+                           {"date", ctx.date.ToString()},
+                           {"run_id", ctx.run_id},
+                           {"expected_by", p.expected_by},
+                           {"missing", missing}};
+  if (Result<std::string> key = ps.Key(manifests::kManifestsArea, marker); key.ok()) {
+    Status st = base->Put(*key, record.dump(2) + "\n");
+    if (!st.ok()) log::Warn("wait_for_sources: cannot record {}: {}", *key, st.message());
+  }
+  if (pipeline.settings.alerts.empty()) return;
+  alert::NotifierOptions options;
+  options.clock = clock;
+  options.working_dir = pipeline.dir;
+  alert::Notifier notifier(pipeline.settings.alerts, options);
+  if (!notifier.Wants("late_partner")) return;
+  notifier.RegisterSecrets();
+  alert::RunReport report;
+  report.run_id = ctx.run_id;
+  report.workflow = pipeline.workflow.name;
+  report.date = ctx.date.ToString();
+  report.state = "running";
+  report.partner = p.id;
+  report.expected_by = p.expected_by;
+  report.missing = missing;
+  notifier.Notify("late_partner", report);
+}
+
+}  // namespace
 
 Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store) {
   SLUICE_ASSIGN_OR_RETURN(config::SensorParams params, ReadParams(ctx));
@@ -250,6 +349,7 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
     nlohmann::json problems = nlohmann::json::object();
     for (Watch& w : watches) {
       if (!w.ready) SLUICE_RETURN_IF_ERROR(Poke(store, w, clock, ctx.date, &answered));
+      if (!w.ready) AlertIfLate(ctx, store, w, clock);
       (w.ready ? ready : missing).push_back(w.partner->id);
       if (!w.problem.empty()) problems[w.partner->id] = w.problem;
     }

@@ -19,6 +19,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/pipeline_config.h"
 #include "core/clock.h"
@@ -28,31 +30,48 @@
 
 namespace sluice::tasks {
 
-// What one look at the store says about a partner's delivery for a date.
+// One delivery: a file in landing/<partner>/<date>/ that matches the partner's `archive`.
+struct Delivery {
+  std::string name;        // the file name, e.g. "acme_20261124_0900.tar.gz"
+  std::string key;         // "landing/<partner>/<date>/<name>"
+  store::ObjectInfo info;  // size and mtime when listed
+  bool complete = false;   // its completion rule holds
+  std::string missing;     // when not complete, why
+};
+
+// What one look at the store says about a partner's deliveries for a date.
 struct SourceCheck {
-  std::string archive_key;    // "landing/<partner>/<date>/<archive name>"
-  bool present = false;       // the archive exists
-  store::ObjectInfo archive;  // when present
-  // The completion rule holds: no rule, or the marker exists beside the archive, or (stable
-  // rule) the archive's mtime is unknown (0) or at least stable_seconds before the wall clock.
+  std::string archive_key;  // the first delivery's key, or the pattern's when none landed
+  bool present = false;     // at least one delivery exists
+  // When present: the deliveries' total size and latest mtime (the sensor watches them change).
+  store::ObjectInfo archive;
+  // Every delivery's completion rule holds: no rule, or the marker exists in the folder, or
+  // (stable rule) each delivery's mtime is unknown (0) or at least stable_seconds before the
+  // wall clock.
   bool complete = false;
   // When not complete, what is missing: "no archive landing/acme/...", "no marker ...",
   // "archive ... changed 5s ago; its completion rule needs 30s without a change".
   std::string missing;
+  std::vector<Delivery> deliveries;  // in name order
 };
 
-// The name of `partner`'s archive for `date` in landing/<partner>/<date>/: partner.yaml's
-// `archive` expanded for the date; when that holds a glob (`*`, `?`, `[`: names with a time of
-// export, "export_{date:%Y%m%d}_*.zip"), the one file there it matches (neither the marker nor
-// a hidden file), or the pattern itself when none does yet. InvalidArgument naming them when
-// several match: sluice loads one archive per partner and day and never guesses which.
-Result<std::string> FindArchiveName(store::ObjectStore* store, const config::PartnerConfig& partner,
-                                    const Date& date);
+// The files in landing/<partner>/<date>/ that are deliveries, in name order: those matching
+// partner.yaml's `archive` expanded for the date (a glob when it holds `*`, `?` or `[`:
+// hourly exports "acme_{date:%Y%m%d}_*.tar.gz"), never the marker or a hidden file. Several a
+// day are all loaded, in name order; an absent folder lists none.
+Result<std::vector<std::string>> ListDeliveries(store::ObjectStore* store,
+                                                const config::PartnerConfig& partner,
+                                                const Date& date);
 
-// Checks `partner`'s completion rule for `date` once, remembering nothing: the archive must be
-// present and, with complete: {marker: F}, F must exist beside it; with {stable_seconds: N}, its
-// mtime must be N seconds older than `wall_now` (an unknown mtime, 0, passes; one in the future
-// does not). Store errors other than NotFound are returned.
+// True for a delivery that is a single table's file rather than an archive: a bare .csv,
+// .csv.gz or .csv.zst (also .jsonl/.ndjson/.xlsx, possibly compressed).
+bool IsBareTableFile(std::string_view name);
+
+// Checks `partner`'s completion rule for `date` once, remembering nothing: at least one
+// delivery must be present and, with complete: {marker: F}, F must exist in the folder; with
+// {stable_seconds: N}, each delivery's mtime must be N seconds older than `wall_now` (an
+// unknown mtime, 0, passes; one in the future does not). Store errors other than NotFound are
+// returned.
 Result<SourceCheck> CheckSourceOnce(store::ObjectStore* store, const config::PartnerConfig& partner,
                                     const Date& date,
                                     std::chrono::system_clock::time_point wall_now);

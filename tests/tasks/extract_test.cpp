@@ -243,7 +243,7 @@ TEST_F(Extract, MissingArchiveIsNotFoundNamingTheKey) {
   EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw"));
 }
 
-TEST_F(Extract, AnArchiveNameWithAGlobFindsTheOneFileItMatches) {
+TEST_F(Extract, AnArchiveNameWithAGlobTakesEveryFileItMatchesInNameOrder) {
   // Names carrying the time of export cannot be spelled in advance.
   std::string yaml = testing::PartnerYaml("acme");
   yaml.replace(yaml.find("acme_{date:%Y%m%d}.tar.gz"), 25, "acme_{date:%Y%m%d}_*.tar.gz");
@@ -252,12 +252,12 @@ TEST_F(Extract, AnArchiveNameWithAGlobFindsTheOneFileItMatches) {
   auto store = OpenTheStore();
   const config::PartnerConfig& acme = pipeline_.partners.at("acme");
   const Date day{2026, 11, 24};
-  // Nothing there yet: the pattern itself, so messages name what is expected.
-  auto none = FindArchiveName(store.get(), acme, day);
+  auto none = ListDeliveries(store.get(), acme, day);
   ASSERT_TRUE(none.ok()) << none.status().ToString();
-  EXPECT_EQ(*none, "acme_20261124_*.tar.gz");
+  EXPECT_TRUE(none->empty());
   Status st = Run();
   ASSERT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  // Messages name what is expected: the pattern itself.
   EXPECT_NE(st.message().find("landing/acme/2026-11-24/acme_20261124_*.tar.gz"), std::string::npos)
       << st.message();
   // The marker, a hidden upload in progress and other days' files are not candidates.
@@ -265,24 +265,44 @@ TEST_F(Extract, AnArchiveNameWithAGlobFindsTheOneFileItMatches) {
   dir_.Write("area/data/landing/acme/2026-11-23/acme_20261123_2200.tar.gz", "x");
   dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124_031522.tar.gz", GoodArchive());
   MarkComplete("acme");
-  auto one = FindArchiveName(store.get(), acme, day);
+  auto one = ListDeliveries(store.get(), acme, day);
   ASSERT_TRUE(one.ok()) << one.status().ToString();
-  EXPECT_EQ(*one, "acme_20261124_031522.tar.gz");
+  EXPECT_EQ(*one, std::vector<std::string>{"acme_20261124_031522.tar.gz"});
   st = Run();
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(Manifest()["archive"]["key"], "landing/acme/2026-11-24/acme_20261124_031522.tar.gz")
       << Manifest().dump();
-  // A second match is never guessed between.
-  dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124_091500.tar.gz", GoodArchive());
-  auto two = FindArchiveName(store.get(), acme, day);
-  ASSERT_FALSE(two.ok());
-  EXPECT_NE(two.status().message().find("2 files in landing/acme/2026-11-24/ match archive "
-                                        "\"acme_20261124_*.tar.gz\" (acme_20261124_031522.tar.gz, "
-                                        "acme_20261124_091500.tar.gz)"),
-            std::string::npos)
-      << two.status().message();
+  // One delivery keeps the layout of earlier versions.
+  EXPECT_TRUE(std::filesystem::exists(StoreRoot() / "raw/acme/2026-11-24/orders_1.csv"));
+  // A second delivery: both are extracted, each under its own name, in name order.
+  dir_.Write("area/data/landing/acme/2026-11-24/acme_20261124_091500.tar.gz",
+             BuildArchive({{"orders_3.csv", Rows(700, 5)}}, Format::kTarGz));
+  auto two = ListDeliveries(store.get(), acme, day);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(*two, (std::vector<std::string>{"acme_20261124_031522.tar.gz",
+                                            "acme_20261124_091500.tar.gz"}));
   st = Run();
-  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const nlohmann::json m = Manifest();
+  ASSERT_EQ(m["deliveries"].size(), 2u) << m.dump(2);
+  EXPECT_EQ(m["deliveries"][0]["name"], "acme_20261124_031522.tar.gz");
+  EXPECT_EQ(m["deliveries"][1]["name"], "acme_20261124_091500.tar.gz");
+  std::vector<std::string> keys;
+  for (const auto& f : m["files"]) keys.push_back(f["key"]);
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "raw/acme/2026-11-24/acme_20261124_031522.tar.gz/orders_2.csv",
+                      "raw/acme/2026-11-24/acme_20261124_031522.tar.gz/orders_1.csv",
+                      "raw/acme/2026-11-24/acme_20261124_091500.tar.gz/orders_3.csv"}));
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme/2026-11-24/orders_1.csv"))
+      << "the single-delivery layout was replaced as a whole";
+  EXPECT_EQ(testing::ReadFile(StoreRoot() /
+                              "raw/acme/2026-11-24/acme_20261124_091500.tar.gz/orders_3.csv"),
+            Rows(700, 5));
+  for (const char* name : {"acme_20261124_031522.tar.gz", "acme_20261124_091500.tar.gz"}) {
+    EXPECT_TRUE(std::filesystem::exists(StoreRoot() / "manifests/acme/2026-11-24/deliveries" /
+                                        (std::string(name) + ".json")))
+        << "each delivery has its own manifest: " << name;
+  }
 }
 
 // ---- the partner's completion rule, checked by extract itself -------------------------------

@@ -25,6 +25,7 @@ void RegisterInfer(CLI::App& app, int* exit_code);
 void RegisterSummary(CLI::App& app, int* exit_code);
 void RegisterBackfill(CLI::App& app, int* exit_code);
 void RegisterExport(CLI::App& app, int* exit_code);
+void RegisterGc(CLI::App& app, int* exit_code);
 
 // For --date: an empty value ("--date \"$D\"" with D unset) is refused, not taken for today.
 inline CLI::Validator NotEmptyDate() {

@@ -4,10 +4,29 @@
 #include "cli/commands/engine_common.h"
 #include "cli/commands/run_report.h"
 #include "core/date.h"
+#include "core/logging.h"
 #include "core/strings.h"
+#include "tasks/gc.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
+
+namespace {
+
+// retention: (tasks/gc.h) after each run; a problem is a warning, never the run's outcome.
+void ApplyRetentionAfterRun(const config::Pipeline& pipeline) {
+  if (!pipeline.settings.retention.Any()) return;
+  auto removed = tasks::RunGc(pipeline, /*dry_run=*/false);
+  if (!removed.ok()) {
+    log::Warn("retention: {} (the run's outcome stands; `sluice gc` retries)",
+              removed.status().ToString());
+  } else if (!removed->empty()) {
+    log::Info("retention: removed {} old item(s) (`sluice gc --dry-run` lists what is due)",
+              removed->size());
+  }
+}
+
+}  // namespace
 
 void RegisterRun(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Run the workflow once for a date");
@@ -130,6 +149,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       PrintRunReportOrSay(*pipeline, *ledger, outcome->run_id, args->dir);
     }
     *exit_code = outcome->state == "success" ? kExitOk : kExitFailures;
+    ApplyRetentionAfterRun(*pipeline);
   });
 }
 
