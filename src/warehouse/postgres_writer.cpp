@@ -370,16 +370,55 @@ class PgTableWriter : public TableWriter {
   }
 
   // The load of `source_file` in this merge (one row of sluice_loads per table, date, run and
-  // file); a retry of the run reuses it, refreshing loaded_at.
+  // file); a retry of the run reuses it, refreshing loaded_at. The date's loads are numbered
+  // together, in the order MergeTarget::date_loads gives, by whichever merge of the date gets
+  // here first (an advisory lock per partner schema, held to the end of the transaction, makes
+  // that atomic), so two clean runs number them alike whatever order their merges commit in.
   Result<int64_t> LoadId(std::string_view source_file) {
     if (auto it = loads_.find(std::string(source_file)); it != loads_.end()) return it->second;
     SLUICE_RETURN_IF_ERROR(EndCopy());  // the connection is needed for the load's row
+    const std::string ids = wh_->Qualified("sluice_load_ids");
+    const std::string loads = wh_->Qualified("sluice_loads");
+    auto reserve_one = [&](const std::string& table, const std::string& file) -> Status {
+      return conn_
+          .Run("INSERT INTO " + ids +
+                   " (load_id, table_name, ingest_date, run_id, source_file) SELECT "
+                   "greatest(coalesce((SELECT max(load_id) FROM " +
+                   loads + "), 0), coalesce((SELECT max(load_id) FROM " + ids +
+                   "), 0)) + 1, $1, $2::date, $3, $4 ON CONFLICT (table_name, ingest_date, "
+                   "run_id, source_file) DO NOTHING",
+               {table, target_.ingest_date, target_.run_id, file},
+               "warehouse: numbering the date's loads", "INSERT on sluice_load_ids")
+          .status();
+    };
+    if (!date_loads_reserved_) {
+      SLUICE_RETURN_IF_ERROR(conn_
+                                 .Run("SELECT pg_advisory_xact_lock(29549, hashtext($1))", {ids},
+                                      "warehouse: locking the load numbers")
+                                 .status());
+      // Ids are handed out before the loads happen; sluice_loads keeps only loads that ran.
+      SLUICE_RETURN_IF_ERROR(conn_.Exec(
+          "CREATE TABLE IF NOT EXISTS " + ids +
+              " (load_id bigint PRIMARY KEY, table_name text NOT NULL, ingest_date date NOT "
+              "NULL, run_id text NOT NULL, source_file text NOT NULL, UNIQUE (table_name, "
+              "ingest_date, run_id, source_file))",
+          "warehouse: creating sluice_load_ids", "CREATE on the schema"));
+      for (const auto& [table, file] : target_.date_loads) {
+        SLUICE_RETURN_IF_ERROR(reserve_one(table, file));
+      }
+      date_loads_reserved_ = true;
+    }
+    SLUICE_RETURN_IF_ERROR(reserve_one(schema_.table, std::string(source_file)));
     SLUICE_ASSIGN_OR_RETURN(
         PgResult r,
-        conn_.Run("INSERT INTO " + wh_->Qualified("sluice_loads") +
-                      " (table_name, ingest_date, run_id, partner, source_file, loaded_at) VALUES "
-                      "($1, $2, $3, $4, $5, now()) ON CONFLICT (table_name, ingest_date, run_id, "
-                      "source_file) DO UPDATE SET loaded_at = excluded.loaded_at RETURNING load_id",
+        conn_.Run("INSERT INTO " + loads +
+                      " (load_id, table_name, ingest_date, run_id, partner, source_file, "
+                      "loaded_at) SELECT load_id, $1, $2::date, $3, $4, $5, now() FROM " +
+                      ids +
+                      " WHERE table_name = $1 AND ingest_date = $2::date AND run_id = $3 AND "
+                      "source_file = $5 ON CONFLICT (table_name, ingest_date, run_id, "
+                      "source_file) DO UPDATE SET loaded_at = excluded.loaded_at RETURNING "
+                      "load_id",
                   {schema_.table, target_.ingest_date, target_.run_id, wh_->partner(),
                    std::string(source_file)},
                   "warehouse: recording the load in sluice_loads", "INSERT on sluice_loads"));
@@ -417,6 +456,7 @@ class PgTableWriter : public TableWriter {
   int64_t seq_ = 0;
   int64_t staged_ = 0;  // rows in the stage not merged yet
   std::map<std::string, int64_t> loads_;
+  bool date_loads_reserved_ = false;  // target_.date_loads are numbered
   MergeCounts counts_;
 };
 

@@ -477,8 +477,9 @@ TEST_P(WarehouseConformance, LoadIdsDoNotDependOnWhichMergeOfADateCommitsFirst) 
   // Another run of the date gets loads of its own, numbered after every earlier one.
   ASSERT_TRUE(merge(first.get(), orders, "run2").ok());
   EXPECT_EQ(*Rows(first.get(),
-                  "SELECT min(load_id) > (SELECT max(load_id) FROM sluice_loads "
-                  "WHERE run_id = 'run1') FROM sluice_loads WHERE run_id = 'run2'")[0][0],
+                  "SELECT CASE WHEN min(load_id) > (SELECT max(load_id) FROM sluice_loads "
+                  "WHERE run_id = 'run1') THEN 1 ELSE 0 END FROM sluice_loads "
+                  "WHERE run_id = 'run2'")[0][0],
             "1");
 }
 
