@@ -349,6 +349,15 @@ Result<Node> ParseJson(std::string_view text, const std::string& file_name) {
     std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
     return Status::InvalidArgument("invalid JSON: " + reason)
         .WithFile(file_name, loc.line, loc.column);
+  } catch (const json::exception& e) {
+    // Not a syntax error but a value nlohmann cannot hold, e.g. a number beyond a double
+    // ("number overflow parsing '1e999'"): fuzz crash config_files-5b94bf95.
+    Location loc = here();
+    std::string what = e.what();
+    size_t close = what.find("] ");
+    return Status::InvalidArgument("invalid JSON: " +
+                                   (close == std::string::npos ? what : what.substr(close + 2)))
+        .WithFile(file_name, loc.line, loc.column);
   }
   if (!error.ok()) return error;
   if (!have_root) return Node(Node::Kind::kNull, Location{file_name, 1, 1});
