@@ -2,8 +2,9 @@
 //
 // The scheduler writes every state change here before acting on it, so `sluice show`, `sluice
 // repair` and a scheduler restarted after a crash all see the same truth. One small abstract
-// class (Ledger) with back-ends chosen by URL scheme from one table (LedgerBackends()): sqlite://FILE, and
-// postgresql://USER@HOST:PORT/DB for several hosts sharing one ledger (postgres_ledger.h).
+// class (Ledger) with back-ends chosen by URL scheme from one table (LedgerBackends()):
+// sqlite://FILE, and postgresql://USER@HOST:PORT/DB for several hosts sharing one ledger
+// (postgres_ledger.h).
 //
 // States (instances and attempts): pending, queued, running, success, failed, timed_out,
 // upstream_failed, skipped, cancelled. Runs: running, success, failed, cancelled.

@@ -80,8 +80,7 @@ std::string DumpTables(const fs::path& dir) {
     fs::path db = dir / "warehouse" / (std::string(partner) + ".db");
     for (const char* table : {"orders", "customers", "products"}) {
       auto cols = RunCommand("sqlite3 " + Quote(db) + " \"SELECT group_concat(name, ',') FROM " +
-                             "pragma_table_info('" + table +
-                             "') WHERE name NOT IN ('_run_id')\"");
+                             "pragma_table_info('" + table + "') WHERE name NOT IN ('_run_id')\"");
       std::string c = cols.output.substr(0, cols.output.find('\n'));
       EXPECT_FALSE(c.empty()) << partner << "." << table << ": " << cols.output;
       auto rows = RunCommand("sqlite3 " + Quote(db) + " \"SELECT " + c + " FROM " + table +
