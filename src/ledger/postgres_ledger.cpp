@@ -4,10 +4,13 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -50,6 +53,10 @@ constexpr const char* kAttemptColumns =
     "run_id, task_key, partner, attempt, executor_id, state, started_ms, ended_ms, exit_code, "
     "signal, log_path, error, result, executor, pid";
 
+// How long a scheduler waits for its ledger's server to come back (a restart, a fail-over)
+// before the write fails.
+constexpr std::chrono::seconds kReconnectWindow{60};
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -89,8 +96,47 @@ class PostgresLedger final : public Ledger {
     return Status::IoError(text);
   }
 
+  // True when the connection is gone (the server restarted, the network dropped it).
+  bool Lost() const { return PQstatus(conn_) == CONNECTION_BAD; }
+
+  // Opens the connection again after it was lost, waiting for a restarting server for up to
+  // kReconnectWindow (libpq's connect_timeout bounds each try). The scheduler holds no
+  // transaction across calls, so nothing but the failed statement is lost, and that is re-run.
+  bool Reconnect() {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + kReconnectWindow;
+    auto pause = std::chrono::milliseconds(100);
+    while (true) {
+      PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_OK) {
+        PgResult r(PQexec(conn_, "SET client_min_messages TO warning"));
+        return true;
+      }
+      if (Clock::now() + pause > deadline) return false;
+      std::this_thread::sleep_for(pause);  // a backoff between connection attempts
+      pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
+  // Runs `once` and, outside a transaction, once more on a new connection when the first try
+  // lost the connection. A statement the server had committed before the connection dropped is
+  // re-run; every ledger write outside Transaction() is an idempotent update or upsert by key.
+  template <typename F>
+  auto WithReconnect(F&& once) -> decltype(once()) {
+    auto r = once();
+    if (r.ok() || in_transaction_ || !Lost() || !Reconnect()) return r;
+    return once();
+  }
+
   // Runs one statement with text parameters.
   Result<PgResult> Run(const std::string& sql, const Params& params, const std::string& what) {
+    return WithReconnect([&] { return RunOnce(sql, params, what); });
+  }
+  Status Exec(const std::string& sql, const std::string& what) {
+    return WithReconnect([&] { return ExecOnce(sql, what); });
+  }
+
+  Result<PgResult> RunOnce(const std::string& sql, const Params& params, const std::string& what) {
     std::vector<const char*> values;
     for (const std::string& p : params) values.push_back(p.c_str());
     PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
@@ -104,25 +150,27 @@ class PostgresLedger final : public Ledger {
     return ErrorOf(r.get(), what);
   }
 
-  Status Exec(const std::string& sql, const std::string& what) {
+  Status ExecOnce(const std::string& sql, const std::string& what) {
     PgResult r(PQexec(conn_, sql.c_str()));
     const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
     return ErrorOf(r.get(), what);
   }
 
-  // Runs `body` in one transaction; rolls back when it fails.
+  // Runs `body` in one transaction; rolls back when it fails. A transaction that lost its
+  // connection is run again, whole, on a new one (the server rolled the first one back).
   template <typename F>
   Status Transaction(F&& body) {
-    SLUICE_RETURN_IF_ERROR(Exec("BEGIN", "BEGIN"));
-    Status st = body();
-    if (!st.ok()) {
-      (void)Exec("ROLLBACK", "ROLLBACK");
+    auto once = [&]() -> Status {
+      in_transaction_ = true;
+      Status st = ExecOnce("BEGIN", "BEGIN");
+      if (st.ok()) st = body();
+      if (st.ok()) st = ExecOnce("COMMIT", "COMMIT");
+      if (!st.ok() && !Lost()) (void)ExecOnce("ROLLBACK", "ROLLBACK");
+      in_transaction_ = false;
       return st;
-    }
-    st = Exec("COMMIT", "COMMIT");
-    if (!st.ok()) (void)Exec("ROLLBACK", "ROLLBACK");
-    return st;
+    };
+    return WithReconnect(once);
   }
 
   static int64_t Affected(const PgResult& r) {
@@ -408,6 +456,7 @@ class PostgresLedger final : public Ledger {
 
  private:
   PGconn* conn_;
+  bool in_transaction_ = false;  // inside Transaction(): a lost connection fails the whole body
   std::string url_;
   std::string last_sqlstate_;
 };
