@@ -91,11 +91,14 @@ std::string PgWarehouse::Qualified(std::string_view table) const {
 Status PgWarehouse::Prepare() {
   const std::string q = QuoteIdentifier(schema_);
   // Unqualified names in checks and sql tasks are the partner's tables; times read and written
-  // in UTC; dates as YYYY-MM-DD; floats in their shortest exact form.
+  // in UTC; dates as YYYY-MM-DD; floats in their shortest exact form. A merge's stage (a
+  // temporary table) stays in the session's memory up to temp_buffers (taken as used; it can
+  // only be set before the session's first temporary table).
   SLUICE_RETURN_IF_ERROR(conn_->Exec("SET search_path TO " + q +
                                          "; SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'; "
                                          "SET client_encoding TO 'UTF8'; SET extra_float_digits "
-                                         "TO 1; SET client_min_messages TO warning",
+                                         "TO 1; SET client_min_messages TO warning; SET "
+                                         "temp_buffers TO '128MB'",
                                      "warehouse: setting up the session"));
   if (!role_.empty()) return PrepareRole();
   SLUICE_ASSIGN_OR_RETURN(

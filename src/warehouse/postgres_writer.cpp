@@ -11,6 +11,7 @@
 //   append / replace_date   the date's rows (and loads) deleted first, then every row inserted.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -97,9 +98,19 @@ class PgTableWriter : public TableWriter {
                    " AS t (" + target_cols + ") SELECT " + select + " FROM src ON CONFLICT (" + k +
                    ") DO UPDATE SET " + Join(sets, ", ") +
                    " WHERE excluded._ingest_date >= t._ingest_date RETURNING " + k +
-                   ", (t.xmax = 0) AS _new) SELECT count(*) FILTER (WHERE ins._new), "
-                   "COALESCE(sum(src._m), 0) FROM ins JOIN src USING (" +
-                   k + ")";
+                   ", (t.xmax = 0) AS _new) SELECT count(*) FILTER (WHERE ins._new), CASE WHEN "
+                   "count(*) = (SELECT count(*) FROM src) THEN (SELECT COALESCE(sum(_m), 0) FROM "
+                   "src) ELSE (SELECT COALESCE(sum(src._m), 0) FROM ins JOIN src USING (" +
+                   k + ")) END FROM ins";
+      // Into an empty table (a first load, a backfill into a new table) every key is new: a
+      // plain INSERT of the last row of each key, without ON CONFLICT's per-row speculative
+      // insertion (~40% of the merge's time on 600k rows).
+      empty_sql_ = "SELECT NOT EXISTS (SELECT 1 FROM " + table_ + ")";
+      lock_sql_ = "LOCK TABLE " + table_ + " IN SHARE ROW EXCLUSIVE MODE";
+      first_load_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select +
+                        " FROM (SELECT DISTINCT ON (" + k + ") " + Join(cols, ", ") +
+                        ", _load_id, _rescued FROM " + kStage + " ORDER BY " + k +
+                        ", _seq DESC) src";
     } else {
       merge_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select + " FROM " +
                    kStage + " ORDER BY _seq";
@@ -110,6 +121,7 @@ class PgTableWriter : public TableWriter {
   Status EnsureOpen() {
     if (open_) return Status::Ok();
     if (done_) return Status::Internal("merge of " + schema_.table + " already finished");
+    SLUICE_RETURN_IF_ERROR(ReserveDateLoads());
     SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
     open_ = true;
     wh_->set_active_writer([this] { return Flush(); });
@@ -271,11 +283,41 @@ class PgTableWriter : public TableWriter {
     return st;
   }
 
+  // True when the upsert target holds no row; then it stays empty until this merge ends: the
+  // lock keeps other writers of the table out (readers are not blocked).
+  Result<bool> TargetEmpty() {
+    auto empty = [&]() -> Result<bool> {
+      SLUICE_ASSIGN_OR_RETURN(PgResult r,
+                              conn_.Run(empty_sql_, {}, "warehouse: looking into " + schema_.table,
+                                        "SELECT on the table"));
+      return std::string_view(PQgetvalue(r.get(), 0, 0)) == "t";
+    };
+    SLUICE_ASSIGN_OR_RETURN(bool looks_empty, empty());
+    if (!looks_empty) return false;
+    SLUICE_RETURN_IF_ERROR(conn_.Exec(lock_sql_, "warehouse: locking " + schema_.table,
+                                      "INSERT and UPDATE on the table"));
+    return empty();  // again, now that no other merge can fill it
+  }
+
   // Merges the staged rows into the table and empties the stage.
   Status Flush() {
     if (!open_) return Status::Ok();
     SLUICE_RETURN_IF_ERROR(EndCopy());
     if (staged_ == 0) return Status::Ok();
+    if (schema_.merge == config::MergeMode::kUpsert) {
+      SLUICE_ASSIGN_OR_RETURN(bool empty, TargetEmpty());
+      if (empty) {
+        auto result =
+            conn_.Run(first_load_sql_, {target_.ingest_date},
+                      "warehouse: loading rows into " + schema_.table, "INSERT on the table");
+        if (!result.ok()) return MergeError(result.status());
+        const int64_t inserted = PgConn::Affected(result->get());
+        counts_.inserted += inserted;
+        counts_.updated += staged_ - inserted;  // the earlier rows of a repeated key
+        staged_ = 0;
+        return conn_.Exec("TRUNCATE " + std::string(kStage), "warehouse: emptying the stage");
+      }
+    }
     auto result = conn_.Run(merge_sql_, {target_.ingest_date},
                             "warehouse: merging rows into " + schema_.table,
                             "INSERT and UPDATE on the table");
@@ -369,46 +411,78 @@ class PgTableWriter : public TableWriter {
         .status();
   }
 
+  // Reserves a load id in sluice_load_ids for (table, file) of this date and run, unless it
+  // has one: after every id either table holds, so an id is never reused. The caller holds the
+  // schema's load-number lock.
+  Status ReserveOne(const std::string& table, const std::string& file) {
+    const std::string ids = wh_->Qualified("sluice_load_ids");
+    const std::string loads = wh_->Qualified("sluice_loads");
+    return conn_
+        .Run("INSERT INTO " + ids +
+                 " (load_id, table_name, ingest_date, run_id, source_file) SELECT "
+                 "greatest(coalesce((SELECT max(load_id) FROM " +
+                 loads + "), 0), coalesce((SELECT max(load_id) FROM " + ids +
+                 "), 0)) + 1, $1, $2::date, $3, $4 ON CONFLICT (table_name, ingest_date, "
+                 "run_id, source_file) DO NOTHING",
+             {table, target_.ingest_date, target_.run_id, file},
+             "warehouse: numbering the date's loads", "INSERT on sluice_load_ids")
+        .status();
+  }
+
+  // Takes the schema's load-number lock (to the end of the transaction) and makes sure
+  // sluice_load_ids exists.
+  Status LockLoadNumbers() {
+    const std::string ids = wh_->Qualified("sluice_load_ids");
+    SLUICE_RETURN_IF_ERROR(conn_
+                               .Run("SELECT pg_advisory_xact_lock(29549, hashtext($1))", {ids},
+                                    "warehouse: locking the load numbers")
+                               .status());
+    return conn_.Exec("CREATE TABLE IF NOT EXISTS " + ids +
+                          " (load_id bigint PRIMARY KEY, table_name text NOT NULL, ingest_date "
+                          "date NOT NULL, run_id text NOT NULL, source_file text NOT NULL, "
+                          "UNIQUE (table_name, ingest_date, run_id, source_file))",
+                      "warehouse: creating sluice_load_ids", "CREATE on the schema");
+  }
+
+  // Numbers the date's loads together, in the order MergeTarget::date_loads gives, in a short
+  // transaction of its own before the merge's: whichever merge of the date gets here first
+  // numbers them all (the others find them numbered), so two clean runs number them alike
+  // whatever order their merges commit in. Committed apart from the merge, the lock is held for
+  // milliseconds, and merges of one partner's tables run side by side instead of one after the
+  // other. A merge that fails later leaves its numbers reserved; its retry or repair (same run)
+  // uses them.
+  Status ReserveDateLoads() {
+    if (date_loads_reserved_ || target_.date_loads.empty()) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
+    Status st = LockLoadNumbers();
+    for (const auto& [table, file] : target_.date_loads) {
+      if (st.ok()) st = ReserveOne(table, file);
+    }
+    if (st.ok()) st = conn_.Exec("COMMIT", "warehouse: committing the date's load numbers");
+    if (!st.ok()) {
+      (void)conn_.Exec("ROLLBACK", "warehouse: ROLLBACK");
+      return st;
+    }
+    date_loads_reserved_ = true;
+    return Status::Ok();
+  }
+
   // The load of `source_file` in this merge (one row of sluice_loads per table, date, run and
-  // file); a retry of the run reuses it, refreshing loaded_at. The date's loads are numbered
-  // together, in the order MergeTarget::date_loads gives, by whichever merge of the date gets
-  // here first (an advisory lock per partner schema, held to the end of the transaction, makes
-  // that atomic), so two clean runs number them alike whatever order their merges commit in.
+  // file); a retry of the run reuses it, refreshing loaded_at. A load that date_loads did not
+  // list is numbered here, under the lock, to the end of the merge.
   Result<int64_t> LoadId(std::string_view source_file) {
     if (auto it = loads_.find(std::string(source_file)); it != loads_.end()) return it->second;
     SLUICE_RETURN_IF_ERROR(EndCopy());  // the connection is needed for the load's row
     const std::string ids = wh_->Qualified("sluice_load_ids");
     const std::string loads = wh_->Qualified("sluice_loads");
-    auto reserve_one = [&](const std::string& table, const std::string& file) -> Status {
-      return conn_
-          .Run("INSERT INTO " + ids +
-                   " (load_id, table_name, ingest_date, run_id, source_file) SELECT "
-                   "greatest(coalesce((SELECT max(load_id) FROM " +
-                   loads + "), 0), coalesce((SELECT max(load_id) FROM " + ids +
-                   "), 0)) + 1, $1, $2::date, $3, $4 ON CONFLICT (table_name, ingest_date, "
-                   "run_id, source_file) DO NOTHING",
-               {table, target_.ingest_date, target_.run_id, file},
-               "warehouse: numbering the date's loads", "INSERT on sluice_load_ids")
-          .status();
-    };
-    if (!date_loads_reserved_) {
-      SLUICE_RETURN_IF_ERROR(conn_
-                                 .Run("SELECT pg_advisory_xact_lock(29549, hashtext($1))", {ids},
-                                      "warehouse: locking the load numbers")
-                                 .status());
-      // Ids are handed out before the loads happen; sluice_loads keeps only loads that ran.
-      SLUICE_RETURN_IF_ERROR(conn_.Exec(
-          "CREATE TABLE IF NOT EXISTS " + ids +
-              " (load_id bigint PRIMARY KEY, table_name text NOT NULL, ingest_date date NOT "
-              "NULL, run_id text NOT NULL, source_file text NOT NULL, UNIQUE (table_name, "
-              "ingest_date, run_id, source_file))",
-          "warehouse: creating sluice_load_ids", "CREATE on the schema"));
-      for (const auto& [table, file] : target_.date_loads) {
-        SLUICE_RETURN_IF_ERROR(reserve_one(table, file));
-      }
-      date_loads_reserved_ = true;
+    const bool reserved = date_loads_reserved_ &&
+                          std::find(target_.date_loads.begin(), target_.date_loads.end(),
+                                    std::pair<std::string, std::string>(
+                                        schema_.table, source_file)) != target_.date_loads.end();
+    if (!reserved) {
+      SLUICE_RETURN_IF_ERROR(LockLoadNumbers());
+      SLUICE_RETURN_IF_ERROR(ReserveOne(schema_.table, std::string(source_file)));
     }
-    SLUICE_RETURN_IF_ERROR(reserve_one(schema_.table, std::string(source_file)));
     SLUICE_ASSIGN_OR_RETURN(
         PgResult r,
         conn_.Run("INSERT INTO " + loads +
@@ -422,6 +496,10 @@ class PgTableWriter : public TableWriter {
                   {schema_.table, target_.ingest_date, target_.run_id, wh_->partner(),
                    std::string(source_file)},
                   "warehouse: recording the load in sluice_loads", "INSERT on sluice_loads"));
+    if (PQntuples(r.get()) != 1) {
+      return Status::Internal("warehouse: no load number for " + std::string(source_file) + " of " +
+                              schema_.table + " in sluice_load_ids");
+    }
     const int64_t id = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
     loads_.emplace(std::string(source_file), id);
     return id;
@@ -447,6 +525,7 @@ class PgTableWriter : public TableWriter {
   const config::TableSchema& schema_;
   std::string table_;
   std::string stage_sql_, copy_sql_, merge_sql_;
+  std::string empty_sql_, lock_sql_, first_load_sql_;  // upsert into an empty table
   std::string buffer_;
   bool rescue_ = false;
   bool open_ = false;

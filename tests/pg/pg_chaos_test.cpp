@@ -277,10 +277,17 @@ TEST_F(PgChaos, AServerRestartedMidRunFailsTheAffectedAttemptsAsRetryableAndTheR
   const auto give_up = std::chrono::steady_clock::now() + kPatience;
   while (std::chrono::steady_clock::now() < give_up) {
     if (!CopyingBackends(url).empty()) {
-      // Stopped by pid (fast shutdown ends every session) and started on the same port.
-      ASSERT_TRUE(server.Restart());
-      restarted = true;
-      break;
+      // The merge attempts frozen: if the server still shows a COPY, one of them is mid-COPY
+      // and stays so until the restart has cut it off.
+      const auto attempts = MergeAttempts(dir);
+      for (const AttemptProcess& a : attempts) ::kill(a.pid, SIGSTOP);
+      if (!CopyingBackends(url).empty()) {
+        // Stopped by pid (fast shutdown ends every session) and started on the same port.
+        ASSERT_TRUE(server.Restart());
+        restarted = true;
+      }
+      for (const AttemptProcess& a : attempts) ::kill(a.pid, SIGCONT);
+      if (restarted) break;
     }
     ::usleep(2000);  // a pause between two looks, not a synchronisation
   }
