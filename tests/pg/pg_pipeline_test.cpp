@@ -1,10 +1,12 @@
 // End-to-end: the example pipeline with its warehouse and ledger on PostgreSQL (one database for
 // both) loads the rows the default SQLite set-up loads, every table of every partner with its
-// lineage; summary, runs, show and logs read the PostgreSQL ledger. (A merge killed mid-COPY and
-// a server restarted mid-run: pg_chaos_test.cpp.)
+// lineage; summary, runs, show and logs read the PostgreSQL ledger; a merge whose login lacks a
+// privilege fails once, as permanent, naming role, schema and privilege. (A merge killed
+// mid-COPY and a server restarted mid-run: pg_chaos_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -119,6 +121,51 @@ TEST_F(PgPipeline, ARunOfADateAlreadyRunningOnTheSharedLedgerIsRefused) {
   auto second = RunPipeline(b);
   EXPECT_NE(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("other-host-run"), std::string::npos) << second.output;
+}
+
+TEST_F(PgPipeline, AMergeWithoutThePrivilegeFailsOnceAsPermanentNamingRoleSchemaAndPrivilege) {
+  // The warehouse's login may connect but not create a partner's schema; the ledger stays on
+  // SQLite (this test is about the merge's error).
+  const std::string password = std::getenv("PGPASSWORD");
+  ASSERT_EQ(testing::PgAdminExec("DROP ROLE IF EXISTS e2e_outsider; CREATE ROLE "
+                                 "e2e_outsider LOGIN PASSWORD '" +
+                                 password + "'"),
+            "");
+  const std::string db = url_.substr(url_.rfind('/') + 1);
+  ASSERT_EQ(testing::PgAdminExec("REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE ON "
+                                 "DATABASE " +
+                                     db + " FROM PUBLIC",
+                                 db),
+            "");
+  std::string url = url_;
+  url.replace(url.find("postgres@"), 9, "e2e_outsider@");
+  fs::path dir = tmp_ / "outsider";
+  InitExample(dir, "");
+  testing::ReplaceYamlLine(dir / "sluice.yaml", "warehouse", url);
+  auto run = RunPipeline(dir);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto runs = RunCommand(Sluice() + " runs " + Quote(dir) + " --json");
+  auto j = nlohmann::json::parse(runs.output, nullptr, false);
+  if (j.is_object() && j.contains("runs")) j = j["runs"];
+  ASSERT_TRUE(j.is_array() && j.size() == 1) << runs.output;
+  auto show = RunCommand(Sluice() + " show " + Quote(dir) + " " +
+                         j[0]["run_id"].get<std::string>() + " --json");
+  auto doc = nlohmann::json::parse(show.output, nullptr, false);
+  ASSERT_TRUE(doc.contains("instances")) << show.output;
+  int merges = 0;
+  for (const auto& i : doc["instances"]) {
+    if (i["task"].get<std::string>().rfind("merge_table_", 0) != 0) continue;
+    ++merges;
+    const std::string partner = i["partner"].get<std::string>();
+    EXPECT_EQ(i["state"], "failed") << i.dump(1);
+    EXPECT_EQ(i["attempts"], 1) << "a permission error is not retried: " << i.dump(1);
+    const std::string error = i["error"].get<std::string>();
+    EXPECT_NE(error.find("role e2e_outsider"), std::string::npos) << error;
+    EXPECT_NE(error.find("schema " + partner), std::string::npos) << error;
+    EXPECT_NE(error.find("needs CREATE on the database"), std::string::npos) << error;
+    EXPECT_NE(error.find("not retried"), std::string::npos) << error;
+  }
+  EXPECT_EQ(merges, 12);
 }
 
 }  // namespace
