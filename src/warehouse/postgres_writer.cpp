@@ -50,6 +50,43 @@ void AppendCopyText(std::string_view s, std::string* out) {
   out->append(s.data() + start, s.size() - start);
 }
 
+// A set of 64-bit hashes (open addressing, half full at most): 8-16 bytes per key, where a
+// node-based set takes ~40.
+class HashSet {
+ public:
+  // False when `h` was in the set already.
+  bool Insert(uint64_t h) {
+    if (h == 0) h = 1;  // 0 marks an empty slot
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == h) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = h;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  void Clear() {
+    std::vector<uint64_t>().swap(slots_);
+    size_ = 0;
+  }
+
+ private:
+  void Grow() {
+    std::vector<uint64_t> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    size_ = 0;
+    for (uint64_t h : old) {
+      if (h != 0) Insert(h);
+    }
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+};
+
 class PgTableWriter : public TableWriter {
  public:
   PgTableWriter(PgWarehouse* wh, const MergeTarget& target)
@@ -107,6 +144,7 @@ class PgTableWriter : public TableWriter {
       // insertion (~40% of the merge's time on 600k rows).
       empty_sql_ = "SELECT NOT EXISTS (SELECT 1 FROM " + table_ + ")";
       lock_sql_ = "LOCK TABLE " + table_ + " IN SHARE ROW EXCLUSIVE MODE";
+      direct_copy_sql_ = "COPY " + table_ + " (" + target_cols + ") FROM STDIN";
       first_load_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select +
                         " FROM (SELECT DISTINCT ON (" + k + ") " + Join(cols, ", ") +
                         ", _load_id, _rescued FROM " + kStage + " ORDER BY " + k +
@@ -195,65 +233,148 @@ class PgTableWriter : public TableWriter {
     return Status::Ok();
   }
 
+  // How the rows of an upsert reach the table: through the stage and one INSERT ... SELECT (the
+  // general way), or, into a table that was empty when the merge began, by COPY straight into
+  // it while the keys stay distinct (no stage, no second pass over the rows). The first key
+  // seen again (or kMaxDirectRows rows) ends the direct COPY; the rows after it go through the
+  // stage, whose upsert then finds the direct rows in the table: the counts come out as one
+  // flush of all the rows would give (a new key: inserted 1, updated m-1).
+  enum class Mode { kUndecided, kDirect, kStaged };
+  static constexpr int64_t kMaxDirectRows = int64_t{1} << 20;
+
+  Status DecideMode() {
+    if (mode_ != Mode::kUndecided) return Status::Ok();
+    mode_ = Mode::kStaged;
+    if (schema_.merge != config::MergeMode::kUpsert || schema_.primary_key.empty()) {
+      return Status::Ok();
+    }
+    SLUICE_ASSIGN_OR_RETURN(bool empty, TargetEmpty());
+    if (empty) {
+      mode_ = Mode::kDirect;
+      for (const std::string& k : schema_.primary_key) {
+        for (size_t c = 0; c < schema_.columns.size(); ++c) {
+          if (schema_.columns[c].name == k) key_columns_.push_back(c);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A hash of the row's key; false when the key may have been sent directly before.
+  bool AdmitDirect(std::span<const Value> row) {
+    if (direct_rows_ >= kMaxDirectRows) return false;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t c : key_columns_) {
+      const Value& v = row[c];
+      uint64_t part = static_cast<uint64_t>(v.kind);
+      if (v.kind == ValueKind::kText) {
+        part ^= std::hash<std::string_view>{}(v.s) * 0x9E3779B97F4A7C15ull;
+      } else if (v.kind == ValueKind::kInt) {
+        part ^= static_cast<uint64_t>(v.i) * 0x9E3779B97F4A7C15ull;
+      } else if (v.kind == ValueKind::kReal) {
+        part ^= std::hash<double>{}(v.d) * 0x9E3779B97F4A7C15ull;
+      }
+      h = (h ^ part) * 1099511628211ull;
+    }
+    h ^= h >> 33;  // mixes the high bits into the low ones, which pick the slot
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return direct_keys_.Insert(h);
+  }
+
+  Status StartCopy() {
+    if (copying_) return Status::Ok();
+    copy_direct_ = mode_ == Mode::kDirect;
+    const std::string& sql = copy_direct_ ? direct_copy_sql_ : copy_sql_;
+    PgResult r(PQexec(conn_.get(), sql.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
+      return conn_.Error(r.get(), "warehouse: starting COPY into " + schema_.table,
+                         "INSERT on the table");
+    }
+    copying_ = true;
+    return Status::Ok();
+  }
+
+  void AppendValue(const Value& v, const config::ColumnSchema& column) {
+    switch (v.kind) {
+      case ValueKind::kNull:
+        buffer_.append("\\N");
+        break;
+      case ValueKind::kInt:
+        if (column.type == config::ColumnType::kBool) {
+          buffer_.push_back(v.i != 0 ? 't' : 'f');
+        } else {
+          AppendInt(v.i, &buffer_);
+        }
+        break;
+      case ValueKind::kReal:
+        if (std::isnan(v.d)) {
+          buffer_.append("NaN");
+        } else if (std::isinf(v.d)) {
+          buffer_.append(v.d > 0 ? "Infinity" : "-Infinity");
+        } else {
+          char buf[32];
+          auto res = std::to_chars(buf, buf + sizeof buf, v.d);
+          buffer_.append(buf, res.ptr);
+        }
+        break;
+      case ValueKind::kText:
+        AppendCopyText(v.s, &buffer_);
+        break;
+    }
+  }
+
+  void AppendRescued(std::string_view rescued) {
+    if (rescued.empty()) {
+      buffer_.append("\\N");
+    } else {
+      AppendCopyText(rescued, &buffer_);
+    }
+  }
+
   Status AddChecked(std::span<const Value> values, size_t rows, std::string_view source_file,
                     std::span<const std::string_view> rescued) {
     SLUICE_RETURN_IF_ERROR(EnsureOpen());
     SLUICE_ASSIGN_OR_RETURN(int64_t load_id, LoadId(source_file));
-    if (!copying_) {
-      PgResult r(PQexec(conn_.get(), copy_sql_.c_str()));
-      if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
-        return conn_.Error(r.get(), "warehouse: starting COPY into " + schema_.table,
-                           "INSERT on the table");
-      }
-      copying_ = true;
-    }
+    SLUICE_RETURN_IF_ERROR(DecideMode());
     const size_t ncols = schema_.columns.size();
     for (size_t r = 0; r < rows; ++r) {
+      const std::span<const Value> row = values.subspan(r * ncols, ncols);
+      if (mode_ == Mode::kDirect && !AdmitDirect(row)) {
+        SLUICE_RETURN_IF_ERROR(EndCopy());  // the rows so far are in the table
+        mode_ = Mode::kStaged;
+        direct_keys_.Clear();
+      }
+      SLUICE_RETURN_IF_ERROR(StartCopy());
       for (size_t c = 0; c < ncols; ++c) {
-        const Value& v = values[r * ncols + c];
-        switch (v.kind) {
-          case ValueKind::kNull:
-            buffer_.append("\\N");
-            break;
-          case ValueKind::kInt:
-            if (schema_.columns[c].type == config::ColumnType::kBool) {
-              buffer_.push_back(v.i != 0 ? 't' : 'f');
-            } else {
-              AppendInt(v.i, &buffer_);
-            }
-            break;
-          case ValueKind::kReal:
-            if (std::isnan(v.d)) {
-              buffer_.append("NaN");
-            } else if (std::isinf(v.d)) {
-              buffer_.append(v.d > 0 ? "Infinity" : "-Infinity");
-            } else {
-              char buf[32];
-              auto res = std::to_chars(buf, buf + sizeof buf, v.d);
-              buffer_.append(buf, res.ptr);
-            }
-            break;
-          case ValueKind::kText:
-            AppendCopyText(v.s, &buffer_);
-            break;
-        }
+        AppendValue(row[c], schema_.columns[c]);
         buffer_.push_back('\t');
       }
-      AppendInt(load_id, &buffer_);
-      buffer_.push_back('\t');
-      if (rescued.empty() || rescued[r].empty() || !rescue_) {
-        buffer_.append("\\N");
+      const bool has_rescued = rescue_ && !rescued.empty() && !rescued[r].empty();
+      if (mode_ == Mode::kDirect) {
+        // The target's columns: ..., _ingest_date, _load_id[, _rescued].
+        buffer_.append(target_.ingest_date);
+        buffer_.push_back('\t');
+        AppendInt(load_id, &buffer_);
+        if (rescue_) {
+          buffer_.push_back('\t');
+          AppendRescued(has_rescued ? rescued[r] : std::string_view());
+        }
+        ++direct_rows_;
+        ++direct_pending_;
       } else {
-        AppendCopyText(rescued[r], &buffer_);
+        // The stage's: ..., _load_id, _rescued, _seq.
+        AppendInt(load_id, &buffer_);
+        buffer_.push_back('\t');
+        AppendRescued(has_rescued ? rescued[r] : std::string_view());
+        buffer_.push_back('\t');
+        AppendInt(seq_++, &buffer_);
+        ++staged_;
       }
-      buffer_.push_back('\t');
-      AppendInt(seq_++, &buffer_);
       buffer_.push_back('\n');
       if (buffer_.size() >= kCopyChunk) SLUICE_RETURN_IF_ERROR(SendBuffer());
     }
-    SLUICE_RETURN_IF_ERROR(SendBuffer());
-    staged_ += static_cast<int64_t>(rows);
-    return Status::Ok();
+    return SendBuffer();
   }
 
   Status SendBuffer() {
@@ -280,6 +401,10 @@ class PgTableWriter : public TableWriter {
         st = conn_.Error(raw, "warehouse: COPY into " + schema_.table, "INSERT on the table");
       }
     }
+    if (st.ok() && copy_direct_) {
+      counts_.inserted += direct_pending_;  // distinct new keys, each in the table now
+    }
+    direct_pending_ = 0;
     return st;
   }
 
@@ -526,6 +651,13 @@ class PgTableWriter : public TableWriter {
   std::string table_;
   std::string stage_sql_, copy_sql_, merge_sql_;
   std::string empty_sql_, lock_sql_, first_load_sql_;  // upsert into an empty table
+  std::string direct_copy_sql_;                        // COPY straight into the table
+  Mode mode_ = Mode::kUndecided;
+  bool copy_direct_ = false;  // the COPY in progress goes straight into the table
+  std::vector<size_t> key_columns_;
+  HashSet direct_keys_;         // hashes of the keys sent straight in
+  int64_t direct_rows_ = 0;     // rows sent straight in
+  int64_t direct_pending_ = 0;  // of those, in the COPY in progress
   std::string buffer_;
   bool rescue_ = false;
   bool open_ = false;

@@ -62,12 +62,13 @@ std::optional<std::vector<std::vector<std::string>>> PgRows(const std::string& u
   return out;
 }
 
-// The backend pids of the merges streaming a COPY into their stage right now.
+// The backend pids of the merges streaming a COPY right now (into their stage, or straight into
+// an empty table).
 std::vector<std::string> CopyingBackends(const std::string& url) {
   auto rows = PgRows(url,
                      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
-                     "application_name = 'sluice' AND state = 'active' AND query LIKE "
-                     "'COPY pg_temp.sluice_stage%'");
+                     "application_name = 'sluice' AND state = 'active' AND query LIKE 'COPY "
+                     "%FROM STDIN'");
   std::vector<std::string> pids;
   if (rows) {
     for (const auto& r : *rows) pids.push_back(r[0]);
