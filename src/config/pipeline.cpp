@@ -61,6 +61,7 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
   }
   Pipeline p;
   p.dir = abs;
+  const size_t first_diag = diags->items().size();  // the caller's own come before
 
   if (auto root = LoadInto(abs / "sluice.yaml", abs, diags, options)) {
     p.settings = ReadSettings(*root, diags);
@@ -277,8 +278,46 @@ Result<Pipeline> LoadPipeline(const fs::path& dir, const LoadOptions& options) {
     }
   }
 
+  if (diags->HasErrors() && options.isolate_partners) {
+    // Errors inside one partner's folder stop that partner only; any other error stops all.
+    std::map<std::string, BrokenPartner> broken;
+    bool whole = false;
+    for (size_t i = first_diag; i < diags->items().size(); ++i) {
+      const Diagnostic& d = diags->items()[i];
+      if (d.severity != Diagnostic::Severity::kError) continue;
+      const std::string folder = PartnerFolderOf(d.loc.file);
+      if (folder.empty()) {
+        whole = true;
+        break;
+      }
+      broken[folder].errors.push_back(d.ToString());
+    }
+    if (!whole) {
+      for (auto& [folder, b] : broken) {
+        for (auto it = p.partners.begin(); it != p.partners.end();) {
+          if (it->second.dir.filename() == folder || it->first == folder) {
+            b.enabled = it->second.enabled;
+            it = p.partners.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      p.broken_partners = std::move(broken);
+      return p;
+    }
+  }
   if (diags->HasErrors()) return diags->ToStatus();
   return p;
+}
+
+std::string PartnerFolderOf(std::string_view file) {
+  constexpr std::string_view kPrefix = "partners/";
+  if (!file.starts_with(kPrefix)) return "";
+  file.remove_prefix(kPrefix.size());
+  const size_t slash = file.find('/');
+  if (slash == std::string_view::npos || slash == 0) return "";
+  return std::string(file.substr(0, slash));
 }
 
 std::vector<std::string> MergeTaskTables(const WorkflowConfig& workflow) {

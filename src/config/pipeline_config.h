@@ -161,9 +161,19 @@ struct CompletionRule {
   int64_t stable_seconds = 0;  // complete when size and mtime are unchanged this long
 };
 
+// How a table's files are written: CSV (the partner's csv: dialect), JSON lines (one object
+// per line, fields matched to the schema by name and aliases as CSV headers are), or an Excel
+// workbook's sheet (its first non-empty row is the header).
+enum class TableFormat { kCsv, kNdjson, kXlsx };
+
 struct TableSource {
   std::string name;
   std::string file;  // glob matched against archive members
+  TableFormat format = TableFormat::kCsv;
+  std::string sheet;  // xlsx: the sheet's name; "" for the first sheet
+  // xlsx: the most bytes of text the workbook's shared strings table may hold (it is read whole
+  // before the sheet is streamed: the one structure held in memory).
+  int64_t max_shared_strings_bytes = int64_t{256} << 20;
   // True when the partner may leave the table out of a delivery: its merge then succeeds and
   // says so. Otherwise a delivery without a file for the table fails the table's merge.
   bool optional = false;
@@ -254,11 +264,21 @@ struct PartnerConfig {
 
 // ---- the whole folder ----------------------------------------------------------------------
 
+// A partner whose partner.yaml or schemas are invalid, set aside by a load with
+// LoadOptions::isolate_partners: its chain fails at once with `errors`, the others run.
+struct BrokenPartner {
+  std::vector<std::string> errors;  // "partners/<id>/...:line:col: message", in file order
+  bool enabled = true;              // as far as its partner.yaml could be read
+};
+
 struct Pipeline {
   std::filesystem::path dir;  // absolute
   PipelineSettings settings;
   WorkflowConfig workflow;
   std::map<std::string, PartnerConfig> partners;  // by id, enabled or not
+  // By partner folder name: partners with configuration errors (isolate_partners only; a strict
+  // load fails instead). Never in `partners`.
+  std::map<std::string, BrokenPartner> broken_partners;
   // Resolves a path relative to the pipeline folder ("./data" -> "<dir>/data").
   std::filesystem::path Resolve(const std::string& relative) const;
   // Enabled partners, sorted by id.
@@ -304,10 +324,21 @@ struct LoadOptions {
   std::optional<std::vector<std::string>> only_partners = std::nullopt;
   // When non-null, the path of every configuration file read is appended, in order.
   std::vector<std::filesystem::path>* files_read = nullptr;
+  // A partner whose own files (partners/<id>/partner.yaml, its schemas) have errors does not
+  // fail the load: it moves to Pipeline::broken_partners with its errors (still in the
+  // diagnostics too), and the other partners load. Errors anywhere else (sluice.yaml,
+  // workflow.yaml, partners/ itself) still fail it. What `sluice run` does without
+  // --strict-config; validate and --strict-config load strictly.
+  bool isolate_partners = false;
 };
 
+// The partner folder a configuration file belongs to ("acme" for "partners/acme/partner.yaml"
+// or "partners/acme/schemas/orders.json"), or "" for a file of the whole pipeline.
+std::string PartnerFolderOf(std::string_view file);
+
 // Loads and validates every file of the pipeline folder (or of the partners in
-// options.only_partners). InvalidArgument lists every error. Nothing is cached: every call
+// options.only_partners). InvalidArgument lists every error (with isolate_partners, only when
+// one is outside every partner's own files). Nothing is cached: every call
 // reads the files as they are now.
 Result<Pipeline> LoadPipeline(const std::filesystem::path& dir, const LoadOptions& options = {});
 

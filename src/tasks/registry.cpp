@@ -23,6 +23,9 @@ Result<std::vector<const config::PartnerConfig*>> TaskContext::TargetPartners() 
     if (run_partners.empty()) return pipeline->EnabledPartners();
     std::vector<const config::PartnerConfig*> out;
     for (const std::string& id : run_partners) {
+      // Its chain failed at the run's start (configuration errors): nothing to wait for, sum
+      // up or check.
+      if (pipeline->broken_partners.count(id) > 0) continue;
       const config::PartnerConfig* p = pipeline->FindPartner(id);
       if (p == nullptr) return Status::NotFound("unknown partner " + id + " in the run's partners");
       out.push_back(p);

@@ -109,6 +109,12 @@ Result<std::vector<std::string>> ResolvePartners(const config::Pipeline& pipelin
                                                  const std::vector<std::string>& requested) {
   std::vector<std::string> enabled;
   for (const config::PartnerConfig* p : pipeline.EnabledPartners()) enabled.push_back(p->id);
+  // A partner set aside for its configuration errors is still in the run: its chain fails
+  // there at once (FailBrokenPartners), where `show`, the alerts and the exit code see it.
+  for (const auto& [id, broken] : pipeline.broken_partners) {
+    if (broken.enabled) enabled.push_back(id);
+  }
+  std::sort(enabled.begin(), enabled.end());
   if (requested.empty()) return enabled;
   std::vector<std::string> out;
   for (const std::string& raw : requested) {
@@ -129,6 +135,41 @@ Result<std::vector<std::string>> ResolvePartners(const config::Pipeline& pipelin
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+int FailBrokenPartners(const config::Pipeline& pipeline, const std::vector<InstanceNode>& nodes,
+                       std::vector<ledger::InstanceRecord>* records, int64_t now_ms) {
+  if (pipeline.broken_partners.empty()) return 0;
+  int failed = 0;
+  std::vector<bool> ended(nodes.size(), false);  // ended here, for this partner's config
+  for (size_t i = 0; i < nodes.size(); ++i) {    // topological order: upstreams come first
+    const InstanceNode& node = nodes[i];
+    ledger::InstanceRecord& rec = (*records)[i];
+    auto broken = pipeline.broken_partners.find(node.partner);
+    if (node.partner.empty() || broken == pipeline.broken_partners.end() ||
+        rec.state != ledger::State::kPending) {
+      continue;
+    }
+    ended[i] = true;
+    rec.ended_ms = now_ms;
+    int up = -1;
+    for (int d : node.deps) {
+      if (ended[static_cast<size_t>(d)]) up = d;
+    }
+    if (up >= 0) {
+      rec.state = ledger::State::kUpstreamFailed;
+      rec.error = "not run: upstream " + nodes[static_cast<size_t>(up)].Name() +
+                  " did not succeed (partner " + node.partner + " has configuration errors)";
+      continue;
+    }
+    rec.state = ledger::State::kFailed;
+    rec.error = "not run: partner " + node.partner +
+                " has configuration errors, so none of its tasks run (the other partners do): " +
+                Join(broken->second.errors, "; ") + "; fix them (`sluice validate " +
+                pipeline.dir.string() + "` lists them), then `sluice repair` the run";
+    ++failed;
+  }
+  return failed;
 }
 
 }  // namespace sluice::workflow

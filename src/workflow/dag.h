@@ -46,9 +46,18 @@ enum class Decision { kRun, kUpstreamFailed, kSkip };
 // "failed" means failed, timed_out or upstream_failed.
 Decision Decide(config::RunIf run_if, const std::vector<ledger::State>& upstream);
 
-// The enabled partners named in `requested` (all enabled ones when empty), sorted.
+// The enabled partners named in `requested` (all enabled ones when empty), sorted. Partners set
+// aside for configuration errors (Pipeline::broken_partners) count as enabled ones.
 // InvalidArgument naming an unknown or disabled id, with a suggestion.
 Result<std::vector<std::string>> ResolvePartners(const config::Pipeline& pipeline,
                                                  const std::vector<std::string>& requested);
+
+// Ends the pending instances of partners with configuration errors (Pipeline::broken_partners)
+// before anything runs: the first of each partner's chain `failed` with the errors (file:line),
+// those downstream of it in the partner's chain `upstream_failed`. Instances that are not per
+// partner are left to run_if. Returns how many were marked failed. `nodes` in BuildInstances'
+// topological order, `records` one per node.
+int FailBrokenPartners(const config::Pipeline& pipeline, const std::vector<InstanceNode>& nodes,
+                       std::vector<ledger::InstanceRecord>* records, int64_t now_ms);
 
 }  // namespace sluice::workflow

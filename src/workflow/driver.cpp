@@ -64,6 +64,11 @@ class Driver {
       // A repair resumes instances left queued (their backoff is over by now).
       if (records_[i].state == State::kQueued)
         queued_.insert({Clock::TimePoint{}, static_cast<int>(i)});
+      // Failed before any attempt: its partner's configuration is broken (FailBrokenPartners).
+      if (records_[i].state == State::kFailed && records_[i].attempts == 0 &&
+          pipeline_.broken_partners.count(records_[i].partner) > 0) {
+        config_failures_.push_back(static_cast<int>(i));
+      }
     }
   }
 
@@ -100,6 +105,11 @@ class Driver {
       // goes on as if started with nohup. SIGINT/SIGTERM still cancel it.
       sigaction(SIGHUP, &ignore, &old_hup);
     }
+    for (int i : config_failures_) {
+      Say(fmt::format("run {}: {} failed: {}", run_.run_id, nodes_[i].Name(),
+                      FirstLine(records_[i].error)));
+    }
+    if (!config_failures_.empty()) AlertFailureNow();  // names the partner and its errors
     Status st = Loop();
     stop_signals.reset();
     if (options_.handle_signals) sigaction(SIGHUP, &old_hup, nullptr);
@@ -611,6 +621,7 @@ class Driver {
   std::vector<int> attempts_before_;  // per instance: attempts made before this drive
   std::vector<int> unfinished_deps_;  // per instance: upstreams not terminal yet
   std::vector<int> resolvable_;       // pending instances whose upstreams are all terminal
+  std::vector<int> config_failures_;  // failed at the start: their partner's config is broken
   std::set<std::pair<Clock::TimePoint, int>> queued_;  // (not before, instance), soonest first
   bool cancel_requested_ = false;                      // `sluice cancel` asked (not a signal)
   static constexpr Clock::Duration kOwnerCheck = std::chrono::milliseconds(500);

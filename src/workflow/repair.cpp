@@ -51,7 +51,9 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   }
   std::vector<std::string> partners;
   for (std::string& p : PartnersOfRun(run)) {
-    if (pipeline.FindPartner(p)) partners.push_back(std::move(p));
+    if (pipeline.FindPartner(p) || pipeline.broken_partners.count(p)) {
+      partners.push_back(std::move(p));
+    }
   }
   SLUICE_ASSIGN_OR_RETURN(Date date, ParseDate(run.logical_date));
   (void)date;
@@ -234,6 +236,8 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
   if (request.dry_run) {
     return RunOutcome{run.run_id, "dry_run", 0};
   }
+  // A partner still broken fails again at once, with its errors as they are now.
+  FailBrokenPartners(pipeline, nodes, &records, WallMs(clock));
   // Nothing is written before the run is claimed (a repair stopped while it waited for an
   // orphan leaves the ledger as it found it).
   SLUICE_RETURN_IF_ERROR(ledger.ClaimRun(run.run_id, run.Owner(), me, WallMs(clock)));

@@ -186,6 +186,9 @@ Result<RunOutcome> StartRun(const config::Pipeline& pipeline, ledger::Ledger& le
     r.partner = n.partner;
     records.push_back(std::move(r));
   }
+  // A partner whose configuration is broken gets no attempt; its chain is over before the run
+  // starts, and the others run (LoadOptions::isolate_partners).
+  FailBrokenPartners(pipeline, nodes, &records, run.created_ms);
   Status created = ledger.CreateRun(run, records);
   if (created.code() == StatusCode::kAlreadyExists) {
     // Name the active run and whether its scheduler still lives (a killed `sluice run` leaves

@@ -52,23 +52,34 @@ inline std::optional<std::vector<std::string>> PartnersOrReport(const std::strin
 // keep working while a workflow or partner file is being fixed).
 // `attempt_partner`: what an attempt loads (tasks::LoadAttemptPipeline): sluice.yaml,
 // workflow.yaml and this partner's folder only; every partner when empty.
+// `isolate_partners`: a partner whose own files have errors is set aside
+// (config::LoadOptions::isolate_partners) instead of failing the load; with `warnings` its
+// errors are printed, saying the others run. `errors`, when given, receives the errors of a
+// failed load, one "file:line:col: message" per line.
 inline std::optional<config::Pipeline> LoadPipelineOrReport(
     const std::string& dir, const char* command, bool warnings = false, bool settings_only = false,
-    const std::optional<std::string>& attempt_partner = std::nullopt) {
+    const std::optional<std::string>& attempt_partner = std::nullopt, bool isolate_partners = false,
+    std::string* errors = nullptr) {
   config::Diagnostics diags;
-  auto pipeline = attempt_partner
-                      ? tasks::LoadAttemptPipeline(dir, *attempt_partner, {.diagnostics = &diags})
-                      : tasks::LoadCheckedPipeline(
-                            dir, {.diagnostics = &diags, .settings_only = settings_only});
+  config::LoadOptions options{.diagnostics = &diags, .settings_only = settings_only};
+  options.isolate_partners = isolate_partners;
+  auto pipeline = attempt_partner ? tasks::LoadAttemptPipeline(dir, *attempt_partner, options)
+                                  : tasks::LoadCheckedPipeline(dir, options);
   if (!pipeline.ok()) {
     for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
     if (diags.items().empty()) std::cerr << pipeline.status().ToString() << "\n";
+    if (errors != nullptr) *errors = pipeline.status().message();
     std::cerr << "sluice " << command << ": " << dir
               << " has configuration errors; fix them (see `sluice validate " << dir << "`)\n";
     return std::nullopt;
   }
   if (warnings) {
     for (const config::Diagnostic& d : diags.items()) std::cerr << d.ToString() << "\n";
+    for (const auto& [id, broken] : pipeline->broken_partners) {
+      std::cerr << "sluice " << command << ": partner " << id << " has " << broken.errors.size()
+                << " configuration error(s) (above); its tasks fail at once and the other "
+                   "partners run (--strict-config refuses the whole run instead)\n";
+    }
   }
   return std::move(pipeline).value();
 }

@@ -19,7 +19,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       "--partners acme   # a re-delivered archive");
   struct Args {
     std::string dir, run_id, tasks, partners, executor;
-    bool downstream = false, dry_run = false;
+    bool downstream = false, dry_run = false, strict_config = false;
     int parallelism = 0;
     double grace_seconds = 10;
     Verbosity verbosity;
@@ -41,9 +41,14 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "After a timeout's SIGTERM, seconds before SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
+  cmd->add_flag("--strict-config", args->strict_config,
+                "Refuse the repair (exit 2) when any partner's configuration has errors; "
+                "without it that partner's tasks fail again at once and the others run");
   AddVerbosityFlags(cmd, &args->verbosity);
   cmd->callback([args, exit_code, partners_option] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true);
+    auto pipeline = LoadPipelineOrReport(args->dir, "repair", /*warnings=*/true,
+                                         /*settings_only=*/false, std::nullopt,
+                                         /*isolate_partners=*/!args->strict_config);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;

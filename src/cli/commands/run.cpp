@@ -35,6 +35,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       "  sluice run ./pipeline                          # today, every partner\n"
       "  sluice run ./pipeline --date 2026-11-24 --partners acme,globex\n"
       "  sluice run ./pipeline --date 2026-11-24 --resume   # for cron: finish or skip the date\n"
+      "A partner whose partner.yaml or schemas have errors fails alone (its tasks fail at once,\n"
+      "the others run, exit 1); --strict-config refuses the whole run instead (exit 2).\n"
       "Ends with the run's results (sluice summary prints them again).");
   struct Args {
     std::string dir, date, partners, executor;
@@ -42,6 +44,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
     double grace_seconds = 10;
     Verbosity verbosity;
     bool resume = false;
+    bool strict_config = false;
     CLI::Option* partners_option = nullptr;
   };
   auto args = std::make_shared<Args>();
@@ -59,9 +62,14 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_flag("--resume", args->resume,
                 "Repair the newest unfinished run of this date instead of starting a new one");
+  cmd->add_flag("--strict-config", args->strict_config,
+                "Refuse the whole run (exit 2) when any partner's configuration has errors; "
+                "without it that partner's tasks fail at once and the others run");
   AddVerbosityFlags(cmd, &args->verbosity);
   cmd->callback([args, exit_code] {
-    auto pipeline = LoadPipelineOrReport(args->dir, "run", /*warnings=*/true);
+    auto pipeline = LoadPipelineOrReport(args->dir, "run", /*warnings=*/true,
+                                         /*settings_only=*/false, std::nullopt,
+                                         /*isolate_partners=*/!args->strict_config);
     if (!pipeline) {
       *exit_code = kExitUsage;
       return;

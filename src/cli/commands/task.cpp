@@ -69,12 +69,20 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     warehouse::PrepareProcessForBulkWrites();
     auto date = ParseDate(args->date);
     // Its own partner's configuration only: an attempt's cost must not grow with the partners.
-    auto pipeline = LoadPipelineOrReport(args->dir, "task exec", /*warnings=*/false,
-                                         /*settings_only=*/false, args->partner);
+    // A task of the whole run (the sensor, summary) works on the partners whose configuration
+    // loads: a broken partner's own chain failed at the run's start.
+    std::string config_errors;
+    auto pipeline =
+        LoadPipelineOrReport(args->dir, "task exec", /*warnings=*/false,
+                             /*settings_only=*/false, args->partner,
+                             /*isolate_partners=*/args->partner.empty(), &config_errors);
     workflow::Outcome outcome;
     if (!date.ok() || !pipeline) {
       outcome.exit_code = kExitUsage;
-      outcome.error = date.ok() ? "configuration errors in " + args->dir : date.status().ToString();
+      outcome.error = date.ok() ? "configuration errors in " + args->dir + ": " + config_errors
+                                : date.status().ToString();
+      // The same files fail the same way: no retry until they are fixed (then `sluice repair`).
+      outcome.permanent = true;
       SaveOutcome(outcome);
       *exit_code = kExitUsage;
       return;
