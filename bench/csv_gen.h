@@ -79,6 +79,28 @@ inline void AppendCsv(const GenRow& r, std::string* out) {
   *out += '\n';
 }
 
+// The same row as one JSON lines object (keys in the CSV header's order).
+inline void AppendJson(const GenRow& r, std::string* out) {
+  *out += "{\"order_id\":";
+  *out += std::to_string(r.order_id);
+  *out += ",\"customer\":\"";
+  *out += r.customer;
+  *out += "\",\"amount\":";
+  *out += r.amount;
+  *out += ",\"qty\":";
+  *out += std::to_string(r.qty);
+  *out += ",\"ordered_at\":\"";
+  *out += r.ordered_at;
+  *out += "\",\"status\":\"";
+  *out += r.status;
+  *out += "\",\"note\":\"";
+  for (char c : r.note) {
+    if (c == '"' || c == '\\') *out += '\\';
+    *out += c;
+  }
+  *out += "\"}\n";
+}
+
 inline config::TableSchema OrdersSchema() {
   config::TableSchema s;
   s.table = "orders";

@@ -14,7 +14,7 @@ PACKAGES=(
   unzip time help2man
   libcpp-httplib-dev chromium
   clang libclang-rt-14-dev
-  libexpat1-dev
+  libexpat1-dev libsimdjson-dev
   python3-jsonschema python3-yaml
 )
 # The S3 store's tests run s3rver behind a SigV4-verifying proxy (tests/s3/); their npm packages

@@ -254,6 +254,34 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
           MapReader tr(item.value, "table \"" + item.key + "\"", diags);
           if (auto v = tr.String("file", true)) src.file = *v;
           if (auto v = tr.Bool("optional")) src.optional = *v;
+          if (auto v = tr.String("format")) {
+            if (*v == "ndjson" || *v == "jsonl") {
+              src.format = TableFormat::kNdjson;
+            } else if (*v == "xlsx") {
+              src.format = TableFormat::kXlsx;
+            } else if (*v != "csv") {
+              tr.ErrorAtKey("format", "table \"" + item.key + "\": format \"" + Printable(*v) +
+                                          "\" is not one sluice reads; use csv (the default), "
+                                          "ndjson (one JSON object per line) or xlsx (an Excel "
+                                          "sheet)");
+            }
+          }
+          if (auto v = tr.String("sheet")) src.sheet = *v;
+          if (auto v = tr.ByteSize("max_shared_strings_bytes")) {
+            if (*v < 1 || *v > (int64_t{16} << 30)) {
+              tr.ErrorAtKey(
+                  "max_shared_strings_bytes",
+                  "table \"" + item.key + "\": max_shared_strings_bytes must be 1 to 16GiB");
+            } else {
+              src.max_shared_strings_bytes = *v;
+            }
+          }
+          if (src.format != TableFormat::kXlsx &&
+              (tr.Has("sheet") || tr.Has("max_shared_strings_bytes"))) {
+            tr.ErrorAtKey(tr.Has("sheet") ? "sheet" : "max_shared_strings_bytes",
+                          "table \"" + item.key +
+                              "\": sheet and max_shared_strings_bytes are for format: xlsx");
+          }
           tr.Finish();
         }
         if (std::string why = CheckFilePattern(src.file); !why.empty()) {

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "core/date.h"
 #include "core/strings.h"
 #include "csv/conform_internal.h"
 #include "csv/encoding.h"
@@ -52,8 +54,9 @@ void AppendCsvField(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-bool RowConverter::IsNull(std::string_view field, bool quoted) const {
-  if (quoted) return false;
+bool RowConverter::IsNull(std::string_view field, uint8_t how) const {
+  if (how == kFieldAbsent) return true;
+  if (how == kFieldQuoted) return false;
   if (field.empty()) return empty_is_null_;
   for (const std::string& v : null_values_) {
     if (field == v) return true;
@@ -111,6 +114,40 @@ std::string Float64Problem(std::string_view text) {
 
 }  // namespace
 
+bool SerialToTimeValue(std::string_view text, bool date1904, bool with_time, std::string* out) {
+  double serial = 0;
+  if (!ParseFloat64(text, &serial) || !(serial >= 0) || serial >= 2958466) return false;
+  int64_t days = static_cast<int64_t>(serial);
+  int64_t ms = std::llround((serial - static_cast<double>(days)) * 86400000.0);
+  if (ms >= 86400000) {  // rounds up to the next midnight
+    ++days;
+    ms = 0;
+  }
+  if (!with_time && ms != 0) return false;  // a time of day is no date
+  Date date;
+  if (date1904) {
+    date = Date{1904, 1, 1}.AddDays(static_cast<int>(days));
+  } else if (days == 60 || days == 0) {
+    return false;  // 1900-02-29 (Lotus's leap-year bug) and 1900-01-00 are no dates
+  } else {
+    // Serial 1 is 1900-01-01; Excel counts the 29th of February 1900 that never was.
+    date = Date{1899, 12, days < 60 ? 31 : 30}.AddDays(static_cast<int>(days));
+  }
+  *out = date.ToString();
+  if (!with_time) return true;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " %02d:%02d:%02d", static_cast<int>(ms / 3600000),
+                static_cast<int>(ms / 60000 % 60), static_cast<int>(ms / 1000 % 60));
+  out->append(buf);
+  if (int frac = static_cast<int>(ms % 1000); frac != 0) {
+    std::snprintf(buf, sizeof buf, ".%03d", frac);
+    std::string f(buf);
+    while (f.back() == '0') f.pop_back();
+    out->append(f);
+  }
+  return true;
+}
+
 bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   auto fail = [&](std::string column, const char* code, std::string message) {
     return Reject(record, diag, std::move(column), code, std::move(message));
@@ -126,7 +163,7 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   if (record.error != RowError::kNone) {
     std::string col;
     if (record.error_field >= 0) col = "field " + std::to_string(record.error_field + 1);
-    return fail(col, "csv", record.error_message);
+    return fail(col, record.error == RowError::kBadJson ? "json" : "csv", record.error_message);
   }
   if (record.fields.size() != expected_fields_) {
     return fail("", "field_count",
@@ -155,14 +192,18 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       continue;
     }
     std::string_view field = record.fields[static_cast<size_t>(src)];
-    bool quoted = record.quoted[static_cast<size_t>(src)];
-    bool null = IsNull(field, quoted);
+    bool null = IsNull(field, record.quoted[static_cast<size_t>(src)]);
     if (!null && col.type != config::ColumnType::kString && TrimSpaces(field).empty()) {
       null = true;  // "" or spaces are no number, date or bool
     }
     if (null) {
       if (!col.nullable) {
         // "NULL" (one of csv.null_values) is no empty field: say which rule made it NULL.
+        if (record.quoted[static_cast<size_t>(src)] == kFieldAbsent) {
+          return fail(col.name, "null",
+                      named_fields_ ? "null or no such key in a non-nullable column"
+                                    : "no value in a non-nullable column");
+        }
         return fail(col.name, "null",
                     TrimSpaces(field).empty()
                         ? std::string("empty value in a non-nullable column")
@@ -226,6 +267,19 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
       case config::ColumnType::kDate:
       case config::ColumnType::kTimestamp: {
         const bool date = col.type == config::ColumnType::kDate;
+        if (record.quoted[static_cast<size_t>(src)] == kFieldSerial) {
+          // A spreadsheet's date cell: a day number, in the workbook's date system.
+          if (!SerialToTimeValue(field, record.date1904, !date, &text_[c])) {
+            return fail(
+                col.name, "type",
+                "the spreadsheet number " + Printable(field, 40) + " is not a " +
+                    (date ? "date (a whole day number of " : "timestamp (a day number of ") +
+                    (record.date1904 ? "the 1904" : "the 1900") + " date system)");
+          }
+          cell.kind = CellKind::kText;
+          cell.s = text_[c];
+          break;
+        }
         if (!ParseTimeValue(field, col, &text_[c])) {
           std::string expected = date ? "YYYY-MM-DD" : "ISO 8601";
           if (!col.formats.empty()) expected = Join(col.formats, " or ");
@@ -243,10 +297,11 @@ bool RowConverter::Convert(const Record& record, Diagnostic* diag) {
   if (rescue_) {
     rescued_.clear();
     for (size_t k = 0; k < extra_fields_.size(); ++k) {
-      rescued_.push_back(k == 0 ? '{' : ',');
+      size_t f = static_cast<size_t>(extra_fields_[k]);
+      if (record.quoted[f] == kFieldAbsent && named_fields_) continue;  // a key this line lacks
+      rescued_.push_back(rescued_.empty() ? '{' : ',');
       rescued_.append(extra_names_json_[k]);
       rescued_.push_back(':');
-      size_t f = static_cast<size_t>(extra_fields_[k]);
       if (IsNull(record.fields[f], record.quoted[f])) {
         rescued_.append("null");
       } else {

@@ -38,7 +38,7 @@
 
 #include "config/pipeline_config.h"
 #include "core/status.h"
-#include "csv/tokenizer.h"
+#include "csv/record_source.h"
 
 namespace sluice::csv {
 
@@ -83,6 +83,12 @@ bool ParseDateValue(std::string_view text, const std::string& format, std::strin
 // *out.
 bool ParseTimestampValue(std::string_view text, const std::string& format, std::string* out);
 
+// A spreadsheet serial day number ("45620.5") as a date ("2024-11-24"; false when it has a time
+// of day) or, with `with_time`, a timestamp ("2024-11-24 12:00:00[.fff]"), into *out. Days count
+// from 1900-01-01 = 1 in Excel's 1900 system (60, the 29th of February 1900 that never was, is
+// refused), from 1904-01-01 = 0 with `date1904`. False for text that is no number in range.
+bool SerialToTimeValue(std::string_view text, bool date1904, bool with_time, std::string* out);
+
 // Folds a header for matching: lower case (Latin, Greek, Cyrillic letters, not just ASCII), and
 // spaces of every kind (tab, no-break space, ...) removed.
 std::string FoldHeader(std::string_view header);
@@ -98,9 +104,13 @@ class RowConverter {
   // listed once in extra_columns()), a missing non-nullable column, or a missing/extra column the
   // schema's policy refuses; the message names the columns and the fix. Callers add file,
   // partner and table.
+  // `named_fields`: the header is the keys of JSON lines (RecordSource::field_names()), not a
+  // header line: a key a line lacks is NULL in that line, so columns missing from the keys so
+  // far are not an error here (a NULL in a non-nullable column rejects its row).
   static Result<std::unique_ptr<RowConverter>> Create(const config::TableSchema& schema,
                                                       const config::CsvDialect& dialect,
-                                                      const std::vector<std::string_view>* header);
+                                                      const std::vector<std::string_view>* header,
+                                                      bool named_fields = false);
 
   // Converts `record`. True when every cell converted (cells() holds them); false with `diag`
   // describing the first problem.
@@ -118,7 +128,8 @@ class RowConverter {
 
  private:
   RowConverter(const config::TableSchema& schema, const config::CsvDialect& dialect);
-  bool IsNull(std::string_view field, bool quoted) const;
+  // `how`: Record::quoted's kFieldPlain, kFieldQuoted or kFieldAbsent.
+  bool IsNull(std::string_view field, uint8_t how) const;
 
   const config::TableSchema& schema_;
   config::CsvDialect dialect_;
@@ -136,6 +147,7 @@ class RowConverter {
   std::vector<std::string> missing_;
   std::vector<std::string> extra_;
   bool rescue_ = false;
+  bool named_fields_ = false;  // JSON keys (Create's named_fields)
   bool empty_is_null_ = false;
   std::vector<std::string> null_values_;
   std::vector<Cell> cells_;

@@ -51,8 +51,9 @@ RowConverter::RowConverter(const config::TableSchema& schema, const config::CsvD
 
 Result<std::unique_ptr<RowConverter>> RowConverter::Create(
     const config::TableSchema& schema, const config::CsvDialect& dialect,
-    const std::vector<std::string_view>* header) {
+    const std::vector<std::string_view>* header, bool named_fields) {
   std::unique_ptr<RowConverter> rc(new RowConverter(schema, dialect));
+  rc->named_fields_ = named_fields;
   const size_t ncols = schema.columns.size();
   rc->source_of_.assign(ncols, -1);
   rc->cells_.resize(ncols);
@@ -213,12 +214,16 @@ Result<std::unique_ptr<RowConverter>> RowConverter::Create(
   }
   std::vector<std::string> names;
   for (const auto& c : schema.columns) names.push_back(c.name);
-  if (!missing_required.empty()) {
+  if (named_fields) {
+    // JSON keys: a key one line lacks is that line's NULL (Convert rejects it where the column
+    // is not nullable); which columns never came is known only at the end of the file.
+  } else if (!missing_required.empty()) {
     return Status::InvalidArgument(
         "the header lacks non-nullable column(s) " + Join(missing_required, ", ") +
         "; add them to the file, or add the file's spelling to the column's \"aliases\"");
   }
-  if (!rc->missing_.empty() && schema.on_missing_columns == config::MissingColumnsPolicy::kFail) {
+  if (!named_fields && !rc->missing_.empty() &&
+      schema.on_missing_columns == config::MissingColumnsPolicy::kFail) {
     return Status::InvalidArgument(
         "the header lacks column(s) " + Join(rc->missing_, ", ") +
         " and on_missing_columns is \"fail\"; ask the partner for the column, add the file's "

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "csv/record_source.h"
 
 namespace sluice::csv {
 
@@ -52,37 +53,17 @@ struct TokenizerOptions {
   size_t buffer_bytes = size_t{1} << 20;       // read size
 };
 
-// Codes of row-level problems; the message is in Record::error_message.
-enum class RowError {
-  kNone = 0,
-  kFieldTooLong,
-  kNulByte,
-  kTextAfterQuote,
-};
-
-struct Record {
-  int64_t line = 0;         // 1-based physical line where the record starts
-  int64_t byte_offset = 0;  // offset of its first byte in the (UTF-8) input
-  std::vector<std::string_view> fields;
-  std::vector<uint8_t>
-      quoted;            // per field (1 or 0): was it quoted (an empty quoted field is not NULL)
-  std::string_view raw;  // the record's bytes without its line terminator
-  RowError error = RowError::kNone;
-  int error_field = -1;  // 0-based field index of the error
-  std::string error_message;
-};
-
-class Tokenizer {
+class Tokenizer : public RecordSource {
  public:
   Tokenizer(ByteSource* source, TokenizerOptions options);
 
   // Fills `record` with the next record and returns true, or false at the end of input.
   // Corrupt for an unterminated quote at EOF or a record over max_record_bytes; the source's
   // error otherwise. Messages name the line; callers add file, partner and table.
-  Result<bool> Next(Record* record);
+  Result<bool> Next(Record* record) override;
 
   // Bytes consumed so far.
-  int64_t bytes_consumed() const { return base_offset_ + static_cast<int64_t>(pos_); }
+  int64_t bytes_consumed() const override { return base_offset_ + static_cast<int64_t>(pos_); }
   // The delimiter an Excel "sep=X" first line declared ('\0' without one); that line is
   // skipped, not a record. Known after the first Next().
   char declared_delimiter() const { return declared_delimiter_; }

@@ -334,6 +334,11 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   MergeOptions options;
   options.progress = progress;
   options.empty_files_ok = source != nullptr && source->optional;
+  if (source != nullptr) {
+    options.format = source->format;
+    options.sheet = source->sheet;
+    options.max_shared_strings_bytes = source->max_shared_strings_bytes;
+  }
   // `--parallelism 1` is one core: the attempt does not take a second one to parse on.
   options.parse_on_own_thread = ctx.parallelism != 1;
   if (auto key = ps.Key(manifests::kRejectsArea, manifests::RejectsPath(date, table)); key.ok()) {

@@ -1,6 +1,7 @@
 // tasks/merge_table.cpp: the streaming core of the merge builtin (MergeTableFiles, see
-// merge_table.h): CSV files -> tokenizer -> schema conformance -> batches of rows -> one
-// warehouse merge, parsing on its own thread while this one writes.
+// merge_table.h): files -> a record source (the CSV tokenizer, or the JSON lines reader for
+// `format: ndjson`) -> schema conformance -> batches of rows -> one warehouse merge, parsing on
+// its own thread while this one writes.
 #include "tasks/merge_table.h"
 
 #include <algorithm>
@@ -19,7 +20,9 @@
 #include "core/strings.h"
 #include "csv/conform.h"
 #include "csv/encoding.h"
+#include "csv/ndjson_reader.h"
 #include "csv/tokenizer.h"
+#include "csv/xlsx_reader.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice::tasks {
@@ -30,7 +33,8 @@ namespace {
 struct FileReader {
   std::unique_ptr<csv::ByteSource> raw;
   std::unique_ptr<csv::ByteSource> utf8;
-  std::unique_ptr<csv::Tokenizer> tokenizer;
+  std::unique_ptr<csv::RecordSource> records;  // the tokenizer or the JSON lines reader
+  csv::Tokenizer* tokenizer = nullptr;         // `records` when the file is CSV
 };
 
 Status FileError(Status st, const std::string& key, int64_t line) {
@@ -209,27 +213,60 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         return ok;
       };
       FileReader fr;
-      SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
-      std::string decoded_as;
-      auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding, &decoded_as);
-      if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
-      if (auto label = csv::CanonicalEncoding(dialect.encoding);
-          label.ok() && decoded_as != *label && !StartsWith(decoded_as, *label)) {
-        log::Warn(
-            "merge: {} starts with a {} byte order mark; decoding it as {}, not {} "
-            "(csv.encoding in partner.yaml)",
-            file.key, decoded_as, decoded_as, dialect.encoding);
+      const bool json = options.format == config::TableFormat::kNdjson;
+      const bool xlsx = options.format == config::TableFormat::kXlsx;
+      std::string decoded_as = "utf-8";  // a workbook's XML says its own encoding
+      if (xlsx) {
+        // Opens the file once per pass (csv/xlsx_reader.h).
+        auto reader = csv::XlsxReader::Open(
+            file.open, {.sheet = options.sheet,
+                        .max_shared_strings_bytes = options.max_shared_strings_bytes,
+                        .max_record_bytes = topt.max_record_bytes});
+        if (!reader.ok()) return FileError(reader.status(), file.key, 0);
+        fr.records = std::move(*reader);
+      } else {
+        SLUICE_ASSIGN_OR_RETURN(fr.raw, file.open());
+        auto utf8 = csv::MakeUtf8Source(fr.raw.get(), dialect.encoding, &decoded_as);
+        if (!utf8.ok()) return FileError(utf8.status(), file.key, 0);
+        if (auto label = csv::CanonicalEncoding(dialect.encoding);
+            label.ok() && decoded_as != *label && !StartsWith(decoded_as, *label)) {
+          log::Warn(
+              "merge: {} starts with a {} byte order mark; decoding it as {}, not {} "
+              "(csv.encoding in partner.yaml)",
+              file.key, decoded_as, decoded_as, dialect.encoding);
+        }
+        fr.utf8 = std::move(*utf8);
       }
-      fr.utf8 = std::move(*utf8);
       const bool decoded = decoded_as != "utf-8";
       const int64_t rows_before_file = stats.rows_read;
       int64_t file_undecodable = 0;
-      fr.tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
+      if (xlsx) {
+        // opened above
+      } else if (json) {
+        csv::NdjsonOptions nopt;
+        nopt.max_record_bytes = topt.max_record_bytes;
+        fr.records = std::make_unique<csv::NdjsonReader>(fr.utf8.get(), nopt);
+      } else {
+        auto tokenizer = std::make_unique<csv::Tokenizer>(fr.utf8.get(), topt);
+        fr.tokenizer = tokenizer.get();
+        fr.records = std::move(tokenizer);
+      }
       csv::Record rec;
       std::unique_ptr<csv::RowConverter> rc;
+      int64_t names_version = -1;  // JSON lines: of the keys `rc` was made for
+      // Sets: a header may have many thousands of extra names (time linear in them).
+      auto note_columns = [&] {
+        for (const auto& m : rc->missing_columns()) {
+          if (missing_seen.insert(m).second) stats.columns_missing.push_back(m);
+        }
+        for (const auto& e : rc->extra_columns()) {
+          if (extra_seen.insert(e).second) stats.columns_extra.push_back(e);
+        }
+      };
       // Excel's "sep=;" line names the file's delimiter: one other than the partner's would
       // misread every row.
       auto check_declared = [&]() -> Status {
+        if (fr.tokenizer == nullptr) return Status::Ok();
         const char declared = fr.tokenizer->declared_delimiter();
         if (declared == '\0' || declared == dialect.delimiter) return Status::Ok();
         return FileError(
@@ -243,13 +280,16 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
       };
       // Lines before the header that are not part of the table (csv.skip_lines).
       int skipped = 0;
-      for (; skipped < dialect.skip_lines; ++skipped) {
-        auto has = fr.tokenizer->Next(&rec);
+      for (; !json && skipped < dialect.skip_lines; ++skipped) {
+        auto has = fr.records->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);
         if (!*has) break;
       }
-      if (dialect.header) {
-        auto has = fr.tokenizer->Next(&rec);
+      if (json) {
+        // The keys name the fields: the converter is made with the first object (and again
+        // when a later one brings a key not seen yet).
+      } else if (dialect.header) {
+        auto has = fr.records->Next(&rec);
         if (!has.ok()) return FileError(has.status(), file.key, 0);
         SLUICE_RETURN_IF_ERROR(check_declared());
         if (!*has) {
@@ -283,25 +323,30 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         if (!made.ok()) return FileError(made.status(), file.key, 0);
         rc = std::move(*made);
       }
-      // Sets: a header may have many thousands of extra names (time linear in them).
-      for (const auto& m : rc->missing_columns()) {
-        if (missing_seen.insert(m).second) stats.columns_missing.push_back(m);
-      }
-      for (const auto& e : rc->extra_columns()) {
-        if (extra_seen.insert(e).second) stats.columns_extra.push_back(e);
-      }
+      if (rc) note_columns();
       csv::Diagnostic diag;
-      bool declared_checked = dialect.header;
+      bool declared_checked = dialect.header || json;
       while (true) {
-        auto has = fr.tokenizer->Next(&rec);
-        if (!has.ok()) return FileError(has.status(), file.key, 0);
+        auto has = fr.records->Next(&rec);
+        if (!has.ok()) return FileError(has.status(), file.key, json ? rec.line : 0);
         if (!declared_checked) {
           SLUICE_RETURN_IF_ERROR(check_declared());
           declared_checked = true;
         }
         if (!*has) break;
+        if (json && names_version != fr.records->field_names_version()) {
+          names_version = fr.records->field_names_version();
+          auto made = csv::RowConverter::Create(schema, dialect, fr.records->field_names(),
+                                                /*named_fields=*/true);
+          if (!made.ok()) {
+            return FileError(Status(made.status().code(),
+                                    "the keys of the JSON objects: " + made.status().message()),
+                             file.key, rec.line);
+          }
+          rc = std::move(*made);
+        }
         ++stats.rows_read;
-        drift.OnRecord(rec);
+        if (!json) drift.OnRecord(rec);
         if (!rc->Convert(rec, &diag)) {
           ++stats.rows_rejected;
           ++reject_codes[diag.code];
@@ -349,10 +394,11 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
         if (batch->rows() >= kBatchRows && !ship())
           return Status::Cancelled("merge writer stopped");
         if (progress && (stats.rows_read & 0x3fff) == 0) {
-          progress(stats.rows_read, stats.bytes + fr.tokenizer->bytes_consumed());
+          progress(stats.rows_read, stats.bytes + fr.records->bytes_consumed());
         }
       }
-      stats.bytes += fr.tokenizer->bytes_consumed();
+      stats.bytes += fr.records->bytes_consumed();
+      if (json && rc) note_columns();  // the keys of the whole file
       // Most of a file's rows not decoding is a wrong csv.encoding, not bad data (judged per
       // file: one such file among good ones must not pass as a few bad rows).
       const int64_t file_rows = stats.rows_read - rows_before_file;

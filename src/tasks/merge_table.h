@@ -1,5 +1,6 @@
 // tasks/merge_table.h: the streaming core of the merge builtin, usable without a pipeline
-// (benchmarks, tests): CSV files -> tokenizer -> schema conformance -> one warehouse merge.
+// (benchmarks, tests): CSV, JSON lines or Excel files -> schema conformance -> one warehouse
+// merge.
 //
 // Rows failing conversion are written to `rejects` as CSV (file,line,column,reason,raw_line).
 // When rejected/read exceeds the schema's max_reject_ratio, the merge is rolled back and an
@@ -66,6 +67,13 @@ struct MergeOptions {
   // Parse and convert on a second thread while this one writes (about a third faster when a
   // core is free); false: one thread does both, in turn.
   bool parse_on_own_thread = true;
+  // How the files are written (the table's `format:` in partner.yaml): CSV in `dialect`, or
+  // JSON lines (csv/ndjson_reader.h; the dialect's encoding, null_values and max_record_bytes
+  // still apply).
+  config::TableFormat format = config::TableFormat::kCsv;
+  // xlsx: the sheet ("" the first) and the bound of its shared strings table.
+  std::string sheet;
+  int64_t max_shared_strings_bytes = int64_t{256} << 20;
 };
 
 // Merges `files` into `schema.table` of `warehouse` as one transaction.
