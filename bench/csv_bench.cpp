@@ -213,6 +213,7 @@ int ConformNdjson(double target_mb, double csv_mbs) {
   const config::CsvDialect dialect;
   double best_read = 1e9, best_conv = 1e9;
   int64_t rows = 0, bad = 0;
+  csv::Diagnostic diag;
   for (int rep = 0; rep < 3; ++rep) {
     {
       csv::StringSource src(data);
@@ -229,7 +230,6 @@ int ConformNdjson(double target_mb, double csv_mbs) {
     csv::Record rec;
     std::unique_ptr<csv::RowConverter> rc;
     int64_t version = -1;
-    csv::Diagnostic diag;
     double t0 = CpuNow();
     rows = bad = 0;
     while (*reader.Next(&rec)) {
