@@ -87,6 +87,12 @@ TEST(ConfigIsolation, ABrokenSchemaFailsItsPartnerAloneWhileTheOtherThreeLoad) {
       << run.output;
   EXPECT_NE(run.output.find("partner initech has 1 configuration error(s)"), std::string::npos)
       << run.output;
+  // The results name the error, and no log: no attempt ran.
+  EXPECT_NE(run.output.find("batch_extract initech: failed after 0 attempts: not run: partner "
+                            "initech has configuration errors"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("batch_extract --partner initech"), std::string::npos) << run.output;
 
   auto inst = Instances(dir);
   ASSERT_FALSE(inst.empty());

@@ -262,7 +262,9 @@ void PrintRunReport(const json& report, std::ostream& out, const ReportStyle& st
         << ": " << PaintState(fstate, fstate, color) << " after " << Int(f, "attempts")
         << (Int(f, "attempts") == 1 ? " attempt" : " attempts");
     if (!Str(f, "error").empty()) out << ": " << Str(f, "error");
-    out << "\n      log: " << Str(f, "logs") << "\n";
+    out << "\n";
+    // No attempt, no log (a partner whose configuration is broken fails before any runs).
+    if (Int(f, "attempts") > 0) out << "      log: " << Str(f, "logs") << "\n";
   }
   if (report["repair"].is_string()) {
     out << "  to repair: " << report["repair"].get<std::string>() << "\n";
