@@ -3,8 +3,9 @@
 // Rows are streamed with COPY (text format) into a temporary table that the transaction drops,
 // and merged into the target by one INSERT ... SELECT when the merge commits, or earlier when
 // another statement needs the connection (a new source file's load row, a query inside the
-// merge). Between client and server nothing waits: sluice converts the next rows while the
-// server parses the last ones. Counts equal the SQLite back-end's (warehouse.h):
+// merge). An upsert into an empty table COPYs straight into it while its keys stay distinct
+// (Mode below). Between client and server nothing waits: sluice converts the next rows while
+// the server parses the last ones. Counts equal the SQLite back-end's (warehouse.h):
 //   upsert   per distinct key of a flush with m rows: inserted 1 and updated m-1 when the key
 //            is new, updated m when the table's row was replaced, kept_newer m when the table
 //            holds the key from a later date; the last row of a key wins.
@@ -12,14 +13,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "core/logging.h"
 #include "core/strings.h"
+#include "warehouse/postgres_copy_text.h"
 #include "warehouse/postgres_internal.h"
 
 namespace sluice::warehouse::pg {
@@ -29,63 +29,6 @@ namespace {
 constexpr const char* kStage = "pg_temp.sluice_stage";
 // Bytes of COPY data buffered before they are handed to libpq.
 constexpr size_t kCopyChunk = size_t{1} << 20;
-
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, r.ptr);
-}
-
-// COPY's text format: backslash, tab, newline and carriage return escaped.
-void AppendCopyText(std::string_view s, std::string* out) {
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c != '\\' && c != '\t' && c != '\n' && c != '\r') continue;
-    out->append(s.data() + start, i - start);
-    out->push_back('\\');
-    out->push_back(c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
-    start = i + 1;
-  }
-  out->append(s.data() + start, s.size() - start);
-}
-
-// A set of 64-bit hashes (open addressing, half full at most): 8-16 bytes per key, where a
-// node-based set takes ~40.
-class HashSet {
- public:
-  // False when `h` was in the set already.
-  bool Insert(uint64_t h) {
-    if (h == 0) h = 1;  // 0 marks an empty slot
-    if ((size_ + 1) * 2 > slots_.size()) Grow();
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == h) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = h;
-        ++size_;
-        return true;
-      }
-    }
-  }
-  void Clear() {
-    std::vector<uint64_t>().swap(slots_);
-    size_ = 0;
-  }
-
- private:
-  void Grow() {
-    std::vector<uint64_t> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
-    size_ = 0;
-    for (uint64_t h : old) {
-      if (h != 0) Insert(h);
-    }
-  }
-  std::vector<uint64_t> slots_;
-  size_t size_ = 0;
-};
 
 class PgTableWriter : public TableWriter {
  public:
@@ -260,26 +203,10 @@ class PgTableWriter : public TableWriter {
     return Status::Ok();
   }
 
-  // A hash of the row's key; false when the key may have been sent directly before.
+  // False when the row's key may have been sent directly before (or enough rows were).
   bool AdmitDirect(std::span<const Value> row) {
     if (direct_rows_ >= kMaxDirectRows) return false;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t c : key_columns_) {
-      const Value& v = row[c];
-      uint64_t part = static_cast<uint64_t>(v.kind);
-      if (v.kind == ValueKind::kText) {
-        part ^= std::hash<std::string_view>{}(v.s) * 0x9E3779B97F4A7C15ull;
-      } else if (v.kind == ValueKind::kInt) {
-        part ^= static_cast<uint64_t>(v.i) * 0x9E3779B97F4A7C15ull;
-      } else if (v.kind == ValueKind::kReal) {
-        part ^= std::hash<double>{}(v.d) * 0x9E3779B97F4A7C15ull;
-      }
-      h = (h ^ part) * 1099511628211ull;
-    }
-    h ^= h >> 33;  // mixes the high bits into the low ones, which pick the slot
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return direct_keys_.Insert(h);
+    return direct_keys_.Insert(KeyHash(row, key_columns_));
   }
 
   Status StartCopy() {
@@ -293,35 +220,6 @@ class PgTableWriter : public TableWriter {
     }
     copying_ = true;
     return Status::Ok();
-  }
-
-  void AppendValue(const Value& v, const config::ColumnSchema& column) {
-    switch (v.kind) {
-      case ValueKind::kNull:
-        buffer_.append("\\N");
-        break;
-      case ValueKind::kInt:
-        if (column.type == config::ColumnType::kBool) {
-          buffer_.push_back(v.i != 0 ? 't' : 'f');
-        } else {
-          AppendInt(v.i, &buffer_);
-        }
-        break;
-      case ValueKind::kReal:
-        if (std::isnan(v.d)) {
-          buffer_.append("NaN");
-        } else if (std::isinf(v.d)) {
-          buffer_.append(v.d > 0 ? "Infinity" : "-Infinity");
-        } else {
-          char buf[32];
-          auto res = std::to_chars(buf, buf + sizeof buf, v.d);
-          buffer_.append(buf, res.ptr);
-        }
-        break;
-      case ValueKind::kText:
-        AppendCopyText(v.s, &buffer_);
-        break;
-    }
   }
 
   void AppendRescued(std::string_view rescued) {
@@ -347,7 +245,7 @@ class PgTableWriter : public TableWriter {
       }
       SLUICE_RETURN_IF_ERROR(StartCopy());
       for (size_t c = 0; c < ncols; ++c) {
-        AppendValue(row[c], schema_.columns[c]);
+        AppendCopyValue(row[c], schema_.columns[c], &buffer_);
         buffer_.push_back('\t');
       }
       const bool has_rescued = rescue_ && !rescued.empty() && !rescued[r].empty();
@@ -655,7 +553,7 @@ class PgTableWriter : public TableWriter {
   Mode mode_ = Mode::kUndecided;
   bool copy_direct_ = false;  // the COPY in progress goes straight into the table
   std::vector<size_t> key_columns_;
-  HashSet direct_keys_;         // hashes of the keys sent straight in
+  KeyHashSet direct_keys_;      // hashes of the keys sent straight in
   int64_t direct_rows_ = 0;     // rows sent straight in
   int64_t direct_pending_ = 0;  // of those, in the COPY in progress
   std::string buffer_;
