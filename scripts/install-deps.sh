@@ -16,6 +16,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libexpat1-dev libsimdjson-dev
   python3-jsonschema python3-yaml
+  slurmctld slurmd slurm-client munge
 )
 # The S3 store's tests run s3rver behind a SigV4-verifying proxy (tests/s3/); their npm packages
 # are installed by tests/s3/install.sh into build/s3-node when the tests first need them.

@@ -9,6 +9,7 @@
 #include "store/object_store.h"
 #include "warehouse/warehouse.h"
 #include "workflow/executor.h"
+#include "workflow/slurm_executor.h"
 
 namespace sluice::tasks {
 
@@ -28,6 +29,11 @@ void CheckBackends(const config::PipelineSettings& settings, config::Diagnostics
   Check(warehouse::WarehouseBackends(), settings.warehouse, settings.warehouse_loc, diags);
   Check(ledger::LedgerBackends(), settings.ledger, settings.ledger_loc, diags);
   Check(workflow::ExecutorBackends(), settings.executor, settings.executor_loc, diags);
+  if (settings.executor == "slurm") {
+    // The map's keys are the executor's own: checked here too, so `validate` reports them.
+    auto options = workflow::ReadSlurmOptions(settings.executor_options);
+    if (!options.ok()) diags->Error(settings.executor_loc, options.status().message());
+  }
 }
 
 void CheckTableRules(const config::Pipeline& pipeline, config::Diagnostics* diags) {

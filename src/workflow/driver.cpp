@@ -368,6 +368,7 @@ class Driver {
     spec.extra_env.push_back("SLUICE_REDACT_ENV=" + redact_env_);
     if (!node.task->command.empty()) spec.shell_command = node.task->command;
     spec.outcome = slot.paths.outcome;
+    spec.timeout_seconds = node.task->timeout_seconds;
     spec.cwd = pipeline_.dir;
     spec.log = slot.paths.log;
     spec.lock = slot.paths.lock;
@@ -433,6 +434,11 @@ class Driver {
           "timed out after {}s (timeout_seconds); the process group got "
           "SIGTERM{}",
           node.task->timeout_seconds, slot.killed ? ", then SIGKILL" : "");
+    } else if (exit.timed_out) {
+      // The executor's own limit (Slurm's --time) ended it before sluice's timeout did.
+      a.state = State::kTimedOut;
+      a.error = "timed out: " +
+                (exit.detail.empty() ? std::string("the executor's time limit") : exit.detail);
     } else if (slot.cancelled) {
       a.state = State::kFailed;
       a.error = "cancelled: sluice was asked to stop (signal); run `sluice repair` to finish";
@@ -467,9 +473,13 @@ class Driver {
     const config::TaskConfig& task = *node.task;
     bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed;
     const int tries = a.attempt - attempts_before_[slot.idx];  // in this run or repair
+    const bool stopped_outside = exit.stopped_outside && !outcome && a.state == State::kFailed;
     bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ && !permanent &&
-                 tries < task.max_retries + 1 &&
+                 !stopped_outside && tries < task.max_retries + 1 &&
                  (a.state != State::kTimedOut || task.retry_on_timeout);
+    if (stopped_outside && tries < task.max_retries + 1) {
+      a.error += "; not retried: it was stopped outside sluice (`sluice repair` runs it again)";
+    }
     if (permanent && tries < task.max_retries + 1) {
       a.error +=
           "; not retried: the same input would fail the same way (fix it, then `sluice "

@@ -1,7 +1,14 @@
 // executor.cpp: what every executor shares (see executor.h).
 #include "workflow/executor.h"
 
+#include <csignal>
+
+#include "workflow/slurm_executor.h"
+
 namespace sluice::workflow {
+
+// Async-signal-safe: records a WakeExecutor() for TakeExecutorWake() (local_executor.cpp).
+void NoteExecutorWake();
 
 std::string_view VanishReasonName(VanishReason reason) {
   switch (reason) {
@@ -25,7 +32,7 @@ namespace {
 // built: `validate`, `run --executor` and MakeExecutor refuse it, saying what to use instead.
 constexpr Backend<ExecutorFactory> kExecutorBackends[] = {
     {.scheme = "local", .open = MakeLocalExecutor},
-    {.scheme = "slurm"},
+    {.scheme = "slurm", .open = MakeSlurmExecutor},
 };
 
 }  // namespace
@@ -37,10 +44,23 @@ const BackendRegistry<ExecutorFactory>& ExecutorBackends() {
   return kRegistry;
 }
 
-Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name) {
+Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name,
+                                               const config::Node& options) {
   auto resolved = ExecutorBackends().Resolve(name.empty() ? "local" : name);
   if (!resolved.ok()) return Status::InvalidArgument("executor: " + resolved.status().message());
-  return resolved->backend->open();
+  return resolved->backend->open(options);
+}
+
+namespace {
+volatile std::sig_atomic_t g_wake = 0;
+}  // namespace
+
+void NoteExecutorWake() { g_wake = 1; }
+
+bool TakeExecutorWake() {
+  if (g_wake == 0) return false;
+  g_wake = 0;
+  return true;
 }
 
 }  // namespace sluice::workflow

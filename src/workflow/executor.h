@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/node.h"
 #include "core/backend_registry.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -44,6 +45,9 @@ struct LaunchSpec {
   std::filesystem::path log;           // stdout and stderr, appended
   std::filesystem::path lock;          // held by the attempt while it lives (local: flock)
   std::filesystem::path outcome;       // written last by the attempt (attempt_files.h)
+  // The task's timeout_seconds (0: none). The scheduler enforces it through Cancel(); a cluster
+  // executor may also give the job a limit of its own as a backstop.
+  int64_t timeout_seconds = 0;
   // When set, a command task: the executor may run it without starting sluice
   // (RunShellAttempt in attempt_protocol.h), which must write `outcome` as `task exec` would.
   std::string shell_command;
@@ -67,7 +71,12 @@ struct ExitInfo {
   int exit_code = -1;  // -1 when killed by a signal or unknown
   int signal = 0;
   VanishReason vanished = VanishReason::kNone;
-  std::string detail;  // with a vanish: what the executor knows ("job 812 NODE_FAIL")
+  // The executor's own time limit ended it (Slurm's TIMEOUT), not a Cancel() from sluice.
+  bool timed_out = false;
+  // Not to be retried: someone outside sluice stopped it (Slurm's CANCELLED by a user); `sluice
+  // repair` runs it again when wanted.
+  bool stopped_outside = false;
+  std::string detail;  // with a vanish or timeout: what the executor knows ("job 812 NODE_FAIL")
 };
 
 // What Probe() found.
@@ -107,18 +116,23 @@ class Executor {
 // "local" -> the local executor (creating it makes this process a child subreaper and installs
 // a SIGCHLD handler until it is destroyed); "" means local. Names come from ExecutorBackends().
 // InvalidArgument for an unknown name or one not built into this version ("slurm").
-Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name);
+// `options`: the map form of `executor:` in sluice.yaml (null: the executor's defaults).
+Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name,
+                                               const config::Node& options = config::Node());
 
 // An executor back-end's factory.
-using ExecutorFactory = Result<std::unique_ptr<Executor>> (*)();
+using ExecutorFactory = Result<std::unique_ptr<Executor>> (*)(const config::Node& options);
 // The executors by name: MakeExecutor and `sluice validate` (tasks/load_pipeline.h) both read this
 // table. Add an executor as one row in executor.cpp.
 const BackendRegistry<ExecutorFactory>& ExecutorBackends();
 
 // Child processes on this machine (local_executor.cpp).
-Result<std::unique_ptr<Executor>> MakeLocalExecutor();
+Result<std::unique_ptr<Executor>> MakeLocalExecutor(const config::Node& options);
 
 // Async-signal-safe: makes the current or next Wait() of the local executor return early.
 void WakeExecutor();
+// Whether WakeExecutor() was called since the last call (and forgets it): for executors that
+// wait by polling (Slurm).
+bool TakeExecutorWake();
 
 }  // namespace sluice::workflow

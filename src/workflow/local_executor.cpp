@@ -271,7 +271,10 @@ class LocalExecutor final : public Executor {
 
 }  // namespace
 
+void NoteExecutorWake();
+
 void WakeExecutor() {
+  NoteExecutorWake();
   if (g_wake_pipe[1] >= 0) {
     int saved = errno;
     char c = 1;
@@ -281,7 +284,7 @@ void WakeExecutor() {
   }
 }
 
-Result<std::unique_ptr<Executor>> MakeLocalExecutor() {
+Result<std::unique_ptr<Executor>> MakeLocalExecutor(const config::Node& /*options*/) {
   return std::unique_ptr<Executor>(new LocalExecutor());
 }
 

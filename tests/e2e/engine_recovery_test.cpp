@@ -536,12 +536,13 @@ tasks:
   }
 }
 
-TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
+TEST(EngineRecovery, AnUnknownExecutorIsRefusedBeforeAnyRunStarts) {
   TempDir dir;
   WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
-  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor slurm");
+  auto r = RunCommand(Sluice() + " run " + Q(dir.path()) + " --executor kubernetes");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos)
+  EXPECT_NE(r.output.find("unknown executor \"kubernetes\"; use one of local, slurm"),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
 }
@@ -549,13 +550,20 @@ TEST(EngineRecovery, SlurmExecutorIsNotBuiltYetAndSaysSo) {
 TEST(EngineRecovery, WithoutTheFlagTheExecutorComesFromSluiceYaml) {
   TempDir dir;
   WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n",
-                      "executor: slurm\n");
-  // `validate` and `run` (without --executor) both read it: refused before any run starts.
-  auto r = RunCommand(Sluice() + " run " + Q(dir.path()));
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("slurm is not supported by this version of sluice"), std::string::npos)
-      << r.output;
-  EXPECT_EQ(LatestRunId(dir), "") << "nothing half-written in the ledger";
+                      "executor: {type: slurm, partition: etl}\n");
+  // No cluster here: an sbatch that refuses everything comes first on PATH. sluice.yaml's slurm
+  // is used, so the attempt fails saying so; the flag chooses local instead and the run succeeds.
+  dir.Write("bin/sbatch", "#!/bin/sh\necho 'sbatch: error: no cluster here' >&2\nexit 1\n");
+  std::filesystem::permissions(dir / "bin/sbatch", std::filesystem::perms::owner_all);
+  const std::string env = "PATH=" + (dir / "bin").string() + ":$PATH ";
+  auto r = RunCommand(env + Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto show = ShowJson(dir, LatestRunId(dir));
+  EXPECT_NE(InstancesByName(show).at("a")["error"].get<std::string>().find("no cluster here"),
+            std::string::npos)
+      << show.dump(1);
+  r = RunCommand(env + Sluice() + " run " + Q(dir.path()) + " --date 2026-11-25 --executor local");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST(EngineRecovery, ShowJsonNamesEachAttemptsExecutorAndItsOpaqueId) {

@@ -1,37 +1,15 @@
-// One conformance suite for every executor (local and the scripted fake today; Slurm when it
-// lands): launch gives an id, Wait reports how each attempt ended, Cancel is graceful then
-// forced, and Probe — as a fresh process would use it — tells alive from ended from vanished.
-//
-// Each back-end plays the same four scripted behaviours, named by task key: "ok" (exits 0),
-// "fail" (exits 3), "long" (runs until cancelled), "stubborn" (ignores the graceful cancel).
-// The local executor runs real shell commands; waiting is on its exits (SIGCHLD), never a sleep.
-#include <gtest/gtest.h>
-#include <signal.h>
+// The executor conformance suite (testing/executor_conformance.h) on the local executor and the
+// scripted fake. The local executor runs real shell commands; waiting is on its exits (SIGCHLD).
+#include "testing/executor_conformance.h"
 
-#include <functional>
+#include <gtest/gtest.h>
+
 #include <memory>
 
-#include "testing/temp_dir.h"
-#include "workflow/attempt_files.h"
-#include "workflow/executor.h"
 #include "workflow/testing/fake_executor.h"
 
 namespace sluice::workflow {
 namespace {
-
-struct Backend {
-  std::string name;
-  // The executor, and a LaunchSpec filled in for the behaviour named by spec.task_key.
-  std::function<std::unique_ptr<Executor>(FakeClock*)> make;
-  std::function<void(LaunchSpec&)> script;
-};
-
-std::string CommandFor(const std::string& behaviour) {
-  if (behaviour == "ok") return "echo hello";
-  if (behaviour == "fail") return "exit 3";
-  if (behaviour == "long") return "echo started; exec sleep 300";
-  return "trap '' TERM; echo started; sleep 300 & wait; wait";  // stubborn
-}
 
 FakeAttempt FakeFor(const std::string& behaviour) {
   FakeAttempt a;
@@ -40,132 +18,6 @@ FakeAttempt FakeFor(const std::string& behaviour) {
   if (behaviour == "long" || behaviour == "stubborn") a.duration = std::chrono::hours(1);
   if (behaviour == "stubborn") a.ignores_term = true;
   return a;
-}
-
-class ExecutorConformance : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { executor_ = GetParam().make(&clock_); }
-  LaunchSpec Spec(const std::string& behaviour, int n = 1) {
-    LaunchSpec spec;
-    spec.run_id = "r";
-    spec.task_key = behaviour;
-    spec.attempt = n;
-    AttemptPaths paths = PathsFor(dir_.path() / "logs", "r", behaviour, "", n);
-    std::filesystem::create_directories(paths.dir);
-    spec.log = paths.log;
-    spec.lock = paths.lock;
-    spec.outcome = paths.outcome;
-    spec.cwd = dir_.path();
-    spec.argv = {"/bin/false"};
-    GetParam().script(spec);
-    return spec;
-  }
-  // Waits (bounded) until the attempt's command has started: its log says so.
-  bool WaitStarted(const LaunchSpec& spec) {
-    for (int i = 0; i < 3000; ++i) {
-      if (testing::ReadFile(spec.log).find("started") != std::string::npos) return true;
-      (void)executor_->Wait(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-  // Waits until `id` ends (bounded: the executor reports it or the test fails).
-  std::optional<ExitInfo> WaitFor(const std::string& id) {
-    for (int i = 0; i < 600; ++i) {
-      for (const ExitInfo& e : executor_->Wait(std::chrono::milliseconds(500))) {
-        if (e.id == id) return e;
-      }
-    }
-    return std::nullopt;
-  }
-  testing::TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<Executor> executor_;
-};
-
-TEST_P(ExecutorConformance, ASuccessfulAttemptIsReportedWithItsIdAndWritesItsLogAndOutcome) {
-  LaunchSpec spec = Spec("ok");
-  auto id = executor_->Launch(spec);
-  ASSERT_TRUE(id.ok()) << id.status().ToString();
-  EXPECT_FALSE(id->empty());
-  auto exit = WaitFor(*id);
-  ASSERT_TRUE(exit);
-  EXPECT_EQ(exit->exit_code, 0);
-  EXPECT_EQ(exit->vanished, VanishReason::kNone);
-  EXPECT_EQ(testing::ReadFile(spec.log), "hello\n");
-  auto outcome = ReadOutcome(spec.outcome);
-  ASSERT_TRUE(outcome);
-  EXPECT_EQ(outcome->exit_code, 0);
-  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
-}
-
-TEST_P(ExecutorConformance, AFailingAttemptReportsItsExitCode) {
-  LaunchSpec spec = Spec("fail");
-  auto id = executor_->Launch(spec);
-  ASSERT_TRUE(id.ok());
-  auto exit = WaitFor(*id);
-  ASSERT_TRUE(exit);
-  EXPECT_EQ(exit->exit_code, 3);
-  auto outcome = ReadOutcome(spec.outcome);
-  ASSERT_TRUE(outcome);
-  EXPECT_NE(outcome->error.find("code 3"), std::string::npos) << outcome->error;
-}
-
-TEST_P(ExecutorConformance, ARunningAttemptProbesAliveAndAGracefulCancelEndsIt) {
-  LaunchSpec spec = Spec("long");
-  auto id = executor_->Launch(spec);
-  ASSERT_TRUE(id.ok());
-  EXPECT_TRUE(executor_->Poll().empty());
-  ASSERT_TRUE(WaitStarted(spec));
-  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
-  executor_->Cancel(*id, /*force=*/false);
-  auto exit = WaitFor(*id);
-  ASSERT_TRUE(exit);
-  // The attempt's leader stays to record that its command died of SIGTERM.
-  auto outcome = ReadOutcome(spec.outcome);
-  ASSERT_TRUE(outcome);
-  EXPECT_EQ(outcome->signal, SIGTERM);
-  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
-}
-
-TEST_P(ExecutorConformance, AnAttemptIgnoringTheGracefulCancelEndsOnTheForcedOne) {
-  LaunchSpec spec = Spec("stubborn");
-  auto id = executor_->Launch(spec);
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(WaitStarted(spec));
-  executor_->Cancel(*id, /*force=*/false);
-  EXPECT_TRUE(executor_->Wait(std::chrono::milliseconds(200)).empty());
-  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
-  executor_->Cancel(*id, /*force=*/true);
-  auto exit = WaitFor(*id);
-  ASSERT_TRUE(exit);
-  EXPECT_EQ(exit->signal, SIGKILL);
-  // Killed with its leader: no outcome, so a fresh process finds it vanished (once the rest of
-  // its process group, killed too, has let go of the lock: bounded wait on that condition).
-  ProbeResult probe = executor_->Probe(*id, spec.lock, spec.outcome);
-  for (int i = 0; i < 3000 && probe.state == ProbeResult::State::kAlive; ++i) {
-    (void)executor_->Wait(std::chrono::milliseconds(10));
-    probe = executor_->Probe(*id, spec.lock, spec.outcome);
-  }
-  EXPECT_EQ(probe.state, ProbeResult::State::kVanished);
-  EXPECT_NE(probe.reason, VanishReason::kNone);
-}
-
-TEST_P(ExecutorConformance, AnUnknownAttemptWithoutOutcomeProbesVanished) {
-  LaunchSpec spec = Spec("ok", 7);  // never launched
-  ProbeResult probe = executor_->Probe("", spec.lock, spec.outcome);
-  EXPECT_EQ(probe.state, ProbeResult::State::kVanished);
-  EXPECT_EQ(probe.reason, VanishReason::kUnknown);
-  EXPECT_FALSE(probe.detail.empty());
-}
-
-TEST_P(ExecutorConformance, CancellingAnEndedAttemptIsHarmless) {
-  LaunchSpec spec = Spec("ok");
-  auto id = executor_->Launch(spec);
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(WaitFor(*id));
-  executor_->Cancel(*id, true);
-  executor_->Cancel(*id, false);
-  EXPECT_EQ(executor_->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kEnded);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -117,7 +117,10 @@ inline std::unique_ptr<workflow::Executor> MakeExecutorOrReport(const config::Pi
                                                                 const std::string& flag,
                                                                 const char* command) {
   const std::string& name = flag.empty() ? pipeline.settings.executor : flag;
-  auto executor = workflow::MakeExecutor(name);
+  // The map form's options (partition, account, ...) go with sluice.yaml's executor.
+  auto executor = workflow::MakeExecutor(name, name == pipeline.settings.executor
+                                                   ? pipeline.settings.executor_options
+                                                   : config::Node());
   if (!executor.ok()) {
     std::cerr << "sluice " << command << ": " << executor.status().ToString() << "\n";
     return nullptr;
