@@ -442,12 +442,16 @@ class Driver {
     } else if (slot.cancelled) {
       a.state = State::kFailed;
       a.error = "cancelled: sluice was asked to stop (signal); run `sluice repair` to finish";
-    } else if (exit.vanished != VanishReason::kNone && !outcome) {
-      // The attempt could not record how it ended (its node went away, it was preempted or
-      // killed for memory): a failure a retry may cure.
+    } else if (exit.vanished != VanishReason::kNone &&
+               !(outcome && outcome->exit_code == 0 && outcome->signal == 0)) {
+      // The executor took it away (its node went away, it was preempted, killed for memory or
+      // cancelled by someone): a failure a retry may cure. What the attempt recorded as it was
+      // killed ("command killed by signal 15") is the consequence, kept after the cause.
       a.state = State::kFailed;
-      a.error = fmt::format("attempt vanished ({}){}", VanishReasonName(exit.vanished),
-                            exit.detail.empty() ? "" : ": " + exit.detail);
+      a.error = fmt::format(
+          "attempt vanished ({}){}{}", VanishReasonName(exit.vanished),
+          exit.detail.empty() ? "" : ": " + exit.detail,
+          outcome && !outcome->error.empty() ? "; the attempt recorded: " + outcome->error : "");
     } else if (exit.exit_code == 0 && exit.signal == 0) {
       a.state = State::kSuccess;
     } else {
@@ -471,9 +475,10 @@ class Driver {
     }
     Clock::Duration took = clock_->Now() - slot.started;
     const config::TaskConfig& task = *node.task;
-    bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed;
+    bool permanent = outcome.has_value() && outcome->permanent && a.state == State::kFailed &&
+                     exit.vanished == VanishReason::kNone;
     const int tries = a.attempt - attempts_before_[slot.idx];  // in this run or repair
-    const bool stopped_outside = exit.stopped_outside && !outcome && a.state == State::kFailed;
+    const bool stopped_outside = exit.stopped_outside && a.state == State::kFailed;
     bool retry = a.state != State::kSuccess && !slot.cancelled && !stopping_ && !permanent &&
                  !stopped_outside && tries < task.max_retries + 1 &&
                  (a.state != State::kTimedOut || task.retry_on_timeout);
