@@ -71,6 +71,7 @@ class FaultInjectingStore final : public ObjectStore {
   Status Delete(std::string_view key) override;
   Status DeletePrefix(std::string_view prefix) override;
   Status PublishPrefix(std::string_view staging_prefix, std::string_view final_prefix) override;
+  bool AtomicPublish() const override { return inner_->AtomicPublish(); }
   std::optional<std::filesystem::path> LocalPath(std::string_view key) const override;
   std::string Describe() const override;
 

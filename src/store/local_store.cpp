@@ -416,6 +416,8 @@ class LocalStore final : public ObjectStore {
     return Status::Ok();
   }
 
+  bool AtomicPublish() const override { return true; }
+
   std::optional<fs::path> LocalPath(std::string_view key) const override {
     if (!ValidateKey(key).ok()) return std::nullopt;
     return root_ / key;

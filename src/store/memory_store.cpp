@@ -129,6 +129,8 @@ class MemoryStore final : public ObjectStore {
     return Status::Ok();
   }
 
+  bool AtomicPublish() const override { return options_.atomic_publish; }
+
   std::string Describe() const override { return "memory://" + options_.name; }
 
   void Insert(const std::string& key, std::string data) {

@@ -19,6 +19,8 @@ struct MemoryStoreOptions {
   std::function<int64_t()> now_ms;
   // Shown by Describe(): "memory://<name>".
   std::string name = "test";
+  // What AtomicPublish() answers: false makes the store behave as S3 does for its writers.
+  bool atomic_publish = true;
 };
 
 std::unique_ptr<ObjectStore> NewMemoryStore(MemoryStoreOptions options = {});

@@ -73,6 +73,11 @@ class ObjectStore {
   // swaps the two folders with one atomic rename; the generic fallback copies then deletes, so
   // callers still write a manifest last as the commit point.
   virtual Status PublishPrefix(std::string_view staging_prefix, std::string_view final_prefix);
+  // True when PublishPrefix() is one atomic, constant-cost step (a folder rename); false for the
+  // generic fallback, which copies every staged object. Writers that own a folder nobody has
+  // committed yet (no manifest) write straight into it when this is false, instead of paying a
+  // copy of every byte (tasks/extract.cpp).
+  virtual bool AtomicPublish() const { return false; }
   // The file behind a key when the store is a local folder (for SQLite-style direct reads),
   // nullopt for remote stores.
   virtual std::optional<std::filesystem::path> LocalPath(std::string_view key) const {

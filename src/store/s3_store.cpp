@@ -127,6 +127,9 @@ class S3Store final : public ObjectStore {
     req.headers.push_back("Range: bytes=" + std::to_string(from) + "-" +
                           std::to_string(from + static_cast<int64_t>(part_size_) - 1));
     if (!if_match.empty()) req.headers.push_back("If-Match: " + if_match);
+    // Room for the whole range up front: no reallocation copies as the body arrives (the
+    // pages of an object smaller than that are never touched, so never resident).
+    out->reserve(part_size_);
     req.sink = out;
     Target t = Tgt("read", key);
     SLUICE_ASSIGN_OR_RETURN(Response r, client_.Send(req, t));
@@ -393,10 +396,20 @@ Status S3OutputStream::Write(std::string_view data) {
   if (done_)
     return Status::Internal("write to " + store_->Tgt("write", key_).url + " after Commit()");
   if (!failed_.ok()) return failed_;
-  buf_.append(data);
-  if (buf_.size() >= part_size_) {
-    failed_ = StartPart();
-    return failed_;
+  // Parts of exactly part_size_ bytes, a part sent only once more bytes follow it (an object of
+  // at most part_size_ stays one PUT), and the buffer grown to part_size_ at most: no
+  // reallocation copies, and memory is one part being filled plus one being sent.
+  while (!data.empty()) {
+    if (buf_.size() == part_size_) {
+      failed_ = StartPart();
+      if (!failed_.ok()) return failed_;
+    }
+    const size_t take = std::min(part_size_ - buf_.size(), data.size());
+    if (buf_.capacity() < buf_.size() + take) {
+      buf_.reserve(std::min(part_size_, std::max(buf_.capacity() * 2, buf_.size() + take)));
+    }
+    buf_.append(data.data(), take);
+    data.remove_prefix(take);
   }
   return Status::Ok();
 }

@@ -7,6 +7,11 @@
 // nothing; a killed attempt leaves only its staging folder raw/<p>/.staging/<date>.<run>.<pid>/,
 // which the partner's next extract (any date) removes once process <pid> is gone. The
 // published set never mixes runs.
+// On a store whose publish is a copy of every object (S3: no folder rename), the first extract
+// of a partner and date (no manifest yet, so nothing committed to protect) writes straight into
+// raw/<p>/<date>/ instead: readers go through the manifest, which is still written last, and a
+// failed or killed attempt's objects there are removed by the failure path or the next attempt.
+// That halves the bytes the endpoint handles; a re-extract over a committed date still stages.
 // Every key goes through a PartnerStore, so no entry name can reach another partner's prefix.
 // Before any of it, the partner's completion rule is checked (CheckSourceOnce): an incomplete
 // delivery is NotFound and nothing is read.
@@ -196,6 +201,7 @@ Result<nlohmann::json> ExtractDelivery(TaskContext& ctx, const config::PartnerCo
       ctx.ReportProgress(p);
     };
     SLUICE_ASSIGN_OR_RETURN(archive::ReadStats stats, archive::ReadArchive(read, options, &sink));
+    SLUICE_RETURN_IF_ERROR(sink.Finish());
     entries = stats.entries;
     record["bytes"] = stats.compressed_bytes;
     record["checksum"] = stats.checksum;
@@ -252,9 +258,23 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   const std::string final_prefix = date + "/";
   SLUICE_ASSIGN_OR_RETURN(std::string staging_key, ps.Prefix("raw", staging));
   ActiveStaging active(base->Describe() + " " + staging_key);
+  // Straight into the final folder when publishing would copy everything and nothing is
+  // committed there (see the top of this file).
+  bool direct = false;
+  if (!base->AtomicPublish()) {
+    Result<store::ObjectInfo> committed =
+        ps.Head(manifests::kManifestsArea, manifests::ExtractPath(date));
+    if (!committed.ok() && committed.status().code() != StatusCode::kNotFound) {
+      return committed.status();
+    }
+    direct = !committed.ok();
+  }
+  const std::string& write_prefix = direct ? final_prefix : staging;
+  // What a killed attempt left in the uncommitted folder goes first.
+  if (direct) SLUICE_RETURN_IF_ERROR(ps.DeletePrefix("raw", final_prefix));
   // Nothing of a failed attempt may stay visible.
   auto fail = [&](Status st) {
-    Status cleanup = ps.DeletePrefix("raw", staging);
+    Status cleanup = ps.DeletePrefix("raw", write_prefix);
     if (!cleanup.ok()) st.Prefix("(staging not removed: " + cleanup.message() + ") ");
     return st;
   };
@@ -279,7 +299,7 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
       }
     }
     Result<nlohmann::json> record =
-        ExtractDelivery(ctx, partner, ps, base, d, staging + sub, final_prefix + sub,
+        ExtractDelivery(ctx, partner, ps, base, d, write_prefix + sub, final_prefix + sub,
                         &total_expanded, &total_bytes);
     if (!record.ok()) return fail(record.status());
     for (const auto& f : (*record)["files"]) files.push_back(f);
@@ -291,11 +311,13 @@ Status Extract(TaskContext& ctx, const config::PartnerConfig& partner, store::Ob
   // mid-publish) leaves the date uncommitted, and the staging copies go as for a failed read:
   // on S3 the publish is copies then deletes, so a staging folder left behind would otherwise
   // wait for this partner's next extract to notice it.
-  if (Status st = ps.Delete(manifests::kManifestsArea, manifests::ExtractPath(date)); !st.ok()) {
-    return fail(std::move(st));
-  }
-  if (Status st = ps.PublishPrefix("raw", staging, final_prefix); !st.ok()) {
-    return fail(std::move(st));
+  if (!direct) {
+    if (Status st = ps.Delete(manifests::kManifestsArea, manifests::ExtractPath(date)); !st.ok()) {
+      return fail(std::move(st));
+    }
+    if (Status st = ps.PublishPrefix("raw", staging, final_prefix); !st.ok()) {
+      return fail(std::move(st));
+    }
   }
   // Each delivery's own manifest, then the day's (the commit point, which lists them all).
   SLUICE_RETURN_IF_ERROR(manifests::WriteDeliveryManifests(base, partner.id, date, deliveries));

@@ -77,6 +77,18 @@ StagingSink::StagingSink(store::PartnerStore* ps, const config::PartnerConfig* p
       archive_key_(std::move(archive_key)),
       total_expanded_(total_expanded) {}
 
+StagingSink::~StagingSink() {
+  // A commit still running must end before its stream goes (dropped without Commit(): aborted).
+  if (commit_.valid()) commit_.wait();
+}
+
+Status StagingSink::Finish() {
+  if (!commit_.valid()) return Status::Ok();
+  Status st = commit_.get();
+  committing_.reset();
+  return st;
+}
+
 Status StagingSink::Refuse(std::string_view rule, const std::string& why) const {
   return Status::InvalidArgument("archive " + archive_key_ + " refused: entry \"" +
                                  Printable(member_) + "\": " + std::string(rule) + ": " + why);
@@ -170,8 +182,16 @@ Status StagingSink::End() {
     current_["compressed_bytes"] = compressed_;
     decoder_.reset();
   }
-  SLUICE_RETURN_IF_ERROR(out_->Commit());
-  out_.reset();
+  if (ps_->base()->AtomicPublish()) {
+    SLUICE_RETURN_IF_ERROR(out_->Commit());
+    out_.reset();
+  } else {
+    // A remote store: the upload's tail and its completion overlap reading the next member.
+    SLUICE_RETURN_IF_ERROR(Finish());
+    committing_ = std::move(out_);
+    commit_ =
+        std::async(std::launch::async, [stream = committing_.get()]() { return stream->Commit(); });
+  }
   current_["bytes"] = bytes_;
   current_["checksum"] = sum_->Finish();
   total_bytes_ += bytes_;
@@ -210,6 +230,7 @@ Result<BareStats> ReadBareFile(const archive::ReadFn& read, const std::string& n
                            " is empty (0 bytes); ask the partner to deliver it again");
   }
   SLUICE_RETURN_IF_ERROR(sink->End());
+  SLUICE_RETURN_IF_ERROR(sink->Finish());
   stats.checksum = sum->Finish();
   return stats;
 }

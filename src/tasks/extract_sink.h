@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -42,9 +43,17 @@ class StagingSink final : public archive::EntrySink {
   StagingSink(store::PartnerStore* ps, const config::PartnerConfig* partner, std::string staging,
               std::string final_prefix, std::string archive_key, int64_t* total_expanded);
 
+  ~StagingSink() override;
+  StagingSink(const StagingSink&) = delete;
+  StagingSink& operator=(const StagingSink&) = delete;
+
   Result<bool> Begin(const archive::EntryInfo& e) override;
   Status Data(std::string_view chunk) override;
   Status End() override;
+  // Waits for the last member's commit. On a remote store (no atomic publish) a member is
+  // committed (its upload finished) in the background while the next one is read, one at a
+  // time; call this after the reader returns and before using files(). Any commit error.
+  Status Finish();
 
   nlohmann::json& files() { return files_; }
   nlohmann::json& skipped() { return skipped_; }
@@ -61,6 +70,8 @@ class StagingSink final : public archive::EntrySink {
   std::string archive_key_;
   int64_t* total_expanded_;
   std::unique_ptr<store::OutputStream> out_;
+  std::unique_ptr<store::OutputStream> committing_;  // the member being committed, if any
+  std::future<Status> commit_;
   std::unique_ptr<archive::Checksum> sum_;
   std::unique_ptr<archive::MemberDecoder> decoder_;
   std::string member_;  // the current entry's name, for messages

@@ -15,11 +15,15 @@
 //   --die-nth N    after s3rver has done it and before the client hears back: the worst moment
 //                  for an endpoint to die, at an exact point instead of a timing guess
 // Credentials expected: SLUICE_TEST_S3_KEY / SLUICE_TEST_S3_SECRET from the environment.
+// The proxy and s3rver are two processes (s3rver a child forked with --s3rver-child, which
+// exits when the proxy goes, however it goes), so each has a core as a real endpoint's front
+// end and storage do, instead of one JavaScript thread carrying every byte twice.
 'use strict';
 const fs = require('fs');
 const http = require('http');
 const aws4 = require('aws4');
 const S3rver = require('s3rver');
+const { fork } = require('child_process');
 
 function parseArgs(argv) {
   const o = { port: 0, buckets: [], slowdown: 0, region: 'us-east-1', dieOn: '', dieNth: 1 };
@@ -34,6 +38,7 @@ function parseArgs(argv) {
     else if (k === '--region') o.region = v;
     else if (k === '--die-on') o.dieOn = v;
     else if (k === '--die-nth') o.dieNth = Number(v);
+    else if (k === '--s3rver-child') o.child = v === '1';
     else throw new Error('unknown argument ' + k);
   }
   if (!o.dir || !o.ready) throw new Error('--dir and --ready are required');
@@ -45,7 +50,7 @@ const accessKeyId = process.env.SLUICE_TEST_S3_KEY || 'SLUICETESTACCESSKEY';
 const secretAccessKey = process.env.SLUICE_TEST_S3_SECRET || 'sluice-test-secret-key-0123456789';
 // Written synchronously, before the response goes out, so a test that reads the log after a
 // request returned finds that request in it.
-const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
+const logFd = opts.log && !opts.child ? fs.openSync(opts.log, 'a') : null;
 let counter = 0;
 let dieMatches = 0;
 
@@ -104,10 +109,65 @@ function verify(req) {
   return null;
 }
 
-async function main() {
+// s3rver writes an object's file, then its .md5 and metadata files: killed in between (the tests
+// kill the endpoint on purpose), it leaves an object it can neither list nor serve, and answers
+// 500 for its whole prefix from then on. A real endpoint never shows half an object after a
+// crash, so at start the harness removes such remains, as a store's recovery would.
+function removeHalfWrittenObjects(dir) {
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    return;
+  }
+  const names = new Set(entries.map((e) => e.name));
+  for (const e of entries) {
+    const p = dir + '/' + e.name;
+    if (e.isDirectory()) {
+      removeHalfWrittenObjects(p);
+    } else if (e.name.endsWith('._S3rver_object')) {
+      const base = e.name.slice(0, -'._S3rver_object'.length);
+      if (!names.has(base + '._S3rver_metadata.json') || !names.has(base + '._S3rver_object.md5')) {
+        for (const s of ['._S3rver_object', '._S3rver_metadata.json', '._S3rver_object.md5']) {
+          fs.rmSync(dir + '/' + base + s, { force: true });
+        }
+      }
+    }
+  }
+}
+
+// The s3rver process: serves the folder on a free port, tells the proxy which, and exits with it.
+async function child() {
+  process.on('disconnect', () => process.exit(0));
+  removeHalfWrittenObjects(opts.dir);
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: opts.dir, silent: true,
                           configureBuckets: opts.buckets.map((name) => ({ name })) });
-  const { port: s3Port } = await s3.run();
+  const { port } = await s3.run();
+  process.send({ port });
+}
+
+let s3Child = null;
+function startS3rver() {
+  return new Promise((resolve, reject) => {
+    s3Child = fork(__filename, process.argv.slice(2).concat(['--s3rver-child', '1']),
+                   { stdio: 'inherit' });
+    s3Child.once('message', (m) => resolve(m.port));
+    s3Child.once('exit', (code, sig) => {
+      const why = 's3rver exited (' + (sig || code) + ')';
+      reject(new Error(why));
+      console.error('s3 test server: ' + why);
+      process.exit(1);
+    });
+  });
+}
+
+function dieNow() {
+  if (s3Child) s3Child.kill('SIGKILL');
+  process.kill(process.pid, 'SIGKILL');
+}
+
+async function main() {
+  const s3Port = await startS3rver();
   const proxy = http.createServer((req, res) => {
     const n = ++counter;
     const done = (status) => {
@@ -135,7 +195,7 @@ async function main() {
       if (dies) {
         // s3rver has answered, so it did the work: the client never hears of it.
         if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' died\n');
-        process.kill(process.pid, 'SIGKILL');
+        dieNow();
         return;
       }
       done(upRes.statusCode);
@@ -155,5 +215,14 @@ async function main() {
   });
 }
 
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
-main().catch((e) => { console.error('s3 test server: ' + (e && e.stack || e)); process.exit(1); });
+if (opts.child) {
+  child().catch((e) => { console.error('s3rver: ' + (e && e.stack || e)); process.exit(1); });
+} else {
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.on(sig, () => {
+      if (s3Child) s3Child.kill('SIGTERM');
+      process.exit(0);
+    });
+  }
+  main().catch((e) => { console.error('s3 test server: ' + (e && e.stack || e)); process.exit(1); });
+}

@@ -91,14 +91,17 @@ std::string DumpTables(const fs::path& dir) {
   return dump;
 }
 
-// The tables a clean run of the same example with a local store loads.
-std::string LocalTables(const TempDir& tmp) {
+// The tables `runs` clean runs of the same example and date with a local store load (a second
+// run re-loads every delivery, so the lineage columns name its loads).
+std::string LocalTables(const TempDir& tmp, int runs = 1) {
   fs::path dir = tmp / "local";
   auto r = RunCommand(Sluice() + " init " + Quote(dir) + " --sample-data --rows 300 --seed 11 " +
                       "--date " + kDay);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  r = RunPipeline(dir);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (int i = 0; i < runs; ++i) {
+    r = RunPipeline(dir);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
   return DumpTables(dir);
 }
 
@@ -185,13 +188,21 @@ TEST(S3Pipeline, TheExampleRunsOnS3AndLoadsWhatALocalStoreLoads) {
 // repaired run ends with the tables and objects of a clean run and no staging folder left.
 // The death is at an exact request, not after a timing guess: a kill timed by polling lands
 // anywhere under load (even after the extracts are done), which made this test flaky.
-void DieThenRepair(const std::string& name, const std::string& die_on, int nth) {
+// With `committed_first` a clean run commits the date before the dying one, so its extracts
+// replace a committed set (through staging and a copying publish) instead of writing a first one
+// straight into raw/<p>/<date>/.
+void DieThenRepair(const std::string& name, const std::string& die_on, int nth,
+                   bool committed_first = false) {
   TempDir tmp;
   S3TestServer server(tmp / "s3");
   ASSERT_EQ(server.Start(), "");
   S3TestServer::UseCredentials();
   fs::path dir = tmp / name;
   InitS3Example(dir, server, name, /*max_retries=*/1);
+  if (committed_first) {
+    CommandResult clean = RunPipeline(dir);
+    ASSERT_EQ(clean.exit_code, 0) << clean.output;
+  }
   server.Stop();
   S3ServerOptions dying;
   dying.port = server.port();
@@ -220,19 +231,29 @@ void DieThenRepair(const std::string& name, const std::string& die_on, int nth) 
   auto repair = RunCommand(Sluice() + " repair " + Quote(dir) + " " + run_id);
   ASSERT_EQ(repair.exit_code, 0) << repair.output;
   ExpectNoHalfPublishedDate(*s);
-  EXPECT_EQ(DumpTables(dir), LocalTables(tmp));
+  EXPECT_EQ(DumpTables(dir), LocalTables(tmp, committed_first ? 2 : 1));
   ExpectNoStagingLeft(*s);
 }
 
 TEST(S3Pipeline, AnEndpointKilledMidExtractFailsCleanlyAndARepairMatchesACleanRun) {
-  // acme's second raw file reaches its staging folder, then the endpoint dies.
-  DieThenRepair("killed", "PUT /sluice-test/killed/raw/acme/.staging/", 2);
+  // A first extract writes straight into raw/acme/<date>/ (S3 has no folder rename, and nothing
+  // is committed there yet): acme's second raw file is written, then the endpoint dies.
+  DieThenRepair("killed", std::string("PUT /sluice-test/killed/raw/acme/") + kDay + "/", 2);
+}
+
+TEST(S3Pipeline, AnEndpointKilledMidReextractFailsCleanlyAndARepairMatchesACleanRun) {
+  // Over a committed date the extract stages: acme's second raw file reaches its staging
+  // folder, then the endpoint dies.
+  DieThenRepair("restaged", "PUT /sluice-test/restaged/raw/acme/.staging/", 2,
+                /*committed_first=*/true);
 }
 
 TEST(S3Pipeline, AnEndpointKilledMidPublishFailsCleanlyAndARepairMatchesACleanRun) {
-  // acme's publish has copied its first file into raw/acme/<date>/ (S3 has no folder rename):
-  // the date is uncommitted (its manifest was removed first), the staging copies still there.
-  DieThenRepair("publish", std::string("PUT /sluice-test/publish/raw/acme/") + kDay + "/", 1);
+  // A re-extract over a committed date: acme's publish has copied its first file into
+  // raw/acme/<date>/ (S3 has no folder rename): the date is uncommitted (its manifest was
+  // removed first), the staging copies still there.
+  DieThenRepair("publish", std::string("PUT /sluice-test/publish/raw/acme/") + kDay + "/", 1,
+                /*committed_first=*/true);
 }
 
 TEST(S3Pipeline, SampleDataNeverReplacesADeliveryAlreadyInTheS3LandingArea) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ class SpyStore final : public store::ObjectStore {
   explicit SpyStore(store::ObjectStore* inner) : inner_(inner) {}
   std::vector<std::string> touched;
   std::function<void(const std::string& key)> on_commit;
+  // What AtomicPublish() answers; the inner store's answer when unset. false makes a local
+  // store behave as S3 does for its writers.
+  std::optional<bool> atomic_publish;
 
   Result<std::unique_ptr<store::InputStream>> Open(std::string_view key) override {
     touched.emplace_back(key);
@@ -82,6 +86,7 @@ class SpyStore final : public store::ObjectStore {
     touched.emplace_back(to);
     return inner_->PublishPrefix(from, to);
   }
+  bool AtomicPublish() const override { return atomic_publish.value_or(inner_->AtomicPublish()); }
   std::string Describe() const override { return inner_->Describe(); }
 
  private:
