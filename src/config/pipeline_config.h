@@ -110,6 +110,14 @@ std::string_view RunIfName(RunIf run_if);
 // The builtin task names sluice knows (tasks/registry.cpp implements each).
 const std::vector<std::string>& BuiltinNames();
 
+// What one attempt of a task asks of a cluster executor (workflow.yaml `resources:`; 0: the
+// executor's default). The local executor ignores them (parallelism bounds this machine).
+struct TaskResources {
+  int cpus = 0;                    // Slurm --cpus-per-task
+  int64_t memory_bytes = 0;        // Slurm --mem (rounded up to MiB)
+  int64_t time_limit_seconds = 0;  // Slurm --time, instead of timeout_seconds plus a margin
+};
+
 struct TaskConfig {
   std::string task_key;
   std::vector<std::string> depends_on;
@@ -121,6 +129,7 @@ struct TaskConfig {
   bool retry_on_timeout = false;
   int64_t timeout_seconds = 0;  // 0: no timeout
   RunIf run_if = RunIf::kAllSuccess;
+  TaskResources resources;
   Node params;  // a map (possibly empty); builtins validate their own keys
   Location loc;
 };

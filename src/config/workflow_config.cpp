@@ -170,6 +170,22 @@ TaskConfig ReadTask(const Node& node, Diagnostics* diags) {
                                  "; use one of " + Join(kNames, ", "));
     }
   }
+  if (const Node* res = r.Value("resources")) {
+    // Per-task requests for a cluster executor (Slurm): cpus, memory, time_limit_seconds.
+    MapReader rr(*res, what + " resources", diags);
+    if (auto v = rr.Int("cpus", false, 1, 4096)) t.resources.cpus = static_cast<int>(*v);
+    if (auto v = rr.ByteSize("memory")) {
+      if (*v < (int64_t{1} << 20)) {
+        rr.ErrorAtKey("memory", "\"memory\" must be at least 1MiB (e.g. 512MiB, 4GiB)");
+      } else {
+        t.resources.memory_bytes = *v;
+      }
+    }
+    if (auto v = rr.Int("time_limit_seconds", false, 1, 365 * 86400)) {
+      t.resources.time_limit_seconds = *v;
+    }
+    rr.Finish();
+  }
   if (const Node* p = r.Value("params")) {
     if (!p->IsMap()) {
       r.ErrorAt(*p, "\"params\" must be a map, got " + p->KindName());

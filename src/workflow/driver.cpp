@@ -369,6 +369,9 @@ class Driver {
     if (!node.task->command.empty()) spec.shell_command = node.task->command;
     spec.outcome = slot.paths.outcome;
     spec.timeout_seconds = node.task->timeout_seconds;
+    spec.cpus = node.task->resources.cpus;
+    spec.memory_bytes = node.task->resources.memory_bytes;
+    spec.time_limit_seconds = node.task->resources.time_limit_seconds;
     spec.cwd = pipeline_.dir;
     spec.log = slot.paths.log;
     spec.lock = slot.paths.lock;

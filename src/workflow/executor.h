@@ -48,6 +48,11 @@ struct LaunchSpec {
   // The task's timeout_seconds (0: none). The scheduler enforces it through Cancel(); a cluster
   // executor may also give the job a limit of its own as a backstop.
   int64_t timeout_seconds = 0;
+  // Per-task requests for a cluster executor (workflow.yaml `resources:`; 0: its default).
+  // The local executor ignores them.
+  int cpus = 0;
+  int64_t memory_bytes = 0;
+  int64_t time_limit_seconds = 0;  // the job's own limit, instead of timeout_seconds + a margin
   // When set, a command task: the executor may run it without starting sluice
   // (RunShellAttempt in attempt_protocol.h), which must write `outcome` as `task exec` would.
   std::string shell_command;

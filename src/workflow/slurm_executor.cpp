@@ -273,7 +273,7 @@ class SlurmExecutor final : public Executor {
                                      "--output=" + spec.log.string(),
                                      "--open-mode=append",
                                      "--chdir=" + spec.cwd.string()};
-    if (spec.timeout_seconds > 0) {
+    if (spec.timeout_seconds > 0 && spec.time_limit_seconds <= 0) {
       const int64_t minutes =
           (spec.timeout_seconds + static_cast<int64_t>(o_.time_margin.count()) + 59) / 60;
       argv.push_back("--time=" + std::to_string(minutes));
@@ -282,6 +282,17 @@ class SlurmExecutor final : public Executor {
     if (!o_.account.empty()) argv.push_back("--account=" + o_.account);
     if (!o_.qos.empty()) argv.push_back("--qos=" + o_.qos);
     for (const std::string& a : o_.extra_args) argv.push_back(a);
+    // The task's own requests (workflow.yaml resources:) come after extra_args: sbatch takes the
+    // last of a repeated option, so a task overrides the pipeline-wide defaults.
+    if (spec.cpus > 0) argv.push_back("--cpus-per-task=" + std::to_string(spec.cpus));
+    if (spec.memory_bytes > 0) {
+      argv.push_back("--mem=" + std::to_string((spec.memory_bytes + (1 << 20) - 1) >> 20) + "M");
+    }
+    if (spec.time_limit_seconds > 0) {
+      // minutes:seconds, Slurm's own format.
+      argv.push_back("--time=" + std::to_string(spec.time_limit_seconds / 60) + ":" +
+                     std::to_string(spec.time_limit_seconds % 60));
+    }
     argv.push_back(script.string());
     SLUICE_ASSIGN_OR_RETURN(Output out, RunProgram(argv));
     // --parsable: "JOBID" or "JOBID;CLUSTER".

@@ -60,6 +60,31 @@ TEST_F(PipelineTest, UnknownKeyInTaskSuggestsTheFix) {
       << Errors();
 }
 
+TEST_F(PipelineTest, ATasksResourcesForAClusterExecutorAreReadAndBadOnesNamedAtTheirLine) {
+  dir_.Write("workflow.yaml",
+             std::string(sluice::testing::kWorkflowYaml) +
+                 "  - task_key: big\n    command: 'true'\n"
+                 "    resources: {cpus: 4, memory: 6GiB, time_limit_seconds: 90}\n");
+  auto p = LoadPipeline(dir_.path());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const TaskConfig* big = p->workflow.Find("big");
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big->resources.cpus, 4);
+  EXPECT_EQ(big->resources.memory_bytes, int64_t{6} << 30);
+  EXPECT_EQ(big->resources.time_limit_seconds, 90);
+  EXPECT_EQ(p->workflow.Find("batch_extract")->resources.cpus, 0) << "none: the executor's default";
+  dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) +
+                                  "  - task_key: big\n    command: 'true'\n"
+                                  "    resources:\n      cpus: 0\n      memory: 10\n"
+                                  "      time: 90\n");
+  std::string e = Errors();
+  EXPECT_NE(e.find("workflow.yaml:19:"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"cpus\""), std::string::npos) << e;
+  EXPECT_NE(e.find("workflow.yaml:20:"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"memory\" must be at least 1MiB"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key \"time\" in task \"big\" resources"), std::string::npos) << e;
+}
+
 TEST_F(PipelineTest, BuiltinsThatCannotRunAsConfiguredAreValidationErrors) {
   dir_.Write("workflow.yaml", std::string(sluice::testing::kWorkflowYaml) +
                                   "  - task_key: merge_all\n    builtin: merge\n"

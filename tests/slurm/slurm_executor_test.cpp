@@ -309,6 +309,39 @@ TEST(SlurmRun, ATaskPastItsTimeoutIsTimedOutAndItsJobCancelled) {
   EXPECT_NE(kill(pid, 0), 0) << "the job's sleep is gone";
 }
 
+TEST(SlurmRun, ATasksResourcesBecomeItsJobsCpusMemoryAndTimeLimit) {
+  SlurmCluster cluster;
+  ASSERT_TRUE(cluster.started()) << cluster.output();
+  const fs::path dir = cluster.dir() / "p";
+  auto r = RunCommand(Sluice() + " init " + Q(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // extra_args asks for 1 CPU for every job; the task's own request wins.
+  std::ofstream(dir / "workflow.yaml", std::ios::trunc)
+      << "name: res\ntasks:\n  - task_key: big\n    command: 'true'\n    timeout_seconds: 600\n"
+         "    resources: {cpus: 2, memory: 300MiB, time_limit_seconds: 90}\n"
+         "  - task_key: small\n    command: 'true'\n    timeout_seconds: 60\n";
+  std::string yaml = ReadFile(dir / "sluice.yaml");
+  std::ofstream(dir / "sluice.yaml", std::ios::binary | std::ios::trunc)
+      << yaml << "executor: {type: slurm, poll_seconds: 0.2, extra_args: [--cpus-per-task=1]}\n";
+  r = RunCommand(Sluice() + " run " + Q(dir) + " --date 2026-11-24");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json show = Show(dir);
+  ASSERT_TRUE(show.is_object());
+  std::map<std::string, std::string> job;
+  for (const auto& inst : show["instances"]) {
+    job[inst["task"]] =
+        RunCommand("scontrol show job " + inst["history"][0]["executor_id"].get<std::string>())
+            .output;
+  }
+  EXPECT_NE(job["big"].find("NumCPUs=2"), std::string::npos) << job["big"];
+  EXPECT_NE(job["big"].find("MinMemoryNode=300M"), std::string::npos) << job["big"];
+  // 90 s: Slurm counts whole minutes.
+  EXPECT_NE(job["big"].find("TimeLimit=00:02:00"), std::string::npos) << job["big"];
+  // Without resources: extra_args, and timeout_seconds plus two minutes as the backstop.
+  EXPECT_NE(job["small"].find("NumCPUs=1"), std::string::npos) << job["small"];
+  EXPECT_NE(job["small"].find("TimeLimit=00:03:00"), std::string::npos) << job["small"];
+}
+
 TEST(SlurmRun, ANodeSetDownFailsItsAttemptAndTheRetryCompletesOnTheOtherNode) {
   SlurmCluster cluster(2);
   ASSERT_TRUE(cluster.started()) << cluster.output();
