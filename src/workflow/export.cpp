@@ -9,6 +9,7 @@
 
 #include "core/strings.h"
 #include "workflow/dag.h"
+#include "workflow/shell_quote.h"
 
 namespace sluice::workflow {
 
@@ -75,18 +76,6 @@ std::vector<std::pair<std::string, std::string>> ExecEnv(const ExportOptions& o,
           {"SLUICE_PARTNERS", Join(o.partners, ",")},
           {"SLUICE_TASK", n.task->task_key},
           {"SLUICE_PIPELINE_DIR", o.dir}};
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
 }
 
 // A Python string literal (single-quoted; control characters escaped; UTF-8 kept).

@@ -20,6 +20,7 @@
 #include "core/process.h"
 #include "core/strings.h"
 #include "workflow/attempt_files.h"
+#include "workflow/shell_quote.h"
 
 namespace sluice::workflow {
 
@@ -99,18 +100,6 @@ Result<Output> RunProgram(const std::vector<std::string>& argv) {
   }
   o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return o;
-}
-
-std::string ShellQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
 }
 
 // "RUNNING", "CANCELLED by 0" -> "CANCELLED", "COMPLETED+" -> "COMPLETED".
