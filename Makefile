@@ -8,7 +8,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build install
+.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build install chaos
 
 all: build
 
@@ -30,6 +30,12 @@ build-test: deps $(TEST_DIR)/build.ninja
 
 test: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The full chaos count (tests/chaos/run.sh, docs/reliability.md): 200+ SIGKILLs on every back-end
+# combination; SLUICE_CHAOS_SEED=N reproduces a run's schedules.
+chaos: deps $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) --target sluice sluice_chaos_test -j $(JOBS)
+	./tests/chaos/run.sh $(TEST_DIR)
 
 # libFuzzer targets (fuzz/, docs/reliability.md): clang, ASan+UBSan, a build folder of their own.
 $(FUZZ_DIR)/build.ninja:

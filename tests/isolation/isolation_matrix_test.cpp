@@ -1,9 +1,11 @@
 // The isolation matrix (docs/reliability.md): for every ordered pair of partners (A, B) and
 // every operation, partner A's scoped handle must not reach B's data, whatever key, area or
-// partner id it is given. Back-ends: the local store (PartnerStore over file://) and the SQLite
-// warehouse (one database file per partner). Each cell is one attempt; it must be refused (an
-// error) or stay inside A's own area (then B's objects are checked unchanged and nothing of B's
-// came back). A cell that reaches B fails the test. The totals are printed for the document.
+// partner id it is given. Back-ends: the stores (PartnerStore over file://, over the in-memory
+// store, and over S3: the SigV4-verifying s3rver endpoint of tests/s3/server.js) with the same
+// cells each, and the SQLite warehouse (one database file per partner). Each cell is one attempt;
+// it must be refused (an error) or stay inside A's own area (then B's objects are checked unchanged
+// and nothing of B's came back). A cell that reaches B fails the test. The totals are printed for
+// the document.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,8 +17,11 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "s3/s3_fixture.h"
 #include "store/local_store.h"
+#include "store/memory_store.h"
 #include "store/object_store.h"
+#include "store/s3_store.h"
 #include "tasks/task_context.h"
 #include "testing/temp_dir.h"
 #include "warehouse/warehouse.h"
@@ -75,12 +80,27 @@ std::vector<std::string> EscapingKeys(const std::string& area, const std::string
   };
 }
 
-class IsolationMatrix : public ::testing::Test {
+// The store back-ends of the matrix, by name: every one gets the same cells.
+class IsolationMatrix : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto s = store::OpenLocalStore(dir_ / "store");
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    if (GetParam() == "local") {
+      auto s = store::OpenLocalStore(dir_ / "store");
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      store_ = std::move(*s);
+    } else if (GetParam() == "memory") {
+      store_ = store::NewMemoryStore();
+    } else {
+      s3_ = std::make_unique<testing::S3TestServer>(dir_ / "s3");
+      ASSERT_EQ(s3_->Start(), "");
+      testing::S3TestServer::UseCredentials();
+      config::S3Config c;
+      c.endpoint = s3_->endpoint();
+      c.path_style = true;
+      auto s = store::OpenS3Store(std::string("s3://") + testing::kS3Bucket + "/matrix", c);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      store_ = std::move(*s);
+    }
     for (const auto& p : kPartners) {
       for (const auto& area : kAreas) {
         ASSERT_TRUE(
@@ -99,16 +119,38 @@ class IsolationMatrix : public ::testing::Test {
     }
   }
 
+  // Requests the S3 store has sent so far (-1 for the other stores).
+  int64_t Requests() const { return store::S3RequestCount(*store_); }
+
+  // After a cell that may write or delete: B's objects are checked unchanged. On S3 a refused
+  // cell is checked to have sent no request at all instead (the 4 reads per cell would take
+  // minutes over HTTP); B's objects are read back after each key block there.
+  void AfterMutation(const std::string& b, const std::string& cell, const Status& st,
+                     int64_t sent_before) {
+    const bool refused =
+        st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kPermissionDenied;
+    if (sent_before >= 0 && refused) {
+      ASSERT_EQ(Requests(), sent_before) << cell << ": refused, yet a request was sent";
+      return;
+    }
+    ExpectIntact(b, cell);
+  }
+
   TempDir dir_;
+  std::unique_ptr<testing::S3TestServer> s3_;  // the S3 endpoint, for the "s3" row
   std::unique_ptr<store::ObjectStore> store_;
 };
 
-TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) {
+TEST_P(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) {
   Tally t;
+  const bool local = GetParam() == "local";
   for (const auto& a : kPartners) {
-    // A symlink in A's raw area pointing at the whole store (as a bad extract might leave).
-    std::filesystem::create_directories(dir_ / "store" / "raw" / a);
-    std::filesystem::create_symlink(dir_ / "store" / "raw", dir_ / "store" / "raw" / a / "link");
+    // A symlink in A's raw area pointing at the whole store (as a bad extract might leave); the
+    // other stores have no links, and "link/..." is a plain key in A's own area there.
+    if (local) {
+      std::filesystem::create_directories(dir_ / "store" / "raw" / a);
+      std::filesystem::create_symlink(dir_ / "store" / "raw", dir_ / "store" / "raw" / a / "link");
+    }
     store::PartnerStore ps(store_.get(), a);
     for (const auto& b : kPartners) {
       if (a == b) continue;
@@ -137,6 +179,7 @@ TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) 
             t.Add("head", h);
           }
           {  // write
+            const int64_t sent = Requests();
             auto out = ps.Create(area, key);
             Status st = out.ok() ? Status::Ok() : out.status();
             if (out.ok()) {
@@ -144,7 +187,7 @@ TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) 
               if (st.ok()) st = (*out)->Commit();
             }
             t.Add("write", st);
-            ExpectIntact(b, "write " + cell);
+            AfterMutation(b, "write " + cell, st, sent);
           }
           {  // list (the key as a prefix)
             auto l = ps.List(area, key);
@@ -162,21 +205,25 @@ TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) 
             t.Add("list_folders", l);
           }
           {  // delete
+            const int64_t sent = Requests();
             Status st = ps.Delete(area, key);
             t.Add("delete", st);
-            ExpectIntact(b, "delete " + cell);
+            AfterMutation(b, "delete " + cell, st, sent);
           }
           {  // delete everything under the key as a folder
+            const int64_t sent = Requests();
             Status st = ps.DeletePrefix(area, key.ends_with("/") ? key : key + "/");
             t.Add("delete_prefix", st);
-            ExpectIntact(b, "delete_prefix " + cell);
+            AfterMutation(b, "delete_prefix " + cell, st, sent);
           }
           {  // publish a staging folder over B's folder
+            const int64_t sent = Requests();
             Status st = ps.PublishPrefix(area, "staging/", key + "/");
             t.Add("publish", st);
-            ExpectIntact(b, "publish " + cell);
+            AfterMutation(b, "publish " + cell, st, sent);
           }
         }
+        ExpectIntact(b, a + " -> " + b + " " + area);
         // Areas that name B's area themselves.
         for (const std::string& bad_area : std::vector<std::string>{
                  area + "/" + b, "../" + area, area + "/../" + area + "/" + b, area + "/", ""}) {
@@ -198,7 +245,7 @@ TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) 
       ASSERT_TRUE(l.ok()) << l.status().ToString();
       for (const auto& o : *l) ASSERT_EQ(o.key.rfind(area + "/" + a + "/", 0), 0u) << o.key;
     }
-    std::filesystem::remove(dir_ / "store" / "raw" / a / "link");
+    if (local) std::filesystem::remove(dir_ / "store" / "raw" / a / "link");
   }
   // Handles made for partner ids that are not ids: every operation refused.
   for (const std::string& id :
@@ -224,13 +271,20 @@ TEST_F(IsolationMatrix, APartnersStoreHandleNeverReachesAnotherPartnersObjects) 
   }
   for (const auto& b : kPartners) ExpectIntact(b, "at the end");
   std::printf(
-      "isolation matrix (local store): %d cells, %d refused, %d contained in the "
+      "isolation matrix (%s store): %d cells, %d refused, %d contained in the "
       "caller's own area, 0 reached another partner\n",
-      t.cells, t.refused, t.contained);
+      GetParam().c_str(), t.cells, t.refused, t.contained);
   for (const auto& [op, n] : t.by_op) std::printf("  %-28s %d\n", op.c_str(), n);
   EXPECT_EQ(t.cells, t.refused + t.contained);
   EXPECT_GT(t.refused, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, IsolationMatrix,
+                         ::testing::Values(std::string("local"), std::string("memory"),
+                                           std::string("s3")),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param;
+                         });
 
 // ---- the SQLite warehouse ----------------------------------------------------------------
 
