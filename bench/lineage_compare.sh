@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs one generated pipeline (the set bench/run_pipeline generates: `sluice init --sample-data`)
-# with two sluice binaries and compares what they loaded, apart from the lineage columns:
+# Runs one generated pipeline (the set bench/run_pipeline generates: `sluice init --sample-data`
+# plus the event-log table of bench/event_log/, unless --no-events) with two sluice binaries and compares what they loaded, apart from the lineage columns:
 #   tables    every partner table's rows, every column but _ingest_date, _load_id, _run_id and
 #             _source_file, sorted: must be byte-identical
 #   rejects   data/rejects/**: byte-identical
@@ -9,6 +9,7 @@
 # and prints each run's database size against the CSV's (the lineage target: <= 1.3x).
 #
 # Usage: bench/lineage_compare.sh OLD_SLUICE NEW_SLUICE [--partners N] [--rows R] [--work DIR]
+#                                 [--no-events]
 # Defaults: 8 partners, 20000 rows per table, work folder scratch/lineage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,19 +19,22 @@ shift 2
 partners=8
 rows=20000
 work=scratch/lineage
+events=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --partners) partners=$2; shift 2 ;;
     --rows) rows=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --no-events) events=0; shift ;;
     *) echo "lineage_compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 date=2026-11-24
 rm -rf "$work"
 mkdir -p "$work"
-"$new" init "$work/template" --partners "$partners" --sample-data --date "$date" --rows "$rows" \
-  >"$work/init.log"
+"$new" init "$work/template" --partner-count "$partners" >/dev/null
+if [ "$events" = 1 ]; then bench/event_log/add_to_pipeline.sh "$work/template"; fi
+"$new" init "$work/template" --data-only --date "$date" --rows "$rows" >"$work/init.log"
 csv_bytes=$(sed -n 's/.* \([0-9]*\) bytes of CSV$/\1/p' "$work/init.log")
 find "$work/template/data/landing" -type f -exec touch -d '10 minutes ago' {} +
 
