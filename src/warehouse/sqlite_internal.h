@@ -28,6 +28,10 @@ std::string_view Affinity(std::string_view declared);
 // What PlanSchemaChanges needs to know about SQLite's column types (sqlite_schema.cpp).
 const ColumnTypes& SqliteColumnTypes();
 
+// Whether a new table of `schema` is created WITHOUT ROWID: its primary key is text or has
+// several columns (a single INTEGER key is the rowid itself), sqlite_schema.cpp.
+bool KeyIsNotRowid(const config::TableSchema& schema);
+
 // The rows AddRows() is adding, read by the sluice_rows_<N> virtual tables of the connection:
 // `INSERT INTO t SELECT ... FROM sluice_rows_<N>` runs one statement per batch instead of one
 // per row, which saves SQLite's per-statement setup and teardown on every row.

@@ -27,6 +27,13 @@ const ColumnTypes& SqliteColumnTypes() {
   return *types;
 }
 
+bool KeyIsNotRowid(const config::TableSchema& schema) {
+  if (schema.primary_key.empty()) return false;
+  if (schema.primary_key.size() > 1) return true;
+  const config::ColumnSchema* key = schema.FindColumn(schema.primary_key.front());
+  return key == nullptr || SqlType(*key) != "INTEGER";
+}
+
 Result<std::vector<TableColumn>> SqliteWarehouse::ReadColumns(std::string_view table) {
   std::vector<TableColumn> columns;
   Stmt st;
@@ -95,6 +102,11 @@ Status SqliteWarehouse::Apply(const config::TableSchema& schema, const SchemaCha
         ddl += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
       }
       ddl += ")";
+      // A text or composite key is stored once, as the table's own b-tree order, instead of in
+      // the rows (by rowid) and again in the key's index: smaller databases and faster merges
+      // (bench/README.md, "Database size"). A single INTEGER key already is the rowid. Tables
+      // made before keep their layout (docs/config.md, "Row lineage and storage").
+      if (KeyIsNotRowid(schema)) ddl += " WITHOUT ROWID";
       SLUICE_RETURN_IF_ERROR(Exec(ddl));
       if (schema.merge != config::MergeMode::kUpsert) {
         SLUICE_RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +

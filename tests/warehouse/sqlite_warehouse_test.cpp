@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "testing/temp_dir.h"
@@ -142,6 +143,116 @@ TEST_P(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
   std::sort(t.begin(), t.end());
   EXPECT_EQ(t, (Keys{{"b", "a"}, {"d"}}));
   EXPECT_EQ(*wh->UniqueKeys("n"), Keys{});
+}
+
+// A schema keyed by (device_id TEXT, seq INTEGER), or by device_id alone when `composite` is
+// false, with one value column.
+config::TableSchema TextKeySchema(const std::string& table, bool composite) {
+  config::TableSchema s;
+  s.table = table;
+  config::ColumnSchema device, seq, value;
+  device.name = "device_id";
+  device.type = config::ColumnType::kString;
+  device.nullable = false;
+  seq.name = "seq";
+  seq.type = config::ColumnType::kInt64;
+  seq.nullable = !composite;
+  value.name = "value";
+  value.type = config::ColumnType::kString;
+  s.columns = {device, seq, value};
+  s.merge = config::MergeMode::kUpsert;
+  s.primary_key = composite ? std::vector<std::string>{"device_id", "seq"}
+                            : std::vector<std::string>{"device_id"};
+  return s;
+}
+
+// Merges rows (device, seq, value) into `schema`'s table for `date`.
+Result<MergeCounts> MergeEvents(
+    Warehouse* wh, const config::TableSchema& schema,
+    const std::vector<std::tuple<std::string, int64_t, std::string>>& rows,
+    const std::string& date) {
+  MergeTarget t;
+  t.schema = &schema;
+  t.ingest_date = date;
+  t.run_id = "run-" + date;
+  SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
+  std::vector<Value> values;
+  for (const auto& [device, seq, value] : rows) {
+    values.push_back({ValueKind::kText, 0, 0, device});
+    values.push_back({ValueKind::kInt, seq, 0, {}});
+    values.push_back({ValueKind::kText, 0, 0, value});
+  }
+  std::vector<std::string_view> rescued;
+  SLUICE_RETURN_IF_ERROR(
+      writer->AddRows(values, rows.size(), "raw/acme/" + date + "/events.csv", rescued, nullptr));
+  return writer->Commit();
+}
+
+std::string TableSql(Warehouse* wh, const std::string& table) {
+  auto rows =
+      Rows(wh, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '" + table + "'");
+  return rows.empty() || !rows[0][0] ? "" : *rows[0][0];
+}
+
+TEST_P(SqliteWarehouse, TextAndCompositeKeysAreStoredOnceInATableWithoutRowid) {
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  const auto events = TextKeySchema("events", /*composite=*/true);
+  const auto devices = TextKeySchema("devices", /*composite=*/false);
+  ASSERT_TRUE(MergeEvents(wh.get(), events,
+                          {{"DEV-2", 1, "a"}, {"DEV-1", 1, "b"}, {"DEV-2", 2, "c"}}, "2026-11-24")
+                  .ok());
+  ASSERT_TRUE(
+      MergeEvents(wh.get(), devices, {{"DEV-2", 1, "a"}, {"DEV-1", 1, "b"}}, "2026-11-24").ok());
+  ASSERT_TRUE(Merge(wh.get(), Schema(config::MergeMode::kUpsert), {{1, "1.00"}}).ok());
+  EXPECT_NE(TableSql(wh.get(), "events").find("WITHOUT ROWID"), std::string::npos)
+      << TableSql(wh.get(), "events");
+  EXPECT_NE(TableSql(wh.get(), "devices").find("WITHOUT ROWID"), std::string::npos);
+  // A single INTEGER key is the rowid already.
+  EXPECT_EQ(TableSql(wh.get(), "orders").find("WITHOUT ROWID"), std::string::npos);
+  // No second copy of the key: no index besides the table itself.
+  EXPECT_EQ(Rows(wh.get(),
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name "
+                 "IN ('events', 'devices')")[0][0],
+            "0");
+  // Upserts, lineage and the enforced keys work as on any table.
+  auto counts = MergeEvents(wh.get(), events, {{"DEV-2", 2, "C"}, {"DEV-3", 1, "d"}}, "2026-11-25");
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->inserted, 1);
+  EXPECT_EQ(counts->updated, 1);
+  auto rows = Rows(wh.get(),
+                   "SELECT device_id, seq, value, _ingest_date, l.source_file FROM events JOIN "
+                   "sluice_loads l ON l.load_id = events._load_id ORDER BY device_id, seq");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(*rows[2][2], "C");
+  EXPECT_EQ(*rows[2][3], "2026-11-25");
+  EXPECT_EQ(*rows[2][4], "raw/acme/2026-11-25/events.csv");
+  EXPECT_EQ(*rows[0][2], "b");
+  using Keys = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(*wh->UniqueKeys("events"), (Keys{{"device_id", "seq"}}));
+  EXPECT_EQ(*wh->UniqueKeys("devices"), Keys{{"device_id"}});
+}
+
+TEST_P(SqliteWarehouse, ATextKeyTableMadeBeforeKeepsItsRowidLayoutAndKeepsLoading) {
+  // Tables an earlier sluice created (rowid, the key in an index of its own) are not rebuilt:
+  // they load as before, and only new tables are made WITHOUT ROWID (docs/config.md).
+  TempDir dir;
+  auto wh = *OpenWarehouse(Url("wh"), dir.path(), "acme");
+  ASSERT_TRUE(wh->Execute("CREATE TABLE events (device_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+                          "value TEXT, _ingest_date TEXT NOT NULL, _load_id INTEGER NOT NULL, "
+                          "PRIMARY KEY (device_id, seq))")
+                  .ok());
+  const auto events = TextKeySchema("events", /*composite=*/true);
+  ASSERT_TRUE(MergeEvents(wh.get(), events, {{"DEV-1", 1, "a"}}, "2026-11-24").ok());
+  auto counts = MergeEvents(wh.get(), events, {{"DEV-1", 1, "b"}, {"DEV-1", 2, "c"}}, "2026-11-25");
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->updated, 1);
+  EXPECT_EQ(counts->inserted, 1);
+  EXPECT_EQ(TableSql(wh.get(), "events").find("WITHOUT ROWID"), std::string::npos);
+  EXPECT_EQ(Rows(wh.get(),
+                 "SELECT group_concat(value, ',') FROM (SELECT value FROM events ORDER "
+                 "BY seq)")[0][0],
+            "b,c");
 }
 
 TEST_P(SqliteWarehouse, DecimalsStayCanonicalTextAndLineageIsStored) {
