@@ -24,7 +24,6 @@ int64_t DayNumber(const Date& d) {
 
 // ---- vocabulary -------------------------------------------------------------------------------
 
-
 const Vocabulary& Latin() {
   static const Vocabulary v{
       {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret",
