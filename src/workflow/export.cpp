@@ -112,6 +112,18 @@ std::string PyStr(std::string_view s) {
   return out + "'";
 }
 
+// The hard limit an orchestrator enforces on one attempt, in seconds (0: none): the task's
+// timeout_seconds, or its resources' time_limit_seconds (Slurm's --time) if that is set and
+// shorter, as the cluster kills the attempt at whichever comes first.
+int64_t AttemptLimitSeconds(const config::TaskConfig& t) {
+  const int64_t a = t.timeout_seconds, b = t.resources.time_limit_seconds;
+  if (a > 0 && b > 0) return std::min(a, b);
+  return a > 0 ? a : b;
+}
+
+// Memory in whole MiB, rounded up (as Slurm's --mem is written).
+int64_t MemoryMiB(int64_t bytes) { return (bytes + (1 << 20) - 1) >> 20; }
+
 // ---- Airflow -------------------------------------------------------------------------------
 
 std::string AirflowTriggerRule(config::RunIf r) {
@@ -185,9 +197,20 @@ Result<std::string> ExportAirflow(const config::Pipeline& p, const std::vector<I
     py += "        retry_delay=datetime.timedelta(milliseconds=" +
           std::to_string(t.min_retry_interval_millis) + "),\n";
     py += "        retry_exponential_backoff=True,\n";
-    if (t.timeout_seconds > 0) {
-      py += "        execution_timeout=datetime.timedelta(seconds=" +
-            std::to_string(t.timeout_seconds) + "),\n";
+    if (const int64_t limit = AttemptLimitSeconds(t); limit > 0) {
+      py +=
+          "        execution_timeout=datetime.timedelta(seconds=" + std::to_string(limit) + "),\n";
+    }
+    if (t.resources.cpus > 0 || t.resources.memory_bytes > 0) {
+      // BaseOperator's `resources`: the arguments of airflow.utils.operator_resources.Resources
+      // (ram in MB), which executors that place tasks by size read.
+      py += "        resources={";
+      if (t.resources.cpus > 0) py += "'cpus': " + std::to_string(t.resources.cpus);
+      if (t.resources.cpus > 0 && t.resources.memory_bytes > 0) py += ", ";
+      if (t.resources.memory_bytes > 0) {
+        py += "'ram': " + std::to_string(MemoryMiB(t.resources.memory_bytes));
+      }
+      py += "},\n";
     }
     py += "        trigger_rule=" + PyStr(AirflowTriggerRule(t.run_if)) + ",\n";
     py += "    )\n";
@@ -257,7 +280,8 @@ Result<std::string> ExportDatabricks(const config::Pipeline& p,
     j["max_retries"] = t.max_retries;
     j["min_retry_interval_millis"] = t.min_retry_interval_millis;
     j["retry_on_timeout"] = t.retry_on_timeout;
-    if (t.timeout_seconds > 0) j["timeout_seconds"] = t.timeout_seconds;
+    // cpus and memory are the job cluster's (its node type), not a task's: see docs/cli.md.
+    if (const int64_t limit = AttemptLimitSeconds(t); limit > 0) j["timeout_seconds"] = limit;
     list.push_back(std::move(j));
   }
   Json job = {
@@ -410,11 +434,27 @@ Result<std::string> ExportArgo(const config::Pipeline& p, const std::vector<Inst
           {"backoff",
            {{"duration", std::to_string(t.min_retry_interval_millis) + "ms"}, {"factor", "2"}}}};
     }
-    if (t.timeout_seconds > 0) tmpl["activeDeadlineSeconds"] = std::to_string(t.timeout_seconds);
+    if (const int64_t limit = AttemptLimitSeconds(t); limit > 0) {
+      tmpl["activeDeadlineSeconds"] = std::to_string(limit);
+    }
     tmpl["container"] = {{"image", o.argo_image},
                          {"command", Json::array({o.sluice})},
                          {"args", args},
                          {"env", env}};
+    if (t.resources.cpus > 0 || t.resources.memory_bytes > 0) {
+      // Kubernetes quantities: cpus requested; memory requested and the limit (past it the pod
+      // is OOM-killed, as Slurm's --mem ends a job OUT_OF_MEMORY).
+      Json requests = Json::object(), limits = Json::object();
+      if (t.resources.cpus > 0) requests["cpu"] = std::to_string(t.resources.cpus);
+      if (t.resources.memory_bytes > 0) {
+        const std::string mem = std::to_string(MemoryMiB(t.resources.memory_bytes)) + "Mi";
+        requests["memory"] = mem;
+        limits["memory"] = mem;
+      }
+      Json res = {{"requests", requests}};
+      if (!limits.empty()) res["limits"] = limits;
+      tmpl["container"]["resources"] = res;
+    }
     templates.push_back(std::move(tmpl));
   }
   for (const Task& task : tasks) {

@@ -41,7 +41,9 @@ tasks:
     builtin: merge
     for_each: partner
     params: {table: orders}
+    resources: {cpus: 2, memory: 1536MiB, time_limit_seconds: 900}
   - task_key: summary
+    resources: {memory: 100000000}
     depends_on: [merge_orders]
     builtin: summary
     run_if: ALL_DONE
@@ -126,11 +128,25 @@ TEST_P(ExportTest, EveryInstanceBecomesOneTaskWithItsDependenciesRetriesTimeoutA
     std::sort(deps.begin(), deps.end());
     EXPECT_EQ(t["deps"].get<std::vector<std::string>>(), deps) << name;
     EXPECT_EQ(t["retries"], n.task->max_retries) << name;
-    EXPECT_EQ(t["timeout"], n.task->timeout_seconds) << name;
+    // The attempt's hard limit: timeout_seconds, or the resources' time limit where shorter.
+    const int64_t limit = n.task->resources.time_limit_seconds > 0 && n.task->timeout_seconds == 0
+                              ? n.task->resources.time_limit_seconds
+                              : n.task->timeout_seconds;
+    EXPECT_EQ(t["timeout"], limit) << name;
     if (!n.deps.empty()) {
       EXPECT_EQ(t["rule"], std::string(config::RunIfName(n.task->run_if))) << name;
     }
   }
+  // A task's resources: cpus and memory (MiB, rounded up) where the target has a place for them
+  // (Airflow's `resources`, Argo's container requests/limits; a Databricks task runs on its
+  // job's cluster, sized there).
+  const bool carries = GetParam() != "databricks";
+  EXPECT_EQ(got["tasks"]["merge_orders[acme]"]["timeout"], 900);
+  EXPECT_EQ(got["tasks"]["merge_orders[acme]"]["cpus"], carries ? 2 : 0);
+  EXPECT_EQ(got["tasks"]["merge_orders[acme]"]["memory_mib"], carries ? 1536 : 0);
+  EXPECT_EQ(got["tasks"]["summary"]["cpus"], 0);
+  EXPECT_EQ(got["tasks"]["summary"]["memory_mib"], carries ? 96 : 0);  // 95.4 MiB rounded up
+  EXPECT_EQ(got["tasks"]["batch_extract[acme]"]["memory_mib"], 0);
   // The per-partner chain is per partner: globex's merge waits for globex's extract only.
   EXPECT_EQ(got["tasks"]["merge_orders[globex]"]["deps"],
             nlohmann::json::array({"batch_extract[globex]"}));

@@ -11,7 +11,8 @@ argo        parsed as YAML, validated against argo_workflow.schema.json (the Wor
             fields sluice writes; with SLUICE_ARGO_SCHEMA=PATH also against Argo's published
             api/jsonschema/schema.json), names as Argo's validator wants them, templates and
             `depends` resolvable.
-On success prints {"tasks": {instance: {name, task, partner, deps, rule, retries, timeout}}}
+On success prints {"tasks": {instance: {name, task, partner, deps, rule, retries, timeout, cpus,
+memory_mib}}} (cpus and memory_mib 0 when the target carries none)
 (JSON; instances and deps named as sluice names them, "merge_orders[acme]") and
 exits 0; otherwise prints what is wrong on stderr and exits 1.
 """
@@ -99,9 +100,14 @@ def check_airflow(path):
         rule = literal(kw.get("trigger_rule", ast.Constant("all_success")))
         if rule not in AIRFLOW_RULES:
             fail("trigger_rule %r is not one Airflow has" % rule)
+        resources = literal(kw["resources"]) if "resources" in kw else {}
+        if not isinstance(resources, dict) or not set(resources) <= {"cpus", "ram", "disk", "gpus"}:
+            fail("task %s: resources %r are not the arguments of Airflow's Resources" %
+                 (task_id, resources))
         tasks[task_id] = {"task": task, "partner": partner, "deps": [],
                           "rule": AIRFLOW_RULES[rule], "retries": literal(kw["retries"]),
-                          "timeout": timeout}
+                          "timeout": timeout, "cpus": resources.get("cpus", 0),
+                          "memory_mib": resources.get("ram", 0)}
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift):
             up, down = var_to_id.get(node.left.id), var_to_id.get(node.right.id)
@@ -153,7 +159,8 @@ def check_databricks(path):
                                 "deps": [d["task_key"] for d in t.get("depends_on", [])],
                                 "rule": t.get("run_if", "ALL_SUCCESS"),
                                 "retries": t.get("max_retries", 0),
-                                "timeout": t.get("timeout_seconds", 0)}
+                                "timeout": t.get("timeout_seconds", 0),
+                                "cpus": 0, "memory_mib": 0}
     for k, t in tasks.items():
         for d in t["deps"]:
             if d not in tasks:
@@ -221,9 +228,19 @@ def check_argo(path):
                 fail("task %s: depends %r is not a run_if sluice writes" % (t["name"], t["depends"]))
             rule = matches[0]
         retries = tmpl.get("retryStrategy", {}).get("limit", 0)
+        requests = tmpl["container"].get("resources", {}).get("requests", {})
+        limits = tmpl["container"].get("resources", {}).get("limits", {})
+        if requests.get("memory") != limits.get("memory"):
+            fail("template %s: memory request %r and limit %r differ" %
+                 (t["template"], requests.get("memory"), limits.get("memory")))
+        memory = requests.get("memory", "0Mi")
+        if not memory.endswith("Mi"):
+            fail("template %s: memory %r is not in Mi" % (t["template"], memory))
         tasks[t["name"]] = {"task": task, "partner": partner, "deps": deps, "rule": rule,
                             "retries": int(retries),
-                            "timeout": int(tmpl.get("activeDeadlineSeconds", 0))}
+                            "timeout": int(tmpl.get("activeDeadlineSeconds", 0)),
+                            "cpus": int(requests.get("cpu", "0")),
+                            "memory_mib": int(memory[:-2])}
     for k, t in tasks.items():
         for d in t["deps"]:
             if d not in tasks:
