@@ -1,6 +1,7 @@
 // cancel.cpp: CancelRun (scheduler.h), what `sluice cancel` does.
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -12,20 +13,11 @@
 
 namespace sluice::workflow {
 
-namespace {
+namespace internal {
 
-using internal::WallMs;
-using ledger::AttemptRecord;
-using ledger::InstanceRecord;
-using ledger::State;
-
-// The executor that launched `a`: the one in the options when the names match, else one made
-// (and kept) for that name.
-Result<Executor*> ExecutorFor(const AttemptRecord& a, const SchedulerOptions& options,
+Result<Executor*> ExecutorFor(const ledger::AttemptRecord& a, Executor* mine,
                               std::map<std::string, std::unique_ptr<Executor>>& made) {
-  if (options.executor != nullptr && options.executor->Name() == a.executor) {
-    return options.executor;
-  }
+  if (mine != nullptr && mine->Name() == a.executor) return mine;
   auto it = made.find(a.executor);
   if (it == made.end()) {
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Executor> e, MakeExecutor(a.executor));
@@ -33,6 +25,30 @@ Result<Executor*> ExecutorFor(const AttemptRecord& a, const SchedulerOptions& op
   }
   return it->second.get();
 }
+
+std::vector<ProbeResult> ProbeEach(const std::vector<std::pair<Executor*, ProbeTarget>>& attempts) {
+  std::vector<ProbeResult> out(attempts.size());
+  std::map<Executor*, std::vector<size_t>> by_executor;
+  for (size_t i = 0; i < attempts.size(); ++i) by_executor[attempts[i].first].push_back(i);
+  for (auto& [executor, members] : by_executor) {
+    std::vector<ProbeTarget> targets;
+    for (size_t i : members) targets.push_back(attempts[i].second);
+    std::vector<ProbeResult> results = executor->ProbeAll(targets);
+    for (size_t k = 0; k < members.size(); ++k) out[members[k]] = std::move(results[k]);
+  }
+  return out;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::ExecutorFor;
+using internal::ProbeEach;
+using internal::WallMs;
+using ledger::AttemptRecord;
+using ledger::InstanceRecord;
+using ledger::State;
 
 // The run's scheduler is gone: take the run over and stop what it left running.
 Result<CancelOutcome> CancelOrphanedRun(const config::Pipeline& pipeline, ledger::Ledger& ledger,
@@ -54,36 +70,44 @@ Result<CancelOutcome> CancelOrphanedRun(const config::Pipeline& pipeline, ledger
   };
   std::vector<Live> live;
   for (AttemptRecord& a : unfinished) {
-    SLUICE_ASSIGN_OR_RETURN(Executor * executor, ExecutorFor(a, options, made));
-    AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
-    if (executor->Probe(a.executor_id, paths.lock, paths.outcome).state ==
-        ProbeResult::State::kAlive) {
-      executor->Cancel(a.executor_id, /*force=*/false);
-      ++out.attempts_stopped;
-    }
-    live.push_back({&a, executor, paths});
+    SLUICE_ASSIGN_OR_RETURN(Executor * executor, ExecutorFor(a, options.executor, made));
+    live.push_back(
+        {&a, executor, PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt)});
   }
-  // Graceful first; whatever still lives after the grace is forced, then waited for (bounded).
-  auto any_alive = [&] {
-    bool alive = false;
+  // Which attempts live now: one probe per executor for all of them.
+  auto alive_now = [&] {
+    std::vector<std::pair<Executor*, ProbeTarget>> targets;
     for (const Live& l : live) {
-      alive |= l.executor->Probe(l.attempt->executor_id, l.paths.lock, l.paths.outcome).state ==
-               ProbeResult::State::kAlive;
+      targets.push_back({l.executor, {l.attempt->executor_id, l.paths.lock, l.paths.outcome}});
+    }
+    std::vector<bool> alive;
+    for (const ProbeResult& r : ProbeEach(targets)) {
+      alive.push_back(r.state == ProbeResult::State::kAlive);
     }
     return alive;
   };
+  auto any = [](const std::vector<bool>& v) {
+    return std::find(v.begin(), v.end(), true) != v.end();
+  };
+  std::vector<bool> alive = alive_now();
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!alive[i]) continue;
+    live[i].executor->Cancel(live[i].attempt->executor_id, /*force=*/false);
+    ++out.attempts_stopped;
+  }
+  // Graceful first; whatever still lives after the grace is forced, then waited for (bounded).
   const Clock::TimePoint forced_at = clock->Now() + options.kill_grace;
-  while (any_alive() && clock->Now() < forced_at) clock->SleepFor(std::chrono::milliseconds(50));
+  while (any(alive = alive_now()) && clock->Now() < forced_at) {
+    clock->SleepFor(std::chrono::milliseconds(50));
+  }
   bool forced = false;
-  for (const Live& l : live) {
-    if (l.executor->Probe(l.attempt->executor_id, l.paths.lock, l.paths.outcome).state ==
-        ProbeResult::State::kAlive) {
-      l.executor->Cancel(l.attempt->executor_id, /*force=*/true);
-      forced = true;
-    }
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!alive[i]) continue;
+    live[i].executor->Cancel(live[i].attempt->executor_id, /*force=*/true);
+    forced = true;
   }
   const Clock::TimePoint give_up = clock->Now() + std::chrono::seconds(10);
-  while (forced && any_alive() && clock->Now() < give_up) {
+  while (forced && any(alive_now()) && clock->Now() < give_up) {
     clock->SleepFor(std::chrono::milliseconds(50));
   }
   // Record: an attempt that finished on its own keeps its outcome; the others are cancelled.

@@ -51,6 +51,13 @@ Result<std::unique_ptr<Executor>> MakeExecutor(const std::string& name,
   return resolved->backend->open(options);
 }
 
+std::vector<ProbeResult> Executor::ProbeAll(const std::vector<ProbeTarget>& targets) {
+  std::vector<ProbeResult> out;
+  out.reserve(targets.size());
+  for (const ProbeTarget& t : targets) out.push_back(Probe(t.id, t.lock, t.outcome));
+  return out;
+}
+
 namespace {
 volatile std::sig_atomic_t g_wake = 0;
 }  // namespace

@@ -92,6 +92,13 @@ struct ProbeResult {
   std::string detail;
 };
 
+// One attempt to probe, as Probe() takes it.
+struct ProbeTarget {
+  std::string id;
+  std::filesystem::path lock;
+  std::filesystem::path outcome;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -111,6 +118,11 @@ class Executor {
   // outcome file is at `outcome`), or vanished. `lock` is LaunchSpec::lock of that attempt.
   virtual ProbeResult Probe(const std::string& id, const std::filesystem::path& lock,
                             const std::filesystem::path& outcome) = 0;
+  // Probe for several attempts at once, the results in their order: what a repair or a cancel
+  // of a large run asks. The default calls Probe for each; a cluster executor answers them all
+  // with one query, so a repair after a 1,000-partner run costs the controller one query per
+  // poll, not one per orphan.
+  virtual std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets);
   // The executor's name, as in sluice.yaml and --executor.
   virtual std::string_view Name() const = 0;
   // Whether Wait() measures real time (a scheduler on a fake clock then sleeps on the clock

@@ -19,8 +19,10 @@
 
 namespace sluice::workflow {
 
+using internal::ExecutorFor;
 using internal::g_stop_signal;
 using internal::PartnersOfRun;
+using internal::ProbeEach;
 using internal::StopSignals;
 using internal::WallMs;
 using ledger::AttemptRecord;
@@ -91,68 +93,100 @@ Result<RunOutcome> RepairRun(const config::Pipeline& pipeline, ledger::Ledger& l
     removed.push_back(r);
   }
 
-  // Attempts a dead scheduler left "running": ask the executor about each (Probe works from a
-  // fresh process), wait while it lives, then believe its outcome file. Waiting and the orphan's
-  // timeout use the injected clock.
-  std::unique_ptr<Executor> owned_executor;
-  Executor* executor = options.executor;
+  // Attempts a dead scheduler left "running": ask their executors about all of them at once
+  // (ProbeAll works from a fresh process; a cluster answers in one query), wait while any
+  // lives, then believe each one's outcome file. Waiting and an orphan's timeout use the
+  // injected clock.
+  std::map<std::string, std::unique_ptr<Executor>> owned_executors;
   std::filesystem::path logs_dir = LogsDir(pipeline);
   std::vector<std::pair<InstanceRecord, AttemptRecord>> resolved;
   SLUICE_ASSIGN_OR_RETURN(std::vector<AttemptRecord> unfinished,
                           ledger.ListUnfinishedAttempts(run.run_id));
-  for (AttemptRecord& a : unfinished) {
-    if (executor == nullptr || executor->Name() != a.executor) {
-      // The attempt was launched by another executor than this repair's: ask that one.
-      SLUICE_ASSIGN_OR_RETURN(owned_executor, MakeExecutor(a.executor));
-      executor = owned_executor.get();
-    }
-    AttemptPaths paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
+  struct Orphan {
+    Executor* executor = nullptr;
+    AttemptPaths paths;
+    ProbeResult probe;
     bool still_running = false;
     bool killed_for_timeout = false;
-    ProbeResult probe;
-    {
-      const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
-      bool warned = false;
-      // Ctrl-C while waiting stops the repair before it changed anything, saying so.
-      StopSignals stop_signals(options.handle_signals && !request.dry_run);
-      while ((probe = executor->Probe(a.executor_id, paths.lock, paths.outcome)).state ==
-             ProbeResult::State::kAlive) {
-        if (g_stop_signal != 0) {
-          return Status::Cancelled(
-              std::string("repair of run ") + run.run_id + " stopped by " +
-              strsignal(g_stop_signal) + " while waiting for attempt " + std::to_string(a.attempt) +
-              " of " + InstanceName(a.task_key, a.partner) + " (" +
-              (a.executor == "local" ? std::string("pid") : a.executor + " id") + " " +
-              a.executor_id +
-              ") left running by its scheduler; nothing was changed. Run the repair again to "
-              "wait for it, or stop that process first");
-        }
-        if (request.dry_run) {
-          still_running = true;
-          break;
-        }
-        if (!warned) {
+    bool warned = false;
+  };
+  std::vector<Orphan> orphans(unfinished.size());
+  for (size_t i = 0; i < unfinished.size(); ++i) {
+    const AttemptRecord& a = unfinished[i];
+    // The executor that launched it, which may be another than this repair's.
+    SLUICE_ASSIGN_OR_RETURN(orphans[i].executor, ExecutorFor(a, options.executor, owned_executors));
+    orphans[i].paths = PathsFor(logs_dir, run.run_id, a.task_key, a.partner, a.attempt);
+  }
+  {
+    // Ctrl-C while waiting stops the repair before it changed anything, saying so.
+    StopSignals stop_signals(options.handle_signals && !request.dry_run);
+    std::vector<size_t> alive(orphans.size());
+    for (size_t i = 0; i < alive.size(); ++i) alive[i] = i;
+    while (!alive.empty()) {
+      // One probe per executor for every attempt still alive.
+      std::vector<std::pair<Executor*, ProbeTarget>> targets;
+      for (size_t i : alive) {
+        targets.push_back(
+            {orphans[i].executor,
+             {unfinished[i].executor_id, orphans[i].paths.lock, orphans[i].paths.outcome}});
+      }
+      std::vector<ProbeResult> results = ProbeEach(targets);
+      for (size_t k = 0; k < alive.size(); ++k) orphans[alive[k]].probe = std::move(results[k]);
+      std::vector<size_t> still;
+      for (size_t i : alive) {
+        if (orphans[i].probe.state == ProbeResult::State::kAlive) still.push_back(i);
+      }
+      alive = std::move(still);
+      if (alive.empty()) break;
+      if (g_stop_signal != 0) {
+        const AttemptRecord& a = unfinished[alive.front()];
+        return Status::Cancelled(
+            std::string("repair of run ") + run.run_id + " stopped by " + strsignal(g_stop_signal) +
+            " while waiting for attempt " + std::to_string(a.attempt) + " of " +
+            InstanceName(a.task_key, a.partner) + " (" +
+            (a.executor == "local" ? std::string("pid") : a.executor + " id") + " " +
+            a.executor_id + ")" +
+            (alive.size() > 1 ? " and " + std::to_string(alive.size() - 1) + " more attempts"
+                              : std::string()) +
+            " left running by its scheduler; nothing was changed. Run the repair again to "
+            "wait for them, or stop those processes first");
+      }
+      if (request.dry_run) {
+        for (size_t i : alive) orphans[i].still_running = true;
+        break;
+      }
+      const int64_t now_ms = WallMs(clock);
+      for (size_t i : alive) {
+        const AttemptRecord& a = unfinished[i];
+        Orphan& o = orphans[i];
+        if (!o.warned) {
           log::Info("repair: attempt {} of {} ({} {}) is still running; waiting for it", a.attempt,
                     InstanceName(a.task_key, a.partner),
                     a.executor == "local" ? std::string("pid") : a.executor + " id", a.executor_id);
-          warned = true;
+          o.warned = true;
         }
-        int64_t now_ms = WallMs(clock);
+        const config::TaskConfig* task = pipeline.workflow.Find(a.task_key);
         if (task && task->timeout_seconds > 0 && !a.executor_id.empty() &&
             now_ms - a.started_ms > task->timeout_seconds * 1000) {
-          if (!killed_for_timeout) {
+          if (!o.killed_for_timeout) {
             log::Warn(
                 "repair: attempt {} of {} ran past its timeout_seconds ({}s) while its "
                 "scheduler was gone; killing it",
                 a.attempt, InstanceName(a.task_key, a.partner), task->timeout_seconds);
           }
-          killed_for_timeout = true;
-          executor->Cancel(a.executor_id, /*force=*/true);
+          o.killed_for_timeout = true;
+          o.executor->Cancel(a.executor_id, /*force=*/true);
         }
-        clock->SleepFor(std::chrono::milliseconds(50));
       }
+      clock->SleepFor(std::chrono::milliseconds(50));
     }
-    if (still_running) {
+  }
+  for (size_t i = 0; i < unfinished.size(); ++i) {
+    AttemptRecord& a = unfinished[i];
+    const AttemptPaths& paths = orphans[i].paths;
+    const ProbeResult& probe = orphans[i].probe;
+    const bool killed_for_timeout = orphans[i].killed_for_timeout;
+    if (orphans[i].still_running) {
       plan->recovered.push_back(InstanceName(a.task_key, a.partner) + " attempt " +
                                 std::to_string(a.attempt) +
                                 ": still running (repair would wait for it, then read its "

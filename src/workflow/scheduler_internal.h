@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "core/clock.h"
 #include "core/date.h"
 #include "ledger/ledger.h"
+#include "workflow/executor.h"
 
 namespace sluice::workflow::internal {
 
@@ -54,5 +57,13 @@ ledger::RunOwner SelfOwner();
 std::string DescribeOwner(const ledger::RunRecord& run);
 // How to stop a running run: `sluice cancel ...` (and kill -INT on the owner's host).
 std::string HowToStop(const ledger::RunRecord& run);
+
+// The executor that launched `a` (repair and cancel of a run whose scheduler is gone): `mine`
+// when the names match, else one made (and kept in `made`) for that name.
+Result<Executor*> ExecutorFor(const ledger::AttemptRecord& a, Executor* mine,
+                              std::map<std::string, std::unique_ptr<Executor>>& made);
+// Probe results for attempts of possibly several executors, in their order: one ProbeAll per
+// executor (a cluster answers all its attempts with one query).
+std::vector<ProbeResult> ProbeEach(const std::vector<std::pair<Executor*, ProbeTarget>>& attempts);
 
 }  // namespace sluice::workflow::internal

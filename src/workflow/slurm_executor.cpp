@@ -358,50 +358,68 @@ class SlurmExecutor final : public Executor {
     }
   }
 
-  ProbeResult Probe(const std::string& id, const std::filesystem::path& /*lock*/,
+  ProbeResult Probe(const std::string& id, const std::filesystem::path& lock,
                     const std::filesystem::path& outcome) override {
-    ProbeResult r;
-    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
-      r.state = ProbeResult::State::kVanished;
-      r.reason = VanishReason::kUnknown;
-      r.detail = id.empty() ? "the attempt never started (no Slurm job id)"
-                            : "\"" + id + "\" is not a Slurm job id";
-      return r;
+    return ProbeAll({ProbeTarget{id, lock, outcome}}).front();
+  }
+
+  std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets) override {
+    std::vector<ProbeResult> out(targets.size());
+    std::vector<size_t> ask;  // the attempts only Slurm can tell about
+    std::set<std::string> ids;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const std::string& id = targets[i].id;
+      ProbeResult& r = out[i];
+      if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
+        r.state = ProbeResult::State::kVanished;
+        r.reason = VanishReason::kUnknown;
+        r.detail = id.empty() ? "the attempt never started (no Slurm job id)"
+                              : "\"" + id + "\" is not a Slurm job id";
+        continue;
+      }
+      // The attempt's own word first: no Slurm call for an attempt that recorded its end.
+      if (ReadOutcome(targets[i].outcome)) {
+        r.state = ProbeResult::State::kEnded;
+        continue;
+      }
+      ask.push_back(i);
+      ids.insert(id);
     }
-    // The attempt's own word first: no Slurm call for an attempt that recorded its end.
-    if (ReadOutcome(outcome)) {
-      r.state = ProbeResult::State::kEnded;
-      return r;
-    }
-    // A repair probes in a loop while the job lives: at most one Slurm query per poll interval.
+    if (ask.empty()) return out;
+    // A repair probes in a loop while jobs live: at most one Slurm query per poll interval,
+    // for all of them.
     const auto due = last_poll_ + o_.poll_interval;
     if (std::chrono::steady_clock::now() < due) {
       SleepInterruptibly(due - std::chrono::steady_clock::now());
     }
     last_poll_ = std::chrono::steady_clock::now();
-    std::map<std::string, SlurmJobState> states = Query({id});
-    auto s = states.find(id);
-    if (s != states.end() && SlurmStateAlive(s->second.state)) {
-      r.state = ProbeResult::State::kAlive;
-      return r;
+    std::map<std::string, SlurmJobState> states = Query(ids);
+    for (size_t i : ask) {
+      const std::string& id = targets[i].id;
+      ProbeResult& r = out[i];
+      auto s = states.find(id);
+      if (s != states.end() && SlurmStateAlive(s->second.state)) {
+        r.state = ProbeResult::State::kAlive;
+        continue;
+      }
+      // Written last, just before the job ended: look again.
+      if (ReadOutcome(targets[i].outcome)) {
+        r.state = ProbeResult::State::kEnded;
+        continue;
+      }
+      r.state = ProbeResult::State::kVanished;
+      if (s == states.end()) {
+        r.reason = VanishReason::kUnknown;
+        r.detail = "Slurm job " + id + " is known neither to squeue nor to sacct";
+      } else {
+        ExitInfo e = SlurmExitInfo(id, s->second);
+        r.reason = e.vanished == VanishReason::kNone ? VanishReason::kUnknown : e.vanished;
+        r.detail = e.detail.empty()
+                       ? "Slurm job " + id + " " + s->second.state + " without recording an outcome"
+                       : e.detail;
+      }
     }
-    // Written last, just before the job ended: look again.
-    if (ReadOutcome(outcome)) {
-      r.state = ProbeResult::State::kEnded;
-      return r;
-    }
-    r.state = ProbeResult::State::kVanished;
-    if (s == states.end()) {
-      r.reason = VanishReason::kUnknown;
-      r.detail = "Slurm job " + id + " is known neither to squeue nor to sacct";
-    } else {
-      ExitInfo e = SlurmExitInfo(id, s->second);
-      r.reason = e.vanished == VanishReason::kNone ? VanishReason::kUnknown : e.vanished;
-      r.detail = e.detail.empty()
-                     ? "Slurm job " + id + " " + s->second.state + " without recording an outcome"
-                     : e.detail;
-    }
-    return r;
+    return out;
   }
 
   std::string_view Name() const override { return "slurm"; }

@@ -169,6 +169,32 @@ TEST_P(ExecutorConformance, AnUnknownAttemptWithoutOutcomeProbesVanished) {
   EXPECT_FALSE(probe.detail.empty());
 }
 
+TEST_P(ExecutorConformance, ProbeAllAnswersForEveryAttemptInItsOrder) {
+  // What repair and cancel ask after a large run: several attempts at once, alive, ended and
+  // unknown mixed, each answered as Probe answers it alone.
+  LaunchSpec done = Spec("ok");
+  auto done_id = executor_->Launch(done);
+  ASSERT_TRUE(done_id.ok());
+  ASSERT_TRUE(WaitFor(*done_id));
+  LaunchSpec running = Spec("long");
+  auto running_id = executor_->Launch(running);
+  ASSERT_TRUE(running_id.ok());
+  ASSERT_TRUE(WaitStarted(running));
+  LaunchSpec never = Spec("fail", 9);  // never launched
+  std::vector<ProbeResult> r = executor_->ProbeAll({{*running_id, running.lock, running.outcome},
+                                                    {"", never.lock, never.outcome},
+                                                    {*done_id, done.lock, done.outcome},
+                                                    {*running_id, running.lock, running.outcome}});
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].state, ProbeResult::State::kAlive);
+  EXPECT_EQ(r[1].state, ProbeResult::State::kVanished);
+  EXPECT_EQ(r[2].state, ProbeResult::State::kEnded);
+  EXPECT_EQ(r[3].state, ProbeResult::State::kAlive);
+  EXPECT_TRUE(executor_->ProbeAll({}).empty());
+  executor_->Cancel(*running_id, /*force=*/true);
+  ASSERT_TRUE(WaitFor(*running_id));
+}
+
 TEST_P(ExecutorConformance, CancellingAnEndedAttemptIsHarmless) {
   LaunchSpec spec = Spec("ok");
   auto id = executor_->Launch(spec);
