@@ -88,9 +88,20 @@ struct AttemptProcess {
   std::string name;  // "task[partner]"
 };
 
+// The bytes of a /proc file read with read(2) ("" when the process is gone: libstdc++'s streams
+// throw on the ESRCH a vanishing process gives).
+inline std::string ReadProcFile(const std::string& p) {
+  std::string out;
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 inline bool IsZombieOrGone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string s = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
   const size_t paren = s.rfind(')');
   return paren == std::string::npos || paren + 2 >= s.size() || s[paren + 2] == 'Z' ||
          s[paren + 2] == 'X';
@@ -98,8 +109,7 @@ inline bool IsZombieOrGone(pid_t pid) {
 
 // The parent pid of `pid` (field 4 of /proc/<pid>/stat), or 0.
 inline pid_t ParentPid(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::string s = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
   const size_t paren = s.rfind(')');
   if (paren == std::string::npos || paren + 4 >= s.size()) return 0;
   return static_cast<pid_t>(std::atol(s.c_str() + paren + 4));
@@ -116,9 +126,16 @@ inline std::vector<AttemptProcess> AttemptProcesses(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
     std::vector<std::string> args;
-    for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+    {
+      const std::string cmdline = ReadProcFile(entry.path() / "cmdline");
+      for (size_t at = 0; at < cmdline.size();) {
+        size_t end = cmdline.find('\0', at);
+        if (end == std::string::npos) end = cmdline.size();
+        args.push_back(cmdline.substr(at, end - at));
+        at = end + 1;
+      }
+    }
     if (args.size() < 4 || args[1] != "task" || args[2] != "exec" || args[3] != dir.string()) {
       continue;
     }
