@@ -7,7 +7,8 @@
 #
 # Environment: SLUICE_CHAOS_SEED (default: from the clock, printed), and the kills per
 # combination: CHAOS_KILLS_LOCAL (70), CHAOS_KILLS_PG (50), CHAOS_KILLS_S3 (50),
-# CHAOS_KILLS_SLURM (30). Every combination's tally and each trial's kills are printed and kept
+# CHAOS_KILLS_SLURM (30), CHAOS_KILLS_SLURM_S3_PG (20). Each combination gets the same base seed,
+# so they share one schedule of kills (what differs is the back-end under it). Every combination's tally and each trial's kills are printed and kept
 # in BUILD_DIR/chaos/<combination>.log. To reproduce one combination's schedule:
 #   SLUICE_CHAOS_SEED=S SLUICE_CHAOS_KILLS=N BUILD_DIR/tests/sluice_chaos_test --gtest_filter=...
 # (the schedule is a function of the seed; where in the run each kill lands depends on timing).
@@ -42,5 +43,6 @@ run local+sqlite 'Chaos.KillsOnTheLocalStore*' "${CHAOS_KILLS_LOCAL:-70}"
 run local+postgresql 'Chaos.KillsOnPostgresql*' "${CHAOS_KILLS_PG:-50}"
 run s3+sqlite 'Chaos.KillsOnTheS3Store*' "${CHAOS_KILLS_S3:-50}"
 run slurm+local+sqlite 'Chaos.KillsOnTheSlurmExecutor*' "${CHAOS_KILLS_SLURM:-30}"
+run slurm+s3+postgresql 'Chaos.KillsOnSlurmWith*' "${CHAOS_KILLS_SLURM_S3_PG:-20}"
 echo "chaos: $total kills in total, base seed $seed, $([ $status = 0 ] && echo 'every run converged to a clean run' || echo 'FAILURES above')"
 exit $status
