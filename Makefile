@@ -8,7 +8,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build install chaos
+.PHONY: all deps build build-test test run format tidy bench clean fuzz fuzz-build install chaos fault-sweep
 
 all: build
 
@@ -36,6 +36,12 @@ test: build-test
 chaos: deps $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) --target sluice sluice_chaos_test -j $(JOBS)
 	./tests/chaos/run.sh $(TEST_DIR)
+
+# The fault sweeps at every N (make test runs a stride of them): ~600 runs of the example, niced.
+fault-sweep: deps $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) --target sluice sluice_faults_test -j $(JOBS)
+	cd $(TEST_DIR) && SLUICE_FAULT_SWEEP_STRIDE=1 nice -n 10 tests/sluice_faults_test \
+	  --gtest_filter='*FaultSweep*' | tee fault-sweep.log | grep -E '^\[fault sweep\]|FAILED|PASSED'
 
 # libFuzzer targets (fuzz/, docs/reliability.md): clang, ASan+UBSan, a build folder of their own.
 $(FUZZ_DIR)/build.ninja:

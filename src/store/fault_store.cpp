@@ -98,6 +98,26 @@ Fault Fault::Unavailable(FaultOp op, int64_t nth) {
               "503 SlowDown: please reduce your request rate "
               "(injected)");
 }
+Fault Fault::Io(FaultOp op, int64_t nth) {
+  return Make(op, nth, StatusCode::kIoError, "Input/output error (injected)");
+}
+Result<Fault> Fault::OfKind(std::string_view kind, FaultOp op, int64_t nth) {
+  if (kind == "enospc") return DiskFull(op, nth);
+  if (kind == "eio") return Io(op, nth);
+  if (kind == "eacces") return Denied(op, nth);
+  if (kind == "short_write") {
+    if (op != FaultOp::kWrite) return DiskFull(op, nth);
+    Fault f = ShortWrite(nth);
+    f.op = op;
+    return f;
+  }
+  if (kind == "timeout") return TimedOut(op, nth);
+  if (kind == "s3_503") return Unavailable(op, nth);
+  std::string known;
+  for (std::string_view k : kFaultKinds) known += (known.empty() ? "" : ", ") + std::string(k);
+  return Status::InvalidArgument("unknown store fault kind \"" + std::string(kind) +
+                                 "\"; use one of " + known);
+}
 Fault Fault::ShortWrite(int64_t nth) {
   Fault f = Make(FaultOp::kWrite, nth, StatusCode::kIoError,
                  "short write: No space left on device (injected)");
@@ -112,6 +132,11 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<ObjectStore> inner)
 void FaultInjectingStore::AddFault(Fault fault) {
   std::lock_guard<std::mutex> lock(mu_);
   faults_.push_back(Armed{std::move(fault)});
+}
+
+void FaultInjectingStore::SetSharedPlan(fault::SharedFaultPlan plan) {
+  std::lock_guard<std::mutex> lock(mu_);
+  shared_ = std::move(plan);
 }
 
 void FaultInjectingStore::ClearFaults() {
@@ -133,6 +158,18 @@ Status FaultInjectingStore::Check(FaultOp op, std::string_view what, bool* short
   std::lock_guard<std::mutex> lock(mu_);
   ++counts_[static_cast<int>(op)];
   ++counts_[static_cast<int>(FaultOp::kAny)];
+  if (shared_) {
+    const int64_t n =
+        fault::CountSharedCall(*shared_, std::string(OpName(op)) + " " + std::string(what));
+    if (n <= 0 || n != shared_->nth) return Status::Ok();
+    auto f = Fault::OfKind(shared_->kind, op, n);
+    if (!f.ok()) return f.status();
+    ++injected_;
+    if (short_write != nullptr) *short_write = f->short_write;
+    return Status(f->code, std::string(OpName(op)) + " " + inner_->Describe() + "/" +
+                               std::string(what) + ": " + f->message + " [run-wide call " +
+                               std::to_string(n) + "]");
+  }
   for (Armed& a : faults_) {
     if (a.spent || (a.fault.op != FaultOp::kAny && a.fault.op != op)) continue;
     ++a.seen;
@@ -199,5 +236,14 @@ std::optional<std::filesystem::path> FaultInjectingStore::LocalPath(std::string_
 }
 
 std::string FaultInjectingStore::Describe() const { return inner_->Describe(); }
+
+Result<std::unique_ptr<ObjectStore>> WrapWithFaultPlanFromEnv(std::unique_ptr<ObjectStore> store) {
+  SLUICE_ASSIGN_OR_RETURN(auto plan, fault::FaultPlanFromEnv("SLUICE_FAULT_STORE"));
+  if (!plan) return store;
+  if (plan->nth > 0) SLUICE_RETURN_IF_ERROR(Fault::OfKind(plan->kind, FaultOp::kAny, 1).status());
+  auto wrapped = std::make_unique<FaultInjectingStore>(std::move(store));
+  wrapped->SetSharedPlan(std::move(*plan));
+  return std::unique_ptr<ObjectStore>(std::move(wrapped));
+}
 
 }  // namespace sluice::store

@@ -8,6 +8,12 @@
 // pass-through and runs the store conformance suite.
 // Operations on streams (Read, Write, Commit) are counted too. Describe() is the inner store's,
 // so messages read as in production.
+//
+// Run-wide sweeps (tests/faults/): OpenStore() wraps every store it opens when the environment
+// holds SLUICE_FAULT_STORE (core/fault_plan.h; test builds only). Every call of every process of
+// the run is then numbered by one shared counter, and the call numbered `nth` fails with the
+// plan's kind: enospc, eio, eacces, short_write (half the bytes reach the file first; other
+// calls fail as enospc), timeout, s3_503. Those are the names of kFaultKinds.
 // Thread-safety: safe to share between threads (counters and faults are under a mutex).
 #pragma once
 
@@ -17,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fault_plan.h"
 #include "store/object_store.h"
 
 namespace sluice::store {
@@ -48,7 +55,14 @@ struct Fault {
   static Fault TimedOut(FaultOp op, int64_t nth);     // Timeout
   static Fault Unavailable(FaultOp op, int64_t nth);  // Unavailable, an S3 503 SlowDown
   static Fault ShortWrite(int64_t nth);               // IoError after half the bytes
+  static Fault Io(FaultOp op, int64_t nth);           // IoError, EIO
+  // The fault a run-wide plan names (the kinds listed above); InvalidArgument for another name.
+  static Result<Fault> OfKind(std::string_view kind, FaultOp op, int64_t nth);
 };
+
+// The kinds a run-wide plan may name, in the order the sweep injects them.
+inline constexpr std::string_view kFaultKinds[] = {"enospc",      "eio",     "eacces",
+                                                   "short_write", "timeout", "s3_503"};
 
 class FaultInjectingStore final : public ObjectStore {
  public:
@@ -56,6 +70,9 @@ class FaultInjectingStore final : public ObjectStore {
   explicit FaultInjectingStore(std::unique_ptr<ObjectStore> inner);
 
   void AddFault(Fault fault);
+  // Numbers calls with the run-wide counter of `plan` instead of this wrapper's own, and fails
+  // the call numbered plan.nth with plan.kind (validated by the caller with Fault::OfKind).
+  void SetSharedPlan(fault::SharedFaultPlan plan);
   // Disarms every fault (counters keep counting).
   void ClearFaults();
   // Calls seen so far of `op` (kAny: all calls).
@@ -91,6 +108,11 @@ class FaultInjectingStore final : public ObjectStore {
   std::vector<Armed> faults_;
   int64_t counts_[10] = {};
   int64_t injected_ = 0;
+  std::optional<fault::SharedFaultPlan> shared_;
 };
+
+// `store` wrapped as SLUICE_FAULT_STORE asks (see above), or `store` itself when the variable is
+// unset or the binary is not built for fault injection. InvalidArgument for a malformed plan.
+Result<std::unique_ptr<ObjectStore>> WrapWithFaultPlanFromEnv(std::unique_ptr<ObjectStore> store);
 
 }  // namespace sluice::store

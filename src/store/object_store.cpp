@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/strings.h"
+#include "store/fault_store.h"
 #include "store/local_store.h"
 #include "store/s3_store.h"
 
@@ -141,7 +142,9 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& url,
                                                const config::S3Config& s3) {
   auto resolved = StoreBackends().Resolve(url);
   if (!resolved.ok()) return Status::InvalidArgument("store: " + resolved.status().message());
-  return resolved->backend->open(resolved->url, base_dir, s3);
+  SLUICE_ASSIGN_OR_RETURN(auto store, resolved->backend->open(resolved->url, base_dir, s3));
+  // Test builds only: the run-wide fault sweeps of tests/faults/ (core/fault_plan.h).
+  return WrapWithFaultPlanFromEnv(std::move(store));
 }
 
 Status ValidateKey(std::string_view key) {

@@ -3,8 +3,9 @@
 //
 // Order of effects, for crash safety and idempotency: the warehouse transaction commits first,
 // then the rejects file and then manifests/<partner>/<date>/merge/<table>.json are written
-// atomically. A kill before the commit leaves the table untouched; a kill after it leaves a
-// committed merge that a re-run reproduces exactly.
+// atomically (a merge that failed for another reason than its data leaves the rejects file as
+// it was: see the end of MergeOneTable). A kill before the commit leaves the table untouched; a
+// kill after it leaves a committed merge that a re-run reproduces exactly.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -364,8 +365,17 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
     stats["error"] = result_status.ToString();
   }
   stats["seconds"] = seconds;
-  // The rejects file is kept even when the merge fails: it says why.
-  Status st = rejects_out->Commit();
+  // The rejects file is kept when the merge succeeded, and when the data failed it (too many
+  // rejects, an undecodable file, a bad header: InvalidArgument), because it says why and a
+  // re-run writes the same one. After any other failure (the store, the warehouse, a permission,
+  // a timeout) it holds only the rejects of the rows read before it, so it is dropped: the date
+  // keeps its last complete rejects file (or none), in step with the table the failed merge left
+  // as it was. The fault sweeps (tests/faults/) found a header-only file replacing a good one.
+  Status st;
+  if (merged.ok() || merged.status().code() == StatusCode::kInvalidArgument) {
+    st = rejects_out->Commit();
+  }
+  rejects_out.reset();
   if (!st.ok() && result_status.ok()) result_status = st;
   SLUICE_ASSIGN_OR_RETURN(std::string stats_key, ps.Key(manifests::kManifestsArea,
                                                         manifests::MergeStatsPath(date, table)));

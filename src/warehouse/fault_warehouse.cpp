@@ -46,15 +46,61 @@ void FaultWarehouse::Reset(FaultOptions options) {
   calls_ = 0;
 }
 
+Result<FaultOptions> WarehouseFaultOfKind(std::string_view kind, int64_t nth) {
+  FaultOptions o;
+  o.fail_call = nth;
+  if (kind == "enospc") {
+    o.code = StatusCode::kIoError;
+    o.message = "database or disk is full (SQLITE_FULL, injected)";
+  } else if (kind == "eio") {
+    o.code = StatusCode::kIoError;
+    o.message = "disk I/O error (SQLITE_IOERR, injected)";
+  } else if (kind == "eacces") {
+    o.code = StatusCode::kPermissionDenied;
+    o.message = "attempt to write a readonly database (SQLITE_READONLY, injected)";
+  } else if (kind == "timeout") {
+    o.code = StatusCode::kTimeout;
+    o.message = "canceling statement due to statement timeout (injected)";
+  } else if (kind == "drop") {
+    o.code = StatusCode::kUnavailable;
+    o.message = "server closed the connection unexpectedly (injected)";
+    o.keep_failing = true;
+  } else {
+    std::string known;
+    for (std::string_view k : kWarehouseFaultKinds) {
+      known += (known.empty() ? "" : ", ") + std::string(k);
+    }
+    return Status::InvalidArgument("unknown warehouse fault kind \"" + std::string(kind) +
+                                   "\"; use one of " + known);
+  }
+  return o;
+}
+
+void FaultWarehouse::SetSharedPlan(fault::SharedFaultPlan plan) {
+  auto o = WarehouseFaultOfKind(plan.kind, plan.nth);
+  if (o.ok()) options_ = *o;
+  shared_ = std::move(plan);
+}
+
 Status FaultWarehouse::Count(std::string_view what) {
   ++calls_;
+  if (shared_) {
+    const int64_t n = fault::CountSharedCall(*shared_, std::string(what));
+    const bool fail = dropped_ || (n > 0 && n == shared_->nth);
+    if (!fail) return Status::Ok();
+    if (options_.keep_failing) dropped_ = true;
+    return Status(options_.code, "injected fault: call " + std::to_string(n) + " (" +
+                                     std::string(what) + ") of " + inner_->Describe() + ": " +
+                                     options_.message);
+  }
   const bool fail =
       options_.fail_call > 0 &&
       (calls_ == options_.fail_call || (options_.keep_failing && calls_ > options_.fail_call));
   if (!fail) return Status::Ok();
-  return Status(options_.code, "injected fault: call " + std::to_string(calls_) + " (" +
-                                   std::string(what) + ") of " + inner_->Describe() +
-                                   " fails as the test asked");
+  return Status(options_.code,
+                "injected fault: call " + std::to_string(calls_) + " (" + std::string(what) +
+                    ") of " + inner_->Describe() + " " +
+                    (options_.message.empty() ? "fails as the test asked" : options_.message));
 }
 
 Result<std::unique_ptr<TableWriter>> FaultWarehouse::BeginMerge(const MergeTarget& target) {
@@ -85,5 +131,14 @@ Result<std::vector<std::vector<std::string>>> FaultWarehouse::UniqueKeys(std::st
 }
 
 std::string FaultWarehouse::Describe() const { return inner_->Describe(); }
+
+Result<std::unique_ptr<Warehouse>> WrapWithFaultPlanFromEnv(std::unique_ptr<Warehouse> warehouse) {
+  SLUICE_ASSIGN_OR_RETURN(auto plan, fault::FaultPlanFromEnv("SLUICE_FAULT_WAREHOUSE"));
+  if (!plan) return warehouse;
+  if (plan->nth > 0) SLUICE_RETURN_IF_ERROR(WarehouseFaultOfKind(plan->kind, 1).status());
+  auto wrapped = std::make_unique<FaultWarehouse>(std::move(warehouse), FaultOptions{});
+  wrapped->SetSharedPlan(std::move(*plan));
+  return std::unique_ptr<Warehouse>(std::move(wrapped));
+}
 
 }  // namespace sluice::warehouse

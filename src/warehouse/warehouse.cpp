@@ -3,6 +3,7 @@
 
 #include "config/pipeline_config.h"
 #include "core/strings.h"
+#include "warehouse/fault_warehouse.h"
 #include "warehouse/postgres_warehouse.h"
 #include "warehouse/sqlite_warehouse.h"
 
@@ -50,7 +51,10 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   }
   auto resolved = WarehouseBackends().Resolve(url);
   if (!resolved.ok()) return Status::InvalidArgument("warehouse: " + resolved.status().message());
-  return resolved->backend->open(resolved->url, base_dir, partner, options);
+  SLUICE_ASSIGN_OR_RETURN(auto opened,
+                          resolved->backend->open(resolved->url, base_dir, partner, options));
+  // Test builds only: the run-wide fault sweeps of tests/faults/ (core/fault_plan.h).
+  return WrapWithFaultPlanFromEnv(std::move(opened));
 }
 
 std::string TableRules::CheckTableName(std::string_view name) const {
