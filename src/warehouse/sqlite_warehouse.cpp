@@ -90,6 +90,15 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
         " is damaged. Restore it from a backup, or move it aside and load the dates it held again "
         "(sluice run DIR --date D for each; the partner's archives stay in landing/)");
   }
+  // A full disk or an I/O error is about one file: name it, so the message says which file
+  // system to look at (the callers' context names the table, not the database).
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  if (file != nullptr && *file != '\0' && msg.find(file) == std::string::npos) {
+    msg += primary == SQLITE_FULL
+               ? " (database " + std::string(file) +
+                     ": free space on its file system, then `sluice repair` the run)"
+               : " (database " + std::string(file) + ")";
+  }
   return Status::IoError(msg);
 }
 

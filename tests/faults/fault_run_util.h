@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -35,10 +36,18 @@ inline constexpr const char* kFaultPartner = "acme";
 
 inline std::string Quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
+// The binary under test; SLUICE_TEST_BINARY may name a copy, so a long sweep is not disturbed
+// by a rebuild.
+inline std::string SluiceBinary() {
+  const char* copy = std::getenv("SLUICE_TEST_BINARY");
+  return copy != nullptr && *copy != '\0' ? Quoted(copy) : Sluice();
+}
+
 // Writes the example with sample data into `tpl` and shortens its backoff and sensor timeout.
 inline void WriteExampleTemplate(const std::filesystem::path& tpl) {
-  auto r = RunCommand(Sluice() + " init " + Quoted(tpl) + " --sample-data --rows 100 --seed 11" +
-                      " --date " + kFaultDay + " --partners " + kFaultPartner);
+  auto r =
+      RunCommand(SluiceBinary() + " init " + Quoted(tpl) + " --sample-data --rows 100 --seed 11" +
+                 " --date " + kFaultDay + " --partners " + kFaultPartner);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = RunCommand(
       "sed -i 's/^    max_retries: 3$/    max_retries: 3\\n    "
@@ -58,23 +67,25 @@ inline void ResetWorkFolder(const std::filesystem::path& tpl, const std::filesys
 
 // `sluice run` of the work folder with `env` ("NAME='value' ..." or ""), at most 120 s.
 inline CommandResult RunExample(const std::filesystem::path& work, const std::string& env = "") {
-  return RunCommand(env + " timeout -s KILL 120 " + Sluice() + " run " + Quoted(work) + " --date " +
-                    kFaultDay + " --partners " + kFaultPartner + " --parallelism 1");
+  return RunCommand(env + " timeout -s KILL 120 " + SluiceBinary() + " run " + Quoted(work) +
+                    " --date " + kFaultDay + " --partners " + kFaultPartner + " --parallelism 1");
 }
 
 inline CommandResult RepairExample(const std::filesystem::path& work, const std::string& run_id) {
-  return RunCommand("timeout -s KILL 120 " + Sluice() + " repair " + Quoted(work) + " " + run_id);
+  return RunCommand("timeout -s KILL 120 " + SluiceBinary() + " repair " + Quoted(work) + " " +
+                    run_id);
 }
 
 inline std::string NewestRun(const std::filesystem::path& work) {
-  auto r = RunCommand(Sluice() + " runs " + Quoted(work) + " --json 2>/dev/null");
+  auto r = RunCommand(SluiceBinary() + " runs " + Quoted(work) + " --json 2>/dev/null");
   auto j = nlohmann::json::parse(r.output, nullptr, false);
   if (j.is_discarded() || !j.is_array() || j.empty()) return "";
   return j[0].value("run_id", "");
 }
 
 inline nlohmann::json ShowRun(const std::filesystem::path& work, const std::string& run_id) {
-  auto r = RunCommand(Sluice() + " show " + Quoted(work) + " " + run_id + " --json 2>/dev/null");
+  auto r =
+      RunCommand(SluiceBinary() + " show " + Quoted(work) + " " + run_id + " --json 2>/dev/null");
   auto j = nlohmann::json::parse(r.output, nullptr, false);
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
