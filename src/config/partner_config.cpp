@@ -191,6 +191,7 @@ PartnerConfig ReadPartner(const Node& root, Diagnostics* diags) {
         p.csv.max_record_bytes = *v;
       }
     }
+    if (auto v = cr.Int("max_columns", false, 1, 1000000)) p.csv.max_columns = *v;
     // YAML reads a bare NULL, null or ~ as "no value", which would silently keep the default
     // null_values; a user who wrote one meant the text NULL (or a list), so say so.
     if (const Node* nv = c->IsMap() ? c->Get("null_values") : nullptr;

@@ -156,6 +156,9 @@ struct CsvDialect {
   // The longest record (line, or lines inside quotes) a file may hold; a longer one fails the
   // file, naming its line. Bounds the merge's memory.
   int64_t max_record_bytes = int64_t{16} << 20;
+  // The most fields a header may have (csv.max_columns). A wider header fails the file, naming
+  // its line: it is usually a wrong delimiter, and every column costs the merge memory and time.
+  int64_t max_columns = 10000;
 };
 
 struct ExtractLimits {

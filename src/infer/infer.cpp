@@ -295,6 +295,18 @@ std::string ColumnNameFor(std::string_view header, size_t index, std::vector<std
   return unique;
 }
 
+std::string ColumnNameFor(std::string_view header, size_t index,
+                          std::unordered_set<std::string>* taken_lower) {
+  std::string name = Identifier(header);
+  if (name.empty()) name = "column_" + std::to_string(index + 1);
+  std::string unique = name;
+  for (int k = 2; taken_lower->count(ToLower(unique)) > 0; ++k) {
+    unique = name + "_" + std::to_string(k);
+  }
+  taken_lower->insert(ToLower(unique));
+  return unique;
+}
+
 Result<PartnerDraft> InferPartner(const std::vector<SampleFile>& files,
                                   const InferOptions& options) {
   if (files.empty()) return Status::InvalidArgument("the sample holds no CSV file");

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/pipeline_config.h"
@@ -89,5 +90,10 @@ std::string RenderReport(const PartnerDraft& draft);
 // A SQL-identifier column name for `header` (column `index`, 0-based), unique among `taken`
 // (compared case-insensitively; the name is added to it).
 std::string ColumnNameFor(std::string_view header, size_t index, std::vector<std::string>* taken);
+// The same with `taken_lower` holding the lower-cased names already used: constant time per
+// name, where the vector form compares with every name taken (a header of 100,000 columns took
+// minutes in a merge's drift report).
+std::string ColumnNameFor(std::string_view header, size_t index,
+                          std::unordered_set<std::string>* taken_lower);
 
 }  // namespace sluice::infer

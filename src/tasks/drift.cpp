@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "core/strings.h"
 #include "infer/column_guess.h"
@@ -72,9 +73,9 @@ void DriftTracker::OnHeader(const std::vector<std::string_view>& header,
     }
     drifted = true;
   }
-  std::vector<std::string> taken;
-  for (const config::ColumnSchema& c : schema.columns) taken.push_back(c.name);
-  for (const ExtraColumn& e : s.drift.extra) taken.push_back(e.suggested.name);
+  std::unordered_set<std::string> taken;  // lower-cased: one look-up per column, however wide
+  for (const config::ColumnSchema& c : schema.columns) taken.insert(ToLower(c.name));
+  for (const ExtraColumn& e : s.drift.extra) taken.insert(ToLower(e.suggested.name));
   for (size_t f = 0; f < header.size(); ++f) {
     const std::string h(Trim(header[f]));
     if (used[f] || h.empty()) continue;

@@ -112,14 +112,18 @@ Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
                               const config::PartnerConfig& partner,
                               const manifests::ExtractManifest& manifest) {
   if (manifest.deliveries.empty()) return Status::Ok();
-  Result<std::vector<std::string>> names = ListDeliveries(base, partner, ctx.date);
-  if (!names.ok()) return Status::Ok();  // the extract will say why
+  // A store that cannot show landing/ now fails the merge (retried when the error is transient)
+  // instead of skipping the check: the fault sweeps found such errors absorbed here.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDeliveries(base, partner, ctx.date));
   store::PartnerStore ps(base, partner.id);
   std::string change;
-  for (const std::string& name : *names) {
+  for (const std::string& name : names) {
     SLUICE_ASSIGN_OR_RETURN(std::string key, ps.Key("landing", ctx.date.ToString() + "/" + name));
     Result<store::ObjectInfo> now = ps.Head("landing", ctx.date.ToString() + "/" + name);
-    if (!now.ok()) continue;
+    if (!now.ok()) {
+      if (now.status().code() == StatusCode::kNotFound) continue;  // removed since listed
+      return now.status();
+    }
     auto extracted = std::find_if(manifest.deliveries.begin(), manifest.deliveries.end(),
                                   [&](const auto& d) { return d.key == key; });
     if (extracted == manifest.deliveries.end()) {

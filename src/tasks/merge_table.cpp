@@ -312,6 +312,17 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                     file.key);
           continue;
         }
+        // Checked before the header is mapped: each column costs the converter and the drift
+        // report memory and time.
+        if (static_cast<int64_t>(rec.fields.size()) > dialect.max_columns) {
+          return FileError(
+              Status::InvalidArgument(
+                  "the header has " + std::to_string(rec.fields.size()) +
+                  " fields, more than csv.max_columns (" + std::to_string(dialect.max_columns) +
+                  ") allows; a wrong csv.delimiter can split a line into that many: check it, or "
+                  "raise csv.max_columns in partner.yaml"),
+              file.key, rec.line);
+        }
         auto made = csv::RowConverter::Create(schema, dialect, &rec.fields);
         drift.OnHeader(rec.fields, made.ok() ? made->get() : nullptr, dialect, file.key);
         if (!made.ok()) {

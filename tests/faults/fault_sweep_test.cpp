@@ -174,6 +174,7 @@ void Sweep(const SweepCase& c) {
     }
   }
   std::map<std::string, std::map<Outcome, int>> tally;  // kind -> outcome -> runs
+  std::map<std::string, std::string> absorbed;          // kind -> the calls a task absorbed
   int injected = 0;
   const auto started = std::chrono::steady_clock::now();
   for (const auto& [n, kind] : plan) {
@@ -231,6 +232,7 @@ void Sweep(const SweepCase& c) {
         testing::DescribeDifference(env.clean(), testing::TakeSnapshot(env.work()));
     ASSERT_EQ(diff, "") << run.output;
     ++tally[kind][outcome];
+    if (outcome == Outcome::kAbsorbed) absorbed[kind] += " " + std::to_string(n);
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -243,6 +245,9 @@ void Sweep(const SweepCase& c) {
     for (const auto& [o, count] : outcomes)
       std::cout << " " << OutcomeName(o) << " " << count << ";";
     std::cout << " equal to a clean run at the end: " << runs << "\n";
+    if (!absorbed[kind].empty()) {
+      std::cout << "[fault sweep]     absorbed at calls" << absorbed[kind] << "\n";
+    }
   }
   EXPECT_GT(injected, 0);
 }
