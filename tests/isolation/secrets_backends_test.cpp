@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -42,7 +43,13 @@ using testing::TempDir;
 
 constexpr char kServeToken[] = "canary-serve-token-4c1b9e27d0";
 constexpr char kWebhookToken[] = "canaryWebhookTokenB7e3f1";
-constexpr char kPgPassword[] = "canary-pg-password-91d3e5";
+// Unique to this test process: the PostgreSQL test starts its server with this password on a
+// command line (`PG_PASSWORD=... pg_server.sh start`), which another of these tests running
+// beside it (ctest -j) would otherwise find when it samples every process's arguments.
+const std::string& PgPasswordCanary() {
+  static const std::string value = "canary-pg-password-91d3e5-" + std::to_string(getpid());
+  return value;
+}
 
 std::string Q(const fs::path& p) { return "'" + p.string() + "'"; }
 
@@ -138,7 +145,7 @@ void SearchRun(Search& s, const fs::path& dir, const std::string& run_output,
 
 TEST(SecretsCanaryBackends, TheServeTokenAndEveryDashboardPageHoldNoCredential) {
   TempDir dir;
-  CanaryEnv env(Canaries(false, kPgPassword));
+  CanaryEnv env(Canaries(false, PgPasswordCanary()));
   UseWebhook(env);
   testing::WriteSamplePipeline(dir);
   dir.Write("sluice.yaml", std::string(testing::kSluiceYaml) + Alerts(dir.path()));
@@ -239,7 +246,7 @@ TEST(SecretsCanaryBackends, SlurmJobScriptsArgumentsAndAccountingHoldNoCredentia
   testing::SlurmCluster cluster;
   ASSERT_TRUE(cluster.started()) << cluster.output();
   const fs::path dir = cluster.dir() / "p";
-  CanaryEnv env(Canaries(false, kPgPassword));
+  CanaryEnv env(Canaries(false, PgPasswordCanary()));
   UseWebhook(env);
   auto r = RunCommand(Sluice() + " init " + Q(dir) + " --sample-data --rows 50 --date 2026-11-24");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -304,7 +311,7 @@ TEST(SecretsCanaryBackends, AnS3RunLeavesNoCredentialInTheEndpointsLogsObjectsOr
   testing::S3TestServer server(tmp / "s3");
   ASSERT_EQ(server.Start(), "");
   testing::S3TestServer::UseCredentials();
-  CanaryEnv env(Canaries(true, kPgPassword));
+  CanaryEnv env(Canaries(true, PgPasswordCanary()));
   UseWebhook(env);
   const fs::path dir = tmp / "p";
   auto r = RunCommand(Sluice() + " init " + Q(dir));
@@ -341,7 +348,7 @@ TEST(SecretsCanaryBackends, APostgresqlRunLeavesNoPasswordInTheServersLogTablesO
   const std::string script = std::string(SLUICE_SOURCE_DIR) + "/tests/pg/pg_server.sh";
   // A server of this test's own whose password is the canary, logging every connection and
   // every statement, so whatever sluice sends is in its log.
-  auto started = RunCommand("PG_PASSWORD='" + std::string(kPgPassword) +
+  auto started = RunCommand("PG_PASSWORD='" + PgPasswordCanary() +
                             "' PG_SETTINGS='-c log_statement=all -c log_connections=on' " + script +
                             " start " + Q(state));
   ASSERT_EQ(started.exit_code, 0) << started.output;
@@ -354,7 +361,7 @@ TEST(SecretsCanaryBackends, APostgresqlRunLeavesNoPasswordInTheServersLogTablesO
   ASSERT_NE(at, std::string::npos) << state_env;
   const std::string port = state_env.substr(at + 7, state_env.find('\n', at) - at - 7);
   const std::string url = "postgresql://postgres@127.0.0.1:" + port + "/postgres";
-  CanaryEnv env(Canaries(false, kPgPassword));
+  CanaryEnv env(Canaries(false, PgPasswordCanary()));
   UseWebhook(env);
   const fs::path dir = tmp / "p";
   testing::InitExample(dir, url, 50);
