@@ -155,7 +155,7 @@ Status ApplyGc(const GcPlan& plan, store::ObjectStore* store, ledger::Ledger* le
         break;
     }
     if (!st.ok()) {
-      st.Prefix("gc: removing " + item.target + ": ");
+      st.Prefix("gc: removing " + item.target);
       return st;
     }
     if (removed) removed->push_back(item);

@@ -358,7 +358,7 @@ Status WaitForSources(TaskContext& ctx, Clock* clock, store::ObjectStore* store)
       st.Prefix("wait_for_sources: the store " + store->Describe() + " refused to show " +
                 (watches.size() == 1 ? "the landing area" : "every partner's landing area") +
                 " for " + date + " (" + std::to_string(watches.size()) +
-                " partner(s)), so no delivery can be seen: ");
+                " partner(s)), so no delivery can be seen");
       return st;
     }
     ctx.result["ready"] = ready;

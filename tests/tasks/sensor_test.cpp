@@ -183,6 +183,9 @@ TEST_F(Sensor, AStoreThatRefusesEveryPartnerFailsTheSensorInsteadOfReportingThem
   EXPECT_NE(st.message().find("s3://bucket/landing/x refused (403 AccessDenied)"),
             std::string::npos)
       << st.message();
+  EXPECT_NE(st.message().find("so no delivery can be seen: head "), std::string::npos)
+      << st.message();
+  EXPECT_EQ(st.message().find(": :"), std::string::npos) << st.message();
   EXPECT_EQ(clock_.sleeps, 0);  // no waiting fixes credentials
   EXPECT_FALSE(ctx.result.contains("ready")) << ctx.result.dump();
 }
