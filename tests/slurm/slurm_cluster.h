@@ -40,4 +40,12 @@ class SlurmCluster {
   std::string output_;
 };
 
+// One cluster for the whole test process (ctest runs each test in a process of its own),
+// started at first use and stopped by pid at exit: what the suites shared with other executors
+// (executor conformance, the scheduler's suite) use.
+inline SlurmCluster& SharedSlurmCluster() {
+  static SlurmCluster cluster;
+  return cluster;
+}
+
 }  // namespace sluice::testing

@@ -12,18 +12,12 @@
 namespace sluice::workflow {
 namespace {
 
-// One cluster for the test process (ctest runs each test in a process of its own), started by
-// the first executor the suite makes and stopped by pid at exit.
-testing::SlurmCluster& SharedCluster() {
-  static testing::SlurmCluster cluster;
-  return cluster;
-}
-
 INSTANTIATE_TEST_SUITE_P(Backends, ExecutorConformance,
                          ::testing::Values(Backend{
                              "slurm",
                              [](FakeClock*) -> std::unique_ptr<Executor> {
-                               EXPECT_TRUE(SharedCluster().started()) << SharedCluster().output();
+                               EXPECT_TRUE(testing::SharedSlurmCluster().started())
+                                   << testing::SharedSlurmCluster().output();
                                SlurmOptions o;
                                o.poll_interval = std::chrono::milliseconds(200);
                                return NewSlurmExecutor(o);

@@ -13,26 +13,17 @@
 namespace sluice::workflow {
 namespace {
 
-// One cluster for the test process (ctest runs each test in a process of its own), started by
-// the first executor the suite makes and stopped by pid at exit.
-testing::SlurmCluster& SharedCluster() {
-  static testing::SlurmCluster cluster;
-  return cluster;
-}
-
-INSTANTIATE_TEST_SUITE_P(Executors, SchedulerSuite,
-                         ::testing::Values(SchedulerBackend{"slurm",
-                                                            []() -> std::unique_ptr<Executor> {
-                                                              EXPECT_TRUE(SharedCluster().started())
-                                                                  << SharedCluster().output();
-                                                              SlurmOptions o;
-                                                              o.poll_interval =
-                                                                  std::chrono::milliseconds(200);
-                                                              return NewSlurmExecutor(o);
-                                                            }}),
-                         [](const ::testing::TestParamInfo<SchedulerBackend>& p) {
-                           return p.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Executors, SchedulerSuite,
+    ::testing::Values(SchedulerBackend{"slurm",
+                                       []() -> std::unique_ptr<Executor> {
+                                         EXPECT_TRUE(testing::SharedSlurmCluster().started())
+                                             << testing::SharedSlurmCluster().output();
+                                         SlurmOptions o;
+                                         o.poll_interval = std::chrono::milliseconds(200);
+                                         return NewSlurmExecutor(o);
+                                       }}),
+    [](const ::testing::TestParamInfo<SchedulerBackend>& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace sluice::workflow
