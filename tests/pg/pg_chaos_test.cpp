@@ -68,7 +68,7 @@ std::vector<std::string> CopyingBackends(const std::string& url) {
   auto rows = PgRows(url,
                      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
                      "application_name = 'sluice' AND state = 'active' AND query LIKE 'COPY "
-                     "%FROM STDIN'");
+                     "%FROM STDIN%'");
   std::vector<std::string> pids;
   if (rows) {
     for (const auto& r : *rows) pids.push_back(r[0]);
@@ -211,6 +211,12 @@ TEST_F(PgChaos, AMergeKilledMidCopyLeavesItsTableUnchangedAndTheRepairCompletesT
   ASSERT_TRUE(rows && rows->size() == 1) << where;
   EXPECT_EQ((*rows)[0][0], "0") << where;
   EXPECT_EQ((*rows)[0][1], "0") << where;
+  // A first load drops the table's primary key for its COPY and builds it after: the kill
+  // rolled the drop back too.
+  auto key = PgRows(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '" +
+                             killed->partner + "." + table + "'::regclass AND contype = 'p'");
+  ASSERT_TRUE(key && key->size() == 1) << where << ": no primary key after the kill";
+  EXPECT_EQ((*key)[0][0].rfind("PRIMARY KEY (", 0), 0u) << (*key)[0][0];
   EXPECT_TRUE(CopyingBackends(url).empty());
   std::string run_id;
   const auto show = ShowRun(dir, &run_id);
