@@ -1,11 +1,12 @@
 // warehouse/postgres_writer.cpp: one table merge as one PostgreSQL transaction (PgTableWriter).
 //
-// Rows are streamed with COPY (text format) into a temporary table that the transaction drops,
-// and merged into the target by one INSERT ... SELECT when the merge commits, or earlier when
-// another statement needs the connection (a new source file's load row, a query inside the
-// merge). An upsert into an empty table COPYs straight into it while its keys stay distinct
-// (Mode below). Between client and server nothing waits: sluice converts the next rows while
-// the server parses the last ones. Counts equal the SQLite back-end's (warehouse.h):
+// Rows are streamed with COPY (binary format, postgres_copy_binary.h) into a temporary table
+// that the transaction drops, and merged into the target by one INSERT ... SELECT when the merge
+// commits, or earlier when another statement needs the connection (a new source file's load
+// row, a query inside the merge). An upsert into an empty table COPYs straight into it while its
+// keys stay distinct, with its primary key built after the rows (Mode below). Between client and
+// server nothing waits: sluice converts the next rows while the server stores the last ones.
+// Counts equal the SQLite back-end's (warehouse.h):
 //   upsert   per distinct key of a flush with m rows: inserted 1 and updated m-1 when the key
 //            is new, updated m when the table's row was replaced, kept_newer m when the table
 //            holds the key from a later date; the last row of a key wins.
@@ -20,8 +21,8 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "warehouse/postgres_copy_binary.h"
-#include "warehouse/postgres_copy_text.h"
 #include "warehouse/postgres_internal.h"
+#include "warehouse/postgres_key_hash.h"
 
 namespace sluice::warehouse::pg {
 

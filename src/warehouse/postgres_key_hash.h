@@ -1,5 +1,5 @@
-// warehouse/postgres_copy_text.h: rows in COPY's text format, and the key hashes a first load
-// uses to COPY straight into an empty table while the keys stay distinct (postgres_writer.cpp).
+// warehouse/postgres_key_hash.h: the key hashes a first load uses to COPY straight into an
+// empty table while the keys stay distinct (postgres_writer.cpp). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +12,6 @@
 #include "warehouse/warehouse.h"
 
 namespace sluice::warehouse::pg {
-
-void AppendInt(int64_t v, std::string* out);
-
-// COPY's text format: backslash, tab, newline and carriage return escaped.
-void AppendCopyText(std::string_view s, std::string* out);
-
-// One value of `column` in COPY's text format (NULL as \N, booleans as t/f).
-void AppendCopyValue(const Value& v, const config::ColumnSchema& column, std::string* out);
 
 // A 64-bit hash of the values of `row` at `key_columns` (kind and value of each).
 uint64_t KeyHash(std::span<const Value> row, const std::vector<size_t>& key_columns);
