@@ -136,10 +136,102 @@ function removeHalfWrittenObjects(dir) {
   }
 }
 
+// s3rver 3.7 writes an object in place and answers once its bytes are handed to the write stream,
+// not once they are written: killed (the tests kill the endpoint on purpose) just after a PUT was
+// acknowledged, it can lose the tail of an object the client was told is stored, and a PUT over
+// an existing key leaves the old object torn. Real S3 makes a PUT or a copy all-or-nothing and
+// durable before it answers. So the harness makes them so: the new bytes, checksum and metadata
+// go to files in a scratch folder beside the store (outside every bucket, so no listing sees
+// them), fully written before anything is renamed in; the checksum and metadata are renamed
+// first and the object last, the object's rename being the commit point (a kill before it leaves
+// the old object whole, or none).
+function makeWritesAtomic(root) {
+  const path = require('path');
+  const crypto = require('crypto');
+  const { pipeline, Transform } = require('stream');
+  const fsp = fs.promises;
+  const Store = require('s3rver/lib/stores/filesystem');
+  const scratch = path.join(path.dirname(path.resolve(root)),
+                            path.basename(path.resolve(root)) + '.s3rver-scratch');
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(scratch, { recursive: true });
+  let serial = 0;
+  const temp = () => path.join(scratch, process.pid + '.' + ++serial);
+  // Renames `from` to `to`, creating `to`'s folder again if a concurrent delete removed it.
+  async function moveIn(from, to) {
+    await fsp.mkdir(path.dirname(to), { recursive: true });
+    try {
+      await fsp.rename(from, to);
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+      await fsp.mkdir(path.dirname(to), { recursive: true });
+      await fsp.rename(from, to);
+    }
+  }
+  async function commit(store, bucket, key, objectTemp, md5, metadataJson) {
+    const md5Temp = temp();
+    const metadataTemp = temp();
+    await fsp.writeFile(md5Temp, md5);
+    await fsp.writeFile(metadataTemp, metadataJson);
+    await moveIn(md5Temp, store.getResourcePath(bucket, key, 'object.md5'));
+    await moveIn(metadataTemp, store.getResourcePath(bucket, key, 'metadata.json'));
+    await moveIn(objectTemp, store.getResourcePath(bucket, key, 'object'));
+  }
+  const pickMetadata = (metadata) => {
+    const json = {};
+    for (const [k, v] of Object.entries(metadata || {})) {
+      if (S3rverObject.ALLOWED_METADATA.includes(k) || k.startsWith('x-amz-meta-')) json[k] = v;
+    }
+    return JSON.stringify(json, null, 2);
+  };
+  const S3rverObject = require('s3rver/lib/models/object');
+  Store.prototype.putObject = async function putObject(object) {
+    const objectTemp = temp();
+    const md5Context = crypto.createHash('md5');
+    let size = 0;
+    if (Buffer.isBuffer(object.content)) {
+      md5Context.update(object.content);
+      size = object.content.length;
+      await fsp.writeFile(objectTemp, object.content);
+    } else {
+      await new Promise((resolve, reject) => {
+        const hash = new Transform({
+          transform(chunk, encoding, callback) {
+            md5Context.update(chunk, encoding);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        // pipeline settles once the file stream has written every byte and closed.
+        pipeline(object.content, hash, fs.createWriteStream(objectTemp),
+                 (err) => (err ? reject(err) : resolve()));
+      });
+    }
+    const md5 = md5Context.digest('hex');
+    await commit(this, object.bucket, object.key, objectTemp, md5, pickMetadata(object.metadata));
+    return { size, md5 };
+  };
+  Store.prototype.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey,
+                                                         replacementMetadata) {
+    const src = (r) => this.getResourcePath(srcBucket, srcKey, r);
+    const objectTemp = temp();
+    await fsp.copyFile(src('object'), objectTemp);
+    const md5 = await fsp.readFile(src('object.md5'), 'utf8').catch(async () => {
+      return crypto.createHash('md5').update(await fsp.readFile(objectTemp)).digest('hex');
+    });
+    const metadataJson = replacementMetadata
+                             ? pickMetadata(replacementMetadata)
+                             : await fsp.readFile(src('metadata.json'), 'utf8');
+    await commit(this, destBucket, destKey, objectTemp, md5, metadataJson);
+    return this.getMetadata(destBucket, destKey);
+  };
+}
+
 // The s3rver process: serves the folder on a free port, tells the proxy which, and exits with it.
 async function child() {
   process.on('disconnect', () => process.exit(0));
   removeHalfWrittenObjects(opts.dir);
+  makeWritesAtomic(opts.dir);
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: opts.dir, silent: true,
                           configureBuckets: opts.buckets.map((name) => ({ name })) });
   const { port } = await s3.run();

@@ -186,6 +186,17 @@ TEST(S3Pipeline, TheExampleRunsOnS3AndLoadsWhatALocalStoreLoads) {
   EXPECT_EQ(grep.exit_code, 1) << "grep finds the secret (0) or failed (2): " << grep.output;
 }
 
+// Points the pipeline in `dir` from the endpoint on `*port` to `server`'s, and keeps its port.
+void MoveEndpoint(const fs::path& dir, int* port, const S3TestServer& server) {
+  const std::string yaml = ReadAll(dir / "sluice.yaml");
+  const std::string old_endpoint = "endpoint: http://127.0.0.1:" + std::to_string(*port);
+  ASSERT_NE(yaml.find(old_endpoint), std::string::npos) << yaml;
+  std::string moved = yaml;
+  moved.replace(moved.find(old_endpoint), old_endpoint.size(), "endpoint: " + server.endpoint());
+  std::ofstream(dir / "sluice.yaml", std::ios::trunc) << moved;
+  *port = server.port();
+}
+
 // Runs the example on an endpoint that dies at the `nth` request whose "METHOD URL" contains
 // `die_on` (after doing it, before answering: the worst moment), then starts the endpoint again
 // on the same objects and repairs the run. The failed run publishes nothing half-way, and the
@@ -207,26 +218,24 @@ void DieThenRepair(const std::string& name, const std::string& die_on, int nth,
     CommandResult clean = RunPipeline(dir);
     ASSERT_EQ(clean.exit_code, 0) << clean.output;
   }
+  // Each restart takes a fresh port and the config follows it: a port given back to the system
+  // may be taken at once by another test running beside this one (or by any process's outgoing
+  // connection), and then the endpoint could not start on it.
+  int port = server.port();
   server.Stop();
   S3ServerOptions dying;
-  dying.port = server.port();
   dying.die_on = die_on;
   dying.die_nth = nth;
   ASSERT_EQ(server.Start(dying), "");
+  ASSERT_NO_FATAL_FAILURE(MoveEndpoint(dir, &port, server));
   CommandResult first = RunPipeline(dir);
   ASSERT_TRUE(server.WaitForExit(5000)) << "the endpoint never reached \"" << die_on << "\"\n"
                                         << first.output;
   EXPECT_NE(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("attempt(s)"), std::string::npos) << first.output;
-  // Back on a fresh port (the old one may be taken by now: other tests run beside this one),
-  // with the same objects.
+  // Back with the same objects.
   ASSERT_EQ(server.Start(), "");
-  const std::string yaml = ReadAll(dir / "sluice.yaml");
-  const std::string old_endpoint = "endpoint: http://127.0.0.1:" + std::to_string(dying.port);
-  ASSERT_NE(yaml.find(old_endpoint), std::string::npos) << yaml;
-  std::string moved = yaml;
-  moved.replace(moved.find(old_endpoint), old_endpoint.size(), "endpoint: " + server.endpoint());
-  std::ofstream(dir / "sluice.yaml", std::ios::trunc) << moved;
+  ASSERT_NO_FATAL_FAILURE(MoveEndpoint(dir, &port, server));
   auto s = OpenStore(server, name);
   ASSERT_NE(s, nullptr);
   ExpectNoHalfPublishedDate(*s);
