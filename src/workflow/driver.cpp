@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "workflow/attempt_files.h"
 #include "workflow/executor.h"
 #include "workflow/live_display.h"
+#include "workflow/ready_queue.h"
 #include "workflow/run_alerts.h"
 #include "workflow/scheduler_internal.h"
 
@@ -44,7 +46,7 @@ class Driver {
         run_(std::move(run)),
         nodes_(std::move(nodes)),
         records_(std::move(records)),
-        not_before_(nodes_.size()),
+        ready_(MakeReadyQueue(nodes_, &task_index_)),
         clock_(options.clock ? options.clock : SystemClock::Default()),
         logs_dir_(LogsDir(pipeline)),
         partners_env_(Join(internal::PartnersOfRun(run_), ",")),
@@ -53,22 +55,70 @@ class Driver {
     // whose retries were used up by a transient failure would otherwise get a single try).
     for (const InstanceRecord& rec : records_) attempts_before_.push_back(rec.attempts);
     // Per instance: how many upstreams are not terminal yet. An instance is looked at again only
-    // when that count reaches zero, and queued ones wait in `queued_` ordered by when they may
+    // when that count reaches zero, and queued ones wait in `ready_` (ready_queue.h) until they may
     // start: no step of the loop walks every instance of the run.
     unfinished_deps_.assign(nodes_.size(), 0);
+    LoadDurationHints();  // before anything is queued: the hints order the due instances
     for (size_t i = 0; i < nodes_.size(); ++i) {
       for (int d : nodes_[i].deps) unfinished_deps_[i] += !ledger::IsTerminal(records_[d].state);
       if (records_[i].state == State::kPending && unfinished_deps_[i] == 0) {
         resolvable_.push_back(static_cast<int>(i));
       }
       // A repair resumes instances left queued (their backoff is over by now).
-      if (records_[i].state == State::kQueued)
-        queued_.insert({Clock::TimePoint{}, static_cast<int>(i)});
+      if (records_[i].state == State::kQueued) ready_.Push(static_cast<int>(i), Clock::TimePoint{});
       // Failed before any attempt: its partner's configuration is broken (FailBrokenPartners).
       if (records_[i].state == State::kFailed && records_[i].attempts == 0 &&
           pipeline_.broken_partners.count(records_[i].partner) > 0) {
         config_failures_.push_back(static_cast<int>(i));
       }
+    }
+  }
+
+  // The ready queue of `nodes`: tasks numbered in order of first appearance, a task's
+  // dependents from the instances' edges. Fills `task_index` (per instance).
+  static ReadyQueue MakeReadyQueue(const std::vector<InstanceNode>& nodes,
+                                   std::vector<int>* task_index) {
+    std::map<const config::TaskConfig*, int> index;
+    task_index->clear();
+    for (const InstanceNode& n : nodes) {
+      task_index->push_back(index.emplace(n.task, static_cast<int>(index.size())).first->second);
+    }
+    std::vector<std::set<int>> dependents(index.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (int d : nodes[i].deps) dependents[(*task_index)[d]].insert((*task_index)[i]);
+    }
+    std::vector<std::vector<int>> edges;
+    for (const auto& d : dependents) edges.emplace_back(d.begin(), d.end());
+    return ReadyQueue(*task_index, std::move(edges));
+  }
+
+  // Estimates for the ready queue from the newest other run in the ledger: each (task, partner)
+  // successful attempt's duration there. Best effort: without history (a first run, a ledger
+  // that cannot answer) instances start in workflow order until this run's attempts end.
+  void LoadDurationHints() {
+    auto runs = ledger_.ListRuns(2);
+    if (!runs.ok()) return;
+    const ledger::RunRecord* previous = nullptr;
+    for (const ledger::RunRecord& r : *runs) {
+      if (r.run_id != run_.run_id) {
+        previous = &r;
+        break;
+      }
+    }
+    if (previous == nullptr) return;
+    auto attempts = ledger_.ListAttempts(previous->run_id);
+    if (!attempts.ok()) return;
+    std::map<std::pair<std::string_view, std::string_view>, int> instance;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      instance[{nodes_[i].task->task_key, nodes_[i].partner}] = static_cast<int>(i);
+    }
+    for (const AttemptRecord& a : *attempts) {
+      if (a.state != State::kSuccess || a.ended_ms < a.started_ms) continue;
+      auto it = instance.find({a.task_key, a.partner});
+      if (it == instance.end()) continue;
+      const Clock::Duration took = std::chrono::milliseconds(a.ended_ms - a.started_ms);
+      ready_.SetInstanceHint(it->second, took);
+      ready_.Observe(task_index_[it->second], took);
     }
   }
 
@@ -194,10 +244,10 @@ class Driver {
       }
       if (!stopping_) SLUICE_RETURN_IF_ERROR(Resolve(now));
       if (!stopping_) {
-        while (static_cast<int>(slots_.size()) < parallelism && !queued_.empty() &&
-               queued_.begin()->first <= now) {
-          const int i = queued_.begin()->second;
-          queued_.erase(queued_.begin());
+        // The due instance with the longest estimated remaining work first (ready_queue.h).
+        while (static_cast<int>(slots_.size()) < parallelism) {
+          const int i = ready_.PopDue(now);
+          if (i < 0) break;
           SLUICE_RETURN_IF_ERROR(StartAttempt(i));
           // A launch that failed finishes at once and may have resolved or queued others.
           if (!resolvable_.empty()) SLUICE_RETURN_IF_ERROR(Resolve(now));
@@ -206,8 +256,8 @@ class Driver {
       MaybeWarnDuration(now);
       if (slots_.empty()) {
         if (stopping_) break;
-        if (queued_.empty()) break;  // nothing running, nothing waiting: the run is over
-        const Clock::TimePoint next = queued_.begin()->first;
+        if (ready_.empty()) break;  // nothing running, nothing waiting: the run is over
+        const Clock::TimePoint next = *ready_.Soonest();
         // Only backoff remains: let the clock pass. A FakeClock advances instantly; on the real
         // clock we wait in the executor, which SIGINT/SIGTERM interrupt (a sleep would not), at
         // most a second at a time so a cancel request is seen.
@@ -226,8 +276,8 @@ class Driver {
         if (s.kill_at && !s.killed) consider(*s.kill_at);
         if (!s.kill_at && s.deadline) consider(*s.deadline);
       }
-      if (static_cast<int>(slots_.size()) < parallelism && !queued_.empty() && !stopping_) {
-        consider(queued_.begin()->first);
+      if (static_cast<int>(slots_.size()) < parallelism && !ready_.empty() && !stopping_) {
+        consider(*ready_.Soonest());
       }
       for (const ExitInfo& exit : executor_->Wait(wait)) {
         auto it = std::find_if(slots_.begin(), slots_.end(),
@@ -253,10 +303,7 @@ class Driver {
     }
   }
 
-  void Enqueue(int i, Clock::TimePoint not_before) {
-    not_before_[i] = not_before;
-    queued_.insert({not_before, i});
-  }
+  void Enqueue(int i, Clock::TimePoint not_before) { ready_.Push(i, not_before); }
 
   // Moves pending instances whose upstreams are all done (the resolvable ones) to queued,
   // upstream_failed or skipped; what that ends may make more instances resolvable.
@@ -495,6 +542,7 @@ class Driver {
     }
     rec.error = a.error;
     if (a.state == State::kSuccess) {
+      ready_.Observe(task_index_[slot.idx], took);
       rec.state = State::kSuccess;
       rec.ended_ms = a.ended_ms;
       Terminated(slot.idx);
@@ -625,7 +673,8 @@ class Driver {
   ledger::RunRecord run_;
   std::vector<InstanceNode> nodes_;
   std::vector<InstanceRecord> records_;
-  std::vector<Clock::TimePoint> not_before_;
+  std::vector<int> task_index_;  // per instance: its task's index in ready_
+  ReadyQueue ready_;             // queued instances, in the order they start
   Clock* clock_;
   std::filesystem::path logs_dir_;
   // The run's partners, comma-separated, for SLUICE_PARTNERS: what tasks that are not per
@@ -640,8 +689,7 @@ class Driver {
   std::vector<int> unfinished_deps_;  // per instance: upstreams not terminal yet
   std::vector<int> resolvable_;       // pending instances whose upstreams are all terminal
   std::vector<int> config_failures_;  // failed at the start: their partner's config is broken
-  std::set<std::pair<Clock::TimePoint, int>> queued_;  // (not before, instance), soonest first
-  bool cancel_requested_ = false;                      // `sluice cancel` asked (not a signal)
+  bool cancel_requested_ = false;     // `sluice cancel` asked (not a signal)
   static constexpr Clock::Duration kOwnerCheck = std::chrono::milliseconds(500);
   bool checked_once_ = false;
   Clock::TimePoint last_owner_check_{};

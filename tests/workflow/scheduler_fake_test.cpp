@@ -211,6 +211,43 @@ TEST_F(FakeSchedulerTest, ParallelismBoundsTheAttemptsRunningAtOnce) {
   EXPECT_NEAR(Seconds(), 4.0, 0.5);  // 12 one-second attempts, three at a time
 }
 
+TEST_F(FakeSchedulerTest, TheLongestReadyTaskStartsFirstByThePreviousRunsDurations) {
+  // Three independent tasks, two slots. Without history they start in workflow order, so the
+  // long one starts last and runs alone at the end; the next run knows the durations and starts
+  // it first.
+  Write(R"(name: lpt
+tasks:
+  - task_key: a
+    command: x
+  - task_key: b
+    command: x
+  - task_key: long
+    command: x
+)");
+  std::vector<std::string> order;
+  executor_.SetScript([&](const LaunchSpec& spec) {
+    order.push_back(spec.task_key);
+    FakeAttempt a;
+    a.duration = spec.task_key == "long" ? seconds(4) : seconds(1);
+    return a;
+  });
+  const double t0 = Seconds();
+  auto first = StartRun(pipeline_, *ledger_, Request(), Options());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->state, "success");
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "long"}));
+  EXPECT_NEAR(Seconds() - t0, 5.0, 0.5);  // a and b, then long alone
+
+  order.clear();
+  clock_.Advance(seconds(60));
+  const double t1 = Seconds();
+  auto second = StartRun(pipeline_, *ledger_, Request(), Options());
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->state, "success");
+  EXPECT_EQ(order, (std::vector<std::string>{"long", "a", "b"}));
+  EXPECT_NEAR(Seconds() - t1, 4.0, 0.5);  // a then b beside long
+}
+
 TEST_F(FakeSchedulerTest, ACancelRequestStopsTheRunAndEveryUnfinishedInstanceIsCancelled) {
   Write(R"(name: cancel
 tasks:
