@@ -105,10 +105,16 @@ void ReadyQueue::Observe(int task, Clock::Duration took) {
   Recompute();
 }
 
+Clock::Duration ReadyQueue::TaskEstimate(int t) const {
+  // A task not seen yet counts as the longest one seen: it may well be, and running one of its
+  // instances early is what gives it an estimate (counting it as 0 would start every instance
+  // of a long task last, the very tail this queue is for).
+  return task_count_[t] > 0 ? task_sum_[t] / task_count_[t] : longest_known_;
+}
+
 Clock::Duration ReadyQueue::InstanceEstimate(int i) const {
   if (hint_[i] > Clock::Duration(0)) return hint_[i];
-  const int t = task_of_[i];
-  return task_count_[t] > 0 ? task_sum_[t] / task_count_[t] : Clock::Duration(0);
+  return TaskEstimate(task_of_[i]);
 }
 
 Clock::Duration ReadyQueue::Priority(int i) const {
@@ -116,13 +122,14 @@ Clock::Duration ReadyQueue::Priority(int i) const {
 }
 
 void ReadyQueue::Recompute() {
+  longest_known_ = Clock::Duration(0);
+  for (size_t t = 0; t < task_count_.size(); ++t) {
+    if (task_count_[t] > 0)
+      longest_known_ = std::max(longest_known_, task_sum_[t] / task_count_[t]);
+  }
   for (int t : topo_) {
     Clock::Duration longest{0};
-    for (int d : task_dependents_[t]) {
-      const Clock::Duration mean =
-          task_count_[d] > 0 ? task_sum_[d] / task_count_[d] : Clock::Duration(0);
-      longest = std::max(longest, mean + downstream_[d]);
-    }
+    for (int d : task_dependents_[t]) longest = std::max(longest, TaskEstimate(d) + downstream_[d]);
     downstream_[t] = longest;
   }
 }

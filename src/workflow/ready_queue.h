@@ -12,7 +12,8 @@
 //  - per instance: the duration of the same (task, partner)'s successful attempt in the
 //    previous run (SetInstanceHint), which also orders the instances of one task;
 //  - per task: the mean duration of the task's successful attempts, from the previous run and
-//    from the attempts of this run as they end (Observe).
+//    from the attempts of this run as they end (Observe); a task with none yet counts as the
+//    longest task seen, so one of its instances starts early and gives it an estimate.
 // Without any estimate (a first run, before any attempt ended) every priority is 0 and the order
 // is the workflow's (instance index), as before.
 //
@@ -57,6 +58,7 @@ class ReadyQueue {
   Clock::Duration Priority(int i) const;
 
  private:
+  Clock::Duration TaskEstimate(int t) const;
   Clock::Duration InstanceEstimate(int i) const;
   void Recompute();
 
@@ -67,6 +69,7 @@ class ReadyQueue {
   std::vector<Clock::Duration> task_sum_;    // per task: sum of observed durations
   std::vector<int> task_count_;              // per task: how many were observed
   std::vector<Clock::Duration> downstream_;  // per task: longest chain below it
+  Clock::Duration longest_known_{0};         // the longest task estimate; unseen tasks count as it
   std::set<std::pair<Clock::TimePoint, int>> waiting_;  // (not before, instance), soonest first
   std::vector<Clock::TimePoint> not_before_;            // per instance, while waiting
   // Per task: its due instances, longest hint first, then workflow order.

@@ -48,6 +48,21 @@ TEST(ReadyQueue, ATaskEstimateIsTheMeanOfItsObservedDurations) {
   EXPECT_EQ(q.PopDue(At(0)), 0);
 }
 
+TEST(ReadyQueue, ATaskNotSeenYetCountsAsTheLongestSeenSoItsFirstInstanceStartsEarly) {
+  // Tasks 0..2, two instances each; only task 0 has ended once (2 s). Counting the unseen tasks
+  // as 0 would start all of task 0 first and the (possibly long) others last.
+  ReadyQueue q({0, 0, 1, 1, 2, 2}, {{}, {}, {}});
+  q.Observe(0, seconds(2));
+  EXPECT_EQ(q.Priority(2), seconds(2));
+  for (int i = 0; i < 6; ++i) q.Push(i, At(0));
+  EXPECT_EQ(q.PopDue(At(0)), 0);  // a tie: workflow order
+  EXPECT_EQ(q.PopDue(At(0)), 1);
+  q.Observe(1, seconds(1));
+  q.Observe(2, seconds(8));  // task 2 turns out the longest: its instance goes next
+  EXPECT_EQ(q.PopDue(At(0)), 4);
+  EXPECT_EQ(PopAll(q, At(0)), (std::vector<int>{5, 2, 3}));
+}
+
 TEST(ReadyQueue, AShortTaskThatGatesALongChainStartsBeforeALongerTaskThatGatesNothing) {
   // Task 0 (extract, 1 s) is followed by task 1 (merge, 10 s); task 2 (5 s) is a leaf.
   ReadyQueue q({0, 1, 2}, {{1}, {}, {}});
