@@ -204,6 +204,28 @@ def archive_seeds():
         write("archive_reader", name + "_small_limits", bytes([0x04 | 0x03, 0]) + data)
 
 
+NDJSON = {
+    "plain": b'{"order_id": 1, "amount": 12.50, "status": "paid"}\n'
+             b'{"order_id": 2, "amount": -3, "status": null}\n',
+    "keys_vary": b'{"a": 1}\n{"b": "x", "a": 2}\n{"c": true, "d": false}\n',
+    "nested": b'{"id": 1, "tags": ["x", {"y": [1, 2.5e3]}], "meta": {"k": "v"}}\n',
+    "escapes": b'{"s": "line\\nbreak \\"quoted\\" tab\\t slash\\/ \\u00e9 \\ud83d\\ude00"}\n',
+    "crlf_bom_blank": b'\xef\xbb\xbf{"a": 1}\r\n\r\n{"a": 2}\r\n',
+    "bad_lines": b'{"a": 1}\n[1, 2]\n{"a": 1, "a": 2}\n{"a": 1} trailing\n{"a": \n"str"\n',
+    "utf8": '{"name": "김지호", "city": "Zürich"}\n'.encode(),
+    "big_numbers": b'{"i": 18446744073709551616, "f": 1e308, "n": -0.0, "e": 1E-7}\n',
+    "long_line": b'{"k": "' + b"x" * 3000 + b'"}\n',
+    "no_final_newline": b'{"a": 1}\n{"a": 2}',
+}
+
+
+def ndjson_seeds():
+    # [chunk][limit]: limit 0xFF is the largest line and key bounds the target uses.
+    for name, data in NDJSON.items():
+        write("ndjson_reader", name, bytes([3, 0xFF]) + data)
+    write("ndjson_reader", "few_keys", bytes([1, 0x00]) + NDJSON["keys_vary"])
+
+
 if __name__ == "__main__":
     tokenizer_seeds()
     encoding_seeds()
@@ -211,5 +233,6 @@ if __name__ == "__main__":
     values_seeds()
     config_seeds()
     archive_seeds()
+    ndjson_seeds()
     for d in sorted((ROOT / "corpus").iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} inputs")

@@ -19,7 +19,7 @@ NICE=${FUZZ_NICE:-15}
 # a longer one, or a unit that waited for the CPU is reported as a hang.
 TIMEOUT=${FUZZ_TIMEOUT:-20}
 BIN=build/fuzz/fuzz
-ALL=(csv_tokenizer csv_encoding csv_conform csv_values config_files archive_reader)
+ALL=(csv_tokenizer csv_encoding csv_conform csv_values config_files archive_reader ndjson_reader)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 

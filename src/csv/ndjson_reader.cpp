@@ -219,7 +219,10 @@ struct NdjsonReader::Impl {
       if (nl) ++line;
       if (!started) {
         started = true;
-        if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+        if (text.starts_with("\xEF\xBB\xBF")) {
+          text.remove_prefix(3);
+          record->byte_offset += 3;  // the record starts after the BOM, as raw does
+        }
       }
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (text.size() > options.max_record_bytes) return TooLong(record->line);

@@ -56,6 +56,24 @@ TEST(NdjsonReader, SkipsBlankLinesBomAndCrlfAndCountsPhysicalLines) {
   EXPECT_EQ(rows, (std::vector<std::string>{"1|a=1,", "4|a=2,", "5|a=3,"}));
 }
 
+// Found by fuzz/ndjson_reader.cpp: the first record's offset pointed at the BOM, not at the
+// record's own bytes.
+TEST(NdjsonReader, EveryRecordsRawIsTheInputAtItsOffsetAfterABom) {
+  const std::string data = "\xEF\xBB\xBF{\"a\": 1}\r\n\n{\"a\": 2}";
+  StringSource src(data);
+  NdjsonReader reader(&src, {});
+  Record rec;
+  std::vector<int64_t> offsets;
+  while (true) {
+    auto has = reader.Next(&rec);
+    ASSERT_TRUE(has.ok()) << has.status().ToString();
+    if (!*has) break;
+    EXPECT_EQ(data.substr(static_cast<size_t>(rec.byte_offset), rec.raw.size()), rec.raw);
+    offsets.push_back(rec.byte_offset);
+  }
+  EXPECT_EQ(offsets, (std::vector<int64_t>{3, 14}));
+}
+
 TEST(NdjsonReader, RejectsBadLinesWithTheirLineAndReasonAndGoesOn) {
   auto rows = ReadAll(
       "{\"a\": 1}\n"
