@@ -226,6 +226,54 @@ def ndjson_seeds():
     write("ndjson_reader", "few_keys", bytes([1, 0x00]) + NDJSON["keys_vary"])
 
 
+XLSX_NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+XLSX_PARTS = [
+    # xl/workbook.xml: two sheets, the 1904 date system.
+    '<workbook ' + XLSX_NS + '><workbookPr date1904="1"/><sheets>'
+    '<sheet name="Sheet1" sheetId="1" r:id="rId1"/><sheet name="Sheet2" sheetId="2" r:id="rId2"/>'
+    '</sheets></workbook>',
+    # xl/_rels/workbook.xml.rels
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="' + XLSX_REL + 'worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="' + XLSX_REL + 'worksheet" Target="/xl/worksheets/sheet2.xml"/>'
+    '<Relationship Id="rId3" Type="' + XLSX_REL + 'sharedStrings" Target="sharedStrings.xml"/>'
+    '</Relationships>',
+    # xl/sharedStrings.xml: plain, rich text with a phonetic run, preserved spaces.
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="4" '
+    'uniqueCount="4"><si><t>id</t></si><si><t>name</t></si><si><r><t>Seoul, </t></r><r><t>Gangnam'
+    '</t></r><rPh sb="0" eb="1"><t>ソウル</t></rPh></si><si><t xml:space="preserve"> x </t></si></sst>',
+    # sheet1: shared and inline strings, numbers, a boolean, a formula, an error, a gap.
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+    '<c r="C1" t="inlineStr"><is><t>opened</t></is></c></row>'
+    '<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="s"><v>2</v></c><c r="C2"><v>45658.5</v></c></row>'
+    '<row r="4"><c r="A4"><v>2</v></c><c r="B4" t="str"><f>A4&amp;"x"</f><v>2x</v></c>'
+    '<c r="C4" t="b"><v>1</v></c><c r="E4" t="e"><v>#N/A</v></c></row>'
+    '</sheetData></worksheet>',
+    # sheet2
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<row><c t="s"><v>3</v></c><c><v>1e3</v></c></row><row><c t="s"><v>9</v></c></row>'
+    '</sheetData></worksheet>',
+]
+
+
+def xlsx_seeds():
+    # [mode][chunk][limit]: mode 0 zips the parts as listed, 2 reversed, 4 picks Sheet2, 1 is a
+    # whole file.
+    parts = "\n--\n".join(XLSX_PARTS).encode()
+    write("xlsx_reader", "parts", bytes([0, 7, 0xFF]) + parts)
+    write("xlsx_reader", "parts_reversed_sheet2", bytes([2 | 4, 3, 0xFF]) + parts)
+    write("xlsx_reader", "parts_small_limits", bytes([0, 1, 0x00]) + parts)
+    write("xlsx_reader", "no_shared_strings", bytes([0, 5, 0xFF]) +
+          "\n--\n".join(XLSX_PARTS[:2] + [""] + XLSX_PARTS[3:]).encode())
+    names = ["xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml",
+             "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"]
+    write("xlsx_reader", "deflated_file", bytes([1, 9, 0xFF]) +
+          zipped([(n, p.encode()) for n, p in zip(names, XLSX_PARTS)]))
+
+
 if __name__ == "__main__":
     tokenizer_seeds()
     encoding_seeds()
@@ -234,5 +282,6 @@ if __name__ == "__main__":
     config_seeds()
     archive_seeds()
     ndjson_seeds()
+    xlsx_seeds()
     for d in sorted((ROOT / "corpus").iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} inputs")

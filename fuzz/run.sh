@@ -19,13 +19,13 @@ NICE=${FUZZ_NICE:-15}
 # a longer one, or a unit that waited for the CPU is reported as a hang.
 TIMEOUT=${FUZZ_TIMEOUT:-20}
 BIN=build/fuzz/fuzz
-ALL=(csv_tokenizer csv_encoding csv_conform csv_values config_files archive_reader ndjson_reader)
+ALL=(csv_tokenizer csv_encoding csv_conform csv_values config_files archive_reader ndjson_reader xlsx_reader)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 
 max_len() {
   case "$1" in
-    archive_reader) echo 65536 ;;
+    archive_reader | xlsx_reader) echo 65536 ;;
     config_files) echo 8192 ;;
     *) echo 4096 ;;
   esac
