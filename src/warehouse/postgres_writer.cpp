@@ -240,6 +240,14 @@ class PgTableWriter : public TableWriter {
                                           " for the load (it is built again after it)",
                                       "ownership of the table"));
     key_dropped_ = true;
+    // Emptied in this transaction, the table takes COPY ... FREEZE: its pages are written
+    // frozen and all-visible, so the first reads (the checks) and the vacuum after the load do
+    // not rewrite every page to set hint bits and visibility. (The rows are visible to every
+    // snapshot once the merge commits, as COPY FREEZE documents; the table was empty before.)
+    SLUICE_RETURN_IF_ERROR(conn_.Exec("TRUNCATE " + table_,
+                                      "warehouse: emptying " + schema_.table + " for the load",
+                                      "TRUNCATE on the table"));
+    direct_copy_sql_.insert(direct_copy_sql_.size() - 1, ", FREEZE");
     return Status::Ok();
   }
 

@@ -77,6 +77,36 @@ TEST_F(PgWarehouseTest, EachPartnerHasItsOwnSchemaNamedByItsIdReservedNamesCapit
   EXPECT_EQ(*Rows(wh.get(), "SELECT count(*) FROM orders")[0][0], "1");
 }
 
+TEST_F(PgWarehouseTest, AFirstLoadWritesItsRowsFrozenAndBuildsTheSamePrimaryKeyAfterThem) {
+  auto wh = Open("acme");
+  ASSERT_TRUE(wh);
+  auto schema = Schema(config::MergeMode::kUpsert);
+  const std::string key_sql =
+      "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+      "'acme.orders'::regclass AND contype = 'p'";
+  // The table and its key exist before any row (an empty merge creates them).
+  ASSERT_TRUE(Merge(wh.get(), schema, {}).ok());
+  EXPECT_EQ(Scalar(key_sql), "orders_pkey PRIMARY KEY (order_id)");
+  auto first = Merge(wh.get(), schema, {{1, "1.00"}, {2, "2.00"}, {3, "3.00"}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->inserted, 3);
+  // Dropped for the COPY, built again under the same name and definition.
+  EXPECT_EQ(Scalar(key_sql), "orders_pkey PRIMARY KEY (order_id)");
+  // COPY ... FREEZE: its page is all-frozen in the visibility map.
+  ASSERT_EQ(testing::PgAdminExec("CREATE EXTENSION IF NOT EXISTS pg_visibility", db_), "");
+  const std::string frozen_sql =
+      "SELECT all_frozen || '/' || all_visible FROM "
+      "public.pg_visibility_map_summary('acme.orders')";
+  EXPECT_EQ(Scalar(frozen_sql), "1/1");
+  // A later load into the table that now holds rows upserts as usual, key enforced.
+  auto second = Merge(wh.get(), schema, {{3, "3.50"}, {4, "4.00"}}, "2026-11-25");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->inserted, 1);
+  EXPECT_EQ(second->updated, 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM acme.orders"), "4");
+  EXPECT_EQ(Scalar(frozen_sql), "0/0");  // an upsert writes ordinary row versions
+}
+
 TEST_F(PgWarehouseTest, TablesHaveNativeTypesAndValuesReadBackAsOnSqlite) {
   config::TableSchema s;
   s.table = "typed";
