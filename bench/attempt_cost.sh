@@ -6,14 +6,22 @@
 # binary's `sluice --version`: process start, dynamic linking, static initialisers) and the
 # attempt's fsync/fdatasync calls (strace -c, when strace is installed).
 #
-# Usage: bench/attempt_cost.sh [--repeat N] [--work DIR]      (defaults: 21, scratch/attempt)
+# Then the merge attempts as a run launches them: `sluice run` of the same pipeline from a clean
+# state, --runs times, and the median of its 500-row merge attempts' durations from the ledger
+# (launch to reap: process start or fork, the attempt, the scheduler noticing its end). With
+# BEFORE=path/to/older/sluice those runs alternate with that binary's.
+#
+# Usage: bench/attempt_cost.sh [--repeat N] [--runs R] [--work DIR]
+#        (defaults: 21, 5, scratch/attempt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeat=21
+runs=5
 work=scratch/attempt
 while [ $# -gt 0 ]; do
   case "$1" in
     --repeat) repeat=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     *) echo "attempt_cost: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -67,3 +75,32 @@ if command -v strace >/dev/null; then
   strace -f -c -e trace=fsync,fdatasync -o "$work/strace.txt" bash -c "$(declare -f exec_merge); SLUICE=$SLUICE work=$work run_id=$run_id date=$date exec_merge" >/dev/null 2>&1 || true
   awk '/fsync|fdatasync/ { printf "  %s: %s calls\n", $NF, $4 }' "$work/strace.txt"
 fi
+
+# Merge attempts inside `sluice run`: each run from a clean state (outputs and ledger removed),
+# the median duration of its merge attempts (all 500-row tables) from the ledger.
+in_run() {
+  local bin=$1 label=$2
+  python3 - "$bin" "$work/p" "$date" "$runs" "$label" <<'PY'
+import shutil, sqlite3, statistics, subprocess, sys
+binary, pipeline, date, runs, label = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+durations, walls = [], []
+for _ in range(runs):
+    for d in ("state", "warehouse", "logs", "data/raw", "data/rejects", "data/manifests"):
+        shutil.rmtree(f"{pipeline}/{d}", ignore_errors=True)
+    subprocess.run([binary, "run", pipeline, "--date", date], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    db = sqlite3.connect(f"{pipeline}/state/ledger.db")
+    rows = db.execute("SELECT ended_ms - started_ms FROM attempts WHERE task_key LIKE 'merge_table_%' "
+                      "AND state = 'success'").fetchall()
+    first, last = db.execute("SELECT min(started_ms), max(ended_ms) FROM attempts").fetchone()
+    durations += [r[0] for r in rows]
+    walls.append(last - first)
+print("%-48s median %5.1f ms (min %d, max %d) over %d merge attempts; run %.0f ms" % (
+    label, statistics.median(durations), min(durations), max(durations), len(durations),
+    statistics.median(walls)))
+PY
+}
+for i in $(seq 2); do
+  [ -n "${BEFORE:-}" ] && in_run "$BEFORE" "before: merge attempts in sluice run"
+  in_run "$SLUICE" "merge attempts in sluice run"
+done
