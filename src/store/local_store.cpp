@@ -53,6 +53,15 @@ Status FsyncPath(const fs::path& dir) {
   return Status::Ok();
 }
 
+// The folder a rename took an entry out of. Another writer may have pruned it once it was empty
+// (two runs of one partner share raw/<p>/.staging/): then there is nothing left in it to make
+// durable, and the rename itself was made durable by the destination folder's fsync.
+Status FsyncSourceFolder(const fs::path& dir) {
+  Status st = FsyncPath(dir);
+  if (st.code() == StatusCode::kNotFound) return Status::Ok();
+  return st;
+}
+
 // Opens `rel` (a validated key) under `root` without following a symlink anywhere on the way
 // (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a link planted in a partner's landing
 // folder cannot point a read at another partner's data or outside the store. Falls back to
@@ -402,13 +411,13 @@ class LocalStore final : public ObjectStore {
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) {
       // `from` now holds the previous set.
       SLUICE_RETURN_IF_ERROR(FsyncPath(to.parent_path()));
-      SLUICE_RETURN_IF_ERROR(FsyncPath(from.parent_path()));
+      SLUICE_RETURN_IF_ERROR(FsyncSourceFolder(from.parent_path()));
       fs::remove_all(from, ec);
       if (ec) return Status::IoError("delete folder " + from.string() + ": " + ec.message());
     } else if (errno == ENOENT) {
       if (::rename(from.c_str(), to.c_str()) != 0) return Errno(errno, "rename to", to);
       SLUICE_RETURN_IF_ERROR(FsyncPath(to.parent_path()));
-      SLUICE_RETURN_IF_ERROR(FsyncPath(from.parent_path()));
+      SLUICE_RETURN_IF_ERROR(FsyncSourceFolder(from.parent_path()));
     } else {
       return Errno(errno, "publish " + from.string() + " as", to);
     }
