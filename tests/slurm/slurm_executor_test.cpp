@@ -176,10 +176,11 @@ TEST(SlurmExecutor, CancelStopsARunningJobAndAFreshExecutorProbesIt) {
   // Another process's view (repair, cancel): alive while it runs.
   auto fresh = NewSlurmExecutor(FastPolling());
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(pidfile) && std::chrono::steady_clock::now() < until) {
+  // Until the pid is written whole: `>` creates the file before echo writes into it.
+  while (!ReadFile(pidfile).ends_with('\n') && std::chrono::steady_clock::now() < until) {
     (void)e->Wait(std::chrono::milliseconds(100));
   }
-  ASSERT_TRUE(fs::exists(pidfile)) << "the job never started";
+  ASSERT_TRUE(ReadFile(pidfile).ends_with('\n')) << "the job never started";
   EXPECT_EQ(fresh->Probe(*id, spec.lock, spec.outcome).state, ProbeResult::State::kAlive);
   e->Cancel(*id, /*force=*/false);
   ExitInfo x = Ends(*e).For(*id, std::chrono::seconds(60));
@@ -362,8 +363,9 @@ TEST(SlurmRun, ATaskPastItsTimeoutIsTimedOutAndItsJobCancelled) {
   EXPECT_EQ(show["instances"][0]["state"], "timed_out") << show.dump(1);
   // On a loaded machine the job may reach its timeout before its script started: then no pid,
   // and what must hold is that Slurm runs nothing of it any more.
+  // The file may also exist empty: `>` creates it before echo writes the pid.
   const std::string pid_text = ReadFile(dir / "slow.pid");
-  if (!pid_text.empty()) {
+  if (pid_text.ends_with('\n')) {
     EXPECT_NE(kill(std::stoi(pid_text), 0), 0) << "the job's sleep is gone";
   }
   auto queue = RunCommand("squeue -h -t pending,running,completing -o %i");
