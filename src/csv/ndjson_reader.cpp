@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/strings.h"
+
 namespace sluice::csv {
 
 namespace {
@@ -25,6 +27,32 @@ std::string_view TrimJsonSpace(std::string_view s) {
 
 bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
+}
+
+// Whether `t` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool JsonNumber(std::string_view t) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == t.size();
 }
 
 }  // namespace
@@ -155,7 +183,12 @@ struct NdjsonReader::Impl {
           how = kFieldQuoted;
           break;
         case od::json_type::number:
+          // On Demand types a value by its first byte and parses numbers only when asked: the
+          // token is checked here, so "2===" or "1.2.3" is a bad line, not a number's text.
           text_of = TrimJsonSpace(value.raw_json_token());
+          if (!JsonNumber(text_of)) {
+            return Bad(record, "invalid JSON: " + Printable(text_of, 40) + " is not a number");
+          }
           break;
         case od::json_type::boolean: {
           bool b = false;

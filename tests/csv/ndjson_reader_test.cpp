@@ -74,6 +74,19 @@ TEST(NdjsonReader, EveryRecordsRawIsTheInputAtItsOffsetAfterABom) {
   EXPECT_EQ(offsets, (std::vector<int64_t>{3, 14}));
 }
 
+// Found by fuzz/ndjson_reader.cpp: simdjson's On Demand types a value by its first byte, and a
+// malformed number after a digit was handed on as a number's text.
+TEST(NdjsonReader, RejectsMalformedNumbersAndKeepsEveryValidForm) {
+  auto rows = ReadAll(
+      "{\"a\": 2===}\n{\"a\": 1.2.3}\n{\"a\": 01}\n{\"a\": 1.}\n{\"a\": -}\n{\"a\": 1e}\n"
+      "{\"a\": 2 x}\n{\"a\": -0.5e+10, \"b\": 0, \"c\": 12E-3, \"d\": 18446744073709551616}\n");
+  ASSERT_EQ(rows.size(), 8u);
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_TRUE(rows[i].starts_with(std::to_string(i + 1) + "|error: invalid JSON")) << rows[i];
+  }
+  EXPECT_EQ(rows[7], "8|a=-0.5e+10,b=0,c=12E-3,d=18446744073709551616,");
+}
+
 TEST(NdjsonReader, RejectsBadLinesWithTheirLineAndReasonAndGoesOn) {
   auto rows = ReadAll(
       "{\"a\": 1}\n"
