@@ -26,8 +26,12 @@ struct S3Config {
   std::string endpoint;  // "" means AWS's regional endpoint
   std::string region = "us-east-1";
   bool path_style = false;
-  // Objects larger than this are uploaded in parts of this size (S3's minimum part is 5 MiB).
-  int64_t multipart_threshold = int64_t{8} << 20;
+  // Objects larger than this are uploaded in parts (S3's minimum part is 5 MiB).
+  int64_t multipart_threshold = int64_t{64} << 20;
+  // Bytes per part; 0: 8 MiB, or multipart_threshold when that is smaller.
+  int64_t multipart_part_size = 0;
+  // PUTs (whole objects or parts) in flight at once per store handle (one extract task).
+  int upload_concurrency = 4;
 };
 
 struct AlertConfig {

@@ -144,6 +144,12 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
     if (auto v = sr.Int("multipart_threshold", false, int64_t{5} << 20, int64_t{5} << 30)) {
       s.s3.multipart_threshold = *v;
     }
+    if (auto v = sr.Int("multipart_part_size", false, int64_t{5} << 20, int64_t{5} << 30)) {
+      s.s3.multipart_part_size = *v;
+    }
+    if (auto v = sr.Int("upload_concurrency", false, 1, 64)) {
+      s.s3.upload_concurrency = static_cast<int>(*v);
+    }
     sr.Finish();
   }
   if (auto v = r.String("isolation")) {

@@ -2,8 +2,10 @@
 #include "store/s3_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +85,9 @@ class EasyLease {
 struct Transfer {
   std::string_view upload;
   size_t upload_pos = 0;
+  int fd = -1;  // the upload comes from bytes [fd_offset, fd_offset + fd_size) of fd instead
+  int64_t fd_offset = 0;
+  int64_t fd_size = 0;
   std::string* out = nullptr;
   Response* resp = nullptr;
 };
@@ -95,6 +100,20 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
 
 size_t OnRead(char* buf, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->fd >= 0) {
+    const size_t left = static_cast<size_t>(t->fd_size) - t->upload_pos;
+    const size_t want = std::min(size * n, left);
+    if (want == 0) return 0;
+    for (;;) {
+      const ssize_t got = ::pread(
+          t->fd, buf, want, static_cast<off_t>(t->fd_offset + static_cast<int64_t>(t->upload_pos)));
+      if (got < 0 && errno == EINTR) continue;
+      // A short file (got == 0 before the end) is an error too: curl would send a short body.
+      if (got <= 0) return CURL_READFUNC_ABORT;
+      t->upload_pos += static_cast<size_t>(got);
+      return static_cast<size_t>(got);
+    }
+  }
   size_t take = std::min(size * n, t->upload.size() - t->upload_pos);
   std::memcpy(buf, t->upload.data() + t->upload_pos, take);
   t->upload_pos += take;
@@ -103,7 +122,8 @@ size_t OnRead(char* buf, size_t size, size_t n, void* user) {
 
 int OnSeek(void* user, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->upload.size()) {
+  const size_t size = t->fd >= 0 ? static_cast<size_t>(t->fd_size) : t->upload.size();
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > size) {
     return CURL_SEEKFUNC_CANTSEEK;
   }
   t->upload_pos = static_cast<size_t>(offset);
@@ -287,7 +307,7 @@ Result<Response> Client::Send(const Request& req, const Target& target) {
     std::string body;
     std::string* out = req.sink != nullptr ? req.sink : &body;
     out->clear();
-    Transfer t{req.body, 0, out, &resp};
+    Transfer t{req.body, 0, req.body_fd, req.body_offset, req.body_size, out, &resp};
     EasyLease lease;
     CURL* h = lease.get();
     if (h == nullptr) return Status::Internal("s3: curl_easy_init failed");
@@ -323,7 +343,8 @@ Result<Response> Client::Send(const Request& req, const Target& target) {
       curl_easy_setopt(h, CURLOPT_READDATA, &t);
       curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, OnSeek);
       curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                       static_cast<curl_off_t>(req.body_fd >= 0 ? req.body_size : req.body.size()));
     } else if (req.method == "POST") {
       curl_easy_setopt(h, CURLOPT_POST, 1L);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());

@@ -63,7 +63,12 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // unencoded; order does not matter
   std::vector<std::string> headers;                        // "Name: value"
   std::string_view body;                                   // PUT/POST payload
-  bool no_body = false;                                    // HEAD
+  // A PUT payload read from a file instead (body_size bytes at body_offset of body_fd, read
+  // with pread, so a retry re-reads it); used when body_fd >= 0.
+  int body_fd = -1;
+  int64_t body_offset = 0;
+  int64_t body_size = 0;
+  bool no_body = false;  // HEAD
   // Where the response body goes when the status is 2xx; the response's body otherwise.
   std::string* sink = nullptr;
 };

@@ -12,6 +12,7 @@
 
 #include "core/strings.h"
 #include "store/s3_client.h"
+#include "store/s3_upload.h"
 #include "store/s3_wire.h"
 
 namespace sluice::store {
@@ -29,23 +30,11 @@ using s3::XmlEscape;
 
 constexpr int64_t kMaxCopyBytes = int64_t{5} << 30;  // CopyObject's limit
 constexpr size_t kDeleteBatch = 1000;                // DeleteObjects' limit
+// Parts (and GET ranges) when neither multipart_part_size nor a smaller threshold says otherwise:
+// the AWS CLI's size.
+constexpr int64_t kDefaultPartSize = int64_t{8} << 20;
 
-// The Status for a response nobody expected (the client already turned 403 and wrong regions into
-// clear errors and retried what could be retried).
-Status Unexpected(const Response& r, const Target& t, const std::string& bucket) {
-  s3::ErrorBody err = s3::ParseError(r.body);
-  std::string what = "s3: " + t.operation + " " + t.url + ": ";
-  std::string detail = "HTTP " + std::to_string(r.status) +
-                       (err.code.empty() ? "" : " " + err.code) +
-                       (err.message.empty() ? "" : ": " + err.message);
-  if (err.code == "NoSuchBucket") {
-    return Status::NotFound(what + "bucket " + bucket +
-                            " does not exist; create it or correct the store URL in sluice.yaml");
-  }
-  if (r.status == 404) return Status::NotFound(what + "no such key (" + detail + ")");
-  if (r.status == 400) return Status::InvalidArgument(what + detail);
-  return Status::IoError(what + detail);
-}
+using s3::Unexpected;
 
 class S3Store;
 
@@ -73,44 +62,25 @@ class S3InputStream final : public InputStream {
   int64_t offset_ = 0;  // of the byte after buf_
 };
 
-// ---- writing: one PUT or a multipart upload ----------------------------------------------
-
-class S3OutputStream final : public OutputStream {
- public:
-  S3OutputStream(S3Store* store, std::string key, size_t part_size)
-      : store_(store), key_(std::move(key)), part_size_(part_size) {
-    buf_.reserve(std::min<size_t>(part_size_, 1 << 20));
-  }
-  ~S3OutputStream() override;
-  S3OutputStream(const S3OutputStream&) = delete;
-  S3OutputStream& operator=(const S3OutputStream&) = delete;
-  Status Write(std::string_view data) override;
-  Status Commit() override;
-
- private:
-  Status StartPart();  // sends buf_ as the next part, in the background
-  Status WaitPart();
-  S3Store* store_;
-  std::string key_;
-  size_t part_size_;
-  std::string buf_;
-  std::string upload_id_;
-  std::vector<std::string> etags_;
-  std::string inflight_;  // the part being sent
-  std::future<Result<std::string>> pending_;
-  Status failed_;
-  bool done_ = false;
-};
-
 // ---- the store -----------------------------------------------------------------------------
 
 class S3Store final : public ObjectStore {
  public:
-  S3Store(S3Url url, s3::ClientOptions client, size_t part_size, int list_page_size)
+  S3Store(S3Url url, s3::ClientOptions client, size_t part_size, int64_t threshold,
+          int upload_concurrency, std::string spool_dir, int list_page_size)
       : url_(std::move(url)),
         client_(std::move(client)),
         part_size_(part_size),
-        list_page_size_(list_page_size) {}
+        list_page_size_(list_page_size),
+        slots_(upload_concurrency) {
+    upload_.client = &client_;
+    upload_.bucket = url_.bucket;
+    upload_.prefix = url_.prefix;
+    upload_.threshold = threshold;
+    upload_.part_size = static_cast<int64_t>(part_size);
+    upload_.spool_dir = std::move(spool_dir);
+    upload_.slots = &slots_;
+  }
 
   std::string Full(std::string_view key) const { return url_.prefix + std::string(key); }
   Target Tgt(std::string op, std::string_view key) const {
@@ -168,8 +138,7 @@ class S3Store final : public ObjectStore {
 
   Result<std::unique_ptr<OutputStream>> Create(std::string_view key) override {
     SLUICE_RETURN_IF_ERROR(ValidateKey(key));
-    return std::unique_ptr<OutputStream>(
-        std::make_unique<S3OutputStream>(this, std::string(key), part_size_));
+    return s3::NewUpload(&upload_, std::string(key));
   }
 
   Result<ObjectInfo> Head(std::string_view key) override {
@@ -359,8 +328,13 @@ class S3Store final : public ObjectStore {
  private:
   S3Url url_;
   Client client_;
-  size_t part_size_;
+  size_t part_size_;  // of ranged GETs and upload parts
   int list_page_size_;
+  s3::UploadSlots slots_;
+  s3::UploadSettings upload_;
+
+ public:
+  int upload_peak() const { return slots_.peak(); }
 };
 
 Result<size_t> S3InputStream::Read(char* buf, size_t n) {
@@ -379,122 +353,6 @@ Result<size_t> S3InputStream::Read(char* buf, size_t n) {
   std::memcpy(buf, buf_.data() + pos_, take);
   pos_ += take;
   return take;
-}
-
-S3OutputStream::~S3OutputStream() {
-  if (pending_.valid()) pending_.wait();
-  if (done_ || upload_id_.empty()) return;
-  // Dropped without Commit(): abort so the parts do not linger (and cost) on the endpoint.
-  Request req;
-  req.method = "DELETE";
-  req.key = store_->Full(key_);
-  req.query = {{"uploadId", upload_id_}};
-  (void)store_->client().Send(req, store_->Tgt("abort upload of", key_));
-}
-
-Status S3OutputStream::Write(std::string_view data) {
-  if (done_)
-    return Status::Internal("write to " + store_->Tgt("write", key_).url + " after Commit()");
-  if (!failed_.ok()) return failed_;
-  // Parts of exactly part_size_ bytes, a part sent only once more bytes follow it (an object of
-  // at most part_size_ stays one PUT), and the buffer grown to part_size_ at most: no
-  // reallocation copies, and memory is one part being filled plus one being sent.
-  while (!data.empty()) {
-    if (buf_.size() == part_size_) {
-      failed_ = StartPart();
-      if (!failed_.ok()) return failed_;
-    }
-    const size_t take = std::min(part_size_ - buf_.size(), data.size());
-    if (buf_.capacity() < buf_.size() + take) {
-      buf_.reserve(std::min(part_size_, std::max(buf_.capacity() * 2, buf_.size() + take)));
-    }
-    buf_.append(data.data(), take);
-    data.remove_prefix(take);
-  }
-  return Status::Ok();
-}
-
-Status S3OutputStream::WaitPart() {
-  if (!pending_.valid()) return Status::Ok();
-  Result<std::string> etag = pending_.get();
-  if (!etag.ok()) return etag.status();
-  etags_.push_back(std::move(etag).value());
-  return Status::Ok();
-}
-
-Status S3OutputStream::StartPart() {
-  SLUICE_RETURN_IF_ERROR(WaitPart());
-  if (upload_id_.empty()) {
-    Request req;
-    req.method = "POST";
-    req.key = store_->Full(key_);
-    req.query = {{"uploads", ""}};
-    Target t = store_->Tgt("start upload of", key_);
-    SLUICE_ASSIGN_OR_RETURN(Response r, store_->client().Send(req, t));
-    if (r.status != 200) return Unexpected(r, t, store_->bucket());
-    SLUICE_RETURN_IF_ERROR(
-        ParseXml(r.body, t.url, [&](const std::string& path, const std::string& text) {
-          if (path == "/InitiateMultipartUploadResult/UploadId") upload_id_ = text;
-        }));
-    if (upload_id_.empty()) {
-      return Status::Corrupt("s3: start upload of " + t.url + ": no UploadId in the answer");
-    }
-  }
-  inflight_.swap(buf_);
-  buf_.clear();
-  const int part = static_cast<int>(etags_.size()) + 1;
-  pending_ = std::async(std::launch::async, [this, part]() -> Result<std::string> {
-    Request req;
-    req.method = "PUT";
-    req.key = store_->Full(key_);
-    req.query = {{"partNumber", std::to_string(part)}, {"uploadId", upload_id_}};
-    req.body = inflight_;
-    Target t = store_->Tgt("write part " + std::to_string(part) + " of", key_);
-    SLUICE_ASSIGN_OR_RETURN(Response r, store_->client().Send(req, t));
-    if (r.status != 200) return Unexpected(r, t, store_->bucket());
-    std::string etag = r.Header("etag");
-    if (etag.empty()) return Status::Corrupt("s3: " + t.operation + " " + t.url + ": no ETag");
-    return etag;
-  });
-  return Status::Ok();
-}
-
-Status S3OutputStream::Commit() {
-  if (done_) return Status::Internal("Commit() twice on " + store_->Tgt("write", key_).url);
-  if (!failed_.ok()) return failed_;
-  Target t = store_->Tgt("write", key_);
-  if (upload_id_.empty()) {
-    Request req;
-    req.method = "PUT";
-    req.key = store_->Full(key_);
-    req.body = buf_;
-    SLUICE_ASSIGN_OR_RETURN(Response r, store_->client().Send(req, t));
-    if (r.status != 200) return Unexpected(r, t, store_->bucket());
-    done_ = true;
-    return Status::Ok();
-  }
-  if (!buf_.empty()) SLUICE_RETURN_IF_ERROR(StartPart());
-  SLUICE_RETURN_IF_ERROR(WaitPart());
-  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload>";
-  for (size_t i = 0; i < etags_.size(); ++i) {
-    xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
-           XmlEscape(etags_[i]) + "</ETag></Part>";
-  }
-  xml += "</CompleteMultipartUpload>";
-  Request req;
-  req.method = "POST";
-  req.key = store_->Full(key_);
-  req.query = {{"uploadId", upload_id_}};
-  req.body = xml;
-  req.headers = {"Content-Type: application/xml"};
-  SLUICE_ASSIGN_OR_RETURN(Response r, store_->client().Send(req, t));
-  // CompleteMultipartUpload can fail after its 200 has been sent: the body then holds an <Error>.
-  if (r.status != 200 || !s3::ParseError(r.body).code.empty()) {
-    if (r.status == 200) r.status = 500;
-    return Unexpected(r, t, store_->bucket());
-  }
-  done_ = true;
-  return Status::Ok();
 }
 
 std::string EnvOr(const char* name, std::string fallback) {
@@ -557,10 +415,24 @@ Result<std::unique_ptr<ObjectStore>> OpenS3Store(std::string_view url, const con
   if (options.max_attempts > 0) c.max_attempts = options.max_attempts;
   if (options.retry_budget_ms > 0) c.retry_budget_ms = options.retry_budget_ms;
   if (options.sleep_ms) c.sleep_ms = options.sleep_ms;
-  int64_t part = options.part_size > 0 ? options.part_size : s3.multipart_threshold;
-  if (part <= 0) part = int64_t{8} << 20;
+  // Tests' part_size sets both the threshold and the part size, as the key alone used to.
+  int64_t threshold = options.part_size > 0 ? options.part_size : s3.multipart_threshold;
+  if (options.threshold > 0) threshold = options.threshold;
+  if (threshold <= 0) threshold = config::S3Config().multipart_threshold;
+  int64_t part = options.part_size > 0 ? options.part_size : s3.multipart_part_size;
+  if (part <= 0) part = std::min(threshold, kDefaultPartSize);
+  const int concurrency =
+      options.upload_concurrency > 0 ? options.upload_concurrency : s3.upload_concurrency;
+  std::string spool_dir = EnvOr("TMPDIR", "/tmp");
+  while (spool_dir.size() > 1 && spool_dir.back() == '/') spool_dir.pop_back();
   return std::unique_ptr<ObjectStore>(std::make_unique<S3Store>(
-      std::move(parsed), std::move(c), static_cast<size_t>(part), options.list_page_size));
+      std::move(parsed), std::move(c), static_cast<size_t>(part), threshold,
+      concurrency > 0 ? concurrency : 1, std::move(spool_dir), options.list_page_size));
+}
+
+int S3UploadPeak(const ObjectStore& store) {
+  const auto* s = dynamic_cast<const S3Store*>(&store);
+  return s == nullptr ? -1 : s->upload_peak();
 }
 
 int64_t S3RequestCount(const ObjectStore& store) {

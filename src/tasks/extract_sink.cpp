@@ -78,15 +78,23 @@ StagingSink::StagingSink(store::PartnerStore* ps, const config::PartnerConfig* p
       total_expanded_(total_expanded) {}
 
 StagingSink::~StagingSink() {
-  // A commit still running must end before its stream goes (dropped without Commit(): aborted).
-  if (commit_.valid()) commit_.wait();
+  // Commits still running must end before their streams go (dropped without Commit(): aborted).
+  for (Committing& c : committing_) c.done.wait();
+}
+
+Status StagingSink::FinishOldest() {
+  Status st = committing_.front().done.get();
+  committing_.pop_front();
+  return st;
 }
 
 Status StagingSink::Finish() {
-  if (!commit_.valid()) return Status::Ok();
-  Status st = commit_.get();
-  committing_.reset();
-  return st;
+  Status first;
+  while (!committing_.empty()) {
+    Status st = FinishOldest();
+    if (first.ok()) first = std::move(st);
+  }
+  return first;
 }
 
 Status StagingSink::Refuse(std::string_view rule, const std::string& why) const {
@@ -186,11 +194,11 @@ Status StagingSink::End() {
     SLUICE_RETURN_IF_ERROR(out_->Commit());
     out_.reset();
   } else {
-    // A remote store: the upload's tail and its completion overlap reading the next member.
-    SLUICE_RETURN_IF_ERROR(Finish());
-    committing_ = std::move(out_);
-    commit_ =
-        std::async(std::launch::async, [stream = committing_.get()]() { return stream->Commit(); });
+    // A remote store: the upload's tail and its completion overlap reading the next members.
+    if (committing_.size() >= kMaxCommitting) SLUICE_RETURN_IF_ERROR(FinishOldest());
+    store::OutputStream* stream = out_.get();
+    committing_.push_back(Committing{
+        std::move(out_), std::async(std::launch::async, [stream]() { return stream->Commit(); })});
   }
   current_["bytes"] = bytes_;
   current_["checksum"] = sum_->Finish();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -50,10 +51,12 @@ class StagingSink final : public archive::EntrySink {
   Result<bool> Begin(const archive::EntryInfo& e) override;
   Status Data(std::string_view chunk) override;
   Status End() override;
-  // Waits for the last member's commit. On a remote store (no atomic publish) a member is
-  // committed (its upload finished) in the background while the next one is read, one at a
-  // time; call this after the reader returns and before using files(). Any commit error.
+  // Waits for every member's commit. On a remote store (no atomic publish) a member is
+  // committed (its upload finished) in the background while the next ones are read, up to
+  // kMaxCommitting at a time (the store bounds the PUTs in flight and their memory); call this
+  // after the reader returns and before using files(). The first commit error.
   Status Finish();
+  static constexpr size_t kMaxCommitting = 4;
 
   nlohmann::json& files() { return files_; }
   nlohmann::json& skipped() { return skipped_; }
@@ -70,8 +73,13 @@ class StagingSink final : public archive::EntrySink {
   std::string archive_key_;
   int64_t* total_expanded_;
   std::unique_ptr<store::OutputStream> out_;
-  std::unique_ptr<store::OutputStream> committing_;  // the member being committed, if any
-  std::future<Status> commit_;
+  // Waits for the oldest member being committed; its error.
+  Status FinishOldest();
+  struct Committing {
+    std::unique_ptr<store::OutputStream> stream;
+    std::future<Status> done;
+  };
+  std::deque<Committing> committing_;  // members whose Commit() runs in the background
   std::unique_ptr<archive::Checksum> sum_;
   std::unique_ptr<archive::MemberDecoder> decoder_;
   std::string member_;  // the current entry's name, for messages

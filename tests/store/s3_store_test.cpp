@@ -255,6 +255,126 @@ TEST(S3Store, AMissingKeyIsNotFoundNamingTheKey) {
   EXPECT_EQ(S3RequestCount(*store), 1);
 }
 
+TEST(S3Store, AnObjectUnderTheThresholdButOverTheMemoryBoundIsOnePutFromTheSpool) {
+  S3StoreOptions o;
+  o.part_size = 256 * 1024;
+  o.threshold = 4 << 20;  // above the writer's 1 MiB in memory: the bytes wait in a spool file
+  auto store = OpenTestStore(o);
+  ASSERT_NE(store, nullptr);
+  const std::string data = Pattern((3 << 20) + 12345);
+  ASSERT_TRUE(store->Put("raw/acme/d/spooled.csv", data).ok());
+  EXPECT_EQ(CountRequests(SharedServer(), "spooled.csv?"), 0) << "no multipart request";
+  EXPECT_EQ(CountRequests(SharedServer(), "spooled.csv 200"), 1) << "one PUT";
+  auto got = store->Get("raw/acme/d/spooled.csv");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data) << "sizes " << got->size() << " vs " << data.size();
+}
+
+TEST(S3Store, PartsInFlightNeverExceedTheUploadConcurrency) {
+  for (int bound : {1, 3}) {
+    S3StoreOptions o;
+    o.part_size = 64 * 1024;
+    o.upload_concurrency = bound;
+    auto store = OpenTestStore(o);
+    ASSERT_NE(store, nullptr);
+    // Two writers at once on one store, 12 parts each: the bound is the store's, not a writer's.
+    std::vector<std::string> data = {Pattern(12 * 64 * 1024), Pattern(12 * 64 * 1024 - 777)};
+    data[1][0] = 'x';
+    std::vector<Status> results(2);
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        auto out = store->Create("raw/acme/d/w" + std::to_string(w) + ".csv");
+        if (!out.ok()) {
+          results[w] = out.status();
+          return;
+        }
+        for (size_t i = 0; i < data[w].size() && results[w].ok(); i += 10000) {
+          results[w] = (*out)->Write(std::string_view(data[w]).substr(i, 10000));
+        }
+        if (results[w].ok()) results[w] = (*out)->Commit();
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    for (int w = 0; w < 2; ++w) {
+      ASSERT_TRUE(results[w].ok()) << results[w].ToString();
+      auto got = store->Get("raw/acme/d/w" + std::to_string(w) + ".csv");
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_TRUE(*got == data[w]) << "writer " << w << " bound " << bound;
+    }
+    EXPECT_GE(S3UploadPeak(*store), 1);
+    EXPECT_LE(S3UploadPeak(*store), bound);
+  }
+}
+
+TEST(S3Store, APartFailingAmongSeveralInFlightFailsTheWriterAndItsRetryCompletes) {
+  TempDir dir;
+  S3TestServer server(dir.path());
+  S3ServerOptions so;
+  so.slowdown = 5;  // the 5th request (a part: the 1st starts the upload) answers 503 SlowDown
+  ASSERT_EQ(server.Start(so), "");
+  S3StoreOptions o;
+  o.part_size = 64 * 1024;
+  o.upload_concurrency = 4;
+  o.max_attempts = 1;  // so the 503 is the writer's failure instead of a retry
+  o.sleep_ms = [](int64_t) {};
+  S3TestServer::UseCredentials();
+  const std::string url = std::string("s3://") + testing::kS3Bucket + "/retry";
+  auto store = OpenS3Store(url, ConfigFor(server), o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string data = Pattern(10 * 64 * 1024 + 5);
+  Status st;
+  {
+    auto out = (*store)->Create("raw/acme/d/member.csv");
+    ASSERT_TRUE(out.ok());
+    for (size_t i = 0; i < data.size() && st.ok(); i += 16384) {
+      st = (*out)->Write(std::string_view(data).substr(i, 16384));
+    }
+    if (st.ok()) st = (*out)->Commit();
+    EXPECT_FALSE(st.ok());
+    // Later calls report the failure instead of carrying on.
+    if (!st.ok()) EXPECT_FALSE((*out)->Write("more").ok());
+  }
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("write part"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("retry/raw/acme/d/member.csv"), std::string::npos) << st.message();
+  // Nothing half-written is visible, and the upload was aborted (once its parts had ended).
+  EXPECT_EQ((*store)->Head("raw/acme/d/member.csv").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CountRequests(server, "DELETE /sluice-test/retry/raw/acme/d/member.csv?uploadId="), 1);
+  // The retry (a new store and writer, as the task's next attempt makes, with its retries)
+  // completes the same key through the same throttling.
+  S3StoreOptions retry = o;
+  retry.max_attempts = 0;
+  auto again = OpenS3Store(url, ConfigFor(server), retry);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  Status put = (*again)->Put("raw/acme/d/member.csv", data);
+  ASSERT_TRUE(put.ok()) << put.ToString();
+  auto got = (*again)->Get("raw/acme/d/member.csv");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
+}
+
+TEST(S3Store, ASpoolFolderThatCannotBeWrittenIsAClearError) {
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("TMPDIR", "/nonexistent/sluice-spool", 1);
+  S3StoreOptions o;
+  o.part_size = 64 * 1024;
+  auto store = OpenTestStore(o);
+  if (old != nullptr) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Put("raw/acme/d/small.csv", "fits in memory").ok());
+  Status st = store->Put("raw/acme/d/big.csv", Pattern(200 * 1024));
+  EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+  EXPECT_NE(st.message().find("/nonexistent/sluice-spool"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("TMPDIR"), std::string::npos) << st.message();
+  EXPECT_EQ(store->Head("raw/acme/d/big.csv").status().code(), StatusCode::kNotFound);
+}
+
 TEST(S3Store, ThrottledRequestsAreRetriedUntilTheyPass) {
   TempDir dir;
   S3TestServer server(dir.path());

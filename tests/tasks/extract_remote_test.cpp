@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "archive/test_archive_builder.h"
@@ -143,6 +145,32 @@ TEST_F(ExtractRemote, AMemberWhoseBackgroundCommitFailsFailsTheExtractAndLeavesN
   faulty.ClearFaults();
   ASSERT_TRUE(Run(&faulty).ok());
   EXPECT_EQ(testing::ReadFile(StoreRoot() / "raw/acme/2026-11-24/orders_b.csv"), "2\n");
+}
+
+TEST_F(ExtractRemote, AFailureAmongSeveralMembersCommittingAtOnceFailsTheExtractAndLeavesNothing) {
+  // Up to StagingSink::kMaxCommitting members finish their upload in the background while the
+  // next ones are read: the first one failing, with later ones still in flight, fails the task;
+  // what the others finished is removed with the rest, and the retry completes.
+  store::FaultInjectingStore faulty(spy_.get());
+  faulty.AddFault(store::Fault::DiskFull(store::FaultOp::kCommit, 1));
+  std::vector<testing::Member> members;
+  std::map<std::string, std::string> expected;
+  for (int i = 1; i <= 6; ++i) {
+    const std::string name = "orders_" + std::to_string(i) + ".csv";
+    members.emplace_back(name, std::to_string(i) + "\n");
+    expected[name] = std::to_string(i) + "\n";
+  }
+  LandComplete("acme", BuildArchive(members, Format::kTarGz));
+  Status st = Run(&faulty);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+  EXPECT_EQ(faulty.injected(), 1);
+  EXPECT_FALSE(std::filesystem::exists(StoreRoot() / "raw/acme/2026-11-24"));
+  EXPECT_FALSE(std::filesystem::exists(ManifestPath()));
+  faulty.ClearFaults();
+  ASSERT_TRUE(Run(&faulty).ok());
+  EXPECT_EQ(Snapshot(StoreRoot() / "raw/acme/2026-11-24"), expected);
+  EXPECT_TRUE(std::filesystem::exists(ManifestPath()));
 }
 
 }  // namespace
