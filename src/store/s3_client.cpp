@@ -423,6 +423,7 @@ Result<Response> Client::Send(const Request& req, const Target& target) {
     }
     log::Debug("s3: {} {}: {}; retrying in {} ms", target.operation, target.url, last_error, wait);
     if (options_.sleep_ms) {
+      std::lock_guard<std::mutex> lock(sleep_mu_);
       options_.sleep_ms(wait);
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(wait));

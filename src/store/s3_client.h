@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,7 +54,8 @@ struct ClientOptions {
   int64_t max_backoff_ms = 5000;
   long connect_timeout_ms = 10000;
   long stall_timeout_s = 60;  // a transfer under 1 byte/s for this long fails (and is retried)
-  // Waits between attempts; std::this_thread::sleep_for when empty (tests pass a fake).
+  // Waits between attempts; std::this_thread::sleep_for when empty (tests pass a fake, which is
+  // called under the client's lock: requests run on several threads at once).
   std::function<void(int64_t ms)> sleep_ms;
 };
 
@@ -105,6 +107,7 @@ class Client {
   std::string Url(const Request& req) const;
   ClientOptions options_;
   std::atomic<int64_t> requests_{0};
+  std::mutex sleep_mu_;  // serialises calls to options_.sleep_ms
 };
 
 // An S3 error body: <Error><Code>..</Code><Message>..</Message><Region>..</Region></Error>.
