@@ -333,7 +333,9 @@ TEST(S3Store, APartFailingAmongSeveralInFlightFailsTheWriterAndItsRetryCompletes
     if (st.ok()) st = (*out)->Commit();
     EXPECT_FALSE(st.ok());
     // Later calls report the failure instead of carrying on.
-    if (!st.ok()) EXPECT_FALSE((*out)->Write("more").ok());
+    if (!st.ok()) {
+      EXPECT_FALSE((*out)->Write("more").ok());
+    }
   }
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   EXPECT_NE(st.message().find("write part"), std::string::npos) << st.message();
@@ -355,6 +357,7 @@ TEST(S3Store, APartFailingAmongSeveralInFlightFailsTheWriterAndItsRetryCompletes
 }
 
 TEST(S3Store, ASpoolFolderThatCannotBeWrittenIsAClearError) {
+  SharedServer();  // its folder comes from TMPDIR too: made before TMPDIR is pointed away
   const char* old = std::getenv("TMPDIR");
   const std::string saved = old != nullptr ? old : "";
   ::setenv("TMPDIR", "/nonexistent/sluice-spool", 1);
