@@ -69,7 +69,8 @@ struct NdjsonReader::Impl {
   int64_t base_offset = 0;  // input offset of buf[0]
   int64_t line = 1;         // line number of buf[pos]
   od::parser parser;
-  std::deque<std::string> names;  // stable storage of the keys
+  simdjson::dom::parser nested_parser;  // validates nested objects and arrays whole
+  std::deque<std::string> names;        // stable storage of the keys
   std::vector<std::string_view> name_views;
   std::unordered_map<std::string_view, size_t> index;  // key -> field
   std::vector<uint8_t> seen;                           // this line's keys, for duplicates
@@ -210,6 +211,11 @@ struct NdjsonReader::Impl {
             return BadJson(record, err);
           }
           text_of = TrimJsonSpace(text_of);
+          // raw_json() skips a nested value by its brackets without reading what is inside:
+          // the DOM parser reads it whole, so "[1bbb]" is a bad line, not a value's text.
+          if ((err = nested_parser.parse(text_of.data(), text_of.size()).error())) {
+            return BadJson(record, err);
+          }
           how = kFieldQuoted;
           break;
         }
@@ -219,6 +225,11 @@ struct NdjsonReader::Impl {
             return BadJson(record, err);
           }
           text_of = TrimJsonSpace(text_of);
+          // raw_json() skips a nested value by its brackets without reading what is inside:
+          // the DOM parser reads it whole, so "[1bbb]" is a bad line, not a value's text.
+          if ((err = nested_parser.parse(text_of.data(), text_of.size()).error())) {
+            return BadJson(record, err);
+          }
           how = kFieldQuoted;
           break;
         }

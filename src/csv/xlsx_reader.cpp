@@ -22,6 +22,7 @@ namespace {
 
 constexpr size_t kChunk = size_t{1} << 16;
 constexpr size_t kMaxColumns = 16384;  // Excel's last column, XFD
+constexpr int64_t kMaxRows = 1048576;  // Excel's last row
 
 // The element or attribute name without its namespace prefix ("x:row" -> "row").
 std::string_view Local(const XML_Char* name) {
@@ -267,7 +268,10 @@ class SheetHandler : public SaxHandler {
     if (name == "row") {
       const XML_Char* r = Attr(attrs, "r");
       int64_t number = 0;
-      row_.number = r && ParseInt64(r, &number) ? number : row_.number + 1;
+      // Excel's rows are 1 to 1,048,576; a row without a usable number follows the previous.
+      row_.number = r && ParseInt64(r, &number) && number >= 1 && number <= kMaxRows
+                        ? number
+                        : row_.number + 1;
       row_.cells.clear();
       row_.how.clear();
       row_.any = false;

@@ -87,6 +87,17 @@ TEST(NdjsonReader, RejectsMalformedNumbersAndKeepsEveryValidForm) {
   EXPECT_EQ(rows[7], "8|a=-0.5e+10,b=0,c=12E-3,d=18446744073709551616,");
 }
 
+// Found by fuzz/ndjson_reader.cpp: a nested value was skipped by its brackets, so what was inside
+// it was never read.
+TEST(NdjsonReader, RejectsANestedValueThatIsNotJsonInside) {
+  auto rows =
+      ReadAll("{\"t\": [1bbb, 2]}\n{\"t\": {\"y\": tru}}\n{\"t\": [\"x\", {\"y\": [1, 2.5e3]}]}\n");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].starts_with("1|error: invalid JSON")) << rows[0];
+  EXPECT_TRUE(rows[1].starts_with("2|error: invalid JSON")) << rows[1];
+  EXPECT_EQ(rows[2], "3|t=[\"x\", {\"y\": [1, 2.5e3]}](q),");
+}
+
 TEST(NdjsonReader, RejectsBadLinesWithTheirLineAndReasonAndGoesOn) {
   auto rows = ReadAll(
       "{\"a\": 1}\n"
