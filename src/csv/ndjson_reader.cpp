@@ -70,7 +70,14 @@ struct NdjsonReader::Impl {
   int64_t line = 1;         // line number of buf[pos]
   od::parser parser;
   simdjson::dom::parser nested_parser;  // validates nested objects and arrays whole
-  std::deque<std::string> names;        // stable storage of the keys
+  // Keys of the line being parsed that the file has not had yet, with their values.
+  struct FreshField {
+    std::string_view key;
+    std::string_view text;
+    uint8_t how;
+  };
+  std::vector<FreshField> fresh;
+  std::deque<std::string> names;  // stable storage of the keys
   std::vector<std::string_view> name_views;
   std::unordered_map<std::string_view, size_t> index;  // key -> field
   std::vector<uint8_t> seen;                           // this line's keys, for duplicates
@@ -153,6 +160,7 @@ struct NdjsonReader::Impl {
     record->fields.assign(n, std::string_view());
     record->quoted.assign(n, kFieldAbsent);
     seen.assign(n, 0);
+    fresh.clear();
     od::document doc;
     auto err = parser.iterate(text.data(), text.size(), readable).get(doc);
     if (err) return BadJson(record, err);
@@ -166,12 +174,23 @@ struct NdjsonReader::Impl {
     for (auto field : object) {
       std::string_view key;
       if ((err = field.unescaped_key().get(key))) return BadJson(record, err);
-      SLUICE_ASSIGN_OR_RETURN(size_t f, FieldOf(key, record, record->line));
-      if (seen[f]) {
+      // A key the file has not had yet becomes a field only once the whole line is good: a bad
+      // line adds no name (how far On Demand reads into a bad line before failing must not
+      // change the file's fields).
+      constexpr size_t kFresh = static_cast<size_t>(-1);
+      size_t f = kFresh;
+      bool twice = false;
+      if (auto it = index.find(key); it != index.end()) {
+        f = it->second;
+        twice = seen[f] != 0;
+        seen[f] = 1;
+      } else {
+        for (const FreshField& p : fresh) twice = twice || p.key == key;
+      }
+      if (twice) {
         return Bad(record, "the key \"" + std::string(key.substr(0, 60)) +
                                "\" appears twice in the object");
       }
-      seen[f] = 1;
       od::value value;
       if ((err = field.value().get(value))) return BadJson(record, err);
       od::json_type type;
@@ -234,12 +253,21 @@ struct NdjsonReader::Impl {
           break;
         }
       }
-      record->fields[f] = text_of;
-      record->quoted[f] = how;
+      if (f == kFresh) {
+        fresh.push_back({key, text_of, how});
+      } else {
+        record->fields[f] = text_of;
+        record->quoted[f] = how;
+      }
     }
     const char* after = nullptr;
     if (doc.current_location().get(after) == simdjson::SUCCESS) {
       return Bad(record, "text after the JSON object (one object per line)");
+    }
+    for (const FreshField& p : fresh) {
+      SLUICE_ASSIGN_OR_RETURN(size_t f, FieldOf(p.key, record, record->line));
+      record->fields[f] = p.text;
+      record->quoted[f] = p.how;
     }
     return Status::Ok();
   }

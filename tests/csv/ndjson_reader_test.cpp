@@ -98,6 +98,23 @@ TEST(NdjsonReader, RejectsANestedValueThatIsNotJsonInside) {
   EXPECT_EQ(rows[2], "3|t=[\"x\", {\"y\": [1, 2.5e3]}](q),");
 }
 
+// Found by fuzz/ndjson_reader.cpp: keys of a rejected line became fields, depending on how far
+// the parser read into it before failing (which varied with the read size).
+TEST(NdjsonReader, ARejectedLineAddsNoField) {
+  StringSource src("{\"a\": 1}\n{\"b\": 2,}\n{\"c\"c\": : 1}\n{\"a\": 3, \"d\": 4}\n");
+  NdjsonReader reader(&src, {});
+  Record rec;
+  std::vector<std::string> errors;
+  while (true) {
+    auto has = reader.Next(&rec);
+    ASSERT_TRUE(has.ok()) << has.status().ToString();
+    if (!*has) break;
+    if (rec.error != RowError::kNone) errors.push_back(std::to_string(rec.line));
+  }
+  EXPECT_EQ(errors, (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ(*reader.field_names(), (std::vector<std::string_view>{"a", "d"}));
+}
+
 TEST(NdjsonReader, RejectsBadLinesWithTheirLineAndReasonAndGoesOn) {
   auto rows = ReadAll(
       "{\"a\": 1}\n"
