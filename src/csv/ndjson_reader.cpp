@@ -139,13 +139,22 @@ struct NdjsonReader::Impl {
 
   // The line is rejected for `message` (a row problem: the file goes on).
   static Status Bad(Record* record, std::string message) {
+    ClearFields(record);
     record->error = RowError::kBadJson;
     record->error_message = std::move(message);
     return Status::Ok();
   }
 
+  // A line that is not used holds no values: how far the parser got into it before failing
+  // depends on the bytes after it in the buffer, and must show nowhere.
+  static void ClearFields(Record* record) {
+    std::fill(record->fields.begin(), record->fields.end(), std::string_view());
+    std::fill(record->quoted.begin(), record->quoted.end(), kFieldAbsent);
+  }
+
   static Status BadJson(Record* record, simdjson::error_code err) {
     if (err == simdjson::UTF8_ERROR) {
+      ClearFields(record);
       // Not JSON's problem but the encoding's: RowConverter rejects the line as "encoding", as
       // it does a CSV line, which the merge counts towards a wrong csv.encoding.
       return Status::Ok();
