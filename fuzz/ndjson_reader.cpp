@@ -183,6 +183,9 @@ bool ValidUtf8(std::string_view s) {
 // (nlohmann checks strings only) and no byte the reader treats as a line break.
 bool PlainLine(std::string_view line, const Shape& shape) {
   if (shape.max_depth > 32 || line.find("\\u") != std::string_view::npos) return false;
+  // nlohmann skips a byte order mark at the start of what it parses; a JSON lines file may have
+  // one only before its first line (the reader strips that one).
+  if (line.starts_with("\xEF\xBB\xBF")) return false;
   if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos) {
     return false;
   }
