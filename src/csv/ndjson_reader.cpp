@@ -29,6 +29,9 @@ bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
 
+// Bytes of a line that are not its text: a UTF-8 BOM before the first line, a CR before the LF.
+constexpr size_t kLineSlack = 4;
+
 // Whether `t` is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 bool JsonNumber(std::string_view t) {
   size_t i = 0;
@@ -105,8 +108,8 @@ struct NdjsonReader::Impl {
       pos = 0;
     }
     if (end == capacity) {
-      if (capacity > options.max_record_bytes) return TooLong(line);
-      size_t grown = std::min(capacity * 2, options.max_record_bytes + 1);
+      if (capacity > options.max_record_bytes + kLineSlack) return TooLong(line);
+      size_t grown = std::min(capacity * 2, options.max_record_bytes + kLineSlack + 1);
       auto bigger = std::make_unique_for_overwrite<char[]>(grown + simdjson::SIMDJSON_PADDING);
       std::memcpy(bigger.get(), buf.get(), end);
       buf = std::move(bigger);
@@ -287,7 +290,9 @@ struct NdjsonReader::Impl {
                            ? static_cast<const char*>(std::memchr(buf.get() + pos, '\n', end - pos))
                            : nullptr;
       if (nl == nullptr && !eof) {
-        if (end - pos > options.max_record_bytes) return TooLong(line);
+        // Not yet a verdict while a BOM and a CR might still come off the line: the limit is on
+        // the line's own text, checked below once the line is whole.
+        if (end - pos > options.max_record_bytes + kLineSlack) return TooLong(line);
         SLUICE_RETURN_IF_ERROR(Fill());
         continue;
       }
