@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "chunked_source.h"
 #include "config/encodings.h"
 #include "core/strings.h"
 #include "csv/encoding.h"
@@ -21,23 +22,8 @@
 namespace {
 
 using sluice::Result;
-using sluice::csv::ByteSource;
 
-class ChunkedSource : public ByteSource {
- public:
-  ChunkedSource(std::string_view data, size_t chunk) : data_(data), chunk_(chunk) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = std::min({n, chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, k);
-    pos_ += k;
-    return k;
-  }
-
- private:
-  std::string_view data_;
-  size_t chunk_;
-  size_t pos_ = 0;
-};
+using sluice::fuzz::ChunkedSource;
 
 std::string Decode(std::string_view bytes, const std::string& label, size_t chunk, size_t read,
                    std::string* decoded_as) {

@@ -16,34 +16,19 @@
 #include <string>
 #include <vector>
 
+#include "chunked_source.h"
 #include "csv/tokenizer.h"
 #include "fuzz_input.h"
 
 namespace {
 
 using sluice::Result;
-using sluice::csv::ByteSource;
 using sluice::csv::Record;
 using sluice::csv::RowError;
 using sluice::csv::Tokenizer;
 using sluice::csv::TokenizerOptions;
 
-// Hands over at most `chunk` bytes per Read.
-class ChunkedSource : public ByteSource {
- public:
-  ChunkedSource(std::string_view data, size_t chunk) : data_(data), chunk_(chunk) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = std::min({n, chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, k);
-    pos_ += k;
-    return k;
-  }
-
- private:
-  std::string_view data_;
-  size_t chunk_;
-  size_t pos_ = 0;
-};
+using sluice::fuzz::ChunkedSource;
 
 struct Copy {
   int64_t line, offset;

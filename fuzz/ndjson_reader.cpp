@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "chunked_source.h"
 #include "fuzz_input.h"
 
 namespace {
 
 using nlohmann::json;
 using sluice::Result;
-using sluice::csv::ByteSource;
 using sluice::csv::kFieldAbsent;
 using sluice::csv::kFieldQuoted;
 using sluice::csv::NdjsonOptions;
@@ -37,22 +37,7 @@ using sluice::csv::NdjsonReader;
 using sluice::csv::Record;
 using sluice::csv::RowError;
 
-// Hands over at most `chunk` bytes per Read.
-class ChunkedSource : public ByteSource {
- public:
-  ChunkedSource(std::string_view data, size_t chunk) : data_(data), chunk_(chunk) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = std::min({n, chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, k);
-    pos_ += k;
-    return k;
-  }
-
- private:
-  std::string_view data_;
-  size_t chunk_;
-  size_t pos_ = 0;
-};
+using sluice::fuzz::ChunkedSource;
 
 struct Copy {
   int64_t line, offset;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "chunked_source.h"
 #include "fuzz_input.h"
 
 namespace {
@@ -37,22 +38,7 @@ using sluice::csv::Record;
 using sluice::csv::XlsxOptions;
 using sluice::csv::XlsxReader;
 
-// Hands over at most `chunk` bytes per Read.
-class ChunkedSource : public ByteSource {
- public:
-  ChunkedSource(std::string_view data, size_t chunk) : data_(data), chunk_(chunk) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = std::min({n, chunk_, data_.size() - pos_});
-    std::memcpy(buf, data_.data() + pos_, k);
-    pos_ += k;
-    return k;
-  }
-
- private:
-  std::string_view data_;
-  size_t chunk_;
-  size_t pos_ = 0;
-};
+using sluice::fuzz::ChunkedSource;
 
 // A zip (stored) of `parts` (name, content), in that order.
 std::string Zip(const std::vector<std::pair<std::string, std::string_view>>& parts) {
