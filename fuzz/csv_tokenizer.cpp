@@ -127,15 +127,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TokenizerOptions small = o;
   small.buffer_bytes = chunk;
   Outcome pieces = Tokenize(csv, small, chunk);
-  FUZZ_CHECK(whole.records.size() == pieces.records.size(),
-             "record count depends on read size: " + std::to_string(whole.records.size()) + " vs " +
-                 std::to_string(pieces.records.size()));
-  for (size_t i = 0; i < whole.records.size(); ++i) {
-    FUZZ_CHECK(whole.records[i] == pieces.records[i],
-               "record " + std::to_string(i) + " depends on read size (line " +
-                   std::to_string(whole.records[i].line) + ")");
-  }
-  FUZZ_CHECK(whole.status == pieces.status,
-             "status depends on read size: [" + whole.status + "] vs [" + pieces.status + "]");
+  sluice::fuzz::ExpectSameOutcome(whole, pieces);
   return 0;
 }

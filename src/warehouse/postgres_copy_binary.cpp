@@ -2,6 +2,7 @@
 #include "warehouse/postgres_copy_binary.h"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -38,25 +39,8 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 constexpr int64_t kPgEpochDays = 10957;  // 2000-01-01 in days since 1970-01-01
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
-
-bool ValidDay(int y, int m, int d) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= (m == 2 && leap ? 29 : kDays[m - 1]);
-}
 
 // numeric's send format from "[+-]digits[.digits]": int16 ndigits, weight, sign, dscale, then
 // the base-10000 digits, most significant first, with leading and trailing zero groups left out.
@@ -147,11 +131,15 @@ void AppendBinaryText(std::string_view s, std::string* out) {
 bool BinaryDate(std::string_view s, int32_t* days) {
   int y = 0, m = 0, d = 0;
   if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !Digits(s, 0, 4, &y) ||
-      !Digits(s, 5, 2, &m) || !Digits(s, 8, 2, &d) || !ValidDay(y, m, d)) {
+      !Digits(s, 5, 2, &m) || !Digits(s, 8, 2, &d) || y < 1) {
     return false;
   }
-  *days = static_cast<int32_t>(
-      DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) - kPgEpochDays);
+  const std::chrono::year_month_day ymd{std::chrono::year(y),
+                                        std::chrono::month(static_cast<unsigned>(m)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return false;
+  *days =
+      static_cast<int32_t>(std::chrono::sys_days(ymd).time_since_epoch().count() - kPgEpochDays);
   return true;
 }
 
