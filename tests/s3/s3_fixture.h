@@ -1,4 +1,4 @@
-// A real S3 endpoint for tests: tests/s3/server.js (s3rver behind a SigV4-verifying proxy)
+// A real S3 endpoint for tests: tests/s3/server.js (s3rver behind a SigV4 signature check)
 // started on 127.0.0.1 and stopped by pid. The npm packages are installed on first use by
 // tests/s3/install.sh into <build>/s3-node (pinned by package-lock.json).
 //

@@ -1,29 +1,29 @@
-// An S3 endpoint for sluice's tests: s3rver (the S3 REST protocol over a folder) behind a proxy
-// that verifies every request's AWS SigV4 signature with the aws4 package, as AWS would. A
-// request signed with another key, secret or region, or whose canonical request differs (path
-// or query encoding, signed headers), gets 403 SignatureDoesNotMatch, so signing bugs fail tests.
+// An S3 endpoint for sluice's tests: s3rver (the S3 REST protocol over a folder) behind a check
+// of every request's AWS SigV4 signature with the aws4 package, as AWS would. A request signed
+// with another key, secret or region, or whose canonical request differs (path or query encoding,
+// signed headers), gets 403 SignatureDoesNotMatch, so signing bugs fail tests.
 //
 // node server.js --dir DIR --ready FILE [--port P] [--bucket B]... [--log FILE]
 //                [--slowdown N] [--region R]
-//   --port P       the proxy's port (0: a free one); s3rver always takes a free port
-//   --ready FILE   written once both listen: {"endpoint": "http://127.0.0.1:P", "pid": ...}
+//   --port P       the port (0: a free one)
+//   --ready FILE   written once it listens: {"endpoint": "http://127.0.0.1:P", "pid": ...}
 //   --log FILE     one line per request: "METHOD URL STATUS"
-//   --slowdown N   answer every Nth request with 503 SlowDown instead of forwarding it
+//   --slowdown N   answer every Nth request with 503 SlowDown instead of serving it
 //   --region R     the region requests must be signed for (default us-east-1); a request
 //                  signed for another gets AWS's AuthorizationHeaderMalformed naming R
 //   --die-on S     crash (SIGKILL itself) at the Nth request whose "METHOD URL" contains S,
 //   --die-nth N    after s3rver has done it and before the client hears back: the worst moment
 //                  for an endpoint to die, at an exact point instead of a timing guess
 // Credentials expected: SLUICE_TEST_S3_KEY / SLUICE_TEST_S3_SECRET from the environment.
-// The proxy and s3rver are two processes (s3rver a child forked with --s3rver-child, which
-// exits when the proxy goes, however it goes), so each has a core as a real endpoint's front
-// end and storage do, instead of one JavaScript thread carrying every byte twice.
+//
+// One process: the signature check runs in front of s3rver's request handler in the same
+// HTTP server, so each body crosses one socket and one HTTP parser (a separate proxy process
+// parsed every byte twice and cost half as much CPU again as s3rver itself; bench/README.md).
 'use strict';
 const fs = require('fs');
 const http = require('http');
 const aws4 = require('aws4');
 const S3rver = require('s3rver');
-const { fork } = require('child_process');
 
 function parseArgs(argv) {
   const o = { port: 0, buckets: [], slowdown: 0, region: 'us-east-1', dieOn: '', dieNth: 1 };
@@ -38,7 +38,6 @@ function parseArgs(argv) {
     else if (k === '--region') o.region = v;
     else if (k === '--die-on') o.dieOn = v;
     else if (k === '--die-nth') o.dieNth = Number(v);
-    else if (k === '--s3rver-child') o.child = v === '1';
     else throw new Error('unknown argument ' + k);
   }
   if (!o.dir || !o.ready) throw new Error('--dir and --ready are required');
@@ -50,7 +49,7 @@ const accessKeyId = process.env.SLUICE_TEST_S3_KEY || 'SLUICETESTACCESSKEY';
 const secretAccessKey = process.env.SLUICE_TEST_S3_SECRET || 'sluice-test-secret-key-0123456789';
 // Written synchronously, before the response goes out, so a test that reads the log after a
 // request returned finds that request in it.
-const logFd = opts.log && !opts.child ? fs.openSync(opts.log, 'a') : null;
+const logFd = opts.log ? fs.openSync(opts.log, 'a') : null;
 let counter = 0;
 let dieMatches = 0;
 
@@ -145,16 +144,25 @@ function removeHalfWrittenObjects(dir) {
 // them), fully written before anything is renamed in; the checksum and metadata are renamed
 // first and the object last, the object's rename being the commit point (a kill before it leaves
 // the old object whole, or none).
+function scratchFolder(root) {
+  const path = require('path');
+  return path.join(path.dirname(path.resolve(root)),
+                   path.basename(path.resolve(root)) + '.s3rver-scratch');
+}
+
+// Removes what a killed endpoint left half-done: half-written objects and the scratch folder.
+function recover(root) {
+  removeHalfWrittenObjects(root);
+  fs.rmSync(scratchFolder(root), { recursive: true, force: true });
+  fs.mkdirSync(scratchFolder(root), { recursive: true });
+}
+
 function makeWritesAtomic(root) {
   const path = require('path');
   const crypto = require('crypto');
-  const { pipeline, Transform } = require('stream');
   const fsp = fs.promises;
   const Store = require('s3rver/lib/stores/filesystem');
-  const scratch = path.join(path.dirname(path.resolve(root)),
-                            path.basename(path.resolve(root)) + '.s3rver-scratch');
-  fs.rmSync(scratch, { recursive: true, force: true });
-  fs.mkdirSync(scratch, { recursive: true });
+  const scratch = scratchFolder(root);
   let serial = 0;
   const temp = () => path.join(scratch, process.pid + '.' + ++serial);
   // Renames `from` to `to`, creating `to`'s folder again if a concurrent delete removed it.
@@ -185,31 +193,59 @@ function makeWritesAtomic(root) {
     return JSON.stringify(json, null, 2);
   };
   const S3rverObject = require('s3rver/lib/models/object');
+  // The body goes to the scratch file in writes of about 1 MiB (s3rver piped every socket chunk
+  // through a hashing stream into a file stream: one write, callback and promise per 64 KiB).
+  // A body that ends short of its Content-Length (the client or its connection died mid-PUT)
+  // is an error, so it is never renamed in.
+  // The ETag is a version tag (a hash of this write's serial, size and time), not the MD5 of the
+  // body that S3 returns for a single PUT: hashing every body cost s3rver's one thread a third of
+  // its time, and a client can only compare ETags for equality (sluice's If-Match on reads),
+  // which a version tag serves as well: a new write, a new tag.
   Store.prototype.putObject = async function putObject(object) {
     const objectTemp = temp();
-    const md5Context = crypto.createHash('md5');
+    const writeSerial = serial;
     let size = 0;
-    if (Buffer.isBuffer(object.content)) {
-      md5Context.update(object.content);
-      size = object.content.length;
-      await fsp.writeFile(objectTemp, object.content);
-    } else {
-      await new Promise((resolve, reject) => {
-        const hash = new Transform({
-          transform(chunk, encoding, callback) {
-            md5Context.update(chunk, encoding);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        });
-        // pipeline settles once the file stream has written every byte and closed.
-        pipeline(object.content, hash, fs.createWriteStream(objectTemp),
-                 (err) => (err ? reject(err) : resolve()));
-      });
+    const fh = await fsp.open(objectTemp, 'w');
+    try {
+      if (Buffer.isBuffer(object.content)) {
+        size = object.content.length;
+        await fh.writeFile(object.content);
+      } else {
+        let batch = [];
+        let batchBytes = 0;
+        for await (const chunk of object.content) {
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          size += chunk.length;
+          if (batchBytes >= 1 << 20) {
+            await fh.writev(batch);
+            batch = [];
+            batchBytes = 0;
+          }
+        }
+        if (batch.length > 0) await fh.writev(batch);
+      }
+    } catch (e) {
+      await fh.close();
+      await fsp.rm(objectTemp, { force: true });
+      throw e;
     }
-    const md5 = md5Context.digest('hex');
-    await commit(this, object.bucket, object.key, objectTemp, md5, pickMetadata(object.metadata));
-    return { size, md5 };
+    await fh.close();
+    // (Only a request's body has a Content-Length of its own: a completed multipart upload's
+    // parts come from files, with the metadata of the request that started it.)
+    const declared = object.content instanceof http.IncomingMessage
+                         ? object.content.headers['content-length'] : undefined;
+    if (declared !== undefined && Number(declared) !== size) {
+      await fsp.rm(objectTemp, { force: true });
+      throw new Error('PUT body of ' + size + ' bytes, not the ' + declared + ' it declared');
+    }
+    const etag = crypto.createHash('md5')
+                     .update(process.pid + ':' + writeSerial + ':' + size + ':' +
+                             process.hrtime.bigint())
+                     .digest('hex');
+    await commit(this, object.bucket, object.key, objectTemp, etag,
+                 pickMetadata(object.metadata));
+    return { size, md5: etag };
   };
   Store.prototype.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey,
                                                          replacementMetadata) {
@@ -227,94 +263,55 @@ function makeWritesAtomic(root) {
   };
 }
 
-// The s3rver process: serves the folder on a free port, tells the proxy which, and exits with it.
-async function child() {
-  process.on('disconnect', () => process.exit(0));
-  removeHalfWrittenObjects(opts.dir);
-  makeWritesAtomic(opts.dir);
-  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: opts.dir, silent: true,
-                          configureBuckets: opts.buckets.map((name) => ({ name })) });
-  const { port } = await s3.run();
-  process.send({ port });
-}
-
-let s3Child = null;
-function startS3rver() {
-  return new Promise((resolve, reject) => {
-    s3Child = fork(__filename, process.argv.slice(2).concat(['--s3rver-child', '1']),
-                   { stdio: 'inherit' });
-    s3Child.once('message', (m) => resolve(m.port));
-    s3Child.once('exit', (code, sig) => {
-      const why = 's3rver exited (' + (sig || code) + ')';
-      reject(new Error(why));
-      console.error('s3 test server: ' + why);
-      process.exit(1);
-    });
-  });
-}
-
-function dieNow() {
-  if (s3Child) s3Child.kill('SIGKILL');
-  process.kill(process.pid, 'SIGKILL');
-}
-
+// Serves the folder: every request's signature is checked first, then s3rver's Koa handler
+// serves it in this process (as an anonymous request: s3rver knows only its own demo account).
 async function main() {
-  const s3Port = await startS3rver();
-  const proxy = http.createServer((req, res) => {
+  recover(opts.dir);
+  makeWritesAtomic(opts.dir);
+  const s3 = new S3rver({ directory: opts.dir, silent: true,
+                          configureBuckets: opts.buckets.map((name) => ({ name })) });
+  await s3.configureBuckets();
+  const serve = s3.callback();
+  const server = http.createServer((req, res) => {
     const n = ++counter;
-    const done = (status) => {
+    const dies = opts.dieOn !== '' && (req.method + ' ' + req.url).includes(opts.dieOn) &&
+                 ++dieMatches === opts.dieNth;
+    // Every answer goes through writeHead (Node's implicit headers call it too): the log line is
+    // written there, before the response leaves, and --die-on dies there, once s3rver has done
+    // the work.
+    const writeHead = res.writeHead;
+    res.writeHead = function (status, ...rest) {
+      if (dies) {
+        if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' died\n');
+        process.kill(process.pid, 'SIGKILL');
+      }
       if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' ' + status + '\n');
+      return writeHead.call(this, status, ...rest);
     };
     const refuse = verify(req);
     if (refuse) {
       req.resume();
-      return refuse({ writeHead: (status, h) => { done(status); res.writeHead(status, h); },
-                      end: (b) => res.end(b) });
+      return refuse(res);
     }
     if (opts.slowdown > 0 && n % opts.slowdown === 0) {
       req.resume();
-      done(503);
       return xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.');
     }
-    // s3rver knows only its own demo account: the signature is checked here, so it is served as
-    // an anonymous request.
-    const headers = Object.assign({}, req.headers);
-    delete headers['authorization'];
-    const dies = opts.dieOn !== '' && (req.method + ' ' + req.url).includes(opts.dieOn) &&
-                 ++dieMatches === opts.dieNth;
-    const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url,
-                              headers }, (upRes) => {
-      if (dies) {
-        // s3rver has answered, so it did the work: the client never hears of it.
-        if (logFd !== null) fs.writeSync(logFd, req.method + ' ' + req.url + ' died\n');
-        dieNow();
-        return;
-      }
-      done(upRes.statusCode);
-      res.writeHead(upRes.statusCode, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on('error', (e) => { res.destroy(e); done('error'); });
-    req.pipe(up);
+    delete req.headers['authorization'];
+    serve(req, res);
   });
-  proxy.keepAliveTimeout = 30000;
-  proxy.listen(opts.port, '127.0.0.1', () => {
-    const port = proxy.address().port;
-    const tmp = opts.ready + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify({ endpoint: 'http://127.0.0.1:' + port, port,
-                                           pid: process.pid }) + '\n');
-    fs.renameSync(tmp, opts.ready);
+  server.keepAliveTimeout = 30000;
+  server.listen(opts.port, '127.0.0.1', () => {
+    writeReady(server.address().port);
   });
 }
 
-if (opts.child) {
-  child().catch((e) => { console.error('s3rver: ' + (e && e.stack || e)); process.exit(1); });
-} else {
-  for (const sig of ['SIGTERM', 'SIGINT']) {
-    process.on(sig, () => {
-      if (s3Child) s3Child.kill('SIGTERM');
-      process.exit(0);
-    });
-  }
-  main().catch((e) => { console.error('s3 test server: ' + (e && e.stack || e)); process.exit(1); });
+function writeReady(port) {
+  const tmp = opts.ready + '.tmp';
+  fs.writeFileSync(tmp, JSON.stringify({ endpoint: 'http://127.0.0.1:' + port, port,
+                                         pid: process.pid }) + '\n');
+  fs.renameSync(tmp, opts.ready);
 }
+
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+main().catch((e) => { console.error('s3 test server: ' + (e && e.stack || e)); process.exit(1); });

@@ -1,5 +1,5 @@
-// The S3 store against a real endpoint on 127.0.0.1: s3rver behind a proxy that verifies every
-// request's SigV4 signature (tests/s3/server.js), so a signing bug fails here as it would on AWS.
+// The S3 store against a real endpoint on 127.0.0.1: s3rver behind a check of every request's
+// SigV4 signature (tests/s3/server.js), so a signing bug fails here as it would on AWS.
 // Runs the store interface suite, then what only S3 has: multipart uploads, awkward keys,
 // paginated listings, refused credentials, a wrong region, throttling and an endpoint that dies.
 #include "store/s3_store.h"
