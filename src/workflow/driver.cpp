@@ -413,7 +413,11 @@ class Driver {
     spec.extra_env.push_back("SLUICE_COMMAND=" + node.task->command);
     // `task exec` masks these variables' values in the attempt's output (redact_env:).
     spec.extra_env.push_back("SLUICE_REDACT_ENV=" + redact_env_);
-    if (!node.task->command.empty()) spec.shell_command = node.task->command;
+    if (!node.task->command.empty()) {
+      spec.shell_command = node.task->command;
+    } else {
+      spec.in_process = options_.run_task_in_process;
+    }
     spec.outcome = slot.paths.outcome;
     spec.timeout_seconds = node.task->timeout_seconds;
     spec.cpus = node.task->resources.cpus;

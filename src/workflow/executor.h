@@ -20,6 +20,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,13 @@ struct LaunchSpec {
   // When set, a command task: the executor may run it without starting sluice
   // (RunShellAttempt in attempt_protocol.h), which must write `outcome` as `task exec` would.
   std::string shell_command;
+  // When set, a builtin: the executor may run the attempt in a forked copy of this process that
+  // calls in_process(argv) and exits with what it returns, instead of exec'ing argv[0] (starting
+  // a fresh sluice, mapping and relocating its shared libraries, is most of a small attempt's
+  // cost). It must do what exec'ing argv would. The local executor uses it when this process has
+  // a single thread (forking one with more could copy a lock another thread holds); others
+  // ignore it.
+  std::function<int(const std::vector<std::string>& argv)> in_process;
 };
 
 // Why an attempt ended without recording its own outcome.

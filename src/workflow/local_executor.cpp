@@ -2,7 +2,10 @@
 //
 // posix_spawn (vfork-like, cheap even for a big scheduler) starts `sluice task exec` with
 // stdout/stderr on the log, its own process group, default signal dispositions and an empty
-// signal mask. SIGCHLD writes to a self-pipe, so Wait() sleeps in poll() instead of spinning.
+// signal mask. A builtin whose spec carries `in_process` runs in a fork of this process instead
+// when it has a single thread: the same setup, then the call, then _exit; no exec and no dynamic
+// loading of a fresh sluice. SIGCHLD writes to a self-pipe, so Wait() sleeps in poll() instead
+// of spinning.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,7 +16,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -75,6 +81,17 @@ ProbeResult ProbeLocalAttempt(const std::string& id, const std::filesystem::path
 }
 
 void OnSigchld(int) { WakeExecutor(); }
+
+// Whether this process runs one thread only (/proc/self/status), so a fork copies no lock that
+// another thread holds. False when it cannot tell.
+bool SingleThreaded() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8) == 1;
+  }
+  return false;
+}
 
 void EnsureWakePipe() {
   if (g_wake_pipe[0] >= 0) return;
@@ -164,6 +181,11 @@ class LocalExecutor final : public Executor {
       posix_spawnattr_destroy(&attr);
       return ForkShim(spec, env_storage, log_fd, lock_fd);
     }
+    if (spec.in_process && SingleThreaded()) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      return ForkInProcess(spec, env_storage, log_fd, lock_fd);
+    }
     pid_t pid = 0;
     int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
@@ -222,6 +244,56 @@ class LocalExecutor final : public Executor {
     if (lock_fd >= 0) close(lock_fd);
     live_.insert(pid);
     return std::to_string(pid);
+  }
+
+  // A builtin's attempt in a fork of this process (LaunchSpec::in_process): set up as
+  // posix_spawn would (process group, /dev/null, log, lock, folder, environment, default
+  // signals), call it, _exit with its code.
+  Result<std::string> ForkInProcess(const LaunchSpec& spec, std::vector<std::string>& env,
+                                    int log_fd, int lock_fd) {
+    // What this process has buffered would otherwise be written again by the child.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) {
+      int e = errno;
+      close(log_fd);
+      if (lock_fd >= 0) close(lock_fd);
+      return Status::FromErrno(e, "cannot fork for " + spec.log.string());
+    }
+    if (pid == 0) RunInProcess(spec, env, log_fd, lock_fd);  // never returns
+    setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+    close(log_fd);
+    if (lock_fd >= 0) close(lock_fd);
+    live_.insert(pid);
+    return std::to_string(pid);
+  }
+
+  [[noreturn]] static void RunInProcess(const LaunchSpec& spec, std::vector<std::string>& env,
+                                        int log_fd, int lock_fd) {
+    setpgid(0, 0);
+    for (int s : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd >= 0) dup2(null_fd, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    if (lock_fd >= 0) dup2(lock_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) _exit(126);
+    clearenv();
+    for (std::string& kv : env) putenv(kv.data());
+    int code = 3;  // the CLI's internal error, should the call throw
+    try {
+      code = spec.in_process(spec.argv);
+    } catch (...) {
+    }
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    _exit(code);
   }
 
   // The shim child: become the attempt's process group leader with the log as stdout and

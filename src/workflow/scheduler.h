@@ -41,6 +41,9 @@ class Executor;  // executor.h
 struct SchedulerOptions {
   int parallelism = 1;        // concurrent attempts, >= 1
   std::string sluice_binary;  // path of the sluice executable (runs `task exec`)
+  // What `sluice task exec` does, callable in this process: builtin attempts may then run in a
+  // fork of it instead of a fresh sluice (executor.h LaunchSpec::in_process). Empty: always exec.
+  std::function<int(const std::vector<std::string>& argv)> run_task_in_process;
   // Where attempts run; not owned, must outlive the call. nullptr: a local executor made for
   // the call (workflow/executor.h MakeExecutor).
   Executor* executor = nullptr;

@@ -6,8 +6,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace sluice::cli {
+
+// The whole command line: parses argv, runs the command, returns the process's exit code.
+int Main(int argc, char** argv);
+// `sluice task exec ...` (argv[0] the program) in this process, as a fork of a scheduler runs a
+// builtin attempt (workflow::SchedulerOptions::run_task_in_process); returns its exit code.
+int RunTaskInProcess(const std::vector<std::string>& argv);
 
 void RegisterInit(CLI::App& app, int* exit_code);
 void RegisterValidate(CLI::App& app, int* exit_code);

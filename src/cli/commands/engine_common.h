@@ -138,6 +138,9 @@ inline workflow::SchedulerOptions MakeSchedulerOptions(const config::Pipeline& p
   workflow::SchedulerOptions options;
   options.parallelism = DefaultParallelism(pipeline, parallelism_flag);
   options.sluice_binary = SelfExe();
+  // Builtin attempts of the local executor run in a fork of this process (no exec, no dynamic
+  // loading of a fresh sluice): what `sluice task exec` does, called directly.
+  options.run_task_in_process = &RunTaskInProcess;
   options.executor = executor;
   options.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(grace_seconds * 1000));
   // Redrawing needs cursor movement: a terminal that is not TERM=dumb. Elsewhere (cron, CI, a
