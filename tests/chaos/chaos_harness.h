@@ -3,11 +3,13 @@
 //
 // One trial: a fresh copy of the example (same sample rows every time) is run with
 // `sluice run`; at random points chosen by a seeded generator the scheduler, or one of its live
-// attempt processes (`sluice task exec DIR ...`, found in /proc), gets SIGKILL. After each
-// round ends (the scheduler killed, or the run finished failed), `sluice repair RUN` or
-// `sluice run --resume` goes on until the run succeeds. Then every table, every reject and
-// every manifest must equal a clean run's, and the ledger must be consistent: one run for the
-// date, every instance succeeded once and last, every attempt closed, no attempt process left.
+// attempt processes (found in /proc by the lock each holds on its log: attempt_processes.h),
+// gets SIGKILL. After each round ends (the scheduler killed, or the run finished failed),
+// `sluice repair RUN` or `sluice run --resume` goes on until the run succeeds. Then every table,
+// every reject and every manifest must equal a clean run's, and the ledger must be consistent: one
+// run for the date, every instance succeeded once and last, every attempt closed, no attempt
+// process left. An experiment must have killed at least one attempt (not only schedulers): a
+// harness that can no longer find attempts fails instead of passing quietly.
 //
 // The random delays choose the kill points: they are the experiment, not a synchronisation.
 // Everything waited for (a round's end, an attempt to kill) is polled on pids and /proc with a
@@ -25,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -40,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "chaos/attempt_processes.h"
 #include "pg/pg_example.h"
 #include "store/object_store.h"
 #include "testing/run_command.h"
@@ -81,82 +85,6 @@ struct Combination {
   // The longest one round (one sluice command) may take before the trial fails as hung.
   std::chrono::seconds patience{150};
 };
-
-// A live attempt process of a pipeline.
-struct AttemptProcess {
-  pid_t pid = 0;
-  std::string name;  // "task[partner]"
-};
-
-// The bytes of a /proc file read with read(2) ("" when the process is gone: libstdc++'s streams
-// throw on the ESRCH a vanishing process gives).
-inline std::string ReadProcFile(const std::string& p) {
-  std::string out;
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
-inline bool IsZombieOrGone(pid_t pid) {
-  const std::string s = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
-  const size_t paren = s.rfind(')');
-  return paren == std::string::npos || paren + 2 >= s.size() || s[paren + 2] == 'Z' ||
-         s[paren + 2] == 'X';
-}
-
-// The parent pid of `pid` (field 4 of /proc/<pid>/stat), or 0.
-inline pid_t ParentPid(pid_t pid) {
-  const std::string s = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
-  const size_t paren = s.rfind(')');
-  if (paren == std::string::npos || paren + 4 >= s.size()) return 0;
-  return static_cast<pid_t>(std::atol(s.c_str() + paren + 4));
-}
-
-// The live `sluice task exec DIR ...` processes of the pipeline in `dir`, from /proc (local and
-// single-node Slurm attempts alike run there). A process whose parent is one of them is not an
-// attempt but part of one (LeakSanitizer's tracer at exit is a clone with the same command
-// line: killing it would hang its attempt, an artefact of the sanitizer build).
-inline std::vector<AttemptProcess> AttemptProcesses(const fs::path& dir) {
-  std::vector<AttemptProcess> found;
-  std::set<pid_t> pids;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::vector<std::string> args;
-    {
-      const std::string cmdline = ReadProcFile(entry.path() / "cmdline");
-      for (size_t at = 0; at < cmdline.size();) {
-        size_t end = cmdline.find('\0', at);
-        if (end == std::string::npos) end = cmdline.size();
-        args.push_back(cmdline.substr(at, end - at));
-        at = end + 1;
-      }
-    }
-    if (args.size() < 4 || args[1] != "task" || args[2] != "exec" || args[3] != dir.string()) {
-      continue;
-    }
-    AttemptProcess p;
-    p.pid = static_cast<pid_t>(std::stol(name));
-    if (IsZombieOrGone(p.pid)) continue;
-    std::string task, partner;
-    for (size_t i = 4; i + 1 < args.size(); ++i) {
-      if (args[i] == "--task") task = args[i + 1];
-      if (args[i] == "--partner") partner = args[i + 1];
-    }
-    p.name = task + (partner.empty() ? "" : "[" + partner + "]");
-    found.push_back(p);
-    pids.insert(p.pid);
-  }
-  std::vector<AttemptProcess> out;
-  for (const AttemptProcess& p : found) {
-    if (pids.count(ParentPid(p.pid)) == 0) out.push_back(p);
-  }
-  return out;
-}
 
 // Starts the sluice binary with `args`, stdout and stderr appended to `log`. Its pid.
 inline pid_t StartSluice(const std::vector<std::string>& args, const fs::path& log) {
@@ -391,9 +319,12 @@ class ChaosExperiment {
     std::printf("chaos %s: clean run %lld ms, %zu rows, %zu store lines\n", c_.name.c_str(),
                 static_cast<long long>(clean_ms), clean_.tables.size(), clean_.store.size());
     std::mt19937_64 rng(o_.seed);
-    while (t_.kills < o_.kills && t_.trials < 3 * o_.kills + 3) {
+    // Until the kills are reached and at least one of them landed on an attempt.
+    while ((t_.kills < o_.kills || (o_.kills > 0 && t_.attempt_kills == 0)) &&
+           t_.trials < 3 * o_.kills + 3) {
       const uint64_t trial_seed = rng();
-      const int wanted = std::min<int>(1 + static_cast<int>(rng() % 4), o_.kills - t_.kills);
+      const int wanted =
+          std::max<int>(1, std::min<int>(1 + static_cast<int>(rng() % 4), o_.kills - t_.kills));
       ASSERT_NO_FATAL_FAILURE(Trial(trial_seed, wanted));
       if (::testing::Test::HasFailure()) return;
     }
@@ -403,6 +334,12 @@ class ChaosExperiment {
         c_.name.c_str(), static_cast<unsigned long long>(o_.seed), t_.kills, t_.scheduler_kills,
         t_.attempt_kills, t_.trials, t_.rounds, t_.retried_rounds, t_.missed);
     EXPECT_GE(t_.kills, o_.kills);
+    if (o_.kills > 0) {
+      EXPECT_GE(t_.attempt_kills, 1)
+          << c_.name << ": no attempt process was ever killed (only schedulers): does "
+          << "AttemptProcesses (tests/chaos/attempt_processes.h) still find this executor's "
+          << "attempts?";
+    }
   }
 
   const Tally& tally() const { return t_; }
@@ -463,7 +400,9 @@ class ChaosExperiment {
       while (kills < wanted && !ended) {
         const size_t k = rng() % (round == 1 ? kFirstRoundAttempts : kLaterRoundAttempts);
         const int64_t jitter = static_cast<int64_t>(rng() % kJitterMs);
-        const bool at_attempt = rng() % 2 == 0;
+        // The experiment's last kill goes to an attempt when none has yet.
+        const bool at_attempt =
+            rng() % 2 == 0 || (t_.attempt_kills == 0 && t_.kills + kills + 1 >= o_.kills);
         const uint64_t pick = rng();
         while (seen.size() < k && !ended) {
           for (const auto& a : AttemptProcesses(dir)) seen.insert(a.pid);

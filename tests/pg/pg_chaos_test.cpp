@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "chaos/attempt_processes.h"
 #include "pg/pg_example.h"
 #include "pg/pg_test_server.h"
 #include "testing/run_command.h"
@@ -76,30 +77,13 @@ std::vector<std::string> CopyingBackends(const std::string& url) {
   return pids;
 }
 
-struct AttemptProcess {
-  pid_t pid = 0;
-  std::string task, partner;
-};
+using chaos::AttemptProcess;
 
-// The live `sluice task exec` merge attempts of the pipeline in `dir` (from /proc).
+// The live merge attempts of the pipeline in `dir`, found by the lock each holds on its log
+// (tests/chaos/attempt_processes.h: a forked attempt keeps the scheduler's command line).
 std::vector<AttemptProcess> MergeAttempts(const fs::path& dir) {
   std::vector<AttemptProcess> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::vector<std::string> args;
-    for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
-    if (args.size() < 4 || args[1] != "task" || args[2] != "exec" || args[3] != dir.string()) {
-      continue;
-    }
-    AttemptProcess p;
-    p.pid = static_cast<pid_t>(std::stol(name));
-    for (size_t i = 4; i + 1 < args.size(); ++i) {
-      if (args[i] == "--task") p.task = args[i + 1];
-      if (args[i] == "--partner") p.partner = args[i + 1];
-    }
+  for (const AttemptProcess& p : chaos::AttemptProcesses(dir)) {
     if (p.task.rfind("merge_table_", 0) == 0) out.push_back(p);
   }
   return out;
@@ -288,7 +272,9 @@ TEST_F(PgChaos, AServerRestartedMidRunFailsTheAffectedAttemptsAsRetryableAndTheR
       // and stays so until the restart has cut it off.
       const auto attempts = MergeAttempts(dir);
       for (const AttemptProcess& a : attempts) ::kill(a.pid, SIGSTOP);
-      if (!CopyingBackends(url).empty()) {
+      // (No merge attempt found means none is frozen: then no restart, and the test fails below
+      // rather than restarting under attempts it cannot see.)
+      if (!attempts.empty() && !CopyingBackends(url).empty()) {
         // Stopped by pid (fast shutdown ends every session) and started on the same port.
         ASSERT_TRUE(server.Restart());
         restarted = true;
@@ -299,7 +285,9 @@ TEST_F(PgChaos, AServerRestartedMidRunFailsTheAffectedAttemptsAsRetryableAndTheR
     ::usleep(2000);  // a pause between two looks, not a synchronisation
   }
   const auto& result = run.Join();
-  ASSERT_TRUE(restarted) << "no merge was seen streaming its COPY\n" << result.output;
+  ASSERT_TRUE(restarted) << "no merge attempt (tests/chaos/attempt_processes.h) was seen while "
+                            "the server showed a COPY\n"
+                         << result.output;
   EXPECT_EQ(result.exit_code, 0) << result.output;
 
   // The attempts the restart cut off failed with a message that says what happened and that the
