@@ -43,6 +43,14 @@ std::string RenderJson(std::string_view event, const RunReport& report) {
     j["expected_by"] = report.expected_by;
     j["missing"] = report.missing;
   }
+  if (!report.drift.empty()) {
+    nlohmann::json drift = nlohmann::json::array();
+    for (const std::string& table : report.drift) {
+      nlohmann::json parsed = nlohmann::json::parse(table, nullptr, false);
+      drift.push_back(parsed.is_discarded() ? nlohmann::json(table) : std::move(parsed));
+    }
+    j["drift"] = std::move(drift);
+  }
   // Replace invalid UTF-8 (a binary log tail) instead of throwing.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

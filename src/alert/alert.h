@@ -40,11 +40,16 @@ struct RunReport {
   std::string partner;
   std::string expected_by;
   std::string missing;
+  // schema_drift: the tables whose files' headers differed from their schemas, each
+  // {"partner", "table", "description", "extra", "missing", "renamed", "patch", "schema_file"}
+  // as JSON text (the merge result's "drift" document plus partner, table and description).
+  std::vector<std::string> drift;
 };
 
 // The JSON document sent for `event`: {"event", "run_id", "workflow", "date", "state",
 // "duration_seconds", "failed": [{"task", "partner", "state", "attempts", "error", "log_tail"}]},
-// and for late_partner also "partner", "expected_by" and "missing".
+// for late_partner also "partner", "expected_by" and "missing", and for schema_drift "drift": the
+// drifted tables.
 std::string RenderJson(std::string_view event, const RunReport& report);
 
 // The last `max_lines` lines (at most `max_bytes`) of a log file; "" when unreadable.

@@ -175,14 +175,15 @@ PipelineSettings ReadSettings(const Node& root, Diagnostics* diags) {
           if (v->empty()) {
             ar.ErrorAtKey("on",
                           "\"on\" lists no event, so the alert would never be sent; use "
-                          "failure, success, duration_warning or late_partner");
+                          "failure, success, duration_warning, late_partner or schema_drift");
           }
         }
         for (const std::string& event : a.on) {
           if (event != "failure" && event != "success" && event != "duration_warning" &&
-              event != "late_partner") {
+              event != "late_partner" && event != "schema_drift") {
             ar.ErrorAtKey("on", "unknown event \"" + event +
-                                    "\" (use failure, success, duration_warning or late_partner)");
+                                    "\" (use failure, success, duration_warning, late_partner or "
+                                    "schema_drift)");
           }
         }
         if (auto v = ar.String("webhook")) a.webhook = *v;

@@ -189,15 +189,19 @@ std::string DescribeDrift(const SchemaDrift& drift, const config::TableSchema& s
   return DescribeDriftJson(DriftJson(drift, schema), schema.table);
 }
 
-std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view table) {
+namespace {
+std::string JsonString(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+}  // namespace
+
+std::string DriftDifferences(const nlohmann::json& drift) {
   if (!drift.is_object()) return "";
   std::vector<std::string> parts;
-  auto str = [](const nlohmann::json& j, const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-  };
   std::vector<std::string> names;
   for (const auto& e : drift.value("extra", nlohmann::json::array())) {
-    names.push_back("\"" + Printable(str(e, "header"), 60) + "\" (" + str(e, "type") + ")");
+    names.push_back("\"" + Printable(JsonString(e, "header"), 60) + "\" (" + JsonString(e, "type") +
+                    ")");
   }
   if (!names.empty()) parts.push_back("extra columns " + Join(names, ", "));
   names.clear();
@@ -207,14 +211,20 @@ std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view tabl
   if (!names.empty()) parts.push_back("missing columns " + Join(names, ", "));
   names.clear();
   for (const auto& r : drift.value("renamed", nlohmann::json::array())) {
-    names.push_back("\"" + Printable(str(r, "header"), 60) + "\" -> " + str(r, "column") + " (" +
-                    (str(r, "via") == "alias" ? "alias" : "loose match, not an alias yet") + ")");
+    names.push_back(
+        "\"" + Printable(JsonString(r, "header"), 60) + "\" -> " + JsonString(r, "column") + " (" +
+        (JsonString(r, "via") == "alias" ? "alias" : "loose match, not an alias yet") + ")");
   }
   if (!names.empty()) parts.push_back("renamed " + Join(names, ", "));
-  if (parts.empty()) return "";
-  std::string out = "header drift in table " + std::string(table) + ": " + Join(parts, "; ");
+  return Join(parts, "; ");
+}
+
+std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view table) {
+  const std::string differences = DriftDifferences(drift);
+  if (differences.empty()) return "";
+  std::string out = "header drift in table " + std::string(table) + ": " + differences;
   const nlohmann::json patch = drift.value("patch", nlohmann::json::array());
-  const std::string file = str(drift, "schema_file");
+  const std::string file = JsonString(drift, "schema_file");
   if (patch.empty()) {
     out += ". The schema already accepts this header; nothing to patch";
   } else {

@@ -75,6 +75,9 @@ nlohmann::json DriftPatch(const SchemaDrift& drift, const config::TableSchema& s
 nlohmann::json DriftJson(const SchemaDrift& drift, const config::TableSchema& schema);
 // One paragraph for logs, messages and alerts: what differs, then the patch to apply and where.
 std::string DescribeDrift(const SchemaDrift& drift, const config::TableSchema& schema);
+// What differs in DriftJson's document, one line without the patch: `extra columns "Neu"
+// (string); missing columns name; renamed "Kunden-Nr" -> kunden_nr (alias)`; "" when nothing.
+std::string DriftDifferences(const nlohmann::json& drift);
 // The same from DriftJson's document (a merge result's "drift"), for summaries; "" for null.
 std::string DescribeDriftJson(const nlohmann::json& drift, std::string_view table);
 // True when DriftJson's document holds more than columns read through their aliases (what

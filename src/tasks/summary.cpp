@@ -3,10 +3,18 @@
 // sets ctx.result (stored in the ledger) and prints a table to stdout (the task's log).
 // Per partner (for_each: partner) it summarises that partner; otherwise every enabled partner,
 // and ctx.result holds {"partners": {id: summary}}.
+//
+// It also sends the `schema_drift` alert: one per run listing the tables whose files' headers
+// differed from their schemas (an extra or missing column, a spelling to add as an alias), once
+// per partner, table and date (manifests/<partner>/<date>/schema_drift_alert.json records what
+// was sent, so a retry or a repair of the summary does not send it again).
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "alert/alert.h"
+#include "core/logging.h"
 #include "core/strings.h"
 #include "store/object_store.h"
 #include "tasks/builtins.h"
@@ -106,6 +114,65 @@ void PrintTable(const std::vector<nlohmann::json>& summaries) {
   std::fflush(stdout);
 }
 
+constexpr const char* kDriftAlertMarker = "schema_drift_alert.json";
+
+// Sends `schema_drift` for the notable drift of this run's merges that no earlier summary of the
+// date alerted. An alert that cannot be delivered is logged and never fails the summary.
+void AlertDrift(TaskContext& ctx, store::ObjectStore* base,
+                const std::vector<nlohmann::json>& summaries) {
+  const config::Pipeline& pipeline = *ctx.pipeline;
+  if (pipeline.settings.alerts.empty()) return;
+  alert::NotifierOptions options;
+  options.working_dir = pipeline.dir;
+  alert::Notifier notifier(pipeline.settings.alerts, options);
+  if (!notifier.Wants("schema_drift")) return;
+  const std::string date = ctx.date.ToString();
+  const std::string marker = date + "/" + kDriftAlertMarker;
+  alert::RunReport report;
+  std::map<std::string, nlohmann::json> sent;  // partner -> its marker, with the new tables
+  for (const nlohmann::json& s : summaries) {
+    const std::string partner = s.value("partner", "");
+    store::PartnerStore ps(base, partner);
+    nlohmann::json before = nlohmann::json::object();
+    Result<std::string> key = ps.Key(manifests::kManifestsArea, marker);
+    if (!key.ok()) continue;
+    if (Result<std::string> text = base->Get(*key); text.ok()) {
+      before = nlohmann::json::parse(*text, nullptr, false);
+      if (!before.is_object()) before = nlohmann::json::object();
+    }
+    nlohmann::json tables = before.value("tables", nlohmann::json::array());
+    for (const nlohmann::json& row : s["tables"]) {
+      if (!row.contains("drift") || !DriftIsNotable(row["drift"])) continue;
+      const std::string table = row.value("table", "");
+      if (std::find(tables.begin(), tables.end(), table) != tables.end()) continue;
+      nlohmann::json entry = row["drift"];
+      entry["partner"] = partner;
+      entry["table"] = table;
+      entry["description"] = DescribeDriftJson(row["drift"], table);
+      report.drift.push_back(entry.dump());
+      tables.push_back(table);
+    }
+    if (tables.size() != before.value("tables", nlohmann::json::array()).size()) {
+      sent[partner] = {{"partner", partner}, {"date", date}, {"tables", tables}};
+    }
+  }
+  if (report.drift.empty()) return;
+  notifier.RegisterSecrets();
+  report.run_id = ctx.run_id;
+  report.workflow = pipeline.workflow.name;
+  report.date = date;
+  report.state = "running";
+  notifier.Notify("schema_drift", report);
+  // Recorded after sending: a kill in between sends it again rather than never.
+  for (auto& [partner, record] : sent) {
+    record["run_id"] = ctx.run_id;
+    store::PartnerStore ps(base, partner);
+    Result<std::string> key = ps.Key(manifests::kManifestsArea, marker);
+    Status st = key.ok() ? base->Put(*key, record.dump(2) + "\n") : key.status();
+    if (!st.ok()) log::Warn("summary: cannot record the schema_drift alert: {}", st.message());
+  }
+}
+
 }  // namespace
 
 Status RunSummary(TaskContext& ctx) {
@@ -120,6 +187,7 @@ Status RunSummary(TaskContext& ctx) {
     summaries.push_back(std::move(*s));
   }
   PrintTable(summaries);
+  AlertDrift(ctx, base.get(), summaries);
   if (!ctx.partner.empty()) {
     ctx.result = summaries.front();
   } else {

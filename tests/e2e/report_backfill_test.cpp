@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "testing/pipeline_fixture.h"
 #include "testing/run_command.h"
 #include "testing/temp_dir.h"
@@ -144,6 +145,83 @@ TEST(RunReport, ARunEndsWithCountsRowsChecksFailuresAndTheRepairCommand) {
   EXPECT_EQ(RunCommand(Sluice() + " summary " + Quote(tmp.path()) + " " + id + " --date 2026-11-24")
                 .exit_code,
             2);
+}
+
+TEST(RunReport, SchemaDriftIsShownInTheResultsAndAlertedOncePerPartnerTableAndDate) {
+  TempDir tmp;
+  WritePipeline(tmp, {"2026-11-24"});
+  // acme's schema no longer lists status, so its files now carry a column the schema lacks;
+  // globex's files still match its schema.
+  std::string drifted = kSchema;
+  const std::string status = R"(,
+    {"name": "status", "type": "string", "max_length": 16})";
+  ASSERT_NE(drifted.find(status), std::string::npos);
+  drifted.erase(drifted.find(status), status.size());
+  tmp.Write("partners/acme/schemas/orders.json", drifted);
+  tmp.Write("workflow.yaml", std::string(kWorkflow) +
+                                 "  - task_key: merge_summary\n"
+                                 "    depends_on: [merge_orders]\n"
+                                 "    builtin: summary\n");
+  const fs::path alerts = tmp / "alerts.txt";
+  tmp.Write("sluice.yaml", std::string(testing::kSluiceYaml) +
+                               "alerts:\n  - on: [schema_drift]\n"
+                               "    command: 'printf \"%s\\n\" \"$SLUICE_ALERT_JSON\" >> " +
+                               alerts.string() + "'\n");
+  const std::string run = Sluice() + " run " + Quote(tmp.path()) + " --date 2026-11-24";
+  auto first = RunCommand(run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const std::string dir = tmp.path().string();
+  auto runs = Parse(RunCommand(Sluice() + " runs " + Quote(tmp.path()) + " --json").output);
+  ASSERT_EQ(runs.size(), 1u);
+  const std::string id = runs[0]["run_id"];
+
+  // The results name the drift and where its patch is; globex's table has no drift line.
+  const std::string line =
+      "drift: extra columns \"status\" (string); the schema patch that "
+      "accepts it: sluice logs " +
+      dir + " " + id + " merge_orders --partner acme";
+  EXPECT_NE(first.output.find(line), std::string::npos) << first.output;
+  EXPECT_EQ(first.output.find("drift:"), first.output.rfind("drift:")) << first.output;
+
+  json report = Parse(RunCommand(Sluice() + " summary " + Quote(tmp.path()) + " --json").output);
+  ASSERT_EQ(report["tables"].size(), 2u) << report.dump(2);
+  const json& acme = report["tables"][0];
+  const json& globex = report["tables"][1];
+  ASSERT_EQ(acme["partner"], "acme");
+  ASSERT_TRUE(acme["drift"].is_object()) << acme.dump(2);
+  EXPECT_EQ(acme["drift"]["extra"][0]["header"], "status");
+  EXPECT_EQ(acme["drift"]["patch"][0]["op"], "add");
+  EXPECT_EQ(acme["logs"], "sluice logs " + dir + " " + id + " merge_orders --partner acme");
+  EXPECT_TRUE(globex["drift"].is_null()) << globex.dump(2);
+
+  // One alert, for acme's orders only, with what differs and the patch.
+  auto sent_alerts = [&] {
+    std::vector<std::string> lines;
+    for (const std::string& l : Split(testing::ReadFile(alerts), '\n')) {
+      if (!l.empty()) lines.push_back(l);
+    }
+    return lines;
+  };
+  const std::vector<std::string> sent = sent_alerts();
+  ASSERT_EQ(sent.size(), 1u) << testing::ReadFile(alerts);
+  json alert = Parse(sent[0]);
+  EXPECT_EQ(alert["event"], "schema_drift");
+  EXPECT_EQ(alert["run_id"], id);
+  ASSERT_EQ(alert["drift"].size(), 1u) << alert.dump(2);
+  EXPECT_EQ(alert["drift"][0]["partner"], "acme");
+  EXPECT_EQ(alert["drift"][0]["table"], "orders");
+  EXPECT_EQ(alert["drift"][0]["extra"][0]["header"], "status");
+  EXPECT_NE(
+      alert["drift"][0]["description"].get<std::string>().find("partners/acme/schemas/orders.json"),
+      std::string::npos)
+      << alert.dump(2);
+
+  // The same date again: the results still show the drift, the alert is not sent twice.
+  auto second = RunCommand(run);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("drift: extra columns \"status\""), std::string::npos)
+      << second.output;
+  EXPECT_EQ(sent_alerts().size(), 1u) << testing::ReadFile(alerts);
 }
 
 TEST(Backfill, FiveDatesWithOneFailingThenOnlyFailedCompletesIt) {

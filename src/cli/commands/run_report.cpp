@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cli/commands/terminal.h"
+#include "tasks/drift.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
@@ -94,7 +95,14 @@ Result<json> BuildRunReport(const config::Pipeline& pipeline, ledger::Ledger& le
                   {"rows_read", Int(stats, "rows_read")},
                   {"rows_loaded", Int(stats, "rows_loaded")},
                   {"rows_rejected", Int(stats, "rows_rejected")},
-                  {"rejects", nullptr}};
+                  {"rejects", nullptr},
+                  {"drift", nullptr},
+                  {"logs", logs}};
+      // Only drift worth a look (an extra or missing column, something to patch); columns
+      // read through their aliases are what aliases are for.
+      if (stats.contains("drift") && tasks::DriftIsNotable(stats["drift"])) {
+        row["drift"] = stats["drift"];
+      }
       if (Int(stats, "rows_rejected") > 0) {
         row["rejects"] = RejectsLocation(pipeline, i.partner, run.logical_date, table);
       }
@@ -221,7 +229,8 @@ void PrintRunReport(const json& report, std::ostream& out, const ReportStyle& st
   int hidden = 0;
   for (const json& t : tables) {
     const std::string status = Str(t, "status");
-    if (!all && Int(t, "rows_rejected") == 0 && status == "success") {
+    const bool drifted = t.contains("drift") && t["drift"].is_object();
+    if (!all && Int(t, "rows_rejected") == 0 && status == "success" && !drifted) {
       ++hidden;
       continue;
     }
@@ -230,8 +239,13 @@ void PrintRunReport(const json& report, std::ostream& out, const ReportStyle& st
     if (status != "success") out << "  " << PaintState("failed", status, color);
     if (t["rejects"].is_string()) out << "  " << t["rejects"].get<std::string>();
     out << "\n";
+    if (drifted) {
+      out << "    " << PaintState("warn", "drift", color) << ": "
+          << tasks::DriftDifferences(t["drift"])
+          << "; the schema patch that accepts it: " << Str(t, "logs") << "\n";
+    }
   }
-  if (hidden > 0) out << "  (" << hidden << " more tables loaded with no rejects)\n";
+  if (hidden > 0) out << "  (" << hidden << " more tables loaded with no rejects or drift)\n";
 
   for (const char* severity : {"error", "warn"}) {
     std::vector<const json*> list;
