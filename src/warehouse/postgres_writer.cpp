@@ -1,11 +1,12 @@
 // warehouse/postgres_writer.cpp: one table merge as one PostgreSQL transaction (PgTableWriter).
 //
 // Rows are streamed with COPY (binary format, postgres_copy_binary.h) into a temporary table
-// that the transaction drops, and merged into the target by one INSERT ... SELECT when the merge
-// commits, or earlier when another statement needs the connection (a new source file's load
-// row, a query inside the merge). An upsert into an empty table COPYs straight into it while its
-// keys stay distinct, with its primary key built after the rows (Mode below). Between client and
-// server nothing waits: sluice converts the next rows while the server stores the last ones.
+// that the transaction drops, and merged into the target (postgres_merge_sql.h: an INSERT ...
+// SELECT; for an upsert an UPDATE of the keys the table holds and an INSERT of the others) when
+// the merge commits, or earlier when another statement needs the connection (a new source file's
+// load row, a query inside the merge). An upsert into an empty table COPYs straight into it while
+// its keys stay distinct, with its primary key built after the rows (Mode below). Between client
+// and server nothing waits: sluice converts the next rows while the server stores the last ones.
 // Counts equal the SQLite back-end's (warehouse.h):
 //   upsert   per distinct key of a flush with m rows: inserted 1 and updated m-1 when the key
 //            is new, updated m when the table's row was replaced, kept_newer m when the table
@@ -23,12 +24,12 @@
 #include "warehouse/postgres_copy_binary.h"
 #include "warehouse/postgres_internal.h"
 #include "warehouse/postgres_key_hash.h"
+#include "warehouse/postgres_merge_sql.h"
 
 namespace sluice::warehouse::pg {
 
 namespace {
 
-constexpr const char* kStage = "pg_temp.sluice_stage";
 // Bytes of COPY data buffered before they are handed to libpq.
 constexpr size_t kCopyChunk = size_t{1} << 20;
 
@@ -49,60 +50,15 @@ class PgTableWriter : public TableWriter {
                                      "\" is not YYYY-MM-DD");
     }
     AppendBinaryDate(date_days, &ingest_date_binary_);
-    std::vector<std::string> cols, keys;
-    for (const auto& c : schema_.columns) cols.push_back(QuoteIdentifier(c.name));
-    for (const auto& k : schema_.primary_key) keys.push_back(QuoteIdentifier(k));
-    std::string stage_defs;
-    for (size_t i = 0; i < schema_.columns.size(); ++i) {
-      stage_defs += cols[i] + " " + PgType(schema_.columns[i]) + ", ";
-    }
-    stage_sql_ = "CREATE TEMP TABLE sluice_stage (" + stage_defs +
-                 "_load_id bigint, _rescued text, _seq bigint) ON COMMIT DROP";
-    copy_sql_ = "COPY " + std::string(kStage) + " (" + Join(cols, ", ") +
-                ", _load_id, _rescued, _seq) FROM STDIN (FORMAT binary)";
-    std::string target_cols = Join(cols, ", ") + ", _ingest_date, _load_id";
-    std::string select = Join(cols, ", ") + ", $1::date, _load_id";
-    if (rescue_) {
-      target_cols += ", _rescued";
-      select += ", _rescued";
-    }
-    if (schema_.merge == config::MergeMode::kUpsert) {
-      const std::string k = Join(keys, ", ");
-      std::vector<std::string> sets;
-      for (const std::string& c : cols) {
-        if (std::find(keys.begin(), keys.end(), c) == keys.end()) {
-          sets.push_back(c + " = excluded." + c);
+    sql_ = BuildMergeSql(schema_, table_, rescue_);
+    upsert_ = schema_.merge == config::MergeMode::kUpsert && !schema_.primary_key.empty();
+    if (upsert_) {
+      direct_copy_sql_ = sql_.direct_copy;
+      for (const std::string& k : schema_.primary_key) {
+        for (size_t c = 0; c < schema_.columns.size(); ++c) {
+          if (schema_.columns[c].name == k) key_columns_.push_back(c);
         }
       }
-      sets.push_back("_ingest_date = excluded._ingest_date");
-      sets.push_back("_load_id = excluded._load_id");
-      if (rescue_) sets.push_back("_rescued = excluded._rescued");
-      // The last row of each key (DISTINCT ON over _seq descending), with how many rows of the
-      // flush had that key. A row of an older date never overwrites what a later date loaded.
-      // xmax = 0 tells an inserted row from an updated one.
-      merge_sql_ = "WITH src AS MATERIALIZED (SELECT DISTINCT ON (" + k + ") " + Join(cols, ", ") +
-                   ", _load_id, _rescued, count(*) OVER (PARTITION BY " + k + ") AS _m FROM " +
-                   kStage + " ORDER BY " + k + ", _seq DESC), ins AS (INSERT INTO " + table_ +
-                   " AS t (" + target_cols + ") SELECT " + select + " FROM src ON CONFLICT (" + k +
-                   ") DO UPDATE SET " + Join(sets, ", ") +
-                   " WHERE excluded._ingest_date >= t._ingest_date RETURNING " + k +
-                   ", (t.xmax = 0) AS _new) SELECT count(*) FILTER (WHERE ins._new), CASE WHEN "
-                   "count(*) = (SELECT count(*) FROM src) THEN (SELECT COALESCE(sum(_m), 0) FROM "
-                   "src) ELSE (SELECT COALESCE(sum(src._m), 0) FROM ins JOIN src USING (" +
-                   k + ")) END FROM ins";
-      // Into an empty table (a first load, a backfill into a new table) every key is new: a
-      // plain INSERT of the last row of each key, without ON CONFLICT's per-row speculative
-      // insertion (~40% of the merge's time on 600k rows).
-      empty_sql_ = "SELECT NOT EXISTS (SELECT 1 FROM " + table_ + ")";
-      lock_sql_ = "LOCK TABLE " + table_ + " IN SHARE ROW EXCLUSIVE MODE";
-      direct_copy_sql_ = "COPY " + table_ + " (" + target_cols + ") FROM STDIN (FORMAT binary)";
-      first_load_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select +
-                        " FROM (SELECT DISTINCT ON (" + k + ") " + Join(cols, ", ") +
-                        ", _load_id, _rescued FROM " + kStage + " ORDER BY " + k +
-                        ", _seq DESC) src";
-    } else {
-      merge_sql_ = "INSERT INTO " + table_ + " (" + target_cols + ") SELECT " + select + " FROM " +
-                   kStage + " ORDER BY _seq";
     }
     return Status::Ok();
   }
@@ -114,7 +70,7 @@ class PgTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
     open_ = true;
     wh_->set_active_writer([this] { return Flush(); });
-    SLUICE_RETURN_IF_ERROR(conn_.Exec("SET LOCAL work_mem = '256MB'; " + stage_sql_,
+    SLUICE_RETURN_IF_ERROR(conn_.Exec("SET LOCAL work_mem = '256MB'; " + sql_.stage,
                                       "warehouse: creating the staging table of " + schema_.table,
                                       "TEMPORARY on the database"));
     if (schema_.merge != config::MergeMode::kUpsert) {
@@ -196,17 +152,10 @@ class PgTableWriter : public TableWriter {
   Status DecideMode() {
     if (mode_ != Mode::kUndecided) return Status::Ok();
     mode_ = Mode::kStaged;
-    if (schema_.merge != config::MergeMode::kUpsert || schema_.primary_key.empty()) {
-      return Status::Ok();
-    }
+    if (!upsert_) return Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(bool empty, TargetEmpty());
     if (empty) {
       mode_ = Mode::kDirect;
-      for (const std::string& k : schema_.primary_key) {
-        for (size_t c = 0; c < schema_.columns.size(); ++c) {
-          if (schema_.columns[c].name == k) key_columns_.push_back(c);
-        }
-      }
       SLUICE_RETURN_IF_ERROR(DropKeyForLoad());
     }
     return Status::Ok();
@@ -269,7 +218,7 @@ class PgTableWriter : public TableWriter {
   Status StartCopy() {
     if (copying_) return Status::Ok();
     copy_direct_ = mode_ == Mode::kDirect;
-    const std::string& sql = copy_direct_ ? direct_copy_sql_ : copy_sql_;
+    const std::string& sql = copy_direct_ ? direct_copy_sql_ : sql_.copy;
     PgResult r(PQexec(conn_.get(), sql.c_str()));
     if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
       return conn_.Error(r.get(), "warehouse: starting COPY into " + schema_.table,
@@ -326,6 +275,9 @@ class PgTableWriter : public TableWriter {
         AppendRescued(has_rescued ? rescued[r] : std::string_view());
         AppendBinaryInt8(seq_++, &buffer_);
         ++staged_;
+        if (upsert_ && stage_distinct_ && !stage_keys_.Insert(KeyHash(row, key_columns_))) {
+          stage_distinct_ = false;  // a repeated key (or a hash collision): the stage is deduped
+        }
       }
       if (buffer_.size() >= kCopyChunk) SLUICE_RETURN_IF_ERROR(SendBuffer());
     }
@@ -369,13 +321,13 @@ class PgTableWriter : public TableWriter {
   Result<bool> TargetEmpty() {
     auto empty = [&]() -> Result<bool> {
       SLUICE_ASSIGN_OR_RETURN(PgResult r,
-                              conn_.Run(empty_sql_, {}, "warehouse: looking into " + schema_.table,
+                              conn_.Run(sql_.empty, {}, "warehouse: looking into " + schema_.table,
                                         "SELECT on the table"));
       return std::string_view(PQgetvalue(r.get(), 0, 0)) == "t";
     };
     SLUICE_ASSIGN_OR_RETURN(bool looks_empty, empty());
     if (!looks_empty) return false;
-    SLUICE_RETURN_IF_ERROR(conn_.Exec(lock_sql_, "warehouse: locking " + schema_.table,
+    SLUICE_RETURN_IF_ERROR(conn_.Exec(sql_.lock, "warehouse: locking " + schema_.table,
                                       "INSERT and UPDATE on the table"));
     return empty();  // again, now that no other merge can fill it
   }
@@ -386,33 +338,72 @@ class PgTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(EndCopy());
     SLUICE_RETURN_IF_ERROR(RestoreKey());
     if (staged_ == 0) return Status::Ok();
-    if (schema_.merge == config::MergeMode::kUpsert) {
-      SLUICE_ASSIGN_OR_RETURN(bool empty, TargetEmpty());
-      if (empty) {
-        auto result =
-            conn_.Run(first_load_sql_, {target_.ingest_date},
-                      "warehouse: loading rows into " + schema_.table, "INSERT on the table");
-        if (!result.ok()) return MergeError(result.status());
-        const int64_t inserted = PgConn::Affected(result->get());
-        counts_.inserted += inserted;
-        counts_.updated += staged_ - inserted;  // the earlier rows of a repeated key
-        staged_ = 0;
-        return conn_.Exec("TRUNCATE " + std::string(kStage), "warehouse: emptying the stage");
-      }
-    }
-    auto result = conn_.Run(merge_sql_, {target_.ingest_date},
-                            "warehouse: merging rows into " + schema_.table,
-                            "INSERT and UPDATE on the table");
-    if (!result.ok()) return MergeError(result.status());
-    if (schema_.merge == config::MergeMode::kUpsert) {
-      const int64_t inserted = std::strtoll(PQgetvalue(result->get(), 0, 0), nullptr, 10);
-      const int64_t applied = std::strtoll(PQgetvalue(result->get(), 0, 1), nullptr, 10);
-      counts_.inserted += inserted;
-      counts_.updated += applied - inserted;
-    } else {
+    if (!upsert_) {
+      auto result =
+          conn_.Run(sql_.insert_all, {target_.ingest_date},
+                    "warehouse: inserting rows into " + schema_.table, "INSERT on the table");
+      if (!result.ok()) return MergeError(result.status());
       counts_.inserted += PgConn::Affected(result->get());
+      return EmptyStage();
     }
+    SLUICE_ASSIGN_OR_RETURN(bool empty, TargetEmpty());
+    if (empty) {
+      auto result =
+          conn_.Run(sql_.first_load, {target_.ingest_date},
+                    "warehouse: loading rows into " + schema_.table, "INSERT on the table");
+      if (!result.ok()) return MergeError(result.status());
+      const int64_t inserted = PgConn::Affected(result->get());
+      counts_.inserted += inserted;
+      counts_.updated += staged_ - inserted;  // the earlier rows of a repeated key
+      return EmptyStage();
+    }
+    SLUICE_RETURN_IF_ERROR(Upsert());
+    return EmptyStage();
+  }
+
+  // The staged rows into a table that holds rows: the last row of each key replaces the
+  // table's (unless the table's is from a later date) or is inserted. Counts as warehouse.h
+  // says: per key with m staged rows, inserted 1 + updated m-1 (new), updated m (replaced),
+  // kept_newer m (the table's is later; Commit counts those from the rest).
+  Status Upsert() {
+    SLUICE_RETURN_IF_ERROR(
+        conn_.Exec(sql_.lock, "warehouse: locking " + schema_.table, "UPDATE on the table"));
+    std::string source = kStage;
+    int64_t keys = staged_;
+    if (!stage_distinct_) {
+      SLUICE_RETURN_IF_ERROR(conn_.Exec("DROP TABLE IF EXISTS " + std::string(kDeduped),
+                                        "warehouse: dropping the deduplicated stage"));
+      SLUICE_ASSIGN_OR_RETURN(
+          PgResult r, conn_.Run(sql_.dedupe, {},
+                                "warehouse: the last staged row of each key of " + schema_.table));
+      keys = PgConn::Affected(r.get());
+      source = kDeduped;
+    }
+    auto update = conn_.Run(WithSource(sql_.update, source), {target_.ingest_date},
+                            "warehouse: updating rows of " + schema_.table, "UPDATE on the table");
+    if (!update.ok()) return MergeError(update.status());
+    auto insert =
+        conn_.Run(WithSource(sql_.insert, source), {target_.ingest_date},
+                  "warehouse: inserting rows into " + schema_.table, "INSERT on the table");
+    if (!insert.ok()) return MergeError(insert.status());
+    const int64_t updated_keys = PgConn::Affected(update->get());
+    const int64_t inserted = PgConn::Affected(insert->get());
+    int64_t kept_rows = keys - updated_keys - inserted;  // one row per key when distinct
+    if (kept_rows > 0 && !stage_distinct_) {
+      SLUICE_ASSIGN_OR_RETURN(PgResult r, conn_.Run(sql_.kept, {target_.ingest_date},
+                                                    "warehouse: counting the rows of " +
+                                                        schema_.table + " kept from a later date"));
+      kept_rows = std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+    }
+    counts_.inserted += inserted;
+    counts_.updated += staged_ - inserted - kept_rows;
+    return Status::Ok();
+  }
+
+  Status EmptyStage() {
     staged_ = 0;
+    stage_distinct_ = true;
+    stage_keys_.Clear();
     return conn_.Exec("TRUNCATE " + std::string(kStage), "warehouse: emptying the stage");
   }
 
@@ -606,11 +597,11 @@ class PgTableWriter : public TableWriter {
   MergeTarget target_;
   const config::TableSchema& schema_;
   std::string table_;
-  std::string stage_sql_, copy_sql_, merge_sql_;
-  std::string empty_sql_, lock_sql_, first_load_sql_;  // upsert into an empty table
-  std::string direct_copy_sql_;                        // COPY straight into the table
-  std::string add_key_sql_;   // builds the primary key again after a direct load
-  bool key_dropped_ = false;  // the primary key is dropped until RestoreKey
+  MergeSql sql_;
+  bool upsert_ = false;          // an upsert (it has a primary key)
+  std::string direct_copy_sql_;  // COPY straight into the table (FREEZE once it is emptied)
+  std::string add_key_sql_;      // builds the primary key again after a direct load
+  bool key_dropped_ = false;     // the primary key is dropped until RestoreKey
   Mode mode_ = Mode::kUndecided;
   bool copy_direct_ = false;  // the COPY in progress goes straight into the table
   std::vector<size_t> key_columns_;
@@ -628,6 +619,9 @@ class PgTableWriter : public TableWriter {
   bool copying_ = false;
   int64_t seq_ = 0;
   int64_t staged_ = 0;  // rows in the stage not merged yet
+  // An upsert's stage holds each key once (so far): merged without deduplication.
+  bool stage_distinct_ = true;
+  KeyHashSet stage_keys_;  // hashes of the staged keys
   std::map<std::string, int64_t> loads_;
   bool date_loads_reserved_ = false;  // target_.date_loads are numbered
   MergeCounts counts_;
