@@ -1,6 +1,7 @@
 // warehouse/sqlite_internal.h: what the files of the SQLite back-end share (the connection class,
 // statement and error helpers, the rows virtual table's source, the writeback VFS). Included
-// only by src/warehouse/sqlite_*.cpp: sqlite3.h stays inside the back-end.
+// only by src/warehouse/sqlite_*.cpp (and tests/warehouse/sqlite_vfs_test.cpp, which drives the
+// VFS directly): sqlite3.h stays inside the back-end.
 // Thread-safety: a SqliteWarehouse is used by one thread at a time (see warehouse.h).
 #pragma once
 
