@@ -24,6 +24,7 @@
 #include "warehouse/postgres_copy_binary.h"
 #include "warehouse/postgres_internal.h"
 #include "warehouse/postgres_key_hash.h"
+#include "warehouse/postgres_loads.h"
 #include "warehouse/postgres_merge_sql.h"
 
 namespace sluice::warehouse::pg {
@@ -66,7 +67,10 @@ class PgTableWriter : public TableWriter {
   Status EnsureOpen() {
     if (open_) return Status::Ok();
     if (done_) return Status::Internal("merge of " + schema_.table + " already finished");
-    SLUICE_RETURN_IF_ERROR(ReserveDateLoads());
+    if (!date_loads_reserved_) {
+      SLUICE_RETURN_IF_ERROR(ReserveDateLoads(conn_, *wh_, target_));
+      date_loads_reserved_ = true;
+    }
     SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
     open_ = true;
     wh_->set_active_writer([this] { return Flush(); });
@@ -441,102 +445,14 @@ class PgTableWriter : public TableWriter {
     if (schema_.merge == config::MergeMode::kUpsert) {
       counts_.kept_newer = counts_.loaded - counts_.inserted - counts_.updated;
     }
-    if (!target_.inputs.empty()) SLUICE_RETURN_IF_ERROR(RecordOrRepeatCounts());
+    if (!target_.inputs.empty()) {
+      SLUICE_RETURN_IF_ERROR(RecordOrRepeatCounts(conn_, *wh_, target_, &counts_));
+    }
     SLUICE_RETURN_IF_ERROR(
         conn_.Exec("COMMIT", "warehouse: committing the merge of " + schema_.table));
     open_ = false;
     done_ = true;
     wh_->set_active_writer(nullptr);
-    return Status::Ok();
-  }
-
-  // Keeps what this merge of the date did in sluice_merges or, when the date's last committed
-  // merge had the same inputs, reports that merge's counts (see MergeTarget::inputs).
-  Status RecordOrRepeatCounts() {
-    const std::string merges = wh_->Qualified("sluice_merges");
-    SLUICE_ASSIGN_OR_RETURN(
-        PgResult get,
-        conn_.Run("SELECT inputs, run_id, rows_inserted, rows_updated, rows_deleted, "
-                  "rows_kept_newer FROM " +
-                      merges + " WHERE table_name = $1 AND ingest_date = $2 FOR UPDATE",
-                  {schema_.table, target_.ingest_date}, "warehouse: reading sluice_merges",
-                  "SELECT on sluice_merges"));
-    if (PQntuples(get.get()) == 1 && target_.inputs == PQgetvalue(get.get(), 0, 0)) {
-      counts_.same_inputs_as_run = PQgetvalue(get.get(), 0, 1);
-      counts_.inserted = std::strtoll(PQgetvalue(get.get(), 0, 2), nullptr, 10);
-      counts_.updated = std::strtoll(PQgetvalue(get.get(), 0, 3), nullptr, 10);
-      counts_.deleted = std::strtoll(PQgetvalue(get.get(), 0, 4), nullptr, 10);
-      counts_.kept_newer = std::strtoll(PQgetvalue(get.get(), 0, 5), nullptr, 10);
-      return Status::Ok();
-    }
-    return conn_
-        .Run("INSERT INTO " + merges +
-                 " (table_name, ingest_date, inputs, run_id, rows_inserted, rows_updated, "
-                 "rows_deleted, rows_kept_newer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON "
-                 "CONFLICT (table_name, ingest_date) DO UPDATE SET inputs = excluded.inputs, "
-                 "run_id = excluded.run_id, rows_inserted = excluded.rows_inserted, rows_updated "
-                 "= excluded.rows_updated, rows_deleted = excluded.rows_deleted, "
-                 "rows_kept_newer = excluded.rows_kept_newer",
-             {schema_.table, target_.ingest_date, target_.inputs, target_.run_id,
-              std::to_string(counts_.inserted), std::to_string(counts_.updated),
-              std::to_string(counts_.deleted), std::to_string(counts_.kept_newer)},
-             "warehouse: recording the merge in sluice_merges", "INSERT on sluice_merges")
-        .status();
-  }
-
-  // Reserves a load id in sluice_load_ids for (table, file) of this date and run, unless it
-  // has one: after every id either table holds, so an id is never reused. The caller holds the
-  // schema's load-number lock.
-  Status ReserveOne(const std::string& table, const std::string& file) {
-    const std::string ids = wh_->Qualified("sluice_load_ids");
-    const std::string loads = wh_->Qualified("sluice_loads");
-    return conn_
-        .Run("INSERT INTO " + ids +
-                 " (load_id, table_name, ingest_date, run_id, source_file) SELECT "
-                 "greatest(coalesce((SELECT max(load_id) FROM " +
-                 loads + "), 0), coalesce((SELECT max(load_id) FROM " + ids +
-                 "), 0)) + 1, $1, $2::date, $3, $4 ON CONFLICT (table_name, ingest_date, "
-                 "run_id, source_file) DO NOTHING",
-             {table, target_.ingest_date, target_.run_id, file},
-             "warehouse: numbering the date's loads", "INSERT on sluice_load_ids")
-        .status();
-  }
-
-  // Takes the schema's load-number lock (to the end of the transaction) and makes sure
-  // sluice_load_ids exists.
-  Status LockLoadNumbers() {
-    const std::string ids = wh_->Qualified("sluice_load_ids");
-    SLUICE_RETURN_IF_ERROR(conn_
-                               .Run("SELECT pg_advisory_xact_lock(29549, hashtext($1))", {ids},
-                                    "warehouse: locking the load numbers")
-                               .status());
-    return conn_.Exec("CREATE TABLE IF NOT EXISTS " + ids +
-                          " (load_id bigint PRIMARY KEY, table_name text NOT NULL, ingest_date "
-                          "date NOT NULL, run_id text NOT NULL, source_file text NOT NULL, "
-                          "UNIQUE (table_name, ingest_date, run_id, source_file))",
-                      "warehouse: creating sluice_load_ids", "CREATE on the schema");
-  }
-
-  // Numbers the date's loads together, in the order MergeTarget::date_loads gives, in a short
-  // transaction of its own before the merge's: whichever merge of the date gets here first
-  // numbers them all (the others find them numbered), so two clean runs number them alike
-  // whatever order their merges commit in. Committed apart from the merge, the lock is held for
-  // milliseconds, and merges of one partner's tables run side by side instead of one after the
-  // other. A merge that fails later leaves its numbers reserved; its retry or repair (same run)
-  // uses them.
-  Status ReserveDateLoads() {
-    if (date_loads_reserved_ || target_.date_loads.empty()) return Status::Ok();
-    SLUICE_RETURN_IF_ERROR(conn_.Exec("BEGIN", "warehouse: BEGIN"));
-    Status st = LockLoadNumbers();
-    for (const auto& [table, file] : target_.date_loads) {
-      if (st.ok()) st = ReserveOne(table, file);
-    }
-    if (st.ok()) st = conn_.Exec("COMMIT", "warehouse: committing the date's load numbers");
-    if (!st.ok()) {
-      (void)conn_.Exec("ROLLBACK", "warehouse: ROLLBACK");
-      return st;
-    }
-    date_loads_reserved_ = true;
     return Status::Ok();
   }
 
@@ -553,8 +469,9 @@ class PgTableWriter : public TableWriter {
                                     std::pair<std::string, std::string>(
                                         schema_.table, source_file)) != target_.date_loads.end();
     if (!reserved) {
-      SLUICE_RETURN_IF_ERROR(LockLoadNumbers());
-      SLUICE_RETURN_IF_ERROR(ReserveOne(schema_.table, std::string(source_file)));
+      SLUICE_RETURN_IF_ERROR(LockLoadNumbers(conn_, *wh_));
+      SLUICE_RETURN_IF_ERROR(
+          ReserveOne(conn_, *wh_, target_, schema_.table, std::string(source_file)));
     }
     SLUICE_ASSIGN_OR_RETURN(
         PgResult r,
