@@ -45,6 +45,11 @@ class OutputStream {
   virtual Status Write(std::string_view data) = 0;
   // Makes the object visible under its key, replacing any previous object, all at once.
   virtual Status Commit() = 0;
+  // A hint, before the first Write(): the object will be exactly `bytes` long. A remote store
+  // may start sending it at once (S3: one PUT of that length, fed as the bytes are written, its
+  // last byte held back until Commit()). Commit() still decides what is stored, and an object of
+  // another length is still stored whole. Ignored by default.
+  virtual void ExpectSize(int64_t bytes) { (void)bytes; }
 };
 
 class ObjectStore {

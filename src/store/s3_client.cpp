@@ -88,6 +88,7 @@ struct Transfer {
   int fd = -1;  // the upload comes from bytes [fd_offset, fd_offset + fd_size) of fd instead
   int64_t fd_offset = 0;
   int64_t fd_size = 0;
+  const std::function<int64_t(int64_t)>* fd_ready = nullptr;  // Request::body_ready, when set
   std::string* out = nullptr;
   Response* resp = nullptr;
 };
@@ -101,7 +102,12 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
 size_t OnRead(char* buf, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   if (t->fd >= 0) {
-    const size_t left = static_cast<size_t>(t->fd_size) - t->upload_pos;
+    size_t left = static_cast<size_t>(t->fd_size) - t->upload_pos;
+    if (left > 0 && t->fd_ready != nullptr && *t->fd_ready) {
+      const int64_t ready = (*t->fd_ready)(static_cast<int64_t>(t->upload_pos));
+      if (ready < 0 || static_cast<size_t>(ready) <= t->upload_pos) return CURL_READFUNC_ABORT;
+      left = std::min(left, static_cast<size_t>(ready) - t->upload_pos);
+    }
     const size_t want = std::min(size * n, left);
     if (want == 0) return 0;
     for (;;) {
@@ -307,7 +313,8 @@ Result<Response> Client::Send(const Request& req, const Target& target) {
     std::string body;
     std::string* out = req.sink != nullptr ? req.sink : &body;
     out->clear();
-    Transfer t{req.body, 0, req.body_fd, req.body_offset, req.body_size, out, &resp};
+    Transfer t{req.body,        0,   req.body_fd, req.body_offset, req.body_size,
+               &req.body_ready, out, &resp};
     EasyLease lease;
     CURL* h = lease.get();
     if (h == nullptr) return Status::Internal("s3: curl_easy_init failed");

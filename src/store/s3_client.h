@@ -70,6 +70,10 @@ struct Request {
   int body_fd = -1;
   int64_t body_offset = 0;
   int64_t body_size = 0;
+  // For a body still being written to body_fd: called before each read with the offset (within
+  // the body) of the first byte wanted; waits until there are bytes past it and returns how far
+  // the body can be read now, or -1 to abort the request (the writer was dropped or failed).
+  std::function<int64_t(int64_t from)> body_ready;
   bool no_body = false;  // HEAD
   // Where the response body goes when the status is 2xx; the response's body otherwise.
   std::string* sink = nullptr;

@@ -48,6 +48,7 @@ class Upload final : public OutputStream {
   Upload& operator=(const Upload&) = delete;
   Status Write(std::string_view data) override;
   Status Commit() override;
+  void ExpectSize(int64_t bytes) override;
 
  private:
   Target Tgt(const std::string& op) const {
@@ -62,6 +63,13 @@ class Upload final : public OutputStream {
   // failure.
   Status Reap(bool all);
   Result<std::string> PutPart(int number, int64_t offset, int64_t size);
+  // The streamed PUT (ExpectSize): how far its body can be read from `from` on, waiting for the
+  // writer; -1 once it is abandoned.
+  int64_t WaitReadable(int64_t from);
+  // Tells the streamed PUT how many bytes the spool holds, or (`abandon`) that it must stop.
+  void Publish(bool abandon);
+  // Ends the streamed PUT without storing anything and waits for it.
+  void AbandonStream();
 
   const UploadSettings* s_;
   std::string key_;
@@ -79,9 +87,19 @@ class Upload final : public OutputStream {
   std::vector<std::string> etags_;  // of parts 1..n, in order
   Status failed_;
   bool done_ = false;
+  // Streaming (ExpectSize): one PUT of expected_ bytes sent while they are written, reading the
+  // spool as it grows; its last byte waits for Commit(), so it can only complete there.
+  int64_t expected_ = -1;
+  std::future<Status> stream_;
+  enum class StreamState { kOpen, kCommitted, kAbandoned };
+  std::mutex stream_mu_;  // guards readable_ and state_
+  std::condition_variable stream_cv_;
+  int64_t readable_ = 0;  // bytes in the spool
+  StreamState state_ = StreamState::kOpen;
 };
 
 Upload::~Upload() {
+  AbandonStream();   // a streamed PUT dropped before Commit() never completes
   (void)Reap(true);  // a part still in flight reads the spool: it ends first
   if (!done_ && !upload_id_.empty()) {
     // Dropped without Commit(): abort so the parts do not linger (and cost) on the endpoint.
@@ -135,6 +153,23 @@ Status Upload::Write(std::string_view data) {
     }
     size_ += n;
     data.remove_prefix(static_cast<size_t>(n));
+  }
+  if (expected_ >= 0) {
+    // More bytes than announced: the streamed PUT cannot carry them; Commit() stores the object
+    // the ordinary way.
+    Publish(size_ > expected_);
+    if (stream_.valid() && stream_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      // The streamed PUT ended before Commit(): it failed (retries spent, refused), or it was
+      // abandoned just above.
+      Status st = stream_.get();
+      std::lock_guard<std::mutex> lock(stream_mu_);
+      if (state_ == StreamState::kOpen) {
+        failed_ = st.ok() ? Status::Internal("s3: the PUT of " + Tgt("write").url +
+                                             " ended before its last byte was sent")
+                          : st;
+        return failed_;
+      }
+    }
   }
   if (upload_id_.empty() && size_ > s_->threshold) {
     failed_ = Initiate();
@@ -225,6 +260,22 @@ Status Upload::Commit() {
   if (done_) return Status::Internal("Commit() twice on " + Tgt("write").url);
   if (!failed_.ok()) return failed_;
   Target t = Tgt("write");
+  if (expected_ >= 0 && stream_.valid()) {
+    bool whole = false;
+    {
+      std::lock_guard<std::mutex> lock(stream_mu_);
+      whole = state_ == StreamState::kOpen && size_ == expected_;
+      state_ = whole ? StreamState::kCommitted : StreamState::kAbandoned;
+    }
+    stream_cv_.notify_all();
+    Status st = stream_.get();
+    if (whole) {
+      if (!st.ok()) return failed_ = st;
+      done_ = true;
+      return Status::Ok();
+    }
+    // Fewer or more bytes than announced: stored below as if nothing had been announced.
+  }
   if (upload_id_.empty()) {
     Request req;
     req.method = "PUT";
@@ -267,6 +318,66 @@ Status Upload::Commit() {
   }
   done_ = true;
   return Status::Ok();
+}
+
+void Upload::ExpectSize(int64_t bytes) {
+  // Small objects go up from memory at Commit() and large ones in parts as they are written:
+  // only a single PUT past the memory bound gains from starting early.
+  if (bytes <= kMemoryBytes || bytes > s_->threshold) return;
+  if (size_ != 0 || fd_ >= 0 || expected_ >= 0 || done_ || !failed_.ok()) return;
+  Result<int> fd = OpenSpool(s_->spool_dir);
+  if (!fd.ok()) {
+    failed_ = fd.status();  // what Write() would have met when spilling
+    return;
+  }
+  fd_ = *fd;
+  expected_ = bytes;
+  s_->slots->Acquire();
+  stream_ = std::async(std::launch::async, [this]() -> Status {
+    Request req;
+    req.method = "PUT";
+    req.key = object_;
+    req.body_fd = fd_;
+    req.body_size = expected_;
+    req.body_ready = [this](int64_t from) { return WaitReadable(from); };
+    Target t = Tgt("write");
+    Result<Response> r = s_->client->Send(req, t);
+    s_->slots->Release();
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Unexpected(*r, t, s_->bucket);
+    return Status::Ok();
+  });
+}
+
+int64_t Upload::WaitReadable(int64_t from) {
+  std::unique_lock<std::mutex> lock(stream_mu_);
+  for (;;) {
+    if (state_ == StreamState::kAbandoned) return -1;
+    // Until Commit() the last byte stays back: the endpoint cannot store the object before.
+    const int64_t limit = state_ == StreamState::kCommitted ? expected_ : expected_ - 1;
+    const int64_t ready = std::min(readable_, limit);
+    if (ready > from) return ready;
+    stream_cv_.wait(lock);
+  }
+}
+
+void Upload::Publish(bool abandon) {
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    readable_ = size_;
+    if (abandon && state_ == StreamState::kOpen) state_ = StreamState::kAbandoned;
+  }
+  stream_cv_.notify_all();
+}
+
+void Upload::AbandonStream() {
+  if (!stream_.valid()) return;
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (state_ == StreamState::kOpen) state_ = StreamState::kAbandoned;
+  }
+  stream_cv_.notify_all();
+  stream_.wait();
 }
 
 }  // namespace

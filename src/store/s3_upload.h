@@ -4,6 +4,11 @@
 // upload whose parts (exactly `part_size` bytes, the last one shorter) are sent as soon as they
 // are written, several at once, and completed at Commit(). A writer dropped without Commit()
 // aborts its upload. Either way the object appears whole or not at all.
+// Streaming: an object announced with ExpectSize(n) before its first byte, 1 MiB < n <=
+// `threshold`, goes up as one PUT of n bytes started at once, whose body is read from the spool
+// as Write() fills it; its last byte is held back until Commit(), so the endpoint cannot store
+// it before, and a writer dropped before Commit() ends it unfinished (stored: nothing). An object
+// that turns out to have another length is stored as if nothing had been announced.
 //
 // Memory: the first min(1 MiB, threshold) bytes are held in memory; past that the bytes go to a
 // spool file (unnamed, O_TMPFILE in $TMPDIR or /tmp, so nothing is left behind whatever kills

@@ -143,6 +143,11 @@ Result<bool> StagingSink::Begin(const archive::EntryInfo& e) {
         archive::MakeMemberDecoder(codec, archive_key_ + " entry \"" + Printable(e.member) + "\""));
   }
   SLUICE_ASSIGN_OR_RETURN(out_, ps_->Create("raw", staging_ + base_name));
+  // A member kept as stored has the size its header gives: a remote store can start its upload
+  // now, while the bytes are still being read (the entry checks still decide at End()).
+  if (codec == archive::MemberCodec::kNone && e.declared_size >= 0) {
+    out_->ExpectSize(e.declared_size);
+  }
   SLUICE_ASSIGN_OR_RETURN(sum_, archive::MakeChecksum(kFileChecksum));
   SLUICE_ASSIGN_OR_RETURN(std::string key, ps_->Key("raw", final_prefix_ + base_name));
   current_ = {{"member", e.member}, {"key", key}, {"table", table->name}};

@@ -315,6 +315,57 @@ TEST(S3Pipeline, AnEndpointThatThrottlesAShareOfRequestsStillCompletesTheRun) {
   EXPECT_GT(throttled, 10);
 }
 
+TEST(S3Pipeline, AMemberRefusedPartWayThroughItsStreamedPutIsNeverStoredOrListed) {
+  TempDir tmp;
+  S3TestServer server(tmp / "s3");
+  ASSERT_EQ(server.Start(), "");
+  S3TestServer::UseCredentials();
+  fs::path dir = tmp / "midstream";
+  InitS3Example(dir, server, "midstream", /*max_retries=*/0);
+  // acme delivers three members of 1.5 MiB (over the 1 MiB a writer keeps in memory: each one's
+  // PUT starts with its first bytes) under a day limit of 4 MiB, which the third crosses
+  // part-way.
+  const fs::path src = tmp / "acme_delivery";
+  fs::create_directories(src);
+  const char* const members[] = {"orders_20261124.csv", "customers_20261124.csv",
+                                 "products_20261124.csv"};
+  for (const char* name : members) {
+    std::string body = "id,value\n";
+    for (int i = 0; body.size() < (3u << 19); ++i) body += std::to_string(i) + ",v" + name + "\n";
+    std::ofstream(src / name, std::ios::binary) << body;
+  }
+  const fs::path archive = tmp / "acme_20261124.tar.gz";
+  auto tar = RunCommand("tar -C " + Quote(src) + " -czf " + Quote(archive) + " " + members[0] +
+                        " " + members[1] + " " + members[2]);
+  ASSERT_EQ(tar.exit_code, 0) << tar.output;
+  auto s = OpenStore(server, "midstream");
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(
+      s->Put(std::string("landing/acme/") + kDay + "/acme_20261124.tar.gz", ReadAll(archive)).ok());
+  auto sed = RunCommand("sed -i 's/max_total_bytes: 50GiB/max_total_bytes: 4MiB/' " +
+                        Quote(dir / "partners" / "acme" / "partner.yaml"));
+  ASSERT_EQ(sed.exit_code, 0) << sed.output;
+  auto run = RunPipeline(dir);
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("max_total_bytes"), std::string::npos) << run.output;
+  // Nothing of acme's date: no manifest, no raw object, and the refused member's PUT never
+  // completed (its last byte was held back).
+  EXPECT_EQ(s->Head(std::string("manifests/acme/") + kDay + "/extract.json").status().code(),
+            StatusCode::kNotFound);
+  auto raw = s->List("raw/acme/");
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_TRUE(raw->empty()) << raw->front().key;
+  int streamed = 0;
+  for (const std::string& line : server.Requests()) {
+    if (line.rfind("PUT ", 0) != 0 || line.find("/raw/acme/") == std::string::npos) continue;
+    streamed += line.ends_with(" 200");
+    EXPECT_EQ(line.find("products_20261124.csv"), std::string::npos) << line;
+  }
+  EXPECT_EQ(streamed, 2) << "orders and customers went up before products was refused";
+  // The other partners' extracts are not acme's: they completed.
+  EXPECT_TRUE(s->Head(std::string("manifests/globex/") + kDay + "/extract.json").ok());
+}
+
 TEST(S3Pipeline, RefusedCredentialsFailTheRunQuicklyNamingTheBucketWithoutTheSecret) {
   TempDir tmp;
   S3TestServer server(tmp / "s3");
