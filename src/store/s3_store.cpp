@@ -40,6 +40,9 @@ class S3Store;
 
 // ---- reading: ranged GETs -----------------------------------------------------------------
 
+// The next range is fetched in the background while the reader consumes the current one, so a
+// reader waits for the endpoint only for the first range (and when it reads faster than the
+// endpoint sends). Two ranges of half a part each: the memory of one part, as before.
 class S3InputStream final : public InputStream {
  public:
   S3InputStream(S3Store* store, std::string key, std::string etag, int64_t total, std::string first)
@@ -49,10 +52,18 @@ class S3InputStream final : public InputStream {
         total_(total),
         buf_(std::move(first)) {
     offset_ = static_cast<int64_t>(buf_.size());
+    Prefetch();
   }
+  ~S3InputStream() override {
+    if (next_.valid()) next_.wait();  // it writes into next_buf_
+  }
+  S3InputStream(const S3InputStream&) = delete;
+  S3InputStream& operator=(const S3InputStream&) = delete;
   Result<size_t> Read(char* buf, size_t n) override;
 
  private:
+  void Prefetch();
+
   S3Store* store_;
   std::string key_;
   std::string etag_;
@@ -60,6 +71,8 @@ class S3InputStream final : public InputStream {
   std::string buf_;
   size_t pos_ = 0;
   int64_t offset_ = 0;  // of the byte after buf_
+  std::string next_buf_;
+  std::future<Status> next_;  // the GET of the range at offset_ into next_buf_, when one runs
 };
 
 // ---- the store -----------------------------------------------------------------------------
@@ -90,16 +103,19 @@ class S3Store final : public ObjectStore {
   const std::string& bucket() const { return url_.bucket; }
 
   // GET bytes [from, from+n) of `key` into *out. total/etag of the object when asked.
+  // Ranges of half a part: a stream holds two (S3InputStream).
+  size_t range_size() const { return std::max<size_t>(part_size_ / 2, 1); }
+
   Status GetRange(std::string_view key, int64_t from, const std::string& if_match, std::string* out,
                   int64_t* total, std::string* etag) {
     Request req;
     req.key = Full(key);
     req.headers.push_back("Range: bytes=" + std::to_string(from) + "-" +
-                          std::to_string(from + static_cast<int64_t>(part_size_) - 1));
+                          std::to_string(from + static_cast<int64_t>(range_size()) - 1));
     if (!if_match.empty()) req.headers.push_back("If-Match: " + if_match);
     // Room for the whole range up front: no reallocation copies as the body arrives (the
     // pages of an object smaller than that are never touched, so never resident).
-    out->reserve(part_size_);
+    out->reserve(range_size());
     req.sink = out;
     Target t = Tgt("read", key);
     SLUICE_ASSIGN_OR_RETURN(Response r, client_.Send(req, t));
@@ -337,17 +353,27 @@ class S3Store final : public ObjectStore {
   int upload_peak() const { return slots_.peak(); }
 };
 
+void S3InputStream::Prefetch() {
+  if (offset_ >= total_) return;
+  next_buf_.clear();
+  next_ = std::async(std::launch::async, [this, from = offset_] {
+    return store_->GetRange(key_, from, etag_, &next_buf_, nullptr, nullptr);
+  });
+}
+
 Result<size_t> S3InputStream::Read(char* buf, size_t n) {
   if (pos_ == buf_.size()) {
     if (offset_ >= total_) return size_t{0};
-    buf_.clear();
+    if (!next_.valid()) Prefetch();  // a read after a failed one asks for the range again
+    SLUICE_RETURN_IF_ERROR(next_.get());
+    buf_.swap(next_buf_);
     pos_ = 0;
-    SLUICE_RETURN_IF_ERROR(store_->GetRange(key_, offset_, etag_, &buf_, nullptr, nullptr));
     if (buf_.empty()) {
       return Status::IoError("s3: read " + store_->Tgt("read", key_).url + ": got no bytes at " +
                              std::to_string(offset_) + " of " + std::to_string(total_));
     }
     offset_ += static_cast<int64_t>(buf_.size());
+    Prefetch();
   }
   size_t take = std::min(n, buf_.size() - pos_);
   std::memcpy(buf, buf_.data() + pos_, take);

@@ -11,8 +11,10 @@
 // per store, completed at Commit() and aborted when the stream is dropped without Commit().
 // Either way the object appears whole or not at all. A writer holds at most 1 MiB in memory; the
 // rest waits in an unnamed spool file under $TMPDIR (or /tmp), so requests can be retried.
-// Reads: ranged GETs of one part's size, so a dropped connection resumes where it stopped and an
-// object replaced mid-read is detected (If-Match on the ETag) instead of mixing two versions.
+// Reads: ranged GETs of half a part's size, the next one fetched while the reader consumes the
+// current one (two ranges held: a part's worth of memory), so a dropped connection resumes where
+// it stopped and an object replaced mid-read is detected (If-Match on the ETag) instead of
+// mixing two versions.
 // PublishPrefix: S3 has no folder rename, so the staged objects are copied server-side onto the
 // final keys, the final keys the staged set lacks are deleted (batched DeleteObjects), and the
 // staging copies are removed. Callers write a manifest last as the commit point (extract does)

@@ -1,8 +1,9 @@
-// The S3 store's streamed PUT (OutputStream::ExpectSize): an object announced with its size goes
-// up as one PUT of that length while it is being written, reading the writer's spool as it grows,
-// with its last byte held back until Commit(). Against the real test endpoint (s3rver behind the
-// SigV4 check, tests/s3/server.js): what is stored is whole or nothing, whatever happens before
-// Commit().
+// The S3 store streaming both ways, against the real test endpoint (s3rver behind the SigV4
+// check, tests/s3/server.js).
+// PUT (OutputStream::ExpectSize): an object announced with its size goes up as one PUT of that
+// length while it is being written, reading the writer's spool as it grows, with its last byte
+// held back until Commit(): what is stored is whole or nothing, whatever happens before Commit().
+// GET: ranges of half a part, the next fetched while the reader consumes the current one.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -63,14 +64,14 @@ int CountRequests(const S3TestServer& server, std::string_view needle) {
   return n;
 }
 
-class S3StreamedPut : public ::testing::Test {
+class S3Streaming : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(server_.Start(), ""); }
   TempDir tmp_;
   S3TestServer server_{tmp_ / "s3"};
 };
 
-TEST_F(S3StreamedPut, AnAnnouncedObjectIsOnePutStartedBeforeCommitAndVisibleOnlyAfterIt) {
+TEST_F(S3Streaming, AnAnnouncedObjectIsOnePutStartedBeforeCommitAndVisibleOnlyAfterIt) {
   auto store = Open(server_);
   ASSERT_NE(store, nullptr);
   const std::string data = Pattern((3 << 20) + 4321);  // over the 1 MiB a writer keeps in memory
@@ -90,7 +91,7 @@ TEST_F(S3StreamedPut, AnAnnouncedObjectIsOnePutStartedBeforeCommitAndVisibleOnly
   EXPECT_TRUE(*got == data) << "sizes " << got->size() << " vs " << data.size();
 }
 
-TEST_F(S3StreamedPut, AWriterDroppedMidStreamOrWithEveryByteWrittenLeavesNothing) {
+TEST_F(S3Streaming, AWriterDroppedMidStreamOrWithEveryByteWrittenLeavesNothing) {
   // What a member failing its entry checks part-way does: the extract drops its writer.
   auto store = Open(server_);
   ASSERT_NE(store, nullptr);
@@ -116,7 +117,7 @@ TEST_F(S3StreamedPut, AWriterDroppedMidStreamOrWithEveryByteWrittenLeavesNothing
   EXPECT_TRUE(store->Get("raw/acme/d/all.csv").value_or("") == data);
 }
 
-TEST_F(S3StreamedPut, AnObjectOfAnotherLengthThanAnnouncedIsStillStoredWhole) {
+TEST_F(S3Streaming, AnObjectOfAnotherLengthThanAnnouncedIsStillStoredWhole) {
   auto store = Open(server_);
   ASSERT_NE(store, nullptr);
   const std::string longer = Pattern((3 << 20) + 17, 1);
@@ -139,7 +140,7 @@ TEST_F(S3StreamedPut, AnObjectOfAnotherLengthThanAnnouncedIsStillStoredWhole) {
       << "past the threshold it went up in parts";
 }
 
-TEST_F(S3StreamedPut, AThrottledStreamedPutIsSentAgainFromTheSpool) {
+TEST_F(S3Streaming, AThrottledStreamedPutIsSentAgainFromTheSpool) {
   const int port = server_.port();
   server_.Stop();
   S3ServerOptions o;
@@ -163,7 +164,7 @@ TEST_F(S3StreamedPut, AThrottledStreamedPutIsSentAgainFromTheSpool) {
   EXPECT_TRUE(*got == data) << "sizes " << got->size() << " vs " << data.size();
 }
 
-TEST_F(S3StreamedPut, AnEndpointKilledMidStreamFailsTheWriterCleanlyAndARetryCompletes) {
+TEST_F(S3Streaming, AnEndpointKilledMidStreamFailsTheWriterCleanlyAndARetryCompletes) {
   auto store = Open(server_, /*max_attempts=*/3);
   ASSERT_NE(store, nullptr);
   const std::string data = Pattern(3 << 20);
@@ -193,6 +194,69 @@ TEST_F(S3StreamedPut, AnEndpointKilledMidStreamFailsTheWriterCleanlyAndARetryCom
   Status st = (*out)->Commit();
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_TRUE(store->Get("raw/acme/d/killed.csv").value_or("") == data);
+}
+
+TEST_F(S3Streaming, ALargeObjectIsReadInHalfPartRangesFetchedAheadAndComesBackWhole) {
+  auto store = Open(server_);  // parts of 1 MiB: ranges of 512 KiB
+  ASSERT_NE(store, nullptr);
+  const std::string data = Pattern((5 << 19) + 777);  // 6 ranges, the last one short
+  ASSERT_TRUE(store->Put("raw/acme/d/read.csv", data).ok());
+  const int before = CountRequests(server_, "GET ");
+  auto in = store->Open("raw/acme/d/read.csv");
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  std::string got;
+  char buf[100000];  // reads that straddle the ranges' edges
+  for (;;) {
+    auto n = (*in)->Read(buf, sizeof buf);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_TRUE(got == data) << "sizes " << got.size() << " vs " << data.size();
+  EXPECT_EQ(CountRequests(server_, "GET ") - before, 6);
+}
+
+TEST_F(S3Streaming, AnObjectReplacedWhileBeingReadFailsTheReadInsteadOfMixingVersions) {
+  auto store = Open(server_);
+  ASSERT_NE(store, nullptr);
+  const std::string v1 = Pattern(3 << 20, 1);  // 6 ranges
+  const std::string v2 = Pattern(3 << 20, 2);
+  ASSERT_TRUE(store->Put("raw/acme/d/moving.csv", v1).ok());
+  auto in = store->Open("raw/acme/d/moving.csv");  // the first range, and the second on its way
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  ASSERT_TRUE(store->Put("raw/acme/d/moving.csv", v2).ok());
+  std::string got;
+  Status failed;
+  char buf[65536];
+  for (;;) {
+    auto n = (*in)->Read(buf, sizeof buf);
+    if (!n.ok()) {
+      failed = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  ASSERT_FALSE(failed.ok()) << "read " << got.size() << " bytes of a replaced object";
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.ToString();
+  EXPECT_NE(failed.message().find("replaced while being read"), std::string::npos)
+      << failed.ToString();
+  EXPECT_TRUE(got == v1.substr(0, got.size())) << "what was read is the first version only";
+}
+
+TEST_F(S3Streaming, AReadStreamDroppedWithARangeInFlightLeavesTheStoreUsable) {
+  auto store = Open(server_);
+  ASSERT_NE(store, nullptr);
+  const std::string data = Pattern(3 << 20);
+  ASSERT_TRUE(store->Put("raw/acme/d/dropped.csv", data).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto in = store->Open("raw/acme/d/dropped.csv");
+    ASSERT_TRUE(in.ok()) << in.status().ToString();
+    char c;
+    ASSERT_EQ((*in)->Read(&c, 1).value_or(0), 1u);
+    EXPECT_EQ(c, data[0]);
+  }  // each dropped while its next range is being fetched
+  EXPECT_TRUE(store->Get("raw/acme/d/dropped.csv").value_or("") == data);
 }
 
 }  // namespace
