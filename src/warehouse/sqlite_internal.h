@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -54,6 +55,10 @@ constexpr int64_t kCacheBytes = int64_t{64} << 20;
 // to a few neighbouring pages, ruinous when each row lands on another page (a whole 64 KiB page
 // copied per row). AddRows watches this to tell the two apart.
 extern thread_local int64_t t_statement_journal_bytes;
+
+// Syncs of WAL files by this process (counted by the writeback VFS): what makes a commit in WAL
+// mode durable before a checkpoint (synchronous=FULL; see SqliteWarehouse::UseWal).
+extern std::atomic<int64_t> g_wal_syncs;
 
 // The module of the sluice_rows_<N> virtual tables (sqlite_rows_vtab.cpp).
 extern const sqlite3_module kRowsModule;

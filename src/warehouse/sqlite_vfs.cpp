@@ -17,6 +17,7 @@
 namespace sluice::warehouse::sqlite {
 
 thread_local int64_t t_statement_journal_bytes = 0;
+std::atomic<int64_t> g_wal_syncs{0};
 
 namespace {
 
@@ -38,6 +39,7 @@ struct WritebackFile {
   int fd;                  // our own read-only descriptor of the file, or -1
   bool owns_fd;            // true for a WAL's descriptor; a database's is shared and kept
   bool statement_journal;  // writes are counted in t_statement_journal_bytes
+  bool wal;                // syncs are counted in g_wal_syncs
   sqlite3_int64 pending;   // bytes written since writeback was last started
   // Statement journals only: the bytes while in memory (null once spilled to RealFile), and
   // what spilling needs to open the real file.
@@ -81,6 +83,7 @@ const sqlite3_io_methods kWritebackMethods = {
     [](sqlite3_file* f, sqlite3_int64 size) { return SLUICE_FORWARD(xTruncate, size); },
     [](sqlite3_file* f, int flags) {
       Wb(f)->pending = 0;
+      if (Wb(f)->wal) g_wal_syncs.fetch_add(1, std::memory_order_relaxed);
       return SLUICE_FORWARD(xSync, flags);
     },
     [](sqlite3_file* f, sqlite3_int64* size) { return SLUICE_FORWARD(xFileSize, size); },
@@ -287,6 +290,7 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
     w->fd = -1;
     w->owns_fd = false;
     w->statement_journal = true;
+    w->wal = false;
     w->pending = 0;
     w->memory = TakeJournalBuffer();
     w->real_vfs = RealVfs(vfs);
@@ -311,6 +315,7 @@ int WritebackOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int 
   w->fd = -1;
   w->owns_fd = false;
   w->statement_journal = (flags & SQLITE_OPEN_SUBJOURNAL) != 0;
+  w->wal = (flags & SQLITE_OPEN_WAL) != 0;
   w->pending = 0;
   w->memory = nullptr;
   w->real_vfs = nullptr;

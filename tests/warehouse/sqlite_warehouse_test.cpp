@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "testing/temp_dir.h"
+#include "warehouse/sqlite_internal.h"
 #include "warehouse/warehouse.h"
 #include "warehouse/warehouse_test_support.h"
 
@@ -117,6 +118,35 @@ TEST_P(SqliteWarehouse, ClosingOneConnectionKeepsTheLocksOfAnother) {
   EXPECT_TRUE(OtherProcessSeesALock(db)) << "a's lock on the database was dropped";
   ASSERT_TRUE(writer->Commit().ok());
   EXPECT_EQ(Rows(a->get(), "SELECT count(*) FROM orders")[0][0], "2");
+}
+
+// A merge that reports success has its commit on disk: in WAL mode the commit syncs the WAL
+// itself (synchronous=FULL), since with another connection open (the partner's other merge, a
+// reader) the merge's closing checkpoint, which NORMAL relied on, does not happen.
+TEST_P(SqliteWarehouse, ACommittedMergeIsSyncedEvenWhileAnotherConnectionHoldsTheDatabase) {
+  if (!GetParam().empty()) GTEST_SKIP() << "WAL mode only (the rollback journal syncs FULL)";
+  TempDir dir;
+  auto schema = Schema(config::MergeMode::kUpsert);
+  {
+    auto first = OpenWarehouse(Url("./wh"), dir.path(), "acme");
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    ASSERT_TRUE(Merge(first->get(), schema, {{1, "1.00"}}).ok());
+  }
+  auto reader = OpenWarehouse(Url("./wh"), dir.path(), "acme");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_EQ(Rows(reader->get(), "SELECT count(*) FROM orders")[0][0], "1");
+  // The first merge after a checkpoint starts a new WAL, whose header is synced whatever the
+  // setting; the second appends to that WAL, and only synchronous=FULL syncs its commit.
+  int64_t syncs = 0;
+  for (int64_t key : {2, 3}) {
+    const int64_t before = sqlite::g_wal_syncs.load();
+    auto wh = OpenWarehouse(Url("./wh"), dir.path(), "acme");
+    ASSERT_TRUE(wh.ok()) << wh.status().ToString();
+    ASSERT_TRUE(Merge(wh->get(), schema, {{key, "2.00"}}).ok());
+    syncs = sqlite::g_wal_syncs.load() - before;
+  }  // each closed while `reader` still has the database open: no checkpoint
+  EXPECT_GE(syncs, 1) << "the second merge's commit was not synced";
+  EXPECT_EQ(Rows(reader->get(), "SELECT count(*) FROM orders")[0][0], "3");
 }
 
 TEST_P(SqliteWarehouse, UniqueKeysAreTheKeysTheTableEnforcesWithoutNulls) {
