@@ -23,8 +23,10 @@ using testing::TempDir;
 constexpr int64_t kThreshold = 4 << 20;  // single PUTs up to 4 MiB
 std::atomic<int> g_prefix{0};
 
-// A store under a fresh prefix of `server`; retries do not wait.
-std::unique_ptr<ObjectStore> Open(const S3TestServer& server, int max_attempts = 0) {
+// A store under `prefix` (a fresh one when empty) of `server`; retries do not wait.
+std::unique_ptr<ObjectStore> Open(const S3TestServer& server, int max_attempts = 0,
+                                  std::string prefix = "") {
+  if (prefix.empty()) prefix = "s" + std::to_string(::getpid()) + "-" + std::to_string(++g_prefix);
   S3TestServer::UseCredentials();
   config::S3Config c;
   c.endpoint = server.endpoint();
@@ -34,9 +36,7 @@ std::unique_ptr<ObjectStore> Open(const S3TestServer& server, int max_attempts =
   o.threshold = kThreshold;
   o.max_attempts = max_attempts;
   o.sleep_ms = [](int64_t) {};
-  auto s = OpenS3Store(std::string("s3://") + testing::kS3Bucket + "/s" +
-                           std::to_string(::getpid()) + "-" + std::to_string(++g_prefix),
-                       c, o);
+  auto s = OpenS3Store(std::string("s3://") + testing::kS3Bucket + "/" + prefix, c, o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
 }
@@ -141,11 +141,9 @@ TEST_F(S3Streaming, AnObjectOfAnotherLengthThanAnnouncedIsStillStoredWhole) {
 }
 
 TEST_F(S3Streaming, AThrottledStreamedPutIsSentAgainFromTheSpool) {
-  const int port = server_.port();
   server_.Stop();
-  S3ServerOptions o;
-  o.port = port;
-  o.slowdown = 2;  // every second request: 503 SlowDown
+  S3ServerOptions o;  // a fresh port: the old one may be taken once given back
+  o.slowdown = 2;     // every second request: 503 SlowDown
   ASSERT_EQ(server_.Start(o), "");
   auto store = Open(server_);
   ASSERT_NE(store, nullptr);
@@ -165,7 +163,8 @@ TEST_F(S3Streaming, AThrottledStreamedPutIsSentAgainFromTheSpool) {
 }
 
 TEST_F(S3Streaming, AnEndpointKilledMidStreamFailsTheWriterCleanlyAndARetryCompletes) {
-  auto store = Open(server_, /*max_attempts=*/3);
+  const std::string prefix = "killed" + std::to_string(::getpid());
+  auto store = Open(server_, /*max_attempts=*/3, prefix);
   ASSERT_NE(store, nullptr);
   const std::string data = Pattern(3 << 20);
   {
@@ -181,11 +180,11 @@ TEST_F(S3Streaming, AnEndpointKilledMidStreamFailsTheWriterCleanlyAndARetryCompl
     EXPECT_NE(st.message().find("killed.csv"), std::string::npos) << st.ToString();
     EXPECT_NE(st.message().find("attempt(s)"), std::string::npos) << st.ToString();
   }
-  // Back on the same objects: nothing of the failed PUT, and the retry stores it whole.
-  const int port = server_.port();
-  S3ServerOptions again;
-  again.port = port;
-  ASSERT_EQ(server_.Start(again), "");
+  // Back on the same objects (on a fresh port: the old one may be taken once given back):
+  // nothing of the failed PUT, and the retry stores it whole.
+  ASSERT_EQ(server_.Start(), "");
+  store = Open(server_, /*max_attempts=*/3, prefix);
+  ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Head("raw/acme/d/killed.csv").status().code(), StatusCode::kNotFound);
   auto out = store->Create("raw/acme/d/killed.csv");
   ASSERT_TRUE(out.ok());
