@@ -2,6 +2,7 @@
 #include "store/s3_client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <new>
 #include <random>
 #include <thread>
 
@@ -38,9 +40,29 @@ void UnlockShared(CURL*, curl_lock_data data, void* user) {
   static_cast<Shared*>(user)->locks[data].unlock();
 }
 
+// One pool per process, and a fork is another process: the local executor runs builtins in
+// forks of the scheduler, and a child must neither use the connections it inherited (its
+// parent's too: two processes on one socket garble both) nor the pool's mutexes, which another
+// of the parent's threads may have held at the fork. So the child forgets the inherited pool
+// (leaked, never closed: closing could end the parent's TLS sessions) and builds its own on
+// first use.
+Shared* g_shared = nullptr;
+std::mutex g_shared_mu;
+
+void ForgetTheParentsPool() {
+  g_shared = nullptr;
+  new (&g_shared_mu) std::mutex;  // the child's only thread holds nothing
+}
+
 Shared& GetShared() {
-  static Shared* shared = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::lock_guard<std::mutex> lock(g_shared_mu);
+  if (g_shared == nullptr) {
+    static const bool initialised = [] {
+      curl_global_init(CURL_GLOBAL_DEFAULT);
+      pthread_atfork(nullptr, nullptr, ForgetTheParentsPool);
+      return true;
+    }();
+    (void)initialised;
     auto* s = new Shared;  // lives as long as the process: handles may be in use at exit
     s->share = curl_share_init();
     curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, LockShared);
@@ -49,9 +71,9 @@ Shared& GetShared() {
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    return s;
-  }();
-  return *shared;
+    g_shared = s;
+  }
+  return *g_shared;
 }
 
 class EasyLease {
@@ -79,6 +101,16 @@ class EasyLease {
  private:
   CURL* h_ = nullptr;
 };
+
+}  // namespace
+
+size_t PooledHandlesForTest() {
+  Shared& s = GetShared();
+  std::lock_guard<std::mutex> lock(s.pool_mu);
+  return s.idle.size();
+}
+
+namespace {
 
 // ---- transfer callbacks ---------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ class Client {
   std::mutex sleep_mu_;  // serialises calls to options_.sleep_ms
 };
 
+// Handles (each with its connections) idle in this process's pool; for tests.
+size_t PooledHandlesForTest();
+
 // An S3 error body: <Error><Code>..</Code><Message>..</Message><Region>..</Region></Error>.
 struct ErrorBody {
   std::string code;
