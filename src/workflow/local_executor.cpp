@@ -231,19 +231,7 @@ class LocalExecutor final : public Executor {
   // attempt's process group leader, run the shell, record the outcome, _exit.
   Result<std::string> ForkShim(const LaunchSpec& spec, std::vector<std::string>& env, int log_fd,
                                int lock_fd) {
-    pid_t pid = fork();
-    if (pid < 0) {
-      int e = errno;
-      close(log_fd);
-      if (lock_fd >= 0) close(lock_fd);
-      return Status::FromErrno(e, "cannot fork for " + spec.log.string());
-    }
-    if (pid == 0) RunShim(spec, env, log_fd, lock_fd);  // never returns
-    setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
-    close(log_fd);
-    if (lock_fd >= 0) close(lock_fd);
-    live_.insert(pid);
-    return std::to_string(pid);
+    return ForkAttempt(spec, log_fd, lock_fd, [&] { RunShim(spec, env, log_fd, lock_fd); });
   }
 
   // A builtin's attempt in a fork of this process (LaunchSpec::in_process): set up as
@@ -255,6 +243,13 @@ class LocalExecutor final : public Executor {
     std::cout.flush();
     std::cerr.flush();
     std::fflush(nullptr);
+    return ForkAttempt(spec, log_fd, lock_fd, [&] { RunInProcess(spec, env, log_fd, lock_fd); });
+  }
+
+  // Forks; the child runs `child`, which never returns. The parent puts the child in its own
+  // process group, closes its copies of the log and lock descriptors and tracks the pid.
+  template <typename Child>
+  Result<std::string> ForkAttempt(const LaunchSpec& spec, int log_fd, int lock_fd, Child child) {
     pid_t pid = fork();
     if (pid < 0) {
       int e = errno;
@@ -262,7 +257,10 @@ class LocalExecutor final : public Executor {
       if (lock_fd >= 0) close(lock_fd);
       return Status::FromErrno(e, "cannot fork for " + spec.log.string());
     }
-    if (pid == 0) RunInProcess(spec, env, log_fd, lock_fd);  // never returns
+    if (pid == 0) {
+      child();  // never returns
+      _exit(127);
+    }
     setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
     close(log_fd);
     if (lock_fd >= 0) close(lock_fd);
