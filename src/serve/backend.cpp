@@ -384,7 +384,8 @@ Result<nlohmann::json> Backend::Partner(const std::string& partner_id) {
                    {"rows_loaded", stats.value("rows_loaded", int64_t{0})},
                    {"rows_updated", stats.value("rows_updated", int64_t{0})},
                    {"rows_rejected", stats.value("rows_rejected", int64_t{0})},
-                   {"columns_extra", stats.value("columns_extra", nlohmann::json::array())}});
+                   {"columns_extra", stats.value("columns_extra", nlohmann::json::array())},
+                   {"columns_missing", stats.value("columns_missing", nlohmann::json::array())}});
             };
             if (result.contains("tables") && result["tables"].is_object()) {
               for (const auto& [table, stats] : result["tables"].items()) add(table, stats);

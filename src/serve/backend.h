@@ -71,8 +71,8 @@ class Backend {
   // One partner: {"id", "name", "tables": [{"table", "exists", "rows", "columns",
   // "missing_columns", "extra_columns"}], "loads": [{columns: values} newest first],
   // "recent": [{run_id, date, state, tasks: {task: state}, merged: [{table, rows_loaded,
-  // rows_updated, rows_rejected, columns_extra}]}]} (the last 10 runs with this partner). NotFound
-  // for an unknown partner.
+  // rows_updated, rows_rejected, columns_extra, columns_missing}]}]} (the last 10 runs with this
+  // partner). NotFound for an unknown partner.
   Result<nlohmann::json> Partner(const std::string& partner_id);
   // The instances `sluice repair RUN_ID` would re-run: {"run_id", "rerun": [...],
   // "recovered": [...]} (the scheduler's dry run; nothing is written).

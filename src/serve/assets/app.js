@@ -529,6 +529,13 @@
     }
     return rows.sort((a, b) => (b.rows_rejected || 0) - (a.rows_rejected || 0) || a.partner.localeCompare(b.partner) || a.table.localeCompare(b.table));
   }
+  // A merge's column drift for a table cell: the new columns, then the missing ones.
+  function columnDrift(r) {
+    const parts = [];
+    if (Array.isArray(r.columns_extra) && r.columns_extra.length) parts.push(r.columns_extra.join(', '));
+    if (Array.isArray(r.columns_missing) && r.columns_missing.length) parts.push('missing: ' + r.columns_missing.join(', '));
+    return parts.join('; ');
+  }
   function summaryTable(run, m) {
     const rows = m.merges;
     if (!rows.length) return el('p', { class: 'muted' }, 'No merge has reported rows yet.');
@@ -537,10 +544,10 @@
     const cols = ['rows_read', 'rows_loaded', 'rows_inserted', 'rows_updated', 'rows_rejected'];
     const openRejects = [...ui.expanded].filter((x) => x.startsWith('rejects:'));
     return [el('table', { id: 'summary-table' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'Partner'), el('th', {}, 'Table'), cols.map((c) => el('th', { class: 'num' }, c.replace('rows_', ''))), el('th', {}, 'New columns'), el('th', {}, ''))),
+      el('thead', {}, el('tr', {}, el('th', {}, 'Partner'), el('th', {}, 'Table'), cols.map((c) => el('th', { class: 'num' }, c.replace('rows_', ''))), el('th', {}, 'New / missing columns'), el('th', {}, ''))),
       el('tbody', {}, rows.slice(page * PAGE, (page + 1) * PAGE).map((r) => el('tr', { 'data-partner': r.partner, 'data-table': r.table },
         el('td', {}, r.partner), el('td', {}, r.table), cols.map((c) => el('td', { class: 'num' }, num(r[c]))),
-        el('td', { class: 'new-columns' }, Array.isArray(r.columns_extra) ? r.columns_extra.join(', ') : ''),
+        el('td', { class: 'new-columns' }, columnDrift(r)),
         el('td', {}, r.rows_rejected > 0 ? el('a', { class: 'rejects-link', onclick: () => toggle('rejects:' + r.partner + '|' + r.table) }, 'rejects') : ''))),
       el('tr', {}, el('th', {}, 'total'), el('th', {}, rows.length + ' tables'), cols.map((c) => el('th', { class: 'num' }, num(tot(c)))), el('th', {}), el('th', {})))),
     rows.length > PAGE ? pager(k, rows.length) : null,
@@ -655,10 +662,10 @@
         el('tbody', {}, p.loads.map((l) => el('tr', {}, loadCols.map((c) => el('td', {}, l[c]))))))
         : null,
       merges.length ? el('h3', {}, 'Rows merged, per run and table') : null,
-      merges.length ? el('table', { id: 'partner-merges' }, el('thead', {}, el('tr', {}, ['Run', 'Date', 'Table', 'Loaded', 'Updated', 'Rejected', 'New columns'].map((h) => el('th', {}, h)))),
+      merges.length ? el('table', { id: 'partner-merges' }, el('thead', {}, el('tr', {}, ['Run', 'Date', 'Table', 'Loaded', 'Updated', 'Rejected', 'New / missing columns'].map((h) => el('th', {}, h)))),
         el('tbody', {}, merges.map((x) => el('tr', {}, el('td', {}, el('a', { href: '#/run/' + enc(x.run_id) }, x.run_id)), el('td', {}, x.date), el('td', {}, x.table),
           el('td', { class: 'num' }, num(x.rows_loaded)), el('td', { class: 'num' }, num(x.rows_updated)), el('td', { class: 'num' }, num(x.rows_rejected)),
-          el('td', {}, (x.columns_extra || []).join(', '))))))
+          el('td', {}, columnDrift(x))))))
         : (p.loads.length ? null : el('p', { class: 'muted' }, 'No loads recorded yet.')),
       el('h2', {}, 'Recent runs'),
       el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Run'), el('th', {}, 'Date'), tasks.map((t) => el('th', {}, t)))),

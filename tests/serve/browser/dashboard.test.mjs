@@ -91,7 +91,8 @@ function pipeline() {
   }
   deliver('acme', `order_id,amount,status,${EVIL_HEADER}\n1,10.00,paid,a\n2,"${EVIL_VALUE.replaceAll('"', '""')}",paid,b\n3,7.25,paid,c\n`);
   deliver('globex', GOOD);
-  deliver('initech', GOOD);
+  // initech's file no longer has status (nullable): it loads, and the drift is shown.
+  deliver('initech', 'order_id,amount\n1,10.00\n2,5.50\n');
   // globex's archive arrives broken.
   const archive = path.join(tmp, 'data/landing/globex', DATE, `globex_${DATE.replaceAll('-', '')}.tar.gz`);
   fs.writeFileSync(archive, Buffer.concat([fs.readFileSync(archive).subarray(0, 20), Buffer.from('this is not gzip data')]));
@@ -196,6 +197,7 @@ async function main() {
     await panel.waitFor();
     assert.ok((await panel.textContent()).includes(EVIL_VALUE), 'the rejected value is shown as text');
     assert.ok((await page.locator('#summary-table').textContent()).includes(EVIL_HEADER), 'the new header is shown as text');
+    assert.equal(await page.locator('#summary-table tr[data-partner="initech"] .new-columns').textContent(), 'missing: status', 'a missing column is shown');
     await shot(page, '04-rejects-escaped');
     await page.goto(url + '#/partner/acme');
     await page.locator('#partner-tables').waitFor();
