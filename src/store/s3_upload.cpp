@@ -55,6 +55,12 @@ class Upload final : public OutputStream {
     return Target{op, "s3://" + s_->bucket + "/" + object_};
   }
   Status Spill();
+  // A write to the spool file failed with `err`: what happened and what to do.
+  Status SpoolFailed(int err) const {
+    return Status::IoError("s3: write " + Tgt("write").url + ": spooling to " + s_->spool_dir +
+                           " failed: " + std::strerror(err) +
+                           "; free space there or set TMPDIR to a folder with room");
+  }
   Status Initiate();
   // Starts every full part not started yet, and the shorter last one when `last`. Waits for a
   // free slot before each.
@@ -118,11 +124,7 @@ Status Upload::Spill() {
   while (off < mem_.size()) {
     ssize_t n = ::pwrite(fd_, mem_.data() + off, mem_.size() - off, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return Status::IoError("s3: write " + Tgt("write").url + ": spooling to " + s_->spool_dir +
-                             " failed: " + std::strerror(errno) +
-                             "; free space there or set TMPDIR to a folder with room");
-    }
+    if (n < 0) return SpoolFailed(errno);
     off += static_cast<size_t>(n);
   }
   std::string().swap(mem_);
@@ -145,12 +147,7 @@ Status Upload::Write(std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      failed_ = Status::IoError("s3: write " + Tgt("write").url + ": spooling to " + s_->spool_dir +
-                                " failed: " + std::strerror(errno) +
-                                "; free space there or set TMPDIR to a folder with room");
-      return failed_;
-    }
+    if (n < 0) return failed_ = SpoolFailed(errno);
     size_ += n;
     data.remove_prefix(static_cast<size_t>(n));
   }

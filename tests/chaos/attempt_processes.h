@@ -14,7 +14,6 @@
 // own probe see a finished attempt as alive. Thread-safety: pure functions over /proc.
 #pragma once
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -28,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "testing/proc_file.h"
+
 namespace sluice::chaos {
 
 // A live attempt process of a pipeline.
@@ -38,17 +39,7 @@ struct AttemptProcess {
   std::string partner;  // "" for a task without a partner
 };
 
-// The bytes of a /proc file read with read(2) ("" when the process is gone: libstdc++'s streams
-// throw on the ESRCH a vanishing process gives).
-inline std::string ReadProcFile(const std::string& p) {
-  std::string out;
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
+using ::sluice::testing::ReadProcFile;
 
 inline bool IsZombieOrGone(pid_t pid) {
   const std::string s = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");

@@ -4,7 +4,6 @@
 // while a run goes on, and searches of texts and folders for any canary.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +21,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "testing/proc_file.h"
 
 namespace sluice::testing {
 
@@ -75,18 +76,6 @@ class CanaryEnv {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
   std::vector<std::pair<std::string, std::string>> extra_;
 };
-
-// The bytes of a /proc file read with read(2) ("" when the process is gone: libstdc++'s streams
-// throw on the ESRCH a vanishing process gives).
-inline std::string ReadProcFile(const std::filesystem::path& p) {
-  std::string out;
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
 
 // Reads /proc/*/cmdline of every process on the machine every few milliseconds on a thread of
 // its own, until Stop(): the distinct command lines seen (arguments joined by spaces).
