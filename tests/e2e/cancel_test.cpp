@@ -93,5 +93,65 @@ TEST(CancelCommand, AnUnknownOrFinishedRunIsExit2) {
   EXPECT_NE(done.output.find("is not running (it is success)"), std::string::npos) << done.output;
 }
 
+TEST(CancelCommand, WithoutARunIdStopsTheOneRunningRunAndRefusesWhenNoneOrSeveralAre) {
+  TempDir dir;
+  WriteEnginePipeline(dir, kBlockingWorkflow);
+  MakeFifo(dir / "a.fifo");
+  auto none = RunCommand(Sluice() + " cancel " + Q(dir.path()));
+  EXPECT_EQ(none.exit_code, 2) << none.output;
+  EXPECT_NE(none.output.find("no run is running in"), std::string::npos) << none.output;
+  // Two dates at once: the cancel cannot guess which, and lists both.
+  pid_t first = StartSluice({"run", dir.path().string(), "--date", "2026-11-24"}, dir / "1.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  const std::string first_id = LatestRunId(dir);
+  pid_t second = StartSluice({"run", dir.path().string(), "--date", "2026-11-25"}, dir / "2.log");
+  ASSERT_EQ(ReadFifo(dir / "a.fifo"), "started");
+  const std::string second_id = LatestRunId(dir);
+  ASSERT_NE(first_id, second_id);
+  auto several = RunCommand(Sluice() + " cancel " + Q(dir.path()));
+  EXPECT_EQ(several.exit_code, 2) << several.output;
+  EXPECT_NE(several.output.find("2 runs are running"), std::string::npos) << several.output;
+  EXPECT_NE(several.output.find(first_id), std::string::npos) << several.output;
+  EXPECT_NE(several.output.find(second_id), std::string::npos) << several.output;
+  EXPECT_EQ(ShowJson(dir, first_id)["state"], "running");
+  EXPECT_EQ(ShowJson(dir, second_id)["state"], "running");
+  // Named, the first stops; then the second is the one running, and a bare cancel stops it.
+  auto named = RunCommand(Sluice() + " cancel " + Q(dir.path()) + " " + first_id);
+  EXPECT_EQ(named.exit_code, 0) << named.output;
+  EXPECT_EQ(WaitExit(first), 1);
+  auto bare = RunCommand(Sluice() + " cancel " + Q(dir.path()));
+  EXPECT_EQ(bare.exit_code, 0) << bare.output;
+  EXPECT_NE(bare.output.find("run " + second_id + ": cancelled"), std::string::npos) << bare.output;
+  EXPECT_EQ(WaitExit(second), 1);
+  EXPECT_EQ(ShowJson(dir, second_id)["state"], "cancelled");
+}
+
+TEST(RepairAndShow, WithoutARunIdActOnTheNewestRunAndSayWhichOnStderr) {
+  TempDir dir;
+  WriteEnginePipeline(dir, "name: x\ntasks:\n  - task_key: a\n    command: 'true'\n");
+  auto no_runs = RunCommand(Sluice() + " show " + Q(dir.path()));
+  EXPECT_EQ(no_runs.exit_code, 2) << no_runs.output;
+  EXPECT_NE(no_runs.output.find("no runs yet"), std::string::npos) << no_runs.output;
+  ASSERT_EQ(RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-23").exit_code, 0);
+  dir.Write("workflow.yaml",
+            "name: x\ntasks:\n  - task_key: a\n    command: 'test -f fixed'\n"
+            "  - task_key: b\n    depends_on: [a]\n    command: 'echo b >> side.txt'\n");
+  auto failed = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  ASSERT_EQ(failed.exit_code, 1) << failed.output;
+  const std::string newest = LatestRunId(dir);
+  auto show = RunCommand("(" + Sluice() + " show " + Q(dir.path()) + " --json 2>/dev/null)");
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  auto shown = nlohmann::json::parse(show.output, nullptr, false);
+  ASSERT_FALSE(shown.is_discarded()) << show.output;  // stdout stays JSON
+  EXPECT_EQ(shown["run_id"], newest);
+  EXPECT_EQ(shown["state"], "failed");
+  dir.Write("fixed", "");
+  auto repair = RunCommand(Sluice() + " repair " + Q(dir.path()));
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  EXPECT_NE(repair.output.find("the newest run, " + newest), std::string::npos) << repair.output;
+  EXPECT_EQ(ShowJson(dir, newest)["state"], "success");
+  EXPECT_EQ(ReadFile(dir / "side.txt"), "b\n");
+}
+
 }  // namespace
 }  // namespace sluice

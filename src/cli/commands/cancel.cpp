@@ -1,7 +1,9 @@
-// `sluice cancel DIR RUN_ID`: stops a running run from another terminal (or host). Exit codes:
-// 0 cancelled, 1 the scheduler did not stop it in time, 2 unknown run or not running.
+// `sluice cancel DIR [RUN_ID]`: stops a running run from another terminal (or host); without
+// RUN_ID, the one run that is running. Exit codes: 0 cancelled, 1 the scheduler did not stop it
+// in time, 2 unknown run, not running, or (without RUN_ID) none or several running.
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "cli/commands/run_report.h"
 #include "workflow/scheduler.h"
 
 namespace sluice::cli {
@@ -16,14 +18,18 @@ void RegisterCancel(CLI::App& app, int* exit_code) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
-  cmd->add_option("RUN_ID", args->run_id, "The run to stop (see `sluice runs`)")->required();
+  cmd->add_option("RUN_ID", args->run_id,
+                  "The run to stop (default: the one running; see `sluice runs`)");
   cmd->add_option("--kill-grace-seconds", args->grace_seconds,
                   "When its scheduler is gone: seconds between SIGTERM and SIGKILL (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--wait-seconds", args->wait_seconds,
                   "How long to wait for a live scheduler to stop the run (default 60)")
       ->check(CLI::Range(0.0, 86400.0));
-  cmd->footer("Example: sluice cancel ./pipeline 2026-11-24_020000_ab12");
+  cmd->footer(
+      "Examples:\n"
+      "  sluice cancel ./pipeline                           # the one run that is running\n"
+      "  sluice cancel ./pipeline 2026-11-24_020000_ab12");
   cmd->callback([args, exit_code] {
     // sluice.yaml alone: a cancel must work while workflow or partner files are being edited.
     auto pipeline = LoadPipelineOrReport(args->dir, "cancel", false, /*settings_only=*/true);
@@ -35,6 +41,15 @@ void RegisterCancel(CLI::App& app, int* exit_code) {
     if (!ledger) {
       *exit_code = kExitUsage;
       return;
+    }
+    if (args->run_id.empty()) {
+      auto running = OnlyRunningRunId(*ledger, args->dir);
+      if (!running.ok()) {
+        std::cerr << "sluice cancel: " << running.status().message() << "\n";
+        *exit_code = ExitCodeFor(running.status());
+        return;
+      }
+      args->run_id = *running;
     }
     workflow::SchedulerOptions options;
     options.kill_grace =

@@ -13,6 +13,7 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
       "repair", "Re-run what failed in a run (and what depends on it), keeping successes");
   cmd->footer(
       "Examples:\n"
+      "  sluice repair ./pipeline                      # the newest run\n"
       "  sluice repair ./pipeline 2026-11-24_142401_b842 --dry-run\n"
       "  sluice repair ./pipeline 2026-11-24_142401_b842\n"
       "  sluice repair ./pipeline 2026-11-24_142401_b842 --tasks batch_extract --downstream "
@@ -26,7 +27,8 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
-  cmd->add_option("RUN_ID", args->run_id, "The run to repair (see `sluice runs`)")->required();
+  cmd->add_option("RUN_ID", args->run_id,
+                  "The run to repair (default: the newest; see `sluice runs`)");
   cmd->add_option("--tasks", args->tasks, "Re-run these tasks (comma-separated) instead");
   cmd->add_flag("--downstream", args->downstream, "With --tasks: also what depends on them");
   auto* partners_option = cmd->add_option(
@@ -56,6 +58,13 @@ void RegisterRepair(CLI::App& app, int* exit_code) {
     auto ledger = OpenLedgerOrReport(*pipeline, "repair");
     if (!ledger) {
       *exit_code = kExitUsage;
+      return;
+    }
+    if (auto id = RunIdOrNewest(*ledger, args->run_id, args->dir, "repair"); id.ok()) {
+      args->run_id = *id;
+    } else {
+      std::cerr << "sluice repair: " << id.status().message() << "\n";
+      *exit_code = ExitCodeFor(id.status());
       return;
     }
     auto executor = MakeExecutorOrReport(*pipeline, args->executor, "repair");

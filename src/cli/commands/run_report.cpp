@@ -188,6 +188,33 @@ Result<std::string> NewestRunId(ledger::Ledger& ledger, const std::string& date,
                           dir + " --date " + date + "`");
 }
 
+Result<std::string> OnlyRunningRunId(ledger::Ledger& ledger, const std::string& dir) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<ledger::RunRecord> runs, ledger.ListRuns(1000000));
+  std::vector<std::string> running;
+  for (const ledger::RunRecord& r : runs) {
+    if (r.state == "running") running.push_back(r.run_id);
+  }
+  if (running.empty()) {
+    return Status::NotFound("no run is running in " + dir + " (`sluice runs " + dir +
+                            "` lists them)");
+  }
+  if (running.size() > 1) {
+    std::string list;
+    for (const std::string& id : running) list += (list.empty() ? "" : ", ") + id;
+    return Status::InvalidArgument(std::to_string(running.size()) + " runs are running in " + dir +
+                                   " (" + list + "); name the one to act on: RUN_ID");
+  }
+  return running.front();
+}
+
+Result<std::string> RunIdOrNewest(ledger::Ledger& ledger, const std::string& run_id,
+                                  const std::string& dir, const std::string& command) {
+  if (!run_id.empty()) return run_id;
+  SLUICE_ASSIGN_OR_RETURN(std::string newest, NewestRunId(ledger, "", dir));
+  std::cerr << "sluice " << command << ": the newest run, " << newest << "\n";
+  return newest;
+}
+
 void PrintRunReportOrSay(const config::Pipeline& pipeline, ledger::Ledger& ledger,
                          const std::string& run_id, const std::string& dir) {
   auto report = BuildRunReport(pipeline, ledger, run_id, dir);

@@ -35,6 +35,15 @@ Result<nlohmann::json> BuildRunReport(const config::Pipeline& pipeline, ledger::
 Result<std::string> NewestRunId(ledger::Ledger& ledger, const std::string& date,
                                 const std::string& dir);
 
+// The id of the one run in state "running", for commands whose RUN_ID is optional (`cancel`).
+// NotFound when none is running; InvalidArgument, listing them, when several are.
+Result<std::string> OnlyRunningRunId(ledger::Ledger& ledger, const std::string& dir);
+
+// `RUN_ID` when given, else the newest run (printing to stderr which one was chosen, so the
+// user sees what `show`/`repair` acted on). `command` names the command in messages.
+Result<std::string> RunIdOrNewest(ledger::Ledger& ledger, const std::string& run_id,
+                                  const std::string& dir, const std::string& command);
+
 // Builds and prints the report of `run_id` to stdout (colour when stdout is a terminal that
 // takes it); on a ledger error says so on stderr. What run, repair and backfill end with.
 void PrintRunReportOrSay(const config::Pipeline& pipeline, ledger::Ledger& ledger,

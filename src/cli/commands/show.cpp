@@ -6,6 +6,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "cli/commands/run_report.h"
 #include "core/strings.h"
 #include "views/run_views.h"
 #include "workflow/attempt_files.h"
@@ -29,6 +30,7 @@ void RegisterShow(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("show", "Show every task instance of a run");
   cmd->footer(
       "Examples:\n"
+      "  sluice show ./pipeline                           # the newest run\n"
       "  sluice show ./pipeline 2026-11-24_142401_b842\n"
       "  sluice show ./pipeline 2026-11-24_142401_b842 --json | jq '.instances[] | select(.state "
       "!= \"success\")'");
@@ -38,7 +40,7 @@ void RegisterShow(CLI::App& app, int* exit_code) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("DIR", args->dir, "Pipeline folder")->required();
-  cmd->add_option("RUN_ID", args->run_id, "The run (see `sluice runs`)")->required();
+  cmd->add_option("RUN_ID", args->run_id, "The run (default: the newest; see `sluice runs`)");
   cmd->add_flag("--json", args->json, "Machine-readable output (docs/cli.md)");
   cmd->callback([args, exit_code] {
     auto pipeline = LoadPipelineOrReport(args->dir, "show", false, /*settings_only=*/true);
@@ -49,6 +51,13 @@ void RegisterShow(CLI::App& app, int* exit_code) {
     auto ledger = OpenLedgerOrReport(*pipeline, "show");
     if (!ledger) {
       *exit_code = kExitUsage;
+      return;
+    }
+    if (auto id = RunIdOrNewest(*ledger, args->run_id, args->dir, "show"); id.ok()) {
+      args->run_id = *id;
+    } else {
+      std::cerr << "sluice show: " << id.status().message() << "\n";
+      *exit_code = ExitCodeFor(id.status());
       return;
     }
     auto run = ledger->GetRun(args->run_id);
