@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/strings.h"
 #include "csv/conform.h"
@@ -183,8 +184,40 @@ Status ForEachRecord(const std::string& text, const config::CsvDialect& dialect,
   return Status::Ok();
 }
 
+// The field count most of the first `max_records` records of `text` have (after skip_lines),
+// ties to the larger count; 0 for a text without records. A table's own column count: the
+// tables of one archive share a dialect, not a width.
+int ModalFieldCount(const std::string& text, const config::CsvDialect& dialect,
+                    int64_t max_records) {
+  csv::StringSource source(text);
+  csv::Tokenizer tok(&source, TokenizerFor(dialect));
+  csv::Record rec;
+  std::map<size_t, int64_t> counts;
+  int skipped = 0;
+  for (int64_t seen = 0; seen < max_records;) {
+    Result<bool> more = tok.Next(&rec);
+    if (!more.ok() || !*more) break;
+    if (skipped < dialect.skip_lines) {
+      ++skipped;
+      continue;
+    }
+    ++counts[rec.fields.size()];
+    ++seen;
+  }
+  size_t best = 0;
+  int64_t best_count = 0;
+  for (const auto& [fields, count] : counts) {
+    if (count >= best_count) {
+      best = fields;
+      best_count = count;
+    }
+  }
+  return static_cast<int>(best);
+}
+
 struct TableWork {
   TableDraft draft;
+  int columns = 0;                        // the field count most records of its first file have
   std::vector<const std::string*> texts;  // decoded files
   std::vector<std::string> first_row;     // first record of the first file
   int64_t first_line = 0;
@@ -349,20 +382,36 @@ Result<PartnerDraft> InferPartner(const std::vector<SampleFile>& files,
     texts.push_back(std::move(text));
   }
 
-  // Dialect: the first file's; the others are checked against it.
-  SLUICE_ASSIGN_OR_RETURN(draft.dialect, SniffDialect(texts.front()));
+  // Dialect: the file that says most about it decides (more than one column, then the most
+  // records that agree), the first on a tie; the others are checked against it. A one-column
+  // file (a list of ids, a header alone) reads the same under every delimiter and says nothing.
+  std::vector<Result<DialectGuess>> sniffed;
+  for (const std::string& text : texts) sniffed.push_back(SniffDialect(text));
+  size_t primary = 0;
+  auto informative = [&](size_t i) {
+    return std::make_pair(sniffed[i].ok() && sniffed[i]->columns > 1,
+                          sniffed[i].ok() ? sniffed[i]->consistent : -1);
+  };
+  for (size_t i = 1; i < sniffed.size(); ++i) {
+    if (informative(i) > informative(primary)) primary = i;
+  }
+  if (!sniffed[primary].ok()) return sniffed[primary].status();
+  draft.dialect = *sniffed[primary];
   config::CsvDialect& dialect = draft.dialect.dialect;
   dialect.encoding = draft.encoding.encoding;
-  for (size_t i = 1; i < files.size(); ++i) {
-    Result<DialectGuess> other = SniffDialect(texts[i]);
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i == primary) continue;
+    const Result<DialectGuess>& other = sniffed[i];
     if (!other.ok()) {
       draft.notes.push_back(files[i].name + ": " + other.status().message());
+    } else if (other->columns <= 1) {
+      continue;  // one column: any delimiter reads it
     } else if (other->dialect.delimiter != dialect.delimiter ||
                other->dialect.quoting != dialect.quoting ||
                (dialect.quoting && other->dialect.quote != dialect.quote)) {
       draft.notes.push_back(files[i].name + " looks like delimiter \"" +
                             ShowDelimiter(other->dialect.delimiter) +
-                            "\", but partner.yaml has one dialect (from " + files[0].name +
+                            "\", but partner.yaml has one dialect (from " + files[primary].name +
                             ", delimiter \"" + ShowDelimiter(dialect.delimiter) + "\")");
     }
   }
@@ -389,8 +438,10 @@ Result<PartnerDraft> InferPartner(const std::vector<SampleFile>& files,
 
   // Column statistics over every record; the first record of each file is held back until
   // the header is decided.
-  const int columns = draft.dialect.columns;
+  DialectOptions sample_size;
   for (TableWork& t : tables) {
+    t.columns = ModalFieldCount(*t.texts.front(), dialect, sample_size.max_records);
+    const int columns = t.columns;
     for (size_t f = 0; f < t.texts.size(); ++f) {
       int64_t odd = 0;
       std::vector<int64_t> odd_lines;
@@ -492,7 +543,7 @@ Result<PartnerDraft> InferPartner(const std::vector<SampleFile>& files,
     if (!header) {
       // The first records are data after all.
       auto add = [&](const std::vector<std::string>& row, int64_t line) {
-        if (static_cast<int>(row.size()) != columns) return;
+        if (static_cast<int>(row.size()) != t.columns) return;
         for (size_t c = 0; c < row.size(); ++c) t.guessers[c].Add(row[c], false, line);
         ++d.rows;
       };

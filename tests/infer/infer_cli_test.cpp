@@ -268,6 +268,34 @@ TEST_F(InferCli, ArchiveWithTwoTablesInOneDialectLoadsBoth) {
   ExpectLoaded(tables, "customers", 7);
 }
 
+TEST_F(InferCli, ArchiveWithTablesOfDifferentWidthsLoadsEveryRowOfEach) {
+  std::string orders = "order_id,customer_id,amount,currency,status,ordered_at,note\n";
+  for (int i = 1; i <= 11; ++i) {
+    orders += std::to_string(i) + "," + std::to_string(i * 3) + "," + std::to_string(i) +
+              ".75,EUR,paid,2026-11-24 10:0" + std::to_string(i % 10) + ":00,\"a, b\"\n";
+  }
+  std::string products = "sku,title,price\n";
+  for (int i = 1; i <= 6; ++i) products += "SKU-" + std::to_string(i) + ",Thing,9.99\n";
+  dir_.Write("samples/orders_20261124.csv", orders);
+  dir_.Write("samples/products_20261124.csv", products);
+  dir_.Write("samples/regions_20261124.csv", "region\nnorth\nsouth\neast\n");
+  const auto archive = dir_ / "samples/wide_20261124.tar.gz";
+  const std::vector<std::string> members = {"regions_20261124.csv", "orders_20261124.csv",
+                                            "products_20261124.csv"};
+  ASSERT_TRUE(Tar(archive, dir_ / "samples", members));
+  auto r = Infer("wide", archive);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("do not have"), std::string::npos) << r.output;
+  EXPECT_NE(Schema("wide", "orders").find(R"J("name": "note")J"), std::string::npos)
+      << Schema("wide", "orders");
+  EXPECT_NE(Schema("wide", "products").find(R"J("name": "price")J"), std::string::npos)
+      << Schema("wide", "products");
+  auto tables = ValidateDeliverRun("wide", "wide_20261124.tar.gz", members);
+  ExpectLoaded(tables, "orders", 11);
+  ExpectLoaded(tables, "products", 6);
+  ExpectLoaded(tables, "regions", 3);
+}
+
 TEST_F(InferCli, RefusesToOverwriteWithoutForceNamingTheFile) {
   auto sample = Sample("orders.csv", "id,name\n1,a\n2,b\n");
   ASSERT_EQ(Infer("acme", sample).exit_code, 0);

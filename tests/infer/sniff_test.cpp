@@ -1,6 +1,8 @@
 // Unit tests of the sniffers behind `sluice infer`: encoding, dialect, column types, header.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "infer/infer.h"
 #include "infer/infer_test_util.h"
 
@@ -146,6 +148,43 @@ TEST(InferPartner, TablesAreNamedFromFilesWithoutTheirDates) {
   EXPECT_EQ(d->tables[0].file_pattern, "orders_extra_*.csv");
   EXPECT_EQ(d->tables[1].file_pattern, "orders_*.csv");
   EXPECT_EQ(d->archive_pattern, "p_{date:%Y%m%d}.zip");
+}
+
+TEST(InferPartner, TablesOfOneArchiveKeepTheirOwnWidthsAndAOneColumnFileDoesNotPickTheDialect) {
+  // The archive lists the one-column file first: it reads the same under every delimiter.
+  std::string orders = "order_id;customer_id;amount;status\n";
+  for (int i = 1; i <= 9; ++i)
+    orders += std::to_string(i) + ";" + std::to_string(i * 7) + ";1,5;paid\n";
+  std::string customers = "customer_id;name\n";
+  for (int i = 1; i <= 5; ++i)
+    customers += std::to_string(i * 7) + ";Name " + std::to_string(i) + "\n";
+  auto d = InferPartner({{"blocked_ids_20261124.csv", "id\n3\n4\n"},
+                         {"orders_20261124.csv", orders},
+                         {"customers_20261124.csv", customers}},
+                        {"p", "p_20261124.tar.gz", true});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->dialect.dialect.delimiter, ';');
+  std::map<std::string, const TableDraft*> by_name;
+  for (const TableDraft& t : d->tables) by_name[t.table] = &t;
+  ASSERT_EQ(by_name.size(), 3u);
+  ASSERT_TRUE(by_name.count("orders") && by_name.count("customers") &&
+              by_name.count("blocked_ids"));
+  EXPECT_EQ(by_name["orders"]->schema.columns.size(), 4u);
+  EXPECT_EQ(by_name["orders"]->rows, 9);
+  EXPECT_EQ(by_name["orders"]->schema.columns[2].name, "amount");
+  EXPECT_EQ(by_name["customers"]->schema.columns.size(), 2u);
+  EXPECT_EQ(by_name["customers"]->rows, 5);
+  EXPECT_EQ(by_name["blocked_ids"]->schema.columns.size(), 1u);
+  EXPECT_EQ(by_name["blocked_ids"]->rows, 2);
+  for (const TableDraft& t : d->tables) {
+    EXPECT_EQ(t.rejected_by_check, 0) << t.table;
+    for (const std::string& note : t.notes) {
+      EXPECT_EQ(note.find("do not have"), std::string::npos) << t.table << ": " << note;
+    }
+  }
+  for (const std::string& note : d->notes) {
+    EXPECT_EQ(note.find("looks like delimiter"), std::string::npos) << note;
+  }
 }
 
 }  // namespace
