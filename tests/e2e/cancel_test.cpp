@@ -153,5 +153,19 @@ TEST(RepairAndShow, WithoutARunIdActOnTheNewestRunAndSayWhichOnStderr) {
   EXPECT_EQ(ReadFile(dir / "side.txt"), "b\n");
 }
 
+TEST(LogsCommand, APerPartnerTaskWithoutPartnerPointsAtThePartnerWhoseAttemptFailed) {
+  TempDir dir;
+  // acme sorts first; only globex fails, so the hint must not just name the first partner.
+  WriteEnginePipeline(dir,
+                      "name: x\ntasks:\n  - task_key: load\n    for_each: partner\n"
+                      "    command: 'test $SLUICE_PARTNER != globex'\n");
+  auto run = RunCommand(Sluice() + " run " + Q(dir.path()) + " --date 2026-11-24");
+  ASSERT_EQ(run.exit_code, 1) << run.output;
+  auto logs = RunCommand(Sluice() + " logs " + Q(dir.path()) + " " + LatestRunId(dir) + " load");
+  EXPECT_EQ(logs.exit_code, 2) << logs.output;
+  EXPECT_NE(logs.output.find("add --partner globex (failed: globex)"), std::string::npos)
+      << logs.output;
+}
+
 }  // namespace
 }  // namespace sluice

@@ -1,8 +1,12 @@
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "cli/commands/commands.h"
 #include "cli/commands/engine_common.h"
+#include "core/strings.h"
 
 namespace sluice::cli {
 
@@ -41,10 +45,14 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
       return;
     }
     const ledger::AttemptRecord* chosen = nullptr;
-    std::vector<std::string> partners;
+    std::set<std::string> partners, failed_partners;
     for (const auto& a : *attempts) {
       if (a.task_key != args->task) continue;
-      if (!a.partner.empty()) partners.push_back(a.partner);
+      if (!a.partner.empty()) partners.insert(a.partner);
+      if (!a.partner.empty() &&
+          (a.state == ledger::State::kFailed || a.state == ledger::State::kTimedOut)) {
+        failed_partners.insert(a.partner);
+      }
       if (a.partner != args->partner) continue;
       if (args->attempt > 0 ? a.attempt == args->attempt
                             : (chosen == nullptr || a.attempt > chosen->attempt)) {
@@ -58,7 +66,11 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
                 << (args->partner.empty() ? "" : " for partner \"" + args->partner + "\"")
                 << " in run " << args->run_id;
       if (args->partner.empty() && !partners.empty()) {
-        std::cerr << "; it is per-partner: add --partner " << partners.front();
+        // The partner whose attempt failed is the one a reader most likely wants.
+        const std::set<std::string>& pick = failed_partners.empty() ? partners : failed_partners;
+        std::cerr << "; it is per-partner: add --partner " << *pick.begin() << " ("
+                  << (failed_partners.empty() ? "partners: " : "failed: ")
+                  << Join(std::vector<std::string>(pick.begin(), pick.end()), ", ") << ")";
       }
       std::cerr << " (see `sluice show " << args->dir << " " << args->run_id << "`)\n";
       *exit_code = kExitUsage;
