@@ -25,6 +25,20 @@ uint64_t KeyHash(std::span<const Value> row, const std::vector<size_t>& key_colu
   return h;
 }
 
+size_t KeyHashSet::InsertUntilRepeat(std::span<const uint64_t> hashes) {
+  while ((size_ + hashes.size()) * 2 > slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  constexpr size_t kAhead = 16;  // enough fetches in flight to cover a miss to memory
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (i + kAhead < hashes.size()) {
+      const uint64_t next = hashes[i + kAhead];
+      __builtin_prefetch(&slots_[(next == 0 ? 1 : next) & mask], 1);
+    }
+    if (!Insert(hashes[i])) return i;
+  }
+  return hashes.size();
+}
+
 bool KeyHashSet::Insert(uint64_t h) {
   if (h == 0) h = 1;
   if ((size_ + 1) * 2 > slots_.size()) Grow();
@@ -49,8 +63,11 @@ void KeyHashSet::Grow() {
   old.swap(slots_);
   slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
   size_ = 0;
-  for (uint64_t h : old) {
-    if (h != 0) Insert(h);
+  const size_t mask = slots_.size() - 1;
+  constexpr size_t kAhead = 16;  // the slot of the hash kAhead places on, fetched meanwhile
+  for (size_t i = 0; i < old.size(); ++i) {
+    if (i + kAhead < old.size()) __builtin_prefetch(&slots_[old[i + kAhead] & mask], 1);
+    if (old[i] != 0) Insert(old[i]);
   }
 }
 

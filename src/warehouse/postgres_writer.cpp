@@ -213,10 +213,26 @@ class PgTableWriter : public TableWriter {
                       "ownership of the table");
   }
 
-  // False when the row's key may have been sent directly before (or enough rows were).
-  bool AdmitDirect(std::span<const Value> row) {
-    if (direct_rows_ >= kMaxDirectRows) return false;
-    return direct_keys_.Insert(KeyHash(row, key_columns_));
+  // The key hashes of an upsert's batch go into their set (KeyHashSet::InsertUntilRepeat) before
+  // the rows are encoded: in direct mode the count of leading rows that may go straight in
+  // (distinct keys, within kMaxDirectRows); in staged mode whether the stage still holds each
+  // key once. Returns `rows` when nothing stops the direct rows (or the mode is staged).
+  size_t CheckBatchKeys(std::span<const Value> values, size_t rows) {
+    if (!upsert_ || (mode_ != Mode::kDirect && !stage_distinct_)) return rows;
+    const size_t ncols = schema_.columns.size();
+    row_hashes_.resize(rows);
+    for (size_t r = 0; r < rows; ++r) {
+      row_hashes_[r] = KeyHash(values.subspan(r * ncols, ncols), key_columns_);
+    }
+    if (mode_ == Mode::kDirect) {
+      const size_t room = static_cast<size_t>(kMaxDirectRows - direct_rows_);
+      return direct_keys_.InsertUntilRepeat(std::span(row_hashes_).first(std::min(rows, room)));
+    }
+    if (stage_keys_.InsertUntilRepeat(row_hashes_) < rows) {
+      stage_distinct_ = false;  // a repeated key (or a hash collision): the stage is deduped
+    }
+    stage_checked_ = true;
+    return rows;
   }
 
   Status StartCopy() {
@@ -247,10 +263,12 @@ class PgTableWriter : public TableWriter {
     SLUICE_ASSIGN_OR_RETURN(int64_t load_id, LoadId(source_file));
     SLUICE_RETURN_IF_ERROR(DecideMode());
     const size_t ncols = schema_.columns.size();
+    stage_checked_ = false;
+    const size_t direct_end = CheckBatchKeys(values, rows);
     for (size_t r = 0; r < rows; ++r) {
       const std::span<const Value> row = values.subspan(r * ncols, ncols);
-      if (mode_ == Mode::kDirect && !AdmitDirect(row)) {
-        SLUICE_RETURN_IF_ERROR(EndCopy());  // the rows so far are in the table
+      if (mode_ == Mode::kDirect && r == direct_end) {  // a key seen before, or enough rows
+        SLUICE_RETURN_IF_ERROR(EndCopy());              // the rows so far are in the table
         mode_ = Mode::kStaged;
         direct_keys_.Clear();
       }
@@ -279,7 +297,7 @@ class PgTableWriter : public TableWriter {
         AppendRescued(has_rescued ? rescued[r] : std::string_view());
         AppendBinaryInt8(seq_++, &buffer_);
         ++staged_;
-        if (upsert_ && stage_distinct_ && !stage_keys_.Insert(KeyHash(row, key_columns_))) {
+        if (upsert_ && stage_distinct_ && !stage_checked_ && !stage_keys_.Insert(row_hashes_[r])) {
           stage_distinct_ = false;  // a repeated key (or a hash collision): the stage is deduped
         }
       }
@@ -522,9 +540,11 @@ class PgTableWriter : public TableWriter {
   Mode mode_ = Mode::kUndecided;
   bool copy_direct_ = false;  // the COPY in progress goes straight into the table
   std::vector<size_t> key_columns_;
-  KeyHashSet direct_keys_;      // hashes of the keys sent straight in
-  int64_t direct_rows_ = 0;     // rows sent straight in
-  int64_t direct_pending_ = 0;  // of those, in the COPY in progress
+  KeyHashSet direct_keys_;            // hashes of the keys sent straight in
+  std::vector<uint64_t> row_hashes_;  // the key hashes of AddChecked's batch (CheckBatchKeys)
+  bool stage_checked_ = false;        // the batch's keys are in stage_keys_ already
+  int64_t direct_rows_ = 0;           // rows sent straight in
+  int64_t direct_pending_ = 0;        // of those, in the COPY in progress
   std::string buffer_;
   std::string error_;               // why a value could not be encoded
   size_t bad_row_ = 0;              // and in which row of the batch

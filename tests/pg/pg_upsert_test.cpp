@@ -16,6 +16,7 @@
 
 #include "pg/pg_test_server.h"
 #include "testing/temp_dir.h"
+#include "warehouse/postgres_key_hash.h"
 #include "warehouse/warehouse.h"
 #include "warehouse/warehouse_test_support.h"
 
@@ -132,6 +133,108 @@ TEST_F(PgUpsertTest, RandomDailyUpsertsGiveSqlitesCountsAndRows) {
   const auto rows = Rows(pg.get(), sql);
   EXPECT_GT(rows.size(), 400u);
   EXPECT_EQ(rows, Rows(lite.get(), sql));
+}
+
+// A merge of `batches` of rows, each handed over in one AddRows call (as sluice's merge task
+// does, 4096 rows at a time), from one source file.
+Result<MergeCounts> MergeBatches(Warehouse* wh, const config::TableSchema& schema,
+                                 const std::vector<std::vector<Row>>& batches,
+                                 const std::string& date) {
+  MergeTarget t{&schema, date, "run-" + date, {}};
+  SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
+  for (const std::vector<Row>& batch : batches) {
+    std::vector<Value> values;
+    for (const Row& r : batch) {
+      values.push_back({ValueKind::kInt, r.id, 0, {}});
+      values.push_back({ValueKind::kText, 0, 0, r.amount});
+    }
+    size_t failed_row = 0;
+    SLUICE_RETURN_IF_ERROR(
+        writer->AddRows(values, batch.size(), "raw/acme/orders.csv", {}, &failed_row));
+  }
+  return writer->Commit();
+}
+
+// The first load into an empty table goes straight in while its keys are distinct, checked a
+// batch at a time before the batch is sent (postgres_writer.cpp, CheckBatchKeys): a key seen
+// again in the middle of a batch, or twice in one batch, sends the rest of the merge through the
+// stage. Counts and rows stay SQLite's; the table's key is whole again after the load.
+TEST_F(PgUpsertTest, AFirstLoadInBatchesWithKeysRepeatedMidBatchGivesSqlitesCountsAndRows) {
+  auto schema = Schema(config::MergeMode::kUpsert);
+  const std::string sql = "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1";
+  struct Case {
+    const char* name;
+    std::vector<std::vector<Row>> batches;
+    int64_t inserted, updated;
+  };
+  auto keys = [](int64_t from, int64_t to, const std::string& amount) {
+    std::vector<Row> rows;
+    for (int64_t i = from; i <= to; ++i) rows.push_back({i, amount});
+    return rows;
+  };
+  auto cat = [](std::vector<Row> a, const std::vector<Row>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const std::vector<Case> cases = {
+      {"distinct keys in three batches",
+       {keys(1, 5000, "1.00"), keys(5001, 9000, "1.00"), keys(9001, 9100, "1.00")},
+       9100,
+       0},
+      {"a key of an earlier batch again in the middle of the second",
+       {keys(1, 3000, "1.00"),
+        cat(cat(keys(3001, 3500, "1.00"), {{42, "2.00"}}), keys(3501, 4000, "1.00"))},
+       4000,
+       1},
+      {"a key twice in the first batch, and again in the next",
+       {cat(cat(keys(1, 700, "1.00"), {{7, "2.00"}}), keys(701, 900, "1.00")),
+        cat(keys(901, 1000, "1.00"), {{7, "3.00"}, {950, "3.00"}})},
+       1000,
+       3},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string url = testing::NewPgDatabase();
+    ASSERT_FALSE(url.empty());
+    TempDir lite_dir;
+    auto pg = OpenWarehouse(url, dir_.path(), "acme");
+    auto lite = OpenWarehouse("sqlite://wh", lite_dir.path(), "acme");
+    ASSERT_TRUE(pg.ok() && lite.ok());
+    auto p = MergeBatches(pg->get(), schema, c.batches, "2026-11-24");
+    auto s = MergeBatches(lite->get(), schema, c.batches, "2026-11-24");
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(p->inserted, c.inserted);
+    EXPECT_EQ(p->updated, c.updated);
+    EXPECT_EQ(p->inserted, s->inserted);
+    EXPECT_EQ(p->updated, s->updated);
+    EXPECT_EQ(p->kept_newer, s->kept_newer);
+    EXPECT_EQ(Rows(pg->get(), sql), Rows(lite->get(), sql));
+    EXPECT_EQ(*Rows(pg->get(),
+                    "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND "
+                    "contype = 'p'")[0][0],
+              "1");
+  }
+}
+
+TEST(PgKeyHashSetTest, InsertUntilRepeatStopsAtTheFirstHashTheSetHoldsAndInsertsNothingAfterIt) {
+  pg::KeyHashSet set;
+  std::vector<uint64_t> first;
+  for (uint64_t i = 1; i <= 5000; ++i) first.push_back(i * 0x9E3779B97F4A7C15ull);
+  EXPECT_EQ(set.InsertUntilRepeat(first), 5000u);  // grows past its first 1024 slots
+  EXPECT_EQ(set.size(), 5000u);
+  // A repeat of the set's 17th hash at place 2: places 0 and 1 go in, nothing after.
+  const std::vector<uint64_t> second = {7, 8, first[16], 9};
+  EXPECT_EQ(set.InsertUntilRepeat(second), 2u);
+  EXPECT_EQ(set.size(), 5002u);
+  EXPECT_TRUE(set.Insert(9));
+  // A hash twice in one span, and 0 (stored as 1): the second of each is the repeat.
+  EXPECT_EQ(set.InsertUntilRepeat(std::vector<uint64_t>{10, 11, 10}), 2u);
+  EXPECT_EQ(set.InsertUntilRepeat(std::vector<uint64_t>{0, 1}), 1u);
+  EXPECT_FALSE(set.Insert(11));
+  set.Clear();
+  EXPECT_EQ(set.size(), 0u);
+  EXPECT_EQ(set.InsertUntilRepeat(second), 4u);
 }
 
 TEST_F(PgUpsertTest, AnUpsertKilledAfterItsRowsReachedTheTableLeavesTheTableUnchanged) {
