@@ -172,6 +172,12 @@ std::string PgType(const config::ColumnSchema& column) {
   }
 }
 
+std::string PgDeclaredType(const config::ColumnSchema& column) {
+  std::string type = PgType(column);
+  if (type == "text") type += " COLLATE \"C\"";
+  return type;
+}
+
 const ColumnTypes& PgColumnTypes() {
   static const ColumnTypes* types =
       new ColumnTypes{"PostgreSQL", [](const config::ColumnSchema& c) { return PgType(c); },

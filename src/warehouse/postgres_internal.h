@@ -72,6 +72,11 @@ Result<std::unique_ptr<PgConn>> Connect(const std::string& url, std::string_view
 
 // PostgreSQL's text form of a COPY field is written by the writer; the DDL types are here.
 std::string PgType(const config::ColumnSchema& column);
+// The column as sluice declares it in a table it creates or extends: PgType, and text with
+// COLLATE "C", so text compares and sorts bytewise as in SQLite (BINARY) whatever the database's
+// locale, and the primary key's build and lookups take no linguistic comparison
+// (docs/postgresql.md, "Text columns compare bytewise").
+std::string PgDeclaredType(const config::ColumnSchema& column);
 const ColumnTypes& PgColumnTypes();
 
 class PgWarehouse;

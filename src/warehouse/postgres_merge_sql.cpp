@@ -14,6 +14,11 @@ MergeSql BuildMergeSql(const config::TableSchema& schema, const std::string& tab
   std::vector<std::string> cols, keys;
   for (const auto& c : schema.columns) cols.push_back(QuoteIdentifier(c.name));
   for (const auto& k : schema.primary_key) keys.push_back(QuoteIdentifier(k));
+  // The stage's text columns have the database's default collation, whatever the target's
+  // (COLLATE "C" for tables sluice creates now, the default for older ones): where a stage key
+  // meets the target's, PostgreSQL takes the non-default collation over the default, so the
+  // join compares under the target's own (its key index serves it) and never fails for a
+  // mismatch (tests/pg/pg_collation_test.cpp covers both kinds of table).
   std::string stage_defs;
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     stage_defs += cols[i] + " " + PgType(schema.columns[i]) + ", ";

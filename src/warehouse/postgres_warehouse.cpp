@@ -465,7 +465,7 @@ Status PgWarehouse::Apply(const config::TableSchema& schema, const SchemaChange&
     case SchemaChangeKind::kCreateTable: {
       std::string ddl = "CREATE TABLE " + table + " (";
       for (const config::ColumnSchema& c : schema.columns) {
-        ddl += QuoteIdentifier(c.name) + " " + PgType(c);
+        ddl += QuoteIdentifier(c.name) + " " + PgDeclaredType(c);
         if (!c.nullable) ddl += " NOT NULL";
         ddl += ", ";
       }
@@ -499,9 +499,10 @@ Status PgWarehouse::Apply(const config::TableSchema& schema, const SchemaChange&
       return Status::Ok();
     case SchemaChangeKind::kAddColumn: {
       const std::string type = PgType(*change.schema_column);
-      SLUICE_RETURN_IF_ERROR(conn_->Exec(
-          "ALTER TABLE " + table + " ADD COLUMN " + QuoteIdentifier(change.column) + " " + type,
-          what, "ownership of the table"));
+      SLUICE_RETURN_IF_ERROR(conn_->Exec("ALTER TABLE " + table + " ADD COLUMN " +
+                                             QuoteIdentifier(change.column) + " " +
+                                             PgDeclaredType(*change.schema_column),
+                                         what, "ownership of the table"));
       log::Info("warehouse: table {} gained column {} {} (new in the schema)", schema.table,
                 change.column, type);
       return Status::Ok();
