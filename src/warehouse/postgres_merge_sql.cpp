@@ -51,6 +51,8 @@ MergeSql BuildMergeSql(const config::TableSchema& schema, const std::string& tab
   sql.empty = "SELECT NOT EXISTS (SELECT 1 FROM " + table + ")";
   sql.lock = "LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE";
   sql.direct_copy = "COPY " + table + " (" + target_cols + ") FROM STDIN (FORMAT binary)";
+  sql.direct_copy_defaults = "COPY " + table + " (" + Join(cols, ", ") +
+                             (rescue ? ", _rescued" : "") + ") FROM STDIN (FORMAT binary, FREEZE)";
   sql.first_load = "INSERT INTO " + table + " (" + target_cols + ") SELECT " + select + " FROM (" +
                    last_of_each_key + ") src";
   sql.dedupe = "CREATE TEMP TABLE sluice_src ON COMMIT DROP AS " + last_of_each_key;

@@ -24,6 +24,9 @@ struct MergeSql {
   std::string empty;        // SELECT: the table holds no row
   std::string lock;         // LOCK TABLE ... IN SHARE ROW EXCLUSIVE MODE (writers only)
   std::string direct_copy;  // COPY straight into the (empty) table
+  // The same, FREEZE, without _ingest_date and _load_id: they take the column defaults the
+  // writer sets for the load (postgres_writer.cpp, SetLineageDefaults).
+  std::string direct_copy_defaults;
   // Into an empty table, the last row of each staged key. $1: the ingest date.
   std::string first_load;
   // The last row of each staged key into kDeduped, with _m, how many staged rows had the key

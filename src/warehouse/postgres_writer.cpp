@@ -184,10 +184,11 @@ class PgTableWriter : public TableWriter {
                   "SELECT on pg_constraint"));
     if (PQntuples(r.get()) != 1) return Status::Ok();
     const std::string name = QuoteIdentifier(PQgetvalue(r.get(), 0, 0));
-    add_key_sql_ =
-        "SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL max_parallel_maintenance_workers = 0; "
-        "ALTER TABLE " +
-        table_ + " ADD CONSTRAINT " + name + " " + PQgetvalue(r.get(), 0, 1);
+    add_key_sql_ = "ALTER TABLE " + table_ +
+                   " ALTER COLUMN _ingest_date DROP DEFAULT, ALTER COLUMN _load_id DROP DEFAULT; "
+                   "SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL "
+                   "max_parallel_maintenance_workers = 0; ALTER TABLE " +
+                   table_ + " ADD CONSTRAINT " + name + " " + PQgetvalue(r.get(), 0, 1);
     SLUICE_RETURN_IF_ERROR(conn_.Exec("ALTER TABLE " + table_ + " DROP CONSTRAINT " + name,
                                       "warehouse: dropping the primary key of " + schema_.table +
                                           " for the load (it is built again after it)",
@@ -200,7 +201,24 @@ class PgTableWriter : public TableWriter {
     SLUICE_RETURN_IF_ERROR(conn_.Exec("TRUNCATE " + table_,
                                       "warehouse: emptying " + schema_.table + " for the load",
                                       "TRUNCATE on the table"));
-    direct_copy_sql_.insert(direct_copy_sql_.size() - 1, ", FREEZE");
+    direct_copy_sql_ = sql_.direct_copy_defaults;
+    lineage_defaults_ = true;
+    return Status::Ok();
+  }
+
+  // The direct COPY into the table this merge emptied sends no lineage: _ingest_date and
+  // _load_id, the same for every row of a load, come from column defaults set here for the load
+  // (in the merge's transaction, under the lock DropKeyForLoad took) and dropped again before
+  // the key is built (add_key_sql_), so the table keeps no default after the merge; a rollback
+  // or a kill takes them with it. Two fields fewer per row: the server's COPY receives and
+  // converts about a fifth fewer fields, and 20 bytes a row stay off the socket.
+  Status SetLineageDefaults(int64_t load_id) {
+    if (!lineage_defaults_ || default_load_id_ == load_id) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(conn_.Exec(
+        "ALTER TABLE " + table_ + " ALTER COLUMN _ingest_date SET DEFAULT '" + target_.ingest_date +
+            "'::date, ALTER COLUMN _load_id SET DEFAULT " + std::to_string(load_id),
+        "warehouse: setting the load's lineage on " + schema_.table, "ownership of the table"));
+    default_load_id_ = load_id;
     return Status::Ok();
   }
 
@@ -208,6 +226,12 @@ class PgTableWriter : public TableWriter {
   Status RestoreKey() {
     if (!key_dropped_) return Status::Ok();
     key_dropped_ = false;
+    // add_key_sql_ drops the lineage defaults: rows sent straight in after it (a query inside
+    // the merge made it build the key early) carry their lineage again.
+    lineage_defaults_ = false;
+    default_load_id_ = -1;
+    direct_copy_sql_ = sql_.direct_copy;
+    direct_copy_sql_.insert(direct_copy_sql_.size() - 1, ", FREEZE");
     return conn_.Exec(add_key_sql_,
                       "warehouse: building the primary key of " + schema_.table + " after the load",
                       "ownership of the table");
@@ -235,9 +259,10 @@ class PgTableWriter : public TableWriter {
     return rows;
   }
 
-  Status StartCopy() {
+  Status StartCopy(int64_t load_id) {
     if (copying_) return Status::Ok();
     copy_direct_ = mode_ == Mode::kDirect;
+    if (copy_direct_) SLUICE_RETURN_IF_ERROR(SetLineageDefaults(load_id));
     const std::string& sql = copy_direct_ ? direct_copy_sql_ : sql_.copy;
     PgResult r(PQexec(conn_.get(), sql.c_str()));
     if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
@@ -272,10 +297,11 @@ class PgTableWriter : public TableWriter {
         mode_ = Mode::kStaged;
         direct_keys_.Clear();
       }
-      SLUICE_RETURN_IF_ERROR(StartCopy());
+      SLUICE_RETURN_IF_ERROR(StartCopy(load_id));
       const size_t row_start = buffer_.size();
       const bool direct = mode_ == Mode::kDirect;
-      AppendBinaryRowStart(static_cast<int>(ncols) + (direct ? (rescue_ ? 3 : 2) : 3), &buffer_);
+      const int lineage = direct ? (lineage_defaults_ ? 0 : 2) + (rescue_ ? 1 : 0) : 3;
+      AppendBinaryRowStart(static_cast<int>(ncols) + lineage, &buffer_);
       for (size_t c = 0; c < ncols; ++c) {
         if (!AppendBinaryValue(row[c], schema_.columns[c], &buffer_, &error_)) {
           buffer_.resize(row_start);
@@ -285,9 +311,12 @@ class PgTableWriter : public TableWriter {
       }
       const bool has_rescued = rescue_ && !rescued.empty() && !rescued[r].empty();
       if (direct) {
-        // The target's columns: ..., _ingest_date, _load_id[, _rescued].
-        buffer_.append(ingest_date_binary_);
-        AppendBinaryInt8(load_id, &buffer_);
+        // The target's columns: ..., _ingest_date, _load_id[, _rescued] (the first two from
+        // the defaults SetLineageDefaults set, when it did).
+        if (!lineage_defaults_) {
+          buffer_.append(ingest_date_binary_);
+          AppendBinaryInt8(load_id, &buffer_);
+        }
         if (rescue_) AppendRescued(has_rescued ? rescued[r] : std::string_view());
         ++direct_rows_;
         ++direct_pending_;
@@ -533,10 +562,12 @@ class PgTableWriter : public TableWriter {
   const config::TableSchema& schema_;
   std::string table_;
   MergeSql sql_;
-  bool upsert_ = false;          // an upsert (it has a primary key)
-  std::string direct_copy_sql_;  // COPY straight into the table (FREEZE once it is emptied)
-  std::string add_key_sql_;      // builds the primary key again after a direct load
-  bool key_dropped_ = false;     // the primary key is dropped until RestoreKey
+  bool upsert_ = false;            // an upsert (it has a primary key)
+  std::string direct_copy_sql_;    // COPY straight into the table (FREEZE once it is emptied)
+  std::string add_key_sql_;        // builds the primary key again after a direct load
+  bool key_dropped_ = false;       // the primary key is dropped until RestoreKey
+  bool lineage_defaults_ = false;  // the direct COPY leaves lineage to column defaults
+  int64_t default_load_id_ = -1;   // the _load_id default set (SetLineageDefaults)
   Mode mode_ = Mode::kUndecided;
   bool copy_direct_ = false;  // the COPY in progress goes straight into the table
   std::vector<size_t> key_columns_;

@@ -136,21 +136,25 @@ TEST_F(PgUpsertTest, RandomDailyUpsertsGiveSqlitesCountsAndRows) {
 }
 
 // A merge of `batches` of rows, each handed over in one AddRows call (as sluice's merge task
-// does, 4096 rows at a time), from one source file.
+// does, 4096 rows at a time); batch i from source file i / files_every (a new load each time);
+// with `query_between`, a query inside the merge after each batch.
 Result<MergeCounts> MergeBatches(Warehouse* wh, const config::TableSchema& schema,
                                  const std::vector<std::vector<Row>>& batches,
-                                 const std::string& date) {
+                                 const std::string& date, size_t files_every = 1000,
+                                 bool query_between = false) {
   MergeTarget t{&schema, date, "run-" + date, {}};
   SLUICE_ASSIGN_OR_RETURN(auto writer, wh->BeginMerge(t));
-  for (const std::vector<Row>& batch : batches) {
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const std::vector<Row>& batch = batches[b];
+    const std::string file = "raw/acme/orders-" + std::to_string(b / files_every) + ".csv";
     std::vector<Value> values;
     for (const Row& r : batch) {
       values.push_back({ValueKind::kInt, r.id, 0, {}});
       values.push_back({ValueKind::kText, 0, 0, r.amount});
     }
     size_t failed_row = 0;
-    SLUICE_RETURN_IF_ERROR(
-        writer->AddRows(values, batch.size(), "raw/acme/orders.csv", {}, &failed_row));
+    SLUICE_RETURN_IF_ERROR(writer->AddRows(values, batch.size(), file, {}, &failed_row));
+    if (query_between) SLUICE_RETURN_IF_ERROR(wh->Query("SELECT count(*) FROM orders").status());
   }
   return writer->Commit();
 }
@@ -158,14 +162,18 @@ Result<MergeCounts> MergeBatches(Warehouse* wh, const config::TableSchema& schem
 // The first load into an empty table goes straight in while its keys are distinct, checked a
 // batch at a time before the batch is sent (postgres_writer.cpp, CheckBatchKeys): a key seen
 // again in the middle of a batch, or twice in one batch, sends the rest of the merge through the
-// stage. Counts and rows stay SQLite's; the table's key is whole again after the load.
+// stage. The rows sent straight in take their lineage from column defaults set per load
+// (SetLineageDefaults). Counts and rows, lineage included, stay SQLite's; the table's key is
+// whole again after the load and it keeps no default.
 TEST_F(PgUpsertTest, AFirstLoadInBatchesWithKeysRepeatedMidBatchGivesSqlitesCountsAndRows) {
   auto schema = Schema(config::MergeMode::kUpsert);
-  const std::string sql = "SELECT order_id, amount, _ingest_date FROM orders ORDER BY 1";
+  const std::string sql = "SELECT order_id, amount, _ingest_date, _load_id FROM orders ORDER BY 1";
   struct Case {
     const char* name;
     std::vector<std::vector<Row>> batches;
     int64_t inserted, updated;
+    size_t files_every = 1000;  // batches per source file
+    bool query_between = false;
   };
   auto keys = [](int64_t from, int64_t to, const std::string& amount) {
     std::vector<Row> rows;
@@ -191,6 +199,19 @@ TEST_F(PgUpsertTest, AFirstLoadInBatchesWithKeysRepeatedMidBatchGivesSqlitesCoun
         cat(keys(901, 1000, "1.00"), {{7, "3.00"}, {950, "3.00"}})},
        1000,
        3},
+      {"three files, a query inside the merge after each batch (the key is built early)",
+       {keys(1, 2000, "1.00"), keys(2001, 4000, "1.00"), keys(4001, 6000, "1.00"),
+        keys(6001, 6500, "1.00")},
+       6500,
+       0,
+       1,
+       true},
+      {"two files of two batches, a key of the first file again in the second",
+       {keys(1, 1000, "1.00"), keys(1001, 2000, "1.00"), keys(2001, 2500, "1.00"),
+        cat(keys(2501, 2600, "1.00"), {{1500, "2.00"}})},
+       2600,
+       1,
+       2},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -200,8 +221,10 @@ TEST_F(PgUpsertTest, AFirstLoadInBatchesWithKeysRepeatedMidBatchGivesSqlitesCoun
     auto pg = OpenWarehouse(url, dir_.path(), "acme");
     auto lite = OpenWarehouse("sqlite://wh", lite_dir.path(), "acme");
     ASSERT_TRUE(pg.ok() && lite.ok());
-    auto p = MergeBatches(pg->get(), schema, c.batches, "2026-11-24");
-    auto s = MergeBatches(lite->get(), schema, c.batches, "2026-11-24");
+    auto p =
+        MergeBatches(pg->get(), schema, c.batches, "2026-11-24", c.files_every, c.query_between);
+    auto s =
+        MergeBatches(lite->get(), schema, c.batches, "2026-11-24", c.files_every, c.query_between);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     EXPECT_EQ(p->inserted, c.inserted);
@@ -214,6 +237,12 @@ TEST_F(PgUpsertTest, AFirstLoadInBatchesWithKeysRepeatedMidBatchGivesSqlitesCoun
                     "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND "
                     "contype = 'p'")[0][0],
               "1");
+    EXPECT_EQ(*Rows(pg->get(),
+                    "SELECT count(*) FROM pg_attrdef WHERE adrelid = "
+                    "'orders'::regclass")[0][0],
+              "0");
+    EXPECT_EQ(*Rows(pg->get(), "SELECT count(DISTINCT _load_id) FROM orders")[0][0],
+              std::to_string((c.batches.size() + c.files_every - 1) / c.files_every));
   }
 }
 
