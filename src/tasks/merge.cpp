@@ -146,9 +146,12 @@ Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
       ExtractAgain(ctx));
 }
 
-// Merges one table of the partner for the run's date; `result` gets its stats.
+// Merges one table of the partner for the run's date; `result` gets its stats. With `last`, the
+// attempt gives its slot back once the merge has committed and its rejects and stats are
+// written (TaskContext::ReleaseSlot): closing the database (SQLite's checkpoint of the WAL into
+// the database file, its syncs, the WAL's removal) then overlaps the next attempt's start.
 Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
-                     const std::string& table, nlohmann::json* result) {
+                     const std::string& table, nlohmann::json* result, bool last) {
   const std::string date = ctx.date.ToString();
   (*result)["table"] = table;
   auto schema_it = partner->schemas.find(table);
@@ -403,7 +406,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                 merged->same_inputs_as_run +
                 ", which these rows replaced one for one: its counts are reported",
       options.parse_on_own_thread ? "" : "; parsed and written on one thread (--parallelism 1)");
-  return Status::Ok();
+  if (last) ctx.ReleaseSlot();
+  return Status::Ok();  // closes the database (`wh`)
 }
 
 }  // namespace
@@ -421,7 +425,9 @@ Status RunMerge(TaskContext& ctx) {
         .WithFile(ctx.task->loc.file, ctx.task->loc.line);
   }
   const std::string table = table_node->scalar();
-  if (table != config::kEveryOtherTable) return MergeOneTable(ctx, partner, table, &ctx.result);
+  if (table != config::kEveryOtherTable) {
+    return MergeOneTable(ctx, partner, table, &ctx.result, /*last=*/true);
+  }
   // {table: "*"}: every table of the partner that no other merge task names, one after another
   // (they share the partner's database, which takes one writer at a time). A failed table does
   // not stop the others; the task fails naming it, and a retry merges each table again, which
@@ -433,7 +439,7 @@ Status RunMerge(TaskContext& ctx) {
   std::vector<std::string> merged;
   for (const std::string& name : tables) {
     nlohmann::json one;
-    Status st = MergeOneTable(ctx, partner, name, &one);
+    Status st = MergeOneTable(ctx, partner, name, &one, /*last=*/false);
     if (!st.ok()) {
       one["status"] = "failed";
       one["error"] = st.ToString();

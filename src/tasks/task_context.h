@@ -42,6 +42,10 @@ struct TaskContext {
   nlohmann::json result = nlohmann::json::object();
   // Called now and then with how far the task has got; may be empty.
   std::function<void(const Progress&)> progress;
+  // Gives the attempt's slot back to the scheduler, which may start the next ready attempt while
+  // this one finishes (Executor::TakeReleased): call once everything the attempt produces is
+  // written and committed, and only closing files and exiting remain. May be empty.
+  std::function<void()> release_slot;
 
   // The partner's config; nullptr for tasks that are not per-partner.
   const config::PartnerConfig* partner_config() const {
@@ -49,6 +53,9 @@ struct TaskContext {
   }
   void ReportProgress(const Progress& p) const {
     if (progress) progress(p);
+  }
+  void ReleaseSlot() const {
+    if (release_slot) release_slot();
   }
   // The partners this attempt works on: its own partner for a per-partner task, else the run's
   // partners (every enabled partner when the run did not choose). NotFound when a partner is not

@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -108,6 +111,32 @@ int FilterUntilExit(pid_t sh, int in, int out) {
 }
 
 }  // namespace
+
+int TakeReleaseFdFromEnvironment() {
+  const char* value = getenv(kReleaseFdEnv);
+  if (value == nullptr) return -1;
+  char* end = nullptr;
+  const long fd = std::strtol(value, &end, 10);
+  const bool number = *value != '\0' && *end == '\0' && fd > 2 && fd < (1L << 20);
+  unsetenv(kReleaseFdEnv);
+  struct stat st;
+  if (!number || fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) return -1;
+  (void)fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  return static_cast<int>(fd);
+}
+
+void ReleaseAttemptSlot(int* fd) {
+  if (*fd < 0) return;
+  const char byte = 'r';
+  // A socket, not a pipe: MSG_NOSIGNAL, so an executor that is gone (a killed scheduler) costs
+  // the attempt nothing, where a pipe would kill it with SIGPIPE.
+  ssize_t n;
+  do {
+    n = send(*fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  close(*fd);
+  *fd = -1;
+}
 
 int RunShellAttempt(const std::string& command, char* const* envp,
                     const std::filesystem::path& outcome) {

@@ -16,6 +16,21 @@
 
 namespace sluice::workflow {
 
+// The environment variable through which an executor gives a builtin's attempt one end of a
+// socket pair (its descriptor number): one byte sent there tells the executor the attempt no
+// longer needs its slot (Executor::TakeReleased); the socket closing alone says nothing.
+inline constexpr const char* kReleaseFdEnv = "SLUICE_RELEASE_FD";
+
+// In an attempt, at its start: takes the release socket from the environment (removing the
+// variable, and closing the descriptor on exec, so processes the attempt starts neither see nor
+// hold it). -1 when there is none or the number is not an open socket.
+int TakeReleaseFdFromEnvironment();
+
+// In an attempt: says on `*fd` (from TakeReleaseFdFromEnvironment) that the attempt holds its
+// slot no longer, closes it and sets it to -1. Nothing when `*fd` is -1, so a second call or an
+// attempt launched without a pipe is harmless.
+void ReleaseAttemptSlot(int* fd);
+
 // Runs `command` as described above; returns the exit code the attempt should exit with.
 // `envp`: the command's environment (nullptr: this process's). `outcome`: where to record it
 // ("" records nothing).

@@ -185,7 +185,16 @@ class Driver {
     bool killed = false;
     bool timed_out = false;
     bool cancelled = false;
+    // The attempt gave its slot back (Executor::TakeReleased): it is still running and tracked
+    // as before, but no longer counts against the parallelism.
+    bool released = false;
   };
+
+  // Attempts that hold a slot: running and not released.
+  int Busy() const {
+    return static_cast<int>(
+        std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.released; }));
+  }
 
   // Stops the run: no new attempts; running ones are cancelled gracefully now and forced after
   // the grace period.
@@ -245,7 +254,7 @@ class Driver {
       if (!stopping_) SLUICE_RETURN_IF_ERROR(Resolve(now));
       if (!stopping_) {
         // The due instance with the longest estimated remaining work first (ready_queue.h).
-        while (static_cast<int>(slots_.size()) < parallelism) {
+        while (Busy() < parallelism) {
           const int i = ready_.PopDue(now);
           if (i < 0) break;
           SLUICE_RETURN_IF_ERROR(StartAttempt(i));
@@ -276,7 +285,7 @@ class Driver {
         if (s.kill_at && !s.killed) consider(*s.kill_at);
         if (!s.kill_at && s.deadline) consider(*s.deadline);
       }
-      if (static_cast<int>(slots_.size()) < parallelism && !ready_.empty() && !stopping_) {
+      if (Busy() < parallelism && !ready_.empty() && !stopping_) {
         consider(*ready_.Soonest());
       }
       for (const ExitInfo& exit : executor_->Wait(wait)) {
@@ -286,6 +295,11 @@ class Driver {
         Slot slot = std::move(*it);
         slots_.erase(it);
         SLUICE_RETURN_IF_ERROR(FinishAttempt(slot, exit));
+      }
+      for (const std::string& id : executor_->TakeReleased()) {
+        for (Slot& s : slots_) {
+          if (s.id == id) s.released = true;
+        }
       }
       DrawLive();
     }

@@ -131,6 +131,14 @@ class Executor {
   // with one query, so a repair after a 1,000-partner run costs the controller one query per
   // poll, not one per orphan.
   virtual std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets);
+  // Attempts that said they hold their slot no longer since the last call (each id once): a
+  // builtin whose outputs are all written and committed, left with closing files (a merge's
+  // database checkpoint) and exiting. The scheduler starts the next ready attempt in its place;
+  // the attempt still runs, and ends, is cancelled and is recorded as before. The local executor
+  // gives a builtin's attempt a pipe for it (kReleaseFdEnv, ReleaseAttemptSlot() in
+  // attempt_protocol.h); executors that do not return nothing, so their attempts keep their
+  // slot to the end. Call after Wait(), which also returns early when an attempt releases.
+  virtual std::vector<std::string> TakeReleased() { return {}; }
   // The executor's name, as in sluice.yaml and --executor.
   virtual std::string_view Name() const = 0;
   // Whether Wait() measures real time (a scheduler on a fake clock then sleeps on the clock

@@ -5,13 +5,16 @@
 // signal mask. A builtin whose spec carries `in_process` runs in a fork of this process instead
 // when it has a single thread: the same setup, then the call, then _exit; no exec and no dynamic
 // loading of a fresh sluice. SIGCHLD writes to a self-pipe, so Wait() sleeps in poll() instead
-// of spinning.
+// of spinning. A builtin also gets one end of a socket pair on which it may give its slot back
+// before it exits (a merge that has committed, left with closing its database): Wait() polls
+// those sockets too, and TakeReleased() reports them.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/process.h"
 #include "workflow/attempt_files.h"
@@ -35,6 +39,9 @@ namespace sluice::workflow {
 namespace {
 
 int g_wake_pipe[2] = {-1, -1};
+
+// Where an exec'd builtin finds its release socket (fd 3 is the lock, when there is one).
+constexpr int kReleaseFdAfterExec = 4;
 
 // The pid in a local attempt id; 0 when the id is not one (an attempt that never started).
 pid_t PidOf(const std::string& id) {
@@ -116,6 +123,7 @@ class LocalExecutor final : public Executor {
   ~LocalExecutor() override {
     for (int pid : live_) kill(-pid, SIGKILL);
     for (int pid : live_) waitpid(pid, nullptr, 0);
+    for (const auto& [pid, fd] : release_fds_) close(fd);
     sigaction(SIGCHLD, &old_sigchld_, nullptr);
   }
 
@@ -141,14 +149,26 @@ class LocalExecutor final : public Executor {
         return Status::FromErrno(e, "cannot lock " + spec.lock.string());
       }
     }
+    // A builtin gets a socket on which it can give its slot back before it ends
+    // (Executor::TakeReleased): kept at its own number in a fork, at fd 4 after an exec.
+    const bool builtin = spec.shell_command.empty();
+    const bool in_fork = builtin && spec.in_process && SingleThreaded();
+    int release[2] = {-1, -1};
+    if (builtin && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, release) != 0) {
+      release[0] = release[1] = -1;
+    }
     std::vector<std::string> env_storage;
-    std::set<std::string> overridden;
+    std::set<std::string> overridden = {kReleaseFdEnv};  // never one inherited from our parent
     for (const std::string& kv : spec.extra_env) overridden.insert(kv.substr(0, kv.find('=')));
     for (char** e = environ; e && *e; ++e) {
       std::string kv(*e);
       if (!overridden.contains(kv.substr(0, kv.find('=')))) env_storage.push_back(std::move(kv));
     }
     for (const std::string& kv : spec.extra_env) env_storage.push_back(kv);
+    if (release[1] >= 0) {
+      env_storage.push_back(std::string(kReleaseFdEnv) + "=" +
+                            std::to_string(in_fork ? release[1] : kReleaseFdAfterExec));
+    }
     std::vector<char*> envp;
     for (std::string& kv : env_storage) envp.push_back(kv.data());
     envp.push_back(nullptr);
@@ -164,6 +184,8 @@ class LocalExecutor final : public Executor {
     posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
     // fd 3 carries the attempt's lock into the child and everything it starts.
     if (lock_fd >= 0) posix_spawn_file_actions_adddup2(&actions, lock_fd, 3);
+    if (release[1] >= 0)
+      posix_spawn_file_actions_adddup2(&actions, release[1], kReleaseFdAfterExec);
     if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -181,10 +203,10 @@ class LocalExecutor final : public Executor {
       posix_spawnattr_destroy(&attr);
       return ForkShim(spec, env_storage, log_fd, lock_fd);
     }
-    if (spec.in_process && SingleThreaded()) {
+    if (in_fork) {
       posix_spawn_file_actions_destroy(&actions);
       posix_spawnattr_destroy(&attr);
-      return ForkInProcess(spec, env_storage, log_fd, lock_fd);
+      return TrackRelease(ForkInProcess(spec, env_storage, log_fd, lock_fd), release);
     }
     pid_t pid = 0;
     int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
@@ -193,10 +215,14 @@ class LocalExecutor final : public Executor {
     close(log_fd);
     // The child holds the lock now (same open file description); our copy can go.
     if (lock_fd >= 0) close(lock_fd);
-    if (rc != 0) return Status::FromErrno(rc, "cannot start " + spec.argv[0]);
+    if (rc != 0) {
+      return TrackRelease(Status::FromErrno(rc, "cannot start " + spec.argv[0]), release);
+    }
     live_.insert(pid);
-    return std::to_string(pid);
+    return TrackRelease(std::to_string(pid), release);
   }
+
+  std::vector<std::string> TakeReleased() override { return std::exchange(released_, {}); }
 
   void Cancel(const std::string& id, bool force) override {
     // The id is the leader's pid, which is also the attempt's process group id.
@@ -212,16 +238,15 @@ class LocalExecutor final : public Executor {
   std::string_view Name() const override { return "local"; }
 
   std::vector<ExitInfo> Wait(Clock::Duration timeout) override {
+    const size_t released = released_.size();
     std::vector<ExitInfo> out = Reap();
-    if (!out.empty()) return out;
+    if (!out.empty() || CollectReleases(0) || released_.size() > released) return out;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     if (ms < 0) ms = 0;
-    if (g_wake_pipe[0] >= 0) {
-      pollfd pfd{g_wake_pipe[0], POLLIN, 0};
-      poll(&pfd, 1, static_cast<int>(std::min<int64_t>(ms, 1000)));
-      char buf[256];
-      while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
-      }
+    // Sleeps on the wake pipe (SIGCHLD) and every attempt's release socket.
+    CollectReleases(static_cast<int>(std::min<int64_t>(ms, 1000)));
+    char buf[256];
+    while (g_wake_pipe[0] >= 0 && read(g_wake_pipe[0], buf, sizeof buf) > 0) {
     }
     return Reap();
   }
@@ -314,12 +339,60 @@ class LocalExecutor final : public Executor {
     _exit(RunShellAttempt(spec.shell_command, envp.data(), spec.outcome));
   }
 
+  // Keeps our end of an attempt's release socket (the attempt's end is closed here: it has its
+  // own copy), or closes both when the launch failed.
+  Result<std::string> TrackRelease(Result<std::string> id, const int release[2]) {
+    if (release[1] >= 0) close(release[1]);
+    if (release[0] < 0) return id;
+    if (!id.ok()) {
+      close(release[0]);
+      return id;
+    }
+    release_fds_[static_cast<pid_t>(std::stol(*id))] = release[0];
+    return id;
+  }
+
+  // Polls the wake pipe (when `timeout_ms` > 0) and the release sockets for up to `timeout_ms`;
+  // an attempt that sent its byte goes to released_. A socket is closed once it has said
+  // something (a release, or its end when the attempt exited). Returns whether any released.
+  bool CollectReleases(int timeout_ms) {
+    std::vector<pollfd> fds;
+    std::vector<pid_t> pids;
+    if (timeout_ms > 0 && g_wake_pipe[0] >= 0) {
+      fds.push_back({g_wake_pipe[0], POLLIN, 0});
+      pids.push_back(0);
+    }
+    for (const auto& [pid, fd] : release_fds_) {
+      fds.push_back({fd, POLLIN, 0});
+      pids.push_back(pid);
+    }
+    if (fds.empty() || poll(fds.data(), fds.size(), timeout_ms) <= 0) return false;
+    bool any = false;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (pids[i] == 0 || fds[i].revents == 0) continue;
+      char byte = 0;
+      ssize_t n = recv(fds[i].fd, &byte, 1, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n == 1) {
+        released_.push_back(std::to_string(pids[i]));
+        any = true;
+      }
+      close(fds[i].fd);
+      release_fds_.erase(pids[i]);
+    }
+    return any;
+  }
+
   std::vector<ExitInfo> Reap() {
     std::vector<ExitInfo> out;
     while (true) {
       int status = 0;
       pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) break;
+      if (auto it = release_fds_.find(pid); it != release_fds_.end()) {
+        close(it->second);
+        release_fds_.erase(it);
+      }
       if (!live_.erase(pid)) {
         // An alert command another thread forked gets its status; an orphaned grandchild is
         // reaped with nothing to record.
@@ -336,6 +409,8 @@ class LocalExecutor final : public Executor {
   }
 
   std::set<int> live_;
+  std::map<pid_t, int> release_fds_;   // our end of each live builtin's release socket
+  std::vector<std::string> released_;  // ids released since the last TakeReleased()
   struct sigaction old_sigchld_ {};
 };
 

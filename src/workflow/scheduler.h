@@ -39,7 +39,7 @@ namespace sluice::workflow {
 class Executor;  // executor.h
 
 struct SchedulerOptions {
-  int parallelism = 1;        // concurrent attempts, >= 1
+  int parallelism = 1;        // concurrent attempts, >= 1 (not counting released ones)
   std::string sluice_binary;  // path of the sluice executable (runs `task exec`)
   // What `sluice task exec` does, callable in this process: builtin attempts may then run in a
   // fork of it instead of a fresh sluice (executor.h LaunchSpec::in_process). Empty: always exec.

@@ -211,6 +211,32 @@ TEST_F(FakeSchedulerTest, ParallelismBoundsTheAttemptsRunningAtOnce) {
   EXPECT_NEAR(Seconds(), 4.0, 0.5);  // 12 one-second attempts, three at a time
 }
 
+TEST_F(FakeSchedulerTest, AnAttemptThatReleasedItsSlotLetsTheNextStartWhileItFinishes) {
+  // Eight two-second attempts that give their slot back after 1.5 s (a merge that committed,
+  // left with closing its database); two slots. Each next attempt starts at the release, so
+  // never more than two hold a slot, up to three run, and the run takes 4 x 1.5 s + 0.5 s.
+  std::string wf = "name: release\ntasks:\n";
+  for (int i = 0; i < 8; ++i) wf += "  - task_key: t" + std::to_string(i) + "\n    command: x\n";
+  Write(wf);
+  executor_.SetScript([](const LaunchSpec&) {
+    FakeAttempt a;
+    a.duration = seconds(2);
+    a.releases_after = std::chrono::milliseconds(1500);
+    return a;
+  });
+  SchedulerOptions o = Options();
+  o.parallelism = 2;
+  const double t0 = Seconds();
+  auto out = StartRun(pipeline_, *ledger_, Request(), o);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->state, "success");
+  EXPECT_EQ(executor_.launches().size(), 8u);
+  EXPECT_EQ(executor_.max_holding(), 2);
+  EXPECT_EQ(executor_.max_running(), 4);
+  EXPECT_NEAR(Seconds() - t0, 6.5, 0.25);
+  for (const auto& [key, inst] : Instances(out->run_id)) EXPECT_EQ(inst.state, State::kSuccess);
+}
+
 TEST_F(FakeSchedulerTest, TheLongestReadyTaskStartsFirstByThePreviousRunsDurations) {
   // Three independent tasks, two slots. Without history they start in workflow order, so the
   // long one starts last and runs alone at the end; the next run knows the durations and starts

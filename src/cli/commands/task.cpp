@@ -58,6 +58,8 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     // attempt (it would dominate the cost of small tasks).
     std::string command = EnvOr("SLUICE_COMMAND");
     unsetenv("SLUICE_COMMAND");  // not for the command's own children
+    // The executor's release socket, if it gave one (local_executor.cpp); closed at exit.
+    int release_fd = workflow::TakeReleaseFdFromEnvironment();
     // Credentials from the environment and those named by redact_env: (passed by the
     // scheduler) are masked in what this attempt writes to its log.
     log::RegisterSecretsFromEnvironment();
@@ -111,6 +113,7 @@ void RegisterTask(CLI::App& app, int* exit_code) {
     }
     ctx.attempt = args->attempt;
     ctx.parallelism = std::atoi(EnvOr("SLUICE_PARALLELISM").c_str());
+    ctx.release_slot = [&release_fd] { workflow::ReleaseAttemptSlot(&release_fd); };
     std::string progress_path = EnvOr("SLUICE_PROGRESS_FILE");
     auto last_write = std::chrono::steady_clock::time_point{};
     if (!progress_path.empty()) {

@@ -36,9 +36,15 @@ Result<std::string> FakeExecutor::Launch(const LaunchSpec& spec) {
   live.spec = spec;
   live.behaviour = std::move(behaviour);
   live.ends_at = clock_->Now() + live.behaviour.duration;
+  if (live.behaviour.releases_after && *live.behaviour.releases_after < live.behaviour.duration) {
+    live.release_at = clock_->Now() + *live.behaviour.releases_after;
+  }
   attempts_[id] = std::move(live);
   running_.insert(id);
   max_running_ = std::max(max_running_, running());
+  int holding = 0;
+  for (const std::string& r : running_) holding += !attempts_[r].released;
+  max_holding_ = std::max(max_holding_, holding);
   return id;
 }
 
@@ -98,12 +104,26 @@ std::vector<ExitInfo> FakeExecutor::Wait(Clock::Duration timeout) {
     for (const auto& [at, id] : due) out.push_back(End(id, attempts_[id]));
     return out;
   };
+  // Releases that are due; whether there were any.
+  auto release = [&] {
+    bool any = false;
+    for (const std::string& id : running_) {
+      Live& live = attempts_[id];
+      if (live.release_at && !live.released && *live.release_at <= clock_->Now()) {
+        live.released = true;
+        released_.push_back(id);
+        any = true;
+      }
+    }
+    return any;
+  };
   std::vector<ExitInfo> out = collect();
-  if (!out.empty()) return out;
+  if (release() || !out.empty()) return out;
   std::optional<Clock::TimePoint> next;
   for (const std::string& id : running_) {
     const Live& live = attempts_[id];
     if (!next || live.ends_at < *next) next = live.ends_at;
+    if (live.release_at && !live.released && *live.release_at < *next) next = live.release_at;
   }
   const Clock::TimePoint now = clock_->Now();
   if (next && *next - now <= timeout) {
@@ -111,7 +131,9 @@ std::vector<ExitInfo> FakeExecutor::Wait(Clock::Duration timeout) {
   } else if (timeout > Clock::Duration(0)) {
     clock_->Advance(timeout);
   }
-  return collect();
+  out = collect();
+  release();
+  return out;
 }
 
 void FakeExecutor::Cancel(const std::string& id, bool force) {

@@ -36,6 +36,9 @@ struct FakeAttempt {
   VanishReason vanish = VanishReason::kNone;
   bool ignores_term = false;  // a graceful Cancel() does nothing; only a forced one ends it
   bool launch_fails = false;  // Launch() itself fails (a missing binary, no fork)
+  // Gives its slot back this long after it started (TakeReleased), still running until
+  // `duration`; unset: holds it to the end.
+  std::optional<Clock::Duration> releases_after;
 };
 
 class FakeExecutor final : public Executor {
@@ -57,6 +60,7 @@ class FakeExecutor final : public Executor {
   void Cancel(const std::string& id, bool force) override;
   ProbeResult Probe(const std::string& id, const std::filesystem::path& lock,
                     const std::filesystem::path& outcome) override;
+  std::vector<std::string> TakeReleased() override { return std::exchange(released_, {}); }
   std::string_view Name() const override { return "fake"; }
   bool WaitsInRealTime() const override { return false; }
 
@@ -66,6 +70,8 @@ class FakeExecutor final : public Executor {
   const std::vector<std::pair<std::string, bool>>& cancels() const { return cancels_; }
   int running() const { return static_cast<int>(running_.size()); }
   int max_running() const { return max_running_; }
+  // The most attempts running at once that had not released their slot.
+  int max_holding() const { return max_holding_; }
   // The spec an id was launched with (nullptr for unknown ids).
   const LaunchSpec* SpecOf(const std::string& id) const;
 
@@ -74,9 +80,11 @@ class FakeExecutor final : public Executor {
     LaunchSpec spec;
     FakeAttempt behaviour;
     Clock::TimePoint ends_at;
-    bool ended = false;   // reported by Wait (or resolved for an orphan)
-    bool orphan = false;  // not ours: never reported by Wait
-    int end_signal = 0;   // set by a Cancel
+    bool ended = false;                          // reported by Wait (or resolved for an orphan)
+    bool orphan = false;                         // not ours: never reported by Wait
+    std::optional<Clock::TimePoint> release_at;  // when it gives its slot back, if it does
+    bool released = false;
+    int end_signal = 0;  // set by a Cancel
   };
   // Writes the outcome of an attempt that ends now; returns what Wait reports.
   ExitInfo End(const std::string& id, Live& live);
@@ -89,6 +97,8 @@ class FakeExecutor final : public Executor {
   std::vector<std::pair<std::string, bool>> cancels_;
   int next_id_ = 1;
   int max_running_ = 0;
+  int max_holding_ = 0;
+  std::vector<std::string> released_;
 };
 
 }  // namespace sluice::workflow
