@@ -406,7 +406,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                 merged->same_inputs_as_run +
                 ", which these rows replaced one for one: its counts are reported",
       options.parse_on_own_thread ? "" : "; parsed and written on one thread (--parallelism 1)");
-  if (last) ctx.ReleaseSlot();
+  // `--parallelism 1` is one core: the next attempt waits for this one's end, as before.
+  if (last && ctx.parallelism != 1) ctx.ReleaseSlot();
   return Status::Ok();  // closes the database (`wh`)
 }
 

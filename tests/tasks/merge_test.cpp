@@ -109,6 +109,7 @@ class MergeTest : public ::testing::Test {
     ctx.partner = partner;
     ctx.parallelism = parallelism_;
     ctx.progress = std::move(progress);
+    ctx.release_slot = release_slot_;
     Status st = RunBuiltin(ctx);
     if (result) *result = ctx.result;
     return st;
@@ -129,6 +130,7 @@ class MergeTest : public ::testing::Test {
 
   std::string date_ = kDate;
   int parallelism_ = 0;  // the run's --parallelism the task sees (SLUICE_PARALLELISM)
+  std::function<void()> release_slot_;  // TaskContext::release_slot
   TempDir dir_;
   config::Pipeline pipeline_;
   config::TaskConfig task_;
@@ -168,6 +170,29 @@ TEST_F(MergeTest, WithParallelismOneAMergeParsesOnItsWritersThread) {
     EXPECT_EQ(Scalar("SELECT group_concat(order_id || ':' || amount) FROM orders"),
               "1:12.30,2:0.50");
   }
+}
+
+TEST_F(MergeTest, AMergeGivesItsSlotBackOnceCommittedButNotWhenItFailsOrWithParallelismOne) {
+  // What the release says: the rows are committed (another connection sees them) and the stats
+  // and rejects are written; only closing the database remains.
+  Extracted({{"orders.csv", "status,amount,OrderID\npaid,12.3,1\nrefunded,0.5,2\n"}});
+  int releases = 0;
+  release_slot_ = [&] {
+    ++releases;
+    EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "2");
+    EXPECT_TRUE(Store()->Get("manifests/acme/2026-11-24/merge/orders.json").ok());
+    EXPECT_TRUE(Store()->Get("rejects/acme/2026-11-24/orders.csv").ok());
+  };
+  parallelism_ = 2;
+  ASSERT_TRUE(Run("merge").ok());
+  EXPECT_EQ(releases, 1);
+  parallelism_ = 1;  // one core: the next attempt waits for this one's end
+  ASSERT_TRUE(Run("merge").ok());
+  EXPECT_EQ(releases, 1);
+  parallelism_ = 2;
+  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\nbad,2.00,b\n"}});
+  ASSERT_FALSE(Run("merge").ok());  // over max_reject_ratio
+  EXPECT_EQ(releases, 1);
 }
 
 TEST_F(MergeTest, BadRowsGoToRejectsWithLineColumnAndReason) {
