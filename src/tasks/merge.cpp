@@ -147,9 +147,11 @@ Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
 }
 
 // Merges one table of the partner for the run's date; `result` gets its stats. With `last`, the
-// attempt gives its slot back once the merge has committed and its rejects and stats are
-// written (TaskContext::ReleaseSlot): closing the database (SQLite's checkpoint of the WAL into
-// the database file, its syncs, the WAL's removal) then overlaps the next attempt's start.
+// attempt gives its slot back once every row is added and only the commit remains
+// (TaskContext::ReleaseSlot): the commit (the page cache's last pages to the WAL, its sync),
+// the rejects and stats files and closing the database (SQLite's checkpoint of the WAL into the
+// database file, its syncs, the WAL's removal), mostly waits on the disk, then overlap the next
+// attempt. The attempt is still recorded done only when it has ended.
 Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                      const std::string& table, nlohmann::json* result, bool last) {
   const std::string date = ctx.date.ToString();
@@ -349,6 +351,8 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   }
   // `--parallelism 1` is one core: the attempt does not take a second one to parse on.
   options.parse_on_own_thread = ctx.parallelism != 1;
+  // `--parallelism 1` is one core: the next attempt waits for this one's end, as before.
+  if (last && ctx.parallelism != 1) options.before_commit = [&ctx] { ctx.ReleaseSlot(); };
   if (auto key = ps.Key(manifests::kRejectsArea, manifests::RejectsPath(date, table)); key.ok()) {
     options.rejects_name = *key;
   }
@@ -406,8 +410,6 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                 merged->same_inputs_as_run +
                 ", which these rows replaced one for one: its counts are reported",
       options.parse_on_own_thread ? "" : "; parsed and written on one thread (--parallelism 1)");
-  // `--parallelism 1` is one core: the next attempt waits for this one's end, as before.
-  if (last && ctx.parallelism != 1) ctx.ReleaseSlot();
   return Status::Ok();  // closes the database (`wh`)
 }
 

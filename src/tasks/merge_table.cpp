@@ -495,6 +495,7 @@ Result<TableMergeStats> MergeTableFiles(const config::TableSchema& schema,
                                    "); nothing was merged. " + rejects_file +
                                    ", fix the data or the schema, then re-run." + hint);
   }
+  if (options.before_commit) options.before_commit();
   SLUICE_ASSIGN_OR_RETURN(warehouse::MergeCounts counts, writer->Commit());
   stats.rows_loaded = counts.loaded;
   stats.rows_inserted = counts.inserted;

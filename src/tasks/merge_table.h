@@ -59,6 +59,10 @@ inline constexpr const char* kRejectsHeader = "file,line,column,reason,raw_line\
 struct MergeOptions {
   // Called every few thousand rows with (rows_read, bytes).
   std::function<void(int64_t, int64_t)> progress;
+  // Called once every row is added and the rejects are within max_reject_ratio, just before
+  // the merge commits: what is left is the commit and closing files (merge.cpp gives the
+  // attempt's slot back here). Not called when the merge fails before.
+  std::function<void()> before_commit;
   // A file without even a header (when the dialect has one) fails the merge unless this is set
   // (the table is optional).
   bool empty_files_ok = false;
