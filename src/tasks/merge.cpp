@@ -146,12 +146,15 @@ Status CheckDeliveryUnchanged(TaskContext& ctx, store::ObjectStore* base,
       ExtractAgain(ctx));
 }
 
+// A merge of at least this much CSV gives its slot back before its commit (MergeOneTable).
+constexpr int64_t kReleaseSlotFromBytes = int64_t{4} << 20;
+
 // Merges one table of the partner for the run's date; `result` gets its stats. With `last`, the
-// attempt gives its slot back once every row is added and only the commit remains
-// (TaskContext::ReleaseSlot): the commit (the page cache's last pages to the WAL, its sync),
-// the rejects and stats files and closing the database (SQLite's checkpoint of the WAL into the
-// database file, its syncs, the WAL's removal), mostly waits on the disk, then overlap the next
-// attempt. The attempt is still recorded done only when it has ended.
+// attempt of a large merge gives its slot back once every row is added and only the commit
+// remains (TaskContext::ReleaseSlot): the commit (the page cache's last pages to the WAL, its
+// sync), the rejects and stats files and closing the database (SQLite's checkpoint of the WAL
+// into the database file, its syncs, the WAL's removal), mostly waits on the disk, then overlap
+// the next attempt. The attempt is still recorded done only when it has ended.
 Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
                      const std::string& table, nlohmann::json* result, bool last) {
   const std::string date = ctx.date.ToString();
@@ -351,8 +354,12 @@ Status MergeOneTable(TaskContext& ctx, const config::PartnerConfig* partner,
   }
   // `--parallelism 1` is one core: the attempt does not take a second one to parse on.
   options.parse_on_own_thread = ctx.parallelism != 1;
-  // `--parallelism 1` is one core: the next attempt waits for this one's end, as before.
-  if (last && ctx.parallelism != 1) options.before_commit = [&ctx] { ctx.ReleaseSlot(); };
+  // `--parallelism 1` is one core: the next attempt waits for this one's end, as before. A small
+  // merge commits and closes in a few milliseconds: giving its slot back early would only make
+  // attempts overlap (each taking longer, the run no shorter), so it keeps it to the end.
+  if (last && ctx.parallelism != 1 && bytes_total >= kReleaseSlotFromBytes) {
+    options.before_commit = [&ctx] { ctx.ReleaseSlot(); };
+  }
   if (auto key = ps.Key(manifests::kRejectsArea, manifests::RejectsPath(date, table)); key.ok()) {
     options.rejects_name = *key;
   }

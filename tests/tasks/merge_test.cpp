@@ -172,25 +172,41 @@ TEST_F(MergeTest, WithParallelismOneAMergeParsesOnItsWritersThread) {
   }
 }
 
-TEST_F(MergeTest, AMergeGivesItsSlotBackBeforeItCommitsButNotWhenItFailsOrWithParallelismOne) {
-  // What the release says: every row is added, only the commit and closing files remain (another
-  // connection does not see the rows yet, nor the stats).
-  Extracted({{"orders.csv", "status,amount,OrderID\npaid,12.3,1\nrefunded,0.5,2\n"}});
+TEST_F(MergeTest, ALargeMergeGivesItsSlotBackBeforeItCommitsButNotWhenItFailsOrWithParallelismOne) {
+  // 5,000 rows of ~1 KiB: over the 4 MiB from which a merge gives its slot back early.
+  UpsertOrders("0.1");  // status without a length limit
+  auto orders = [](bool half_bad) {
+    std::string csv = "order_id,amount,status\n";
+    for (int i = 0; i < 5000; ++i) {
+      csv += (half_bad && i % 2 ? std::string("bad") : std::to_string(i)) + ",1.5," +
+             std::string(1000, 'p') + "\n";
+    }
+    return csv;
+  };
   int releases = 0;
+  // What the release says: every row is added and only the commit and closing files remain
+  // (another connection sees none of the rows yet, nor the stats).
   release_slot_ = [&] {
     ++releases;
     EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "0");
     EXPECT_FALSE(Store()->Get("manifests/acme/2026-11-24/merge/orders.json").ok());
   };
   parallelism_ = 2;
+  Extracted({{"orders.csv", orders(false)}});
   ASSERT_TRUE(Run("merge").ok());
   EXPECT_EQ(releases, 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "5000");
+  release_slot_ = [&] { ++releases; };
   parallelism_ = 1;  // one core: the next attempt waits for this one's end
   ASSERT_TRUE(Run("merge").ok());
   EXPECT_EQ(releases, 1);
   parallelism_ = 2;
-  Extracted({{"orders.csv", "order_id,amount,status\n1,1.00,a\nbad,2.00,b\n"}});
-  ASSERT_FALSE(Run("merge").ok());  // over max_reject_ratio
+  Extracted({{"orders.csv", orders(true)}});
+  ASSERT_FALSE(Run("merge").ok());  // over max_reject_ratio: fails before the commit
+  EXPECT_EQ(releases, 1);
+  // A small merge commits and closes in a few milliseconds: it keeps its slot.
+  Extracted({{"orders.csv", "order_id,amount,status\n1,12.3,paid\n2,0.5,refunded\n"}});
+  ASSERT_TRUE(Run("merge").ok());
   EXPECT_EQ(releases, 1);
 }
 
