@@ -681,6 +681,40 @@ TEST_F(MergeTest, KilledMidTableLeavesTableAsItWasAndReRunCompletes) {
   EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "1.00");
 }
 
+TEST_F(MergeTest, KilledRightAfterGivingItsSlotBackLeavesTheTableAsItWasAndTheRetryLoadsAll) {
+  // A large merge gives its slot back before its commit; a kill there (the scheduler's next
+  // attempt already running) must lose nothing committed and leave nothing half-merged.
+  UpsertOrders("0.1");
+  Extracted({{"orders.csv", "order_id,amount,status\n1,9.00,old\n"}});
+  ASSERT_TRUE(Run("merge").ok());
+  std::string csv = "order_id,amount,status\n";
+  for (int i = 0; i < 5000; ++i)
+    csv += std::to_string(i) + ",1.50," + std::string(1000, 'p') + "\n";
+  Extracted({{"orders.csv", csv}});
+  parallelism_ = 2;
+  Load();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    release_slot_ = [] { raise(SIGKILL); };
+    (void)Run("merge");
+    _exit(0);  // reached only if the merge never released
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the merge did not release";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders"), "1");
+  EXPECT_EQ(Scalar("SELECT amount || ':' || status FROM orders WHERE order_id=1"), "9.00:old");
+  int releases = 0;
+  release_slot_ = [&] { ++releases; };
+  ASSERT_TRUE(Run("merge").ok());
+  EXPECT_EQ(releases, 1);
+  EXPECT_EQ(
+      Scalar("SELECT count(*) || ':' || sum(amount) || ':' || sum(length(status)) FROM orders"),
+      "5000:7500.0:5000000");
+  EXPECT_EQ(Scalar("SELECT amount FROM orders WHERE order_id=1"), "1.50");
+}
+
 TEST_F(MergeTest, ThreeConcurrentMergeProcessesOfOnePartnerAllSucceed) {
   std::string yaml = testing::PartnerYaml("acme");
   yaml = yaml.substr(0, yaml.find("tables:")) + "tables:\n";
