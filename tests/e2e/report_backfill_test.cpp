@@ -272,6 +272,35 @@ TEST(Backfill, FiveDatesWithOneFailingThenOnlyFailedCompletesIt) {
             5u);
 }
 
+TEST(Backfill, ADryRunNamesThePartnersWhoseDeliveryForANewRunHasNotLanded) {
+  TempDir tmp;
+  WritePipeline(tmp, {"2026-11-20", "2026-11-21"});
+  fs::remove(GlobexArchive(tmp, "2026-11-21"));
+  auto dry = RunCommand(Sluice() + " backfill " + Quote(tmp.path()) +
+                        " --from 2026-11-20 --to 2026-11-22 --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  const size_t d20 = dry.output.find("2026-11-20  would run");
+  const size_t d21 = dry.output.find("2026-11-21  would run");
+  const size_t d22 = dry.output.find("2026-11-22  would run");
+  ASSERT_TRUE(d20 != std::string::npos && d21 != std::string::npos && d22 != std::string::npos)
+      << dry.output;
+  // Everything landed for the 20th; globex is missing on the 21st; nobody delivered the 22nd.
+  const std::string on20 = dry.output.substr(d20, d21 - d20);
+  const std::string on21 = dry.output.substr(d21, d22 - d21);
+  const std::string on22 = dry.output.substr(d22);
+  EXPECT_EQ(on20.find("not delivered yet"), std::string::npos) << dry.output;
+  EXPECT_NE(on21.find("not delivered yet: globex ("), std::string::npos) << dry.output;
+  EXPECT_EQ(on21.find("acme ("), std::string::npos) << dry.output;
+  EXPECT_NE(on21.find("globex_20261121.tar.gz"), std::string::npos) << dry.output;
+  EXPECT_NE(on22.find("not delivered yet: acme ("), std::string::npos) << dry.output;
+  EXPECT_NE(on22.find("globex ("), std::string::npos) << dry.output;
+  // --partners narrows the look to those partners.
+  auto acme_only = RunCommand(Sluice() + " backfill " + Quote(tmp.path()) +
+                              " --from 2026-11-21 --to 2026-11-21 --partners acme --dry-run");
+  ASSERT_EQ(acme_only.exit_code, 0) << acme_only.output;
+  EXPECT_EQ(acme_only.output.find("not delivered yet"), std::string::npos) << acme_only.output;
+}
+
 TEST(Backfill, BadRangesAndPartnersAreUsageErrors) {
   TempDir tmp;
   WritePipeline(tmp, {});

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -32,6 +33,8 @@
 #include "cli/commands/terminal.h"
 #include "core/date.h"
 #include "core/strings.h"
+#include "store/object_store.h"
+#include "tasks/wait_for_sources.h"
 
 namespace sluice::cli {
 
@@ -55,6 +58,33 @@ struct DatePlan {
 };
 
 // Runs `argv` with stdout and stderr into `log`; returns its pid, or -1 after saying why.
+// For a dry run: the partners among `ids` whose delivery for `date` is not complete yet (no
+// archive, no marker, still changing), each as "id (why)". A date planned as a new run with
+// such a partner would wait in wait_for_sources up to its timeout, or fail in extract.
+std::vector<std::string> IncompleteDeliveries(const config::Pipeline& pipeline,
+                                              store::ObjectStore* store,
+                                              const std::vector<std::string>& ids,
+                                              const Date& date) {
+  std::vector<std::string> out;
+  std::vector<const config::PartnerConfig*> partners;
+  if (ids.empty()) {
+    partners = pipeline.EnabledPartners();
+  } else {
+    for (const std::string& id : ids) {
+      if (const config::PartnerConfig* p = pipeline.FindPartner(id)) partners.push_back(p);
+    }
+  }
+  for (const config::PartnerConfig* p : partners) {
+    auto check = tasks::CheckSourceOnce(store, *p, date, std::chrono::system_clock::now());
+    if (!check.ok()) {
+      out.push_back(p->id + " (" + check.status().message() + ")");
+    } else if (!check->complete) {
+      out.push_back(p->id + " (" + check->missing + ")");
+    }
+  }
+  return out;
+}
+
 pid_t Launch(const std::vector<std::string>& argv, const std::filesystem::path& log) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -221,9 +251,23 @@ void RegisterBackfill(CLI::App& app, int* exit_code) {
 
     std::ostream& say = args->json ? std::cerr : std::cout;
     if (args->dry_run) {
+      // Deliveries are looked at for new runs only: a repair may not need its landing files
+      // any more (its extract succeeded), and gc may have removed them.
+      auto store = store::OpenStore(pipeline->settings.store, pipeline->dir, pipeline->settings.s3);
       for (const DatePlan& p : plans) {
         say << p.date << "  " << (p.action == "skip" ? "skip    " : "would " + p.action) << "  "
             << p.reason << (p.argv.empty() ? "" : ": " + Describe(p.argv)) << "\n";
+        if (p.action != "run") continue;
+        if (!store.ok()) {
+          say << "    deliveries not looked at: " << store.status().message() << "\n";
+          continue;
+        }
+        std::vector<std::string> incomplete =
+            IncompleteDeliveries(*pipeline, store->get(), *partners, *ParseDate(p.date));
+        if (!incomplete.empty()) {
+          say << "    not delivered yet: " << Join(incomplete, "; ")
+              << " (the run would wait for them, up to its wait_for_sources timeout)\n";
+        }
       }
       *exit_code = kExitOk;
       return;
