@@ -43,8 +43,9 @@ struct TaskContext {
   // Called now and then with how far the task has got; may be empty.
   std::function<void(const Progress&)> progress;
   // Gives the attempt's slot back to the scheduler, which may start the next ready attempt while
-  // this one finishes (Executor::TakeReleased): call once everything the attempt produces is
-  // written and committed, and only closing files and exiting remain. May be empty.
+  // this one finishes (Executor::TakeReleased): call once what is left is mostly waiting on the
+  // disk (a merge: its commit, stats and closing the database). Whether the attempt succeeds is
+  // still decided by its exit and outcome. May be empty.
   std::function<void()> release_slot;
 
   // The partner's config; nullptr for tasks that are not per-partner.

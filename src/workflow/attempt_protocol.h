@@ -28,7 +28,7 @@ int TakeReleaseFdFromEnvironment();
 
 // In an attempt: says on `*fd` (from TakeReleaseFdFromEnvironment) that the attempt holds its
 // slot no longer, closes it and sets it to -1. Nothing when `*fd` is -1, so a second call or an
-// attempt launched without a pipe is harmless.
+// attempt launched without a socket is harmless.
 void ReleaseAttemptSlot(int* fd);
 
 // Runs `command` as described above; returns the exit code the attempt should exit with.

@@ -132,10 +132,10 @@ class Executor {
   // poll, not one per orphan.
   virtual std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets);
   // Attempts that said they hold their slot no longer since the last call (each id once): a
-  // builtin whose outputs are all written and committed, left with closing files (a merge's
-  // database checkpoint) and exiting. The scheduler starts the next ready attempt in its place;
-  // the attempt still runs, and ends, is cancelled and is recorded as before. The local executor
-  // gives a builtin's attempt a pipe for it (kReleaseFdEnv, ReleaseAttemptSlot() in
+  // builtin left mostly waiting on the disk (a large merge whose rows are all added: its commit,
+  // its stats and closing its database). The scheduler starts the next ready attempt in its
+  // place; the attempt still runs, and ends, is cancelled and is recorded as before. The local
+  // executor gives a builtin's attempt a socket for it (kReleaseFdEnv, ReleaseAttemptSlot() in
   // attempt_protocol.h); executors that do not return nothing, so their attempts keep their
   // slot to the end. Call after Wait(), which also returns early when an attempt releases.
   virtual std::vector<std::string> TakeReleased() { return {}; }

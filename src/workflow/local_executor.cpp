@@ -6,8 +6,8 @@
 // when it has a single thread: the same setup, then the call, then _exit; no exec and no dynamic
 // loading of a fresh sluice. SIGCHLD writes to a self-pipe, so Wait() sleeps in poll() instead
 // of spinning. A builtin also gets one end of a socket pair on which it may give its slot back
-// before it exits (a merge that has committed, left with closing its database): Wait() polls
-// those sockets too, and TakeReleased() reports them.
+// before it exits (a large merge whose rows are all added, left with its commit and closing its
+// database): Wait() polls those sockets too, and TakeReleased() reports them.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -238,9 +238,8 @@ class LocalExecutor final : public Executor {
   std::string_view Name() const override { return "local"; }
 
   std::vector<ExitInfo> Wait(Clock::Duration timeout) override {
-    const size_t released = released_.size();
     std::vector<ExitInfo> out = Reap();
-    if (!out.empty() || CollectReleases(0) || released_.size() > released) return out;
+    if (!out.empty() || CollectReleases(0)) return out;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     if (ms < 0) ms = 0;
     // Sleeps on the wake pipe (SIGCHLD) and every attempt's release socket.
